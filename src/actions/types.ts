@@ -1,0 +1,117 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Secret } from '../core/secret.js';
+import type { HostTarget } from '../hosts/types.js';
+import type { ExecResult, StdinInput } from '../transport/types.js';
+
+/** One command an action runs or would run: always an argv array. */
+export interface CommandSpec {
+  argv: string[];
+  stdin?: StdinInput;
+  timeoutMs?: number;
+  /** Exit codes that are not a failure of the command itself (default [0]). */
+  okExitCodes?: number[];
+  /** Receives stdout as it arrives (large outputs). */
+  onStdout?: (chunk: Buffer) => void;
+  /** Keep at most this much of each output in memory (default 8 MiB). */
+  maxOutputBytes?: number;
+}
+
+/** What the engine gives an action. Actions never print and never write the audit log. */
+export interface ActionContext {
+  host: HostTarget;
+  /**
+   * Runs a command on the host through the engine, which records it in the audit log. For a
+   * mutating action in its run phase, the intent is on disk before the command starts.
+   * Never throws for a non-zero exit: the action judges the result.
+   */
+  exec(command: CommandSpec): Promise<ExecResult>;
+  signal: AbortSignal;
+  /** Progress for the terminal ("scanned 40%"); not an audit record. */
+  progress(message: string): void;
+  /** A note worth keeping in the audit log for this step (evidence, decisions). */
+  note(message: string, data?: Record<string, unknown>): Promise<void>;
+  /** Hand a secret to the operator exactly once (TTY or a 0600 file), never to a log. */
+  deliverSecret(label: string, secret: Secret): Promise<string>;
+  dryRun: boolean;
+}
+
+/** A reversal an action can describe for `runbook undo`: another action invocation. */
+export interface UndoRecord {
+  action: string;
+  params: Record<string, unknown>;
+  description: string;
+}
+
+/** What a mutating action would do, computed from the host's current state. */
+export interface ActionPlan {
+  /** One line for the plan view: "chmod 000 /home/u/public_html/x.php (now 0644)". */
+  summary: string;
+  /** The exact commands the run phase will execute, values resolved. */
+  commands: CommandSpec[];
+  /**
+   * What the plan hash covers. Defaults to the commands' argv. Actions whose commands carry
+   * volatile detail (queue IDs that arrive every second) hash the intent instead.
+   */
+  hashed?: unknown;
+  /** The host is already in the desired state: nothing will run. */
+  noop?: boolean;
+  /** Private data the run phase needs (current mode, matched IDs, ...). Not shown. */
+  data?: unknown;
+  /** Facts worth showing in the plan (current mode, messages matched). */
+  facts?: Record<string, unknown>;
+}
+
+export interface ActionResult {
+  changed: boolean;
+  /** Registered under steps.<id> for later expressions. */
+  outputs: Record<string, unknown>;
+  summary?: string;
+  undo?: UndoRecord[];
+  /** Changes that cannot be reversed (purged messages, a reset password). */
+  irreversible?: string[];
+}
+
+/** Raised by an action for a failure the operator must read; the message says what to do. */
+export class ActionError extends Error {
+  readonly details: Record<string, unknown> | undefined;
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'ActionError';
+    this.details = details;
+  }
+}
+
+interface ActionBase<S extends TSchema> {
+  /** Dotted name used in playbooks: `exim.queue.purge`. */
+  name: string;
+  description: string;
+  params: S;
+  /** Documentation of what the step registers under steps.<id>. */
+  outputs?: Record<string, string>;
+}
+
+/**
+ * Reads state only. Runs for real in a dry-run unless `dryRun: 'plan'` (for example a queue
+ * watch, which only means something after the mutations before it).
+ */
+export interface ReadOnlyAction<S extends TSchema = TSchema> extends ActionBase<S> {
+  mutates: false;
+  dryRun?: 'run' | 'plan';
+  /** Shown in a dry-run for `dryRun: 'plan'` actions. */
+  describe?(params: Static<S>, host: HostTarget): string;
+  run(ctx: ActionContext, params: Static<S>): Promise<ActionResult>;
+}
+
+/** Changes a host. The engine plans it (probing state), gates it, then runs the plan. */
+export interface MutatingAction<S extends TSchema = TSchema> extends ActionBase<S> {
+  mutates: true;
+  plan(ctx: ActionContext, params: Static<S>): Promise<ActionPlan>;
+  run(ctx: ActionContext, params: Static<S>, plan: ActionPlan): Promise<ActionResult>;
+}
+
+export type Action<S extends TSchema = TSchema> = ReadOnlyAction<S> | MutatingAction<S>;
+
+/** Identity helper that keeps the params type of an action literal. */
+export function defineAction<S extends TSchema>(action: Action<S>): Action<S> {
+  return action;
+}

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { redactDeep } from '../core/secret.js';
+import { GENESIS_HASH, type AuditRecord, type NewRecord } from './records.js';
+
+export function sha256Hex(text: string | Buffer): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The audit log cannot be written: no mutation may proceed. */
+export class AuditWriteError extends Error {
+  constructor(path: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot write the audit log ${path}: ${reason}. Nothing was changed after this point; fix the path or disk and run again.`, { cause });
+    this.name = 'AuditWriteError';
+  }
+}
+
+/**
+ * pino destination that appends each serialized line to the file with a synchronous write and
+ * remembers the hash of the last line, which becomes the next record's `prev`.
+ */
+class ChainedFileDestination {
+  readonly #fd: number;
+  lastHash = GENESIS_HASH;
+  failure: unknown = undefined;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  write(line: string): void {
+    try {
+      const body = line.endsWith('\n') ? line.slice(0, -1) : line;
+      writeSync(this.#fd, body + '\n');
+      this.lastHash = sha256Hex(body);
+    } catch (error) {
+      this.failure = error;
+    }
+  }
+
+  fsync(): void {
+    fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+}
+
+/**
+ * Append-only, hash-chained JSONL audit log, one file per run, written through pino.
+ * `append` is synchronous; `appendDurable` also fsyncs (the write-ahead intent records).
+ */
+export class AuditWriter {
+  readonly path: string;
+  readonly #dest: ChainedFileDestination;
+  readonly #logger: Logger<'audit'>;
+  #seq = 0;
+  #closed = false;
+
+  private constructor(path: string, fd: number) {
+    this.path = path;
+    this.#dest = new ChainedFileDestination(fd);
+    this.#logger = pino(
+      {
+        // Every record is written at one custom level so pino stamps `"level":"audit"` and
+        // nothing else of its own (no pid, hostname or time: the record carries `ts`).
+        customLevels: { audit: 35 },
+        useOnlyCustomLevels: true,
+        level: 'audit',
+        base: null,
+        timestamp: false,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      this.#dest,
+    );
+  }
+
+  /** Creates the file (and its directory); refuses to overwrite an existing log. */
+  static create(path: string): AuditWriter {
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const fd = openSync(path, 'wx', 0o600);
+      return new AuditWriter(path, fd);
+    } catch (error) {
+      throw new AuditWriteError(path, error);
+    }
+  }
+
+  get head(): string {
+    return this.#dest.lastHash;
+  }
+
+  append<R extends NewRecord>(record: R): AuditRecord {
+    if (this.#closed) throw new AuditWriteError(this.path, new Error('log already closed'));
+    const stamped = {
+      seq: this.#seq,
+      ts: new Date().toISOString(),
+      prev: this.#dest.lastHash,
+      ...(redactDeep(record) as object),
+    } as AuditRecord;
+    this.#logger.audit(stamped);
+    if (this.#dest.failure !== undefined) {
+      const failure = this.#dest.failure;
+      this.#dest.failure = undefined;
+      throw new AuditWriteError(this.path, failure);
+    }
+    this.#seq += 1;
+    return stamped;
+  }
+
+  /** Append and fsync: the record is on disk when this returns. */
+  appendDurable<R extends NewRecord>(record: R): AuditRecord {
+    const written = this.append(record);
+    try {
+      this.#dest.fsync();
+    } catch (error) {
+      throw new AuditWriteError(this.path, error);
+    }
+    return written;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#dest.fsync();
+    } finally {
+      this.#dest.close();
+    }
+  }
+}

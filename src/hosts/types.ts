@@ -1,0 +1,51 @@
+import type { Transport } from '../transport/types.js';
+
+/** Where the tools live on a host. Defaults are cPanel's; any may be overridden per host. */
+export interface ToolPaths {
+  exim: string;
+  exiqgrep: string;
+  uapi: string;
+  whmapi1: string;
+  csf: string;
+  /** Directory holding restartsrv_exim, restartsrv_imap, ... */
+  restartsrvDir: string;
+}
+
+export const CPANEL_TOOL_PATHS: ToolPaths = {
+  exim: '/usr/sbin/exim',
+  exiqgrep: '/usr/sbin/exiqgrep',
+  uapi: '/usr/local/cpanel/bin/uapi',
+  whmapi1: '/usr/local/cpanel/bin/whmapi1',
+  csf: '/usr/sbin/csf',
+  restartsrvDir: '/scripts',
+};
+
+/** Filesystem layout facts that are not asked of Exim. */
+export interface HostLayout {
+  /** Parents of cPanel account homes (/home, /home2, ...). */
+  homeRoots: string[];
+  /** CSF configuration directory (csf.deny, csf.allow, csf.ignore). */
+  csfDir: string;
+  /** Apache domain access logs. */
+  domlogsDir: string;
+  /** /etc/userdomains (domain: user lines). */
+  userdomainsFile: string;
+}
+
+export const CPANEL_LAYOUT: HostLayout = {
+  homeRoots: ['/home'],
+  csfDir: '/etc/csf',
+  domlogsDir: '/etc/apache2/logs/domlogs',
+  userdomainsFile: '/etc/userdomains',
+};
+
+/** A host ready to run steps on: its connection and what runbook knows about it. */
+export interface HostTarget {
+  /** Inventory name. */
+  name: string;
+  transport: Transport;
+  tools: ToolPaths;
+  layout: HostLayout;
+  /** Host and group variables from the inventory, visible to expressions as `host.vars`. */
+  vars: Record<string, unknown>;
+}
