@@ -1,0 +1,454 @@
+/**
+ * SSH transport (ssh2): one connection per host, reused for every command. argv becomes the
+ * remote command string only through `quoteArgvForPosixShell`.
+ */
+import { Socket, connect as netConnect } from 'node:net';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { ClientChannel } from 'ssh2';
+import type { Secret } from '../core/secret.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, stdinBytes } from './local.js';
+import { OutputCollector } from './output.js';
+import { quoteArgvForPosixShell } from './quote.js';
+import { createAuthHandler, defaultIdentityFiles, type AskPassphrase } from './ssh-auth.js';
+import { loadSshConfig, parseUserHostPort, resolveSshConfig, type SshConfigBlock } from './ssh-config.js';
+import { HostKeyRejectedError, prepareHostKeyCheck } from './ssh-hostkey.js';
+import {
+  CommandNotFoundError,
+  HostUnreachableError,
+  type ExecOptions,
+  type ExecResult,
+  type Transport,
+} from './types.js';
+
+const { Client } = ssh2;
+type SshClient = InstanceType<typeof Client>;
+
+/** Run commands as another user through sudo. */
+export interface BecomeOptions {
+  /** Target user (sudo -u); root when omitted. */
+  user?: string;
+  /** sudo password, sent on stdin (sudo -S) ahead of the command's own input. */
+  password?: Secret;
+}
+
+export interface SshTransportOptions {
+  /** Inventory name, used in messages. */
+  host: string;
+  /** Name or address to connect to (after ~/.ssh/config HostName). Default: `host`. */
+  hostname?: string;
+  port?: number;
+  user?: string;
+  identityFiles?: string[];
+  /** Jump hosts (`user@host:port`), in order. Default: ProxyJump from ~/.ssh/config. */
+  proxyJump?: string[];
+  /** Parsed ~/.ssh/config, or false to ignore it. Default: read ~/.ssh/config. */
+  sshConfig?: SshConfigBlock[] | false;
+  /** ssh-agent socket; null disables the agent. Default: $SSH_AUTH_SOCK. */
+  agentSocket?: string | null;
+  askPassphrase?: AskPassphrase;
+  /** Default ~/.ssh/known_hosts. */
+  knownHostsFile?: string;
+  globalKnownHostsFiles?: string[];
+  acceptNewHostKeys?: boolean;
+  onHostKeyAccepted?: (host: string, fingerprint: string) => void;
+  /** TCP connect + handshake + auth, per hop. Default 20 s. */
+  connectTimeoutMs?: number;
+  /** SSH keepalive interval. Default 15 s; three missed answers drop the connection. */
+  keepaliveIntervalMs?: number;
+  become?: BecomeOptions;
+}
+
+export interface SshTransferStats {
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface Hop {
+  label: string;
+  hostname: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+}
+
+/** argv as sudo will run it. Exported for the planner and tests. */
+export function becomeArgv(argv: readonly string[], become: BecomeOptions | undefined): string[] {
+  if (become === undefined) return [...argv];
+  const head = become.password !== undefined ? ['sudo', '-S', '-p', ''] : ['sudo', '-n'];
+  if (become.user !== undefined) head.push('-u', become.user);
+  return [...head, '--', ...argv];
+}
+
+function localUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'root';
+  }
+}
+
+function toBuffer(input: string | Uint8Array): Buffer {
+  return typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
+}
+
+export class SshTransport implements Transport {
+  readonly kind = 'ssh' as const;
+  readonly host: string;
+  readonly #options: SshTransportOptions;
+  #connecting: Promise<SshClient> | undefined;
+  #clients: SshClient[] = [];
+  #socket: Socket | undefined;
+  #broken: HostUnreachableError | undefined;
+  readonly #pending = new Set<(error: HostUnreachableError) => void>();
+  #closed = false;
+
+  constructor(options: SshTransportOptions) {
+    this.host = options.host;
+    this.#options = options;
+  }
+
+  /** Bytes on the wire to the first hop (all SSH traffic of this host when direct). */
+  stats(): SshTransferStats {
+    return { bytesIn: this.#socket?.bytesRead ?? 0, bytesOut: this.#socket?.bytesWritten ?? 0 };
+  }
+
+  /** Connect now (otherwise the first exec connects). */
+  async connect(): Promise<void> {
+    await this.#client();
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (argv.length === 0 || argv[0] === '') throw new Error('exec: empty argv');
+    const become = this.#options.become;
+    const remoteArgv = becomeArgv(argv, become);
+    const command = quoteArgvForPosixShell(remoteArgv);
+    let input = stdinBytes(options.stdin);
+    if (become?.password !== undefined) {
+      const pw = Buffer.from(`${become.password.reveal()}\n`, 'utf8');
+      input = input === undefined ? pw : Buffer.concat([pw, toBuffer(input)]);
+    }
+    if (options.signal?.aborted) return this.#notRun(argv, 'aborted');
+    const client = await this.#client();
+    const started = performance.now();
+    const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const out = new OutputCollector(limit, options.onStdout);
+    const err = new OutputCollector(limit);
+
+    const stream = await new Promise<ClientChannel>((resolve, reject) => {
+      try {
+        client.exec(command, (error, channel) => {
+          if (error) reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
+          else resolve(channel);
+        });
+      } catch (error) {
+        reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
+      }
+    });
+
+    const result = await new Promise<ExecResult>((resolve, reject) => {
+      let exitCode: number | null = null;
+      let exitSignal: string | null = null;
+      let timedOut = false;
+      let aborted = false;
+      let settled = false;
+      const kill = (): void => {
+        // Ask sshd to signal the process, then close the channel: either ends it.
+        try {
+          stream.signal('KILL');
+        } catch {
+          // channel already gone
+        }
+        try {
+          stream.close();
+        } catch {
+          // channel already gone
+        }
+      };
+      const timer =
+        options.timeoutMs !== undefined
+          ? setTimeout(() => {
+              timedOut = true;
+              kill();
+            }, options.timeoutMs)
+          : undefined;
+      const onAbort = (): void => {
+        aborted = true;
+        kill();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = (): void => {
+        settled = true;
+        if (timer) clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.#pending.delete(onLost);
+      };
+      const onLost = (error: HostUnreachableError): void => {
+        if (settled) return;
+        cleanup();
+        reject(error);
+      };
+      this.#pending.add(onLost);
+      stream.on('data', (chunk: Buffer) => out.push(chunk));
+      stream.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+      stream.on('exit', (code: number | null, signalName?: string) => {
+        if (typeof code === 'number') exitCode = code;
+        if (signalName) exitSignal = signalName.startsWith('SIG') ? signalName : `SIG${signalName}`;
+      });
+      stream.on('close', () => {
+        if (settled) return;
+        if (this.#broken && exitCode === null && !timedOut && !aborted) {
+          cleanup();
+          reject(this.#broken);
+          return;
+        }
+        cleanup();
+        if ((timedOut || aborted) && exitCode === null && exitSignal === null) exitSignal = 'SIGKILL';
+        resolve({
+          argv: [...argv],
+          exitCode: timedOut || aborted ? null : exitCode,
+          signal: exitSignal,
+          stdout: out.text(),
+          stderr: err.text(),
+          stdoutBytes: out.bytes,
+          stderrBytes: err.bytes,
+          truncated: out.truncated || err.truncated,
+          durationMs: Math.round(performance.now() - started),
+          timedOut,
+          aborted,
+        });
+      });
+      stream.on('error', () => {
+        // surfaced through 'close' or the connection's error
+      });
+      if (input !== undefined) stream.end(toBuffer(input));
+      else stream.end();
+    });
+
+    if (this.#isCommandNotFound(result)) throw new CommandNotFoundError(argv[0]!, this.host);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const clients = [...this.#clients].reverse();
+    this.#clients = [];
+    this.#connecting = undefined;
+    await Promise.all(
+      clients.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.once('close', () => resolve());
+            c.end();
+            setTimeout(resolve, 2000).unref();
+          }),
+      ),
+    );
+    this.#socket?.destroy();
+  }
+
+  #isCommandNotFound(result: ExecResult): boolean {
+    if (result.exitCode === 127 && /not found/i.test(result.stderr)) return true;
+    return (
+      this.#options.become !== undefined &&
+      result.exitCode === 1 &&
+      /^sudo: .*: command not found/m.test(result.stderr)
+    );
+  }
+
+  #notRun(argv: readonly string[], why: 'aborted'): ExecResult {
+    return {
+      argv: [...argv],
+      exitCode: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      truncated: false,
+      durationMs: 0,
+      timedOut: false,
+      aborted: why === 'aborted',
+    };
+  }
+
+  #client(): Promise<SshClient> {
+    if (this.#broken) return Promise.reject(this.#broken);
+    if (this.#closed) return Promise.reject(new HostUnreachableError(this.host, 'connection already closed'));
+    this.#connecting ??= this.#open().catch((error: unknown) => {
+      this.#connecting = undefined;
+      for (const c of this.#clients) c.end();
+      this.#clients = [];
+      this.#socket?.destroy();
+      throw error;
+    });
+    return this.#connecting;
+  }
+
+  async #hops(): Promise<Hop[]> {
+    const o = this.#options;
+    const config = o.sshConfig === false ? [] : (o.sshConfig ?? (await loadSshConfig()));
+    const alias = o.hostname ?? o.host;
+    const resolved = resolveSshConfig(config, alias);
+    const target: Hop = {
+      label: o.host,
+      hostname: resolved.hostname,
+      port: o.port ?? resolved.port ?? 22,
+      user: o.user ?? resolved.user ?? localUser(),
+      identityFiles: o.identityFiles ?? (resolved.identityFiles.length > 0 ? resolved.identityFiles : defaultIdentityFiles()),
+    };
+    const jumps = (o.proxyJump ?? resolved.proxyJump).map((spec): Hop => {
+      const parsed = parseUserHostPort(spec);
+      const jr = resolveSshConfig(config, parsed.host);
+      return {
+        label: `jump host ${spec}`,
+        hostname: jr.hostname,
+        port: parsed.port ?? jr.port ?? 22,
+        user: parsed.user ?? jr.user ?? localUser(),
+        identityFiles:
+          jr.identityFiles.length > 0 ? jr.identityFiles : (o.identityFiles ?? defaultIdentityFiles()),
+      };
+    });
+    return [...jumps, target];
+  }
+
+  async #open(): Promise<SshClient> {
+    const hops = await this.#hops();
+    const timeout = this.#options.connectTimeoutMs ?? 20_000;
+    const first = hops[0]!;
+    const socket = await this.#tcp(first, timeout);
+    this.#socket = socket;
+    let sock: Duplex = socket;
+    let client: SshClient | undefined;
+    for (let i = 0; i < hops.length; i++) {
+      const hop = hops[i]!;
+      if (i > 0) sock = await this.#forward(client!, hop);
+      client = await this.#handshake(hop, sock, timeout, i === hops.length - 1);
+      this.#clients.push(client);
+    }
+    return client!;
+  }
+
+  #tcp(hop: Hop, timeoutMs: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: hop.hostname, port: hop.port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new HostUnreachableError(this.host, `${hop.label}: no TCP connection to ${hop.hostname}:${hop.port} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.setNoDelay(true);
+        resolve(socket);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          new HostUnreachableError(
+            this.host,
+            `${hop.label}: cannot connect to ${hop.hostname}:${hop.port} (${error.code ?? error.message}). ` +
+              'Check that the host is up, sshd listens on that port and no firewall blocks it.',
+            { cause: error },
+          ),
+        );
+      });
+    });
+  }
+
+  #forward(via: SshClient, hop: Hop): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      via.forwardOut('127.0.0.1', 0, hop.hostname, hop.port, (error, channel) => {
+        if (error) {
+          reject(new HostUnreachableError(this.host, `jump host could not reach ${hop.hostname}:${hop.port}: ${error.message}`, { cause: error }));
+        } else {
+          resolve(channel);
+        }
+      });
+    });
+  }
+
+  async #handshake(hop: Hop, sock: Duplex, timeoutMs: number, isTarget: boolean): Promise<SshClient> {
+    const o = this.#options;
+    const check = await prepareHostKeyCheck(
+      {
+        knownHostsFile: o.knownHostsFile ?? join(homedir(), '.ssh', 'known_hosts'),
+        ...(o.globalKnownHostsFiles !== undefined ? { globalKnownHostsFiles: o.globalKnownHostsFiles } : {}),
+        ...(o.acceptNewHostKeys !== undefined ? { acceptNewHostKeys: o.acceptNewHostKeys } : {}),
+        ...(o.onHostKeyAccepted !== undefined ? { onHostKeyAccepted: o.onHostKeyAccepted } : {}),
+      },
+      hop.hostname,
+      hop.port,
+    );
+    const tried: string[] = [];
+    const client = new Client();
+    return new Promise<SshClient>((resolve, reject) => {
+      let ready = false;
+      client.once('ready', () => {
+        ready = true;
+        resolve(client);
+      });
+      client.on('error', (error: Error & { level?: string }) => {
+        if (!ready) {
+          const rejected = check.failure();
+          if (rejected) {
+            reject(new HostUnreachableError(this.host, `${hop.label === this.host ? '' : `${hop.label}: `}${rejected.message}`, { cause: rejected }));
+            return;
+          }
+          const auth = error.level === 'client-authentication';
+          reject(
+            new HostUnreachableError(
+              this.host,
+              auth
+                ? `${hop.label}: authentication as ${hop.user} failed (tried: ${tried.join(', ') || 'nothing usable'}). ` +
+                    'Load a key into ssh-agent, or set identity_file for this host.'
+                : `${hop.label}: SSH handshake with ${hop.hostname}:${hop.port} failed: ${error.message}`,
+              { cause: error },
+            ),
+          );
+          return;
+        }
+        this.#markBroken(new HostUnreachableError(this.host, `connection lost: ${error.message}`, { cause: error }));
+      });
+      client.on('close', () => {
+        if (!ready) {
+          reject(new HostUnreachableError(this.host, `${hop.label}: connection closed during the SSH handshake`));
+          return;
+        }
+        if (!this.#closed) {
+          this.#markBroken(
+            new HostUnreachableError(this.host, `connection to ${hop.hostname}:${hop.port} lost${isTarget ? '' : ' (jump host)'}`),
+          );
+        }
+      });
+      client.connect({
+        sock: sock as unknown as Socket,
+        username: hop.user,
+        readyTimeout: timeoutMs,
+        keepaliveInterval: o.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: 3,
+        algorithms: { serverHostKey: check.algorithms as never },
+        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => check.verify(key, verify),
+        authHandler: createAuthHandler(
+          {
+            username: hop.user,
+            identityFiles: hop.identityFiles,
+            ...(o.agentSocket !== undefined ? { agentSocket: o.agentSocket } : {}),
+            ...(o.askPassphrase !== undefined ? { askPassphrase: o.askPassphrase } : {}),
+          },
+          tried,
+        ),
+      });
+    });
+  }
+
+  #markBroken(error: HostUnreachableError): void {
+    if (this.#broken) return;
+    this.#broken = error;
+    for (const fail of [...this.#pending]) fail(error);
+    this.#pending.clear();
+  }
+}
+
+export { HostKeyRejectedError };
