@@ -1,0 +1,174 @@
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { checkChain, readAuditLog } from './read.js';
+import type { SummaryRecord } from './records.js';
+
+/**
+ * Ed25519 signing of an audit log's chain head. The signed message is the chain head exactly
+ * as it appears in the run.summary record: 64 lowercase hex characters, ASCII. So a signature
+ * can be checked by hand:
+ *   printf %s HEAD > msg; base64 -d <<<VALUE > sig
+ *   openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in msg -sigfile sig
+ * `publicKey` is the base64 of the raw 32-byte Ed25519 public key.
+ *
+ * Keys: PEM (PKCS#8 private, SPKI public: `openssl genpkey -algorithm ed25519`), unencrypted
+ * OpenSSH private keys (`ssh-keygen -t ed25519 -N ''`) and `ssh-ed25519 AAAA...` public lines.
+ */
+
+export type AuditSignature = NonNullable<SummaryRecord['signature']>;
+
+/** A key file cannot be used; the message says what to do. */
+export class SigningKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SigningKeyError';
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+interface ParsedSshKey {
+  type: string;
+  getPrivatePEM(): string;
+  getPublicPEM(): string;
+}
+
+function parseOpenSsh(data: Buffer, path: string): ParsedSshKey {
+  // ssh2 is CommonJS; its key parser reads OpenSSH formats node:crypto does not.
+  const { utils } = require('ssh2') as { utils: { parseKey(data: Buffer): ParsedSshKey | Error | ParsedSshKey[] } };
+  const parsed = utils.parseKey(data);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key === undefined || key instanceof Error) {
+    const why = key instanceof Error ? key.message : 'no key found';
+    throw new SigningKeyError(`${path}: cannot read the OpenSSH key (${why}). Encrypted keys are not supported: use an unencrypted ed25519 key kept mode 0600, or a PEM key from 'openssl genpkey -algorithm ed25519'.`);
+  }
+  if (key.type !== 'ssh-ed25519') throw new SigningKeyError(`${path}: the key is ${key.type}; audit signing needs an ed25519 key ('ssh-keygen -t ed25519' or 'openssl genpkey -algorithm ed25519').`);
+  return key;
+}
+
+function requireEd25519(key: KeyObject, path: string): KeyObject {
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new SigningKeyError(`${path}: the key is ${key.asymmetricKeyType ?? 'not asymmetric'}; audit signing needs an ed25519 key ('openssl genpkey -algorithm ed25519').`);
+  }
+  return key;
+}
+
+function readKeyFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SigningKeyError(`cannot read the key file ${path}: ${reason}`);
+  }
+}
+
+/** Loads an Ed25519 private key. Refuses a key file others can read, as ssh does. */
+export function loadPrivateKey(path: string): KeyObject {
+  const mode = statSync(path, { throwIfNoEntry: false })?.mode;
+  if (mode !== undefined && (mode & 0o077) !== 0) {
+    throw new SigningKeyError(`${path}: the private key is readable by group or others (mode ${(mode & 0o777).toString(8)}); run 'chmod 600 ${path}' and try again.`);
+  }
+  const data = readKeyFile(path);
+  const text = data.toString('utf8');
+  if (text.includes('BEGIN OPENSSH PRIVATE KEY')) return requireEd25519(createPrivateKey(parseOpenSsh(data, path).getPrivatePEM()), path);
+  try {
+    return requireEd25519(createPrivateKey(data), path);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw error;
+    throw new SigningKeyError(`${path}: not a usable private key (${error instanceof Error ? error.message : String(error)}). Generate one with 'openssl genpkey -algorithm ed25519 -out key.pem'.`);
+  }
+}
+
+/** Loads an Ed25519 public key from a public key file, or derives it from a private key file. */
+export function loadPublicKey(path: string): KeyObject {
+  const data = readKeyFile(path);
+  const text = data.toString('utf8').trim();
+  try {
+    if (text.startsWith('ssh-')) return requireEd25519(createPublicKey(parseOpenSsh(Buffer.from(text), path).getPublicPEM()), path);
+    if (text.includes('BEGIN OPENSSH PRIVATE KEY')) return requireEd25519(createPublicKey(parseOpenSsh(data, path).getPublicPEM()), path);
+    if (text.includes('PRIVATE KEY')) return requireEd25519(createPublicKey(createPrivateKey(data)), path);
+    return requireEd25519(createPublicKey(data), path);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw error;
+    throw new SigningKeyError(`${path}: not a usable public key (${error instanceof Error ? error.message : String(error)}). Export one with 'openssl pkey -in key.pem -pubout -out pub.pem'.`);
+  }
+}
+
+/** base64 of the raw 32-byte public key (the last 32 bytes of its SPKI DER encoding). */
+export function rawPublicKeyBase64(key: KeyObject): string {
+  const spki = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32).toString('base64');
+}
+
+const HEAD_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Signs a chain head with the Ed25519 private key in keyPath. */
+export function signChainHead(head: string, keyPath: string): AuditSignature {
+  if (!HEAD_PATTERN.test(head)) throw new Error(`not a chain head (64 lowercase hex characters): ${JSON.stringify(head)}`);
+  const key = loadPrivateKey(keyPath);
+  return {
+    alg: 'ed25519',
+    publicKey: rawPublicKeyBase64(key),
+    value: sign(null, Buffer.from(head, 'ascii'), key).toString('base64'),
+  };
+}
+
+export interface SignatureCheck {
+  ok: boolean;
+  problems: string[];
+}
+
+/**
+ * Checks a signature over a head. With `expected` (the trusted public key) the signature must
+ * also come from that key: a log re-signed with another key fails even though its signature
+ * is valid for the key it names.
+ */
+export function verifySignature(head: string, signature: AuditSignature, expected?: KeyObject): SignatureCheck {
+  const problems: string[] = [];
+  if (signature.alg !== 'ed25519') return { ok: false, problems: [`unsupported signature algorithm ${JSON.stringify(signature.alg)}`] };
+  let key: KeyObject;
+  try {
+    const raw = Buffer.from(signature.publicKey, 'base64');
+    if (raw.length !== 32) throw new Error('not 32 bytes');
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+  } catch {
+    return { ok: false, problems: ['the signature names a malformed public key'] };
+  }
+  if (expected !== undefined && rawPublicKeyBase64(expected) !== signature.publicKey) {
+    problems.push(`the log was signed with a different key (${signature.publicKey}) than the trusted one (${rawPublicKeyBase64(expected)}): re-signed or the wrong --pubkey`);
+  }
+  const valid = verify(null, Buffer.from(head, 'ascii'), expected ?? key, Buffer.from(signature.value, 'base64'));
+  if (!valid) problems.push('the signature does not match the chain head: the summary or the signature was altered');
+  return { ok: problems.length === 0, problems };
+}
+
+export interface SignedLogCheck {
+  ok: boolean;
+  /** sha256 of the file's last line. */
+  head: string;
+  signed: boolean;
+  problems: string[];
+}
+
+/**
+ * What `runbook audit verify --pubkey FILE` checks: the hash chain is intact, the file ends
+ * with a run.summary that closes it (a cut tail removes the summary), and the summary carries
+ * an Ed25519 signature of its head made by the trusted key.
+ */
+export function verifySignedLog(path: string, pubkeyPath: string): SignedLogCheck {
+  const trusted = loadPublicKey(pubkeyPath);
+  const chain = checkChain(readAuditLog(path));
+  const problems = [...chain.problems];
+  const summary = chain.summary;
+  if (summary === undefined) {
+    problems.push('unsigned/incomplete: the log does not end with a run.summary record (the run crashed or the tail was cut off)');
+    return { ok: false, head: chain.head, signed: false, problems };
+  }
+  if (summary.signature === undefined) {
+    problems.push('unsigned: the run.summary carries no signature (the run was not applied with --sign-key)');
+    return { ok: false, head: chain.head, signed: false, problems };
+  }
+  problems.push(...verifySignature(summary.head, summary.signature, trusted).problems);
+  return { ok: problems.length === 0, head: chain.head, signed: true, problems };
+}
