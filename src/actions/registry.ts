@@ -1,0 +1,43 @@
+import { confirmAction } from './control/confirm.js';
+import { containmentActions } from './containment.js';
+import { eximDetectionActions } from './exim/detection.js';
+import type { Action } from './types.js';
+
+export type ActionRegistry = ReadonlyMap<string, Action>;
+
+/** Every action a playbook may name, by dotted name. */
+export function builtinActions(): ActionRegistry {
+  const all: Action[] = [confirmAction as unknown as Action, ...eximDetectionActions, ...containmentActions];
+  const registry = new Map<string, Action>();
+  for (const action of all) {
+    if (registry.has(action.name)) throw new Error(`action ${action.name} is registered twice`);
+    registry.set(action.name, action);
+  }
+  return registry;
+}
+
+/** The closest known name, for "did you mean" hints. */
+export function suggestAction(registry: ActionRegistry, name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of registry.keys()) {
+    const distance = editDistance(name, candidate);
+    if (distance <= Math.max(2, Math.floor(candidate.length / 4)) && (!best || distance < best.distance)) {
+      best = { name: candidate, distance };
+    }
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = row[j] as number;
+      row[j] = Math.min(above + 1, (row[j - 1] as number) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] as number;
+}

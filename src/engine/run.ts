@@ -1,0 +1,335 @@
+import { hostname, userInfo } from 'node:os';
+import type { Action } from '../actions/types.js';
+import type { HostStatus, PlannedStepRecord, RunStatus } from '../audit/records.js';
+import type { AuditWriter } from '../audit/writer.js';
+import { redactDeep, type Secret } from '../core/secret.js';
+import type { HostTarget } from '../hosts/types.js';
+import type { LoadedPlaybook } from '../playbook/load.js';
+import { scheduleHosts } from '../fleet/scheduler.js';
+import { hashedIntent, executeHost } from './execute.js';
+import { planHash } from './hash.js';
+import { planHost, type StepRunOptions } from './plan.js';
+import { Recorder } from './recorder.js';
+import type { EngineObserver, Gatekeeper, HostOutcome, HostPlan, PlannedStep } from './types.js';
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  gate: 3,
+  approveMismatch: 4,
+  audit: 5,
+  interrupted: 130,
+} as const;
+
+/** A host to work on; connecting is part of the run so an unreachable host is an outcome. */
+export interface TargetHandle {
+  name: string;
+  connect(): Promise<HostTarget>;
+}
+
+export interface RunOptions {
+  playbook: LoadedPlaybook;
+  inputs: Record<string, unknown>;
+  targets: TargetHandle[];
+  registry: ReadonlyMap<string, Action>;
+  dryRun: boolean;
+  /** `--approve HASH`: run only if the fresh plan has this hash. */
+  approve?: string;
+  gatekeeper: Gatekeeper;
+  audit?: AuditWriter;
+  argv: string[];
+  toolVersion: string;
+  observer: EngineObserver;
+  signal: AbortSignal;
+  deliverSecret: (host: string, label: string, secret: Secret) => Promise<string>;
+  /** Shown to the operator after planning and before any gate. */
+  onPlan?: (plan: RunPlan) => Promise<void> | void;
+  forks?: number;
+  serial?: number | number[];
+  maxFailPercent?: number;
+  /** Taken per host before its first mutation; returns the release. */
+  lockHost?: (target: HostTarget) => Promise<() => Promise<void>>;
+  incident?: string;
+  mode?: 'apply' | 'dry-run' | 'undo';
+  /** Signs the chain head written in the summary record. */
+  signHead?: (head: string) => { alg: 'ed25519'; publicKey: string; value: string };
+}
+
+export interface RunPlan {
+  hash: string;
+  hosts: HostPlan[];
+  records: PlannedStepRecord[];
+}
+
+export interface RunReport {
+  status: RunStatus;
+  exitCode: number;
+  reason?: string;
+  plan: RunPlan;
+  outcomes: HostOutcome[];
+  auditPath?: string;
+}
+
+export class ApproveMismatchError extends Error {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`the plan changed: --approve ${expected} was given but the plan now has hash ${actual}`);
+    this.name = 'ApproveMismatchError';
+  }
+}
+
+function toRecord(step: PlannedStep): PlannedStepRecord {
+  return {
+    host: step.host,
+    step: step.spec.id,
+    ...(step.item ? { item: step.item } : {}),
+    action: step.action.name,
+    mutates: step.action.mutates,
+    params: (redactDeep(step.params ?? {}) as Record<string, unknown>) ?? {},
+    summary:
+      step.plan?.summary ??
+      step.result?.summary ??
+      step.gate ??
+      (step.state === 'later' ? (step.reason ?? `runs when applied`) : step.reason ?? step.title),
+    commands: step.plan?.commands.map((c) => [...c.argv]) ?? [],
+    ...(step.plan?.noop ? { noop: true } : {}),
+    ...(step.state === 'skipped' ? { skipped: step.reason ?? 'skipped' } : {}),
+    ...(step.state === 'failed' ? { skipped: `failed: ${step.reason ?? ''}` } : {}),
+    ...(step.state === 'deferred' ? { deferred: step.reason ?? 'resolved when applied' } : {}),
+    ...(step.plan?.facts ? { facts: step.plan.facts } : {}),
+  };
+}
+
+/** What the plan hash covers: per host and step, the action, its parameters and intent. */
+function hashMaterial(hosts: HostPlan[]): unknown {
+  return hosts.map((h) => ({
+    host: h.target.name,
+    stopped: h.stopped?.status,
+    steps: h.steps.map((s) => ({
+      step: s.spec.id,
+      item: s.item?.index,
+      action: s.action.name,
+      state: s.state === 'ran' || s.state === 'later' ? 'ready' : s.state,
+      params: s.params,
+      intent: s.plan ? (s.plan.noop ? 'noop' : hashedIntent(s.plan)) : undefined,
+      gate: s.gate,
+    })),
+  }));
+}
+
+interface GateSlot {
+  step: string;
+  stepIndex: number;
+  messages: { host: string; message: string }[];
+}
+
+/** Gates in step order; an implicit one before the first mutation when the playbook has none. */
+function collectGates(hosts: HostPlan[]): GateSlot[] {
+  const slots = new Map<string, GateSlot>();
+  let firstMutation = Number.POSITIVE_INFINITY;
+  for (const h of hosts) {
+    for (const s of h.steps) {
+      if (s.gate !== undefined && s.state !== 'skipped' && s.state !== 'failed') {
+        const slot = slots.get(s.spec.id) ?? { step: s.spec.id, stepIndex: s.stepIndex, messages: [] };
+        slot.messages.push({ host: h.target.name, message: s.gate });
+        slots.set(s.spec.id, slot);
+      }
+      const mutates = s.action.mutates && (s.state === 'deferred' || (s.state === 'ready' && !s.plan?.noop));
+      if (mutates) firstMutation = Math.min(firstMutation, s.stepIndex);
+    }
+  }
+  const gates = [...slots.values()].sort((a, b) => a.stepIndex - b.stepIndex);
+  if (Number.isFinite(firstMutation) && !gates.some((g) => g.stepIndex <= firstMutation)) {
+    const affected = hosts.filter((h) => h.steps.some((s) => s.action.mutates && (s.state === 'ready' || s.state === 'deferred')));
+    gates.unshift({
+      step: 'apply',
+      stepIndex: firstMutation,
+      messages: affected.map((h) => ({ host: h.target.name, message: `Apply the planned changes on ${h.target.name}?` })),
+    });
+  }
+  return gates;
+}
+
+function mutationsAfter(hosts: HostPlan[], fromIndex: number, toIndex: number): number {
+  let count = 0;
+  for (const h of hosts) {
+    for (const s of h.steps) {
+      if (s.stepIndex >= fromIndex && s.stepIndex < toIndex && s.action.mutates && (s.state === 'deferred' || (s.state === 'ready' && !s.plan?.noop))) count += 1;
+    }
+  }
+  return count;
+}
+
+/**
+ * One run of a playbook over one or more hosts:
+ *   1. plan every host (read-only steps run, mutating steps are planned) — src/engine/plan.ts
+ *   2. hash the plan, check --approve, show it, ask the gates — here
+ *   3. execute the mutations host by host — src/engine/execute.ts
+ * Every phase is recorded in the audit log; the summary record closes it.
+ */
+export async function runPlaybook(options: RunOptions): Promise<RunReport> {
+  const recorder = new Recorder(options.audit);
+  const mode = options.mode ?? (options.dryRun ? 'dry-run' : 'apply');
+  let uid: number | null = null;
+  let operator = process.env.USER ?? 'unknown';
+  try {
+    const info = userInfo();
+    uid = info.uid;
+    operator = info.username;
+  } catch {
+    // no passwd entry (containers): keep $USER
+  }
+  const runId = `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${Math.random().toString(36).slice(2, 8)}`;
+  recorder.record({
+    type: 'run.header',
+    format: 'runbook-audit/1',
+    runId,
+    mode,
+    operator,
+    uid,
+    controlHost: hostname(),
+    toolVersion: options.toolVersion,
+    argv: options.argv,
+    playbook: { path: options.playbook.path, sha256: options.playbook.sha256, name: options.playbook.spec.name },
+    inputs: redactDeep(options.inputs) as Record<string, unknown>,
+    hosts: options.targets.map((t) => t.name),
+    ...(options.incident ? { incident: options.incident } : {}),
+  });
+
+  const stepOptions: StepRunOptions = {
+    recorder,
+    observer: options.observer,
+    signal: options.signal,
+    dryRun: options.dryRun,
+    deliverSecret: options.deliverSecret,
+  };
+
+  // 1. Plan every host.
+  const hostPlans = await scheduleHosts(options.targets, { forks: options.forks ?? 10 }, async (handle) => {
+    options.observer({ type: 'plan.host', host: handle.name, status: 'started' });
+    let target: HostTarget;
+    try {
+      target = await handle.connect();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      options.observer({ type: 'plan.host', host: handle.name, status: 'failed', error: message });
+      const placeholder = { name: handle.name } as HostTarget;
+      return { target: placeholder, steps: [], outputs: {}, stopped: { status: 'unreachable' as HostStatus, error: message } };
+    }
+    const plan = await planHost(options.playbook, target, options.inputs, options.registry, stepOptions);
+    options.observer({ type: 'plan.host', host: handle.name, status: plan.stopped ? 'failed' : 'done', ...(plan.stopped ? { error: plan.stopped.error } : {}) });
+    return plan;
+  });
+
+  const records = hostPlans.flatMap((h) => h.steps.map(toRecord));
+  const hash = planHash(hashMaterial(hostPlans));
+  recorder.record({ type: 'plan', planHash: hash, steps: records });
+  const plan: RunPlan = { hash, hosts: hostPlans, records };
+
+  const hostStatuses = (outcomes: HostOutcome[]): Record<string, HostStatus> =>
+    Object.fromEntries(outcomes.map((o) => [o.host, o.status]));
+  const finish = (status: RunStatus, exitCode: number, outcomes: HostOutcome[], reason?: string): RunReport => {
+    for (const o of outcomes) recorder.record({ type: 'host.finish', host: o.host, status: o.status, counts: o.counts, ...(o.error ? { error: o.error } : {}) });
+    const counts: Record<string, number> = {};
+    for (const o of outcomes) {
+      counts[o.status] = (counts[o.status] ?? 0) + 1;
+      for (const [k, v] of Object.entries(o.counts)) counts[k] = (counts[k] ?? 0) + v;
+    }
+    const head = recorder.writer?.head ?? '';
+    recorder.record({
+      type: 'run.summary',
+      status,
+      exitCode,
+      ...(reason ? { reason } : {}),
+      dryRun: options.dryRun,
+      planHash: hash,
+      hosts: hostStatuses(outcomes),
+      counts,
+      head,
+      ...(options.signHead && head ? { signature: options.signHead(head) } : {}),
+    });
+    return { status, exitCode, ...(reason ? { reason } : {}), plan, outcomes, ...(options.audit ? { auditPath: options.audit.path } : {}) };
+  };
+  const planOutcome = (h: HostPlan): HostOutcome => ({
+    host: h.target.name,
+    status: h.stopped?.status ?? 'ok',
+    ...(h.stopped ? { error: h.stopped.error } : {}),
+    counts: {},
+    steps: [],
+  });
+
+  await options.onPlan?.(plan);
+
+  if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, hostPlans.map(planOutcome), 'interrupted during planning');
+
+  if (options.dryRun) {
+    const failed = hostPlans.some((h) => h.stopped);
+    return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, hostPlans.map(planOutcome), failed ? 'planning failed on some hosts' : undefined);
+  }
+
+  if (options.approve !== undefined && options.approve !== hash) {
+    const reason = `plan hash ${hash} differs from the approved ${options.approve}`;
+    recorder.record({ type: 'gate', gate: 'approve', message: 'Approved plan hash must match', hosts: hostPlans.map((h) => h.target.name), answer: 'refused', by: `--approve ${options.approve}`, reason });
+    const report = finish('refused', EXIT.approveMismatch, hostPlans.map((h) => ({ ...planOutcome(h), status: 'skipped' as HostStatus, error: 'plan not approved' })), reason);
+    return report;
+  }
+
+  // 2. Gates, all answered before the first mutation.
+  const gates = collectGates(hostPlans);
+  let stopAtStep: string | undefined;
+  let stopStatus: RunStatus | undefined;
+  let stopReason: string | undefined;
+  for (const [i, gate] of gates.entries()) {
+    const next = gates[i + 1]?.stepIndex ?? Number.POSITIVE_INFINITY;
+    const answer = options.approve !== undefined
+      ? { answer: 'accepted' as const, by: `--approve ${options.approve}` }
+      : await options.gatekeeper.ask({ gate: gate.step, messages: gate.messages, mutations: mutationsAfter(hostPlans, gate.stepIndex, next) });
+    recorder.record({
+      type: 'gate',
+      gate: gate.step,
+      message: gate.messages[0]?.message ?? '',
+      hosts: gate.messages.map((m) => m.host),
+      answer: answer.answer,
+      by: answer.by,
+      ...(answer.reason ? { reason: answer.reason } : {}),
+    });
+    if (answer.answer !== 'accepted') {
+      stopAtStep = gate.step === 'apply' ? hostPlans.flatMap((h) => h.steps).find((s) => s.stepIndex === gate.stepIndex)?.spec.id : gate.step;
+      stopStatus = answer.answer === 'declined' ? 'declined' : 'refused';
+      stopReason = answer.reason ?? `gate ${gate.step} ${answer.answer}`;
+      break;
+    }
+  }
+
+  // 3. Execute.
+  const outcomes = await scheduleHosts(
+    hostPlans,
+    { forks: options.forks ?? 10, ...(options.serial !== undefined ? { serial: options.serial } : {}), ...(options.maxFailPercent !== undefined ? { maxFailPercent: options.maxFailPercent } : {}) } as { forks: number },
+    async (hostPlan) => {
+      let release: (() => Promise<void>) | undefined;
+      try {
+        const mutates = hostPlan.steps.some((s) => s.action.mutates && s.state !== 'skipped');
+        if (!hostPlan.stopped && stopAtStep === undefined && mutates && options.lockHost) release = await options.lockHost(hostPlan.target);
+      } catch (error) {
+        const outcome: HostOutcome = { host: hostPlan.target.name, status: 'failed', error: (error as Error).message, counts: {}, steps: [] };
+        options.observer({ type: 'host.finish', outcome });
+        return outcome;
+      }
+      try {
+        const outcome = await executeHost(hostPlan, { ...stepOptions, inputs: options.inputs, registry: options.registry, ...(stopAtStep ? { stopAtStep } : {}) });
+        options.observer({ type: 'host.finish', outcome });
+        return outcome;
+      } finally {
+        await release?.();
+      }
+    },
+  );
+
+  if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, outcomes, 'interrupted by the operator (SIGINT)');
+  if (stopStatus) return finish(stopStatus, EXIT.gate, outcomes, stopReason);
+  const failed = outcomes.some((o) => o.status === 'failed' || o.status === 'unreachable');
+  return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, outcomes, failed ? 'some hosts failed' : undefined);
+}
