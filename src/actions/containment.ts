@@ -1,4 +1,24 @@
+import { resetPassword } from './cpanel/reset-password.js';
+import { suspendLogin, suspendOutgoing, unsuspendLogin, unsuspendOutgoing } from './cpanel/suspend.js';
+import { queuePurge } from './exim/purge.js';
+import { queueWatch } from './exim/watch.js';
+import { fileDisable, fileRestoreMode } from './files/disable.js';
+import { csfDeny, csfRemoveDeny } from './firewall/csf-deny.js';
+import { serviceRestart } from './service/restart.js';
 import type { Action } from './types.js';
 
-/** Mutating containment actions and the queue watch. */
-export const containmentActions: Action[] = [];
+/** Mutating containment actions (and their undo actions) and the queue watch. */
+export const containmentActions: Action[] = [
+  resetPassword,
+  suspendOutgoing,
+  unsuspendOutgoing,
+  suspendLogin,
+  unsuspendLogin,
+  serviceRestart,
+  fileDisable,
+  fileRestoreMode,
+  queuePurge,
+  csfDeny,
+  csfRemoveDeny,
+  queueWatch,
+] as unknown as Action[];

@@ -30,6 +30,11 @@ export interface HostLayout {
   domlogsDir: string;
   /** /etc/userdomains (domain: user lines). */
   userdomainsFile: string;
+  /**
+   * cPanel's per-mailbox outgoing suspension state (users/CPUSER/suspensions.json).
+   * Optional; defaults to /var/cpanel/email_send_limits.
+   */
+  emailSendLimitsDir?: string;
 }
 
 export const CPANEL_LAYOUT: HostLayout = {

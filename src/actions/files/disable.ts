@@ -1,0 +1,119 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { describeCommandFailure } from '../service/command-failure.js';
+import { ActionError, type ActionContext, type ActionPlan, type MutatingAction } from '../types.js';
+import { resolveHomeFile, sameMode, type HomeTarget } from './inspect.js';
+
+const DisableParams = Type.Object(
+  { path: Type.String({ minLength: 2, maxLength: 4096, description: 'A file inside an account home (the spam script)' }) },
+  { additionalProperties: false },
+);
+
+const RestoreParams = Type.Object(
+  {
+    path: Type.String({ minLength: 2, maxLength: 4096 }),
+    mode: Type.String({ pattern: '^[0-7]{1,4}$', description: 'Octal mode to set back, as file.disable recorded it' }),
+  },
+  { additionalProperties: false },
+);
+
+interface ModePlanData {
+  path: string;
+  oldMode: string;
+  newMode: string;
+}
+
+function modeText(mode: string): string {
+  return Number.parseInt(mode, 8).toString(8).padStart(4, '0');
+}
+
+/**
+ * Re-checks the file right before chmod: the account's owner (or the attacker inside it) may
+ * have swapped it for a symlink since the plan, and chmod follows symlinks.
+ */
+async function recheck(ctx: ActionContext, plan: ActionPlan, given: string): Promise<HomeTarget> {
+  const data = plan.data as ModePlanData;
+  const now = await resolveHomeFile(ctx, given);
+  if (now.resolved !== data.path) {
+    throw new ActionError(`${given} now resolves to ${now.resolved}, not ${data.path} as planned; nothing was changed. Look at the file and run again.`);
+  }
+  return now;
+}
+
+async function chmodAndVerify(ctx: ActionContext, plan: ActionPlan, data: ModePlanData): Promise<void> {
+  const result = await ctx.exec(plan.commands[0]!);
+  if (result.exitCode !== 0) throw new ActionError(`chmod failed on ${data.path}: ${describeCommandFailure(result)}`);
+  const after = await ctx.exec({ argv: ['stat', '-c', '%a', '--', data.path], timeoutMs: 15_000, okExitCodes: [0, 1] });
+  if (after.exitCode !== 0 || !sameMode(after.stdout.trim(), data.newMode)) {
+    throw new ActionError(`chmod ran but ${data.path} has mode ${after.stdout.trim() || '?'} instead of ${modeText(data.newMode)}; check the file (immutable attribute? NFS?).`);
+  }
+}
+
+export const fileDisable: MutatingAction<typeof DisableParams> = {
+  name: 'file.disable',
+  description: 'chmod 000 a file inside an account home (a spam script), remembering its mode for undo',
+  mutates: true,
+  params: DisableParams,
+  outputs: { path: 'the file (symlinks resolved)', old_mode: 'its mode before', mode: 'its mode now (0000)' },
+  async plan(ctx, params: Static<typeof DisableParams>) {
+    const target = await resolveHomeFile(ctx, params.path);
+    const data: ModePlanData = { path: target.resolved, oldMode: target.stat.mode, newMode: '0' };
+    const facts = { path: target.resolved, mode: modeText(target.stat.mode), owner: target.stat.owner };
+    if (sameMode(target.stat.mode, '0')) {
+      return { summary: `${target.resolved} is already mode 0000`, commands: [], noop: true, data, facts };
+    }
+    return {
+      summary: `chmod 000 ${target.resolved} (now ${modeText(target.stat.mode)})`,
+      commands: [{ argv: ['chmod', '000', '--', target.resolved], timeoutMs: 15_000 }],
+      data,
+      facts,
+    };
+  },
+  async run(ctx, params, plan) {
+    const data = plan.data as ModePlanData;
+    const outputs = { path: data.path, old_mode: modeText(data.oldMode), mode: '0000' };
+    if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs, summary: plan.summary };
+    await recheck(ctx, plan, params.path);
+    await chmodAndVerify(ctx, plan, data);
+    return {
+      changed: true,
+      outputs,
+      summary: `disabled ${data.path} (was ${modeText(data.oldMode)})`,
+      undo: [{ action: 'file.restore_mode', params: { path: data.path, mode: modeText(data.oldMode) }, description: `chmod ${modeText(data.oldMode)} ${data.path}` }],
+    };
+  },
+};
+
+export const fileRestoreMode: MutatingAction<typeof RestoreParams> = {
+  name: 'file.restore_mode',
+  description: 'Set a file inside an account home back to a recorded mode (the undo of file.disable)',
+  mutates: true,
+  params: RestoreParams,
+  outputs: { path: 'the file', old_mode: 'its mode before', mode: 'its mode now' },
+  async plan(ctx, params: Static<typeof RestoreParams>) {
+    const target = await resolveHomeFile(ctx, params.path);
+    const data: ModePlanData = { path: target.resolved, oldMode: target.stat.mode, newMode: params.mode };
+    const facts = { path: target.resolved, mode: modeText(target.stat.mode) };
+    if (sameMode(target.stat.mode, params.mode)) {
+      return { summary: `${target.resolved} already has mode ${modeText(params.mode)}`, commands: [], noop: true, data, facts };
+    }
+    return {
+      summary: `chmod ${modeText(params.mode)} ${target.resolved} (now ${modeText(target.stat.mode)})`,
+      commands: [{ argv: ['chmod', modeText(params.mode), '--', target.resolved], timeoutMs: 15_000 }],
+      data,
+      facts,
+    };
+  },
+  async run(ctx, params, plan) {
+    const data = plan.data as ModePlanData;
+    const outputs = { path: data.path, old_mode: modeText(data.oldMode), mode: modeText(data.newMode) };
+    if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs, summary: plan.summary };
+    await recheck(ctx, plan, params.path);
+    await chmodAndVerify(ctx, plan, data);
+    return {
+      changed: true,
+      outputs,
+      summary: `${data.path} set to ${modeText(data.newMode)} (was ${modeText(data.oldMode)})`,
+      undo: [{ action: 'file.restore_mode', params: { path: data.path, mode: modeText(data.oldMode) }, description: `chmod ${modeText(data.oldMode)} ${data.path}` }],
+    };
+  },
+};

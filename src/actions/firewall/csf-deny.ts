@@ -1,0 +1,188 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { parseCsfDenyOutput, parseCsfRemoveOutput } from '../../parsers/csf-output.js';
+import { describeCommandFailure } from '../service/command-failure.js';
+import { ActionError, defineAction, type ActionContext } from '../types.js';
+import { findInCsfList } from './csf-files.js';
+import { parseIp, sameAddress, specialRange, type ParsedIp } from './ip.js';
+import { ownAddresses } from './own-addresses.js';
+
+const DenyParams = Type.Object(
+  {
+    ip: Type.String({ minLength: 2, maxLength: 64, description: 'One IPv4 or IPv6 address (no CIDR)' }),
+    comment: Type.Optional(Type.String({ maxLength: 400, description: 'Written into csf.deny next to the IP' })),
+    allow_private: Type.Optional(Type.Boolean({ default: false, description: 'Allow private, loopback, link-local and reserved addresses' })),
+  },
+  { additionalProperties: false },
+);
+type DenyParams = Static<typeof DenyParams>;
+
+const RemoveParams = Type.Object(
+  { ip: Type.String({ minLength: 2, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+function csfPath(ctx: ActionContext, name: string): string {
+  return `${ctx.host.layout.csfDir.replace(/\/+$/, '')}/${name}`;
+}
+
+function requireIp(text: string): ParsedIp {
+  const ip = parseIp(text);
+  if (ip === undefined) {
+    throw new ActionError(`"${text}" is not a single IPv4 or IPv6 address; csf.deny takes one address per step (use foreach for several).`);
+  }
+  return ip;
+}
+
+/** Comments come from playbooks that quote spam data: one line, printable, bounded. */
+export function cleanComment(comment: string | undefined): string | undefined {
+  if (comment === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  const clean = comment.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return clean === '' ? undefined : clean;
+}
+
+interface DenyPlanData {
+  ip: string;
+  already: boolean;
+}
+
+export const csfDeny = defineAction({
+  name: 'csf.deny',
+  description: 'Block an IP permanently in ConfigServer Firewall (csf -d), refusing allow-listed, ignored, own and private addresses',
+  mutates: true,
+  params: DenyParams,
+  outputs: {
+    ip: 'the address',
+    blocked: 'the address is blocked now (false in TESTING mode, where csf only writes csf.deny)',
+    already: 'the address was already in csf.deny',
+    testing: 'csf is in TESTING mode: csf.deny was written but nothing is dropped',
+    rotated: 'entries DENY_IP_LIMIT removed from csf.deny to make room',
+  },
+  async plan(ctx, params: DenyParams) {
+    const ip = requireIp(params.ip);
+    if (params.allow_private !== true) {
+      const special = specialRange(ip);
+      if (special !== undefined) {
+        throw new ActionError(`refusing to block ${ip.address}: it is in the ${special}, not an attacker's public address. Set allow_private: true if you really mean it.`);
+      }
+    }
+    for (const own of await ownAddresses(ctx)) {
+      if (sameAddress(own, ip)) {
+        throw new ActionError(`refusing to block ${ip.address}: it is one of ${ctx.host.name}'s own addresses.`);
+      }
+    }
+    for (const list of ['csf.allow', 'csf.ignore'] as const) {
+      const hit = await findInCsfList(ctx, csfPath(ctx, list), ip);
+      if (hit !== undefined) {
+        throw new ActionError(
+          `refusing to block ${ip.address}: ${hit.file} line ${hit.entry.line} lists ${hit.entry.address}` +
+            `${hit.entry.comment !== '' ? ` (${hit.entry.comment})` : ''}. Remove it from ${list} first if the block is intended.`,
+        );
+      }
+    }
+    const denied = await findInCsfList(ctx, csfPath(ctx, 'csf.deny'), ip);
+    const comment = cleanComment(params.comment);
+    const argv = [ctx.host.tools.csf, '-d', ip.address, ...(comment !== undefined ? [comment] : [])];
+    if (denied !== undefined) {
+      return {
+        summary: `${ip.address} is already blocked in csf.deny (${denied.entry.address}, line ${denied.entry.line})`,
+        commands: [],
+        noop: true,
+        data: { ip: ip.address, already: true } satisfies DenyPlanData,
+        facts: { ip: ip.address, already: true, entry: denied.entry.address },
+      };
+    }
+    return {
+      summary: `csf -d ${ip.address}${comment !== undefined ? ` "${comment}"` : ''}`,
+      commands: [{ argv, timeoutMs: 120_000 }],
+      data: { ip: ip.address, already: false } satisfies DenyPlanData,
+      facts: { ip: ip.address, already: false },
+    };
+  },
+  async run(ctx, params, plan) {
+    const data = plan.data as DenyPlanData;
+    if (plan.noop === true || plan.commands.length === 0) {
+      return { changed: false, outputs: { ip: data.ip, blocked: true, already: true, testing: false, rotated: [] }, summary: plan.summary };
+    }
+    const command = plan.commands[0]!;
+    const result = await ctx.exec(command);
+    const report = parseCsfDenyOutput(result.stdout);
+    const base = { ip: data.ip, testing: report.testing, rotated: report.rotated };
+    const warnings: string[] = [];
+    if (report.testing) warnings.push('csf is in TESTING mode: the IP is in csf.deny but no iptables DROP rule was added; set TESTING = "0" in csf.conf and run csf -r.');
+    if (report.rotated.length > 0) {
+      warnings.push(`DENY_IP_LIMIT (${String(report.denyLimit ?? '?')}) rotated ${report.rotated.length} older entr${report.rotated.length === 1 ? 'y' : 'ies'} out of csf.deny: ${report.rotated.join(', ')}`);
+    }
+    for (const w of warnings) await ctx.note(w, { ip: data.ip });
+    switch (report.outcome.kind) {
+      case 'denied':
+        return {
+          changed: true,
+          outputs: { ...base, blocked: !report.testing, already: false, warnings },
+          summary: `blocked ${data.ip} in csf${report.testing ? ' (TESTING mode: csf.deny only)' : ''}`,
+          undo: [{ action: 'csf.remove_deny', params: { ip: data.ip }, description: `unblock ${data.ip} (csf -dr)` }],
+          ...(report.rotated.length > 0 ? { irreversible: [`csf rotated out of csf.deny: ${report.rotated.join(', ')}`] } : {}),
+        };
+      case 'already':
+        return { changed: false, outputs: { ...base, blocked: !report.testing, already: true, warnings }, summary: `${data.ip} was already in csf.deny` };
+      case 'in-allow':
+      case 'in-ignore':
+        throw new ActionError(`csf refused to block ${data.ip}: ${report.text}. Nothing was changed.`);
+      case 'own-address':
+        throw new ActionError(`csf refused to block ${data.ip}: it is one of this server's addresses. Nothing was changed.`);
+      case 'invalid':
+        throw new ActionError(`csf refused ${data.ip} as not a valid public IP. Nothing was changed.`);
+      case 'disabled':
+        throw new ActionError(`csf is disabled on ${ctx.host.name} ("${report.text}"); enable it with csf -e, or block the IP another way.`);
+      default:
+        throw new ActionError(`csf -d ${data.ip} gave an answer runbook does not recognise; check csf.deny by hand. ${describeCommandFailure(result)}`);
+    }
+  },
+});
+
+export const csfRemoveDeny = defineAction({
+  name: 'csf.remove_deny',
+  description: 'Unblock an IP that csf.deny lists (csf -dr); the undo of csf.deny',
+  mutates: true,
+  params: RemoveParams,
+  outputs: { ip: 'the address', removed: 'true when csf removed a rule' },
+  async plan(ctx, params) {
+    const ip = requireIp(params.ip);
+    const denied = await findInCsfList(ctx, csfPath(ctx, 'csf.deny'), ip);
+    if (denied === undefined) {
+      return { summary: `${ip.address} is not in csf.deny`, commands: [], noop: true, data: { ip: ip.address }, facts: { listed: false } };
+    }
+    if (denied.entry.address !== ip.address && denied.entry.address.includes('/')) {
+      throw new ActionError(`${ip.address} is blocked by the range ${denied.entry.address} (line ${denied.entry.line}), not by its own entry; csf -dr ${ip.address} would not lift it. Edit the range by hand.`);
+    }
+    return {
+      summary: `csf -dr ${ip.address}`,
+      commands: [{ argv: [ctx.host.tools.csf, '-dr', ip.address], timeoutMs: 120_000 }],
+      data: { ip: ip.address },
+      facts: { listed: true, line: denied.entry.line },
+    };
+  },
+  async run(ctx, _params, plan) {
+    const { ip } = plan.data as { ip: string };
+    if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs: { ip, removed: false }, summary: plan.summary };
+    const result = await ctx.exec(plan.commands[0]!);
+    const report = parseCsfRemoveOutput(result.stdout);
+    switch (report.outcome.kind) {
+      case 'removed':
+        return {
+          changed: true,
+          outputs: { ip, removed: true },
+          summary: `unblocked ${ip}`,
+          undo: [{ action: 'csf.deny', params: { ip, allow_private: true }, description: `block ${ip} again` }],
+        };
+      case 'not-found':
+        return { changed: false, outputs: { ip, removed: false }, summary: `${ip} was not in csf.deny` };
+      case 'do-not-delete':
+        throw new ActionError(`csf did not remove ${ip}: its csf.deny entry is marked "do not delete". Edit csf.deny by hand if it must go.`);
+      case 'disabled':
+        throw new ActionError(`csf is disabled on ${ctx.host.name}; enable it with csf -e first.`);
+      default:
+        throw new ActionError(`csf -dr ${ip} gave an answer runbook does not recognise. ${describeCommandFailure(result)}`);
+    }
+  },
+});
