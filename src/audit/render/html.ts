@@ -9,15 +9,17 @@ import type { CommandRow, Finding, IncidentReport } from './model.js';
 
 const h = (value: unknown): string => escapeHtml(displayText(value));
 const code = (value: unknown): string => `<code>${h(value)}</code>`;
+/** Short identifiers (hosts, steps, actions) never wrap mid-word. */
+const ident = (value: unknown): string => `<code class="id">${h(value)}</code>`;
 
 const STATUS_CLASS: Record<string, string> = {
-  ok: 'good', changed: 'warn', accepted: 'good', verified: 'good', skipped: 'muted', 'not checked': 'muted',
-  absent: 'muted', failed: 'bad', declined: 'bad', refused: 'bad', broken: 'bad', invalid: 'bad',
-  interrupted: 'bad', unreachable: 'bad', incomplete: 'bad', unfinished: 'bad', unknown: 'muted',
+  ok: 'good', changed: 'warn', accepted: 'good', verified: 'good', skipped: 'neutral', 'not checked': 'neutral',
+  absent: 'neutral', failed: 'bad', declined: 'bad', refused: 'bad', broken: 'bad', invalid: 'bad',
+  interrupted: 'bad', unreachable: 'bad', incomplete: 'bad', unfinished: 'bad', unknown: 'neutral',
 };
 
 function badge(status: string): string {
-  return `<span class="badge ${STATUS_CLASS[status] ?? 'muted'}">${h(status)}</span>`;
+  return `<span class="badge ${STATUS_CLASS[status] ?? 'neutral'}">${h(status)}</span>`;
 }
 
 function table(headers: string[], rows: string[][], empty = 'None.'): string {
@@ -78,8 +80,11 @@ h1{font-size:24px;margin:0 0 6px}
 h2{font-size:18px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:15px;margin:14px 0 8px}
 h4{font-size:13px;margin:12px 0 6px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+h4 code{text-transform:none;letter-spacing:0;font-weight:400}
 code,pre{font:12.5px/1.45 ui-monospace,"SFMono-Regular",Menlo,Consolas,monospace}
 code{background:var(--panel);border:1px solid var(--line);border-radius:3px;padding:0 3px;overflow-wrap:anywhere}
+code.id{white-space:nowrap;overflow-wrap:normal}
+td.time{white-space:nowrap}
 pre{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:10px 12px;white-space:pre-wrap;overflow-wrap:anywhere;margin:6px 0 12px}
 pre.commands .prompt{color:var(--muted);user-select:none}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px}
@@ -89,8 +94,8 @@ td .num,.num{font-variant-numeric:tabular-nums}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0 12px}
 dl.kv dt{color:var(--muted)}
 dl.kv dd{margin:0;overflow-wrap:anywhere}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;background:var(--muted)}
-.badge.good{background:var(--good)}.badge.warn{background:var(--warn)}.badge.bad{background:var(--bad)}
+.badge{display:inline-block;white-space:nowrap;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;background:var(--muted)}
+.badge.neutral{background:#6b7480}.badge.good{background:var(--good)}.badge.warn{background:var(--warn)}.badge.bad{background:var(--bad)}
 .good-text{color:var(--good)}.bad-text{color:var(--bad)}.muted{color:var(--muted)}
 .card{border:1px solid var(--line);border-radius:6px;padding:4px 14px 8px;margin:10px 0}
 .lead{font-size:15px}
@@ -115,7 +120,7 @@ export function renderHtml(report: IncidentReport): string {
   const title = `Incident report: ${trigger.playbook?.name ?? 'unknown playbook'}`;
   const body: string[] = [];
 
-  body.push(`<header class="top"><h1>${h(title)} ${badge(run.status)}${run.dryRun ? ' <span class="badge muted">dry run</span>' : ''}</h1>${keyValues([
+  body.push(`<header class="top"><h1>${h(title)} ${badge(run.status)}${run.dryRun ? ' <span class="badge neutral">dry run</span>' : ''}</h1>${keyValues([
     ['Run', code(run.runId ?? 'unknown')],
     ['Mode', h(run.mode ?? 'unknown')],
     ['Status', `${badge(run.status)}${run.exitCode !== undefined ? ` exit ${h(run.exitCode)}` : ''}${run.reason !== undefined ? ` — ${h(run.reason)}` : ''}`],
@@ -144,7 +149,7 @@ export function renderHtml(report: IncidentReport): string {
   body.push(section('findings', 'Findings', report.findings.length === 0 ? '<p class="empty">No detection step recorded findings.</p>' : report.findings.map(finding).join('')));
 
   body.push(section('gates', 'Gates', table(['Time', 'Gate', 'Question', 'Hosts', 'Answer', 'By'], report.gates.map((g) => [
-    h(g.ts), code(g.gate), h(g.message), g.hosts.map(code).join(' '), `${badge(g.answer)}${g.reason !== undefined ? ` ${h(g.reason)}` : ''}`, code(g.by),
+    h(g.ts), ident(g.gate), h(g.message), g.hosts.map(ident).join(' '), `${badge(g.answer)}${g.reason !== undefined ? ` ${h(g.reason)}` : ''}`, code(g.by),
   ]), 'No gate was reached.')));
 
   const stepParts: string[] = [];
@@ -152,29 +157,29 @@ export function renderHtml(report: IncidentReport): string {
     const steps = report.steps.filter((s) => s.host === host);
     stepParts.push(`<h3>${h(host)}</h3>`);
     stepParts.push(table(['Step', 'Action', 'Item', 'Status', 'Summary / error'], steps.map((s) => [
-      code(s.step), code(s.action), s.item === undefined ? '' : code(s.item), badge(s.status), h(s.error ?? s.summary ?? ''),
+      ident(s.step), ident(s.action), s.item === undefined ? '' : code(s.item), badge(s.status), h(s.error ?? s.summary ?? ''),
     ])));
     for (const s of steps.filter((x) => x.commands.length > 0)) {
-      stepParts.push(`<h4>Commands of ${h(s.step)}${s.item !== undefined ? ` (${h(s.item)})` : ''}</h4>${commands(s.commands)}`);
+      stepParts.push(`<h4>Commands of ${ident(s.step)}${s.item !== undefined ? ` ${code(s.item)}` : ''}</h4>${commands(s.commands)}`);
     }
   }
   body.push(section('steps', 'Steps and commands', stepParts.join('') || '<p class="empty">No step ran.</p>'));
 
   body.push(section('changes', 'What changed', table(['Host', 'Step', 'Change', 'Target', 'Before'], report.changes.map((c) => [
-    code(c.host), code(c.step), h(c.what), c.target === undefined ? '' : code(c.target), c.before === undefined ? '' : h(c.before),
+    ident(c.host), ident(c.step), h(c.what), c.target === undefined ? '' : code(c.target), c.before === undefined ? '' : h(c.before),
   ]), 'Nothing was changed.')));
 
   body.push(section('failures', 'What failed', table(['Host', 'Step', 'Error'], report.failures.map((f) => [
-    code(f.host), f.step === undefined ? '' : code(f.step), `<span class="bad-text">${h(f.error)}</span>`,
+    ident(f.host), f.step === undefined ? '' : ident(f.step), `<span class="bad-text">${h(f.error)}</span>`,
   ]), 'Nothing failed.')));
 
   body.push(section('undo', 'How to undo', `<p><code>runbook undo LOG</code> plans these reversals and asks before running them.</p>` +
-    table(['Host', 'Step', 'Undo action', 'Parameters', 'Description'], report.undo.map((u) => [code(u.host), code(u.step), code(u.action), code(u.params), h(u.description)]), 'Nothing to undo.') +
+    table(['Host', 'Step', 'Undo action', 'Parameters', 'Description'], report.undo.map((u) => [ident(u.host), ident(u.step), ident(u.action), code(u.params), h(u.description)]), 'Nothing to undo.') +
     '<h4>Cannot be undone</h4>' +
-    table(['Host', 'Step', 'What'], report.irreversible.map((i) => [code(i.host), code(i.step), h(i.text)]), 'Nothing irreversible was done.')));
+    table(['Host', 'Step', 'What'], report.irreversible.map((i) => [ident(i.host), ident(i.step), h(i.text)]), 'Nothing irreversible was done.')));
 
   if (report.notes.length > 0) {
-    body.push(section('notes', 'Notes', table(['Time', 'Host', 'Step', 'Note'], report.notes.map((n) => [h(n.ts), code(n.host), code(n.step), h(n.message)]))));
+    body.push(section('notes', 'Notes', table(['Time', 'Host', 'Step', 'Note'], report.notes.map((n) => [h(n.ts), ident(n.host), ident(n.step), h(n.message)]))));
   }
 
   body.push(section('audit', 'Audit log', keyValues([
