@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { AUDIT_FORMAT, GENESIS_HASH, type AuditRecord, type SummaryRecord } from './records.js';
+import { GENESIS_HASH, type AuditRecord, type SummaryRecord } from './records.js';
+import { verifyAuditText } from './verify.js';
 import { sha256Hex } from './writer.js';
 
 /** One line of an audit file as read from disk: its exact bytes (for hashing) and its record. */
@@ -20,10 +21,15 @@ export interface ParsedAuditLog {
   head: string;
   /** Problems found while parsing (not chain problems). */
   problems: string[];
+  /** The file's text as read, for the verifier (a cut-off last line has no newline). */
+  rawText?: string;
 }
 
 export interface ChainCheck {
+  /** Chain intact and closed by a summary. */
   ok: boolean;
+  /** Every record present follows the one before it (the log may still lack its summary). */
+  linksHold: boolean;
   /** sha256 of the last line in the file. */
   head: string;
   /** The file ends with a run.summary whose `head` matches the line before it. */
@@ -64,7 +70,7 @@ export function parseAuditLog(text: string): ParsedAuditLog {
     if (record !== undefined) records.push(record);
     head = sha256Hex(raw);
   });
-  return { lines, records, head, problems };
+  return { lines, records, head, problems, rawText: text };
 }
 
 /** Reads and parses an audit file. Throws only when the file cannot be read. */
@@ -73,44 +79,22 @@ export function readAuditLog(path: string): ParsedAuditLog {
 }
 
 /**
- * Checks the hash chain of a parsed log: every `prev` is the hash of the line before it, `seq`
- * counts up from 0, the first record is a header of a known format, and a final summary closes
- * the chain head it claims. Edits, deletions, reorderings and a cut tail all show up here.
+ * Checks a parsed log with the project's verifier (src/audit/verify.ts) and says, beyond its
+ * verdict, whether the links that are there hold: a log that only lacks its summary (a crash,
+ * or a cut tail) has an intact chain but is not complete.
  */
 export function checkChain(log: ParsedAuditLog): ChainCheck {
-  const problems = [...log.problems];
-  let expectedPrev = GENESIS_HASH;
-  log.lines.forEach((line, index) => {
-    const record = line.record;
-    if (record !== undefined) {
-      if (record.prev !== expectedPrev) {
-        problems.push(`line ${line.lineNo}: chain broken (prev does not match the line before: edited, deleted or reordered)`);
-      }
-      if (record.seq !== index) {
-        problems.push(`line ${line.lineNo}: seq ${String(record.seq)} where ${index} was expected`);
-      }
-    }
-    expectedPrev = sha256Hex(line.text);
-  });
-  const first = log.records[0];
-  if (log.lines.length === 0) problems.push('the log is empty');
-  else if (first === undefined || first.type !== 'run.header') problems.push('line 1: the log does not start with a run.header record');
-  else if (first.format !== AUDIT_FORMAT) problems.push(`line 1: unknown format ${JSON.stringify(first.format)}`);
+  const text = log.lines.map((l) => `${l.text}\n`).join('');
+  const result = verifyAuditText(log.rawText ?? text);
+  const problems = result.problem ? [`line ${result.problem.line}: ${result.problem.message}`] : [];
+  const last = result.records[result.records.length - 1];
+  const summary = result.complete && last?.type === 'run.summary' ? last : undefined;
+  // The verifier reports a missing summary one line past the end; every link before held.
+  const linksHold = result.ok || (result.problem !== undefined && result.problem.line > log.lines.length);
+  return { ok: result.ok, linksHold, head: log.head, complete: result.complete, summary, problems };
+}
 
-  const lastLine = log.lines[log.lines.length - 1];
-  const last = lastLine?.record;
-  let summary: SummaryRecord | undefined;
-  let complete = false;
-  if (last !== undefined && last.type === 'run.summary') {
-    summary = last;
-    const before = log.lines[log.lines.length - 2];
-    const closes = before === undefined ? GENESIS_HASH : sha256Hex(before.text);
-    if (last.head !== closes) problems.push(`line ${lastLine?.lineNo ?? 0}: run.summary head does not match the chain`);
-    else complete = true;
-  }
-  const summaries = log.records.filter((r) => r.type === 'run.summary').length;
-  if (summaries > 1 || (summaries === 1 && summary === undefined)) {
-    problems.push('a run.summary record is not the last line: records were appended after the run ended');
-  }
-  return { ok: problems.length === 0, head: log.head, complete, summary, problems };
+/** What a report shows about the file it was rendered from. */
+export function reportVerification(log: ParsedAuditLog, chain: ChainCheck = checkChain(log)) {
+  return { head: log.head, chainOk: chain.linksHold, complete: chain.complete, problems: chain.problems };
 }
