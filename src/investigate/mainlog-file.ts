@@ -1,0 +1,244 @@
+/**
+ * Reads an Exim main log from disk for the one-pass scanner: streams fixed-size chunks (no
+ * whole-file buffering), skips the part before `since` by binary search on the leading
+ * timestamps, and splits large ranges over worker threads at a second boundary so that the
+ * result is exactly what one sequential pass would give.
+ */
+import { existsSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  MainlogScanner,
+  finishScan,
+  mergePartials,
+  timestampPrefixLength,
+  type MainlogScanResult,
+  type ScanLimits,
+  type ScanPartial,
+} from '../parsers/mainlog-scan.js';
+import { resolveSince } from '../parsers/log-time.js';
+
+export interface MainlogScanOptions extends ScanLimits {
+  /** Only lines at or after this: a window (`24h`, counted back from the log's last line) or a time. */
+  since?: string | null;
+  /** Worker threads for large files (default: up to 2, by available cores). 1 = in this thread. */
+  workers?: number;
+  /** Read size per chunk (default 4 MiB). */
+  chunkBytes?: number;
+  signal?: AbortSignal;
+  /** Called with a fraction 0..1 of bytes scanned (in-thread scanning only). */
+  onProgress?: (fraction: number) => void;
+  /** Ranges smaller than this are scanned in one piece (default 32 MiB). */
+  splitThresholdBytes?: number;
+}
+
+/** Ranges below this size are not worth a worker thread. */
+const WORKER_THRESHOLD = 32 * 1024 * 1024;
+const PROBE = 16 * 1024;
+
+/** Scan one byte range of an open file; `start` must be a line start. */
+export async function scanRange(
+  fh: FileHandle,
+  start: number,
+  end: number,
+  options: MainlogScanOptions = {},
+): Promise<ScanPartial> {
+  const scanner = new MainlogScanner(options);
+  const chunk = options.chunkBytes ?? 4 * 1024 * 1024;
+  let buf = Buffer.allocUnsafe(chunk);
+  let carry = 0;
+  let pos = start;
+  while (pos < end) {
+    options.signal?.throwIfAborted();
+    if (carry === buf.length) {
+      // A single line longer than the buffer: grow it (bounded by the line's length).
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, carry);
+      buf = bigger;
+    }
+    const want = Math.min(buf.length - carry, end - pos);
+    const { bytesRead } = await fh.read(buf, carry, want, pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const filled = carry + bytesRead;
+    // Feed complete lines only; the tail waits for the next read (or is fed at the range end).
+    const last = pos >= end ? filled : buf.lastIndexOf(0x0a, filled - 1) + 1;
+    if (last > 0) scanner.feed(buf, 0, last);
+    carry = filled - last;
+    if (carry > 0 && last > 0) buf.copy(buf, 0, last, filled);
+    options.onProgress?.((pos - start) / Math.max(1, end - start));
+  }
+  if (carry > 0) scanner.feed(buf, 0, carry);
+  return scanner.partial;
+}
+
+interface LineAt {
+  lineStart: number;
+  ts: string;
+}
+
+/** The first line starting at or after `offset` that begins with a timestamp. */
+async function firstTimestampedLine(fh: FileHandle, offset: number, end: number): Promise<LineAt | null> {
+  let pos = offset === 0 ? 0 : offset - 1;
+  let atLineStart = offset === 0;
+  const buf = Buffer.allocUnsafe(PROBE);
+  let scanned = 0;
+  while (pos < end && scanned < 4 * 1024 * 1024) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(PROBE, end - pos), pos);
+    if (bytesRead === 0) return null;
+    let i = 0;
+    if (!atLineStart) {
+      const nl = buf.indexOf(0x0a, 0);
+      if (nl < 0 || nl >= bytesRead) {
+        pos += bytesRead;
+        scanned += bytesRead;
+        continue;
+      }
+      i = nl + 1;
+      atLineStart = true;
+    }
+    while (i < bytesRead) {
+      const nl = buf.indexOf(0x0a, i);
+      const lineEnd = nl < 0 || nl >= bytesRead ? -1 : nl;
+      if (lineEnd < 0 && bytesRead === PROBE && i > 0) break; // re-read this line from its start
+      const e = lineEnd < 0 ? bytesRead : lineEnd;
+      if (timestampPrefixLength(buf, i, e) > 0) return { lineStart: pos + i, ts: buf.toString('latin1', i, i + 19) };
+      if (lineEnd < 0) {
+        i = bytesRead;
+        break;
+      }
+      i = lineEnd + 1;
+    }
+    if (i === 0) return null;
+    pos += i;
+    scanned += i;
+  }
+  return null;
+}
+
+/** Smallest line start whose timestamp is >= `from` (binary search; `end` when none). */
+export async function offsetForTime(fh: FileHandle, from: string, end: number): Promise<number> {
+  let lo = 0;
+  let hi = end;
+  let best = end;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const r = await firstTimestampedLine(fh, mid, end);
+    if (r === null || r.ts >= from) {
+      if (r !== null) best = Math.min(best, r.lineStart);
+      hi = mid;
+    } else {
+      lo = r.lineStart + 1;
+    }
+  }
+  return best;
+}
+
+/** The last timestamp in the file (the reference for `since` windows). */
+export async function lastTimestamp(fh: FileHandle, end: number): Promise<string | null> {
+  let window = 64 * 1024;
+  while (true) {
+    const start = Math.max(0, end - window);
+    const buf = Buffer.allocUnsafe(end - start);
+    const { bytesRead } = await fh.read(buf, 0, end - start, start);
+    let e = bytesRead;
+    while (e > 0) {
+      const nl = buf.lastIndexOf(0x0a, e - 1);
+      const s = nl + 1;
+      if ((s > 0 || start === 0) && timestampPrefixLength(buf, s, e) > 0) return buf.toString('latin1', s, s + 19);
+      if (nl < 0) break;
+      e = nl;
+    }
+    if (start === 0 || window >= 16 * 1024 * 1024) return null;
+    window *= 4;
+  }
+}
+
+/** A line start near `target` where the timestamp changes from the line before. */
+async function splitPoint(fh: FileHandle, target: number, end: number): Promise<number> {
+  const first = await firstTimestampedLine(fh, target, end);
+  if (first === null) return end;
+  let cur = first;
+  for (let k = 0; k < 100_000; k++) {
+    const next = await firstTimestampedLine(fh, cur.lineStart + 1, end);
+    if (next === null) return end;
+    if (next.ts !== first.ts) return next.lineStart;
+    cur = next;
+  }
+  return first.lineStart;
+}
+
+function workerUrl(): URL | null {
+  const url = new URL('./mainlog-worker.js', import.meta.url);
+  // Running from TypeScript sources (tests) there is no compiled worker: scan in this thread.
+  return existsSync(fileURLToPath(url)) ? url : null;
+}
+
+function runWorker(url: URL, path: string, start: number, end: number, options: MainlogScanOptions): Promise<ScanPartial> {
+  return new Promise((resolve, reject) => {
+    const { signal: _signal, onProgress: _p, ...plain } = options;
+    const worker = new Worker(url, { workerData: { path, start, end, options: plain } });
+    const abort = (): void => void worker.terminate();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    worker.once('message', (partial: ScanPartial) => {
+      options.signal?.removeEventListener('abort', abort);
+      resolve(partial);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`main-log scan worker exited with code ${code}`));
+    });
+  });
+}
+
+/** Scan a main log file. See MainlogScanResult for what comes back. */
+export async function scanMainlogFile(path: string, options: MainlogScanOptions = {}): Promise<MainlogScanResult> {
+  const fh = await open(path, 'r');
+  try {
+    const end = (await fh.stat()).size;
+    let start = 0;
+    let from: string | null = null;
+    if (options.since !== undefined && options.since !== null && options.since !== '') {
+      const reference = await lastTimestamp(fh, end);
+      if (reference === null) {
+        // No timestamped line at all: nothing falls inside any window.
+        start = end;
+      } else {
+        const r = resolveSince(options.since, reference);
+        if (!r.ok) throw new Error(r.error);
+        from = r.from;
+        start = await offsetForTime(fh, from, end);
+      }
+    }
+    const workers = Math.max(1, Math.min(options.workers ?? Math.min(2, availableParallelism()), 8));
+    const ranges: [number, number][] = [];
+    if (workers > 1 && end - start >= (options.splitThresholdBytes ?? WORKER_THRESHOLD)) {
+      let s = start;
+      for (let k = 1; k < workers; k++) {
+        const cut = await splitPoint(fh, start + Math.floor(((end - start) * k) / workers), end);
+        if (cut > s && cut < end) {
+          ranges.push([s, cut]);
+          s = cut;
+        }
+      }
+      ranges.push([s, end]);
+    } else {
+      ranges.push([start, end]);
+    }
+    const url = ranges.length > 1 ? workerUrl() : null;
+    let partials: ScanPartial[];
+    if (url !== null) {
+      partials = await Promise.all(ranges.map(([s, e]) => runWorker(url, path, s, e, options)));
+    } else {
+      partials = [];
+      for (const [s, e] of ranges) partials.push(await scanRange(fh, s, e, options));
+    }
+    const merged = partials.slice(1).reduce((a, b) => mergePartials(a, b, options), partials[0]!);
+    return finishScan(merged, { file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,553 @@
+/**
+ * One-pass aggregation of an Exim main log, on bytes. The file reader
+ * (src/investigate/mainlog-file.ts) feeds complete lines; this module holds no I/O.
+ *
+ * Why bytes: a cPanel main log is gigabytes. Lines are found with Buffer.indexOf (memchr) and
+ * classified by looking at a few fixed offsets; strings are made only for the few fields
+ * that are counted. Field rules are those of exim-mainlog.ts (the reference, tested against
+ * this scanner on random logs).
+ *
+ * Results are plain JSON (the SSH scan runs the same code on the host and sends them back).
+ */
+import { eximIdLengthAt } from './exim-id.js';
+import { unescapeSubject } from './exim-mainlog.js';
+
+/** A key and how often it was seen. */
+export interface RankedItem {
+  key: string;
+  count: number;
+}
+
+export interface CwdFinding {
+  /** Working directory of the process that submitted mail (`cwd=` line). */
+  path: string;
+  count: number;
+  /** cPanel account owning the path (under /home or /homeN), if it looks like one. */
+  user: string | null;
+  /** Envelope senders of the local arrivals logged in the same second right after it. */
+  senders: RankedItem[];
+}
+
+export interface AuthFinding {
+  /** SMTP AUTH id from `A=dovecot_login:ID` / `A=dovecot_plain:ID` (a mailbox or cPanel user). */
+  id: string;
+  count: number;
+  /** Authenticator names (`dovecot_login`, `dovecot_plain`) with counts. */
+  authenticators: RankedItem[];
+  /** Client addresses (`H=... [ip]`) of the sessions, never the server's `I=[...]`. */
+  ips: RankedItem[];
+}
+
+export interface SenderFinding {
+  /** Envelope sender of `<=` lines (bounces `<>` are counted separately). */
+  sender: string;
+  count: number;
+  ips: RankedItem[];
+}
+
+export interface SubjectFinding {
+  /** `T="..."` with `\"` unescaped; bounces excluded. */
+  subject: string;
+  count: number;
+  senders: RankedItem[];
+}
+
+export interface LocalUserFinding {
+  /** `U=` of local submissions (no `H=`): the cPanel account or system user. */
+  user: string;
+  count: number;
+  senders: RankedItem[];
+}
+
+export interface MainlogScanResult {
+  /** Path scanned (null for in-memory input). */
+  file: string | null;
+  window: {
+    /** The `since` as given, and the first timestamp it resolved to. */
+    since: string | null;
+    from: string | null;
+    start_offset: number;
+    end_offset: number;
+    bytes_scanned: number;
+    first_time: string | null;
+    last_time: string | null;
+  };
+  totals: {
+    lines: number;
+    arrivals: number;
+    bounces: number;
+    local_arrivals: number;
+    authenticated_arrivals: number;
+    cwd_submissions: number;
+    admin_invocations: number;
+  };
+  cwd: CwdFinding[];
+  auth_senders: AuthFinding[];
+  senders: SenderFinding[];
+  subjects: SubjectFinding[];
+  local_users: LocalUserFinding[];
+  /** Some keys were not counted because a map reached its cap (memory bound). */
+  truncated: boolean;
+  dropped_keys: number;
+}
+
+export interface ScanLimits {
+  /** Entries per top-level list in the result (default 50). */
+  limit?: number;
+  /** Entries per nested list (ips, senders; default 10). */
+  nestedLimit?: number;
+  /** Distinct keys kept per top-level map (default 200000). */
+  maxKeys?: number;
+  /** Distinct keys kept per nested map (default 1000). */
+  maxNestedKeys?: number;
+}
+
+/** Counted key with a nested count map. */
+interface Bucket {
+  count: number;
+  nested: Map<string, number>;
+  /** Authenticator names, for auth buckets only. */
+  extra?: Map<string, number>;
+}
+
+/** Mergeable partial state (structured-clone friendly for worker threads). */
+export interface ScanPartial {
+  lines: number;
+  arrivals: number;
+  bounces: number;
+  localArrivals: number;
+  authArrivals: number;
+  cwdSubmissions: number;
+  adminInvocations: number;
+  cwd: Map<string, Bucket>;
+  auth: Map<string, Bucket>;
+  senders: Map<string, Bucket>;
+  subjects: Map<string, Bucket>;
+  localUsers: Map<string, Bucket>;
+  dropped: number;
+  firstTime: string | null;
+  lastTime: string | null;
+}
+
+export function emptyPartial(): ScanPartial {
+  return {
+    lines: 0, arrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
+    cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
+    dropped: 0, firstTime: null, lastTime: null,
+  };
+}
+
+const SP = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const NL = 0x0a;
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * Length of the `YYYY-MM-DD HH:MM:SS[.fff][ +zzzz] [[pid] ]` prefix at `s`, or 0 when the line
+ * does not start with a timestamp. Mirrors TIME_RE in exim-mainlog.ts.
+ */
+export function timestampPrefixLength(buf: Uint8Array, s: number, e: number): number {
+  if (e - s < 20) return 0;
+  if (buf[s + 4] !== 0x2d || buf[s + 7] !== 0x2d || buf[s + 10] !== SP || buf[s + 13] !== 0x3a || buf[s + 16] !== 0x3a) return 0;
+  if (!(isDigit(buf[s]) && isDigit(buf[s + 1]) && isDigit(buf[s + 2]) && isDigit(buf[s + 3]) && isDigit(buf[s + 5]) &&
+        isDigit(buf[s + 6]) && isDigit(buf[s + 8]) && isDigit(buf[s + 9]) && isDigit(buf[s + 11]) && isDigit(buf[s + 12]) &&
+        isDigit(buf[s + 14]) && isDigit(buf[s + 15]) && isDigit(buf[s + 17]) && isDigit(buf[s + 18]))) return 0;
+  let p = s + 19;
+  if (buf[p] === 0x2e && isDigit(buf[p + 1])) {
+    p++;
+    while (p < e && isDigit(buf[p])) p++;
+  }
+  if (buf[p] === SP && (buf[p + 1] === 0x2b || buf[p + 1] === 0x2d) && isDigit(buf[p + 2]) && isDigit(buf[p + 3]) &&
+      isDigit(buf[p + 4]) && isDigit(buf[p + 5]) && p + 6 < e && buf[p + 6] === SP) p += 6;
+  if (p >= e || buf[p] !== SP) return 0;
+  p++;
+  if (buf[p] === LBRACKET && isDigit(buf[p + 1])) {
+    let q = p + 1;
+    while (q < e && isDigit(buf[q])) q++;
+    if (buf[q] === RBRACKET && q + 1 < e && buf[q + 1] === SP) p = q + 2;
+  }
+  return p - s;
+}
+
+function homeUser(path: string): string | null {
+  const m = /^\/home\d*\/([^/]+)(?:\/|$)/.exec(path);
+  return m === null ? null : m[1]!;
+}
+
+/**
+ * Feeds complete lines into a partial. One instance per byte range; not reentrant.
+ */
+export class MainlogScanner {
+  readonly partial: ScanPartial = emptyPartial();
+  readonly #maxKeys: number;
+  readonly #maxNested: number;
+  /** Pending non-admin cwd line, for attributing the next local arrival in the same second. */
+  #pendingCwd: string | null = null;
+  readonly #pendingTime = new Uint8Array(19);
+  #lastLineStartTime: Uint8Array | null = null;
+
+  constructor(limits: ScanLimits = {}) {
+    this.#maxKeys = limits.maxKeys ?? 200_000;
+    this.#maxNested = limits.maxNestedKeys ?? 1000;
+  }
+
+  /** Scan `buf[start, end)`; every line must be complete (a final line without `\n` is fine). */
+  feed(buf: Buffer, start: number, end: number): void {
+    let pos = start;
+    let lastTsLine = -1;
+    while (pos < end) {
+      let nl = buf.indexOf(NL, pos);
+      if (nl < 0 || nl > end) nl = end;
+      if (this.#line(buf, pos, nl)) lastTsLine = pos;
+      pos = nl + 1;
+    }
+    if (lastTsLine >= 0) this.partial.lastTime = buf.toString('latin1', lastTsLine, lastTsLine + 19);
+  }
+
+  /** Returns true when the line had a timestamp. */
+  #line(buf: Buffer, s: number, e: number): boolean {
+    const part = this.partial;
+    part.lines++;
+    const tl = timestampPrefixLength(buf, s, e);
+    if (tl === 0) return false;
+    if (part.firstTime === null) part.firstTime = buf.toString('latin1', s, s + 19);
+    const p = s + tl;
+    // cwd=
+    if (buf[p] === 0x63 && buf[p + 1] === 0x77 && buf[p + 2] === 0x64 && buf[p + 3] === 0x3d) {
+      this.#cwd(buf, s, p + 4, e);
+      return true;
+    }
+    const idLen = eximIdLengthAt(buf, p, e);
+    if (idLen === 0) return true;
+    const q = p + idLen + 1;
+    if (q + 2 < e && buf[q] === 0x3c && buf[q + 1] === 0x3d && buf[q + 2] === SP) this.#arrival(buf, s, q + 3, e);
+    return true;
+  }
+
+  #cwd(buf: Buffer, lineStart: number, p: number, e: number): void {
+    const part = this.partial;
+    // Find the first " N args: " after the path.
+    let i = p;
+    let argsStart = -1;
+    let pathEnd = -1;
+    while (i < e) {
+      const sp = buf.indexOf(SP, i);
+      if (sp < 0 || sp >= e) break;
+      // " digits args: "
+      let d = sp + 1;
+      while (d < e && isDigit(buf[d])) d++;
+      if (d > sp + 1 && d + 7 <= e && buf[d] === SP && buf[d + 1] === 0x61 && buf[d + 2] === 0x72 && buf[d + 3] === 0x67 &&
+          buf[d + 4] === 0x73 && buf[d + 5] === 0x3a && buf[d + 6] === SP) {
+        pathEnd = sp;
+        argsStart = d + 7;
+        break;
+      }
+      i = sp + 1;
+    }
+    if (argsStart < 0) {
+      pathEnd = e;
+    }
+    if (argsStart >= 0 && isAdminArgs(buf, argsStart, e)) {
+      part.adminInvocations++;
+      this.#pendingCwd = null;
+      return;
+    }
+    part.cwdSubmissions++;
+    const path = buf.toString('utf8', p, pathEnd);
+    this.#count(part.cwd, path);
+    this.#pendingCwd = path;
+    buf.copy(this.#pendingTime, 0, lineStart, lineStart + 19);
+  }
+
+  #arrival(buf: Buffer, lineStart: number, p: number, e: number): void {
+    const part = this.partial;
+    part.arrivals++;
+    let sp = buf.indexOf(SP, p);
+    if (sp < 0 || sp > e) sp = e;
+    const bounce = sp - p === 2 && buf[p] === 0x3c && buf[p + 1] === 0x3e;
+    let ipStart = -1, ipEnd = -1, hostSeen = false;
+    let userStart = -1, userEnd = -1;
+    let authStart = -1, authColon = -1, authEnd = -1;
+    let subjStart = -1, subjEnd = -1, subjEscaped = false;
+    let pos = sp + 1;
+    while (pos < e) {
+      const c0 = buf[pos]!;
+      const c1 = buf[pos + 1];
+      if (c0 === 0x54 && c1 === 0x3d && buf[pos + 2] === QUOTE) {
+        // T="...": ends at the first unescaped quote; nothing but " for ..." follows.
+        let i = pos + 3;
+        let end = -1;
+        while (i < e) {
+          const c = buf[i]!;
+          if (c === BACKSLASH) {
+            subjEscaped = true;
+            i += 2;
+            continue;
+          }
+          if (c === QUOTE) {
+            end = i;
+            break;
+          }
+          i++;
+        }
+        subjStart = pos + 3;
+        subjEnd = end < 0 ? e : end;
+        break;
+      }
+      let next = buf.indexOf(SP, pos);
+      if (next < 0 || next > e) next = e;
+      if (next - pos === 3 && c0 === 0x66 && c1 === 0x6f && buf[pos + 2] === 0x72) break; // "for"
+      if (c1 === 0x3d) {
+        if (c0 === 0x48 && !hostSeen) {
+          // H=name (helo) [ip]:port: the first [..] among this value and the next two tokens.
+          hostSeen = true;
+          let t = pos + 2;
+          for (let k = 0; k < 3 && t <= e; k++) {
+            let tn = buf.indexOf(SP, t);
+            if (tn < 0 || tn > e) tn = e;
+            if (buf[t] === LBRACKET) {
+              const close = buf.indexOf(RBRACKET, t);
+              if (close >= 0 && close < tn) {
+                ipStart = t + 1;
+                ipEnd = close;
+              }
+              break;
+            }
+            if (k > 0 && isFieldToken(buf, t, tn)) break;
+            t = tn + 1;
+          }
+        } else if (c0 === 0x55 && userStart < 0) {
+          userStart = pos + 2;
+          userEnd = next;
+        } else if (c0 === 0x41 && authStart < 0) {
+          const colon = buf.indexOf(0x3a, pos + 2);
+          if (colon > pos + 2 && colon < next) {
+            authStart = pos + 2;
+            authColon = colon;
+            authEnd = next;
+          }
+        }
+      }
+      pos = next + 1;
+    }
+
+    if (bounce) {
+      part.bounces++;
+    }
+    const sender = bounce ? '' : buf.toString('utf8', p, sp);
+    const ip = ipStart >= 0 ? buf.toString('utf8', ipStart, ipEnd) : null;
+    if (!bounce) {
+      const b = this.#count(part.senders, sender);
+      if (b !== null && ip !== null) this.#nested(b, ip);
+    }
+    if (authStart >= 0) {
+      part.authArrivals++;
+      const b = this.#count(part.auth, buf.toString('utf8', authColon + 1, authEnd));
+      if (b !== null) {
+        if (ip !== null) this.#nested(b, ip);
+        b.extra ??= new Map();
+        const name = buf.toString('utf8', authStart, authColon);
+        b.extra.set(name, (b.extra.get(name) ?? 0) + 1);
+      }
+    }
+    if (!hostSeen) {
+      part.localArrivals++;
+      if (userStart >= 0) {
+        const b = this.#count(part.localUsers, buf.toString('utf8', userStart, userEnd));
+        if (b !== null && !bounce) this.#nested(b, sender);
+      }
+      const pending = this.#pendingCwd;
+      if (pending !== null && !bounce && sameTime(buf, lineStart, this.#pendingTime)) {
+        const b = part.cwd.get(pending);
+        if (b !== undefined) this.#nested(b, sender);
+        this.#pendingCwd = null;
+      }
+    }
+    if (subjStart >= 0 && !bounce) {
+      const raw = buf.toString('utf8', subjStart, subjEnd);
+      const b = this.#count(part.subjects, subjEscaped ? unescapeSubject(raw) : raw);
+      if (b !== null) this.#nested(b, sender);
+    }
+  }
+
+  #count(map: Map<string, Bucket>, key: string): Bucket | null {
+    let b = map.get(key);
+    if (b === undefined) {
+      if (map.size >= this.#maxKeys) {
+        this.partial.dropped++;
+        return null;
+      }
+      b = { count: 0, nested: new Map() };
+      map.set(key, b);
+    }
+    b.count++;
+    return b;
+  }
+
+  #nested(b: Bucket, key: string): void {
+    const n = b.nested.get(key);
+    if (n !== undefined) b.nested.set(key, n + 1);
+    else if (b.nested.size < this.#maxNested) b.nested.set(key, 1);
+    else this.partial.dropped++;
+  }
+}
+
+function sameTime(buf: Uint8Array, s: number, ts: Uint8Array): boolean {
+  for (let i = 0; i < 19; i++) if (buf[s + i] !== ts[i]) return false;
+  return true;
+}
+
+/** `Name=` at the start of a token (letters then `=`), as /^[A-Za-z]+=/ in the reference. */
+function isFieldToken(buf: Uint8Array, s: number, e: number): boolean {
+  let i = s;
+  while (i < e) {
+    const c = buf[i]!;
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) i++;
+    else break;
+  }
+  return i > s && i < e && buf[i] === 0x3d;
+}
+
+/** Byte version of isAdminInvocation (exim-mainlog.ts): skip argv[0], look at option tokens. */
+function isAdminArgs(buf: Uint8Array, s: number, e: number): boolean {
+  let i = s;
+  let first = true;
+  while (i <= e) {
+    let next = i;
+    while (next < e && buf[next] !== SP) next++;
+    if (!first && next - i >= 2 && buf[i] === 0x2d) {
+      const c = buf[i + 1];
+      if (c === 0x4d || c === 0x71 || c === 0x52) return true;
+      if (c === 0x62) {
+        const d = next - i > 2 ? buf[i + 2] : -1;
+        if (d !== 0x6d && d !== 0x73 && d !== 0x53 && d !== 0x6e) return true;
+      }
+    }
+    first = false;
+    i = next + 1;
+  }
+  return false;
+}
+
+/** Sum `b` into `a` (worker results). Caps are applied again so memory stays bounded. */
+export function mergePartials(a: ScanPartial, b: ScanPartial, limits: ScanLimits = {}): ScanPartial {
+  const maxKeys = limits.maxKeys ?? 200_000;
+  const maxNested = limits.maxNestedKeys ?? 1000;
+  a.lines += b.lines;
+  a.arrivals += b.arrivals;
+  a.bounces += b.bounces;
+  a.localArrivals += b.localArrivals;
+  a.authArrivals += b.authArrivals;
+  a.cwdSubmissions += b.cwdSubmissions;
+  a.adminInvocations += b.adminInvocations;
+  a.dropped += b.dropped;
+  a.firstTime ??= b.firstTime;
+  a.lastTime = b.lastTime ?? a.lastTime;
+  const mergeCounts = (x: Map<string, number>, y: Map<string, number>): void => {
+    for (const [k, n] of y) {
+      const cur = x.get(k);
+      if (cur !== undefined) x.set(k, cur + n);
+      else if (x.size < maxNested) x.set(k, n);
+      else a.dropped += n;
+    }
+  };
+  for (const key of ['cwd', 'auth', 'senders', 'subjects', 'localUsers'] as const) {
+    const into = a[key];
+    for (const [k, bucket] of b[key]) {
+      const cur = into.get(k);
+      if (cur === undefined) {
+        if (into.size >= maxKeys) {
+          a.dropped += bucket.count;
+          continue;
+        }
+        into.set(k, bucket);
+        continue;
+      }
+      cur.count += bucket.count;
+      mergeCounts(cur.nested, bucket.nested);
+      if (bucket.extra !== undefined) {
+        cur.extra ??= new Map();
+        mergeCounts(cur.extra, bucket.extra);
+      }
+    }
+  }
+  return a;
+}
+
+function compareRanked(a: { key: string; count: number }, b: { key: string; count: number }): number {
+  return b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** Deterministic top-N: count descending, then key in code-unit order. */
+export function topOf(map: Map<string, number>, limit: number): RankedItem[] {
+  const out: RankedItem[] = [];
+  for (const [key, count] of map) out.push({ key, count });
+  out.sort(compareRanked);
+  return out.slice(0, limit);
+}
+
+function topBuckets(map: Map<string, Bucket>, limit: number): [string, Bucket][] {
+  const items: { key: string; count: number; b: Bucket }[] = [];
+  for (const [key, b] of map) items.push({ key, count: b.count, b });
+  items.sort(compareRanked);
+  return items.slice(0, limit).map((x) => [x.key, x.b]);
+}
+
+export interface FinishInfo {
+  file?: string | null;
+  since?: string | null;
+  from?: string | null;
+  startOffset?: number;
+  endOffset?: number;
+}
+
+/** Turn a partial into the JSON result. */
+export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
+  const limit = limits.limit ?? 50;
+  const nl = limits.nestedLimit ?? 10;
+  const start = info.startOffset ?? 0;
+  const end = info.endOffset ?? 0;
+  return {
+    file: info.file ?? null,
+    window: {
+      since: info.since ?? null,
+      from: info.from ?? null,
+      start_offset: start,
+      end_offset: end,
+      bytes_scanned: Math.max(0, end - start),
+      first_time: part.firstTime,
+      last_time: part.lastTime,
+    },
+    totals: {
+      lines: part.lines,
+      arrivals: part.arrivals,
+      bounces: part.bounces,
+      local_arrivals: part.localArrivals,
+      authenticated_arrivals: part.authArrivals,
+      cwd_submissions: part.cwdSubmissions,
+      admin_invocations: part.adminInvocations,
+    },
+    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl) })),
+    auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
+      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl),
+    })),
+    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(b.nested, nl) })),
+    subjects: topBuckets(part.subjects, limit).map(([subject, b]) => ({ subject, count: b.count, senders: topOf(b.nested, nl) })),
+    local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(b.nested, nl) })),
+    truncated: part.dropped > 0,
+    dropped_keys: part.dropped,
+  };
+}
+
+/** Scan an in-memory log (tests, small inputs). */
+export function scanMainlogBuffer(buf: Buffer, limits: ScanLimits = {}): MainlogScanResult {
+  const scanner = new MainlogScanner(limits);
+  scanner.feed(buf, 0, buf.length);
+  return finishScan(scanner.partial, { startOffset: 0, endOffset: buf.length }, limits);
+}

@@ -1,0 +1,75 @@
+/** fast-check arbitraries for Exim main-log lines: realistic shapes plus hostile noise. */
+import fc from 'fast-check';
+
+const noise = fc.string({ unit: fc.constantFrom('a', 'B', '1', ' ', '"', '\\', '[', ']', '=', ':', '(', ')', '<', '>', '-', '/', '.', 'é', '\u001b', 'T', 'H', 'A', 'U', 'f', 'o', 'r'), maxLength: 30 });
+const word = fc.stringMatching(/^[a-z0-9]{1,6}$/);
+const email = fc.tuple(fc.constantFrom('alice', 'bob', 'support', 'news', 'x'), fc.constantFrom('example.test', 'shop.test')).map(([l, d]) => `${l}@${d}`);
+const ip = fc.constantFrom('203.0.113.5', '198.51.100.7', '192.0.2.10', '2001:db8::1', '10.0.0.1');
+const id = fc.oneof(fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}$/), fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{11}-[0-9A-Za-z]{4}$/));
+const subject = fc.oneof(fc.constantFrom('Invoice overdue', 'You won a \\"prize\\"', 'a\\\\', 'x A=dovecot_login:evil for y', 'Привет'), noise);
+const cwdPath = fc.oneof(fc.constantFrom('/home/user1/public_html/wp-content', '/home2/bob/public_html', '/root', '/', '/home/u/a b'), noise.map((n) => `/${n}`));
+const args = fc.oneof(
+  fc.constantFrom('3 args: /usr/sbin/sendmail -t -i', '2 args: /usr/sbin/exim -bpu', '3 args: exim -Mrm 1xV5FE-0001it-00', '4 args: /usr/sbin/exim -bP spool_directory log_file_path', '2 args: exim -q', '6 args: exim -C /x.conf -t -i -fsupport@example.test', '2 args: exim -bs', '2 args: exim -b'),
+  noise.map((n) => `1 args: ${n}`),
+);
+
+export const arrivalLine = fc
+  .record({
+    sender: fc.oneof(email, fc.constant('<>'), word),
+    host: fc.option(fc.oneof(
+      ip.map((a) => `H=[${a}]:52100`),
+      fc.tuple(word, ip).map(([h, a]) => `H=(${h}) [${a}]:587`),
+      fc.tuple(word, word, ip).map(([n, h, a]) => `H=${n} (${h}) [${a}]`),
+      fc.constant('H=localhost'),
+      fc.constant('H=[1.2.3.4'),
+    )),
+    iface: fc.option(ip.map((a) => `I=[${a}]:587`)),
+    user: fc.option(fc.constantFrom('U=root', 'U=user1', 'U=mailnull')),
+    proto: fc.option(fc.constantFrom('P=local', 'P=esmtpa', 'P=esmtpsa')),
+    auth: fc.option(fc.tuple(fc.constantFrom('dovecot_login', 'dovecot_plain', ''), email).map(([a, e]) => `A=${a}:${e}`)),
+    size: fc.option(fc.integer({ min: 0, max: 99999 }).map((n) => `S=${n}`)),
+    msgid: fc.option(noise.map((n) => `id=<${n}>`)),
+    subject: fc.option(subject.map((s) => `T="${s}"`)),
+    rcpts: fc.option(fc.array(email, { minLength: 1, maxLength: 3 }).map((r) => `for ${r.join(' ')}`)),
+    extra: fc.option(noise),
+  })
+  .map((r) => ['<=', r.sender, r.host, r.iface, r.user, r.proto, r.auth, r.size, r.msgid, r.subject, r.rcpts, r.extra].filter((x) => x !== null).join(' '));
+
+const otherBody = fc.oneof(
+  email.map((e) => `=> ${e} R=lookuphost T=remote_smtp H=mx.test [192.0.2.1]`),
+  email.map((e) => `** ${e} R=x: bad`),
+  email.map((e) => `== ${e} defer (-1)`),
+  fc.constant('Completed'),
+  fc.constant('removed by root'),
+  fc.constant('frozen by root'),
+);
+
+/** A log line body after the timestamp. */
+export const lineBody = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(id, arrivalLine).map(([i, a]) => `${i} ${a}`) },
+  { weight: 2, arbitrary: fc.tuple(cwdPath, args).map(([p, a]) => `cwd=${p} ${a}`) },
+  { weight: 2, arbitrary: fc.tuple(id, otherBody).map(([i, b]) => `${i} ${b}`) },
+  { weight: 1, arbitrary: fc.constantFrom('SMTP connection from root', 'Sender identification U=user1 D=example.test S=support@example.test') },
+  { weight: 1, arbitrary: noise },
+);
+
+export const prefix = fc.constantFrom('', '', '', '[12345] ', '.123 ', ' +0100 ');
+
+/** Lines with non-decreasing timestamps (seconds advance 0..2 per line). */
+export function timedLog(maxLines = 60) {
+  return fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), prefix, lineBody), { maxLength: maxLines }).map((items) => {
+    let t = Date.UTC(2026, 10, 22, 10, 0, 0) / 1000;
+    return items.map(([dt, pre, body]) => {
+      t += dt;
+      const ts = new Date(t * 1000).toISOString().slice(0, 19).replace('T', ' ');
+      return pre.startsWith('[') ? `${ts} ${pre}${body}` : pre === '' ? `${ts} ${body}` : `${ts}${pre}${body}`;
+    });
+  });
+}
+
+/** Mixes in lines without timestamps and random mutations. */
+export const messyLog = fc.tuple(timedLog(), fc.array(fc.tuple(fc.nat(), noise), { maxLength: 5 })).map(([lines, junk]) => {
+  const out = [...lines];
+  for (const [at, j] of junk) out.splice(out.length === 0 ? 0 : at % (out.length + 1), 0, j);
+  return out;
+});

@@ -1,0 +1,77 @@
+/**
+ * A deliberately simple line-by-line main-log aggregator built on classifyMainlogLine. The
+ * byte scanner must agree with it exactly on any input.
+ */
+import { classifyMainlogLine } from '../../src/parsers/exim-mainlog.js';
+import { emptyPartial, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
+
+type Bucket = { count: number; nested: Map<string, number>; extra?: Map<string, number> };
+
+function bump(map: Map<string, Bucket>, key: string): Bucket {
+  let b = map.get(key);
+  if (b === undefined) {
+    b = { count: 0, nested: new Map() };
+    map.set(key, b);
+  }
+  b.count++;
+  return b;
+}
+
+function nest(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+export function referenceScan(text: string, from: string | null = null): ScanPartial {
+  const part = emptyPartial();
+  const lines = text === '' ? [] : text.split('\n');
+  if (text.endsWith('\n')) lines.pop();
+  let pending: { path: string; time: string } | null = null;
+  for (const line of lines) {
+    const c = classifyMainlogLine(line);
+    if (from !== null && (c.kind === 'invalid' || c.time < from)) continue;
+    part.lines++;
+    if (c.kind === 'invalid') continue;
+    part.firstTime ??= c.time;
+    part.lastTime = c.time;
+    if (c.kind === 'cwd') {
+      if (c.admin) {
+        part.adminInvocations++;
+        pending = null;
+      } else {
+        part.cwdSubmissions++;
+        bump(part.cwd, c.cwd);
+        pending = { path: c.cwd, time: c.time };
+      }
+      continue;
+    }
+    if (c.kind !== 'arrival') continue;
+    part.arrivals++;
+    if (c.bounce) part.bounces++;
+    const ip = c.host?.ip ?? null;
+    if (!c.bounce) {
+      const b = bump(part.senders, c.sender);
+      if (ip !== null) nest(b.nested, ip);
+    }
+    if (c.auth !== null) {
+      part.authArrivals++;
+      const b = bump(part.auth, c.auth.id);
+      if (ip !== null) nest(b.nested, ip);
+      b.extra ??= new Map();
+      nest(b.extra, c.auth.authenticator);
+    }
+    if (c.host === null) {
+      part.localArrivals++;
+      if (c.user !== null) {
+        const b = bump(part.localUsers, c.user);
+        if (!c.bounce) nest(b.nested, c.sender);
+      }
+      if (pending !== null && !c.bounce && pending.time === c.time) {
+        const b = part.cwd.get(pending.path);
+        if (b !== undefined) nest(b.nested, c.sender);
+        pending = null;
+      }
+    }
+    if (c.subject !== null && !c.bounce) nest(bump(part.subjects, c.subject).nested, c.sender);
+  }
+  return part;
+}

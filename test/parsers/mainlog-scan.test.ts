@@ -1,0 +1,132 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
+import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
+import { resolveSince } from '../../src/parsers/log-time.js';
+import { referenceScan } from './mainlog-reference.js';
+import { messyLog, timedLog } from './log-gen.js';
+
+const SAMPLE = [
+  '2026-11-22 10:56:28 cwd=/home/user1/public_html/wp-content 3 args: /usr/sbin/sendmail -t -i',
+  '2026-11-22 10:56:28 1xV5FE-0001it-00 <= support@example.test U=user1 P=local S=487 T="You won a \\"prize\\" today" for victim1@remote.test victim2@remote.test',
+  '2026-11-22 10:56:28 SMTP connection from root',
+  '2026-11-22 10:56:28 1xV5FE-0001iz-01 <= alice@example.test H=(laptop) [203.0.113.5]:52100 I=[192.0.2.10]:587 U=root P=esmtpa A=dovecot_plain:alice@example.test S=290 T="Invoice overdue" for a@remote.test b@remote2.test',
+  '2026-11-22 10:56:29 1xV5FE-0001j0-01 <= alice@example.test H=mail.evil.test (laptop) [198.51.100.7]:52101 I=[192.0.2.10]:587 P=esmtpsa A=dovecot_login:alice@example.test S=290 T="Invoice overdue" for c@remote.test',
+  '2026-11-22 10:56:28 1xV5FE-0001j2-02 <= <> U=root P=local S=294 T="Mail delivery failed" for someone@remote.test',
+  '2026-11-22 10:56:30 cwd=/root 2 args: /usr/sbin/exim -bpu',
+  '2026-11-22 10:56:30 cwd=/root 3 args: /usr/sbin/exim -Mrm 1xV5FE-0001it-00',
+  '2026-11-22 10:56:30 cwd=/var/spool/exim 4 args: /usr/sbin/exim -bP spool_directory log_file_path',
+  '2026-11-22 10:56:33 1xV5FE-0001it-00 frozen by root',
+  '2026-11-22 10:56:41 1xV5FE-0001j2-02 Completed',
+  '',
+].join('\n');
+
+describe('main-log scanner on real-format lines', () => {
+  const r = scanMainlogBuffer(Buffer.from(SAMPLE));
+
+  it('ranks submitting directories and ignores admin exim runs', () => {
+    expect(r.cwd).toEqual([{ path: '/home/user1/public_html/wp-content', count: 1, user: 'user1', senders: [{ key: 'support@example.test', count: 1 }] }]);
+    expect(r.totals.admin_invocations).toBe(3);
+  });
+
+  it('counts both dovecot_login and dovecot_plain with the client IPs only', () => {
+    expect(r.auth_senders).toEqual([{
+      id: 'alice@example.test',
+      count: 2,
+      authenticators: [{ key: 'dovecot_login', count: 1 }, { key: 'dovecot_plain', count: 1 }],
+      ips: [{ key: '198.51.100.7', count: 1 }, { key: '203.0.113.5', count: 1 }],
+    }]);
+    const all = JSON.stringify(r);
+    expect(all).not.toContain('192.0.2.10');
+  });
+
+  it('keeps escaped quotes inside subjects and keeps bounces apart', () => {
+    expect(r.subjects.map((s) => [s.subject, s.count])).toEqual([['Invoice overdue', 2], ['You won a "prize" today', 1]]);
+    expect(r.totals.bounces).toBe(1);
+    expect(r.senders.map((s) => s.sender)).toEqual(['alice@example.test', 'support@example.test']);
+    expect(r.local_users).toEqual([{ user: 'root', count: 1, senders: [] }, { user: 'user1', count: 1, senders: [{ key: 'support@example.test', count: 1 }] }]);
+    expect(r.window.first_time).toBe('2026-11-22 10:56:28');
+    expect(r.window.last_time).toBe('2026-11-22 10:56:41');
+  });
+});
+
+describe('byte scanner agrees with the line-by-line reference', () => {
+  it('on random and hostile logs', () => {
+    fc.assert(
+      fc.property(messyLog, fc.boolean(), (lines, trailingNewline) => {
+        const text = lines.join('\n') + (trailingNewline && lines.length > 0 ? '\n' : '');
+        const fast = scanMainlogBuffer(Buffer.from(text), { limit: 1000, nestedLimit: 1000 });
+        const ref = finishScan(referenceScan(text), { startOffset: 0, endOffset: Buffer.byteLength(text) }, { limit: 1000, nestedLimit: 1000 });
+        expect(fast).toEqual(ref);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never throws on arbitrary bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        const r = scanMainlogBuffer(Buffer.from(bytes));
+        expect(r.totals.lines).toBeGreaterThanOrEqual(0);
+      }),
+    );
+  });
+});
+
+describe('file reader', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'runbook-mainlog-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the same result with tiny chunks and split ranges as in memory', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(messyLog, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 16, max: 300 }), async (lines, workers, chunk) => {
+        const text = lines.join('\n') + '\n';
+        const file = join(dir, `log${n++}`);
+        await writeFile(file, text);
+        const got = await scanMainlogFile(file, { workers, chunkBytes: chunk, splitThresholdBytes: 0, limit: 1000, nestedLimit: 1000 });
+        const want = scanMainlogBuffer(Buffer.from(text), { limit: 1000, nestedLimit: 1000 });
+        expect({ ...got, file: null }).toEqual(want);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('skips the part before since by binary search and matches the reference on the rest', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(timedLog(120), fc.constantFrom('1m', '30s', '2m', '5s', '2026-11-22 10:01'), async (lines, since) => {
+        const text = lines.join('\n') + '\n';
+        const file = join(dir, `since${n++}`);
+        await writeFile(file, text);
+        const got = await scanMainlogFile(file, { since, limit: 1000, nestedLimit: 1000 });
+        const last = lines.length === 0 ? null : lines[lines.length - 1]!.slice(0, 19);
+        if (last === null) {
+          expect(got.totals.lines).toBe(0);
+          return;
+        }
+        const from = resolveSince(since, last);
+        expect(from.ok).toBe(true);
+        if (!from.ok) return;
+        const ref = referenceScan(text, from.from);
+        const want = finishScan(ref, {}, { limit: 1000, nestedLimit: 1000 });
+        expect(got.window.from).toBe(from.from);
+        expect(got.totals).toEqual(want.totals);
+        expect(got.cwd).toEqual(want.cwd);
+        expect(got.auth_senders).toEqual(want.auth_senders);
+        expect(got.subjects).toEqual(want.subjects);
+        const skipped = Buffer.byteLength(lines.filter((l) => l.slice(0, 19) < from.from).map((l) => `${l}\n`).join(''));
+        expect(got.window.start_offset).toBe(skipped);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
