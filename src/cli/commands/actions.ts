@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { builtinActions } from '../../actions/registry.js';
+import { EXIT } from '../../engine/run.js';
+
+interface ParamDoc {
+  name: string;
+  type: string;
+  required: boolean;
+  default?: unknown;
+  description?: string;
+}
+
+function describeParams(schema: unknown): ParamDoc[] {
+  const s = schema as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(s.properties ?? {}).map(([name, p]) => ({
+    name,
+    type: typeof p.type === 'string' ? (p.type === 'array' ? `${String((p.items as { type?: string } | undefined)?.type ?? 'any')}[]` : p.type) : p.anyOf ? 'union' : 'any',
+    required: (s.required ?? []).includes(name),
+    ...(p.default !== undefined ? { default: p.default } : {}),
+    ...(typeof p.description === 'string' ? { description: p.description } : {}),
+  }));
+}
+
+export function actionsCommand(name: string | undefined, flags: { json?: boolean }): number {
+  const registry = builtinActions();
+  const list = [...registry.values()]
+    .filter((a) => name === undefined || a.name === name || a.name.startsWith(`${name}.`))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((a) => ({ name: a.name, mutates: a.mutates, description: a.description, params: describeParams(a.params), outputs: a.outputs ?? {} }));
+  if (name !== undefined && list.length === 0) {
+    process.stderr.write(`error: no action named ${name}; 'runbook actions' lists them all\n`);
+    return EXIT.usage;
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  for (const a of list) {
+    process.stdout.write(`${a.name}  ${a.mutates ? '[mutates]' : '[read-only]'}\n  ${a.description}\n`);
+    for (const p of a.params) {
+      process.stdout.write(`    ${p.name}${p.required ? '' : '?'}: ${p.type}${p.default !== undefined ? ` = ${JSON.stringify(p.default)}` : ''}${p.description ? `  — ${p.description}` : ''}\n`);
+    }
+    const outputs = Object.entries(a.outputs);
+    if (outputs.length > 0 && name !== undefined) {
+      process.stdout.write('  outputs:\n');
+      for (const [k, v] of outputs) process.stdout.write(`    steps.<id>.${k}  — ${v}\n`);
+    }
+    process.stdout.write('\n');
+  }
+  return EXIT.ok;
+}
+
+export function registerActionsCommand(program: Command): void {
+  program
+    .command('actions')
+    .description('List the actions playbooks can use, their parameters and whether they change hosts')
+    .argument('[name]', 'one action or family (e.g. exim, csf.deny)')
+    .option('--json', 'machine-readable list')
+    .action((name: string | undefined, flags: { json?: boolean }) => {
+      process.exitCode = actionsCommand(name, flags);
+    });
+}

@@ -1,0 +1,46 @@
+import { Command } from 'commander';
+import { verifyAuditLog } from '../../audit/verify.js';
+import { EXIT } from '../../engine/run.js';
+import { reportError } from '../errors.js';
+
+export async function auditVerifyCommand(file: string, flags: { json?: boolean; pubkey?: string }): Promise<number> {
+  try {
+    const result = await verifyAuditLog(file);
+    let signature: { ok: boolean; problems: string[] } | undefined;
+    if (flags.pubkey) {
+      const signPath = '../../audit/sign.js';
+      const sign = (await import(signPath)) as { verifySignedLog(path: string, pubkey: string): Promise<{ ok: boolean; problems: string[] }> };
+      signature = await sign.verifySignedLog(file, flags.pubkey);
+    }
+    const ok = result.ok && (signature?.ok ?? true);
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ok, file, records: result.records.length, head: result.head, complete: result.complete, problem: result.problem, ...(signature ? { signature } : {}) }, null, 2)}\n`,
+      );
+    } else if (ok) {
+      process.stdout.write(`${file}: ok — ${result.records.length} records, chain head ${result.head}${signature ? ', signature valid' : ''}\n`);
+    } else {
+      if (result.problem) process.stderr.write(`${file}:${result.problem.line}: ${result.problem.message}\n`);
+      for (const p of signature?.problems ?? []) process.stderr.write(`${file}: signature: ${p}\n`);
+      process.stderr.write(`${file}: FAILED verification (${result.records.length} records intact before the break)\n`);
+    }
+    return ok ? EXIT.ok : EXIT.audit;
+  } catch (error) {
+    return reportError(error, flags.json === true);
+  }
+}
+
+export function registerAuditCommand(program: Command): Command {
+  const audit = program.command('audit').description('Work with audit logs: verify, render, attach');
+  audit
+    .command('verify')
+    .description('Check the hash chain of an audit log and report the first broken record')
+    .argument('<log>', 'audit log (JSONL)')
+    .option('--pubkey <file>', 'also check the Ed25519 signature of the chain head with this public key')
+    .option('--json', 'machine-readable result')
+    .addHelpText('after', '\nExit codes: 0 intact · 5 broken, truncated, unsigned or wrongly signed · 2 bad usage')
+    .action(async (file: string, flags: { json?: boolean; pubkey?: string }) => {
+      process.exitCode = await auditVerifyCommand(file, flags);
+    });
+  return audit;
+}

@@ -1,0 +1,48 @@
+import { formatDiagnostic, PlaybookError } from '../playbook/diagnostics.js';
+import { InputError } from '../playbook/inputs.js';
+import { AuditWriteError } from '../audit/writer.js';
+import { scrubSecrets } from '../core/secret.js';
+import { safeText } from '../core/text.js';
+import { EXIT } from '../engine/run.js';
+import { TargetError } from './targets.js';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Prints an error the operator can act on and returns the exit code for it. */
+export function reportError(error: unknown, json: boolean): number {
+  let code: number = EXIT.failed;
+  let lines: string[];
+  let kind = 'error';
+  if (error instanceof PlaybookError) {
+    code = EXIT.usage;
+    kind = 'playbook';
+    lines = error.diagnostics.map(formatDiagnostic);
+  } else if (error instanceof InputError) {
+    code = EXIT.usage;
+    kind = 'inputs';
+    lines = error.problems.map((p) => `error: ${p}`);
+  } else if (error instanceof UsageError || error instanceof TargetError) {
+    code = EXIT.usage;
+    kind = 'usage';
+    lines = [`error: ${error.message}`];
+  } else if (error instanceof AuditWriteError) {
+    code = EXIT.audit;
+    kind = 'audit';
+    lines = [`error: ${error.message}`];
+  } else {
+    lines = [`error: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  if (json) {
+    const payload: Record<string, unknown> = { ok: false, error: { kind, message: scrubSecrets(lines.join('\n')) } };
+    if (error instanceof PlaybookError) (payload.error as Record<string, unknown>).diagnostics = error.diagnostics;
+    process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+  } else {
+    process.stderr.write(`${safeText(scrubSecrets(lines.join('\n')))}\n`);
+  }
+  return code;
+}

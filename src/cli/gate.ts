@@ -1,0 +1,46 @@
+import { createInterface } from 'node:readline/promises';
+import { userInfo } from 'node:os';
+import { safeLine } from '../core/text.js';
+import type { GateAnswer, GateQuestion, Gatekeeper } from '../engine/types.js';
+import type { Style } from './style.js';
+
+function operatorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+/**
+ * Gates fail closed: --yes accepts, a terminal asks, and anything else refuses before the
+ * first mutation.
+ */
+export function createGatekeeper(options: { yes: boolean; interactive: boolean; style: Style; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream }): Gatekeeper {
+  return {
+    async ask(question: GateQuestion): Promise<GateAnswer> {
+      if (options.yes) return { answer: 'accepted', by: '--yes' };
+      if (!options.interactive) {
+        return {
+          answer: 'refused',
+          by: 'no-tty',
+          reason: 'no terminal to confirm on and --yes was not given; nothing was changed. Review the plan, then run again with --yes, or with --approve <plan hash>',
+        };
+      }
+      const output = options.output ?? process.stderr;
+      const s = options.style;
+      output.write(`\n${s.yellow('Gate')} ${s.bold(question.gate)} — ${question.mutations} change${question.mutations === 1 ? '' : 's'} follow\n`);
+      for (const m of question.messages) output.write(`  ${s.bold(safeLine(m.host))}: ${safeLine(m.message)}\n`);
+      const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: true });
+      try {
+        const reply = (await rl.question("Type 'yes' to continue, anything else stops here: ")).trim().toLowerCase();
+        if (reply === 'yes') return { answer: 'accepted', by: `tty:${operatorName()}` };
+        return { answer: 'declined', by: `tty:${operatorName()}`, reason: `operator answered ${JSON.stringify(reply.slice(0, 40))}` };
+      } catch {
+        return { answer: 'declined', by: `tty:${operatorName()}`, reason: 'the prompt was closed' };
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerActionsCommand } from './commands/actions.js';
+import { registerApplyCommand } from './commands/apply.js';
+import { registerAuditCommand } from './commands/audit.js';
+import { registerValidateCommand } from './commands/validate.js';
+import { VERSION } from './version.js';
+
+/** Optional command groups live in their own modules; a missing one must not break the CLI. */
+async function optional<T>(path: string, use: (module: T) => void): Promise<void> {
+  try {
+    use((await import(path)) as T);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  }
+}
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command();
+  program
+    .name('runbook')
+    .description('Remediation playbooks for cPanel/WHM + Exim servers: detect and contain outgoing spam with dry-run, gates and a tamper-evident audit log')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Start here:
+  runbook apply playbooks/spam-incident.yml --host demo --dry-run
+  runbook investigate --host demo
+  runbook actions
+
+Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a gate ·
+4 approved plan differs · 5 audit log problem · 130 interrupted. NO_COLOR is respected.`,
+    );
+  registerApplyCommand(program);
+  registerValidateCommand(program);
+  registerActionsCommand(program);
+  const audit = registerAuditCommand(program);
+  await optional<{ registerInvestigateCommand(p: Command): void }>('./commands/investigate.js', (m) => m.registerInvestigateCommand(program));
+  await optional<{ registerAuditReportCommands(a: Command): void }>('./commands/audit-report.js', (m) => m.registerAuditReportCommands(audit));
+  await optional<{ registerUndoCommand(p: Command): void }>('./commands/undo.js', (m) => m.registerUndoCommand(program));
+  program.exitOverride();
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; usage errors exit 2.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main();

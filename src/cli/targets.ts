@@ -1,0 +1,86 @@
+import type { TargetHandle } from '../engine/run.js';
+import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostTarget } from '../hosts/types.js';
+import { LocalTransport } from '../transport/local.js';
+
+export interface TargetFlags {
+  host?: string[];
+  inventory?: string;
+  limit?: string;
+  acceptNewHostKeys?: boolean;
+  knownHosts?: string;
+  /** From --rerun-failed: only these host names. */
+  only?: string[];
+}
+
+/** Events worth an audit note while connecting (a host key accepted on first use). */
+export interface ConnectCallbacks {
+  onHostKeyAccepted?: (host: string, fingerprint: string) => void;
+  askPassphrase?: (keyPath: string) => Promise<string>;
+}
+
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetError';
+  }
+}
+
+function localTarget(): HostTarget {
+  return { name: 'localhost', transport: new LocalTransport(), tools: { ...CPANEL_TOOL_PATHS }, layout: { ...CPANEL_LAYOUT }, vars: {} };
+}
+
+interface FleetModule {
+  resolveTargets(options: Record<string, unknown>): Promise<{ name: string }[]> | { name: string }[];
+  connectTarget(spec: { name: string }, callbacks: ConnectCallbacks): Promise<HostTarget>;
+}
+
+async function fleetModule(): Promise<FleetModule> {
+  const path = '../fleet/targets.js';
+  return (await import(path)) as FleetModule;
+}
+
+async function demoModule(): Promise<{ createDemoHost(): Promise<HostTarget> }> {
+  const path = '../hosts/demo.js';
+  return (await import(path)) as { createDemoHost(): Promise<HostTarget> };
+}
+
+/**
+ * Turns --host / --inventory / --limit into the hosts of a run. `demo` is the built-in
+ * simulated cPanel host, `local` (or `localhost`) this machine; anything else goes over SSH.
+ */
+export async function resolveTargetHandles(flags: TargetFlags, callbacks: ConnectCallbacks): Promise<TargetHandle[]> {
+  const hosts = flags.host ?? [];
+  if (hosts.length === 0 && !flags.inventory) {
+    throw new TargetError("no target: pass --host demo (the built-in demo host), --host local, --host user@server, or --inventory FILE");
+  }
+  const simple = hosts.length > 0 && !flags.inventory && hosts.every((h) => h === 'demo' || h === 'local' || h === 'localhost');
+  let handles: TargetHandle[];
+  if (simple) {
+    handles = hosts.map((h) =>
+      h === 'demo'
+        ? { name: 'demo', connect: async () => (await demoModule()).createDemoHost() }
+        : { name: 'localhost', connect: async () => localTarget() },
+    );
+  } else {
+    const fleet = await fleetModule();
+    const specs = await fleet.resolveTargets({
+      ...(flags.inventory ? { inventory: flags.inventory } : {}),
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      ...(hosts.length ? { host: hosts } : {}),
+      ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
+      ...(flags.knownHosts ? { knownHostsFile: flags.knownHosts } : {}),
+    });
+    handles = specs.map((spec) => ({ name: spec.name, connect: () => fleet.connectTarget(spec, callbacks) }));
+  }
+  if (flags.only) {
+    const wanted = new Set(flags.only);
+    handles = handles.filter((h) => wanted.has(h.name));
+    if (handles.length === 0) throw new TargetError('--rerun-failed: no host of that run failed or was unreachable; nothing to do');
+  }
+  const seen = new Set<string>();
+  for (const h of handles) {
+    if (seen.has(h.name)) throw new TargetError(`host ${h.name} is selected twice`);
+    seen.add(h.name);
+  }
+  return handles;
+}
