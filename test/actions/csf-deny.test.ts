@@ -1,0 +1,109 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { csfDeny, csfRemoveDeny } from '../../src/actions/firewall/csf-deny.js';
+import { coversIp, parseIp, specialRange } from '../../src/actions/firewall/ip.js';
+import { parseHostnameI, parseIpOAddr } from '../../src/actions/firewall/own-addresses.js';
+import { makeContext, mutating, planAndRun, type TestContext } from './support/context.js';
+import { simHost, type SimHost } from './support/sim.js';
+
+const ATTACKER = '45.33.12.7';
+
+describe('ip helpers', () => {
+  it('matches exact addresses and CIDRs in both families', () => {
+    const v4 = parseIp(ATTACKER)!;
+    expect(coversIp('45.33.12.7', v4)).toBe(true);
+    expect(coversIp('45.33.0.0/16', v4)).toBe(true);
+    expect(coversIp('45.34.0.0/16', v4)).toBe(false);
+    const v6 = parseIp('2A01:4F8::1')!;
+    expect(coversIp('2a01:4f8::/32', v6)).toBe(true);
+    expect(coversIp('2a01:4f8:0:0::1', v6)).toBe(true);
+    expect(parseIp('::ffff:45.33.12.7')).toEqual({ address: ATTACKER, family: 'ipv4' });
+    expect(parseIp('45.33.12.7/32')).toBeUndefined();
+  });
+
+  it('knows the ranges that are never an attacker', () => {
+    for (const ip of ['10.1.2.3', '127.0.0.1', '169.254.1.1', '172.20.0.1', '192.168.1.1', '100.64.0.1', '::1', 'fe80::1', 'fd00::1', '2001:db8::5', '224.0.0.1']) {
+      expect(specialRange(parseIp(ip)!), ip).toBeDefined();
+    }
+    expect(specialRange(parseIp(ATTACKER)!)).toBeUndefined();
+    expect(specialRange(parseIp('2a01:4f8::1')!)).toBeUndefined();
+  });
+
+  it('reads the host addresses', () => {
+    expect(parseHostnameI('192.0.2.10 2a01:4f8::2 \n').map((i) => i.address)).toEqual(['192.0.2.10', '2a01:4f8::2']);
+    expect(parseIpOAddr('1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet6 2a01:4f8::2/64 scope global\n').map((i) => i.address)).toEqual(['127.0.0.1', '2a01:4f8::2']);
+  });
+});
+
+describe('csf.deny against the simulated host', () => {
+  let sim: SimHost;
+  let ctx: TestContext;
+  beforeEach(() => {
+    sim = simHost({ csf: { allow: ['45.33.100.0/24 # office'], ignore: ['45.33.200.9'] } });
+    ctx = makeContext({ tools: sim.tools, layout: sim.layout, env: sim.env });
+  });
+  afterEach(() => sim.cleanup());
+
+  it('plans the exact argv, blocks, and a repeat is a noop', async () => {
+    const plan = await mutating(csfDeny).plan(ctx, { ip: ATTACKER, comment: 'spam via info@shop.example.test\nInjected' } as never);
+    expect(plan.commands.map((c) => c.argv)).toEqual([[sim.tools.csf, '-d', ATTACKER, 'spam via info@shop.example.test Injected']]);
+    const result = await mutating(csfDeny).run(ctx, { ip: ATTACKER } as never, plan);
+    expect(result.changed).toBe(true);
+    expect(result.outputs).toMatchObject({ ip: ATTACKER, blocked: true, already: false, testing: false });
+    expect(result.undo).toEqual([{ action: 'csf.remove_deny', params: { ip: ATTACKER }, description: expect.any(String) }]);
+    expect(readFileSync(join(sim.root, 'etc/csf/csf.deny'), 'utf8')).toMatch(/^45\.33\.12\.7 # spam via/m);
+
+    const again = await mutating(csfDeny).plan(ctx, { ip: ATTACKER } as never);
+    expect(again.noop).toBe(true);
+    expect(again.commands).toEqual([]);
+  });
+
+  it('refuses allow-listed (CIDR), ignored and private addresses without running csf', async () => {
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.100.20' } as never)).rejects.toThrow(/csf\.allow.*45\.33\.100\.0\/24/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.200.9' } as never)).rejects.toThrow(/csf\.ignore/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '192.168.1.5' } as never)).rejects.toThrow(/private/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '127.0.0.1' } as never)).rejects.toThrow(/loopback/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.12.0/24' } as never)).rejects.toThrow(/single IPv4 or IPv6/);
+    expect(ctx.calls.some((c) => c.argv[0] === sim.tools.csf)).toBe(false);
+  });
+
+  it('follows Include lines of csf.allow', async () => {
+    const extra = join(sim.root, 'extra.allow');
+    writeFileSync(extra, '45.33.150.1 # partner\n');
+    writeFileSync(join(sim.root, 'etc/csf/csf.allow'), `Include ${extra}\n`);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.150.1' } as never)).rejects.toThrow(/extra\.allow line 1/);
+  });
+
+  it('refuses the host own addresses', async () => {
+    const own = ctx.calls.length;
+    const addresses = await ctx.exec({ argv: ['hostname', '-I'], okExitCodes: [0, 1] });
+    const first = addresses.stdout.trim().split(/\s+/)[0];
+    if (first !== undefined && first !== '') {
+      await expect(mutating(csfDeny).plan(ctx, { ip: first, allow_private: true } as never)).rejects.toThrow(/own addresses/);
+    } else {
+      // No address besides loopback: loopback must then be refused as special.
+      await expect(mutating(csfDeny).plan(ctx, { ip: '127.0.0.1' } as never)).rejects.toThrow(/loopback/);
+    }
+    expect(ctx.calls.length).toBeGreaterThan(own);
+  });
+
+  it('in TESTING mode says the IP is only in csf.deny, and warns about rotated entries', async () => {
+    sim.cleanup();
+    sim = simHost({ csf: { testing: true, denyLimit: 1 } });
+    ctx = makeContext({ tools: sim.tools, layout: sim.layout, env: sim.env });
+    writeFileSync(join(sim.root, 'etc/csf/csf.deny'), '45.33.12.1 # old - Sun Nov 22 10:56:28 2026\n');
+    const { result } = await planAndRun(csfDeny, ctx, { ip: ATTACKER });
+    expect(result.outputs).toMatchObject({ blocked: false, testing: true, rotated: ['45.33.12.1'] });
+    expect(ctx.notes.map((n) => n.message).join('\n')).toMatch(/TESTING mode[\s\S]*DENY_IP_LIMIT/);
+  });
+
+  it('undo removes the deny, and a second undo is a noop', async () => {
+    await planAndRun(csfDeny, ctx, { ip: ATTACKER });
+    const { plan, result } = await planAndRun(csfRemoveDeny, ctx, { ip: ATTACKER });
+    expect(plan.commands[0]?.argv).toEqual([sim.tools.csf, '-dr', ATTACKER]);
+    expect(result.outputs).toEqual({ ip: ATTACKER, removed: true });
+    expect(readFileSync(join(sim.root, 'etc/csf/csf.deny'), 'utf8')).not.toContain(ATTACKER);
+    expect((await mutating(csfRemoveDeny).plan(ctx, { ip: ATTACKER } as never)).noop).toBe(true);
+  });
+});
