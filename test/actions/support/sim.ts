@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostLayout, ToolPaths } from '../../../src/hosts/types.js';
@@ -18,6 +18,8 @@ export interface SimHost {
 /** A simulated cPanel host root (fixtures/sim) in a fresh temp dir. */
 export function simHost(options: Record<string, unknown> = {}): SimHost {
   const root = mkdtempSync(join(tmpdir(), 'runbook-actions-'));
+  // Exim drops to its own user: it must be able to walk into the root.
+  chmodSync(root, 0o755);
   const info = createSimHost({ root, ...options }) as Omit<SimHost, 'cleanup'>;
   return {
     ...info,
