@@ -40,8 +40,8 @@ export function verifyAuditText(text: string): VerifyResult {
 
   function verifyPrefix(): VerifyResult {
     const result = walk(lines.length - 1);
-    if (result.problem) return result;
-    return fail(lines.length, 'the last record is cut off (the log was truncated mid-record)');
+    if (result.problem && result.problem.line <= lines.length - 1) return result;
+    return { ...fail(lines.length, 'the last record is cut off (the log was truncated mid-record)'), records: result.records, head: result.head };
   }
 
   function walk(count: number): VerifyResult {
