@@ -30,3 +30,14 @@ export function quoteArgvForPosixShell(argv: readonly string[]): string {
   if (argv.length === 0) throw new Error('quoteArgvForPosixShell: empty argv');
   return argv.map((word, i) => quoteWordForPosixShell(word, i)).join(' ');
 }
+
+/**
+ * The remote command string for argv, preceded by a fixed preamble that writes the shell's
+ * process id as the first line of stderr before exec'ing argv. sshd starts every session in
+ * its own process group, so that id lets the transport kill the command and its children on a
+ * timeout or abort: OpenSSH does not act on the SSH "signal" request, and closing the channel
+ * leaves the process running.
+ */
+export function remoteCommandReportingPid(argv: readonly string[]): string {
+  return `echo "$$" >&2; exec ${quoteArgvForPosixShell(argv)}`;
+}

@@ -11,7 +11,7 @@ import type { ClientChannel } from 'ssh2';
 import type { Secret } from '../core/secret.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, stdinBytes } from './local.js';
 import { OutputCollector } from './output.js';
-import { quoteArgvForPosixShell } from './quote.js';
+import { quoteArgvForPosixShell, remoteCommandReportingPid } from './quote.js';
 import { createAuthHandler, defaultIdentityFiles, type AskPassphrase } from './ssh-auth.js';
 import { loadSshConfig, parseUserHostPort, resolveSshConfig, type SshConfigBlock } from './ssh-config.js';
 import { HostKeyRejectedError, prepareHostKeyCheck } from './ssh-hostkey.js';
@@ -64,6 +64,8 @@ export interface SshTransportOptions {
 export interface SshTransferStats {
   bytesIn: number;
   bytesOut: number;
+  /** `user@host:port` of every hop, jump hosts first, once connected. */
+  route: string[];
 }
 
 interface Hop {
@@ -104,6 +106,7 @@ export class SshTransport implements Transport {
   #broken: HostUnreachableError | undefined;
   readonly #pending = new Set<(error: HostUnreachableError) => void>();
   #closed = false;
+  #route: string[] = [];
 
   constructor(options: SshTransportOptions) {
     this.host = options.host;
@@ -112,7 +115,11 @@ export class SshTransport implements Transport {
 
   /** Bytes on the wire to the first hop (all SSH traffic of this host when direct). */
   stats(): SshTransferStats {
-    return { bytesIn: this.#socket?.bytesRead ?? 0, bytesOut: this.#socket?.bytesWritten ?? 0 };
+    return {
+      bytesIn: this.#socket?.bytesRead ?? 0,
+      bytesOut: this.#socket?.bytesWritten ?? 0,
+      route: [...this.#route],
+    };
   }
 
   /** Connect now (otherwise the first exec connects). */
@@ -124,7 +131,7 @@ export class SshTransport implements Transport {
     if (argv.length === 0 || argv[0] === '') throw new Error('exec: empty argv');
     const become = this.#options.become;
     const remoteArgv = becomeArgv(argv, become);
-    const command = quoteArgvForPosixShell(remoteArgv);
+    const command = remoteCommandReportingPid(remoteArgv);
     let input = stdinBytes(options.stdin);
     if (become?.password !== undefined) {
       const pw = Buffer.from(`${become.password.reveal()}\n`, 'utf8');
@@ -154,13 +161,13 @@ export class SshTransport implements Transport {
       let timedOut = false;
       let aborted = false;
       let settled = false;
+      // The remote shell's pid arrives as the first stderr line (see remoteCommandReportingPid).
+      let remotePid: number | undefined;
+      let stderrHead: Buffer | undefined = Buffer.alloc(0);
+      let killWanted = false;
       const kill = (): void => {
-        // Ask sshd to signal the process, then close the channel: either ends it.
-        try {
-          stream.signal('KILL');
-        } catch {
-          // channel already gone
-        }
+        killWanted = true;
+        if (remotePid !== undefined) this.#killProcessGroup(client, remotePid);
         try {
           stream.close();
         } catch {
@@ -192,7 +199,25 @@ export class SshTransport implements Transport {
       };
       this.#pending.add(onLost);
       stream.on('data', (chunk: Buffer) => out.push(chunk));
-      stream.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+      stream.stderr.on('data', (chunk: Buffer) => {
+        if (stderrHead === undefined) {
+          err.push(chunk);
+          return;
+        }
+        stderrHead = Buffer.concat([stderrHead, chunk]);
+        const nl = stderrHead.indexOf(0x0a);
+        if (nl < 0 && stderrHead.length < 32) return;
+        const first = nl < 0 ? '' : stderrHead.subarray(0, nl).toString('latin1');
+        if (/^\d+$/.test(first)) {
+          remotePid = Number(first);
+          const rest = stderrHead.subarray(nl + 1);
+          if (rest.length > 0) err.push(rest);
+          if (killWanted) this.#killProcessGroup(client, remotePid);
+        } else {
+          err.push(stderrHead); // not our preamble (a non-POSIX login shell): keep all of it
+        }
+        stderrHead = undefined;
+      });
       stream.on('exit', (code: number | null, signalName?: string) => {
         if (typeof code === 'number') exitCode = code;
         if (signalName) exitSignal = signalName.startsWith('SIG') ? signalName : `SIG${signalName}`;
@@ -247,6 +272,21 @@ export class SshTransport implements Transport {
       ),
     );
     this.#socket?.destroy();
+  }
+
+  /** Kill a timed-out or aborted command's whole process group, over a second channel. */
+  #killProcessGroup(client: SshClient, pid: number): void {
+    const argv = becomeArgv(['kill', '-s', 'KILL', '--', `-${pid}`], this.#options.become);
+    try {
+      client.exec(quoteArgvForPosixShell(argv), (error, channel) => {
+        if (error) return;
+        channel.on('data', () => {});
+        channel.stderr.on('data', () => {});
+        channel.end();
+      });
+    } catch {
+      // the connection is gone, and the process with it
+    }
   }
 
   #isCommandNotFound(result: ExecResult): boolean {
@@ -316,6 +356,7 @@ export class SshTransport implements Transport {
 
   async #open(): Promise<SshClient> {
     const hops = await this.#hops();
+    this.#route = hops.map((h) => `${h.user}@${h.hostname}:${h.port}`);
     const timeout = this.#options.connectTimeoutMs ?? 20_000;
     const first = hops[0]!;
     const socket = await this.#tcp(first, timeout);
