@@ -7,7 +7,7 @@ import { suggestAction, type ActionRegistry } from '../actions/registry.js';
 import type { Action } from '../actions/types.js';
 import { compileExpression, compileTemplate, ExpressionError, findTemplateStrings, type ExpressionReference } from './expressions.js';
 import { PlaybookError, type Diagnostic } from './diagnostics.js';
-import { PlaybookSpec, type StepSpec } from './schema.js';
+import { allowTemplates, PlaybookSpec, type StepSpec } from './schema.js';
 
 export interface LoadedPlaybook {
   path: string;
@@ -28,18 +28,11 @@ function newAjv(): Ajv {
 const structural = newAjv().compile(PlaybookSpec);
 const paramValidators = new WeakMap<Action, ValidateFunction>();
 
-/** Parameter schema with `${{ }}` allowed where a typed (non-string) value is expected. */
+/** The action's parameter schema, with templates allowed where values are typed. */
 function paramValidator(action: Action): ValidateFunction {
   let validate = paramValidators.get(action);
   if (!validate) {
-    const schema = JSON.parse(JSON.stringify(action.params)) as Record<string, unknown>;
-    const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
-    if (properties) {
-      for (const [key, property] of Object.entries(properties)) {
-        if (property.type !== 'string') properties[key] = { anyOf: [property, { type: 'string', pattern: '\\$\\{\\{' }] };
-      }
-    }
-    validate = newAjv().compile(schema);
+    validate = newAjv().compile(allowTemplates(JSON.parse(JSON.stringify(action.params)) as Record<string, unknown>));
     paramValidators.set(action, validate);
   }
   return validate;

@@ -52,13 +52,21 @@ export type PlaybookSpec = Static<typeof PlaybookSpec>;
 /** A `${{ expr }}` string may stand where any typed value goes. */
 const TEMPLATE_STRING = { type: 'string', pattern: '\\$\\{\\{' };
 
-/** Loosens an action's parameter schema so editors accept templates for typed values. */
-function allowTemplates(schema: Record<string, unknown>): Record<string, unknown> {
+/** A string parameter without constraints accepts a template as it is. */
+function isPlainString(property: Record<string, unknown>): boolean {
+  return property.type === 'string' && !('pattern' in property) && !('format' in property) && !('enum' in property) && !('const' in property);
+}
+
+/**
+ * Loosens an action's parameter schema so a `${{ }}` template may stand for any typed or
+ * constrained value (it is checked again once resolved). Used by the loader and for editors.
+ */
+export function allowTemplates(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
   if (!properties) return schema;
   const loosened: Record<string, unknown> = {};
   for (const [key, property] of Object.entries(properties)) {
-    loosened[key] = property.type === 'string' ? property : { anyOf: [property, TEMPLATE_STRING] };
+    loosened[key] = isPlainString(property) ? property : { anyOf: [property, TEMPLATE_STRING] };
   }
   return { ...schema, properties: loosened };
 }
