@@ -35,6 +35,8 @@ export interface HostLayout {
    * Optional; defaults to /var/cpanel/email_send_limits.
    */
   emailSendLimitsDir?: string;
+  /** Directory runbook creates (atomic mkdir) to lock the host during a run. Default /run/runbook.lock. */
+  lockDir?: string;
 }
 
 export const CPANEL_LAYOUT: HostLayout = {
