@@ -26,7 +26,7 @@ export function reportError(error: unknown, json: boolean): number {
     code = EXIT.usage;
     kind = 'inputs';
     lines = error.problems.map((p) => `error: ${p}`);
-  } else if (error instanceof UsageError || error instanceof TargetError) {
+  } else if (error instanceof UsageError || error instanceof TargetError || (error instanceof Error && error.name === 'SigningKeyError')) {
     code = EXIT.usage;
     kind = 'usage';
     lines = [`error: ${error.message}`];

@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerAuditReportCommands } from './commands/audit-report.js';
+import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { VERSION } from './version.js';
 
@@ -38,14 +40,21 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerActionsCommand(program);
   const audit = registerAuditCommand(program);
   await optional<{ registerInvestigateCommand(p: Command): void }>('./commands/investigate.js', (m) => m.registerInvestigateCommand(program));
-  await optional<{ registerAuditReportCommands(a: Command): void }>('./commands/audit-report.js', (m) => m.registerAuditReportCommands(audit));
-  await optional<{ registerUndoCommand(p: Command): void }>('./commands/undo.js', (m) => m.registerUndoCommand(program));
+  registerAuditReportCommands(audit);
+  registerUndoCommand(program);
   program.exitOverride();
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
 
 async function main(): Promise<void> {
+  // `runbook ... | head` closes the pipe early; that is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   const program = await buildProgram();
   try {
     await program.parseAsync(process.argv);

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
+import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
+import { loadPrivateKey, signChainHead, type AuditSignature } from '../../audit/sign.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { safeLine } from '../../core/text.js';
@@ -130,12 +132,11 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));
     audit = AuditWriter.create(auditPath);
 
-    let signHead: ((head: string) => { alg: 'ed25519'; publicKey: string; value: string }) | undefined;
+    let signHead: ((head: string) => AuditSignature) | undefined;
     if (flags.signKey) {
-      const signPath = '../../audit/sign.js';
-      const sign = (await import(signPath)) as { loadSigningKey?: (path: string) => unknown; signChainHead: (head: string, key: string) => { alg: 'ed25519'; publicKey: string; value: string } };
       const keyPath = flags.signKey;
-      signHead = (head) => sign.signChainHead(head, keyPath);
+      loadPrivateKey(keyPath); // fail before the run, not after it
+      signHead = (head) => signChainHead(head, keyPath);
     }
 
     const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
@@ -185,17 +186,8 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       diff = approved ? diffPlans(approved, shownPlan.records) : undefined;
     }
 
-    let attached: { ok: boolean; message: string } | undefined;
-    if (flags.incident && !flags.dryRun) {
-      const attachPath = '../../audit/attach/index.js';
-      try {
-        const attach = (await import(attachPath)) as { attachRun(path: string, target: string, options?: object): Promise<{ ok: boolean; message?: string; reportPath?: string }> };
-        const result = await attach.attachRun(auditPath, flags.incident, {});
-        attached = { ok: result.ok, message: result.message ?? (result.ok ? `attached to ${flags.incident}` : 'attach failed') };
-      } catch (error) {
-        attached = { ok: false, message: `could not attach to ${flags.incident}: ${(error as Error).message}; the audit log is at ${auditPath}` };
-      }
-    }
+    let attached: AttachResult | undefined;
+    if (flags.incident && !flags.dryRun) attached = await attachRun(auditPath, flags.incident);
 
     if (json) {
       process.stdout.write(
@@ -211,7 +203,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
             hosts: report.outcomes,
             plan: report.plan.records,
             ...(diff ? { planDiff: diff } : {}),
-            ...(attached ? { attached } : {}),
+            ...(attached ? { attached: { ok: attached.ok, message: attached.message, target: attached.target, ...(attached.reportPath ? { reportPath: attached.reportPath } : {}) } } : {}),
           }),
           null,
           2,
@@ -235,7 +227,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       if (attached) say(attached.ok ? attached.message : errStyle.red(attached.message));
       say(`Audit log: ${auditPath}`);
     }
-    if (attached && !attached.ok && report.exitCode === 0) return EXIT.failed;
+    if (attached && !attached.ok && report.exitCode === 0) return attachExitCode(attached);
     return report.exitCode;
   } catch (error) {
     return reportError(error, json);

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { verifySignedLog } from '../../audit/sign.js';
 import { verifyAuditLog } from '../../audit/verify.js';
 import { EXIT } from '../../engine/run.js';
 import { reportError } from '../errors.js';
@@ -8,9 +9,7 @@ export async function auditVerifyCommand(file: string, flags: { json?: boolean; 
     const result = await verifyAuditLog(file);
     let signature: { ok: boolean; problems: string[] } | undefined;
     if (flags.pubkey) {
-      const signPath = '../../audit/sign.js';
-      const sign = (await import(signPath)) as { verifySignedLog(path: string, pubkey: string): Promise<{ ok: boolean; problems: string[] }> };
-      signature = await sign.verifySignedLog(file, flags.pubkey);
+      signature = verifySignedLog(file, flags.pubkey);
     }
     const ok = result.ok && (signature?.ok ?? true);
     if (flags.json) {
