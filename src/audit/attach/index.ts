@@ -20,6 +20,8 @@ export type AttachFailure = 'credentials' | 'auth' | 'rejected' | 'unreachable';
 
 export interface AttachResult {
   ok: boolean;
+  /** One line for the operator: what was posted, or what failed and what to do. */
+  message: string;
   target: string;
   /** The chain head included in every post. */
   head: string;
@@ -70,13 +72,12 @@ function saveReport(logPath: string, markdown: string, dir: string | undefined):
 export async function attachRun(logPath: string, target: string | AttachTarget, options: AttachOptions = {}): Promise<AttachResult> {
   const parsed = typeof target === 'string' ? parseAttachTarget(target) : target;
   const content = buildAttachContent(logPath, readFileSync(logPath, 'utf8'));
-  const base: AttachResult = { ok: false, target: describeTarget(parsed), head: content.head, chainVerified: content.chainOk, posted: [] };
-  const fail = (failure: AttachFailure, error: string): AttachResult => ({
-    ...base,
-    failure,
-    error,
-    reportPath: saveReport(logPath, content.markdown, options.fallbackDir),
-  });
+  const where = describeTarget(parsed);
+  const base: AttachResult = { ok: false, message: '', target: where, head: content.head, chainVerified: content.chainOk, posted: [] };
+  const fail = (failure: AttachFailure, error: string): AttachResult => {
+    const reportPath = saveReport(logPath, content.markdown, options.fallbackDir);
+    return { ...base, failure, error, reportPath, message: `could not attach to ${where}: ${error} The report is saved at ${reportPath}; attach it by hand or run 'runbook audit attach ${logPath} --to ...' again.` };
+  };
 
   let requests;
   try {
@@ -96,7 +97,7 @@ export async function attachRun(logPath: string, target: string | AttachTarget, 
       return fail('unreachable', error.message);
     }
   }
-  return { ...base, ok: true };
+  return { ...base, ok: true, message: `attached to ${where} (chain head ${content.head})` };
 }
 
 export { parseAttachTarget, describeTarget, TARGET_FORMS, AttachTargetError } from './target.js';
