@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { outcomeTable, outcomeTableJson, renderOutcomeTable, colorWanted } from '../../src/fleet/outcome-table.js';
+import { hostsToRerunFromText } from '../../src/fleet/rerun.js';
+
+describe('hostsToRerun', () => {
+  const line = (o: object) => JSON.stringify(o);
+  it('picks failed and unreachable hosts and those that never finished', () => {
+    const text = [
+      line({ type: 'run.header', hosts: ['a', 'b', 'c', 'd', 'e'] }),
+      line({ type: 'host.finish', host: 'a', status: 'ok' }),
+      line({ type: 'host.finish', host: 'b', status: 'failed' }),
+      line({ type: 'host.finish', host: 'c', status: 'unreachable' }),
+      line({ type: 'host.finish', host: 'e', status: 'changed' }),
+      '{"type":"step.st', // torn last line after a crash
+    ].join('\n');
+    expect(hostsToRerunFromText(text)).toEqual(['b', 'c', 'd']);
+  });
+  it('refuses a file that is not an audit log', () => {
+    expect(() => hostsToRerunFromText('{"type":"note"}\n', 'x.jsonl')).toThrow(/x\.jsonl: no run\.header/);
+  });
+});
+
+describe('outcome table', () => {
+  const outcomes = [
+    { host: 'web1', status: 'changed' as const, counts: { messages_purged: 120, ips_blocked: 2 } },
+    { host: 'web2', status: 'unreachable' as const, error: 'web2: cannot connect\u001b[31m', counts: {} },
+    { host: 'web3', status: 'skipped' as const, error: 'not started: 1 of 2 failed', counts: {} },
+  ];
+  it('sums purged messages and blocked IPs', () => {
+    const t = outcomeTable(outcomes);
+    expect(t.totals).toMatchObject({ changed: 1, unreachable: 1, skipped: 1, messagesPurged: 120, ipsBlocked: 2 });
+    expect(JSON.parse(outcomeTableJson(outcomes)).rows[0]).toEqual({ host: 'web1', status: 'changed', messagesPurged: 120, ipsBlocked: 2, detail: '' });
+  });
+  it('renders plain text without color and strips control characters', () => {
+    const text = renderOutcomeTable(outcomes, { color: false });
+    expect(text).not.toContain('\u001b');
+    expect(text.split('\n')[1]).toMatch(/^web1\s+changed\s+120\s+2$/);
+    expect(text).toContain('1 changed, 1 unreachable, 1 skipped; 120 messages purged, 2 IPs blocked');
+    expect(renderOutcomeTable(outcomes, { color: true })).toContain('\u001b[31munreachable');
+  });
+  it('respects NO_COLOR', () => {
+    expect(colorWanted({ NO_COLOR: '1' }, true)).toBe(false);
+    expect(colorWanted({}, true)).toBe(true);
+    expect(colorWanted({}, false)).toBe(false);
+  });
+});
