@@ -107,7 +107,10 @@ export function classifyMainlogLine(line: string): MainlogLine {
   if (tm === null) return { kind: 'invalid', text: line };
   const time = tm[1]!;
   let rest = line.slice(tm[0].length);
-  if (rest.startsWith('cwd=')) return parseCwd(time, rest);
+  if (rest.startsWith('cwd=')) {
+    const cwd = parseCwd(time, rest);
+    if (cwd !== null) return cwd;
+  }
   let id: string | null = null;
   const sp = rest.indexOf(' ');
   const first = sp < 0 ? rest : rest.slice(0, sp);
@@ -142,10 +145,11 @@ export function classifyMainlogLine(line: string): MainlogLine {
 
 const ARGS_RE = / (\d+) args: /;
 
-function parseCwd(time: string, rest: string): CwdLine {
+/** A `cwd=` line always has ` N args: `; without it the line is not one Exim wrote. */
+function parseCwd(time: string, rest: string): CwdLine | null {
   const body = rest.slice(4);
   const m = ARGS_RE.exec(body);
-  if (m === null) return { kind: 'cwd', time, cwd: body, argc: 0, args: '', admin: false };
+  if (m === null) return null;
   const args = body.slice(m.index + m[0].length);
   return { kind: 'cwd', time, cwd: body.slice(0, m.index), argc: Number(m[1]), args, admin: isAdminInvocation(args) };
 }

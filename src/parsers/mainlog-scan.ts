@@ -73,8 +73,10 @@ export interface MainlogScanResult {
     last_time: string | null;
   };
   totals: {
-    lines: number;
+    /** All `<=` lines. */
     arrivals: number;
+    /** Unauthenticated arrivals from other servers: inbound mail, not ranked anywhere. */
+    incoming_arrivals: number;
     bounces: number;
     local_arrivals: number;
     authenticated_arrivals: number;
@@ -98,32 +100,36 @@ export interface ScanLimits {
   nestedLimit?: number;
   /** Distinct keys kept per top-level map (default 200000). */
   maxKeys?: number;
-  /** Distinct keys kept per nested map (default 1000). */
+  /** Distinct keys per nested list before it is pruned to its top half (default 64). */
   maxNestedKeys?: number;
 }
 
-/** Counted key with a nested count map. */
-interface Bucket {
+/** Counted key with nested counts. */
+export interface ScanBucket {
   count: number;
-  nested: Map<string, number>;
+  /** The first nested key (ip, sender) is kept inline: most buckets never see a second one. */
+  k1: string | null;
+  n1: number;
+  /** Further nested keys, created on the second distinct key. */
+  nested: Map<string, number> | null;
   /** Authenticator names, for auth buckets only. */
   extra?: Map<string, number>;
 }
 
 /** Mergeable partial state (structured-clone friendly for worker threads). */
 export interface ScanPartial {
-  lines: number;
   arrivals: number;
+  incomingArrivals: number;
   bounces: number;
   localArrivals: number;
   authArrivals: number;
   cwdSubmissions: number;
   adminInvocations: number;
-  cwd: Map<string, Bucket>;
-  auth: Map<string, Bucket>;
-  senders: Map<string, Bucket>;
-  subjects: Map<string, Bucket>;
-  localUsers: Map<string, Bucket>;
+  cwd: Map<string, ScanBucket>;
+  auth: Map<string, ScanBucket>;
+  senders: Map<string, ScanBucket>;
+  subjects: Map<string, ScanBucket>;
+  localUsers: Map<string, ScanBucket>;
   dropped: number;
   firstTime: string | null;
   lastTime: string | null;
@@ -131,7 +137,7 @@ export interface ScanPartial {
 
 export function emptyPartial(): ScanPartial {
   return {
-    lines: 0, arrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
+    arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
     cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
     dropped: 0, firstTime: null, lastTime: null,
   };
@@ -180,8 +186,16 @@ function homeUser(path: string): string | null {
   return m === null ? null : m[1]!;
 }
 
+const ARRIVAL_NEEDLE = Buffer.from('<= ');
+const ARGS_NEEDLE = Buffer.from(' args: ');
+
 /**
  * Feeds complete lines into a partial. One instance per byte range; not reentrant.
+ *
+ * Only two kinds of line matter, so instead of visiting every line the scanner lets native
+ * substring search find `<= ` and ` args: ` and then checks that the hit sits exactly where an
+ * arrival flag or a `cwd=` line's argument count belongs. A hit inside a subject or a path
+ * fails that check and is skipped.
  */
 export class MainlogScanner {
   readonly partial: ScanPartial = emptyPartial();
@@ -190,56 +204,88 @@ export class MainlogScanner {
   /** Pending non-admin cwd line, for attributing the next local arrival in the same second. */
   #pendingCwd: string | null = null;
   readonly #pendingTime = new Uint8Array(19);
-  #lastLineStartTime: Uint8Array | null = null;
 
   constructor(limits: ScanLimits = {}) {
     this.#maxKeys = limits.maxKeys ?? 200_000;
-    this.#maxNested = limits.maxNestedKeys ?? 1000;
+    this.#maxNested = Math.max(4, limits.maxNestedKeys ?? 64);
   }
 
   /** Scan `buf[start, end)`; every line must be complete (a final line without `\n` is fine). */
   feed(buf: Buffer, start: number, end: number): void {
-    let pos = start;
-    let lastTsLine = -1;
-    while (pos < end) {
-      let nl = buf.indexOf(NL, pos);
-      if (nl < 0 || nl > end) nl = end;
-      if (this.#line(buf, pos, nl)) lastTsLine = pos;
-      pos = nl + 1;
+    this.#bounds(buf, start, end);
+    let a = buf.indexOf(ARRIVAL_NEEDLE, start);
+    let c = buf.indexOf(ARGS_NEEDLE, start);
+    while (true) {
+      if (a >= end) a = -1;
+      if (c >= end) c = -1;
+      let h: number;
+      if (a < 0) {
+        if (c < 0) break;
+        h = c;
+      } else h = c < 0 || a < c ? a : c;
+      let ls = h;
+      while (ls > start && buf[ls - 1] !== NL) ls--;
+      let le = buf.indexOf(NL, h);
+      if (le < 0 || le > end) le = end;
+      this.#line(buf, ls, le);
+      if (a >= 0 && a < le) a = le >= end ? -1 : buf.indexOf(ARRIVAL_NEEDLE, le);
+      if (c >= 0 && c < le) c = le >= end ? -1 : buf.indexOf(ARGS_NEEDLE, le);
     }
-    if (lastTsLine >= 0) this.partial.lastTime = buf.toString('latin1', lastTsLine, lastTsLine + 19);
   }
 
-  /** Returns true when the line had a timestamp. */
-  #line(buf: Buffer, s: number, e: number): boolean {
+  /** First and last timestamps of the scanned ranges. */
+  #bounds(buf: Buffer, start: number, end: number): void {
     const part = this.partial;
-    part.lines++;
+    if (part.firstTime === null) {
+      let s = start;
+      while (s < end) {
+        let nl = buf.indexOf(NL, s);
+        if (nl < 0 || nl > end) nl = end;
+        if (timestampPrefixLength(buf, s, nl) > 0) {
+          part.firstTime = buf.toString('latin1', s, s + 19);
+          break;
+        }
+        s = nl + 1;
+      }
+    }
+    let e = end;
+    while (e > start) {
+      let s = e - 1;
+      // e is one past a line's last byte; skip its newline if present.
+      const lineEnd = buf[e - 1] === NL ? e - 1 : e;
+      s = lineEnd;
+      while (s > start && buf[s - 1] !== NL) s--;
+      if (timestampPrefixLength(buf, s, lineEnd) > 0) {
+        part.lastTime = buf.toString('latin1', s, s + 19);
+        return;
+      }
+      if (s === start) return;
+      e = s;
+    }
+  }
+
+  #line(buf: Buffer, s: number, e: number): void {
     const tl = timestampPrefixLength(buf, s, e);
-    if (tl === 0) return false;
-    if (part.firstTime === null) part.firstTime = buf.toString('latin1', s, s + 19);
+    if (tl === 0) return;
     const p = s + tl;
     // cwd=
     if (buf[p] === 0x63 && buf[p + 1] === 0x77 && buf[p + 2] === 0x64 && buf[p + 3] === 0x3d) {
       this.#cwd(buf, s, p + 4, e);
-      return true;
+      return;
     }
     const idLen = eximIdLengthAt(buf, p, e);
-    if (idLen === 0) return true;
+    if (idLen === 0) return;
     const q = p + idLen + 1;
     if (q + 2 < e && buf[q] === 0x3c && buf[q + 1] === 0x3d && buf[q + 2] === SP) this.#arrival(buf, s, q + 3, e);
-    return true;
   }
 
   #cwd(buf: Buffer, lineStart: number, p: number, e: number): void {
     const part = this.partial;
-    // Find the first " N args: " after the path.
-    let i = p;
+    // The path ends at the first " N args: ".
     let argsStart = -1;
     let pathEnd = -1;
-    while (i < e) {
-      const sp = buf.indexOf(SP, i);
-      if (sp < 0 || sp >= e) break;
-      // " digits args: "
+    for (let sp = p; sp < e; sp++) {
+      if (buf[sp] !== SP) continue;
       let d = sp + 1;
       while (d < e && isDigit(buf[d])) d++;
       if (d > sp + 1 && d + 7 <= e && buf[d] === SP && buf[d + 1] === 0x61 && buf[d + 2] === 0x72 && buf[d + 3] === 0x67 &&
@@ -248,12 +294,9 @@ export class MainlogScanner {
         argsStart = d + 7;
         break;
       }
-      i = sp + 1;
     }
-    if (argsStart < 0) {
-      pathEnd = e;
-    }
-    if (argsStart >= 0 && isAdminArgs(buf, argsStart, e)) {
+    if (argsStart < 0) return;
+    if (isAdminArgs(buf, argsStart, e)) {
       part.adminInvocations++;
       this.#pendingCwd = null;
       return;
@@ -268,8 +311,8 @@ export class MainlogScanner {
   #arrival(buf: Buffer, lineStart: number, p: number, e: number): void {
     const part = this.partial;
     part.arrivals++;
-    let sp = buf.indexOf(SP, p);
-    if (sp < 0 || sp > e) sp = e;
+    let sp = p;
+    while (sp < e && buf[sp] !== SP) sp++;
     const bounce = sp - p === 2 && buf[p] === 0x3c && buf[p + 1] === 0x3e;
     let ipStart = -1, ipEnd = -1, hostSeen = false;
     let userStart = -1, userEnd = -1;
@@ -282,7 +325,7 @@ export class MainlogScanner {
       if (c0 === 0x54 && c1 === 0x3d && buf[pos + 2] === QUOTE) {
         // T="...": ends at the first unescaped quote; nothing but " for ..." follows.
         let i = pos + 3;
-        let end = -1;
+        let endq = -1;
         while (i < e) {
           const c = buf[i]!;
           if (c === BACKSLASH) {
@@ -291,17 +334,17 @@ export class MainlogScanner {
             continue;
           }
           if (c === QUOTE) {
-            end = i;
+            endq = i;
             break;
           }
           i++;
         }
         subjStart = pos + 3;
-        subjEnd = end < 0 ? e : end;
+        subjEnd = endq < 0 ? e : endq;
         break;
       }
-      let next = buf.indexOf(SP, pos);
-      if (next < 0 || next > e) next = e;
+      let next = pos;
+      while (next < e && buf[next] !== SP) next++;
       if (next - pos === 3 && c0 === 0x66 && c1 === 0x6f && buf[pos + 2] === 0x72) break; // "for"
       if (c1 === 0x3d) {
         if (c0 === 0x48 && !hostSeen) {
@@ -309,11 +352,12 @@ export class MainlogScanner {
           hostSeen = true;
           let t = pos + 2;
           for (let k = 0; k < 3 && t <= e; k++) {
-            let tn = buf.indexOf(SP, t);
-            if (tn < 0 || tn > e) tn = e;
+            let tn = t;
+            while (tn < e && buf[tn] !== SP) tn++;
             if (buf[t] === LBRACKET) {
-              const close = buf.indexOf(RBRACKET, t);
-              if (close >= 0 && close < tn) {
+              let close = t + 1;
+              while (close < tn && buf[close] !== RBRACKET) close++;
+              if (close < tn) {
                 ipStart = t + 1;
                 ipEnd = close;
               }
@@ -326,7 +370,8 @@ export class MainlogScanner {
           userStart = pos + 2;
           userEnd = next;
         } else if (c0 === 0x41 && authStart < 0) {
-          const colon = buf.indexOf(0x3a, pos + 2);
+          let colon = pos + 2;
+          while (colon < next && buf[colon] !== 0x3a) colon++;
           if (colon > pos + 2 && colon < next) {
             authStart = pos + 2;
             authColon = colon;
@@ -337,8 +382,13 @@ export class MainlogScanner {
       pos = next + 1;
     }
 
-    if (bounce) {
-      part.bounces++;
+    if (bounce) part.bounces++;
+    const local = !hostSeen;
+    const outgoing = local || authStart >= 0;
+    if (!outgoing) {
+      // Unauthenticated mail from another server: inbound, not what this scan ranks.
+      part.incomingArrivals++;
+      return;
     }
     const sender = bounce ? '' : buf.toString('utf8', p, sp);
     const ip = ipStart >= 0 ? buf.toString('utf8', ipStart, ipEnd) : null;
@@ -356,7 +406,7 @@ export class MainlogScanner {
         b.extra.set(name, (b.extra.get(name) ?? 0) + 1);
       }
     }
-    if (!hostSeen) {
+    if (local) {
       part.localArrivals++;
       if (userStart >= 0) {
         const b = this.#count(part.localUsers, buf.toString('utf8', userStart, userEnd));
@@ -376,26 +426,66 @@ export class MainlogScanner {
     }
   }
 
-  #count(map: Map<string, Bucket>, key: string): Bucket | null {
+  #count(map: Map<string, ScanBucket>, key: string): ScanBucket | null {
     let b = map.get(key);
     if (b === undefined) {
       if (map.size >= this.#maxKeys) {
         this.partial.dropped++;
         return null;
       }
-      b = { count: 0, nested: new Map() };
+      b = { count: 0, k1: null, n1: 0, nested: null };
       map.set(key, b);
     }
     b.count++;
     return b;
   }
 
-  #nested(b: Bucket, key: string): void {
-    const n = b.nested.get(key);
-    if (n !== undefined) b.nested.set(key, n + 1);
-    else if (b.nested.size < this.#maxNested) b.nested.set(key, 1);
-    else this.partial.dropped++;
+  #nested(b: ScanBucket, key: string): void {
+    const dropped = nestedAdd(b, key, 1, this.#maxNested);
+    if (dropped > 0) this.partial.dropped += dropped;
   }
+}
+
+/**
+ * Add to a bucket's nested counts. When a bucket holds `max` keys it is pruned to its top
+ * half by count, so memory stays bounded and the keys that matter (the heavy hitters) stay;
+ * counts are exact while a bucket has fewer than `max` distinct keys. Returns the number of
+ * key occurrences dropped by pruning (0 normally).
+ */
+function nestedAdd(b: ScanBucket, key: string, n: number, max: number): number {
+  if (b.k1 === null) {
+    b.k1 = key;
+    b.n1 = n;
+    return 0;
+  }
+  if (b.k1 === key) {
+    b.n1 += n;
+    return 0;
+  }
+  b.nested ??= new Map();
+  const cur = b.nested.get(key);
+  if (cur !== undefined) {
+    b.nested.set(key, cur + n);
+    return 0;
+  }
+  b.nested.set(key, n);
+  if (b.nested.size + 1 < max) return 0;
+  // Prune: keep the top half (ties broken by key, so the result does not depend on order).
+  const all = [...nestedCounts(b)].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const keep = all.slice(0, Math.max(1, Math.floor(max / 2)));
+  let dropped = 0;
+  for (let i = keep.length; i < all.length; i++) dropped += all[i]![1];
+  b.k1 = keep[0]![0];
+  b.n1 = keep[0]![1];
+  b.nested = new Map(keep.slice(1));
+  return dropped;
+}
+
+/** All nested counts of a bucket. */
+function nestedCounts(b: ScanBucket): Map<string, number> {
+  const out = new Map(b.nested ?? []);
+  if (b.k1 !== null) out.set(b.k1, b.n1);
+  return out;
 }
 
 function sameTime(buf: Uint8Array, s: number, ts: Uint8Array): boolean {
@@ -438,9 +528,9 @@ function isAdminArgs(buf: Uint8Array, s: number, e: number): boolean {
 /** Sum `b` into `a` (worker results). Caps are applied again so memory stays bounded. */
 export function mergePartials(a: ScanPartial, b: ScanPartial, limits: ScanLimits = {}): ScanPartial {
   const maxKeys = limits.maxKeys ?? 200_000;
-  const maxNested = limits.maxNestedKeys ?? 1000;
-  a.lines += b.lines;
+  const maxNested = Math.max(4, limits.maxNestedKeys ?? 64);
   a.arrivals += b.arrivals;
+  a.incomingArrivals += b.incomingArrivals;
   a.bounces += b.bounces;
   a.localArrivals += b.localArrivals;
   a.authArrivals += b.authArrivals;
@@ -449,13 +539,8 @@ export function mergePartials(a: ScanPartial, b: ScanPartial, limits: ScanLimits
   a.dropped += b.dropped;
   a.firstTime ??= b.firstTime;
   a.lastTime = b.lastTime ?? a.lastTime;
-  const mergeCounts = (x: Map<string, number>, y: Map<string, number>): void => {
-    for (const [k, n] of y) {
-      const cur = x.get(k);
-      if (cur !== undefined) x.set(k, cur + n);
-      else if (x.size < maxNested) x.set(k, n);
-      else a.dropped += n;
-    }
+  const mergeExtra = (x: Map<string, number>, y: Map<string, number>): void => {
+    for (const [k, n] of y) x.set(k, (x.get(k) ?? 0) + n);
   };
   for (const key of ['cwd', 'auth', 'senders', 'subjects', 'localUsers'] as const) {
     const into = a[key];
@@ -470,10 +555,10 @@ export function mergePartials(a: ScanPartial, b: ScanPartial, limits: ScanLimits
         continue;
       }
       cur.count += bucket.count;
-      mergeCounts(cur.nested, bucket.nested);
+      for (const [k, n] of nestedCounts(bucket)) a.dropped += nestedAdd(cur, k, n, maxNested);
       if (bucket.extra !== undefined) {
         cur.extra ??= new Map();
-        mergeCounts(cur.extra, bucket.extra);
+        mergeExtra(cur.extra, bucket.extra);
       }
     }
   }
@@ -492,8 +577,8 @@ export function topOf(map: Map<string, number>, limit: number): RankedItem[] {
   return out.slice(0, limit);
 }
 
-function topBuckets(map: Map<string, Bucket>, limit: number): [string, Bucket][] {
-  const items: { key: string; count: number; b: Bucket }[] = [];
+function topBuckets(map: Map<string, ScanBucket>, limit: number): [string, ScanBucket][] {
+  const items: { key: string; count: number; b: ScanBucket }[] = [];
   for (const [key, b] of map) items.push({ key, count: b.count, b });
   items.sort(compareRanked);
   return items.slice(0, limit).map((x) => [x.key, x.b]);
@@ -525,21 +610,21 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       last_time: part.lastTime,
     },
     totals: {
-      lines: part.lines,
       arrivals: part.arrivals,
+      incoming_arrivals: part.incomingArrivals,
       bounces: part.bounces,
       local_arrivals: part.localArrivals,
       authenticated_arrivals: part.authArrivals,
       cwd_submissions: part.cwdSubmissions,
       admin_invocations: part.adminInvocations,
     },
-    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl) })),
+    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(nestedCounts(b), nl) })),
     auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
-      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl),
+      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(nestedCounts(b), nl),
     })),
-    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(b.nested, nl) })),
-    subjects: topBuckets(part.subjects, limit).map(([subject, b]) => ({ subject, count: b.count, senders: topOf(b.nested, nl) })),
-    local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(b.nested, nl) })),
+    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(nestedCounts(b), nl) })),
+    subjects: topBuckets(part.subjects, limit).map(([subject, b]) => ({ subject, count: b.count, senders: topOf(nestedCounts(b), nl) })),
+    local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(nestedCounts(b), nl) })),
     truncated: part.dropped > 0,
     dropped_keys: part.dropped,
   };

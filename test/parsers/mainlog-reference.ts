@@ -3,14 +3,13 @@
  * byte scanner must agree with it exactly on any input.
  */
 import { classifyMainlogLine } from '../../src/parsers/exim-mainlog.js';
-import { emptyPartial, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
+import { emptyPartial, type ScanBucket, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
 
-type Bucket = { count: number; nested: Map<string, number>; extra?: Map<string, number> };
 
-function bump(map: Map<string, Bucket>, key: string): Bucket {
-  let b = map.get(key);
+function bump(map: Map<string, ScanBucket>, key: string): ScanBucket & { nested: Map<string, number> } {
+  let b = map.get(key) as (ScanBucket & { nested: Map<string, number> }) | undefined;
   if (b === undefined) {
-    b = { count: 0, nested: new Map() };
+    b = { count: 0, k1: null, n1: 0, nested: new Map() };
     map.set(key, b);
   }
   b.count++;
@@ -29,7 +28,6 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
   for (const line of lines) {
     const c = classifyMainlogLine(line);
     if (from !== null && (c.kind === 'invalid' || c.time < from)) continue;
-    part.lines++;
     if (c.kind === 'invalid') continue;
     part.firstTime ??= c.time;
     part.lastTime = c.time;
@@ -47,6 +45,10 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
     if (c.kind !== 'arrival') continue;
     part.arrivals++;
     if (c.bounce) part.bounces++;
+    if (c.host !== null && c.auth === null) {
+      part.incomingArrivals++;
+      continue;
+    }
     const ip = c.host?.ip ?? null;
     if (!c.bounce) {
       const b = bump(part.senders, c.sender);
@@ -67,7 +69,7 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
       }
       if (pending !== null && !c.bounce && pending.time === c.time) {
         const b = part.cwd.get(pending.path);
-        if (b !== undefined) nest(b.nested, c.sender);
+        if (b !== undefined) nest(b.nested!, c.sender);
         pending = null;
       }
     }
