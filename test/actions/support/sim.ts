@@ -2,7 +2,6 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostLayout, ToolPaths } from '../../../src/hosts/types.js';
-// @ts-expect-error the simulator is plain ESM JavaScript without type declarations
 import { createSimHost } from '../../../fixtures/sim/host.mjs';
 
 export interface SimHost {
