@@ -19,8 +19,8 @@ export const sshAvailable: boolean =
   existsSync('/usr/bin/ssh-keygen') &&
   spawnSync('unshare', ['-m', '--propagation', 'private', 'true'], { stdio: 'ignore' }).status === 0;
 
-/** Host paths each test host gets its own copy of (when they exist on this machine). */
-export const PER_HOST_DIRS = ['/var/spool/exim4', '/var/log/exim4', '/home', '/etc/csf', '/run'];
+/** Host paths each test host gets its own copy of. /root too: root's login shell must not run this machine's ~/.bashrc. */
+export const PER_HOST_DIRS = ['/var/spool/exim4', '/var/log/exim4', '/home', '/etc/csf', '/run', '/root'];
 
 export interface SshTestHost {
   name: string;
