@@ -12,6 +12,12 @@ export function displayCommand(argv: readonly string[]): string {
   }
 }
 
+/** Long argument lists (hundreds of queue IDs) shortened for reading; --json has them all. */
+export function displayCommandShort(argv: readonly string[], keep = 10): string {
+  if (argv.length <= keep + 2) return displayCommand(argv);
+  return `${displayCommand(argv.slice(0, keep))} … (${argv.length - keep} more arguments; --json lists all)`;
+}
+
 function marker(step: PlannedStepRecord, style: Style): string {
   if (step.skipped?.startsWith('failed')) return style.red('✗');
   if (step.skipped !== undefined) return style.dim('-');
@@ -53,7 +59,9 @@ export function renderPlan(
       const id = (step.step + (step.item ? `[${step.item.index}]` : '')).padEnd(width);
       out.push(`  ${marker(step, style)} ${id}  ${style.dim(step.action.padEnd(28))} ${safeLine(describe(step))}`);
       if (step.skipped === undefined && step.deferred === undefined && !step.noop) {
-        for (const argv of step.commands) out.push(`      ${style.dim('$')} ${displayCommand(argv)}`);
+        const shown = step.commands.slice(0, 6);
+        for (const argv of shown) out.push(`      ${style.dim('$')} ${displayCommandShort(argv)}`);
+        if (step.commands.length > shown.length) out.push(`      ${style.dim(`… ${step.commands.length - shown.length} more commands like these (--json lists all)`)}`);
       }
     }
   }
