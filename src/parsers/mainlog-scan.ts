@@ -11,6 +11,7 @@
  */
 import { eximIdLengthAt } from './exim-id.js';
 import { unescapeSubject } from './exim-mainlog.js';
+import { ByteTable, PairCounts } from './byte-table.js';
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -100,7 +101,7 @@ export interface ScanLimits {
   nestedLimit?: number;
   /** Distinct keys kept per top-level map (default 200000). */
   maxKeys?: number;
-  /** Distinct keys per nested list before it is pruned to its top half (default 64). */
+  /** Distinct keys per nested list before it is pruned to its top half (default 128). */
   maxNestedKeys?: number;
 }
 
@@ -187,34 +188,71 @@ function homeUser(path: string): string | null {
 }
 
 const ARRIVAL_NEEDLE = Buffer.from('<= ');
-const ARGS_NEEDLE = Buffer.from(' args: ');
+/** `wd=` rather than `cwd=`: a rarer first byte makes the native search skip faster. */
+const CWD_NEEDLE = Buffer.from('wd=');
 
 /**
- * Feeds complete lines into a partial. One instance per byte range; not reentrant.
+ * Feeds complete lines; `partial` gives the mergeable state. One instance per byte range.
  *
  * Only two kinds of line matter, so instead of visiting every line the scanner lets native
- * substring search find `<= ` and ` args: ` and then checks that the hit sits exactly where an
- * arrival flag or a `cwd=` line's argument count belongs. A hit inside a subject or a path
- * fails that check and is skipped.
+ * substring search find `<= ` and `wd=` and then checks that the hit sits exactly where an
+ * arrival flag or a `cwd=` line belongs. A hit inside a subject or a path fails that check.
+ * Keys are interned as bytes (ByteTable): a sender seen before costs a hash and a compare,
+ * not a string.
  */
 export class MainlogScanner {
-  readonly partial: ScanPartial = emptyPartial();
-  readonly #maxKeys: number;
   readonly #maxNested: number;
-  /** Pending non-admin cwd line, for attributing the next local arrival in the same second. */
-  #pendingCwd: string | null = null;
+  readonly #cwd: ByteTable;
+  readonly #senders: ByteTable;
+  readonly #auth: ByteTable;
+  readonly #subjects: ByteTable;
+  readonly #users: ByteTable;
+  readonly #ips: ByteTable;
+  readonly #names: ByteTable;
+  readonly #cwdSenders: PairCounts;
+  readonly #senderIps: PairCounts;
+  readonly #authIps: PairCounts;
+  readonly #authNames: PairCounts;
+  readonly #subjectSenders: PairCounts;
+  readonly #userSenders: PairCounts;
+  #arrivals = 0;
+  #incoming = 0;
+  #bounces = 0;
+  #localArrivals = 0;
+  #authArrivals = 0;
+  #cwdSubmissions = 0;
+  #adminInvocations = 0;
+  #dropped = 0;
+  #firstTime: string | null = null;
+  #lastTime: string | null = null;
+  /** Pending non-admin cwd line (table id), for the next local arrival in the same second. */
+  #pendingCwd = -1;
   readonly #pendingTime = new Uint8Array(19);
 
   constructor(limits: ScanLimits = {}) {
-    this.#maxKeys = limits.maxKeys ?? 200_000;
-    this.#maxNested = Math.max(4, limits.maxNestedKeys ?? 64);
+    const maxKeys = limits.maxKeys ?? 200_000;
+    this.#maxNested = Math.max(4, limits.maxNestedKeys ?? 128);
+    this.#cwd = new ByteTable(maxKeys);
+    this.#senders = new ByteTable(maxKeys);
+    this.#auth = new ByteTable(maxKeys);
+    this.#subjects = new ByteTable(maxKeys);
+    this.#users = new ByteTable(maxKeys);
+    this.#ips = new ByteTable(maxKeys);
+    this.#names = new ByteTable(1000);
+    const pairs = (_child: ByteTable): PairCounts => new PairCounts(this.#maxNested);
+    this.#cwdSenders = pairs(this.#senders);
+    this.#senderIps = pairs(this.#ips);
+    this.#authIps = pairs(this.#ips);
+    this.#authNames = pairs(this.#names);
+    this.#subjectSenders = pairs(this.#senders);
+    this.#userSenders = pairs(this.#senders);
   }
 
   /** Scan `buf[start, end)`; every line must be complete (a final line without `\n` is fine). */
   feed(buf: Buffer, start: number, end: number): void {
     this.#bounds(buf, start, end);
     let a = buf.indexOf(ARRIVAL_NEEDLE, start);
-    let c = buf.indexOf(ARGS_NEEDLE, start);
+    let c = buf.indexOf(CWD_NEEDLE, start);
     while (true) {
       if (a >= end) a = -1;
       if (c >= end) c = -1;
@@ -229,20 +267,19 @@ export class MainlogScanner {
       if (le < 0 || le > end) le = end;
       this.#line(buf, ls, le);
       if (a >= 0 && a < le) a = le >= end ? -1 : buf.indexOf(ARRIVAL_NEEDLE, le);
-      if (c >= 0 && c < le) c = le >= end ? -1 : buf.indexOf(ARGS_NEEDLE, le);
+      if (c >= 0 && c < le) c = le >= end ? -1 : buf.indexOf(CWD_NEEDLE, le);
     }
   }
 
   /** First and last timestamps of the scanned ranges. */
   #bounds(buf: Buffer, start: number, end: number): void {
-    const part = this.partial;
-    if (part.firstTime === null) {
+    if (this.#firstTime === null) {
       let s = start;
       while (s < end) {
         let nl = buf.indexOf(NL, s);
         if (nl < 0 || nl > end) nl = end;
         if (timestampPrefixLength(buf, s, nl) > 0) {
-          part.firstTime = buf.toString('latin1', s, s + 19);
+          this.#firstTime = buf.toString('latin1', s, s + 19);
           break;
         }
         s = nl + 1;
@@ -250,13 +287,11 @@ export class MainlogScanner {
     }
     let e = end;
     while (e > start) {
-      let s = e - 1;
-      // e is one past a line's last byte; skip its newline if present.
       const lineEnd = buf[e - 1] === NL ? e - 1 : e;
-      s = lineEnd;
+      let s = lineEnd;
       while (s > start && buf[s - 1] !== NL) s--;
       if (timestampPrefixLength(buf, s, lineEnd) > 0) {
-        part.lastTime = buf.toString('latin1', s, s + 19);
+        this.#lastTime = buf.toString('latin1', s, s + 19);
         return;
       }
       if (s === start) return;
@@ -270,7 +305,7 @@ export class MainlogScanner {
     const p = s + tl;
     // cwd=
     if (buf[p] === 0x63 && buf[p + 1] === 0x77 && buf[p + 2] === 0x64 && buf[p + 3] === 0x3d) {
-      this.#cwd(buf, s, p + 4, e);
+      this.#cwdLine(buf, s, p + 4, e);
       return;
     }
     const idLen = eximIdLengthAt(buf, p, e);
@@ -279,8 +314,7 @@ export class MainlogScanner {
     if (q + 2 < e && buf[q] === 0x3c && buf[q + 1] === 0x3d && buf[q + 2] === SP) this.#arrival(buf, s, q + 3, e);
   }
 
-  #cwd(buf: Buffer, lineStart: number, p: number, e: number): void {
-    const part = this.partial;
+  #cwdLine(buf: Buffer, lineStart: number, p: number, e: number): void {
     // The path ends at the first " N args: ".
     let argsStart = -1;
     let pathEnd = -1;
@@ -297,27 +331,31 @@ export class MainlogScanner {
     }
     if (argsStart < 0) return;
     if (isAdminArgs(buf, argsStart, e)) {
-      part.adminInvocations++;
-      this.#pendingCwd = null;
+      this.#adminInvocations++;
+      this.#pendingCwd = -1;
       return;
     }
-    part.cwdSubmissions++;
-    const path = buf.toString('utf8', p, pathEnd);
-    this.#count(part.cwd, path);
-    this.#pendingCwd = path;
+    this.#cwdSubmissions++;
+    const id = this.#cwd.id(buf, p, pathEnd);
+    if (id < 0) {
+      this.#dropped++;
+      this.#pendingCwd = -1;
+      return;
+    }
+    this.#cwd.counts[id]!++;
+    this.#pendingCwd = id;
     buf.copy(this.#pendingTime, 0, lineStart, lineStart + 19);
   }
 
   #arrival(buf: Buffer, lineStart: number, p: number, e: number): void {
-    const part = this.partial;
-    part.arrivals++;
+    this.#arrivals++;
     let sp = p;
     while (sp < e && buf[sp] !== SP) sp++;
     const bounce = sp - p === 2 && buf[p] === 0x3c && buf[p + 1] === 0x3e;
     let ipStart = -1, ipEnd = -1, hostSeen = false;
     let userStart = -1, userEnd = -1;
     let authStart = -1, authColon = -1, authEnd = -1;
-    let subjStart = -1, subjEnd = -1, subjEscaped = false;
+    let subjStart = -1, subjEnd = -1;
     let pos = sp + 1;
     while (pos < e) {
       const c0 = buf[pos]!;
@@ -329,7 +367,6 @@ export class MainlogScanner {
         while (i < e) {
           const c = buf[i]!;
           if (c === BACKSLASH) {
-            subjEscaped = true;
             i += 2;
             continue;
           }
@@ -382,67 +419,105 @@ export class MainlogScanner {
       pos = next + 1;
     }
 
-    if (bounce) part.bounces++;
+    if (bounce) this.#bounces++;
     const local = !hostSeen;
-    const outgoing = local || authStart >= 0;
-    if (!outgoing) {
+    if (!local && authStart < 0) {
       // Unauthenticated mail from another server: inbound, not what this scan ranks.
-      part.incomingArrivals++;
+      this.#incoming++;
       return;
     }
-    const sender = bounce ? '' : buf.toString('utf8', p, sp);
-    const ip = ipStart >= 0 ? buf.toString('utf8', ipStart, ipEnd) : null;
+    let sender = -1;
     if (!bounce) {
-      const b = this.#count(part.senders, sender);
-      if (b !== null && ip !== null) this.#nested(b, ip);
+      sender = this.#senders.id(buf, p, sp);
+      if (sender < 0) this.#dropped++;
+      else this.#senders.counts[sender]!++;
     }
+    const ip = ipStart >= 0 ? this.#ips.id(buf, ipStart, ipEnd) : -1;
+    if (sender >= 0 && ip >= 0) this.#senderIps.add(sender, ip);
     if (authStart >= 0) {
-      part.authArrivals++;
-      const b = this.#count(part.auth, buf.toString('utf8', authColon + 1, authEnd));
-      if (b !== null) {
-        if (ip !== null) this.#nested(b, ip);
-        b.extra ??= new Map();
-        const name = buf.toString('utf8', authStart, authColon);
-        b.extra.set(name, (b.extra.get(name) ?? 0) + 1);
+      this.#authArrivals++;
+      const auth = this.#auth.id(buf, authColon + 1, authEnd);
+      if (auth < 0) this.#dropped++;
+      else {
+        this.#auth.counts[auth]!++;
+        if (ip >= 0) this.#authIps.add(auth, ip);
+        const name = this.#names.id(buf, authStart, authColon);
+        if (name >= 0) this.#authNames.add(auth, name);
       }
     }
     if (local) {
-      part.localArrivals++;
+      this.#localArrivals++;
       if (userStart >= 0) {
-        const b = this.#count(part.localUsers, buf.toString('utf8', userStart, userEnd));
-        if (b !== null && !bounce) this.#nested(b, sender);
+        const user = this.#users.id(buf, userStart, userEnd);
+        if (user < 0) this.#dropped++;
+        else {
+          this.#users.counts[user]!++;
+          if (sender >= 0) this.#userSenders.add(user, sender);
+        }
       }
       const pending = this.#pendingCwd;
-      if (pending !== null && !bounce && sameTime(buf, lineStart, this.#pendingTime)) {
-        const b = part.cwd.get(pending);
-        if (b !== undefined) this.#nested(b, sender);
-        this.#pendingCwd = null;
+      if (pending >= 0 && !bounce && sameTime(buf, lineStart, this.#pendingTime)) {
+        if (sender >= 0) this.#cwdSenders.add(pending, sender);
+        this.#pendingCwd = -1;
       }
     }
     if (subjStart >= 0 && !bounce) {
-      const raw = buf.toString('utf8', subjStart, subjEnd);
-      const b = this.#count(part.subjects, subjEscaped ? unescapeSubject(raw) : raw);
-      if (b !== null) this.#nested(b, sender);
-    }
-  }
-
-  #count(map: Map<string, ScanBucket>, key: string): ScanBucket | null {
-    let b = map.get(key);
-    if (b === undefined) {
-      if (map.size >= this.#maxKeys) {
-        this.partial.dropped++;
-        return null;
+      const subject = this.#subjects.id(buf, subjStart, subjEnd);
+      if (subject < 0) this.#dropped++;
+      else {
+        this.#subjects.counts[subject]!++;
+        if (sender >= 0) this.#subjectSenders.add(subject, sender);
       }
-      b = { count: 0, k1: null, n1: 0, nested: null };
-      map.set(key, b);
     }
-    b.count++;
-    return b;
   }
 
-  #nested(b: ScanBucket, key: string): void {
-    const dropped = nestedAdd(b, key, 1, this.#maxNested);
-    if (dropped > 0) this.partial.dropped += dropped;
+  /** The state so far as string-keyed maps (made once per distinct key). */
+  get partial(): ScanPartial {
+    const max = this.#maxNested;
+    let dropped = this.#dropped;
+    const build = (table: ByteTable, pairs: PairCounts, child: ByteTable, keyOf: (id: number) => string = (id) => table.key(id)): Map<string, ScanBucket> => {
+      const out = new Map<string, ScanBucket>();
+      for (let id = 0; id < table.size; id++) {
+        const count = table.counts[id]!;
+        // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
+        const key = keyOf(id);
+        let b = out.get(key);
+        if (b === undefined) {
+          b = { count: 0, k1: null, n1: 0, nested: null };
+          out.set(key, b);
+        }
+        b.count += count;
+        for (const [c, n] of pairs.entries(id)) dropped += nestedAdd(b, child.key(c), n, max);
+      }
+      dropped += pairs.dropped;
+      return out;
+    };
+    const auth = build(this.#auth, this.#authIps, this.#ips);
+    for (let id = 0; id < this.#auth.size; id++) {
+      const b = auth.get(this.#auth.key(id))!;
+      b.extra ??= new Map();
+      for (const [c, n] of this.#authNames.entries(id)) {
+        const name = this.#names.key(c);
+        b.extra.set(name, (b.extra.get(name) ?? 0) + n);
+      }
+    }
+    return {
+      arrivals: this.#arrivals,
+      incomingArrivals: this.#incoming,
+      bounces: this.#bounces,
+      localArrivals: this.#localArrivals,
+      authArrivals: this.#authArrivals,
+      cwdSubmissions: this.#cwdSubmissions,
+      adminInvocations: this.#adminInvocations,
+      cwd: build(this.#cwd, this.#cwdSenders, this.#senders),
+      auth,
+      senders: build(this.#senders, this.#senderIps, this.#ips),
+      subjects: build(this.#subjects, this.#subjectSenders, this.#senders, (id) => unescapeSubject(this.#subjects.key(id))),
+      localUsers: build(this.#users, this.#userSenders, this.#senders),
+      dropped,
+      firstTime: this.#firstTime,
+      lastTime: this.#lastTime,
+    };
   }
 }
 
@@ -528,7 +603,7 @@ function isAdminArgs(buf: Uint8Array, s: number, e: number): boolean {
 /** Sum `b` into `a` (worker results). Caps are applied again so memory stays bounded. */
 export function mergePartials(a: ScanPartial, b: ScanPartial, limits: ScanLimits = {}): ScanPartial {
   const maxKeys = limits.maxKeys ?? 200_000;
-  const maxNested = Math.max(4, limits.maxNestedKeys ?? 64);
+  const maxNested = Math.max(4, limits.maxNestedKeys ?? 128);
   a.arrivals += b.arrivals;
   a.incomingArrivals += b.incomingArrivals;
   a.bounces += b.bounces;
