@@ -222,7 +222,11 @@ export class SshTransport implements Transport {
         if (typeof code === 'number') exitCode = code;
         if (signalName) exitSignal = signalName.startsWith('SIG') ? signalName : `SIG${signalName}`;
       });
-      stream.on('close', () => {
+      // ssh2 repeats the exit status on 'close': under load the whole exchange (open, data,
+      // exit-status, close) can arrive in one read, before the 'exit' listener is attached.
+      stream.on('close', (code?: number | null, signalName?: string) => {
+        if (exitCode === null && typeof code === 'number') exitCode = code;
+        if (exitSignal === null && signalName) exitSignal = signalName.startsWith('SIG') ? signalName : `SIG${signalName}`;
         if (settled) return;
         if (this.#broken && exitCode === null && !timedOut && !aborted) {
           cleanup();
