@@ -150,7 +150,7 @@ export function parseQueueCount(text: string): CountResult {
  */
 export function parseConfigValues(text: string, names: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
-  let bareIndex = 0;
+  const bare: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') continue;
@@ -159,9 +159,18 @@ export function parseConfigValues(text: string, names: readonly string[] = []): 
       out[m[1]!] = (m[2] ?? '').trim();
       continue;
     }
-    const name = names[bareIndex++];
-    if (name !== undefined && !/^exim:|abandoned|unknown/.test(line)) out[name] = line.trim();
+    // Boolean options print as `name` or `no_name`.
+    const b = /^(no_)?([a-z0-9_]+)$/.exec(line.trim());
+    if (b !== null && names.includes(b[2]!)) {
+      out[b[2]!] = b[1] === undefined ? 'true' : 'false';
+      continue;
+    }
+    if (/^exim:|abandoned|unknown/.test(line)) continue;
+    bare.push(line.trim());
   }
+  // `-n` prints bare values: give them to the names not printed as `name = value`, in order.
+  const open = names.filter((n) => out[n] === undefined);
+  for (let i = 0; i < bare.length && i < open.length; i++) out[open[i]!] = bare[i]!;
   return out;
 }
 

@@ -1,0 +1,100 @@
+/**
+ * Detection over SSH without copying logs: a perl script runs on the target (which has perl
+ * but no Node), does the selective part of the work there, and sends back only what the scanner
+ * needs. The result is produced by the same scanner code as a local scan, so it is identical.
+ */
+import { gunzipSync } from 'node:zlib';
+import { resolveSince } from '../parsers/log-time.js';
+import { MainlogScanner, finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
+import type { Transport } from '../transport/types.js';
+import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from './mainlog-filter.pl.js';
+
+export interface RemoteTransfer {
+  /** Bytes of command output received (compressed), over all calls. */
+  bytesReceived: number;
+  /** Bytes of script sent on stdin. */
+  bytesSent: number;
+  /** Size of the log window scanned on the host. */
+  bytesScanned: number;
+  /** Uncompressed size of the selected lines. */
+  bytesSelected: number;
+}
+
+export interface RemoteMainlogScanOptions extends ScanLimits {
+  since?: string | null;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onTransfer?: (transfer: RemoteTransfer) => void;
+}
+
+export class RemoteScanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RemoteScanError';
+  }
+}
+
+async function perl(
+  transport: Transport,
+  script: string,
+  args: string[],
+  options: RemoteMainlogScanOptions,
+): Promise<{ stdout: Buffer; sent: number }> {
+  const chunks: Buffer[] = [];
+  const r = await transport.exec(['perl', '-', ...args], {
+    stdin: script,
+    maxOutputBytes: 64 * 1024,
+    onStdout: (c) => chunks.push(c),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  if (r.exitCode !== 0) {
+    throw new RemoteScanError(
+      `remote scan on ${transport.host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`,
+    );
+  }
+  return { stdout: Buffer.concat(chunks), sent: Buffer.byteLength(script) };
+}
+
+/** Same result as `scanMainlogFile(path, options)` run on the host itself. */
+export async function scanMainlogRemote(
+  transport: Transport,
+  path: string,
+  options: RemoteMainlogScanOptions = {},
+): Promise<MainlogScanResult> {
+  const transfer: RemoteTransfer = { bytesReceived: 0, bytesSent: 0, bytesScanned: 0, bytesSelected: 0 };
+  const info = await perl(transport, MAINLOG_INFO_PERL, [path], options);
+  transfer.bytesReceived += info.stdout.length;
+  transfer.bytesSent += info.sent;
+  const [sizeText, last] = info.stdout.toString('latin1').split('\n');
+  const end = Number(sizeText);
+  if (!Number.isSafeInteger(end)) throw new RemoteScanError(`remote scan on ${transport.host}: unexpected answer ${JSON.stringify(sizeText)}`);
+
+  let from: string | null = null;
+  let fromArg = '';
+  if (options.since !== undefined && options.since !== null && options.since !== '') {
+    if (!last) {
+      fromArg = '-';
+    } else {
+      const r = resolveSince(options.since, last);
+      if (!r.ok) throw new Error(r.error);
+      from = r.from;
+      fromArg = r.from;
+    }
+  }
+
+  const filtered = await perl(transport, MAINLOG_FILTER_PERL, [path, String(end), fromArg], options);
+  transfer.bytesReceived += filtered.stdout.length;
+  transfer.bytesSent += filtered.sent;
+  const nl = filtered.stdout.indexOf(0x0a);
+  const start = Number(filtered.stdout.subarray(0, nl).toString('latin1'));
+  if (nl < 0 || !Number.isSafeInteger(start)) throw new RemoteScanError(`remote scan on ${transport.host}: malformed output`);
+  const lines = gunzipSync(filtered.stdout.subarray(nl + 1));
+  transfer.bytesScanned = Math.max(0, end - start);
+  transfer.bytesSelected = lines.length;
+
+  const scanner = new MainlogScanner(options);
+  if (lines.length > 0) scanner.feed(lines, 0, lines.length);
+  options.onTransfer?.(transfer);
+  return finishScan(scanner.partial, { file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+}
