@@ -1,0 +1,131 @@
+/**
+ * Offline investigation: the same verdict as exim.detect from a copied main log and/or spool
+ * directory (no Exim binary, no host), and its rendering for humans. Everything shown came
+ * from logs and headers written by spammers, so every string passes safeForTerminal.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { safeForTerminal } from '../core/terminal-safe.js';
+import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
+import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
+import { scanMainlogFile } from './mainlog-file.js';
+import { scanSpoolDir } from './spool.js';
+import { buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
+
+export interface InvestigateOptions {
+  /** A main log file (cPanel /var/log/exim_mainlog, or a copy). */
+  mainlog?: string;
+  /** A spool directory (the one holding `input/`). */
+  spool?: string;
+  /** Apache domlogs directory for script client lookups. */
+  domlogs?: string;
+  since?: string;
+  min_messages?: number;
+  min_subject_repeats?: number;
+  signal?: AbortSignal;
+}
+
+export type Investigation = Verdict & { problems: string[] };
+
+async function listDir(dir: string): Promise<FileFact[]> {
+  const out: FileFact[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const p = join(dir, e.name);
+    const st = await stat(p);
+    out.push({ path: p, mtime: Math.floor(st.mtimeMs / 1000), mode: (st.mode & 0o7777).toString(8), size: st.size });
+  }
+  return out;
+}
+
+async function accessClients(domlogs: string, host: string, path: string): Promise<RankedItem[]> {
+  if (!/^[A-Za-z0-9.-]+$/.test(host) || host.includes('..')) return [];
+  const counts = new Map<string, number>();
+  for (const file of [join(domlogs, host), join(domlogs, `${host}-ssl_log`)]) {
+    try {
+      await stat(file);
+    } catch {
+      continue;
+    }
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.includes(`"POST ${path}`)) continue;
+      const e = parseAccessLogLine(line);
+      if (e === null || e.method !== 'POST' || pathWithoutQuery(e.path) !== path) continue;
+      counts.set(e.ip, (counts.get(e.ip) ?? 0) + 1);
+    }
+  }
+  return topOf(counts, 1000);
+}
+
+export async function investigate(options: InvestigateOptions): Promise<Investigation> {
+  if (options.mainlog === undefined && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
+  const t: Thresholds = {
+    min_messages: options.min_messages ?? DEFAULT_THRESHOLDS.min_messages,
+    min_subject_repeats: options.min_subject_repeats ?? DEFAULT_THRESHOLDS.min_subject_repeats,
+  };
+  const since = options.since ?? '24h';
+  const problems: string[] = [];
+  const inputs: VerdictInputs = { listings: {}, access_ips: {} };
+  if (options.mainlog !== undefined) {
+    try {
+      inputs.mainlog = await scanMainlogFile(options.mainlog, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+    } catch (err) {
+      problems.push(`main log ${options.mainlog}: ${(err as Error).message}`);
+    }
+  }
+  if (options.spool !== undefined) {
+    try {
+      inputs.spool = await scanSpoolDir(options.spool, options.signal !== undefined ? { signal: options.signal } : {});
+    } catch (err) {
+      problems.push(`spool ${options.spool}: ${(err as Error).message}`);
+    }
+  }
+  const leads = scriptLeads(inputs, t);
+  for (const dir of leads.dirs.slice(0, 5)) {
+    try {
+      inputs.listings![dir] = await listDir(dir);
+    } catch {
+      // The log names a directory of another machine (a copied log): nothing to list here.
+    }
+  }
+  if (options.domlogs !== undefined) {
+    for (const u of leads.urls.slice(0, 5)) inputs.access_ips![`${u.host}${u.path}`] = await accessClients(options.domlogs, u.host, u.path);
+  }
+  return { ...buildVerdict(inputs, t, since), problems };
+}
+
+const ANSI = { bold: '\u001b[1m', red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };
+
+/** A verdict for humans. Only this function adds escapes (when color is on); data never does. */
+export function renderInvestigation(v: Verdict & { problems?: string[] }, options: { color: boolean }): string {
+  const c = (code: keyof typeof ANSI, text: string): string => (options.color ? `${ANSI[code]}${text}${ANSI.reset}` : text);
+  const s = safeForTerminal;
+  const out: string[] = [];
+  const kindColor = v.kind === 'none' ? 'green' : 'red';
+  out.push(`${c('bold', 'Verdict:')} ${c(kindColor, v.kind.toUpperCase())}${v.sender !== '' ? `  ${c('bold', s(v.sender))}` : ''}`);
+  out.push(`  ${s(v.summary)}`);
+  if (v.senders.length > 0) out.push(`${c('bold', 'Suspect senders:')} ${v.senders.map(s).join(', ')}`);
+  if (v.scripts.length > 0) {
+    out.push(c('bold', 'Scripts:'));
+    for (const sc of v.scripts) {
+      out.push(`  ${s(sc.path)}  ${sc.count} messages${sc.url !== null ? `  (${s(sc.url)})` : ''}`);
+      if (sc.ips.length > 0) out.push(`    clients: ${sc.ips.slice(0, 10).map(s).join(', ')}${sc.ips.length > 10 ? ` (+${sc.ips.length - 10})` : ''}`);
+    }
+  }
+  if (v.directories.length > 0) {
+    out.push(c('bold', 'Sending directories (script not identified):'));
+    for (const d of v.directories) out.push(`  ${s(d.path)}  ${d.count} messages${d.user !== null ? `  account ${s(d.user)}` : ''}`);
+  }
+  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to consider blocking:')} ${v.ips.slice(0, 20).map(s).join(', ')}${v.ips.length > 20 ? ` (+${v.ips.length - 20})` : ''}`);
+  out.push(`${c('bold', 'Counts:')} queue ${v.counts.queue}, sender queued ${v.counts.sender_queued}, sender sent ${v.counts.sender_sent}, bounces queued ${v.counts.bounces_queued}, arrivals in window ${v.counts.window_arrivals}`);
+  if (v.evidence.length > 0) {
+    out.push(c('bold', 'Evidence:'));
+    for (const e of v.evidence.slice(0, 15)) out.push(`  ${c('dim', `[${e.source}]`)} ${s(e.detail)}`);
+  }
+  out.push(`${c('dim', 'Window:')} ${s(v.window.since ?? 'all')}${v.window.from !== null ? ` (from ${s(v.window.from)}` : ''}${v.window.to !== null ? ` to ${s(v.window.to)})` : v.window.from !== null ? ')' : ''}; thresholds: ${v.thresholds.min_messages} messages, ${v.thresholds.min_subject_repeats} subject repeats`);
+  for (const p of v.problems ?? []) out.push(`${c('yellow', 'Problem:')} ${s(p)}`);
+  return `${out.join('\n')}\n`;
+}
