@@ -21,6 +21,8 @@ export interface InvestigateOptions {
   spool?: string;
   /** Apache domlogs directory for script client lookups. */
   domlogs?: string;
+  /** Parents of account homes (default /home, /home2, ...). */
+  homeRoots?: string[];
   since?: string;
   min_messages?: number;
   min_subject_repeats?: number;
@@ -68,7 +70,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   };
   const since = options.since ?? '24h';
   const problems: string[] = [];
-  const inputs: VerdictInputs = { listings: {}, access_ips: {} };
+  const inputs: VerdictInputs = { listings: {}, access_ips: {}, ...(options.homeRoots !== undefined ? { home_roots: options.homeRoots } : {}) };
   if (options.mainlog !== undefined) {
     try {
       inputs.mainlog = await scanMainlogFile(options.mainlog, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });

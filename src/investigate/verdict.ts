@@ -39,6 +39,24 @@ export interface VerdictInputs {
   listings?: Record<string, FileFact[]>;
   /** Access-log client addresses per script (`host/path`). */
   access_ips?: Record<string, RankedItem[]>;
+  /** Parents of account homes (host layout); default /home, /home2, ... */
+  home_roots?: string[];
+}
+
+/** The account owning a path under one of the home roots, or null (system paths, /root). */
+export function accountOf(path: string, homeRoots: string[] | undefined): string | null {
+  if (homeRoots === undefined) {
+    const m = /^\/home\d*\/([^/]+)(?:\/|$)/.exec(path);
+    return m === null ? null : m[1]!;
+  }
+  for (const root of homeRoots) {
+    const r = root.replace(/\/+$/, '');
+    if (path.startsWith(`${r}/`)) {
+      const user = path.slice(r.length + 1).split('/')[0]!;
+      if (user !== '' && user !== '..' && user !== '.') return user;
+    }
+  }
+  return null;
 }
 
 export interface ScriptVerdict {
@@ -99,7 +117,7 @@ function rankIps(lists: RankedItem[][]): string[] {
 
 /** Directories and script URLs worth a closer look (listing, access log), before the verdict. */
 export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { dirs: string[]; urls: { host: string; path: string }[] } {
-  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= t.min_messages && c.user !== null).map((c) => c.path);
+  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= t.min_messages && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
   const urls = (inputs.spool?.scripts ?? []).filter((s) => s.count >= Math.min(t.min_messages, 10)).map((s) => ({ host: s.host, path: s.path }));
   for (const d of dirs) {
     for (const s of inputs.spool?.scripts ?? []) if (d.endsWith(dirname(s.path)) && !urls.some((u) => u.host === s.host && u.path === s.path)) urls.push({ host: s.host, path: s.path });
@@ -161,12 +179,13 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const scripts: (ScriptVerdict & { sender: string | null })[] = [];
   const directories: Verdict['directories'] = [];
   for (const c of ml?.cwd ?? []) {
-    if (c.count < t.min_messages || c.user === null) continue;
+    const user = accountOf(c.path, inputs.home_roots);
+    if (c.count < t.min_messages || user === null) continue;
     evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}`, count: c.count });
     const r = resolveScript(c.path, inputs, sinceEpoch);
     const sender = c.senders[0]?.key ?? null;
     if (r === null) {
-      directories.push({ path: c.path, count: c.count, user: c.user });
+      directories.push({ path: c.path, count: c.count, user });
       continue;
     }
     const spoolScript = spool?.scripts.find((s) => s.script === r.url);
@@ -226,7 +245,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
   for (const m of mailboxes) addSender(m.id, m.count);
   for (const s of scripts) addSender(s.sender, s.count);
-  for (const c of ml?.cwd ?? []) if (c.count >= t.min_messages && c.user !== null) addSender(c.senders[0]?.key, c.count);
+  for (const c of ml?.cwd ?? []) if (c.count >= t.min_messages && accountOf(c.path, inputs.home_roots) !== null) addSender(c.senders[0]?.key, c.count);
   for (const [s, n] of subjectSenders) addSender(s, n);
   for (const q of queueSenders) if (q.count >= t.min_messages) addSender(q.key, q.count);
   const senders = [...senderCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([s]) => s);

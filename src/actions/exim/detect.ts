@@ -23,7 +23,7 @@ export const DetectParams = Type.Object({
 /** Gathers inputs on the host; problems with one source are recorded, not fatal. */
 export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[] }> {
   const problems: string[] = [];
-  const inputs: VerdictInputs = { listings: {}, access_ips: {} };
+  const inputs: VerdictInputs = { listings: {}, access_ips: {}, home_roots: ctx.host.layout.homeRoots };
   let spoolDir = params.spool_dir;
   let mainlog = params.mainlog;
   if (spoolDir === undefined || mainlog === undefined) {
