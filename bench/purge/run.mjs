@@ -8,7 +8,7 @@
 // Needs root and Debian's exim4-daemon-light. Writes JSON to bench/out/purge.json and prints a
 // Markdown table for the "Queue purge" section of bench/RESULTS.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -73,14 +73,19 @@ async function generate() {
     for (let next = chunks.shift(); next !== undefined; next = chunks.shift()) await feed(chunkInput(next[0], next[1]), env);
   });
   await Promise.all(workers);
-  cpSync(spool, master, { recursive: true, preserveTimestamps: true });
+  copyTree(spool, master);
   return performance.now() - started;
+}
+
+/** cp -a keeps the Debian-exim ownership Exim needs to read its own spool. */
+function copyTree(from, to) {
+  const r = spawnSync('cp', ['-a', '--', from, to]);
+  if (r.status !== 0) throw new Error(`cp -a ${from} ${to}: ${r.stderr}`);
 }
 
 function restoreSpool() {
   rmSync(spool, { recursive: true, force: true });
-  cpSync(master, spool, { recursive: true, preserveTimestamps: true });
-  spawnSync('chown', ['-R', `--reference=${master}`, spool]);
+  copyTree(master, spool);
   spawnSync('sync', []);
 }
 
