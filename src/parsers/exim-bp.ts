@@ -125,10 +125,14 @@ export function rankCounts(counts: Map<string, number>, limit = Infinity): Ranke
   return Number.isFinite(limit) ? out.slice(0, limit) : out;
 }
 
-/** Senders ranked by queued messages; bounces (`<>`) are counted under the key `<>`. */
+/**
+ * Senders ranked by queued messages; bounces (`<>`) are counted under the key `<>`. Messages
+ * whose header could not be read (no sender shown) are left out.
+ */
 export function queueSenders(listing: QueueListing): RankedCount[] {
   const counts = new Map<string, number>();
   for (const m of listing.messages) {
+    if (!m.bounce && m.sender === '') continue;
     const key = m.bounce ? '<>' : m.sender;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
