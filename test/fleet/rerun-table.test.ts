@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { outcomeTable, outcomeTableJson, renderOutcomeTable, colorWanted } from '../../src/fleet/outcome-table.js';
+import { outcomeTable, outcomeTableJson, renderOutcomeTable, colorWanted, type HostOutcomeLike } from '../../src/fleet/outcome-table.js';
 import { hostsToRerunFromText } from '../../src/fleet/rerun.js';
 
 describe('hostsToRerun', () => {
@@ -21,7 +21,7 @@ describe('hostsToRerun', () => {
 });
 
 describe('outcome table', () => {
-  const outcomes = [
+  const outcomes: HostOutcomeLike[] = [
     { host: 'web1', status: 'changed' as const, counts: { messages_purged: 120, ips_blocked: 2 } },
     { host: 'web2', status: 'unreachable' as const, error: 'web2: cannot connect\u001b[31m', counts: {} },
     { host: 'web3', status: 'skipped' as const, error: 'not started: 1 of 2 failed', counts: {} },

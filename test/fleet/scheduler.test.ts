@@ -68,7 +68,7 @@ describe('scheduleHosts', () => {
     };
     const out = await scheduleHosts(hosts, {
       forks: 4,
-      onError: (host, error) => ({ host: host as string, status: 'failed', reason: (error as Error).message }),
+      onError: (host, error): R => ({ host: host as string, status: 'failed', reason: (error as Error).message }),
     }, work);
     expect(out.filter((r) => r.status === 'ok')).toHaveLength(9);
     expect(out[2]).toEqual({ host: 'h2', status: 'failed', reason: 'boom' });
