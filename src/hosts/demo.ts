@@ -83,7 +83,8 @@ export async function createDemoHost(options: { root?: string; reset?: boolean }
     transport: new LocalTransport({ host: DEMO_HOST_NAME }),
     tools: { ...info.tools },
     layout: { ...info.layout, homeRoots: [...info.layout.homeRoots] },
-    vars: { demo: true, root },
+    // The staged attackers use documentation (TEST-NET) addresses; let csf.deny block them here.
+    vars: { demo: true, root, allow_documentation_ips: true },
   };
 }
 
