@@ -21,6 +21,7 @@ export class ByteTable {
   #arena: Uint8Array;
   #arenaUsed = 0;
   #strings: (string | undefined)[] = [];
+  #last = -1;
   size = 0;
   readonly maxKeys: number;
   /** Per-id counter, grown with the table. */
@@ -39,8 +40,23 @@ export class ByteTable {
 
   /** Id of buf[s, e), inserting it if new; -1 when the table is full. */
   id(buf: Uint8Array, s: number, e: number): number {
-    const h = hashBytes(buf, s, e);
     const len = e - s;
+    // Logs come in bursts (one spammer, one authenticator name): try the last key first.
+    const last = this.#last;
+    if (last >= 0 && this.#lengths[last] === len) {
+      const off = this.#offsets[last]!;
+      const arena = this.#arena;
+      let i = 0;
+      while (i < len && arena[off + i] === buf[s + i]) i++;
+      if (i === len) return last;
+    }
+    const id = this.#find(buf, s, e, len);
+    if (id >= 0) this.#last = id;
+    return id;
+  }
+
+  #find(buf: Uint8Array, s: number, e: number, len: number): number {
+    const h = hashBytes(buf, s, e);
     const mask = this.#mask;
     let slot = h & mask;
     while (true) {
@@ -111,75 +127,83 @@ export class ByteTable {
 }
 
 /**
- * Counts of child ids per parent id (sender → ip, ...). The first child is kept inline;
- * more go to a small Map with integer keys. A parent reaching `max` children is pruned to
- * its top half, keeping memory bounded while heavy hitters stay.
+ * Counts of (parent id, child id) pairs (sender → ip, subject → sender, ...) in one
+ * open-addressing table of typed arrays: no allocation per pair, no per-parent Map. Memory is
+ * bounded by `maxPairs`; pairs first seen after that are dropped (and counted as dropped), so
+ * counts stay exact for every pair that is kept.
  */
 export class PairCounts {
-  #first: Int32Array = new Int32Array(256).fill(-1);
-  #firstCount: Float64Array = new Float64Array(256);
-  #more: (Map<number, number> | undefined)[] = [];
-  readonly max: number;
-  /** Occurrences lost to pruning. */
+  #parents: Int32Array;
+  #children: Int32Array;
+  /** 0 marks an empty slot (every stored count is at least 1). */
+  #counts: Float64Array;
+  #mask: number;
+  size = 0;
+  readonly maxPairs: number;
+  /** Occurrences of pairs that did not fit. */
   dropped = 0;
 
-  constructor(max: number) {
-    this.max = max;
+  constructor(maxPairs: number, initialSlots = 4096) {
+    this.maxPairs = maxPairs;
+    this.#parents = new Int32Array(initialSlots);
+    this.#children = new Int32Array(initialSlots);
+    this.#counts = new Float64Array(initialSlots);
+    this.#mask = initialSlots - 1;
   }
 
   add(parent: number, child: number, n = 1): void {
-    if (parent >= this.#first.length) this.#grow(parent);
-    const f = this.#first[parent]!;
-    if (f === -1) {
-      this.#first[parent] = child;
-      this.#firstCount[parent] = n;
+    const mask = this.#mask;
+    let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(child + 0x7f4a7c15, 0x85ebca77);
+    h ^= h >>> 15;
+    let slot = h & mask;
+    const counts = this.#counts;
+    while (true) {
+      const c = counts[slot]!;
+      if (c === 0) break;
+      if (this.#parents[slot] === parent && this.#children[slot] === child) {
+        counts[slot] = c + n;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (this.size >= this.maxPairs) {
+      this.dropped += n;
       return;
     }
-    if (f === child) {
-      this.#firstCount[parent]! += n;
-      return;
-    }
-    let m = this.#more[parent];
-    if (m === undefined) {
-      m = new Map();
-      this.#more[parent] = m;
-    }
-    const cur = m.get(child);
-    if (cur !== undefined) {
-      m.set(child, cur + n);
-      return;
-    }
-    m.set(child, n);
-    if (m.size + 1 >= this.max) this.#prune(parent);
+    this.#parents[slot] = parent;
+    this.#children[slot] = child;
+    counts[slot] = n;
+    this.size++;
+    if (this.size * 2 > counts.length) this.#grow();
   }
 
-  /** All children of a parent with counts. */
-  entries(parent: number): [number, number][] {
-    const out: [number, number][] = [];
-    if (parent < this.#first.length && this.#first[parent] !== -1) out.push([this.#first[parent]!, this.#firstCount[parent]!]);
-    const m = this.#more[parent];
-    if (m !== undefined) for (const e of m) out.push(e);
+  /** Children with counts, grouped by parent. */
+  byParent(): Map<number, [number, number][]> {
+    const out = new Map<number, [number, number][]>();
+    for (let i = 0; i < this.#counts.length; i++) {
+      const n = this.#counts[i]!;
+      if (n === 0) continue;
+      const p = this.#parents[i]!;
+      let list = out.get(p);
+      if (list === undefined) {
+        list = [];
+        out.set(p, list);
+      }
+      list.push([this.#children[i]!, n]);
+    }
     return out;
   }
 
-  #prune(parent: number): void {
-    // Ties are broken by child id (first-seen order): cheap, and deterministic for one input.
-    const all = this.entries(parent).sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-    const keep = all.slice(0, Math.max(1, Math.floor(this.max / 2)));
-    for (let i = keep.length; i < all.length; i++) this.dropped += all[i]![1];
-    this.#first[parent] = keep[0]![0];
-    this.#firstCount[parent] = keep[0]![1];
-    this.#more[parent] = new Map(keep.slice(1));
-  }
-
-  #grow(parent: number): void {
-    let n = this.#first.length;
-    while (n <= parent) n *= 2;
-    const f = new Int32Array(n).fill(-1);
-    f.set(this.#first);
-    const c = new Float64Array(n);
-    c.set(this.#firstCount);
-    this.#first = f;
-    this.#firstCount = c;
+  #grow(): void {
+    const oldP = this.#parents;
+    const oldC = this.#children;
+    const oldN = this.#counts;
+    const size = oldN.length * 2;
+    this.#parents = new Int32Array(size);
+    this.#children = new Int32Array(size);
+    this.#counts = new Float64Array(size);
+    this.#mask = size - 1;
+    this.size = 0;
+    for (let i = 0; i < oldN.length; i++) if (oldN[i]! !== 0) this.add(oldP[i]!, oldC[i]!, oldN[i]!);
   }
 }

@@ -103,6 +103,8 @@ export interface ScanLimits {
   maxKeys?: number;
   /** Distinct keys per nested list before it is pruned to its top half (default 128). */
   maxNestedKeys?: number;
+  /** Distinct (key, nested key) pairs counted per relation while scanning (default 4 million). */
+  maxPairs?: number;
 }
 
 /** Counted key with nested counts. */
@@ -239,7 +241,7 @@ export class MainlogScanner {
     this.#users = new ByteTable(maxKeys);
     this.#ips = new ByteTable(maxKeys);
     this.#names = new ByteTable(1000);
-    const pairs = (_child: ByteTable): PairCounts => new PairCounts(this.#maxNested);
+    const pairs = (_child: ByteTable): PairCounts => new PairCounts(limits.maxPairs ?? 4_000_000);
     this.#cwdSenders = pairs(this.#senders);
     this.#senderIps = pairs(this.#ips);
     this.#authIps = pairs(this.#ips);
@@ -477,6 +479,7 @@ export class MainlogScanner {
     let dropped = this.#dropped;
     const build = (table: ByteTable, pairs: PairCounts, child: ByteTable, keyOf: (id: number) => string = (id) => table.key(id)): Map<string, ScanBucket> => {
       const out = new Map<string, ScanBucket>();
+      const grouped = pairs.byParent();
       for (let id = 0; id < table.size; id++) {
         const count = table.counts[id]!;
         // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
@@ -487,16 +490,17 @@ export class MainlogScanner {
           out.set(key, b);
         }
         b.count += count;
-        for (const [c, n] of pairs.entries(id)) dropped += nestedAdd(b, child.key(c), n, max);
+        for (const [c, n] of grouped.get(id) ?? []) dropped += nestedAdd(b, child.key(c), n, max);
       }
       dropped += pairs.dropped;
       return out;
     };
     const auth = build(this.#auth, this.#authIps, this.#ips);
+    const names = this.#authNames.byParent();
     for (let id = 0; id < this.#auth.size; id++) {
       const b = auth.get(this.#auth.key(id))!;
       b.extra ??= new Map();
-      for (const [c, n] of this.#authNames.entries(id)) {
+      for (const [c, n] of names.get(id) ?? []) {
         const name = this.#names.key(c);
         b.extra.set(name, (b.extra.get(name) ?? 0) + n);
       }
