@@ -1,6 +1,7 @@
 import type { TargetHandle } from '../engine/run.js';
 import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostTarget } from '../hosts/types.js';
 import { LocalTransport } from '../transport/local.js';
+import { connectTarget, resolveTargets } from '../fleet/targets.js';
 
 export interface TargetFlags {
   host?: string[];
@@ -29,16 +30,6 @@ function localTarget(): HostTarget {
   return { name: 'localhost', transport: new LocalTransport(), tools: { ...CPANEL_TOOL_PATHS }, layout: { ...CPANEL_LAYOUT }, vars: {} };
 }
 
-interface FleetModule {
-  resolveTargets(options: Record<string, unknown>): Promise<{ name: string }[]> | { name: string }[];
-  connectTarget(spec: { name: string }, callbacks: ConnectCallbacks): Promise<HostTarget>;
-}
-
-async function fleetModule(): Promise<FleetModule> {
-  const path = '../fleet/targets.js';
-  return (await import(path)) as FleetModule;
-}
-
 async function demoModule(): Promise<{ createDemoHost(): Promise<HostTarget> }> {
   const path = '../hosts/demo.js';
   return (await import(path)) as { createDemoHost(): Promise<HostTarget> };
@@ -62,15 +53,14 @@ export async function resolveTargetHandles(flags: TargetFlags, callbacks: Connec
         : { name: 'localhost', connect: async () => localTarget() },
     );
   } else {
-    const fleet = await fleetModule();
-    const specs = await fleet.resolveTargets({
+    const specs = await resolveTargets({
       ...(flags.inventory ? { inventory: flags.inventory } : {}),
       ...(flags.limit ? { limit: flags.limit } : {}),
       ...(hosts.length ? { host: hosts } : {}),
       ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
       ...(flags.knownHosts ? { knownHostsFile: flags.knownHosts } : {}),
     });
-    handles = specs.map((spec) => ({ name: spec.name, connect: () => fleet.connectTarget(spec, callbacks) }));
+    handles = specs.map((spec) => ({ name: spec.name, connect: () => connectTarget(spec, callbacks) }));
   }
   if (flags.only) {
     const wanted = new Set(flags.only);

@@ -306,9 +306,14 @@ export async function runPlaybook(options: RunOptions): Promise<RunReport> {
   }
 
   // 3. Execute.
-  const outcomes = await scheduleHosts(
+  const outcomes = await scheduleHosts<HostPlan, HostOutcome>(
     hostPlans,
-    { forks: options.forks ?? 10, ...(options.serial !== undefined ? { serial: options.serial } : {}), ...(options.maxFailPercent !== undefined ? { maxFailPercent: options.maxFailPercent } : {}) } as { forks: number },
+    {
+      forks: options.forks ?? 10,
+      ...(options.serial !== undefined ? { serial: options.serial } : {}),
+      ...(options.maxFailPercent !== undefined ? { maxFailPercent: options.maxFailPercent } : {}),
+      onError: (hostPlan, error) => ({ host: (hostPlan as HostPlan).target.name, status: 'failed', error: (error as Error).message, counts: {}, steps: [] }),
+    },
     async (hostPlan) => {
       let release: (() => Promise<void>) | undefined;
       try {
@@ -326,6 +331,12 @@ export async function runPlaybook(options: RunOptions): Promise<RunReport> {
       } finally {
         await release?.();
       }
+    },
+    (hostPlan, reason) => {
+      const outcome: HostOutcome = { host: hostPlan.target.name, status: 'skipped', error: `not started: ${reason}`, counts: {}, steps: [] };
+      recorder.record({ type: 'note', host: hostPlan.target.name, step: '-', message: `host not started: ${reason}` });
+      options.observer({ type: 'host.finish', outcome });
+      return outcome;
     },
   );
 

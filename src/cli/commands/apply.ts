@@ -1,10 +1,15 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
 import { loadPrivateKey, signChainHead, type AuditSignature } from '../../audit/sign.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
+import { acquireHostLock } from '../../fleet/lock.js';
+import { hostsToRerun } from '../../fleet/rerun.js';
+import { renderOutcomeTable } from '../../fleet/outcome-table.js';
+import type { HostTarget } from '../../hosts/types.js';
+import { askHidden } from '../prompt-secret.js';
 import { safeLine } from '../../core/text.js';
 import { EXIT, runPlaybook, type RunPlan } from '../../engine/run.js';
 import { loadPlaybook } from '../../playbook/load.js';
@@ -12,7 +17,6 @@ import { parseVarFlags, readVarsFile, resolveInputs } from '../../playbook/input
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
 import { diffPlans, findPlanByHash } from '../plan-diff.js';
-import { renderOutcomes } from '../render/outcomes.js';
 import { renderPlan } from '../render/plan.js';
 import { listrProgress, plainProgress } from '../render/progress.js';
 import { createSecretDelivery } from '../secrets.js';
@@ -40,6 +44,7 @@ export interface ApplyFlags {
   signKey?: string;
   incident?: string;
   rerunFailed?: string;
+  breakStaleLock?: boolean;
   json?: boolean;
   color?: boolean;
 }
@@ -107,9 +112,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
 
     let only: string[] | undefined;
     if (flags.rerunFailed) {
-      const rerunPath = '../../fleet/rerun.js';
-      const rerun = (await import(rerunPath)) as { hostsToRerun(path: string): Promise<string[]> };
-      only = await rerun.hostsToRerun(flags.rerunFailed);
+      only = await hostsToRerun(flags.rerunFailed);
     }
     const hostKeyNotes: string[] = [];
     const targets = await resolveTargetHandles(
@@ -122,6 +125,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         ...(only ? { only } : {}),
       },
       {
+        ...(interactive ? { askPassphrase: (keyPath: string) => askHidden(`Passphrase for ${keyPath}: `) } : {}),
         onHostKeyAccepted: (host, fingerprint) => {
           hostKeyNotes.push(host);
           audit?.appendDurable({ type: 'note', host, step: '-', message: `host key accepted on first use (--accept-new-host-keys): ${fingerprint}`, data: { fingerprint } });
@@ -172,6 +176,15 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         if (!flags.dryRun) progress.phase('Applying', hostNames);
       },
       forks,
+      ...(flags.dryRun
+        ? {}
+        : {
+            lockHost: async (target: HostTarget) => {
+              const lock = await acquireHostLock(target, { runId: basename(auditPath, '.jsonl'), ...(flags.breakStaleLock ? { breakStale: true } : {}) });
+              if (lock.broke) audit?.append({ type: 'note', host: target.name, step: '-', message: `broke a stale run lock held by ${JSON.stringify(lock.broke)}` });
+              return () => lock.release();
+            },
+          }),
       ...(serial ? { serial: serial.length === 1 ? serial[0] : serial } : {}),
       ...(maxFail !== undefined ? { maxFailPercent: maxFail } : {}),
       ...(flags.incident ? { incident: flags.incident } : {}),
@@ -210,7 +223,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         )}\n`,
       );
     } else {
-      if (!flags.dryRun && report.outcomes.length > 0 && report.status !== 'refused') process.stdout.write(`${renderOutcomes(report.outcomes, style)}\n`);
+      if (!flags.dryRun && report.outcomes.length > 0 && report.status !== 'refused') process.stdout.write(`${renderOutcomeTable(report.outcomes, { color: style.enabled })}\n`);
       const say = (text: string) => process.stderr.write(`${text}\n`);
       if (report.status === 'refused' && flags.approve) {
         say(errStyle.red(`Refused: the plan now has hash ${report.plan.hash}, not the approved ${flags.approve}. Nothing was changed.`));
@@ -261,6 +274,7 @@ export function registerApplyCommand(program: Command): void {
     .option('--sign-key <file>', 'Ed25519 private key (PEM) to sign the audit chain head')
     .option('--incident <target>', 'attach the report to an incident: webhook:URL, pagerduty:ID, jira:KEY, github:OWNER/REPO#N')
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
+    .option('--break-stale-lock', "take over a host's run lock when its holder is gone or it is older than 6 hours (reported)")
     .option('--json', 'machine-readable result on stdout')
     .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
     .addHelpText(

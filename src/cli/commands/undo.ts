@@ -8,7 +8,7 @@ import { EXIT } from '../../engine/run.js';
 import { prepareUndo, runUndo, UndoError, type UndoPlan } from '../../undo/index.js';
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
-import { renderOutcomes } from '../render/outcomes.js';
+import { renderOutcomeTable } from '../../fleet/outcome-table.js';
 import { renderPlan } from '../render/plan.js';
 import { plainProgress } from '../render/progress.js';
 import { createSecretDelivery } from '../secrets.js';
@@ -119,7 +119,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
     if (json) {
       process.stdout.write(`${JSON.stringify(redactDeep({ ok: report.exitCode === 0, status: report.status, exitCode: report.exitCode, reason: report.reason, planHash: report.plan.hash, dryRun: flags.dryRun === true, auditLog: auditPath, plan, hosts: report.outcomes }), null, 2)}\n`);
     } else {
-      if (!flags.dryRun && report.outcomes.length > 0) process.stdout.write(`${renderOutcomes(report.outcomes, style)}\n`);
+      if (!flags.dryRun && report.outcomes.length > 0) process.stdout.write(`${renderOutcomeTable(report.outcomes, { color: style.enabled })}\n`);
       if (report.status === 'declined' || report.status === 'refused') process.stderr.write(errStyle.yellow(`Stopped before any change: ${safeLine(report.reason ?? report.status)}\n`));
       else if (report.status === 'failed') process.stderr.write(errStyle.red(`Some reversals failed: ${safeLine(report.reason ?? '')}\n`));
       process.stderr.write(`Audit log: ${auditPath}\n`);
