@@ -490,7 +490,13 @@ export class MainlogScanner {
           out.set(key, b);
         }
         b.count += count;
-        for (const [c, n] of grouped.get(id) ?? []) dropped += nestedAdd(b, child.key(c), n, max);
+        // Keep the heaviest `max` children (count, then key): the same set whatever the order.
+        const children = (grouped.get(id) ?? []).map(([c, n]): [string, number] => [child.key(c), n]);
+        children.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+        for (let i = 0; i < children.length; i++) {
+          if (i < max - 1) dropped += nestedAdd(b, children[i]![0], children[i]![1], max);
+          else dropped += children[i]![1];
+        }
       }
       dropped += pairs.dropped;
       return out;
