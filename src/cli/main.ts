@@ -4,18 +4,10 @@ import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
+import { registerInvestigateCommand } from './commands/investigate.js';
 import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { VERSION } from './version.js';
-
-/** Optional command groups live in their own modules; a missing one must not break the CLI. */
-async function optional<T>(path: string, use: (module: T) => void): Promise<void> {
-  try {
-    use((await import(path)) as T);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-  }
-}
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command();
@@ -39,7 +31,7 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerValidateCommand(program);
   registerActionsCommand(program);
   const audit = registerAuditCommand(program);
-  await optional<{ registerInvestigateCommand(p: Command): void }>('./commands/investigate.js', (m) => m.registerInvestigateCommand(program));
+  registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
   program.exitOverride();

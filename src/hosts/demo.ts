@@ -6,7 +6,7 @@
 // Times are relative to when the incident was staged (so a `since: 24h` window finds it);
 // the scenario itself (mailboxes, IPs, script path, subjects) is fixed by a seed. A root
 // older than DEMO_MAX_AGE_SECONDS, or damaged, is rebuilt.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simHostInfo } from '../../fixtures/sim/host.mjs';
@@ -78,13 +78,12 @@ export async function createDemoHost(options: { root?: string; reset?: boolean }
   const root = options.root ?? demoRoot();
   if (options.reset === true || !demoHostIntact(root)) await resetDemoHost(root);
   const info = simHostInfo(root);
-  mkdirSync(join(root, 'run'), { recursive: true });
   return {
     name: DEMO_HOST_NAME,
     transport: new LocalTransport({ host: DEMO_HOST_NAME }),
     tools: { ...info.tools },
     // The run lock lives inside the demo root so demo runs never touch this machine's /run.
-    layout: { ...info.layout, homeRoots: [...info.layout.homeRoots], lockDir: join(root, 'run', 'runbook.lock') },
+    layout: { ...info.layout, homeRoots: [...info.layout.homeRoots], lockDir: join(root, 'var', 'sim', 'runbook.lock') },
     // The staged attackers use documentation (TEST-NET) addresses; let csf.deny block them here.
     vars: { demo: true, root, allow_documentation_ips: true },
   };

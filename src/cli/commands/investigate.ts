@@ -1,0 +1,156 @@
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { builtinActions } from '../../actions/registry.js';
+import { AuditWriter } from '../../audit/writer.js';
+import { redactDeep } from '../../core/secret.js';
+import { safeLine } from '../../core/text.js';
+import { EXIT, runPlaybook } from '../../engine/run.js';
+import { investigate, renderInvestigation, type Investigation } from '../../investigate/report.js';
+import { loadPlaybook } from '../../playbook/load.js';
+import { resolveInputs } from '../../playbook/inputs.js';
+import { reportError, UsageError } from '../errors.js';
+import { createGatekeeper } from '../gate.js';
+import { plainProgress } from '../render/progress.js';
+import { colorEnabled, createStyle } from '../style.js';
+import { resolveTargetHandles } from '../targets.js';
+import { PACKAGE_ROOT, VERSION } from '../version.js';
+
+interface InvestigateFlags {
+  host: string[];
+  inventory?: string;
+  limit?: string;
+  mainlog?: string;
+  spool?: string;
+  domlogs?: string;
+  since: string;
+  minMessages: string;
+  acceptNewHostKeys?: boolean;
+  knownHosts?: string;
+  auditDir: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * The read-only detection as a report: on hosts (through the shipped investigate playbook, so
+ * it is recorded like any run) or on files copied off a server.
+ */
+export async function investigateCommand(flags: InvestigateFlags, argv: string[]): Promise<number> {
+  const json = flags.json === true;
+  const style = createStyle(colorEnabled(process.stdout, flags.color));
+  const minMessages = Number(flags.minMessages);
+  try {
+    if (!Number.isInteger(minMessages) || minMessages < 1) throw new UsageError('--min-messages takes a whole number of 1 or more');
+    const offline = flags.mainlog !== undefined || flags.spool !== undefined;
+    if (offline && (flags.host.length > 0 || flags.inventory)) throw new UsageError('use either files (--mainlog/--spool) or hosts (--host/--inventory), not both');
+
+    if (offline) {
+      const verdict = await investigate({
+        ...(flags.mainlog ? { mainlog: flags.mainlog } : {}),
+        ...(flags.spool ? { spool: flags.spool } : {}),
+        ...(flags.domlogs ? { domlogs: flags.domlogs } : {}),
+        since: flags.since,
+        min_messages: minMessages,
+      });
+      if (json) process.stdout.write(`${JSON.stringify({ ok: verdict.problems.length === 0, verdict }, null, 2)}\n`);
+      else process.stdout.write(renderInvestigation(verdict, { color: style.enabled }));
+      return verdict.problems.length > 0 && verdict.kind === 'none' ? EXIT.failed : EXIT.ok;
+    }
+
+    const registry = builtinActions();
+    const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
+    const inputs = resolveInputs(playbook.spec, { since: flags.since, min_messages: String(minMessages) });
+    const targets = await resolveTargetHandles(
+      {
+        host: flags.host,
+        ...(flags.inventory ? { inventory: flags.inventory } : {}),
+        ...(flags.limit ? { limit: flags.limit } : {}),
+        ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
+        ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+      },
+      {},
+    );
+    const audit = AuditWriter.create(join(flags.auditDir, `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-investigate-${process.pid}.jsonl`));
+    const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
+    const progress = plainProgress(process.stderr, errStyle, json);
+    const controller = new AbortController();
+    const onSigint = () => controller.abort(new Error('interrupted by the operator (SIGINT)'));
+    process.once('SIGINT', onSigint);
+    let report;
+    try {
+      report = await runPlaybook({
+        playbook,
+        inputs,
+        targets,
+        registry,
+        dryRun: true,
+        gatekeeper: createGatekeeper({ yes: false, interactive: false, style: errStyle }),
+        audit,
+        argv,
+        toolVersion: VERSION,
+        observer: (event) => progress.observer(event),
+        signal: controller.signal,
+        deliverSecret: async () => {
+          throw new Error('an investigation never handles secrets');
+        },
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+      audit.close();
+    }
+    const results = report.plan.hosts.map((h) => ({
+      host: h.target.name,
+      ...(h.stopped ? { error: h.stopped.error } : {}),
+      verdict: (h.outputs.detect as Investigation | undefined) ?? null,
+    }));
+    if (json) {
+      process.stdout.write(`${JSON.stringify(redactDeep({ ok: report.exitCode === 0, auditLog: audit.path, hosts: results }), null, 2)}\n`);
+    } else {
+      for (const r of results) {
+        process.stdout.write(`${style.bold(`== ${safeLine(r.host)}`)}\n`);
+        if (r.verdict) process.stdout.write(renderInvestigation(r.verdict, { color: style.enabled }));
+        else process.stdout.write(`${style.red('could not investigate')}: ${safeLine(r.error ?? 'unknown error')}\n`);
+        process.stdout.write('\n');
+      }
+      process.stderr.write(`Audit log: ${audit.path}\n`);
+    }
+    return report.exitCode;
+  } catch (error) {
+    return reportError(error, json);
+  }
+}
+
+export function registerInvestigateCommand(program: Command): void {
+  program
+    .command('investigate')
+    .description('Read-only spam investigation: who is sending, from which mailbox or script, from which IPs')
+    .option('-H, --host <host>', "'demo', 'local' or [user@]host[:port] over SSH (repeatable)", collect, [])
+    .option('-i, --inventory <file>', 'inventory of hosts and groups')
+    .option('-l, --limit <pattern>', 'hosts/groups/globs from the inventory')
+    .option('--mainlog <file>', 'offline: an Exim main log copied off a server')
+    .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/)')
+    .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
+    .option('--since <duration>', 'how far back in the main log to look', '24h')
+    .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
+    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
+    .option('--audit-dir <dir>', 'directory for the audit log of the investigation', 'runbook-audit')
+    .option('--json', 'machine-readable findings on stdout')
+    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  runbook investigate --host demo
+  runbook investigate --host root@mail1.example.net --since 6h --json
+  runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
+
+Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated ·
+2 bad usage`,
+    )
+    .action(async (flags: InvestigateFlags) => {
+      process.exitCode = await investigateCommand(flags, process.argv.slice(2));
+    });
+}
