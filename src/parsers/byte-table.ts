@@ -177,21 +177,44 @@ export class PairCounts {
     if (this.size * 2 > counts.length) this.#grow();
   }
 
-  /** Children with counts, grouped by parent. */
-  byParent(): Map<number, [number, number][]> {
-    const out = new Map<number, [number, number][]>();
-    for (let i = 0; i < this.#counts.length; i++) {
-      const n = this.#counts[i]!;
-      if (n === 0) continue;
-      const p = this.#parents[i]!;
-      let list = out.get(p);
-      if (list === undefined) {
-        list = [];
-        out.set(p, list);
+  /**
+   * The heaviest `limit` children of every parent (count descending; ties by child id), as
+   * parallel arrays per parent. A counting sort by parent: no object per pair.
+   */
+  topChildren(parents: number, limit: number): { children: Int32Array; counts: Float64Array; starts: Int32Array; ends: Int32Array } {
+    const slots = this.#counts.length;
+    const per = new Int32Array(parents + 1);
+    for (let i = 0; i < slots; i++) if (this.#counts[i] !== 0) per[this.#parents[i]! + 1]!++;
+    for (let p = 0; p < parents; p++) per[p + 1]! += per[p]!;
+    const order = new Int32Array(this.size);
+    const fill = per.slice(0, parents);
+    for (let i = 0; i < slots; i++) if (this.#counts[i] !== 0) order[fill[this.#parents[i]!]!++] = i;
+    const children = new Int32Array(this.size);
+    const counts = new Float64Array(this.size);
+    const starts = new Int32Array(parents);
+    const ends = new Int32Array(parents);
+    let out = 0;
+    for (let p = 0; p < parents; p++) {
+      const a = per[p]!;
+      const b = per[p + 1]!;
+      starts[p] = out;
+      if (b - a <= limit) {
+        for (let k = a; k < b; k++) {
+          children[out] = this.#children[order[k]!]!;
+          counts[out++] = this.#counts[order[k]!]!;
+        }
+      } else {
+        const range = Array.from(order.subarray(a, b));
+        range.sort((x, y) => this.#counts[y]! - this.#counts[x]! || this.#children[x]! - this.#children[y]!);
+        for (let k = 0; k < limit; k++) {
+          children[out] = this.#children[range[k]!]!;
+          counts[out++] = this.#counts[range[k]!]!;
+        }
+        for (let k = limit; k < range.length; k++) this.dropped += this.#counts[range[k]!]!;
       }
-      list.push([this.#children[i]!, n]);
+      ends[p] = out;
     }
-    return out;
+    return { children, counts, starts, ends };
   }
 
   #grow(): void {

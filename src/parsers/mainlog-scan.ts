@@ -479,7 +479,8 @@ export class MainlogScanner {
     let dropped = this.#dropped;
     const build = (table: ByteTable, pairs: PairCounts, child: ByteTable, keyOf: (id: number) => string = (id) => table.key(id)): Map<string, ScanBucket> => {
       const out = new Map<string, ScanBucket>();
-      const grouped = pairs.byParent();
+      // Children past `max` are cut here by count (ties by first seen): bounded work and memory.
+      const top = pairs.topChildren(table.size, max - 1);
       for (let id = 0; id < table.size; id++) {
         const count = table.counts[id]!;
         // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
@@ -490,25 +491,19 @@ export class MainlogScanner {
           out.set(key, b);
         }
         b.count += count;
-        // Keep the heaviest `max` children (count, then key): the same set whatever the order.
-        const children = (grouped.get(id) ?? []).map(([c, n]): [string, number] => [child.key(c), n]);
-        children.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-        for (let i = 0; i < children.length; i++) {
-          if (i < max - 1) dropped += nestedAdd(b, children[i]![0], children[i]![1], max);
-          else dropped += children[i]![1];
-        }
+        for (let k = top.starts[id]!; k < top.ends[id]!; k++) dropped += nestedAdd(b, child.key(top.children[k]!), top.counts[k]!, max);
       }
       dropped += pairs.dropped;
       return out;
     };
     const auth = build(this.#auth, this.#authIps, this.#ips);
-    const names = this.#authNames.byParent();
+    const names = this.#authNames.topChildren(this.#auth.size, 1000);
     for (let id = 0; id < this.#auth.size; id++) {
       const b = auth.get(this.#auth.key(id))!;
       b.extra ??= new Map();
-      for (const [c, n] of names.get(id) ?? []) {
-        const name = this.#names.key(c);
-        b.extra.set(name, (b.extra.get(name) ?? 0) + n);
+      for (let k = names.starts[id]!; k < names.ends[id]!; k++) {
+        const name = this.#names.key(names.children[k]!);
+        b.extra.set(name, (b.extra.get(name) ?? 0) + names.counts[k]!);
       }
     }
     return {
