@@ -75,7 +75,7 @@ describe.runIf(realEximAvailable || process.env['CI'])('exim.queue.purge on a re
     expect(evidence.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(evidence.subjects.map((s) => s.value).sort()).toEqual(['You won a prize 0', 'You won a prize 1', 'You won a prize 2']);
     expect(evidence.php_scripts[0]?.value).toBe('shop.example.test/wp-content/N138UVkOgLJ.php for 45.33.12.7');
-    expect(ctx.notes[0]?.message).toMatch(/evidence: headers of 30 of 30 messages/);
+    expect(ctx.notes[0]?.message).toMatch(/evidence: headers of 30 of 30 messages, each batch read before it was removed/);
     // Evidence was read before anything was removed.
     const firstGrep = ctx.calls.findIndex((c) => c.argv[0] === 'grep');
     const firstRm = ctx.calls.findIndex((c) => c.argv.includes('-Mrm'));
@@ -104,6 +104,12 @@ describe.runIf(realEximAvailable || process.env['CI'])('exim.queue.purge on a re
     const rmCalls = ctx.calls.filter((c) => c.argv.includes('-Mrm'));
     expect(rmCalls).toHaveLength(5);
     for (const call of rmCalls) for (const id of call.argv.slice(2)) expect(id).toMatch(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}$/);
+    // Every batch's headers were read (grep) before that batch was removed.
+    for (const call of rmCalls) {
+      const at = ctx.calls.indexOf(call);
+      const readBefore = ctx.calls.slice(0, at).filter((c) => c.argv[0] === 'grep').map((c) => c.argv.join(' ')).join(' ');
+      for (const id of call.argv.slice(2)) expect(readBefore).toContain(`${id}-H`);
+    }
   });
 
   it('watch passes when nothing new arrives and fails when the sender keeps sending', async () => {

@@ -229,26 +229,79 @@ export interface RemovalReport {
   unknown: string[];
 }
 
+async function removeBatch(ctx: ActionContext, batch: readonly string[], report: RemovalReport): Promise<void> {
+  const result = await ctx.exec({ argv: [ctx.host.tools.exim, '-Mrm', ...batch], okExitCodes: [0, 1], timeoutMs: 600_000 });
+  if (/malformed message id/.test(result.stderr)) {
+    throw new ActionError(`Exim refused the removal batch as malformed (nothing in it was removed): ${describeCommandFailure(result)}`);
+  }
+  for (const [id, status] of parseRemovalOutput(result.stdout, batch)) report[status === 'removed' ? 'removed' : status].push(id);
+}
+
 /** `exim -Mrm` in batches. Every ID was validated; one malformed ID would void a whole batch. */
 export async function removeMessages(ctx: ActionContext, ids: readonly string[], batchSize: number): Promise<RemovalReport> {
   const report: RemovalReport = { removed: [], gone: [], locked: [], unknown: [] };
-  const runBatch = async (batch: readonly string[]): Promise<void> => {
-    const result = await ctx.exec({ argv: [ctx.host.tools.exim, '-Mrm', ...batch], okExitCodes: [0, 1], timeoutMs: 600_000 });
-    if (/malformed message id/.test(result.stderr)) {
-      throw new ActionError(`Exim refused the removal batch as malformed (nothing in it was removed): ${describeCommandFailure(result)}`);
-    }
-    for (const [id, status] of parseRemovalOutput(result.stdout, batch)) report[status === 'removed' ? 'removed' : status].push(id);
-  };
   for (let i = 0; i < ids.length; i += batchSize) {
-    await runBatch(ids.slice(i, i + batchSize));
+    await removeBatch(ctx, ids.slice(i, i + batchSize), report);
     ctx.progress(`removed ${report.removed.length}/${ids.length} messages`);
   }
-  // A message being delivered at that instant is locked; one more try after the rest.
-  if (report.locked.length > 0) {
-    const retry = report.locked.splice(0);
-    for (let i = 0; i < retry.length; i += batchSize) await runBatch(retry.slice(i, i + batchSize));
-  }
+  await retryLocked(ctx, report, batchSize);
   return report;
+}
+
+/** A message being delivered at that instant is locked; one more try after the rest. */
+async function retryLocked(ctx: ActionContext, report: RemovalReport, batchSize: number): Promise<void> {
+  if (report.locked.length === 0) return;
+  const retry = report.locked.splice(0);
+  for (let i = 0; i < retry.length; i += batchSize) await removeBatch(ctx, retry.slice(i, i + batchSize), report);
+}
+
+/** Two lanes: one reads a batch's headers while the other removes the batch it has read. */
+const PURGE_LANES = 2;
+
+/**
+ * Evidence, then removal, batch by batch: each batch's headers are read before that batch is
+ * removed, and two lanes overlap one batch's reading with another's removal. The evidence
+ * fingerprint is the sha256 over the per-batch sha256 digests, in batch order.
+ */
+export async function evidenceThenRemove(
+  ctx: ActionContext,
+  spool: SpoolInfo,
+  ids: readonly string[],
+  batchSize: number,
+): Promise<{ scan: HeaderScan; report: RemovalReport }> {
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += batchSize) batches.push(ids.slice(i, i + batchSize));
+  const scans: HeaderScan[] = new Array<HeaderScan>(batches.length);
+  const report: RemovalReport = { removed: [], gone: [], locked: [], unknown: [] };
+  let next = 0;
+  let failure: unknown;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < batches.length) {
+      const index = next++;
+      const batch = batches[index]!;
+      try {
+        scans[index] = await scanHeaders(ctx, spool, batch);
+        await removeBatch(ctx, batch, report);
+      } catch (error) {
+        failure ??= error;
+      }
+      ctx.progress(`removed ${report.removed.length}/${ids.length} messages`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PURGE_LANES, batches.length) }, lane));
+  if (failure !== undefined) throw failure;
+  await retryLocked(ctx, report, batchSize);
+  const combined = createHash('sha256');
+  const byId = new Map<string, HeaderEvidence>();
+  let bytes = 0;
+  let truncated = false;
+  for (const scan of scans) {
+    combined.update(`${scan.sha256}\n`);
+    for (const [id, record] of scan.byId) byId.set(id, record);
+    bytes += scan.bytes;
+    truncated ||= scan.truncated;
+  }
+  return { scan: { byId, sha256: combined.digest('hex'), bytes, truncated }, report };
 }
 
 export interface Selection {
@@ -325,10 +378,9 @@ export const queuePurge = defineAction({
     if (ids.length === 0) {
       return { changed: false, outputs: { ...base, removed: 0, removed_ids: [], gone_ids: [], locked_ids: [] }, summary: `no queued messages from ${data.sender}` };
     }
-    const scan = await scanHeaders(ctx, await getSpool(), ids);
+    const { scan, report } = await evidenceThenRemove(ctx, await getSpool(), ids, data.batch);
     const evidence = summariseEvidence(ids, scan);
-    await ctx.note(`evidence: headers of ${evidence.headers_read} of ${ids.length} messages to be removed (sha256 ${evidence.sha256})`, { evidence });
-    const report = await removeMessages(ctx, ids, data.batch);
+    await ctx.note(`evidence: headers of ${evidence.headers_read} of ${ids.length} messages, each batch read before it was removed (sha256 ${evidence.sha256})`, { evidence });
     const outputs = {
       ...base,
       removed: report.removed.length,
