@@ -111,12 +111,13 @@ async function firstTimestampedLine(fh: FileHandle, offset: number, end: number)
       const e = lineEnd < 0 ? bytesRead : lineEnd;
       if (timestampPrefixLength(buf, i, e) > 0) return { lineStart: pos + i, ts: buf.toString('latin1', i, i + 19) };
       if (lineEnd < 0) {
+        // The rest of a long line without a timestamp: the next read starts mid-line.
         i = bytesRead;
+        atLineStart = false;
         break;
       }
       i = lineEnd + 1;
     }
-    if (i === 0) return null;
     pos += i;
     scanned += i;
   }

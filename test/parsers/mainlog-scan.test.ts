@@ -130,3 +130,28 @@ describe('file reader', () => {
     );
   });
 });
+
+describe('since window around very long lines', () => {
+  it('finds the window start past a line longer than the search probe', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'runbook-longline-'));
+    try {
+      const lines = [
+        '2026-11-22 09:00:00 cwd=/home/a/public_html 3 args: /usr/sbin/sendmail -t -i',
+        `2026-11-22 09:30:00 1xV5FE-0001it-00 <= a@x.test U=a P=local S=1 T="${'x'.repeat(40000)}"`,
+        'no timestamp here '.repeat(3000),
+        '2026-11-22 10:30:00 cwd=/home/b/public_html 3 args: /usr/sbin/sendmail -t -i',
+        '2026-11-22 11:00:00 cwd=/home/b/public_html 3 args: /usr/sbin/sendmail -t -i',
+      ];
+      const file = join(dir, 'log');
+      await writeFile(file, `${lines.join('\n')}\n`);
+      const r = await scanMainlogFile(file, { since: '1h' });
+      expect(r.window.from).toBe('2026-11-22 10:00:00');
+      expect(r.cwd).toEqual([{ path: '/home/b/public_html', count: 2, user: 'b', senders: [] }]);
+      const all = await scanMainlogFile(file, { since: '3h' });
+      expect(all.cwd.map((c) => c.path)).toEqual(['/home/b/public_html', '/home/a/public_html']);
+      expect(all.totals.arrivals).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
