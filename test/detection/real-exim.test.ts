@@ -10,6 +10,16 @@ import { requireExim, startEximHost, type EximTestHost } from '../support/exim.j
 
 const detect = eximDetectionActions.find((a) => a.name === 'exim.detect') as ReadOnlyAction;
 
+describe.runIf(requireExim())('exim.discover with the machine\'s own Exim (Debian layout)', () => {
+  it('finds /var/spool/exim4, /var/log/exim4/mainlog and no split spool', async () => {
+    const discover = eximDetectionActions.find((a) => a.name === 'exim.discover') as ReadOnlyAction;
+    const ctx = makeContext({ tools: { exim: '/usr/sbin/exim' } });
+    const r = await discover.run(ctx, {} as never);
+    expect(r.outputs).toMatchObject({ spool_dir: '/var/spool/exim4', mainlog: '/var/log/exim4/mainlog', split_spool: false });
+    expect(r.outputs['version']).toMatch(/^4\.\d+/);
+  });
+});
+
 describe.runIf(requireExim())('detection on a real Exim queue and main log', () => {
   let host: EximTestHost;
   beforeAll(async () => {
