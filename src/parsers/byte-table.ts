@@ -12,12 +12,11 @@ export function hashBytes(buf: Uint8Array, s: number, e: number): number {
 }
 
 export class ByteTable {
-  /** Open addressing: slot → id + 1 (0 = empty). */
+  /** Open addressing, two cells per slot: id + 1 (0 = empty) and the key's hash. */
   #slots: Int32Array;
   #mask: number;
-  #hashes: Int32Array;
-  #offsets: Int32Array;
-  #lengths: Int32Array;
+  /** Two cells per id: arena offset and length of the key's bytes. */
+  #keys: Int32Array;
   #arena: Uint8Array;
   #arenaUsed = 0;
   #strings: (string | undefined)[] = [];
@@ -29,11 +28,9 @@ export class ByteTable {
 
   constructor(maxKeys: number, initialSlots = 1024) {
     this.maxKeys = maxKeys;
-    this.#slots = new Int32Array(initialSlots);
+    this.#slots = new Int32Array(initialSlots * 2);
     this.#mask = initialSlots - 1;
-    this.#hashes = new Int32Array(initialSlots / 2);
-    this.#offsets = new Int32Array(initialSlots / 2);
-    this.#lengths = new Int32Array(initialSlots / 2);
+    this.#keys = new Int32Array(initialSlots);
     this.counts = new Float64Array(initialSlots / 2);
     this.#arena = new Uint8Array(64 * 1024);
   }
@@ -43,8 +40,8 @@ export class ByteTable {
     const len = e - s;
     // Logs come in bursts (one spammer, one authenticator name): try the last key first.
     const last = this.#last;
-    if (last >= 0 && this.#lengths[last] === len) {
-      const off = this.#offsets[last]!;
+    if (last >= 0 && this.#keys[(last << 1) + 1] === len) {
+      const off = this.#keys[last << 1]!;
       const arena = this.#arena;
       let i = 0;
       while (i < len && arena[off + i] === buf[s + i]) i++;
@@ -58,68 +55,71 @@ export class ByteTable {
   #find(buf: Uint8Array, s: number, e: number, len: number): number {
     const h = hashBytes(buf, s, e);
     const mask = this.#mask;
+    const slots = this.#slots;
     let slot = h & mask;
     while (true) {
-      const v = this.#slots[slot]!;
+      const v = slots[slot << 1]!;
       if (v === 0) break;
-      const id = v - 1;
-      if (this.#hashes[id] === h && this.#lengths[id] === len) {
-        const off = this.#offsets[id]!;
-        const arena = this.#arena;
-        let i = 0;
-        while (i < len && arena[off + i] === buf[s + i]) i++;
-        if (i === len) return id;
+      if (slots[(slot << 1) + 1] === h) {
+        const id = v - 1;
+        if (this.#keys[(id << 1) + 1] === len) {
+          const off = this.#keys[id << 1]!;
+          const arena = this.#arena;
+          let i = 0;
+          while (i < len && arena[off + i] === buf[s + i]) i++;
+          if (i === len) return id;
+        }
       }
       slot = (slot + 1) & mask;
     }
     if (this.size >= this.maxKeys) return -1;
     const id = this.size++;
-    if (id >= this.#hashes.length) this.#growIds();
+    if ((id << 1) >= this.#keys.length) this.#growIds();
     if (this.#arenaUsed + len > this.#arena.length) {
       const bigger = new Uint8Array(Math.max(this.#arena.length * 2, this.#arenaUsed + len));
       bigger.set(this.#arena.subarray(0, this.#arenaUsed));
       this.#arena = bigger;
     }
     this.#arena.set(buf.subarray(s, e), this.#arenaUsed);
-    this.#hashes[id] = h;
-    this.#offsets[id] = this.#arenaUsed;
-    this.#lengths[id] = len;
+    this.#keys[id << 1] = this.#arenaUsed;
+    this.#keys[(id << 1) + 1] = len;
     this.#arenaUsed += len;
-    this.#slots[slot] = id + 1;
-    if (this.size * 2 > this.#slots.length) this.#rehash();
+    slots[slot << 1] = id + 1;
+    slots[(slot << 1) + 1] = h;
+    if (this.size * 2 > mask + 1) this.#rehash();
     return id;
   }
 
   /** The key as a string (UTF-8), made once. */
   key(id: number): string {
-    let s = this.#strings[id];
-    if (s === undefined) {
-      s = Buffer.from(this.#arena.buffer, this.#arena.byteOffset + this.#offsets[id]!, this.#lengths[id]!).toString('utf8');
-      this.#strings[id] = s;
+    let str = this.#strings[id];
+    if (str === undefined) {
+      str = Buffer.from(this.#arena.buffer, this.#arena.byteOffset + this.#keys[id << 1]!, this.#keys[(id << 1) + 1]!).toString('utf8');
+      this.#strings[id] = str;
     }
-    return s;
+    return str;
   }
 
   #growIds(): void {
-    const n = this.#hashes.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#hashes = grow(this.#hashes, (k) => new Int32Array(k));
-    this.#offsets = grow(this.#offsets, (k) => new Int32Array(k));
-    this.#lengths = grow(this.#lengths, (k) => new Int32Array(k));
-    this.counts = grow(this.counts, (k) => new Float64Array(k));
+    const keys = new Int32Array(this.#keys.length * 2);
+    keys.set(this.#keys);
+    this.#keys = keys;
+    const counts = new Float64Array(this.counts.length * 2);
+    counts.set(this.counts);
+    this.counts = counts;
   }
 
   #rehash(): void {
-    const slots = new Int32Array(this.#slots.length * 2);
-    const mask = slots.length - 1;
-    for (let id = 0; id < this.size; id++) {
-      let slot = this.#hashes[id]! & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = id + 1;
+    const old = this.#slots;
+    const size = (this.#mask + 1) * 2;
+    const slots = new Int32Array(size * 2);
+    const mask = size - 1;
+    for (let i = 0; i < old.length; i += 2) {
+      if (old[i] === 0) continue;
+      let slot = old[i + 1]! & mask;
+      while (slots[slot << 1] !== 0) slot = (slot + 1) & mask;
+      slots[slot << 1] = old[i]!;
+      slots[(slot << 1) + 1] = old[i + 1]!;
     }
     this.#slots = slots;
     this.#mask = mask;
@@ -133,10 +133,11 @@ export class ByteTable {
  * counts stay exact for every pair that is kept.
  */
 export class PairCounts {
-  #parents: Int32Array;
-  #children: Int32Array;
-  /** 0 marks an empty slot (every stored count is at least 1). */
-  #counts: Float64Array;
+  /**
+   * Slot i is cells[4i .. 4i+3] = parent + 1 (0 = empty), child, count, unused: one cache
+   * line per lookup instead of three, which matters once the table outgrows the caches.
+   */
+  #cells: Int32Array;
   #mask: number;
   size = 0;
   readonly maxPairs: number;
@@ -145,23 +146,23 @@ export class PairCounts {
 
   constructor(maxPairs: number, initialSlots = 4096) {
     this.maxPairs = maxPairs;
-    this.#parents = new Int32Array(initialSlots);
-    this.#children = new Int32Array(initialSlots);
-    this.#counts = new Float64Array(initialSlots);
+    this.#cells = new Int32Array(initialSlots * 4);
     this.#mask = initialSlots - 1;
   }
 
   add(parent: number, child: number, n = 1): void {
     const mask = this.#mask;
+    const cells = this.#cells;
     let h = Math.imul(parent, 0x9e3779b1) ^ Math.imul(child + 0x7f4a7c15, 0x85ebca77);
     h ^= h >>> 15;
     let slot = h & mask;
-    const counts = this.#counts;
+    const p1 = parent + 1;
     while (true) {
-      const c = counts[slot]!;
-      if (c === 0) break;
-      if (this.#parents[slot] === parent && this.#children[slot] === child) {
-        counts[slot] = c + n;
+      const at = slot << 2;
+      const p = cells[at]!;
+      if (p === 0) break;
+      if (p === p1 && cells[at + 1] === child) {
+        cells[at + 2]! += n;
         return;
       }
       slot = (slot + 1) & mask;
@@ -170,11 +171,12 @@ export class PairCounts {
       this.dropped += n;
       return;
     }
-    this.#parents[slot] = parent;
-    this.#children[slot] = child;
-    counts[slot] = n;
+    const at = slot << 2;
+    cells[at] = p1;
+    cells[at + 1] = child;
+    cells[at + 2] = n;
     this.size++;
-    if (this.size * 2 > counts.length) this.#grow();
+    if (this.size * 2 > mask + 1) this.#grow();
   }
 
   /**
@@ -182,15 +184,24 @@ export class PairCounts {
    * parallel arrays per parent. A counting sort by parent: no object per pair.
    */
   topChildren(parents: number, limit: number): { children: Int32Array; counts: Float64Array; starts: Int32Array; ends: Int32Array } {
-    const slots = this.#counts.length;
+    const cells = this.#cells;
+    const slots = this.#mask + 1;
     const per = new Int32Array(parents + 1);
-    for (let i = 0; i < slots; i++) if (this.#counts[i] !== 0) per[this.#parents[i]! + 1]!++;
+    for (let i = 0; i < slots; i++) {
+      const p = cells[i << 2]!;
+      if (p !== 0 && p - 1 < parents) per[p]!++;
+    }
     for (let p = 0; p < parents; p++) per[p + 1]! += per[p]!;
-    const order = new Int32Array(this.size);
+    const order = new Int32Array(per[parents]!);
     const fill = per.slice(0, parents);
-    for (let i = 0; i < slots; i++) if (this.#counts[i] !== 0) order[fill[this.#parents[i]!]!++] = i;
-    const children = new Int32Array(this.size);
-    const counts = new Float64Array(this.size);
+    for (let i = 0; i < slots; i++) {
+      const p = cells[i << 2]!;
+      if (p !== 0 && p - 1 < parents) order[fill[p - 1]!++] = i;
+    }
+    const child = (slot: number): number => cells[(slot << 2) + 1]!;
+    const count = (slot: number): number => cells[(slot << 2) + 2]!;
+    const children = new Int32Array(order.length);
+    const counts = new Float64Array(order.length);
     const starts = new Int32Array(parents);
     const ends = new Int32Array(parents);
     let out = 0;
@@ -200,17 +211,17 @@ export class PairCounts {
       starts[p] = out;
       if (b - a <= limit) {
         for (let k = a; k < b; k++) {
-          children[out] = this.#children[order[k]!]!;
-          counts[out++] = this.#counts[order[k]!]!;
+          children[out] = child(order[k]!);
+          counts[out++] = count(order[k]!);
         }
       } else {
         const range = Array.from(order.subarray(a, b));
-        range.sort((x, y) => this.#counts[y]! - this.#counts[x]! || this.#children[x]! - this.#children[y]!);
+        range.sort((x, y) => count(y) - count(x) || child(x) - child(y));
         for (let k = 0; k < limit; k++) {
-          children[out] = this.#children[range[k]!]!;
-          counts[out++] = this.#counts[range[k]!]!;
+          children[out] = child(range[k]!);
+          counts[out++] = count(range[k]!);
         }
-        for (let k = limit; k < range.length; k++) this.dropped += this.#counts[range[k]!]!;
+        for (let k = limit; k < range.length; k++) this.dropped += count(range[k]!);
       }
       ends[p] = out;
     }
@@ -218,15 +229,11 @@ export class PairCounts {
   }
 
   #grow(): void {
-    const oldP = this.#parents;
-    const oldC = this.#children;
-    const oldN = this.#counts;
-    const size = oldN.length * 2;
-    this.#parents = new Int32Array(size);
-    this.#children = new Int32Array(size);
-    this.#counts = new Float64Array(size);
-    this.#mask = size - 1;
+    const old = this.#cells;
+    const slots = (this.#mask + 1) * 2;
+    this.#cells = new Int32Array(slots * 4);
+    this.#mask = slots - 1;
     this.size = 0;
-    for (let i = 0; i < oldN.length; i++) if (oldN[i]! !== 0) this.add(oldP[i]!, oldC[i]!, oldN[i]!);
+    for (let at = 0; at < old.length; at += 4) if (old[at] !== 0) this.add(old[at]! - 1, old[at + 1]!, old[at + 2]!);
   }
 }
