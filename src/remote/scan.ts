@@ -6,8 +6,11 @@
 import { gunzipSync } from 'node:zlib';
 import { resolveSince } from '../parsers/log-time.js';
 import { MainlogScanner, finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
+import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
 import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from './mainlog-filter.pl.js';
+import { SPOOL_FILTER_PERL } from './spool-filter.pl.js';
+import { readSpoolFilterOutput, type SpoolFilterStats } from './spool-records.js';
 
 export interface RemoteTransfer {
   /** Bytes of command output received (compressed), over all calls. */
@@ -97,4 +100,43 @@ export async function scanMainlogRemote(
   if (lines.length > 0) scanner.feed(lines, 0, lines.length);
   options.onTransfer?.(transfer);
   return finishScan(scanner.partial, { file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+}
+
+export interface RemoteSpoolScanOptions extends SpoolScanOptions {
+  timeoutMs?: number;
+  /** bytesScanned: -H bytes read on the host; bytesSelected: their compact copies, uncompressed. */
+  onTransfer?: (transfer: RemoteTransfer & { files: number; verbatim: number }) => void;
+}
+
+/**
+ * Same result as `scanSpoolDir(spoolDir, options)` run on the host itself. Perl lists and
+ * reads the -H files there (one pass, so `concurrency` does not apply) and sends back only
+ * the envelope and the few headers the summary reads; see spool-filter.pl.ts.
+ */
+export async function scanSpoolRemote(
+  transport: Transport,
+  spoolDir: string,
+  options: RemoteSpoolScanOptions = {},
+): Promise<SpoolScanResult> {
+  const max = options.maxMessages ?? 200_000;
+  const maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024;
+  const out = await perl(transport, SPOOL_FILTER_PERL, [spoolDir, String(max), String(maxHeaderBytes)], {
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  let read: { result: SpoolScanResult; stats: SpoolFilterStats };
+  try {
+    read = readSpoolFilterOutput(out.stdout, spoolDir, { maxMessages: max, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+  } catch (err) {
+    throw new RemoteScanError(`remote spool scan on ${transport.host}: ${(err as Error).message}`);
+  }
+  options.onTransfer?.({
+    bytesReceived: out.stdout.length,
+    bytesSent: out.sent,
+    bytesScanned: read.stats.bytesRead,
+    bytesSelected: read.stats.bytesSelected,
+    files: read.stats.files,
+    verbatim: read.stats.verbatim,
+  });
+  return read.result;
 }

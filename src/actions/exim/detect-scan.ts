@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import { scanMainlogFile, type MainlogScanOptions } from '../../investigate/mainlog-file.js';
 import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../../investigate/spool.js';
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
-import * as remote from '../../remote/scan.js';
+import { scanMainlogRemote, scanSpoolRemote } from '../../remote/scan.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
 
@@ -14,7 +14,7 @@ export async function scanMainlogOn(ctx: ActionContext, path: string, options: M
   const opts = { ...options, signal: ctx.signal };
   try {
     if (ctx.host.transport.kind === 'local') return await scanMainlogFile(path, opts);
-    return await remote.scanMainlogRemote(ctx.host.transport, path, opts);
+    return await scanMainlogRemote(ctx.host.transport, path, opts);
   } catch (err) {
     throw new ActionError(`cannot scan the main log ${path} on ${ctx.host.name}: ${(err as Error).message}`);
   }
@@ -24,11 +24,6 @@ export async function scanSpoolOn(ctx: ActionContext, spoolDir: string, options:
   const opts = { ...options, signal: ctx.signal };
   try {
     if (ctx.host.transport.kind === 'local') return await scanSpoolDir(spoolDir, opts);
-    // The SSH spool scan lives in src/remote/scan.ts; until it exists say so plainly.
-    const scanSpoolRemote = (remote as Record<string, unknown>)['scanSpoolRemote'] as
-      | ((transport: ActionContext['host']['transport'], dir: string, o: SpoolScanOptions) => Promise<SpoolScanResult>)
-      | undefined;
-    if (scanSpoolRemote === undefined) throw new Error('remote spool scanning is not available yet');
     return await scanSpoolRemote(ctx.host.transport, spoolDir, opts);
   } catch (err) {
     throw new ActionError(`cannot scan the spool ${spoolDir} on ${ctx.host.name}: ${(err as Error).message}`);
