@@ -49,7 +49,7 @@ const cases = [
   ['seed: IPs of one sender+subject', ['sh', '-c', `grep "<= ${SENDER}" "$1" | grep "${SUBJECT}" | grep -o "\\[[0-9.]*\\]" | sort -n | uniq -c | sort -n`, 'sh', log]],
   ['seed: senders of one subject', ['sh', '-c', `grep "${SUBJECT}" "$1" | awk '{print $5}' | sort | uniq -c | sort -n`, 'sh', log]],
   ['runbook: one pass, all findings (2 workers)', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '2']],
-  ['runbook: one pass, 1 thread', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '1']],
+  ['runbook: one pass, 1 thread (default)', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '1']],
   [`runbook: since ${since10} (last 10%)`, [process.execPath, 'bench/mainlog/scan.mjs', log, '--since', since10]],
 ];
 
@@ -79,7 +79,8 @@ console.log('|---|---:|---:|---:|---:|---:|');
 for (const r of results) console.log(`| ${r.name} | ${r.wall.toFixed(2)} | ${r.best.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.rssMb.toFixed(0)} | ${(r.wall / base).toFixed(2)}x |`);
 console.log('');
 const seedsTotal = results.slice(0, 4).reduce((n, r) => n + r.wall, 0);
-console.log(`four seed one-liners together: ${seedsTotal.toFixed(2)} s wall; runbook one pass (2 workers): ${results[4].wall.toFixed(2)} s`);
+const seedsCpu = results.slice(0, 4).reduce((n, r) => n + r.cpu, 0);
+console.log(`four seed one-liners together: ${seedsTotal.toFixed(2)} s wall, ${seedsCpu.toFixed(2)} s CPU; runbook one pass (1 thread, the default): ${results[5].wall.toFixed(2)} s wall, ${results[5].cpu.toFixed(2)} s CPU`);
 console.log('');
 console.log('--- outputs (tails) ---');
 for (const r of results) console.log(`# ${r.name}\n${r.out.trim().split('\n').slice(-4).join('\n')}\n`);
