@@ -20,6 +20,7 @@ import { diffPlans, findPlanByHash } from '../plan-diff.js';
 import { renderPlan } from '../render/plan.js';
 import { listrProgress, plainProgress } from '../render/progress.js';
 import { createSecretDelivery } from '../secrets.js';
+import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
@@ -49,18 +50,11 @@ export interface ApplyFlags {
   color?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
 function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of 1 or more, got ${JSON.stringify(value)}`);
   return n;
-}
-
-function auditFileName(playbookName: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${playbookName}-${process.pid}.jsonl`;
 }
 
 /** The command line that applies exactly this plan. */
@@ -84,18 +78,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const style = createStyle(colorEnabled(process.stdout, flags.color));
   const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts += 1;
-    if (interrupts === 1) {
-      process.stderr.write('\nInterrupted: stopping after the running command; the audit log records where it stopped. Press Ctrl-C again to quit at once.\n');
-      controller.abort(new Error('interrupted by the operator (SIGINT)'));
-    } else {
-      process.exit(EXIT.interrupted);
-    }
-  };
-  process.on('SIGINT', onSigint);
+  const run = interruptibleRun();
   let audit: AuditWriter | undefined;
   try {
     if (flags.yes && flags.approve) throw new UsageError('--yes and --approve do not go together: --approve already accepts the gates of exactly that plan');
@@ -159,7 +142,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       argv,
       toolVersion: VERSION,
       observer: (event) => progress.observer(event),
-      signal: controller.signal,
+      signal: run.signal,
       deliverSecret: createSecretDelivery({
         ...(flags.secretsFile ? { secretsFile: flags.secretsFile } : {}),
         fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets',
@@ -245,7 +228,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
   } catch (error) {
     return reportError(error, json);
   } finally {
-    process.off('SIGINT', onSigint);
+    run.dispose();
     audit?.close();
   }
 }

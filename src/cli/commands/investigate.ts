@@ -11,6 +11,7 @@ import { resolveInputs } from '../../playbook/inputs.js';
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
 import { plainProgress } from '../render/progress.js';
+import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
@@ -30,8 +31,6 @@ interface InvestigateFlags {
   json?: boolean;
   color?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /**
  * The read-only detection as a report: on hosts (through the shipped investigate playbook, so
@@ -72,12 +71,10 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
       },
       {},
     );
-    const audit = AuditWriter.create(join(flags.auditDir, `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-investigate-${process.pid}.jsonl`));
+    const audit = AuditWriter.create(join(flags.auditDir, auditFileName('investigate')));
     const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
     const progress = plainProgress(process.stderr, errStyle, json);
-    const controller = new AbortController();
-    const onSigint = () => controller.abort(new Error('interrupted by the operator (SIGINT)'));
-    process.once('SIGINT', onSigint);
+    const run = interruptibleRun();
     let report;
     try {
       report = await runPlaybook({
@@ -91,13 +88,13 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         argv,
         toolVersion: VERSION,
         observer: (event) => progress.observer(event),
-        signal: controller.signal,
+        signal: run.signal,
         deliverSecret: async () => {
           throw new Error('an investigation never handles secrets');
         },
       });
     } finally {
-      process.off('SIGINT', onSigint);
+      run.dispose();
       audit.close();
     }
     const results = report.plan.hosts.map((h) => ({

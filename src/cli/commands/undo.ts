@@ -12,6 +12,7 @@ import { renderOutcomeTable } from '../../fleet/outcome-table.js';
 import { renderPlan } from '../render/plan.js';
 import { plainProgress } from '../render/progress.js';
 import { createSecretDelivery } from '../secrets.js';
+import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
@@ -27,8 +28,6 @@ interface UndoFlags {
   json?: boolean;
   color?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** What the undo will and will not do, before the engine plans it against the hosts. */
 export function renderUndoSummary(plan: UndoPlan, style: Style): string {
@@ -47,19 +46,12 @@ export function renderUndoSummary(plan: UndoPlan, style: Style): string {
   return out.join('\n');
 }
 
-function auditFileName(name: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${name}-${process.pid}.jsonl`;
-}
-
 export async function undoCommand(logPath: string, flags: UndoFlags, argv: string[]): Promise<number> {
   const json = flags.json === true;
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const style = createStyle(colorEnabled(process.stdout, flags.color));
   const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
-  const controller = new AbortController();
-  const onSigint = () => controller.abort(new Error('interrupted by the operator (SIGINT)'));
-  process.once('SIGINT', onSigint);
+  const run = interruptibleRun();
   let audit: AuditWriter | undefined;
   try {
     if (flags.dryRun && flags.yes) throw new UsageError('--dry-run changes nothing, so it takes no --yes');
@@ -107,7 +99,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       argv,
       toolVersion: VERSION,
       observer: (event) => progress.observer(event),
-      signal: controller.signal,
+      signal: run.signal,
       deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive }),
       onPlan: async (p) => {
         await progress.end();
@@ -128,7 +120,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
   } catch (error) {
     return reportError(error, json);
   } finally {
-    process.off('SIGINT', onSigint);
+    run.dispose();
     audit?.close();
   }
 }
