@@ -34,6 +34,8 @@ export interface SshTestHost {
   /** SIGKILL the sshd and its sessions: the host "dies". */
   kill(): void;
   stop(): Promise<void>;
+  /** Start this host's sshd again (same port, key and filesystem) after kill() or stop(). */
+  restart(): Promise<void>;
 }
 
 export interface SshTestFleet {
@@ -133,10 +135,9 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
       ...PER_HOST_DIRS.map((d) => ({ source: join(root, d), target: d })),
       ...(options.binds?.({ name, root, index }) ?? []),
     ];
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
-      const config = join(hostDir, 'sshd_config');
-      await writeFile(
+    const config = join(hostDir, 'sshd_config');
+    const writeConfig = (port: number) =>
+      writeFile(
         config,
         [
           `Port ${port}`,
@@ -157,6 +158,8 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
           '',
         ].join('\n'),
       );
+    /** sshd in its own mount namespace; resolves once it answers on `port`. */
+    const launch = async (port: number): Promise<{ child: ChildProcess; stderr: () => string }> => {
       const child = spawn(
         'unshare',
         [
@@ -186,7 +189,18 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
         await waitForBanner(port, child, () => stderr);
       } catch (error) {
         child.kill('SIGKILL');
-        if (attempt < 3 && /Bind|Address already in use/i.test(stderr)) continue;
+        throw error;
+      }
+      return { child, stderr: () => stderr };
+    };
+    for (let attempt = 0; ; attempt++) {
+      const port = await freePort();
+      await writeConfig(port);
+      let child: ChildProcess;
+      try {
+        ({ child } = await launch(port));
+      } catch (error) {
+        if (attempt < 3 && /Bind|Address already in use/i.test((error as Error).message)) continue;
         throw error;
       }
       const line = `[127.0.0.1]:${port} ${hostKeyPub}\n`;
@@ -219,6 +233,10 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
           const timer = setTimeout(() => host.kill(), 3000);
           await exited;
           clearTimeout(timer);
+        },
+        async restart() {
+          if (host.running) return;
+          ({ child } = await launch(port));
         },
       };
       return host;
