@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,7 +261,8 @@ describe.runIf(sshAvailable || process.env.CI)('remote spool scan over SSH', () 
       expect(actual.messages).toBe(total);
       expect(transfer!.bytesReceived).toBeLessThan(transfer!.bytesScanned / 5);
       expect(wire).toBeLessThan(transfer!.bytesScanned / 4);
-      console.log(`remote spool scan: ${actual.messages} -H files, ${transfer!.bytesScanned} B on the host, selected ${transfer!.bytesSelected} B, received ${transfer!.bytesReceived} B (wire ${wire} B)`);
+      const spoolBytes = Number(execFileSync('du', ['-sb', join(host.root, 'var/spool/exim4/input')], { encoding: 'utf8' }).split('\t')[0]);
+      console.log(`remote spool scan: ${actual.messages} messages, spool input/ ${spoolBytes} B (-H ${transfer!.bytesScanned} B), selected ${transfer!.bytesSelected} B, received ${transfer!.bytesReceived} B (wire ${wire} B)`);
     } finally {
       await t.close();
     }
