@@ -172,6 +172,25 @@ function mutationsAfter(hosts: HostPlan[], fromIndex: number, toIndex: number): 
  * Every phase is recorded in the audit log; the summary record closes it.
  */
 export async function runPlaybook(options: RunOptions): Promise<RunReport> {
+  // The engine opens the connections (connect() during planning), so it closes them: an open
+  // SSH socket would otherwise keep the process alive after the run is over.
+  const opened: HostTarget[] = [];
+  try {
+    return await runOpened(options, opened);
+  } finally {
+    await Promise.allSettled(opened.map((target) => target.transport.close()));
+  }
+}
+
+/** `host: host: message` reads badly; keep one host prefix in recorded errors. */
+function withoutHostPrefix(host: string, message: string): string {
+  const prefix = `${host}: `;
+  let out = message;
+  while (out.startsWith(prefix)) out = out.slice(prefix.length);
+  return out;
+}
+
+async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<RunReport> {
   const recorder = new Recorder(options.audit);
   const mode = options.mode ?? (options.dryRun ? 'dry-run' : 'apply');
   let uid: number | null = null;
@@ -214,8 +233,9 @@ export async function runPlaybook(options: RunOptions): Promise<RunReport> {
     let target: HostTarget;
     try {
       target = await handle.connect();
+      opened.push(target);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = withoutHostPrefix(handle.name, error instanceof Error ? error.message : String(error));
       options.observer({ type: 'plan.host', host: handle.name, status: 'failed', error: message });
       const placeholder = { name: handle.name } as HostTarget;
       return { target: placeholder, steps: [], outputs: {}, stopped: { status: 'unreachable' as HostStatus, error: message } };

@@ -269,9 +269,14 @@ export class SshTransport implements Transport {
       clients.map(
         (c) =>
           new Promise<void>((resolve) => {
-            c.once('close', () => resolve());
+            // A client whose connection already died never emits 'close' again: the timer is
+            // what settles it, so it must keep the process alive until then (no unref).
+            const timer = setTimeout(resolve, 2000);
+            c.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
             c.end();
-            setTimeout(resolve, 2000).unref();
           }),
       ),
     );
