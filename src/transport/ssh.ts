@@ -76,10 +76,33 @@ interface Hop {
   identityFiles: string[];
 }
 
-/** argv as sudo will run it. Exported for the planner and tests. */
+/**
+ * sudo on the host would not run commands as configured (`become`): no rule for the login
+ * user, a password it needs and was not given, or a password it refused. Raised when the
+ * connection opens, before any command runs, and never mistaken for a command's own exit 1.
+ */
+export class BecomeError extends Error {
+  readonly host: string;
+  constructor(host: string, message: string) {
+    super(`${host}: ${message}`);
+    this.name = 'BecomeError';
+    this.host = host;
+  }
+}
+
+/** sudo's own refusals (exit 1), as opposed to the command's output. */
+const SUDO_NEEDS_PASSWORD = /^sudo: (a password is required|a terminal is required)/m;
+const SUDO_WRONG_PASSWORD = /^sudo: (\d+ incorrect password attempts?|no password was provided)/m;
+
+/**
+ * argv as sudo will run it. Exported for the planner and tests. With a password, `-k` makes
+ * sudo read it every time: where sudo shares cached credentials between sessions
+ * (`timestamp_type=global`), it would otherwise skip the password and hand that line to the
+ * command on its stdin.
+ */
 export function becomeArgv(argv: readonly string[], become: BecomeOptions | undefined): string[] {
   if (become === undefined) return [...argv];
-  const head = become.password !== undefined ? ['sudo', '-S', '-p', ''] : ['sudo', '-n'];
+  const head = become.password !== undefined ? ['sudo', '-k', '-S', '-p', ''] : ['sudo', '-n'];
   if (become.user !== undefined) head.push('-u', become.user);
   return [...head, '--', ...argv];
 }
@@ -90,6 +113,20 @@ function localUser(): string {
   } catch {
     return 'root';
   }
+}
+
+function sudoPasswordLine(password: Secret): Buffer {
+  return Buffer.from(`${password.reveal()}\n`, 'utf8');
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+}
+
+function becomeHint(become: BecomeOptions): string {
+  return become.password === undefined
+    ? 'give a become password for this host, or allow the login user to run commands without one (NOPASSWD in sudoers)'
+    : 'the become password was not accepted';
 }
 
 function toBuffer(input: string | Uint8Array): Buffer {
@@ -107,6 +144,9 @@ export class SshTransport implements Transport {
   readonly #pending = new Set<(error: HostUnreachableError) => void>();
   #closed = false;
   #route: string[] = [];
+  /** `become` as it works on this host, settled when the connection opens (see #checkBecome). */
+  #become: BecomeOptions | undefined;
+  #becomeRefused: BecomeError | undefined;
 
   constructor(options: SshTransportOptions) {
     this.host = options.host;
@@ -129,16 +169,15 @@ export class SshTransport implements Transport {
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     if (argv.length === 0 || argv[0] === '') throw new Error('exec: empty argv');
-    const become = this.#options.become;
-    const remoteArgv = becomeArgv(argv, become);
-    const command = remoteCommandReportingPid(remoteArgv);
-    let input = stdinBytes(options.stdin);
-    if (become?.password !== undefined) {
-      const pw = Buffer.from(`${become.password.reveal()}\n`, 'utf8');
-      input = input === undefined ? pw : Buffer.concat([pw, toBuffer(input)]);
-    }
     if (options.signal?.aborted) return this.#notRun(argv, 'aborted');
     const client = await this.#client();
+    const become = this.#become;
+    const command = remoteCommandReportingPid(becomeArgv(argv, become));
+    let input = stdinBytes(options.stdin);
+    if (become?.password !== undefined) {
+      const pw = sudoPasswordLine(become.password);
+      input = input === undefined ? pw : Buffer.concat([pw, toBuffer(input)]);
+    }
     const started = performance.now();
     const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const out = new OutputCollector(limit, options.onStdout);
@@ -257,7 +296,80 @@ export class SshTransport implements Transport {
     });
 
     if (this.#isCommandNotFound(result)) throw new CommandNotFoundError(argv[0]!, this.host);
+    if (become !== undefined && result.exitCode === 1) {
+      // A rule narrower than the probe (some commands only) refuses here: never pass sudo's
+      // refusal off as the command's exit 1 (for grep or exiqgrep that means "no match").
+      if (SUDO_WRONG_PASSWORD.test(result.stderr)) throw new BecomeError(this.host, `sudo refused the become password for ${argv[0]}`);
+      if (SUDO_NEEDS_PASSWORD.test(result.stderr)) throw new BecomeError(this.host, `sudo asks for a password to run ${argv[0]}: ${becomeHint(become)}`);
+      const denied = /^Sorry, user .* is not allowed to execute .*$/m.exec(result.stderr);
+      if (denied) throw new BecomeError(this.host, `sudo: ${denied[0]}`);
+    }
     return result;
+  }
+
+  /**
+   * Asks sudo once, right after login, whether it will run commands as configured: `sudo -n
+   * -k true` tells whether a password is needed at all. When it is not, the configured
+   * password is never sent: sudo would not read it and the command would get it on its stdin.
+   * When it is, the password is tried once, so a wrong one fails here in one clear error
+   * instead of sudo reading the commands' own input as further attempts.
+   */
+  async #checkBecome(client: SshClient, wanted: BecomeOptions): Promise<BecomeOptions> {
+    const asUser = wanted.user !== undefined ? ['-u', wanted.user] : [];
+    const probe = await this.#run(client, ['sudo', '-n', '-k', ...asUser, '--', 'true']);
+    if (probe.code === null) throw this.#broken ?? new HostUnreachableError(this.host, 'the connection closed while checking sudo');
+    if (probe.code === 0) return wanted.user !== undefined ? { user: wanted.user } : {};
+    if (probe.code === 127 || /sudo: (command )?not found/.test(probe.stderr)) {
+      throw new BecomeError(this.host, 'become needs sudo, which is not installed on this host (or not on the login user\'s PATH)');
+    }
+    if (/must have a tty/.test(probe.stderr)) {
+      throw new BecomeError(this.host, "sudo requires a terminal for the login user ('requiretty' in sudoers); runbook runs commands without one: add 'Defaults:USER !requiretty'");
+    }
+    if (!SUDO_NEEDS_PASSWORD.test(probe.stderr)) {
+      throw new BecomeError(this.host, `sudo refused to run commands${wanted.user !== undefined ? ` as ${wanted.user}` : ' as root'}: ${firstLine(probe.stderr) || `exit ${String(probe.code)}`}`);
+    }
+    if (wanted.password === undefined) throw new BecomeError(this.host, `sudo asks for a password (or has no rule for the login user): ${becomeHint(wanted)}`);
+    const check = await this.#run(client, ['sudo', '-k', '-S', '-p', '', ...asUser, '--', 'true'], sudoPasswordLine(wanted.password));
+    if (check.code === null) throw this.#broken ?? new HostUnreachableError(this.host, 'the connection closed while checking sudo');
+    if (check.code === 0) return wanted;
+    if (SUDO_WRONG_PASSWORD.test(check.stderr)) throw new BecomeError(this.host, 'sudo did not accept the become password (nothing was run); check the password for this host');
+    throw new BecomeError(this.host, `sudo refused to run commands: ${firstLine(check.stderr.replace(/^Sorry, try again\.\n/m, '')) || `exit ${String(check.code)}`}`);
+  }
+
+  /**
+   * One short command on the connection, for the checks made while connecting. Bounded by the
+   * connect timeout: a host whose sudo hangs (a stuck PAM module) is reported, not waited on.
+   */
+  #run(client: SshClient, argv: string[], input?: Buffer): Promise<{ code: number | null; stderr: string }> {
+    const timeoutMs = this.#options.connectTimeoutMs ?? 20_000;
+    return new Promise((resolve, reject) => {
+      client.exec(quoteArgvForPosixShell(argv), (error, channel) => {
+        if (error) {
+          reject(new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
+          return;
+        }
+        const timer = setTimeout(() => {
+          reject(new HostUnreachableError(this.host, `${argv[0]} did not answer within ${timeoutMs} ms while connecting`));
+          channel.close();
+        }, timeoutMs);
+        let stderr = '';
+        let code: number | null = null;
+        channel.on('data', () => {});
+        channel.stderr.on('data', (d: Buffer) => {
+          if (stderr.length < 4096) stderr += d.toString('utf8');
+        });
+        channel.on('exit', (c: number | null) => {
+          if (typeof c === 'number') code = c;
+        });
+        channel.on('close', (c?: number | null) => {
+          clearTimeout(timer);
+          if (code === null && typeof c === 'number') code = c;
+          resolve({ code, stderr });
+        });
+        channel.on('error', () => {});
+        channel.end(input);
+      });
+    });
   }
 
   async close(): Promise<void> {
@@ -285,13 +397,15 @@ export class SshTransport implements Transport {
 
   /** Kill a timed-out or aborted command's whole process group, over a second channel. */
   #killProcessGroup(client: SshClient, pid: number): void {
-    const argv = becomeArgv(['kill', '-s', 'KILL', '--', `-${pid}`], this.#options.become);
+    const become = this.#become;
+    const argv = becomeArgv(['kill', '-s', 'KILL', '--', `-${pid}`], become);
     try {
       client.exec(quoteArgvForPosixShell(argv), (error, channel) => {
         if (error) return;
         channel.on('data', () => {});
         channel.stderr.on('data', () => {});
-        channel.end();
+        // sudo -S waits for its password on stdin here too.
+        channel.end(become?.password !== undefined ? sudoPasswordLine(become.password) : undefined);
       });
     } catch {
       // the connection is gone, and the process with it
@@ -301,7 +415,7 @@ export class SshTransport implements Transport {
   #isCommandNotFound(result: ExecResult): boolean {
     if (result.exitCode === 127 && /not found/i.test(result.stderr)) return true;
     return (
-      this.#options.become !== undefined &&
+      this.#become !== undefined &&
       result.exitCode === 1 &&
       /^sudo: .*: command not found/m.test(result.stderr)
     );
@@ -325,9 +439,12 @@ export class SshTransport implements Transport {
 
   #client(): Promise<SshClient> {
     if (this.#broken) return Promise.reject(this.#broken);
+    // Asking sudo again would not change its answer, and repeated wrong passwords can lock the account.
+    if (this.#becomeRefused) return Promise.reject(this.#becomeRefused);
     if (this.#closed) return Promise.reject(new HostUnreachableError(this.host, 'connection already closed'));
     this.#connecting ??= this.#open().catch((error: unknown) => {
       this.#connecting = undefined;
+      if (error instanceof BecomeError) this.#becomeRefused = error;
       for (const c of this.#clients) c.end();
       this.#clients = [];
       this.#socket?.destroy();
@@ -378,6 +495,7 @@ export class SshTransport implements Transport {
       client = await this.#handshake(hop, sock, timeout, i === hops.length - 1);
       this.#clients.push(client);
     }
+    if (this.#options.become !== undefined) this.#become = await this.#checkBecome(client!, this.#options.become);
     return client!;
   }
 

@@ -21,7 +21,7 @@ describe('becomeArgv', () => {
     expect(becomeArgv(['id'], undefined)).toEqual(['id']);
     expect(becomeArgv(['id', '-u'], {})).toEqual(['sudo', '-n', '--', 'id', '-u']);
     expect(becomeArgv(['id'], { user: 'bob' })).toEqual(['sudo', '-n', '-u', 'bob', '--', 'id']);
-    expect(becomeArgv(['id'], { password: new Secret('sudo-password-1') })).toEqual(['sudo', '-S', '-p', '', '--', 'id']);
+    expect(becomeArgv(['id'], { password: new Secret('sudo-password-1') })).toEqual(['sudo', '-k', '-S', '-p', '', '--', 'id']);
   });
 });
 

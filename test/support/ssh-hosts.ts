@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,9 @@ export const sshAvailable: boolean =
   existsSync(SSHD) &&
   existsSync('/usr/bin/ssh-keygen') &&
   spawnSync('unshare', ['-m', '--propagation', 'private', 'true'], { stdio: 'ignore' }).status === 0;
+
+/** sudo is installed (for test hosts whose login user becomes root). */
+export const sudoAvailable: boolean = existsSync('/usr/bin/sudo') && existsSync('/etc/sudoers.d');
 
 /** Host paths each test host gets its own copy of. /root too: root's login shell must not run this machine's ~/.bashrc. */
 export const PER_HOST_DIRS = ['/var/spool/exim4', '/var/log/exim4', '/home', '/etc/csf', '/run', '/root'];
@@ -60,6 +63,88 @@ export interface StartOptions {
   /** Populate a host root before its sshd starts (e.g. lay out the cPanel simulator). */
   prepare?: (host: { name: string; root: string; index: number }) => Promise<void>;
   namePrefix?: string;
+  /**
+   * Login users that exist only inside each test host: the host gets private copies of
+   * /etc/passwd, /etc/group and /etc/shadow with these users added, its own /etc/sudoers.d
+   * holding their sudo rules and its own /var/lib/sudo. This machine's /etc is never changed.
+   */
+  users?: TestLoginUser[];
+}
+
+/** A non-root account on a test host, reachable with the fleet's client key. */
+export interface TestLoginUser {
+  name: string;
+  /** Also its primary group id (a group of the same name is added). */
+  uid: number;
+  /** The account's password, which sudo asks for when the rule requires one. Default: none. */
+  password?: string;
+  /** The sudoers rule after the user name, e.g. `ALL=(ALL:ALL) NOPASSWD: ALL`. Default: no rule. */
+  sudo?: string;
+}
+
+/** SHA-512 crypt of a password, given to perl on stdin (never on argv). */
+function cryptPassword(password: string): string {
+  const salt = Math.random().toString(36).slice(2, 10).padEnd(8, 'x');
+  const r = spawnSync('perl', ['-e', 'my $p = <STDIN>; print crypt($p, $ARGV[0])', `$6$${salt}$`], { input: password, encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout.startsWith('$6$')) throw new Error(`cannot hash a password with perl: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Private account files for one host: this machine's passwd/group/shadow plus the test users,
+ * a sudoers.d with their rules, and each user's home (under the host's own /home) holding the
+ * fleet's authorized keys. Returns the bind mounts that put them in place.
+ */
+async function prepareUsers(
+  users: TestLoginUser[],
+  hostDir: string,
+  root: string,
+  authorizedKeys: string,
+): Promise<Array<{ source: string; target: string }>> {
+  const etc = join(hostDir, 'etc');
+  const sudoers = join(etc, 'sudoers.d');
+  const sudoState = join(hostDir, 'var-lib-sudo');
+  await mkdir(sudoers, { recursive: true, mode: 0o755 });
+  await mkdir(sudoState, { recursive: true, mode: 0o700 });
+  // Days since the epoch: a password changed "today" is neither expired nor due for change.
+  const today = Math.floor(Date.now() / 86_400_000);
+  const passwd = users.map((u) => `${u.name}:x:${u.uid}:${u.uid}:runbook test user:/home/${u.name}:/bin/sh`);
+  const group = users.map((u) => `${u.name}:x:${u.uid}:`);
+  // '*' is "no password" without locking the account (sshd refuses keys for a '!' account).
+  const shadow = users.map((u) => `${u.name}:${u.password !== undefined ? cryptPassword(u.password) : '*'}:${today}:0:99999:7:::`);
+  const withLines = async (file: string, lines: string[], mode: number): Promise<void> => {
+    const text = await readFile(`/etc/${file}`, 'utf8');
+    await writeFile(join(etc, file), `${text.endsWith('\n') || text === '' ? text : `${text}\n`}${lines.join('\n')}\n`, { mode });
+    await chmod(join(etc, file), mode);
+  };
+  await withLines('passwd', passwd, 0o644);
+  await withLines('group', group, 0o644);
+  await withLines('shadow', shadow, 0o640);
+  const rules = users.filter((u) => u.sudo !== undefined).map((u) => `${u.name} ${u.sudo}`);
+  if (rules.length > 0) {
+    // sudo ignores a sudoers.d file that is not root's or is writable by others.
+    const file = join(sudoers, 'runbook-test');
+    await writeFile(file, `${rules.join('\n')}\n`, { mode: 0o440 });
+    await chmod(file, 0o440);
+  }
+  const keys = await readFile(authorizedKeys);
+  for (const u of users) {
+    const home = join(root, 'home', u.name);
+    await mkdir(join(home, '.ssh'), { recursive: true });
+    await writeFile(join(home, '.ssh', 'authorized_keys'), keys, { mode: 0o600 });
+    for (const p of [home, join(home, '.ssh'), join(home, '.ssh', 'authorized_keys')]) await chown(p, u.uid, u.uid);
+    await chmod(home, 0o700);
+  }
+  const binds = [
+    { source: join(etc, 'passwd'), target: '/etc/passwd' },
+    { source: join(etc, 'group'), target: '/etc/group' },
+    { source: join(etc, 'shadow'), target: '/etc/shadow' },
+  ];
+  if (existsSync('/etc/sudoers.d')) binds.push({ source: sudoers, target: '/etc/sudoers.d' });
+  else if (rules.length > 0) throw new Error('test users with sudo rules need sudo installed (apt-get install sudo)');
+  // sudo remembers who saw its lecture and whose credentials are cached there and in /run.
+  if (existsSync('/var/lib/sudo')) binds.push({ source: sudoState, target: '/var/lib/sudo' });
+  return binds;
 }
 
 function run(file: string, args: string[]): void {
@@ -131,8 +216,10 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
     const hostKeyFile = join(hostDir, 'ssh_host_ed25519_key');
     run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', hostKeyFile]);
     const hostKeyPub = (await readFile(`${hostKeyFile}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+    const users = options.users ?? [];
     const binds = [
       ...PER_HOST_DIRS.map((d) => ({ source: join(root, d), target: d })),
+      ...(users.length > 0 ? await prepareUsers(users, hostDir, root, authorizedKeys) : []),
       ...(options.binds?.({ name, root, index }) ?? []),
     ];
     const config = join(hostDir, 'sshd_config');
@@ -144,7 +231,8 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
           'ListenAddress 127.0.0.1',
           `HostKey ${hostKeyFile}`,
           `PidFile ${join(hostDir, 'sshd.pid')}`,
-          `AuthorizedKeysFile ${authorizedKeys}`,
+          // sshd reads the keys file as the user logging in: test users have their own copy.
+          users.length > 0 ? `AuthorizedKeysFile ${authorizedKeys} .ssh/authorized_keys` : `AuthorizedKeysFile ${authorizedKeys}`,
           'StrictModes no',
           'UsePAM no',
           'PermitRootLogin yes',
