@@ -208,6 +208,7 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
   describe('through the CLI: an inventory host with a non-root user and become: true', () => {
     let base: string;
     let inventory: string;
+    let ansibleInventory: string;
     const env = (): Record<string, string> => ({ HOME: join(base, 'home'), SSH_AUTH_SOCK: '' });
 
     beforeAll(() => {
@@ -215,6 +216,7 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
       base = mkdtempSync(join(tmpdir(), 'runbook-become-cli-'));
       mkdirSync(join(base, 'home'));
       inventory = join(base, 'inventory.yml');
+      ansibleInventory = join(base, 'ansible-hosts.yml');
       const entry = (extra: Record<string, unknown>) => ({
         ssh_host: '127.0.0.1',
         port: host.port,
@@ -224,15 +226,33 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
         layout: manifest.layout,
         ...extra,
       });
-      writeFileSync(inventory, JSON.stringify({ hosts: { 'mx-become': entry({ become: true }), 'mx-plain': entry({}) } }));
+      writeFileSync(inventory, JSON.stringify({ hosts: { 'mx-become': entry({ become: true }), 'mx-plain': entry({}), 'mx-norule': entry({ user: 'rb-plain', become: true }) } }));
+      // The same host in an Ansible inventory: ansible_user and ansible_become.
+      writeFileSync(
+        ansibleInventory,
+        JSON.stringify({
+          all: {
+            hosts: {
+              'mx-ansible': {
+                ansible_host: '127.0.0.1',
+                ansible_port: host.port,
+                ansible_user: 'rb-ops',
+                ansible_ssh_private_key_file: fleet.clientKey,
+                ansible_become: 'yes',
+                ...Object.fromEntries(Object.entries(manifest.tools).map(([k, v]) => [`runbook_tool_${k}`, v])),
+              },
+            },
+          },
+        }),
+      );
     });
     afterAll(() => {
       if (base) rmSync(base, { recursive: true, force: true });
     });
 
-    const investigate = (limit: string) =>
+    const investigate = (limit: string, file = inventory) =>
       runCli(
-        ['apply', 'playbooks/investigate.yml', '-i', inventory, '-l', limit, '--known-hosts', fleet.knownHostsFile, '--audit-dir', join(base, 'audit', limit), '--json', '--var', 'min_messages=8'],
+        ['apply', 'playbooks/investigate.yml', '-i', file, '-l', limit, '--known-hosts', fleet.knownHostsFile, '--audit-dir', join(base, 'audit', limit), '--json', '--var', 'min_messages=8'],
         { env: env(), timeoutMs: 60_000 },
       );
 
@@ -245,6 +265,20 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
       const log = records(out.auditLog);
       expect(log.find((x) => x.type === 'host.finish')).toMatchObject({ host: 'mx-become', status: 'ok' });
       expect((await runCli(['audit', 'verify', out.auditLog])).code).toBe(0);
+    });
+
+    it('an Ansible inventory with ansible_user and ansible_become works the same way', async () => {
+      const r = await investigate('mx-ansible', ansibleInventory);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(manifest.mailbox);
+    });
+
+    it('become for a user sudo has no rule for: the host stops before any step, and the outcome says why', async () => {
+      const r = await investigate('mx-norule');
+      expect(r.code).not.toBe(0);
+      const out = JSON.parse(r.stdout) as { auditLog: string; hosts: Array<{ host: string; status: string; error?: string }> };
+      expect(out.hosts[0]).toMatchObject({ host: 'mx-norule', error: expect.stringMatching(/sudo asks for a password \(or has no rule for the login user\)/) });
+      expect(records(out.auditLog).some((x) => x.type === 'step.finish' && x.status === 'ok')).toBe(false);
     });
 
     it('the same host without become: the read fails with a permission error, not an empty finding', async () => {
