@@ -577,7 +577,10 @@ export class SshTransport implements Transport {
           );
           return;
         }
-        this.#markBroken(new HostUnreachableError(this.host, `connection lost: ${error.message}`, { cause: error }));
+        // Same wording as a plain close: which of the two arrives first when a host dies is a race.
+        this.#markBroken(
+          new HostUnreachableError(this.host, `connection to ${hop.hostname}:${hop.port} lost${isTarget ? '' : ' (jump host)'}: ${error.message}`, { cause: error }),
+        );
       });
       client.on('close', () => {
         if (!ready) {
