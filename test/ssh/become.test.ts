@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +223,7 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
         identity_file: fleet.clientKey,
         tools: manifest.tools,
         layout: manifest.layout,
+        vars: { allow_documentation_ips: true },
         ...extra,
       });
       writeFileSync(inventory, JSON.stringify({ hosts: { 'mx-become': entry({ become: true }), 'mx-plain': entry({}), 'mx-norule': entry({ user: 'rb-plain', become: true }) } }));
@@ -286,6 +286,29 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
       expect(r.code).not.toBe(0);
       expect(r.stdout + r.stderr).toMatch(/permission denied/i);
       expect(r.stdout).not.toContain(manifest.mailbox);
+    });
+
+    it('runbook apply playbooks/spam-incident.yml --yes contains the incident as root; the new mailbox password is seen nowhere', async () => {
+      const secrets = join(base, 'secrets.tsv');
+      const shadow = join(host.root, 'home', manifest.cpanelUser, 'etc', manifest.domain, 'shadow');
+      const shadowBefore = readFileSync(shadow, 'utf8');
+      const r = await runCli(
+        ['apply', 'playbooks/spam-incident.yml', '-i', inventory, '-l', 'mx-become', '--known-hosts', fleet.knownHostsFile, '--audit-dir', join(base, 'audit', 'contain'), '--yes', '--secrets-file', secrets, '--var', 'min_messages=8', '--var', 'watch_for=1s'],
+        { env: env(), timeoutMs: 90_000 },
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      // The script is disabled and the attacker addresses are blocked, in files only root may write.
+      expect(statSync(manifest.script.path).mode & 0o777).toBe(0);
+      const deny = readFileSync(join(manifest.layout.csfDir, 'csf.deny'), 'utf8');
+      for (const ip of manifest.attackerIps) expect(deny).toContain(ip);
+      expect(readFileSync(shadow, 'utf8')).not.toBe(shadowBefore);
+      // The mailbox password reached uapi on stdin through sudo: it is nowhere else.
+      const password = readFileSync(secrets, 'utf8').trim().split('\t').at(-1)!;
+      expect(password).toMatch(/^[A-Za-z0-9]{16,}$/);
+      const auditDir = join(base, 'audit', 'contain');
+      for (const sink of [r.stdout, r.stderr, readFileSync(join(host.root, 'var/log/sim-calls.log'), 'utf8'), ...readdirSync(auditDir).map((f) => readFileSync(join(auditDir, f), 'utf8'))]) {
+        expect(sink.includes(password)).toBe(false);
+      }
     });
   });
 });
