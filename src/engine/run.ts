@@ -8,6 +8,7 @@ import type { LoadedPlaybook } from '../playbook/load.js';
 import { scheduleHosts } from '../fleet/scheduler.js';
 import { hashedIntent, executeHost } from './execute.js';
 import { planHash } from './hash.js';
+import { collectGates, mutationsAfter } from './gates.js';
 import { planHost, type StepRunOptions } from './plan.js';
 import { Recorder } from './recorder.js';
 import type { EngineObserver, Gatekeeper, HostOutcome, HostPlan, PlannedStep } from './types.js';
@@ -121,53 +122,10 @@ function hashMaterial(hosts: HostPlan[]): unknown {
   }));
 }
 
-interface GateSlot {
-  step: string;
-  stepIndex: number;
-  messages: { host: string; message: string }[];
-}
-
-/** Gates in step order; an implicit one before the first mutation when the playbook has none. */
-function collectGates(hosts: HostPlan[]): GateSlot[] {
-  const slots = new Map<string, GateSlot>();
-  let firstMutation = Number.POSITIVE_INFINITY;
-  for (const h of hosts) {
-    for (const s of h.steps) {
-      if (s.gate !== undefined && s.state !== 'skipped' && s.state !== 'failed') {
-        const slot = slots.get(s.spec.id) ?? { step: s.spec.id, stepIndex: s.stepIndex, messages: [] };
-        slot.messages.push({ host: h.target.name, message: s.gate });
-        slots.set(s.spec.id, slot);
-      }
-      const mutates = s.action.mutates && (s.state === 'deferred' || (s.state === 'ready' && !s.plan?.noop));
-      if (mutates) firstMutation = Math.min(firstMutation, s.stepIndex);
-    }
-  }
-  const gates = [...slots.values()].sort((a, b) => a.stepIndex - b.stepIndex);
-  if (Number.isFinite(firstMutation) && !gates.some((g) => g.stepIndex <= firstMutation)) {
-    const affected = hosts.filter((h) => h.steps.some((s) => s.action.mutates && (s.state === 'ready' || s.state === 'deferred')));
-    gates.unshift({
-      step: 'apply',
-      stepIndex: firstMutation,
-      messages: affected.map((h) => ({ host: h.target.name, message: `Apply the planned changes on ${h.target.name}?` })),
-    });
-  }
-  return gates;
-}
-
-function mutationsAfter(hosts: HostPlan[], fromIndex: number, toIndex: number): number {
-  let count = 0;
-  for (const h of hosts) {
-    for (const s of h.steps) {
-      if (s.stepIndex >= fromIndex && s.stepIndex < toIndex && s.action.mutates && (s.state === 'deferred' || (s.state === 'ready' && !s.plan?.noop))) count += 1;
-    }
-  }
-  return count;
-}
-
 /**
  * One run of a playbook over one or more hosts:
  *   1. plan every host (read-only steps run, mutating steps are planned) — src/engine/plan.ts
- *   2. hash the plan, check --approve, show it, ask the gates — here
+ *   2. hash the plan, check --approve, show it, ask the gates — here and src/engine/gates.ts
  *   3. execute the mutations host by host — src/engine/execute.ts
  * Every phase is recorded in the audit log; the summary record closes it.
  */
