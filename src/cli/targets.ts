@@ -1,3 +1,5 @@
+import { readFile, stat } from 'node:fs/promises';
+import { Secret } from '../core/secret.js';
 import type { TargetHandle } from '../engine/run.js';
 import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostTarget } from '../hosts/types.js';
 import { LocalTransport } from '../transport/local.js';
@@ -5,6 +7,8 @@ import { connectTarget, resolveTargets } from '../fleet/targets.js';
 
 export interface TargetFlags {
   host?: string[];
+  /** sudo password for inventory hosts with `become`. */
+  becomePassword?: Secret;
   inventory?: string;
   limit?: string;
   acceptNewHostKeys?: boolean;
@@ -59,6 +63,7 @@ export async function resolveTargetHandles(flags: TargetFlags, callbacks: Connec
       ...(hosts.length ? { host: hosts } : {}),
       ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
       ...(flags.knownHosts ? { knownHostsFile: flags.knownHosts } : {}),
+      ...(flags.becomePassword ? { becomePassword: flags.becomePassword } : {}),
     });
     handles = specs.map((spec) => ({ name: spec.name, connect: () => connectTarget(spec, callbacks) }));
   }
@@ -73,4 +78,19 @@ export async function resolveTargetHandles(flags: TargetFlags, callbacks: Connec
     seen.add(h.name);
   }
   return handles;
+}
+
+/**
+ * The sudo password for `become` hosts: asked on the terminal (--ask-become-pass) or read from
+ * a file only its owner can read (--become-password-file); never taken from argv.
+ */
+export async function becomePasswordFrom(flags: { askBecomePass?: boolean; becomePasswordFile?: string }, ask: (q: string) => Promise<string>): Promise<Secret | undefined> {
+  if (flags.askBecomePass) return new Secret(await ask('sudo password for become: '));
+  if (flags.becomePasswordFile) {
+    const info = await stat(flags.becomePasswordFile).catch(() => undefined);
+    if (!info) throw new TargetError(`--become-password-file ${flags.becomePasswordFile}: no such file`);
+    if ((info.mode & 0o077) !== 0) throw new TargetError(`--become-password-file ${flags.becomePasswordFile} is readable by others; chmod 600 it`);
+    return new Secret((await readFile(flags.becomePasswordFile, 'utf8')).replace(/\r?\n$/, ''));
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@
  */
 import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostLayout, type HostTarget, type ToolPaths } from '../hosts/types.js';
 import { LocalTransport } from '../transport/local.js';
+import type { Secret } from '../core/secret.js';
 import type { AskPassphrase } from '../transport/ssh-auth.js';
 import { expandTilde, loadSshConfig, parseUserHostPort, type SshConfigBlock } from '../transport/ssh-config.js';
 import { SshTransport } from '../transport/ssh.js';
@@ -15,7 +16,7 @@ export interface SshTargetSpec {
   user?: string;
   identityFiles?: string[];
   proxyJump?: string[];
-  become?: InventoryBecome;
+  become?: InventoryBecome & { password?: Secret };
 }
 
 export interface TargetSpec {
@@ -33,6 +34,8 @@ export interface TargetSpec {
 }
 
 export interface ResolveTargetsOptions {
+  /** sudo password for hosts with `become` (asked once by the CLI, never on argv). */
+  becomePassword?: Secret;
   inventory?: string;
   limit?: string;
   host?: string[];
@@ -95,7 +98,7 @@ export async function resolveTargets(options: ResolveTargetsOptions): Promise<Ta
           ...(h.user !== undefined ? { user: h.user } : {}),
           ...(h.identityFile !== undefined ? { identityFiles: [expandTilde(h.identityFile)] } : {}),
           ...(h.proxyJump !== undefined ? { proxyJump: h.proxyJump } : {}),
-          ...(h.become !== undefined ? { become: h.become } : {}),
+          ...(h.become !== undefined ? { become: { ...h.become, ...(options.becomePassword ? { password: options.becomePassword } : {}) } } : {}),
         },
         tools: { ...CPANEL_TOOL_PATHS, ...h.tools },
         layout: { ...CPANEL_LAYOUT, ...h.layout },

@@ -226,7 +226,7 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
         vars: { allow_documentation_ips: true },
         ...extra,
       });
-      writeFileSync(inventory, JSON.stringify({ hosts: { 'mx-become': entry({ become: true }), 'mx-plain': entry({}), 'mx-norule': entry({ user: 'rb-plain', become: true }) } }));
+      writeFileSync(inventory, JSON.stringify({ hosts: { 'mx-become': entry({ become: true }), 'mx-plain': entry({}), 'mx-norule': entry({ user: 'rb-plain', become: true }), 'mx-pw': entry({ user: 'rb-pw', become: true }) } }));
       // The same host in an Ansible inventory: ansible_user and ansible_become.
       writeFileSync(
         ansibleInventory,
@@ -265,6 +265,23 @@ describe.runIf((sshAvailable && sudoAvailable) || process.env.CI)('become: a non
       const log = records(out.auditLog);
       expect(log.find((x) => x.type === 'host.finish')).toMatchObject({ host: 'mx-become', status: 'ok' });
       expect((await runCli(['audit', 'verify', out.auditLog])).code).toBe(0);
+    });
+
+    it('a sudo password from --become-password-file (0600) works and is seen nowhere', async () => {
+      const file = join(base, 'become-pass');
+      writeFileSync(file, `${SUDO_PASSWORD}\n`, { mode: 0o644 });
+      const loose = await runCli(['apply', 'playbooks/investigate.yml', '-i', inventory, '-l', 'mx-pw', '--become-password-file', file, '--known-hosts', fleet.knownHostsFile], { env: env() });
+      expect(loose.code).toBe(2);
+      expect(loose.stderr).toMatch(/readable by others; chmod 600 it/);
+      chmodSync(file, 0o600);
+      const r = await runCli(
+        ['apply', 'playbooks/investigate.yml', '-i', inventory, '-l', 'mx-pw', '--become-password-file', file, '--known-hosts', fleet.knownHostsFile, '--audit-dir', join(base, 'audit', 'pw'), '--json', '--var', 'min_messages=8'],
+        { env: env(), timeoutMs: 60_000 },
+      );
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(manifest.mailbox);
+      const out = JSON.parse(r.stdout) as { auditLog: string };
+      for (const sink of [r.stdout, r.stderr, readFileSync(out.auditLog, 'utf8')]) expect(sink).not.toContain(SUDO_PASSWORD);
     });
 
     it('an Ansible inventory with ansible_user and ansible_become works the same way', async () => {

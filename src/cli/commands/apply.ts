@@ -22,7 +22,7 @@ import { listrProgress, plainProgress } from '../render/progress.js';
 import { createSecretDelivery } from '../secrets.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
-import { resolveTargetHandles } from '../targets.js';
+import { becomePasswordFrom, resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
 
 export interface ApplyFlags {
@@ -38,6 +38,8 @@ export interface ApplyFlags {
   serial?: string;
   maxFailPercent?: string;
   acceptNewHostKeys?: boolean;
+  askBecomePass?: boolean;
+  becomePasswordFile?: string;
   knownHosts?: string;
   auditLog?: string;
   auditDir: string;
@@ -98,6 +100,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       only = await hostsToRerun(flags.rerunFailed);
     }
     const hostKeyNotes: string[] = [];
+    const becomePassword = await becomePasswordFrom(flags, (q) => askHidden(q));
     const targets = await resolveTargetHandles(
       {
         host: flags.host,
@@ -105,6 +108,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         ...(flags.limit ? { limit: flags.limit } : {}),
         ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
         ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+        ...(becomePassword ? { becomePassword } : {}),
         ...(only ? { only } : {}),
       },
       {
@@ -250,6 +254,8 @@ export function registerApplyCommand(program: Command): void {
     .option('--serial <n[,n...]>', 'batches of hosts; the first batch is a canary')
     .option('--max-fail-percent <pct>', 'stop starting new hosts once this share of hosts failed')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log); changed keys are still refused')
+    .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
+    .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against (default ~/.ssh/known_hosts)')
     .option('--audit-log <file>', 'write the audit log here instead of the audit directory')
     .option('--audit-dir <dir>', 'directory for audit logs', 'runbook-audit')

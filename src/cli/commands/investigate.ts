@@ -13,7 +13,8 @@ import { createGatekeeper } from '../gate.js';
 import { plainProgress } from '../render/progress.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
-import { resolveTargetHandles } from '../targets.js';
+import { becomePasswordFrom, resolveTargetHandles } from '../targets.js';
+import { askHidden } from '../prompt-secret.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 
 interface InvestigateFlags {
@@ -26,6 +27,8 @@ interface InvestigateFlags {
   since: string;
   minMessages: string;
   acceptNewHostKeys?: boolean;
+  askBecomePass?: boolean;
+  becomePasswordFile?: string;
   knownHosts?: string;
   auditDir: string;
   json?: boolean;
@@ -61,6 +64,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     const inputs = resolveInputs(playbook.spec, { since: flags.since, min_messages: String(minMessages) });
+    const becomePassword = await becomePasswordFrom(flags, (q) => askHidden(q));
     const targets = await resolveTargetHandles(
       {
         host: flags.host,
@@ -68,6 +72,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.limit ? { limit: flags.limit } : {}),
         ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
         ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+        ...(becomePassword ? { becomePassword } : {}),
       },
       {},
     );
@@ -132,6 +137,8 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
+    .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
+    .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
     .option('--audit-dir <dir>', 'directory for the audit log of the investigation', 'runbook-audit')
     .option('--json', 'machine-readable findings on stdout')
