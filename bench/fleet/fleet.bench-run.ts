@@ -1,63 +1,93 @@
 /**
- * Fleet dry-run benchmark: the five read-only detection commands on 20 and 50 loopback sshd
- * hosts, run by (a) runbook's fleet layer, (b) Ansible (forks = host count, no facts) and
- * (c) the floor: one OpenSSH session per host, all at once (xargs -P).
+ * Fleet dry-run benchmark: `runbook apply playbooks/spam-incident.yml --dry-run` over 20 and 50
+ * loopback sshd hosts, each a simulated cPanel server with a staged spam incident, side by side
+ * with the same read-only commands run by (a) Ansible (forks = host count, no facts) and (b) the
+ * floor: one OpenSSH session per host running them in sequence, all hosts at once (xargs -P).
+ * The commands for (a) and (b) are the ones the dry-run ran, taken from its audit log.
  * Run: npx tsc -p tsconfig.build.json && npx vitest run --config bench/fleet/vitest.config.ts
+ * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { quoteArgvForPosixShell } from '../../src/transport/quote.js';
-import { startSshHosts, type SshTestFleet } from '../../test/support/ssh-hosts.js';
+import type { AuditRecord } from '../../src/audit/records.js';
+import {
+  MAINLOG_INFO_PERL,
+  ansibleInventory,
+  ansiblePlaybook,
+  parseMainlogInfo,
+  remoteScanCommands,
+  replayFromAudit,
+  shellScript,
+  type ReplayCommand,
+} from './replay.js';
+import { runbookInventory, startBenchFleet, type BenchFleet, type BenchHost } from './sim-fleet.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const repo = join(import.meta.dirname, '..', '..');
-const commands = JSON.parse(readFileSync(join(import.meta.dirname, 'commands.json'), 'utf8')) as string[][];
+const countBytes = join(import.meta.dirname, 'count-bytes.mjs');
 
-let fleet: SshTestFleet;
-
-const MAINLOG = Array.from(
-  { length: 200 },
-  (_, i) =>
-    `2026-11-22 10:${String(i % 60).padStart(2, '0')}:00 1vAbCd-000${String(i).padStart(3, '0')}-Zz <= user${i % 7}@example.com U=user${i % 7} P=local S=1234 T="Offer ${i % 5}" for x${i}@example.net`,
-).join('\n');
+let bench: BenchFleet;
+let base: string;
 
 beforeAll(async () => {
-  fleet = await startSshHosts(Math.max(...SIZES), {
-    namePrefix: 'bench',
-    prepare: async ({ root }) => {
-      mkdirSync(join(root, 'var/spool/exim4/input'), { recursive: true });
-      mkdirSync(join(root, 'var/spool/exim4/msglog'), { recursive: true });
-      spawnSync('chown', ['-R', 'Debian-exim:Debian-exim', join(root, 'var/spool/exim4')]);
-      writeFileSync(join(root, 'var/log/exim4/mainlog'), `${MAINLOG}\n`);
-    },
-  });
+  expect(existsSync(join(repo, 'dist/cli/main.js')), 'build first: npx tsc -p tsconfig.build.json').toBe(true);
+  base = mkdtempSync(join(tmpdir(), 'runbook-fleet-bench-'));
+  mkdirSync(join(base, 'home'));
+  bench = await startBenchFleet(Math.max(...SIZES));
 });
 afterAll(async () => {
-  await fleet?.stop();
+  await bench?.fleet.stop();
+  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 interface Measured {
   wallMs: number;
+  /** Largest resident set of the process tree (GNU time %M), KiB. */
   maxRssKb: number;
+  /** CPU seconds of the measured process and the children it waited for. */
+  cpuS: number;
+  /** CPU seconds the whole machine was busy during the run (every host, both cores). */
+  machineCpuS: number;
+  status: number | null;
   stdout: string;
-  ok: boolean;
+  stderr: string;
 }
 
-/** Wall time and peak RSS (largest process of the tree, GNU time) of one command. */
-function measure(argv: string[], env: Record<string, string> = {}): Measured {
+function machineBusyTicks(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3]! + cpu[4]!;
+  return cpu.reduce((a, b) => a + b, 0) - idle;
+}
+
+const TIME_MARK = 'RUNBOOK_BENCH_TIME';
+
+function measure(argv: string[], options: { env?: Record<string, string>; stdinFile?: string } = {}): Measured {
+  const before = machineBusyTicks();
   const started = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...argv], {
+  const r = spawnSync('/usr/bin/time', ['-f', `${TIME_MARK} %M %U %S`, ...argv], {
     cwd: repo,
-    env: { ...process.env, ...env },
-    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, ...options.env },
+    input: options.stdinFile ? readFileSync(options.stdinFile) : '',
+    maxBuffer: 1024 * 1024 * 1024,
   });
   const wallMs = performance.now() - started;
+  const machineCpuS = (machineBusyTicks() - before) / 100;
   const stderr = r.stderr.toString();
-  const rss = Number(stderr.trim().split('\n').at(-1));
-  return { wallMs, maxRssKb: rss, stdout: r.stdout.toString(), ok: r.status === 0 };
+  const mark = stderr.split('\n').reverse().find((l) => l.startsWith(TIME_MARK));
+  const [, rss, user, sys] = (mark ?? '').split(' ');
+  return {
+    wallMs,
+    maxRssKb: Number(rss),
+    cpuS: Number(user) + Number(sys),
+    machineCpuS,
+    status: r.status,
+    stdout: r.stdout.toString(),
+    stderr,
+  };
 }
 
 function median(xs: number[]): number {
@@ -65,88 +95,205 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function setup(n: number) {
-  const dir = join(fleet.dir, `bench-${n}`);
-  mkdirSync(dir, { recursive: true });
-  const hosts = fleet.hosts.slice(0, n);
+function readAudit(path: string): AuditRecord[] {
+  return readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+}
+
+interface RunbookRun {
+  m: Measured;
+  auditLog: string;
+  /** Both directions, per host, from the process's own sockets (count-bytes.mjs). */
+  bytesPerHost: number[];
+}
+
+function runbookDryRun(dir: string, hosts: BenchHost[], round: number): RunbookRun {
   const inventory = join(dir, 'inventory.yml');
-  writeFileSync(
-    inventory,
-    ['hosts:', ...hosts.map((h) => `  ${h.name}:\n    ssh_host: 127.0.0.1\n    port: ${h.port}\n    user: root\n    identity_file: ${fleet.clientKey}`)].join('\n'),
-  );
-  const ansibleInventory = join(dir, 'ansible.yml');
-  writeFileSync(
-    ansibleInventory,
+  const bytesFile = join(dir, `bytes-${round}.json`);
+  const m = measure(
     [
-      'all:',
-      '  vars:',
-      '    ansible_user: root',
-      '    ansible_host: 127.0.0.1',
-      `    ansible_ssh_private_key_file: ${fleet.clientKey}`,
-      `    ansible_ssh_common_args: "-o UserKnownHostsFile=${fleet.knownHostsFile} -o StrictHostKeyChecking=yes"`,
-      '    ansible_python_interpreter: /usr/bin/python3',
-      '  hosts:',
-      ...hosts.map((h) => `    ${h.name}: { ansible_port: ${h.port} }`),
-    ].join('\n'),
+      process.execPath, '--import', countBytes, 'dist/cli/main.js',
+      'apply', 'playbooks/spam-incident.yml', '-i', inventory, '--dry-run', '--forks', String(hosts.length),
+      '--json', '--known-hosts', bench.fleet.knownHostsFile, '--audit-dir', join(dir, 'audit'),
+    ],
+    { env: { HOME: join(base, 'home'), SSH_AUTH_SOCK: '', NO_COLOR: '1', RUNBOOK_BENCH_BYTES: bytesFile } },
+  );
+  expect(m.status, m.stderr.slice(-3000)).toBe(0);
+  const out = JSON.parse(m.stdout) as {
+    status: string;
+    auditLog: string;
+    hosts: Array<{ host: string; status: string }>;
+    plan: Array<{ host: string; step: string; summary: string }>;
+  };
+  expect(out.status).toBe('ok');
+  expect(out.hosts.filter((h) => h.status !== 'ok')).toEqual([]);
+  expect(out.hosts).toHaveLength(hosts.length);
+  // Every host's detection found the compromised mailbox: the dry-run did the real work.
+  const detections = out.plan.filter((p) => p.step === 'detect');
+  expect(detections).toHaveLength(hosts.length);
+  for (const d of detections) expect(d.summary, d.host).toMatch(/^mailbox info@shop\.example\.test sent 300 /);
+  const perPort = JSON.parse(readFileSync(bytesFile, 'utf8')) as Record<string, { bytesIn: number; bytesOut: number }>;
+  const bytesPerHost = hosts.map((h) => {
+    const b = perPort[String(h.ssh.port)];
+    expect(b, `bytes counted for ${h.ssh.name}`).toBeDefined();
+    return b!.bytesIn + b!.bytesOut;
+  });
+  return { m, auditLog: out.auditLog, bytesPerHost };
+}
+
+/** The main log's size and last timestamp, read on the host the way the remote scan reads them. */
+function mainlogInfo(h: BenchHost) {
+  const r = spawnSync('perl', ['-', h.manifest.mainlog], { input: MAINLOG_INFO_PERL, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return parseMainlogInfo(r.stdout);
+}
+
+interface Contenders {
+  ansible: string[];
+  ansibleEnv: Record<string, string>;
+  controlDir: string;
+  floor: string[];
+  floorInput: string;
+  commandsPerHost: number;
+}
+
+function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): Contenders {
+  const byName = new Map(hosts.map((h) => [h.ssh.name, h]));
+  const replay = replayFromAudit(readAudit(auditLog), (name) => {
+    const h = byName.get(name)!;
+    return remoteScanCommands(h.manifest.mainlog, h.manifest.spoolDir, mainlogInfo(h));
+  });
+  const lists = hosts.map((h) => replay.get(h.ssh.name)!);
+  const commandsPerHost = lists[0]!.length;
+  for (const l of lists) expect(l.map((c) => [c.argv.length, c.stdin !== undefined])).toEqual(lists[0]!.map((c) => [c.argv.length, c.stdin !== undefined]));
+  writeFileSync(join(dir, 'commands.json'), `${JSON.stringify(Object.fromEntries(hosts.map((h, i) => [h.ssh.name, lists[i]!.map((c: ReplayCommand) => c.argv)])), null, 1)}\n`);
+
+  // (a) Ansible.
+  const inv = join(dir, 'ansible-inventory.yml');
+  writeFileSync(
+    inv,
+    ansibleInventory(
+      hosts.map((h, i) => ({ name: h.ssh.name, port: h.ssh.port, commands: lists[i]! })),
+      { clientKey: bench.fleet.clientKey, knownHostsFile: bench.fleet.knownHostsFile },
+    ),
   );
   const playbook = join(dir, 'detect.yml');
-  writeFileSync(
-    playbook,
-    [
-      '- hosts: all',
-      '  gather_facts: false',
-      '  tasks:',
-      ...commands.map((argv, i) => `    - name: detect ${i + 1}\n      command:\n        argv: ${JSON.stringify(argv)}\n      changed_when: false`),
-    ].join('\n'),
-  );
+  writeFileSync(playbook, ansiblePlaybook(commandsPerHost));
+  const controlDir = join(dir, 'ansible-cp');
   const cfg = join(dir, 'ansible.cfg');
-  writeFileSync(cfg, ['[defaults]', `forks = ${n}`, 'host_key_checking = True', 'stdout_callback = default', '[ssh_connection]', 'pipelining = True'].join('\n'));
-  const ports = join(dir, 'ports');
-  writeFileSync(ports, `${hosts.map((h) => h.port).join('\n')}\n`);
-  // One session per host runs the same five commands, quoted the same way runbook does.
-  const remote = commands.map((argv) => quoteArgvForPosixShell(argv)).join('; ');
+  writeFileSync(
+    cfg,
+    ['[defaults]', `forks = ${hosts.length}`, 'host_key_checking = True', 'retry_files_enabled = False', '[ssh_connection]', 'pipelining = True', `control_path_dir = ${controlDir}`, ''].join('\n'),
+  );
+
+  // (b) The floor: per host one `ssh HOST sh -s` reading that host's script on stdin.
+  const lines: string[] = [];
+  for (const [i, h] of hosts.entries()) {
+    const script = join(dir, `floor-${h.ssh.name}.sh`);
+    writeFileSync(script, shellScript(lists[i]!));
+    lines.push(`${h.ssh.port} ${script}`);
+  }
+  const floorInput = join(dir, 'floor-hosts');
+  writeFileSync(floorInput, `${lines.join('\n')}\n`);
   const floor = [
-    'xargs', '-P', String(n), '-I', '{}',
-    'ssh', '-q', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${fleet.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
-    '-i', fleet.clientKey, '-p', '{}', 'root@127.0.0.1', remote,
+    'xargs', '-P', String(hosts.length), '-L', '1',
+    'sh', '-c',
+    'exec ssh -F /dev/null -o LogLevel=VERBOSE -o BatchMode=yes -o "UserKnownHostsFile=$1" -o StrictHostKeyChecking=yes -i "$2" -p "$3" root@127.0.0.1 sh -s < "$4"',
+    'sh', bench.fleet.knownHostsFile, bench.fleet.clientKey,
   ];
-  return { hosts, inventory, ansibleInventory, playbook, cfg, ports, floor };
+  return {
+    ansible: ['ansible-playbook', '-i', inv, playbook],
+    ansibleEnv: { ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: '1', ANSIBLE_HOME: join(base, 'ansible-home') },
+    controlDir,
+    floor,
+    floorInput,
+    commandsPerHost,
+  };
+}
+
+/** Ansible leaves its ControlPersist masters running: stop each through its own socket. */
+function stopAnsibleMasters(controlDir: string): void {
+  if (!existsSync(controlDir)) return;
+  for (const sock of readdirSync(controlDir)) {
+    spawnSync('ssh', ['-F', '/dev/null', '-o', `ControlPath=${join(controlDir, sock)}`, '-O', 'exit', 'runbook-bench'], { stdio: 'ignore' });
+  }
+  rmSync(controlDir, { recursive: true, force: true });
+}
+
+/** `Transferred: sent N, received M bytes` lines of `ssh -o LogLevel=VERBOSE`, per session. */
+function floorBytes(stderr: string): number[] {
+  return [...stderr.matchAll(/Transferred: sent (\d+), received (\d+) bytes/g)].map((m) => Number(m[1]) + Number(m[2]));
 }
 
 it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
   const rows: Array<Record<string, number>> = [];
+  const roundsOut: Array<Record<string, unknown>> = [];
   for (const n of SIZES) {
-    const s = setup(n);
-    const runbook: Measured[] = [];
+    const dir = join(base, `hosts-${n}`);
+    mkdirSync(dir, { recursive: true });
+    const hosts = bench.hosts.slice(0, n);
+    writeFileSync(join(dir, 'inventory.yml'), runbookInventory(bench, hosts));
+    const runbook: RunbookRun[] = [];
     const ansible: Measured[] = [];
     const floor: Measured[] = [];
-    let bytesPerHost = 0;
+    let floorPerHost: number[] = [];
+    let contenders: Contenders | undefined;
     for (let round = 0; round < ROUNDS; round++) {
-      const rb = measure(['node', 'bench/fleet/control.mjs', s.inventory, fleet.knownHostsFile, String(n)]);
-      expect(rb.ok).toBe(true);
-      const parsed = JSON.parse(rb.stdout) as { results: Array<{ status: string; bytesIn: number; bytesOut: number }> };
-      expect(parsed.results.filter((r) => r.status !== 'ok')).toEqual([]);
-      bytesPerHost = median(parsed.results.map((r) => r.bytesIn + r.bytesOut));
+      const rb = runbookDryRun(dir, hosts, round);
       runbook.push(rb);
-      const an = measure(['ansible-playbook', '-i', s.ansibleInventory, s.playbook], { ANSIBLE_CONFIG: s.cfg, ANSIBLE_NOCOLOR: '1' });
-      expect(an.ok, an.stdout.slice(-2000)).toBe(true);
+      contenders ??= prepareContenders(dir, hosts, rb.auditLog);
+
+      let an: Measured;
+      try {
+        an = measure(contenders.ansible, { env: contenders.ansibleEnv });
+      } finally {
+        stopAnsibleMasters(contenders.controlDir);
+      }
+      expect(an.status, an.stdout.slice(-3000)).toBe(0);
+      expect(an.stdout).toMatch(new RegExp(`ok=${contenders.commandsPerHost}\\s+changed=0\\s+unreachable=0\\s+failed=0`));
+      expect(an.stdout.match(/ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/g)).toHaveLength(n);
       ansible.push(an);
-      const fl = measure(['sh', '-c', 'exec "$@" < "$0"', s.ports, ...s.floor]);
-      expect(fl.ok).toBe(true);
+
+      const fl = measure(contenders.floor, { stdinFile: contenders.floorInput });
+      expect(fl.status, fl.stderr.slice(-3000)).toBe(0);
+      floorPerHost = floorBytes(fl.stderr);
+      expect(floorPerHost).toHaveLength(n);
       floor.push(fl);
+      roundsOut.push({
+        hosts: n,
+        round,
+        runbookMs: rb.m.wallMs,
+        ansibleMs: an.wallMs,
+        floorMs: fl.wallMs,
+        runbookCpuS: rb.m.cpuS,
+        machineCpuS: { runbook: rb.m.machineCpuS, ansible: an.machineCpuS, floor: fl.machineCpuS },
+      });
+      console.log(JSON.stringify(roundsOut.at(-1)));
     }
+    const runbookMs = median(runbook.map((r) => r.m.wallMs));
+    const ansibleMs = median(ansible.map((m) => m.wallMs));
+    const floorMs = median(floor.map((m) => m.wallMs));
     rows.push({
       hosts: n,
-      runbookMs: median(runbook.map((m) => m.wallMs)),
-      ansibleMs: median(ansible.map((m) => m.wallMs)),
-      floorMs: median(floor.map((m) => m.wallMs)),
-      runbookRssKb: median(runbook.map((m) => m.maxRssKb)),
+      commandsPerHost: contenders!.commandsPerHost,
+      runbookMs,
+      ansibleMs,
+      floorMs,
+      ansibleOverRunbook: ansibleMs / runbookMs,
+      runbookOverFloor: runbookMs / floorMs,
+      runbookRssKb: median(runbook.map((r) => r.m.maxRssKb)),
       ansibleRssKb: median(ansible.map((m) => m.maxRssKb)),
       floorRssKb: median(floor.map((m) => m.maxRssKb)),
-      bytesPerHost,
+      runbookCpuS: median(runbook.map((r) => r.m.cpuS)),
+      ansibleCpuS: median(ansible.map((m) => m.cpuS)),
+      floorCpuS: median(floor.map((m) => m.cpuS)),
+      runbookMachineCpuS: median(runbook.map((r) => r.m.machineCpuS)),
+      ansibleMachineCpuS: median(ansible.map((m) => m.machineCpuS)),
+      floorMachineCpuS: median(floor.map((m) => m.machineCpuS)),
+      runbookBytesPerHost: median(runbook.at(-1)!.bytesPerHost),
+      floorBytesPerHost: median(floorPerHost),
     });
   }
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
-  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, rows }, null, 2)}\n`);
+  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, rows, perRound: roundsOut }, null, 2)}\n`);
   console.log(JSON.stringify(rows, null, 2));
 });

@@ -1,0 +1,78 @@
+/**
+ * Benchmark hosts: loopback sshd hosts (test/support/ssh-hosts.ts, one mount namespace each),
+ * each with its own simulated cPanel server and a staged spam incident under its root, so the
+ * shipped spam-incident playbook's dry-run has real work to do on every one of them.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSimHost } from '../../fixtures/sim/host.mjs';
+import { generateIncident, type IncidentManifest } from '../../fixtures/generator/incident.mjs';
+import { startSshHosts, type SshTestFleet, type SshTestHost } from '../../test/support/ssh-hosts.js';
+
+/**
+ * Per host: one compromised mailbox well above the playbook's default threshold (100 in 24h),
+ * a sending PHP script, a newsletter, bounces and frozen messages: 493 queued messages.
+ */
+export const INCIDENT_SIZES = { spam: 300, script: 150, legit: 30, bounces: 10, frozen: 3 };
+
+export interface BenchHost {
+  ssh: SshTestHost;
+  manifest: IncidentManifest;
+}
+
+export interface BenchFleet {
+  fleet: SshTestFleet;
+  hosts: BenchHost[];
+}
+
+/**
+ * A host root the way a cPanel server looks to the playbook: Debian's real exim binary on the
+ * simulator's cPanel configuration (split spool, cPanel log selectors, nothing delivered), a
+ * synthetic incident written in Exim's own spool and log formats (owned as Exim wants them),
+ * cPanel/CSF files around it.
+ * `exim` is a two-line sh wrapper adding `-C`, so each call costs what exim costs on a real
+ * server instead of a Node start.
+ */
+export async function prepareCpanelRoot(root: string, seed: number): Promise<IncidentManifest> {
+  createSimHost({ root, exim: 'real' });
+  const manifest = await generateIncident({ root, mode: 'synthetic', createHost: false, sizes: INCIDENT_SIZES, seed });
+  const conf = join(root, 'etc/exim.conf');
+  writeFileSync(manifest.tools.exim, `#!/bin/sh\nexec /usr/sbin/exim -C ${conf} "$@"\n`, { mode: 0o755 });
+  writeFileSync(manifest.tools.exiqgrep, `#!/bin/sh\nexec /usr/sbin/exiqgrep -C ${conf} "$@"\n`, { mode: 0o755 });
+  return manifest;
+}
+
+export async function startBenchFleet(count: number): Promise<BenchFleet> {
+  const manifests = new Map<string, IncidentManifest>();
+  const fleet = await startSshHosts(count, {
+    namePrefix: 'cp',
+    prepare: async ({ name, root, index }) => {
+      manifests.set(name, await prepareCpanelRoot(root, 1000 + index));
+    },
+  });
+  return { fleet, hosts: fleet.hosts.map((ssh) => ({ ssh, manifest: manifests.get(ssh.name)! })) };
+}
+
+/** runbook inventory: per-host address, key, tool paths and layout under that host's root. */
+export function runbookInventory(bench: BenchFleet, hosts: BenchHost[]): string {
+  return JSON.stringify(
+    {
+      hosts: Object.fromEntries(
+        hosts.map((h) => [
+          h.ssh.name,
+          {
+            ssh_host: '127.0.0.1',
+            port: h.ssh.port,
+            user: 'root',
+            identity_file: bench.fleet.clientKey,
+            tools: h.manifest.tools,
+            layout: h.manifest.layout,
+            vars: { allow_documentation_ips: true },
+          },
+        ]),
+      ),
+    },
+    null,
+    2,
+  );
+}
