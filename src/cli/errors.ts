@@ -34,6 +34,11 @@ export function reportError(error: unknown, json: boolean): number {
     code = EXIT.audit;
     kind = 'audit';
     lines = [`error: ${error.message}`];
+  } else if ((error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || (error as NodeJS.ErrnoException | undefined)?.code === 'EISDIR') {
+    const e = error as NodeJS.ErrnoException;
+    code = EXIT.usage;
+    kind = 'usage';
+    lines = [`error: ${e.code === 'EISDIR' ? 'is a directory, not a file' : 'no such file'}: ${e.path ?? e.message}`];
   } else {
     lines = [`error: ${error instanceof Error ? error.message : String(error)}`];
   }

@@ -16,7 +16,15 @@ function operatorName(): string {
  * Gates fail closed: --yes accepts, a terminal asks, and anything else refuses before the
  * first mutation.
  */
-export function createGatekeeper(options: { yes: boolean; interactive: boolean; style: Style; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream }): Gatekeeper {
+export function createGatekeeper(options: {
+  yes: boolean;
+  interactive: boolean;
+  style: Style;
+  /** How to run again non-interactively, for the refusal message. */
+  retryHint?: string;
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+}): Gatekeeper {
   return {
     async ask(question: GateQuestion): Promise<GateAnswer> {
       if (options.yes) return { answer: 'accepted', by: '--yes' };
@@ -24,7 +32,7 @@ export function createGatekeeper(options: { yes: boolean; interactive: boolean; 
         return {
           answer: 'refused',
           by: 'no-tty',
-          reason: 'no terminal to confirm on and --yes was not given; nothing was changed. Review the plan, then run again with --yes, or with --approve <plan hash>',
+          reason: `no terminal to confirm on and --yes was not given; nothing was changed. Review the plan, then run again with ${options.retryHint ?? '--yes'}`,
         };
       }
       const output = options.output ?? process.stderr;
@@ -32,12 +40,20 @@ export function createGatekeeper(options: { yes: boolean; interactive: boolean; 
       output.write(`\n${s.yellow('Gate')} ${s.bold(question.gate)} — ${question.mutations} change${question.mutations === 1 ? '' : 's'} follow\n`);
       for (const m of question.messages) output.write(`  ${s.bold(safeLine(m.host))}: ${safeLine(m.message)}\n`);
       const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: true });
+      // readline swallows Ctrl-C on a terminal; hand it to the run's interrupt handling so the
+      // run ends as interrupted (exit 130), not as a declined gate.
+      let interrupted = false;
+      rl.on('SIGINT', () => {
+        interrupted = true;
+        rl.close();
+        process.emit('SIGINT', 'SIGINT');
+      });
       try {
         const reply = (await rl.question("Type 'yes' to continue, anything else stops here: ")).trim().toLowerCase();
         if (reply === 'yes') return { answer: 'accepted', by: `tty:${operatorName()}` };
         return { answer: 'declined', by: `tty:${operatorName()}`, reason: `operator answered ${JSON.stringify(reply.slice(0, 40))}` };
       } catch {
-        return { answer: 'declined', by: `tty:${operatorName()}`, reason: 'the prompt was closed' };
+        return { answer: 'declined', by: `tty:${operatorName()}`, reason: interrupted ? 'interrupted at the prompt (Ctrl-C)' : 'the prompt was closed' };
       } finally {
         rl.close();
       }

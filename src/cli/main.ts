@@ -34,16 +34,25 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
-  program.exitOverride();
-  for (const sub of program.commands) sub.exitOverride();
+  // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
+  const override = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
   return program;
 }
 
 async function main(): Promise<void> {
-  // `runbook ... | head` closes the pipe early; that is not an error worth a stack trace.
+  // `runbook ... | head` (or a closed terminal) stops the reader, not the run: a remediation
+  // half done because nobody reads its output any more would be worse than lost output. Later
+  // writes are dropped; the audit log still gets everything.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (error.code === 'EPIPE' || error.code === 'EIO') {
+        stream.write = (() => true) as typeof stream.write;
+        return;
+      }
       throw error;
     });
   }

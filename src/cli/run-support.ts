@@ -9,22 +9,25 @@ export function auditFileName(name: string, now = new Date()): string {
   return `${stamp}-${name}-${process.pid}.jsonl`;
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * Ctrl-C handling for a run: the first SIGINT aborts the signal (the running command is
- * killed, the audit log is closed with what happened), a second one quits at once.
+ * Interrupt handling for a run: the first SIGINT, SIGTERM or SIGHUP (Ctrl-C, `timeout`, a
+ * dropped SSH session) aborts the signal: the running command is killed and the audit log is
+ * closed saying where the run stopped. A second one quits at once.
  */
 export function interruptibleRun(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSigint = () => {
+  const onSignal = (name: NodeJS.Signals) => {
     interrupts += 1;
     if (interrupts === 1) {
-      process.stderr.write('\nInterrupted: stopping after the running command; the audit log records where it stopped. Press Ctrl-C again to quit at once.\n');
-      controller.abort(new Error('interrupted by the operator (SIGINT)'));
+      process.stderr.write(`\nInterrupted (${name}): stopping the running command; the audit log records where it stopped. Press Ctrl-C again to quit at once.\n`);
+      controller.abort(new Error(`interrupted by the operator (${name})`));
     } else {
       process.exit(EXIT.interrupted);
     }
   };
-  process.on('SIGINT', onSigint);
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((name) => process.off(name, onSignal)) };
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Secret } from '../core/secret.js';
 
@@ -25,7 +25,36 @@ export function createSecretDelivery(options: { secretsFile?: string; fallbackFi
     }
     const file = options.secretsFile ?? options.fallbackFile;
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    appendFileSync(file, line, { mode: 0o600 });
+    // Never follow a symlink, and never add a password to a file others can read.
+    const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    try {
+      const problem = secretsFileProblem(fstatSync(fd));
+      if (problem) throw new Error(`${file}: ${problem}`);
+      writeSync(fd, line);
+    } finally {
+      closeSync(fd);
+    }
     return `written to ${file} (mode 0600)`;
   };
+}
+
+function secretsFileProblem(info: { mode: number; uid: number; isFile(): boolean }): string | undefined {
+  if (!info.isFile()) return 'not a regular file';
+  if ((info.mode & 0o077) !== 0) return `readable or writable by others (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it or name a new file`;
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) return 'owned by another user';
+  return undefined;
+}
+
+/** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */
+export function checkSecretsFile(file: string): string | undefined {
+  let info;
+  try {
+    info = statSync(file, { throwIfNoEntry: false });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  if (info === undefined) return undefined;
+  const problem = secretsFileProblem(info);
+  return problem ? `--secrets-file ${file}: ${problem}` : undefined;
 }

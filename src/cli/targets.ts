@@ -48,6 +48,7 @@ export async function resolveTargetHandles(flags: TargetFlags, callbacks: Connec
   if (hosts.length === 0 && !flags.inventory) {
     throw new TargetError("no target: pass --host demo (the built-in demo host), --host local, --host user@server, or --inventory FILE");
   }
+  if (flags.limit && !flags.inventory) throw new TargetError('--limit selects hosts of an inventory: pass --inventory FILE too (or list hosts with --host)');
   const simple = hosts.length > 0 && !flags.inventory && hosts.every((h) => h === 'demo' || h === 'local' || h === 'localhost');
   let handles: TargetHandle[];
   if (simple) {

@@ -215,5 +215,10 @@ export async function executeHost(hostPlan: HostPlan, options: ExecuteOptions): 
       outcome.counts.failed_steps = (outcome.counts.failed_steps ?? 0) + 1;
     }
   }
+  // Stopped at a gate before anything changed here: say so instead of a plain "ok".
+  if (options.stopAtStep !== undefined && outcome.status === 'ok' && !hostPlan.stopped) {
+    outcome.status = 'skipped';
+    outcome.error ??= 'stopped at a gate before any change';
+  }
   return outcome;
 }

@@ -12,7 +12,7 @@ import {
   type ExpressionContext,
 } from '../playbook/expressions.js';
 import type { LoadedPlaybook } from '../playbook/load.js';
-import type { StepSpec } from '../playbook/schema.js';
+import { closedParams, type StepSpec } from '../playbook/schema.js';
 import { createActionContext, type ContextOptions } from './context.js';
 import type { EngineObserver, HostPlan, PlannedStep, StepItem } from './types.js';
 import type { Recorder } from './recorder.js';
@@ -25,7 +25,7 @@ const validators = new WeakMap<Action, ValidateFunction>();
 export function checkParams(action: Action, params: Record<string, unknown>): string | undefined {
   let validate = validators.get(action);
   if (!validate) {
-    validate = ajv.compile(JSON.parse(JSON.stringify(action.params)) as object);
+    validate = ajv.compile(closedParams(JSON.parse(JSON.stringify(action.params)) as Record<string, unknown>));
     validators.set(action, validate);
   }
   if (validate(params)) return undefined;

@@ -283,6 +283,10 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     }
   }
 
+  if (options.signal.aborted) {
+    return finish('interrupted', EXIT.interrupted, hostPlans.map((h) => ({ ...planOutcome(h), status: 'skipped' as HostStatus, error: 'interrupted before any change' })), 'interrupted at a gate');
+  }
+
   // 3. Execute.
   const outcomes = await scheduleHosts<HostPlan, HostOutcome>(
     hostPlans,

@@ -252,13 +252,18 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
 
   let sender = '';
   let ips: string[] = [];
+  // The addresses behind every flagged source, not only the winning kind: an incident with a
+  // compromised mailbox and a spam script needs both kinds of attacker blocked.
+  const scriptIps = scripts.map((s) => s.ips.map((ip) => ({ key: ip, count: s.count })));
+  let mailboxIpCount = 0;
   if (kind === 'mailbox') {
     sender = topMailbox?.id ?? senders[0] ?? '';
-    ips = rankIps([topMailbox?.ips ?? []]);
+    mailboxIpCount = rankIps([topMailbox?.ips ?? []]).length;
+    ips = rankIps([topMailbox?.ips ?? [], ...scriptIps]);
   } else if (kind === 'script') {
     const dirSender = dirTop !== undefined ? ml?.cwd.find((c) => c.path === dirTop.path)?.senders[0]?.key ?? null : null;
     sender = (topScript !== undefined && (dirTop === undefined || topScript.count >= dirTop.count) ? topScript.sender : dirSender) ?? topScript?.sender ?? dirSender ?? '';
-    ips = rankIps(scripts.map((s) => s.ips.map((ip) => ({ key: ip, count: s.count }))));
+    ips = rankIps(scriptIps);
   }
 
   const sentInWindow = (s: string): number =>
@@ -274,7 +279,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const span = since !== null ? ` in ${since}` : '';
   let summary: string;
   if (kind === 'mailbox') {
-    summary = `mailbox ${sender} sent ${counts.sender_sent}${span} (${counts.sender_queued} queued of ${counts.queue}) from ${ips.length} address${ips.length === 1 ? '' : 'es'}`;
+    const alsoScripts = scripts.length > 0 ? `; also ${scripts.length} script${scripts.length === 1 ? '' : 's'}` : '';
+    summary = `mailbox ${sender} sent ${counts.sender_sent}${span} (${counts.sender_queued} queued of ${counts.queue}) from ${mailboxIpCount} address${mailboxIpCount === 1 ? '' : 'es'}${alsoScripts}`;
   } else if (kind === 'script') {
     const what = topScript !== undefined && (dirTop === undefined || topScript.count >= dirTop.count) ? `script ${topScript.path}` : `directory ${dirTop?.path ?? '?'} (script not identified)`;
     const n = Math.max(topScript?.count ?? 0, dirTop?.count ?? 0);

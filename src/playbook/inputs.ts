@@ -32,7 +32,14 @@ export async function readVarsFile(path: string): Promise<Record<string, unknown
   } catch (error) {
     throw new InputError([`--vars-file ${path}: ${(error as Error).message}`]);
   }
-  const data = parseYaml(text) as unknown;
+  let data: unknown;
+  try {
+    data = parseYaml(text) as unknown;
+  } catch (error) {
+    const pos = (error as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+    const where = pos ? `${path}:${pos.line}:${pos.col}` : path;
+    throw new InputError([`--vars-file ${where}: invalid YAML: ${String((error as Error).message).split('\n')[0]}`]);
+  }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) throw new InputError([`--vars-file ${path}: expected a map of input names to values`]);
   return data as Record<string, unknown>;
@@ -103,7 +110,8 @@ export function resolveInputs(
   const values: Record<string, unknown> = {};
   for (const name of [...Object.keys(flags), ...Object.keys(file)]) {
     if (!(name in declared)) {
-      problems.push(`unknown input '${name}' (this playbook takes: ${Object.keys(declared).join(', ') || 'no inputs'})`);
+      const source = name in flags ? '--var' : '--vars-file';
+      problems.push(`unknown input '${name}' from ${source} (this playbook takes: ${Object.keys(declared).join(', ') || 'no inputs'})`);
     }
   }
   const missing: string[] = [];

@@ -52,6 +52,14 @@ export type PlaybookSpec = Static<typeof PlaybookSpec>;
 /** A `${{ expr }}` string may stand where any typed value goes. */
 const TEMPLATE_STRING = { type: 'string', pattern: '\\$\\{\\{' };
 
+/**
+ * An action's parameters are a closed set: a misspelt threshold (`min_mesages`) must be an
+ * error, not a silently ignored key that changes what gets purged.
+ */
+export function closedParams(schema: Record<string, unknown>): Record<string, unknown> {
+  return schema.type === 'object' && !('additionalProperties' in schema) ? { ...schema, additionalProperties: false } : schema;
+}
+
 /** A string parameter without constraints accepts a template as it is. */
 function isPlainString(property: Record<string, unknown>): boolean {
   return property.type === 'string' && !('pattern' in property) && !('format' in property) && !('enum' in property) && !('const' in property);
@@ -61,7 +69,8 @@ function isPlainString(property: Record<string, unknown>): boolean {
  * Loosens an action's parameter schema so a `${{ }}` template may stand for any typed or
  * constrained value (it is checked again once resolved). Used by the loader and for editors.
  */
-export function allowTemplates(schema: Record<string, unknown>): Record<string, unknown> {
+export function allowTemplates(input: Record<string, unknown>): Record<string, unknown> {
+  const schema = closedParams(input);
   const properties = schema.properties as Record<string, Record<string, unknown>> | undefined;
   if (!properties) return schema;
   const loosened: Record<string, unknown> = {};

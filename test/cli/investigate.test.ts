@@ -23,7 +23,7 @@ describe('runbook investigate', () => {
     const out = JSON.parse(r.stdout) as { hosts: { host: string; verdict: { kind: string; sender: string; ips: string[]; scripts: { path: string }[] } }[] };
     const manifest = demoManifest(d.root)!;
     expect(out.hosts[0]?.verdict).toMatchObject({ kind: 'mailbox', sender: manifest.mailbox });
-    expect(out.hosts[0]?.verdict.ips.sort()).toEqual([...manifest.attackerIps].sort());
+    expect(out.hosts[0]?.verdict.ips.sort()).toEqual([...manifest.attackerIps, manifest.scriptIp].sort());
     expect(out.hosts[0]?.verdict.scripts.map((s) => s.path)).toContain(manifest.script.path);
     expect(hashHostState(d.root)).toBe(before);
   });

@@ -92,12 +92,13 @@ describe('detection actions on a staged incident (simulated cPanel host)', () =>
     await expect(run(ctx, 'web.script_ips', { domain: 'x;rm -rf /', path })).rejects.toThrow(/not a domain/);
   });
 
-  it('exim.detect names the mailbox, its attacker IPs and the script; the newsletter is not flagged', async () => {
+  it('exim.detect names the mailbox, the attacker IPs of every flagged source and the script; the newsletter is not flagged', async () => {
     const r = await run(ctx, 'exim.detect', { since: '30d', min_messages: 100 });
     const v = r.outputs as unknown as Verdict;
     expect(v.kind).toBe('mailbox');
     expect(v.sender).toBe(m.mailbox);
-    expect([...v.ips].sort()).toEqual([...m.attackerIps].sort());
+    // Both sources are flagged here, so the mailbox's logins and the script's requester are both listed.
+    expect([...v.ips].sort()).toEqual([...m.attackerIps, m.scriptIp].sort());
     expect(v.scripts.map((s) => s.path)).toEqual([m.script.path]);
     expect(v.scripts[0]!.ips).toEqual([m.scriptIp]);
     expect(v.senders).toContain(m.mailbox);

@@ -195,11 +195,12 @@ describe.runIf(sshAvailable || process.env.CI)('spam-incident across a fleet ove
 
   function expectContained(h: SshTestHost): void {
     const manifest = m(h);
-    const spam = new Set(manifest.messages.spammer);
+    // Both flagged sources are purged: the mailbox's mail and the script's.
+    const spam = new Set([...manifest.messages.spammer, ...manifest.messages.script]);
     expect(queuedIds(manifest.spoolDir), `${h.name}: queue`).toEqual(queuedBefore.get(h.name)!.filter((id) => !spam.has(id)));
     expect(statSync(manifest.script.path).mode & 0o777, `${h.name}: script mode`).toBe(0);
     const deny = readFileSync(join(manifest.layout.csfDir, 'csf.deny'), 'utf8');
-    for (const ip of manifest.attackerIps) expect(deny, `${h.name}: csf.deny`).toContain(ip);
+    for (const ip of [...manifest.attackerIps, manifest.scriptIp]) expect(deny, `${h.name}: csf.deny`).toContain(ip);
     const after = shadowLine(manifest);
     expect(after).toMatch(/^[^:]+:\$6\$/);
     expect(after, `${h.name}: shadow`).not.toBe(shadowsBefore.get(h.name));
@@ -260,13 +261,13 @@ describe.runIf(sshAvailable || process.env.CI)('spam-incident across a fleet ove
     expectContained(ok);
 
     // The outcome table and the audit log agree on what happened to each host.
-    expect(row(r.stdout, ok.name)).toMatch(/^mx-0\s+changed\s+16\s+2\s*/);
+    expect(row(r.stdout, ok.name)).toMatch(/^mx-0\s+changed\s+28\s+3\s*/);
     expect(row(r.stdout, down.name)).toMatch(/^mx-1\s+unreachable\s/);
     expect(row(r.stdout, dies.name)).toMatch(/^mx-2\s+failed\s.*connection to .* lost/);
     expect(row(r.stdout, fails.name)).toMatch(/^mx-3\s+failed\s.*restart/i);
     const log = r.auditLog!;
     const fin = finishes(log);
-    expect(fin.get(ok.name)).toMatchObject({ status: 'changed', counts: { messages_purged: 16, ips_blocked: 2 } });
+    expect(fin.get(ok.name)).toMatchObject({ status: 'changed', counts: { messages_purged: 28, ips_blocked: 3 } });
     expect(fin.get(down.name)).toMatchObject({ status: 'unreachable', error: expect.stringMatching(/ECONNREFUSED|refused|connect/i) });
     expect(fin.get(dies.name)).toMatchObject({ status: 'failed', error: expect.stringMatching(/connection to 127\.0\.0\.1:\d+ lost/) });
     // On the host that died: the step that was running when the connection went is failed (its

@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { buildVerdict, scriptLeads, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
-import { defineAction, type ActionContext } from '../types.js';
+import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
 import { scanMainlogOn, scanSpoolOn } from './detect-scan.js';
 import { listFiles, scriptClients } from './detect-web.js';
@@ -21,8 +21,10 @@ export const DetectParams = Type.Object({
 });
 
 /** Gathers inputs on the host; problems with one source are recorded, not fatal. */
-export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[] }> {
+export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[] }> {
   const problems: string[] = [];
+  /** The primary evidence sources that could not be read: a verdict without them is incomplete. */
+  const sourcesFailed: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, home_roots: ctx.host.layout.homeRoots };
   let spoolDir = params.spool_dir;
   let mainlog = params.mainlog;
@@ -36,18 +38,21 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
     inputs.queue = await queueFacts(ctx);
   } catch (err) {
     problems.push((err as Error).message);
+    sourcesFailed.push('queue');
   }
   ctx.progress(`scanning ${mainlog}`);
   try {
     inputs.mainlog = await scanMainlogOn(ctx, mainlog, { since: params.since ?? '24h' });
   } catch (err) {
     problems.push((err as Error).message);
+    sourcesFailed.push('mainlog');
   }
   ctx.progress(`reading ${spoolDir}/input`);
   try {
     inputs.spool = await scanSpoolOn(ctx, spoolDir, {});
   } catch (err) {
     problems.push((err as Error).message);
+    sourcesFailed.push('spool');
   }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {
@@ -66,7 +71,7 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
       }
     }
   }
-  return { inputs, problems };
+  return { inputs, problems, sourcesFailed };
 }
 
 export const eximDetect = defineAction({
@@ -77,18 +82,27 @@ export const eximDetect = defineAction({
   outputs: {
     kind: "'mailbox' | 'script' | 'none'",
     sender: 'worst offender: AUTH id (mailbox) or envelope sender of the script mail',
-    senders: 'all suspect senders (list of strings)',
+    senders: 'every suspect sender, worst first: the mailbox and the scripts\' envelope senders (list of strings)',
     scripts: 'list of {path, url, count, ips}',
-    ips: 'public client IPs to consider blocking (list of strings)',
+    ips: 'client IPs behind every flagged source (the mailbox logins and the script requests), to consider blocking',
     counts: '{queue, sender_queued, sender_sent, bounces_queued, window_arrivals}',
     evidence: 'list of {source, detail, count}',
     summary: 'one human line',
+    problems: 'what could not be read or understood (messages)',
+    sources_failed: "primary sources that could not be read: 'queue', 'mainlog', 'spool'",
+    incomplete: 'true when a primary source could not be read: the verdict may miss the sender',
   },
   async run(ctx, params) {
     const t: Thresholds = { min_messages: params.min_messages ?? 100, min_subject_repeats: params.min_subject_repeats ?? 100 };
-    const { inputs, problems } = await gatherOnHost(ctx, params, t);
+    const { inputs, problems, sourcesFailed } = await gatherOnHost(ctx, params, t);
+    if (sourcesFailed.length === 3) {
+      throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
+    }
     const verdict = buildVerdict(inputs, t, params.since ?? '24h');
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
-    return { changed: false, outputs: { ...verdict, problems } as unknown as Record<string, unknown>, summary: verdict.summary };
+    // A verdict built without one of its sources must not read as a clean "none".
+    const incomplete = sourcesFailed.length > 0;
+    const summary = incomplete ? `${verdict.summary} — INCOMPLETE: could not read the ${sourcesFailed.join(', ')}` : verdict.summary;
+    return { changed: false, outputs: { ...verdict, summary, problems, sources_failed: sourcesFailed, incomplete } as unknown as Record<string, unknown>, summary };
   },
 });

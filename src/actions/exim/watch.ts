@@ -9,6 +9,7 @@ import { listQueue, requireSender } from './purge.js';
 const Params = Type.Object(
   {
     sender: Type.String({ minLength: 3, maxLength: 320, description: 'Envelope sender to watch (exact, case-insensitive)' }),
+    senders: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 320 }), { maxItems: 50, description: 'More senders to watch in the same samples (every flagged source of the incident)' })),
     for: Type.Optional(Type.String({ pattern: DURATION_PATTERN, default: '5m', description: 'How long to watch' })),
     interval: Type.Optional(Type.String({ pattern: DURATION_PATTERN, default: '15s', description: 'Time between samples' })),
     max_new: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'New messages from the sender tolerated during the watch' })),
@@ -47,10 +48,13 @@ export const queueWatch = defineAction({
   params: Params,
   outputs: { samples: 'queue size, sender count and new messages per sample', new_total: 'new messages from the sender seen during the watch' },
   describe(params: WatchParams) {
-    return `watch the queue for ${params.for ?? '5m'} (every ${params.interval ?? '15s'}); fail if more than ${params.max_new ?? 0} new messages from ${params.sender} arrive`;
+    const who = [...new Set([params.sender, ...(params.senders ?? [])])].join(', ');
+    return `watch the queue for ${params.for ?? '5m'} (every ${params.interval ?? '15s'}); fail if more than ${params.max_new ?? 0} new messages from ${who} arrive`;
   },
   async run(ctx, params: WatchParams) {
     const sender = requireSender(params.sender);
+    const watched = new Set([sender, ...(params.senders ?? []).map((s) => requireSender(s))]);
+    const who = [...watched].join(', ');
     const total = durationMs(params.for, '5m', 'for');
     const interval = Math.max(1, durationMs(params.interval, '15s', 'interval'));
     const maxNew = params.max_new ?? 0;
@@ -60,7 +64,7 @@ export const queueWatch = defineAction({
     const started = Date.now();
     for (let n = 0; ; n += 1) {
       const queueTotal = await queueCount(ctx);
-      const mine = (await listQueue(ctx)).filter((m) => !m.bounce && m.sender.toLowerCase() === sender);
+      const mine = (await listQueue(ctx)).filter((m) => !m.bounce && watched.has(m.sender.toLowerCase()));
       let fresh = 0;
       for (const m of mine) {
         if (seen.has(m.id)) continue;
@@ -70,10 +74,10 @@ export const queueWatch = defineAction({
       }
       newTotal += fresh;
       samples.push({ at: new Date().toISOString(), queue_total: queueTotal, sender_queued: mine.length, new: fresh });
-      ctx.progress(`queue ${queueTotal}, from ${sender}: ${mine.length} (${newTotal} new)`);
+      ctx.progress(`queue ${queueTotal}, from ${who}: ${mine.length} (${newTotal} new)`);
       if (newTotal > maxNew) {
         throw new ActionError(
-          `${newTotal} new messages from ${sender} arrived within ${formatDuration(Date.now() - started)} (allowed ${maxNew}): the spam has not stopped. ` +
+          `${newTotal} new messages from ${who} arrived within ${formatDuration(Date.now() - started)} (allowed ${maxNew}): the spam has not stopped. ` +
             `Look for another path (a script, another mailbox, a live session) and contain it.`,
           { samples, new_total: newTotal },
         );
@@ -89,8 +93,8 @@ export const queueWatch = defineAction({
     const last = samples[samples.length - 1];
     return {
       changed: false,
-      outputs: { sender, samples, new_total: newTotal, sender_queued: last?.sender_queued ?? 0, queue_total: last?.queue_total ?? 0 },
-      summary: `no new messages from ${sender} for ${formatDuration(total)} (${samples.length} samples; ${newTotal} new, allowed ${maxNew})`,
+      outputs: { sender, senders: [...watched], samples, new_total: newTotal, sender_queued: last?.sender_queued ?? 0, queue_total: last?.queue_total ?? 0 },
+      summary: `no new messages from ${who} for ${formatDuration(total)} (${samples.length} samples; ${newTotal} new, allowed ${maxNew})`,
     };
   },
 });

@@ -19,7 +19,7 @@ import { createGatekeeper } from '../gate.js';
 import { diffPlans, findPlanByHash } from '../plan-diff.js';
 import { renderPlan } from '../render/plan.js';
 import { listrProgress, plainProgress } from '../render/progress.js';
-import { createSecretDelivery } from '../secrets.js';
+import { checkSecretsFile, createSecretDelivery } from '../secrets.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { becomePasswordFrom, resolveTargetHandles } from '../targets.js';
@@ -86,6 +86,10 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     if (flags.yes && flags.approve) throw new UsageError('--yes and --approve do not go together: --approve already accepts the gates of exactly that plan');
     if (flags.dryRun && (flags.yes || flags.approve)) throw new UsageError('--dry-run changes nothing, so it takes neither --yes nor --approve');
     if (flags.approve !== undefined && !/^[0-9a-f]{16}$/.test(flags.approve)) throw new UsageError(`--approve takes the 16-hex-digit plan hash a dry-run printed, got ${JSON.stringify(flags.approve)}`);
+    if (flags.secretsFile) {
+      const problem = checkSecretsFile(flags.secretsFile);
+      if (problem) throw new UsageError(problem);
+    }
     const forks = positiveInt('--forks', flags.forks) ?? 10;
     const maxFail = flags.maxFailPercent === undefined ? undefined : Number(flags.maxFailPercent);
     if (maxFail !== undefined && !(maxFail >= 0 && maxFail <= 100)) throw new UsageError('--max-fail-percent takes a number from 0 to 100');
@@ -141,7 +145,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       registry,
       dryRun: flags.dryRun === true,
       ...(flags.approve !== undefined ? { approve: flags.approve } : {}),
-      gatekeeper: createGatekeeper({ yes: flags.yes === true, interactive: interactive && !json, style: errStyle }),
+      gatekeeper: createGatekeeper({ yes: flags.yes === true, interactive: interactive && !json, style: errStyle, retryHint: '--yes, or with --approve <plan hash>' }),
       audit,
       argv,
       toolVersion: VERSION,
@@ -157,7 +161,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         shownPlan = plan;
         if (!json) {
           process.stdout.write(
-            `${renderPlan(plan, { playbook: playbook.spec.name, dryRun: flags.dryRun === true, hosts: hostNames, approveHint: flags.dryRun ? approveCommand(argv, plan.hash) : undefined }, style)}\n\n`,
+            `${renderPlan(plan, { playbook: playbook.spec.name, dryRun: flags.dryRun === true, hosts: hostNames, approveHint: flags.dryRun && !plan.hosts.some((h) => h.stopped) ? approveCommand(argv, plan.hash) : undefined }, style)}\n\n`,
           );
         }
         if (!flags.dryRun) progress.phase('Applying', hostNames);

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
@@ -35,6 +36,13 @@ interface InvestigateFlags {
   color?: boolean;
 }
 
+/** `--spool` names the directory holding `input/`; accept `input/` itself too. */
+function spoolRoot(dir: string): string {
+  const trimmed = dir.replace(/\/+$/, '');
+  if (basename(trimmed) === 'input' && !existsSync(join(trimmed, 'input'))) return dirname(trimmed) || '.';
+  return dir;
+}
+
 /**
  * The read-only detection as a report: on hosts (through the shipped investigate playbook, so
  * it is recorded like any run) or on files copied off a server.
@@ -43,6 +51,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
   const json = flags.json === true;
   const style = createStyle(colorEnabled(process.stdout, flags.color));
   const minMessages = Number(flags.minMessages);
+  const errorStyle = createStyle(colorEnabled(process.stderr, flags.color));
   try {
     if (!Number.isInteger(minMessages) || minMessages < 1) throw new UsageError('--min-messages takes a whole number of 1 or more');
     const offline = flags.mainlog !== undefined || flags.spool !== undefined;
@@ -51,14 +60,19 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     if (offline) {
       const verdict = await investigate({
         ...(flags.mainlog ? { mainlog: flags.mainlog } : {}),
-        ...(flags.spool ? { spool: flags.spool } : {}),
+        ...(flags.spool ? { spool: spoolRoot(flags.spool) } : {}),
         ...(flags.domlogs ? { domlogs: flags.domlogs } : {}),
         since: flags.since,
         min_messages: minMessages,
       });
-      if (json) process.stdout.write(`${JSON.stringify({ ok: verdict.problems.length === 0, verdict }, null, 2)}\n`);
-      else process.stdout.write(renderInvestigation(verdict, { color: style.enabled }));
-      return verdict.problems.length > 0 && verdict.kind === 'none' ? EXIT.failed : EXIT.ok;
+      // A file that could not be read makes the verdict incomplete: never a clean exit 0.
+      const incomplete = verdict.problems.length > 0;
+      if (json) process.stdout.write(`${JSON.stringify({ ok: !incomplete, incomplete, verdict }, null, 2)}\n`);
+      else {
+        process.stdout.write(renderInvestigation(verdict, { color: style.enabled }));
+        if (incomplete) process.stderr.write(`${errorStyle.red('Incomplete:')} some evidence could not be read (see Problem lines); the verdict may miss the sender.\n`);
+      }
+      return incomplete ? EXIT.failed : EXIT.ok;
     }
 
     const registry = builtinActions();
@@ -105,10 +119,11 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const results = report.plan.hosts.map((h) => ({
       host: h.target.name,
       ...(h.stopped ? { error: h.stopped.error } : {}),
-      verdict: (h.outputs.detect as Investigation | undefined) ?? null,
+      verdict: (h.outputs.detect as (Investigation & { incomplete?: boolean }) | undefined) ?? null,
     }));
+    const incomplete = results.filter((r) => r.verdict?.incomplete === true).map((r) => r.host);
     if (json) {
-      process.stdout.write(`${JSON.stringify(redactDeep({ ok: report.exitCode === 0, auditLog: audit.path, hosts: results }), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(redactDeep({ ok: report.exitCode === 0 && incomplete.length === 0, auditLog: audit.path, hosts: results }), null, 2)}\n`);
     } else {
       for (const r of results) {
         process.stdout.write(`${style.bold(`== ${safeLine(r.host)}`)}\n`);
@@ -116,9 +131,10 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         else process.stdout.write(`${style.red('could not investigate')}: ${safeLine(r.error ?? 'unknown error')}\n`);
         process.stdout.write('\n');
       }
+      if (incomplete.length > 0) process.stderr.write(`${errStyle.red('Incomplete:')} evidence could not be read on ${incomplete.map(safeLine).join(', ')}; the verdict may miss the sender.\n`);
       process.stderr.write(`Audit log: ${audit.path}\n`);
     }
-    return report.exitCode;
+    return report.exitCode !== 0 ? report.exitCode : incomplete.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (error) {
     return reportError(error, json);
   }
@@ -132,7 +148,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('-i, --inventory <file>', 'inventory of hosts and groups')
     .option('-l, --limit <pattern>', 'hosts/groups/globs from the inventory')
     .option('--mainlog <file>', 'offline: an Exim main log copied off a server')
-    .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/)')
+    .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/, or input/ itself)')
     .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
@@ -151,8 +167,8 @@ Examples:
   runbook investigate --host root@mail1.example.net --since 6h --json
   runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
 
-Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated ·
-2 bad usage`,
+Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated, or
+some evidence (queue, main log, spool) could not be read · 2 bad usage`,
     )
     .action(async (flags: InvestigateFlags) => {
       process.exitCode = await investigateCommand(flags, process.argv.slice(2));

@@ -20,7 +20,7 @@ export async function validateCommand(files: string[], flags: { json?: boolean }
     process.stdout.write(`${JSON.stringify({ ok: results.every((r) => r.ok), results }, null, 2)}\n`);
   } else {
     for (const r of results) {
-      if (r.ok) process.stdout.write(`${r.file}: ok (${r.name}, ${r.steps} steps)\n`);
+      if (r.ok) process.stdout.write(`${r.file}: ok (${r.name}, ${r.steps} step${r.steps === 1 ? '' : 's'})\n`);
       else if (r.diagnostics) process.stderr.write(`${r.diagnostics.map(formatDiagnostic).join('\n\n')}\n${r.file}: ${r.diagnostics.length} problem${r.diagnostics.length === 1 ? '' : 's'}\n`);
       else process.stderr.write(`error: ${r.error}\n`);
     }
