@@ -46,6 +46,8 @@ export interface RunOptions {
   deliverSecret: (host: string, label: string, secret: Secret) => Promise<string>;
   /** Shown to the operator after planning and before any gate. */
   onPlan?: (plan: RunPlan) => Promise<void> | void;
+  /** The gates are answered and execution starts (progress display can begin). */
+  onExecute?: () => void;
   forks?: number;
   serial?: number | number[];
   maxFailPercent?: number;
@@ -288,6 +290,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
   }
 
   // 3. Execute.
+  options.onExecute?.();
   const outcomes = await scheduleHosts<HostPlan, HostOutcome>(
     hostPlans,
     {

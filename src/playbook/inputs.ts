@@ -51,14 +51,14 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 function coerce(name: string, spec: InputSpec, raw: unknown): { value?: unknown; problem?: string } {
   const fromFlag = typeof raw === 'string';
   switch (spec.type) {
-    case 'integer': {
-      const n = fromFlag ? Number(raw) : raw;
-      if (typeof n !== 'number' || !Number.isInteger(n)) return { problem: `input '${name}' must be an integer, got ${JSON.stringify(raw)}` };
-      return { value: n };
-    }
+    case 'integer':
     case 'number': {
       const n = fromFlag ? Number(raw) : raw;
-      if (typeof n !== 'number' || Number.isNaN(n)) return { problem: `input '${name}' must be a number, got ${JSON.stringify(raw)}` };
+      if (typeof n !== 'number' || Number.isNaN(n) || (spec.type === 'integer' && !Number.isInteger(n))) {
+        return { problem: `input '${name}' must be ${spec.type === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(raw)}` };
+      }
+      if (spec.minimum !== undefined && n < spec.minimum) return { problem: `input '${name}' must be at least ${spec.minimum}, got ${n}` };
+      if (spec.maximum !== undefined && n > spec.maximum) return { problem: `input '${name}' must be at most ${spec.maximum}, got ${n}` };
       return { value: n };
     }
     case 'boolean': {

@@ -120,8 +120,18 @@ function describeAjvError(error: ErrorObject, where: string): { message: string;
 /** ajv reports every branch of an anyOf; keep the most specific error per location. */
 function dedupeAjvErrors(errors: ErrorObject[]): ErrorObject[] {
   const byPath = new Map<string, ErrorObject>();
+  // `on_error: contine` fails each literal of the union: report them as one list of choices.
+  const choices = new Map<string, unknown[]>();
+  for (const error of errors) {
+    if (error.keyword === 'const') choices.set(error.instancePath, [...(choices.get(error.instancePath) ?? []), (error.params as { allowedValue: unknown }).allowedValue]);
+  }
   for (const error of errors) {
     if (error.keyword === 'anyOf') continue;
+    if (error.keyword === 'const') {
+      const allowed = choices.get(error.instancePath) ?? [];
+      if (!byPath.has(`${error.instancePath}|`)) byPath.set(`${error.instancePath}|`, { ...error, keyword: 'enum', params: { allowedValues: allowed } });
+      continue;
+    }
     const key = `${error.instancePath}|${error.keyword === 'additionalProperties' ? String((error.params as Record<string, unknown>).additionalProperty) : ''}`;
     if (!byPath.has(key)) byPath.set(key, error);
   }
@@ -194,6 +204,9 @@ export function parsePlaybook(file: string, text: string, registry: ActionRegist
   if (diagnostics.length > 0) throw new PlaybookError(diagnostics);
 
   const spec = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (spec === null || spec === undefined) {
+    throw new PlaybookError([map.at(0, 1, 'the playbook is empty: it needs at least a name and steps')]);
+  }
   if (!structural(spec)) {
     for (const error of dedupeAjvErrors(structural.errors ?? [])) {
       const path = pointerToPath(error.instancePath);

@@ -13,6 +13,8 @@ export const InputSpec = Type.Object(
     type: Type.Union(INPUT_TYPES.map((t) => Type.Literal(t)), { description: 'Value type' }),
     format: Type.Optional(Type.Union(INPUT_FORMATS.map((f) => Type.Literal(f)), { description: 'Checked format of a string input' })),
     default: Type.Optional(Type.Unknown({ description: 'Value when the input is not given' })),
+    minimum: Type.Optional(Type.Number({ description: 'Smallest accepted value (integer and number inputs)' })),
+    maximum: Type.Optional(Type.Number({ description: 'Largest accepted value (integer and number inputs)' })),
     required: Type.Optional(Type.Boolean({ description: 'The run refuses to start without it' })),
     description: Type.Optional(Type.String()),
     secret: Type.Optional(Type.Boolean({ description: 'Rendered as [redacted] everywhere' })),

@@ -120,6 +120,7 @@ export function renderHtml(report: IncidentReport): string {
   const title = `Incident report: ${trigger.playbook?.name ?? 'unknown playbook'}`;
   const body: string[] = [];
 
+  if (audit.chain === 'broken') body.push('<p class="badge bad" role="alert">AUDIT CHAIN BROKEN: this log was altered or truncated after it was written; do not trust the record below.</p>');
   body.push(`<header class="top"><h1>${h(title)} ${badge(run.status)}${run.dryRun ? ' <span class="badge neutral">dry run</span>' : ''}</h1>${keyValues([
     ['Run', code(run.runId ?? 'unknown')],
     ['Mode', h(run.mode ?? 'unknown')],

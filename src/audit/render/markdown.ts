@@ -60,6 +60,8 @@ export function renderMarkdown(report: IncidentReport): string {
   const out: string[] = [];
   const title = trigger.playbook?.name ?? 'unknown playbook';
   out.push(`# Incident report: ${escapeMarkdown(title)} (${escapeMarkdown(run.status)}${run.dryRun ? ', dry run' : ''})`);
+  // A log that fails verification must say so before anything it claims is read.
+  if (audit.chain === 'broken') out.push('> **AUDIT CHAIN BROKEN: this log was altered or truncated after it was written; do not trust the record below.**');
   out.push(
     keyValues([
       ['Run', mdCode(run.runId ?? 'unknown')],

@@ -164,8 +164,9 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
             `${renderPlan(plan, { playbook: playbook.spec.name, dryRun: flags.dryRun === true, hosts: hostNames, approveHint: flags.dryRun && !plan.hosts.some((h) => h.stopped) ? approveCommand(argv, plan.hash) : undefined }, style)}\n\n`,
           );
         }
-        if (!flags.dryRun) progress.phase('Applying', hostNames);
       },
+      // The progress display starts after the gates, so no spinner runs under the prompt.
+      onExecute: () => progress.phase('Applying', hostNames),
       forks,
       ...(flags.dryRun
         ? {}
