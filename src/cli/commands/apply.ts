@@ -1,3 +1,4 @@
+import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
@@ -57,6 +58,12 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of 1 or more, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Where generated secrets go when there is no terminal and no --secrets-file (mode 0700). */
+function secretsDir(): string {
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'runbook', 'secrets');
 }
 
 /** The command line that applies exactly this plan. */
@@ -153,7 +160,8 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       signal: run.signal,
       deliverSecret: createSecretDelivery({
         ...(flags.secretsFile ? { secretsFile: flags.secretsFile } : {}),
-        fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets',
+        // Not beside the audit log: audit logs get copied and attached to tickets.
+        fallbackFile: join(secretsDir(), `${basename(auditPath, '.jsonl')}.secrets`),
         interactive,
       }),
       onPlan: async (plan) => {
@@ -264,7 +272,7 @@ export function registerApplyCommand(program: Command): void {
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against (default ~/.ssh/known_hosts)')
     .option('--audit-log <file>', 'write the audit log here instead of the audit directory')
     .option('--audit-dir <dir>', 'directory for audit logs', 'runbook-audit')
-    .option('--secrets-file <file>', 'write generated secrets (new passwords) to this 0600 file instead of the terminal')
+    .option('--secrets-file <file>', 'write generated secrets (new passwords) to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
     .option('--sign-key <file>', 'Ed25519 private key (PEM) to sign the audit chain head')
     .option('--incident <target>', 'attach the report to an incident: webhook:URL, pagerduty:ID, jira:KEY, github:OWNER/REPO#N')
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
