@@ -29,6 +29,15 @@ const SIZES = (process.env.BENCH_SIZES ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const repo = join(import.meta.dirname, '..', '..');
 const countBytes = join(import.meta.dirname, 'count-bytes.mjs');
+/** BENCH_CPU_PROF=DIR: the runbook process writes a V8 CPU profile there (--cpu-prof). */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** BENCH_RUNBOOK_ONLY=1: measure runbook alone (profiling); the comparison needs all three. */
+const RUNBOOK_ONLY = process.env.BENCH_RUNBOOK_ONLY === '1';
+/**
+ * BENCH_RUNBOOK_ALT=DIR: also measure the CLI of another tree (same dist, different
+ * node_modules), e.g. one whose ssh2 native crypto binding was built for this Node.
+ */
+const ALT_TREE = process.env.BENCH_RUNBOOK_ALT;
 
 let bench: BenchFleet;
 let base: string;
@@ -65,11 +74,11 @@ function machineBusyTicks(): number {
 
 const TIME_MARK = 'RUNBOOK_BENCH_TIME';
 
-function measure(argv: string[], options: { env?: Record<string, string>; stdinFile?: string } = {}): Measured {
+function measure(argv: string[], options: { env?: Record<string, string>; stdinFile?: string; cwd?: string } = {}): Measured {
   const before = machineBusyTicks();
   const started = performance.now();
   const r = spawnSync('/usr/bin/time', ['-f', `${TIME_MARK} %M %U %S`, ...argv], {
-    cwd: repo,
+    cwd: options.cwd ?? repo,
     env: { ...process.env, ...options.env },
     input: options.stdinFile ? readFileSync(options.stdinFile) : '',
     maxBuffer: 1024 * 1024 * 1024,
@@ -106,16 +115,16 @@ interface RunbookRun {
   bytesPerHost: number[];
 }
 
-function runbookDryRun(dir: string, hosts: BenchHost[], round: number): RunbookRun {
+function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = repo): RunbookRun {
   const inventory = join(dir, 'inventory.yml');
-  const bytesFile = join(dir, `bytes-${round}.json`);
+  const bytesFile = join(dir, `bytes-${round < 0 ? 'warmup' : round}${tree === repo ? '' : '-alt'}.json`);
   const m = measure(
     [
-      process.execPath, '--import', countBytes, 'dist/cli/main.js',
+      process.execPath, '--import', countBytes, ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), 'dist/cli/main.js',
       'apply', 'playbooks/spam-incident.yml', '-i', inventory, '--dry-run', '--forks', String(hosts.length),
       '--json', '--known-hosts', bench.fleet.knownHostsFile, '--audit-dir', join(dir, 'audit'),
     ],
-    { env: { HOME: join(base, 'home'), SSH_AUTH_SOCK: '', NO_COLOR: '1', RUNBOOK_BENCH_BYTES: bytesFile } },
+    { cwd: tree, env: { HOME: join(base, 'home'), SSH_AUTH_SOCK: '', NO_COLOR: '1', RUNBOOK_BENCH_BYTES: bytesFile } },
   );
   expect(m.status, m.stderr.slice(-3000)).toBe(0);
   const out = JSON.parse(m.stdout) as {
@@ -233,14 +242,25 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
     const hosts = bench.hosts.slice(0, n);
     writeFileSync(join(dir, 'inventory.yml'), runbookInventory(bench, hosts));
     const runbook: RunbookRun[] = [];
+    const alt: RunbookRun[] = [];
     const ansible: Measured[] = [];
     const floor: Measured[] = [];
-    let floorPerHost: number[] = [];
-    let contenders: Contenders | undefined;
+    const floorBytesRounds: number[] = [];
+    // One unmeasured dry-run first: the first read of a freshly generated spool costs more than
+    // later ones (seen: 34 s of `exim -bpr` on 30 untouched hosts at once), and whoever went
+    // first in round 0 would pay it alone. Its audit log gives the commands to replay.
+    const warmup = runbookDryRun(dir, hosts, -1);
+    const contenders = prepareContenders(dir, hosts, warmup.auditLog);
     for (let round = 0; round < ROUNDS; round++) {
       const rb = runbookDryRun(dir, hosts, round);
       runbook.push(rb);
-      contenders ??= prepareContenders(dir, hosts, rb.auditLog);
+      const ra = ALT_TREE ? runbookDryRun(dir, hosts, round, ALT_TREE) : undefined;
+      if (ra) alt.push(ra);
+      if (RUNBOOK_ONLY) {
+        const show = (r: RunbookRun) => ({ ms: r.m.wallMs, cpuS: r.m.cpuS, machineCpuS: r.m.machineCpuS, rssKb: r.m.maxRssKb });
+        console.log(JSON.stringify({ hosts: n, round, runbook: show(rb), ...(ra ? { alt: show(ra) } : {}) }));
+        continue;
+      }
 
       let an: Measured;
       try {
@@ -255,13 +275,15 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
 
       const fl = measure(contenders.floor, { stdinFile: contenders.floorInput });
       expect(fl.status, fl.stderr.slice(-3000)).toBe(0);
-      floorPerHost = floorBytes(fl.stderr);
+      const floorPerHost = floorBytes(fl.stderr);
       expect(floorPerHost).toHaveLength(n);
+      floorBytesRounds.push(median(floorPerHost));
       floor.push(fl);
       roundsOut.push({
         hosts: n,
         round,
         runbookMs: rb.m.wallMs,
+        ...(ra ? { runbookAltMs: ra.m.wallMs, runbookAltCpuS: ra.m.cpuS } : {}),
         ansibleMs: an.wallMs,
         floorMs: fl.wallMs,
         runbookCpuS: rb.m.cpuS,
@@ -269,12 +291,13 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
       });
       console.log(JSON.stringify(roundsOut.at(-1)));
     }
+    if (RUNBOOK_ONLY) continue;
     const runbookMs = median(runbook.map((r) => r.m.wallMs));
     const ansibleMs = median(ansible.map((m) => m.wallMs));
     const floorMs = median(floor.map((m) => m.wallMs));
     rows.push({
       hosts: n,
-      commandsPerHost: contenders!.commandsPerHost,
+      commandsPerHost: contenders.commandsPerHost,
       runbookMs,
       ansibleMs,
       floorMs,
@@ -289,8 +312,25 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
       runbookMachineCpuS: median(runbook.map((r) => r.m.machineCpuS)),
       ansibleMachineCpuS: median(ansible.map((m) => m.machineCpuS)),
       floorMachineCpuS: median(floor.map((m) => m.machineCpuS)),
-      runbookBytesPerHost: median(runbook.at(-1)!.bytesPerHost),
-      floorBytesPerHost: median(floorPerHost),
+      // Bytes vary with load (sshd sends what the command has written so far: more, smaller
+      // packets on a busy machine), so: the median over rounds of each round's per-host median.
+      runbookBytesPerHost: median(runbook.map((r) => median(r.bytesPerHost))),
+      runbookBytesPerHostMin: Math.min(...runbook.map((r) => median(r.bytesPerHost))),
+      runbookBytesPerHostMax: Math.max(...runbook.map((r) => median(r.bytesPerHost))),
+      ...(alt.length > 0
+        ? {
+            runbookAltMs: median(alt.map((r) => r.m.wallMs)),
+            runbookAltOverFloor: median(alt.map((r) => r.m.wallMs)) / floorMs,
+            ansibleOverRunbookAlt: ansibleMs / median(alt.map((r) => r.m.wallMs)),
+            runbookAltRssKb: median(alt.map((r) => r.m.maxRssKb)),
+            runbookAltCpuS: median(alt.map((r) => r.m.cpuS)),
+            runbookAltMachineCpuS: median(alt.map((r) => r.m.machineCpuS)),
+            runbookAltBytesPerHost: median(alt.map((r) => median(r.bytesPerHost))),
+          }
+        : {}),
+      floorBytesPerHost: median(floorBytesRounds),
+      floorBytesPerHostMin: Math.min(...floorBytesRounds),
+      floorBytesPerHostMax: Math.max(...floorBytesRounds),
     });
   }
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
