@@ -95,3 +95,35 @@ export async function becomePasswordFrom(flags: { askBecomePass?: boolean; becom
   }
   return undefined;
 }
+
+/** The host-selection flags every run command shares (apply, investigate, undo). */
+export interface HostSelectionFlags {
+  host: string[];
+  inventory?: string;
+  limit?: string;
+  acceptNewHostKeys?: boolean;
+  knownHosts?: string;
+  askBecomePass?: boolean;
+  becomePasswordFile?: string;
+}
+
+/** From command-line flags to the hosts of a run, asking for a sudo password when told to. */
+export async function targetsFromFlags(
+  flags: HostSelectionFlags,
+  callbacks: ConnectCallbacks,
+  options: { only?: string[]; ask: (question: string) => Promise<string> },
+): Promise<TargetHandle[]> {
+  const becomePassword = await becomePasswordFrom(flags, options.ask);
+  return resolveTargetHandles(
+    {
+      host: flags.host,
+      ...(flags.inventory ? { inventory: flags.inventory } : {}),
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
+      ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+      ...(becomePassword ? { becomePassword } : {}),
+      ...(options.only ? { only: options.only } : {}),
+    },
+    callbacks,
+  );
+}

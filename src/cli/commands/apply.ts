@@ -23,7 +23,7 @@ import { listrProgress, plainProgress } from '../render/progress.js';
 import { checkSecretsFile, createSecretDelivery } from '../secrets.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
-import { becomePasswordFrom, resolveTargetHandles } from '../targets.js';
+import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
 
 export interface ApplyFlags {
@@ -110,25 +110,15 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     if (flags.rerunFailed) {
       only = await hostsToRerun(flags.rerunFailed);
     }
-    const hostKeyNotes: string[] = [];
-    const becomePassword = await becomePasswordFrom(flags, (q) => askHidden(q));
-    const targets = await resolveTargetHandles(
-      {
-        host: flags.host,
-        ...(flags.inventory ? { inventory: flags.inventory } : {}),
-        ...(flags.limit ? { limit: flags.limit } : {}),
-        ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
-        ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
-        ...(becomePassword ? { becomePassword } : {}),
-        ...(only ? { only } : {}),
-      },
+    const targets = await targetsFromFlags(
+      flags,
       {
         ...(interactive ? { askPassphrase: (keyPath: string) => askHidden(`Passphrase for ${keyPath}: `) } : {}),
         onHostKeyAccepted: (host, fingerprint) => {
-          hostKeyNotes.push(host);
           audit?.appendDurable({ type: 'note', host, step: '-', message: `host key accepted on first use (--accept-new-host-keys): ${fingerprint}`, data: { fingerprint } });
         },
       },
+      { ...(only ? { only } : {}), ask: (q) => askHidden(q) },
     );
 
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));

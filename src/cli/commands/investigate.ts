@@ -14,7 +14,7 @@ import { createGatekeeper } from '../gate.js';
 import { plainProgress } from '../render/progress.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
-import { becomePasswordFrom, resolveTargetHandles } from '../targets.js';
+import { targetsFromFlags } from '../targets.js';
 import { askHidden } from '../prompt-secret.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 
@@ -78,18 +78,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     const inputs = resolveInputs(playbook.spec, { since: flags.since, min_messages: String(minMessages) });
-    const becomePassword = await becomePasswordFrom(flags, (q) => askHidden(q));
-    const targets = await resolveTargetHandles(
-      {
-        host: flags.host,
-        ...(flags.inventory ? { inventory: flags.inventory } : {}),
-        ...(flags.limit ? { limit: flags.limit } : {}),
-        ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
-        ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
-        ...(becomePassword ? { becomePassword } : {}),
-      },
-      {},
-    );
+    const targets = await targetsFromFlags(flags, {}, { ask: (q) => askHidden(q) });
     const audit = AuditWriter.create(join(flags.auditDir, auditFileName('investigate')));
     const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
     const progress = plainProgress(process.stderr, errStyle, json);
