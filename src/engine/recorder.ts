@@ -7,6 +7,10 @@ import type { StdinInput, ExecResult } from '../transport/types.js';
 const EXCERPT_BYTES = 2048;
 
 export function digestOutput(text: string, totalBytes: number, truncated: boolean): OutputDigest {
+  // Compressed scanner output is not text: keep its hash and size, not mojibake.
+  if (text.includes('\u0000') || text.includes('\ufffd')) {
+    return { bytes: totalBytes, sha256: createHash('sha256').update(text).digest('hex'), excerpt: `[binary output, ${totalBytes} bytes]`, truncated };
+  }
   const scrubbed = scrubSecrets(text);
   const excerpt = scrubbed.length > EXCERPT_BYTES ? scrubbed.slice(0, EXCERPT_BYTES) : scrubbed;
   return {

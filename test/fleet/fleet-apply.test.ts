@@ -222,6 +222,10 @@ describe.runIf(sshAvailable || process.env.CI)('spam-incident across a fleet ove
     const accepted = await runApply([...base_, '--accept-new-host-keys', '--json'], env());
     expect(accepted.code, accepted.stderr).toBe(0);
     const log = accepted.auditLog!;
+    // The detection that ran on the host with perl is in the log like every other command.
+    const perl = records(log).filter((r) => r.type === 'command.result' && r.argv[0] === 'perl');
+    expect(perl.length).toBeGreaterThanOrEqual(2);
+    expect(perl.every((r) => r.type === 'command.result' && r.exitCode === 0)).toBe(true);
     const note = records(log).find((r): r is NoteRecord => r.type === 'note' && /host key accepted on first use/.test(r.message));
     expect(note).toMatchObject({ host: `[127.0.0.1]:${h.port}`, data: { fingerprint: expect.stringMatching(/^SHA256:/) } });
     expect(readFileSync(known, 'utf8')).toContain(h.hostKeyPub);

@@ -7,14 +7,36 @@ import { scanMainlogFile, type MainlogScanOptions } from '../../investigate/main
 import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../../investigate/spool.js';
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
 import { scanMainlogRemote, scanSpoolRemote } from '../../remote/scan.js';
+import type { Transport } from '../../transport/types.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
+
+/**
+ * The remote scanners take a Transport. This one sends every command through the engine's
+ * ctx.exec, so the perl scans are recorded in the audit log like any other command.
+ */
+export function recordedTransport(ctx: ActionContext): Transport {
+  return {
+    kind: ctx.host.transport.kind,
+    host: ctx.host.transport.host,
+    exec: (argv, options = {}) =>
+      ctx.exec({
+        argv: [...argv],
+        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.onStdout !== undefined ? { onStdout: options.onStdout } : {}),
+        ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
+      }),
+    // The host's connection belongs to the engine.
+    close: async () => {},
+  };
+}
 
 export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult> {
   const opts = { ...options, signal: ctx.signal };
   try {
     if (ctx.host.transport.kind === 'local') return await scanMainlogFile(path, opts);
-    return await scanMainlogRemote(ctx.host.transport, path, opts);
+    return await scanMainlogRemote(recordedTransport(ctx), path, opts);
   } catch (err) {
     throw new ActionError(`cannot scan the main log ${path} on ${ctx.host.name}: ${(err as Error).message}`);
   }
@@ -24,7 +46,7 @@ export async function scanSpoolOn(ctx: ActionContext, spoolDir: string, options:
   const opts = { ...options, signal: ctx.signal };
   try {
     if (ctx.host.transport.kind === 'local') return await scanSpoolDir(spoolDir, opts);
-    return await scanSpoolRemote(ctx.host.transport, spoolDir, opts);
+    return await scanSpoolRemote(recordedTransport(ctx), spoolDir, opts);
   } catch (err) {
     throw new ActionError(`cannot scan the spool ${spoolDir} on ${ctx.host.name}: ${(err as Error).message}`);
   }
