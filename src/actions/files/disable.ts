@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, type ActionContext, type ActionPlan, type MutatingAction } from '../types.js';
+import { ActionError, type ActionContext, type ActionPlan, type ActionResult, type MutatingAction } from '../types.js';
 import { resolveHomeFile, sameMode, type HomeTarget } from './inspect.js';
 
 const DisableParams = Type.Object(
@@ -48,39 +48,55 @@ async function chmodAndVerify(ctx: ActionContext, plan: ActionPlan, data: ModePl
   }
 }
 
+/**
+ * Plans setting a file inside an account home to `mode`: a no-op when it already has it.
+ * `chmodMode` is the mode as written on the chmod command line.
+ */
+async function planMode(
+  ctx: ActionContext,
+  path: string,
+  mode: string,
+  chmodMode: string,
+  texts: { already: (file: string) => string; withOwner: boolean },
+): Promise<ActionPlan> {
+  const target = await resolveHomeFile(ctx, path);
+  const data: ModePlanData = { path: target.resolved, oldMode: target.stat.mode, newMode: mode };
+  const facts = { path: target.resolved, mode: modeText(target.stat.mode), ...(texts.withOwner ? { owner: target.stat.owner } : {}) };
+  if (sameMode(target.stat.mode, mode)) {
+    return { summary: texts.already(target.resolved), commands: [], noop: true, data, facts };
+  }
+  return {
+    summary: `chmod ${chmodMode} ${target.resolved} (now ${modeText(target.stat.mode)})`,
+    commands: [{ argv: ['chmod', chmodMode, '--', target.resolved], timeoutMs: 15_000 }],
+    data,
+    facts,
+  };
+}
+
+/** Runs a planMode plan: re-checks the file, chmods, verifies, and records how to go back. */
+async function applyMode(ctx: ActionContext, requestedPath: string, plan: ActionPlan, summary: (data: ModePlanData) => string): Promise<ActionResult> {
+  const data = plan.data as ModePlanData;
+  const outputs = { path: data.path, old_mode: modeText(data.oldMode), mode: modeText(data.newMode) };
+  if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs, summary: plan.summary };
+  await recheck(ctx, plan, requestedPath);
+  await chmodAndVerify(ctx, plan, data);
+  return {
+    changed: true,
+    outputs,
+    summary: summary(data),
+    undo: [{ action: 'file.restore_mode', params: { path: data.path, mode: modeText(data.oldMode) }, description: `chmod ${modeText(data.oldMode)} ${data.path}` }],
+  };
+}
+
 export const fileDisable: MutatingAction<typeof DisableParams> = {
   name: 'file.disable',
   description: 'chmod 000 a file inside an account home (a spam script), remembering its mode for undo',
   mutates: true,
   params: DisableParams,
   outputs: { path: 'the file (symlinks resolved)', old_mode: 'its mode before', mode: 'its mode now (0000)' },
-  async plan(ctx, params: Static<typeof DisableParams>) {
-    const target = await resolveHomeFile(ctx, params.path);
-    const data: ModePlanData = { path: target.resolved, oldMode: target.stat.mode, newMode: '0' };
-    const facts = { path: target.resolved, mode: modeText(target.stat.mode), owner: target.stat.owner };
-    if (sameMode(target.stat.mode, '0')) {
-      return { summary: `${target.resolved} is already mode 0000`, commands: [], noop: true, data, facts };
-    }
-    return {
-      summary: `chmod 000 ${target.resolved} (now ${modeText(target.stat.mode)})`,
-      commands: [{ argv: ['chmod', '000', '--', target.resolved], timeoutMs: 15_000 }],
-      data,
-      facts,
-    };
-  },
-  async run(ctx, params, plan) {
-    const data = plan.data as ModePlanData;
-    const outputs = { path: data.path, old_mode: modeText(data.oldMode), mode: '0000' };
-    if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs, summary: plan.summary };
-    await recheck(ctx, plan, params.path);
-    await chmodAndVerify(ctx, plan, data);
-    return {
-      changed: true,
-      outputs,
-      summary: `disabled ${data.path} (was ${modeText(data.oldMode)})`,
-      undo: [{ action: 'file.restore_mode', params: { path: data.path, mode: modeText(data.oldMode) }, description: `chmod ${modeText(data.oldMode)} ${data.path}` }],
-    };
-  },
+  plan: (ctx, params: Static<typeof DisableParams>) =>
+    planMode(ctx, params.path, '0', '000', { already: (file) => `${file} is already mode 0000`, withOwner: true }),
+  run: (ctx, params, plan) => applyMode(ctx, params.path, plan, (data) => `disabled ${data.path} (was ${modeText(data.oldMode)})`),
 };
 
 export const fileRestoreMode: MutatingAction<typeof RestoreParams> = {
@@ -89,31 +105,7 @@ export const fileRestoreMode: MutatingAction<typeof RestoreParams> = {
   mutates: true,
   params: RestoreParams,
   outputs: { path: 'the file', old_mode: 'its mode before', mode: 'its mode now' },
-  async plan(ctx, params: Static<typeof RestoreParams>) {
-    const target = await resolveHomeFile(ctx, params.path);
-    const data: ModePlanData = { path: target.resolved, oldMode: target.stat.mode, newMode: params.mode };
-    const facts = { path: target.resolved, mode: modeText(target.stat.mode) };
-    if (sameMode(target.stat.mode, params.mode)) {
-      return { summary: `${target.resolved} already has mode ${modeText(params.mode)}`, commands: [], noop: true, data, facts };
-    }
-    return {
-      summary: `chmod ${modeText(params.mode)} ${target.resolved} (now ${modeText(target.stat.mode)})`,
-      commands: [{ argv: ['chmod', modeText(params.mode), '--', target.resolved], timeoutMs: 15_000 }],
-      data,
-      facts,
-    };
-  },
-  async run(ctx, params, plan) {
-    const data = plan.data as ModePlanData;
-    const outputs = { path: data.path, old_mode: modeText(data.oldMode), mode: modeText(data.newMode) };
-    if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs, summary: plan.summary };
-    await recheck(ctx, plan, params.path);
-    await chmodAndVerify(ctx, plan, data);
-    return {
-      changed: true,
-      outputs,
-      summary: `${data.path} set to ${modeText(data.newMode)} (was ${modeText(data.oldMode)})`,
-      undo: [{ action: 'file.restore_mode', params: { path: data.path, mode: modeText(data.oldMode) }, description: `chmod ${modeText(data.oldMode)} ${data.path}` }],
-    };
-  },
+  plan: (ctx, params: Static<typeof RestoreParams>) =>
+    planMode(ctx, params.path, params.mode, modeText(params.mode), { already: (file) => `${file} already has mode ${modeText(params.mode)}`, withOwner: false }),
+  run: (ctx, params, plan) => applyMode(ctx, params.path, plan, (data) => `${data.path} set to ${modeText(data.newMode)} (was ${modeText(data.oldMode)})`),
 };
