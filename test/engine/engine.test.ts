@@ -34,7 +34,7 @@ const gate = (answer: GateAnswer['answer']): Gatekeeper & { asked: number } => {
 };
 
 async function run(ctx: ReturnType<typeof setup>, extra: Partial<RunOptions> = {}) {
-  const audit = AuditWriter.create(ctx.auditPath);
+  const audit = extra.audit ?? AuditWriter.create(ctx.auditPath);
   const delivered: string[] = [];
   const report = await runPlaybook({
     playbook: ctx.playbook,
@@ -166,21 +166,7 @@ steps:
       if (record.type === 'command.intent') throw new Error('disk full');
       return original(record);
     };
-    const report = await runPlaybook({
-      playbook: ctx.playbook,
-      inputs: {},
-      targets: [{ name: 'local', connect: async () => ({ name: 'local', transport: new LocalTransport(), tools: CPANEL_TOOL_PATHS, layout: CPANEL_LAYOUT, vars: {} }) }],
-      registry,
-      dryRun: false,
-      gatekeeper: gate('accepted'),
-      audit,
-      argv: [],
-      toolVersion: 'test',
-      observer: () => {},
-      signal: new AbortController().signal,
-      deliverSecret: async () => 'x',
-    });
-    audit.close();
+    const { report } = await run(ctx, { audit });
     expect(report.exitCode).toBe(EXIT.failed);
     expect(existsSync(join(ctx.dir, 'out.txt'))).toBe(false);
   });
