@@ -6,11 +6,12 @@ import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { safeLine } from '../../core/text.js';
 import { EXIT, runPlaybook } from '../../engine/run.js';
-import { investigate, renderInvestigation, type Investigation } from '../../investigate/report.js';
+import { investigate, renderInvestigation } from '../../investigate/report.js';
 import { loadPlaybook } from '../../playbook/load.js';
 import { resolveInputs } from '../../playbook/inputs.js';
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
+import { investigationEntry, investigationJson, verdictFromFiles, verdictFromHost, type InvestigationJson } from '../render/investigation-json.js';
 import { plainProgress } from '../render/progress.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
@@ -43,6 +44,16 @@ function spoolRoot(dir: string): string {
   return dir;
 }
 
+/** `--mainlog` as a list of files, whether the flag was given once or several times. */
+function listOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** One shape for files and hosts (see render/investigation-json.ts); secrets never printed. */
+function writeJson(doc: InvestigationJson): void {
+  process.stdout.write(`${JSON.stringify(redactDeep(doc), null, 2)}\n`);
+}
+
 /**
  * The read-only detection as a report: on hosts (through the shipped investigate playbook, so
  * it is recorded like any run) or on files copied off a server.
@@ -67,8 +78,10 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
       });
       // A file that could not be read makes the verdict incomplete: never a clean exit 0.
       const incomplete = verdict.problems.length > 0;
-      if (json) process.stdout.write(`${JSON.stringify({ ok: !incomplete, incomplete, verdict }, null, 2)}\n`);
-      else {
+      if (json) {
+        const source = { kind: 'files' as const, mainlog: listOf(flags.mainlog), spool: flags.spool ?? null, domlogs: flags.domlogs ?? null };
+        writeJson(investigationJson(source, [investigationEntry(null, verdictFromFiles(verdict))], null));
+      } else {
         process.stdout.write(renderInvestigation(verdict, { color: style.enabled }));
         if (incomplete) process.stderr.write(`${errorStyle.red('Incomplete:')} some evidence could not be read (see Problem lines); the verdict may miss the sender.\n`);
       }
@@ -105,17 +118,14 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
       run.dispose();
       audit.close();
     }
-    const results = report.plan.hosts.map((h) => ({
-      host: h.target.name,
-      ...(h.stopped ? { error: h.stopped.error } : {}),
-      verdict: (h.outputs.detect as (Investigation & { incomplete?: boolean }) | undefined) ?? null,
-    }));
-    const incomplete = results.filter((r) => r.verdict?.incomplete === true).map((r) => r.host);
+    const results = report.plan.hosts.map((h) => investigationEntry(h.target.name, verdictFromHost(h.outputs.detect), h.stopped?.error));
+    const incomplete = results.filter((r) => r.incomplete).map((r) => r.host ?? '');
     if (json) {
-      process.stdout.write(`${JSON.stringify(redactDeep({ ok: report.exitCode === 0 && incomplete.length === 0, auditLog: audit.path, hosts: results }), null, 2)}\n`);
+      const source = { kind: 'host' as const, hosts: results.map((r) => r.host ?? '') };
+      writeJson(investigationJson(source, results, audit.path, report.exitCode === 0));
     } else {
       for (const r of results) {
-        process.stdout.write(`${style.bold(`== ${safeLine(r.host)}`)}\n`);
+        process.stdout.write(`${style.bold(`== ${safeLine(r.host ?? '')}`)}\n`);
         if (r.verdict) process.stdout.write(renderInvestigation(r.verdict, { color: style.enabled }));
         else process.stdout.write(`${style.red('could not investigate')}: ${safeLine(r.error ?? 'unknown error')}\n`);
         process.stdout.write('\n');

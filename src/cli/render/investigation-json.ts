@@ -1,0 +1,113 @@
+/**
+ * The one JSON shape of `runbook investigate --json`, whether the evidence came from files
+ * copied off a server or from hosts (demo, local, SSH, an inventory). Scripts consume it, so
+ * both sources fill the same fields; README "investigate --json" documents it.
+ *
+ *   { ok, incomplete, source, auditLog, verdict, hosts: [{ host, ok, incomplete, error, verdict }] }
+ *
+ * Pure: the command gathers the results, this shapes them.
+ */
+import type { Investigation } from '../../investigate/report.js';
+import type { Verdict } from '../../investigate/verdict.js';
+
+/** A primary evidence source whose failure makes a verdict incomplete. */
+export type EvidenceSource = 'queue' | 'mainlog' | 'spool';
+
+/** The verdict of one source, the same fields for files and hosts. */
+export type InvestigationVerdict = Verdict & {
+  /** Everything that could not be read or understood, as messages. */
+  problems: string[];
+  /** Primary sources that could not be read. */
+  sources_failed: EvidenceSource[];
+  /** True when the verdict may miss the sender because evidence was missing. */
+  incomplete: boolean;
+};
+
+/** One investigated source: a host, or (host null) the files given on the command line. */
+export interface InvestigationEntry {
+  host: string | null;
+  /** Investigated, with every primary source read. */
+  ok: boolean;
+  incomplete: boolean;
+  /** Why there is no verdict at all (host unreachable, detection failed); null when there is one. */
+  error: string | null;
+  verdict: InvestigationVerdict | null;
+}
+
+export type InvestigationSource =
+  | { kind: 'files'; mainlog: string[]; spool: string | null; domlogs: string | null }
+  | { kind: 'host'; hosts: string[] };
+
+export interface InvestigationJson {
+  /** Every source investigated and none incomplete: the same condition as exit code 0. */
+  ok: boolean;
+  /** Some evidence could not be read on at least one source. */
+  incomplete: boolean;
+  source: InvestigationSource;
+  /** The audit log of a host investigation; null for files (nothing runs on a host). */
+  auditLog: string | null;
+  /** The verdict when exactly one source was investigated (files, or one host); else null. */
+  verdict: InvestigationVerdict | null;
+  /** One entry per source, in order: each host, or a single entry with host null for files. */
+  hosts: InvestigationEntry[];
+}
+
+const VERDICT_KEYS = ['kind', 'sender', 'senders', 'scripts', 'directories', 'ips', 'counts', 'evidence', 'thresholds', 'window', 'summary'] as const;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function pickVerdict(v: Record<string, unknown>): Verdict {
+  const out: Record<string, unknown> = {};
+  for (const k of VERDICT_KEYS) out[k] = v[k];
+  return out as unknown as Verdict;
+}
+
+/**
+ * The offline report: a problem names the file it came from ("main log PATH: ...",
+ * "spool PATH: ..."), and any problem makes the verdict incomplete, as the exit code says.
+ */
+export function verdictFromFiles(inv: Investigation): InvestigationVerdict {
+  const failed = new Set<EvidenceSource>();
+  for (const p of inv.problems) {
+    if (p.startsWith('main log ')) failed.add('mainlog');
+    else if (p.startsWith('spool ')) failed.add('spool');
+  }
+  return { ...pickVerdict(inv as unknown as Record<string, unknown>), problems: [...inv.problems], sources_failed: [...failed], incomplete: inv.problems.length > 0 };
+}
+
+/**
+ * The outputs of the exim.detect step on a host, or null when the step produced no verdict
+ * (the engine leaves `{status: 'failed'}` or `{status: 'skipped'}` there).
+ */
+export function verdictFromHost(outputs: unknown): InvestigationVerdict | null {
+  if (!isRecord(outputs) || typeof outputs.kind !== 'string') return null;
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const sources = strings(outputs.sources_failed).filter((s): s is EvidenceSource => s === 'queue' || s === 'mainlog' || s === 'spool');
+  return { ...pickVerdict(outputs), problems: strings(outputs.problems), sources_failed: sources, incomplete: outputs.incomplete === true };
+}
+
+/** One entry from a verdict (or the error that stopped it). */
+export function investigationEntry(host: string | null, verdict: InvestigationVerdict | null, error?: string): InvestigationEntry {
+  const incomplete = verdict?.incomplete === true;
+  const err = verdict === null ? (error ?? 'no verdict was produced') : null;
+  return { host, ok: err === null && !incomplete, incomplete, error: err, verdict };
+}
+
+/**
+ * The whole document. `runOk` is false when the run itself failed beyond the entries (a host
+ * plan that stopped, an engine exit code other than 0).
+ */
+export function investigationJson(source: InvestigationSource, entries: InvestigationEntry[], auditLog: string | null, runOk = true): InvestigationJson {
+  const incomplete = entries.some((e) => e.incomplete);
+  return {
+    ok: runOk && entries.every((e) => e.ok),
+    incomplete,
+    source,
+    auditLog,
+    // A copy, not a second reference: serialisers that cut cycles would print it as one.
+    verdict: entries.length === 1 && entries[0]!.verdict !== null ? structuredClone(entries[0]!.verdict) : null,
+    hosts: entries,
+  };
+}
