@@ -10,13 +10,16 @@ import { createInterface } from 'node:readline';
 import { safeForTerminal } from '../core/terminal-safe.js';
 import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
 import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
-import { scanMainlogFile } from './mainlog-file.js';
+import { scanMainlogSources } from './mainlog-sources.js';
 import { scanSpoolDir } from './spool.js';
 import { buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
 
 export interface InvestigateOptions {
-  /** A main log file (cPanel /var/log/exim_mainlog, or a copy). */
-  mainlog?: string;
+  /**
+   * A main log file (cPanel /var/log/exim_mainlog, or a copy), or several (a rotated set,
+   * plain or gzip, in any order): read as one log in time order.
+   */
+  mainlog?: string | string[];
   /** A spool directory (the one holding `input/`). */
   spool?: string;
   /** Apache domlogs directory for script client lookups. */
@@ -63,7 +66,7 @@ async function accessClients(domlogs: string, host: string, path: string): Promi
 }
 
 export async function investigate(options: InvestigateOptions): Promise<Investigation> {
-  if (options.mainlog === undefined && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
+  if ((options.mainlog === undefined || options.mainlog.length === 0) && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
   const t: Thresholds = {
     min_messages: options.min_messages ?? DEFAULT_THRESHOLDS.min_messages,
     min_subject_repeats: options.min_subject_repeats ?? DEFAULT_THRESHOLDS.min_subject_repeats,
@@ -71,11 +74,13 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const since = options.since ?? '24h';
   const problems: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, ...(options.homeRoots !== undefined ? { home_roots: options.homeRoots } : {}) };
-  if (options.mainlog !== undefined) {
+  const mainlogs = options.mainlog === undefined ? [] : typeof options.mainlog === 'string' ? [options.mainlog] : options.mainlog;
+  if (mainlogs.length > 0) {
     try {
-      inputs.mainlog = await scanMainlogFile(options.mainlog, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+      inputs.mainlog = await scanMainlogSources(mainlogs, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
     } catch (err) {
-      problems.push(`main log ${options.mainlog}: ${(err as Error).message}`);
+      // The message names the file that failed.
+      problems.push(`main log: ${(err as Error).message}`);
     }
   }
   if (options.spool !== undefined) {

@@ -23,7 +23,8 @@ interface InvestigateFlags {
   host: string[];
   inventory?: string;
   limit?: string;
-  mainlog?: string;
+  /** Repeatable: a rotated set, plain or gzip, read as one log in time order. */
+  mainlog?: string[];
   spool?: string;
   domlogs?: string;
   since: string;
@@ -146,7 +147,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('-H, --host <host>', "'demo', 'local' or [user@]host[:port] over SSH (repeatable)", collect, [])
     .option('-i, --inventory <file>', 'inventory of hosts and groups')
     .option('-l, --limit <pattern>', 'hosts/groups/globs from the inventory')
-    .option('--mainlog <file>', 'offline: an Exim main log copied off a server')
+    .option('--mainlog <file>', 'offline: an Exim main log copied off a server, plain or gzip (repeatable: a rotated set)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/, or input/ itself)')
     .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
     .option('--since <duration>', 'how far back in the main log to look', '24h')
@@ -165,6 +166,7 @@ Examples:
   runbook investigate --host demo
   runbook investigate --host root@mail1.example.net --since 6h --json
   runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
+  runbook investigate --mainlog exim_mainlog-20261115.gz --mainlog exim_mainlog --since 7d
 
 Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated, or
 some evidence (queue, main log, spool) could not be read · 2 bad usage`,
