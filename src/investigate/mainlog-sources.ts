@@ -62,11 +62,21 @@ function firstTimeIn(buf: Buffer, end: number, final: boolean): { ts: string | n
   return { ts: null, used: end };
 }
 
+/** A file of the set could not be read or decompressed; `path` says which. */
+export class MainlogSourceError extends Error {
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(message);
+    this.name = 'MainlogSourceError';
+    this.path = path;
+  }
+}
+
 /** An error that names the file (node's read errors, EISDIR for one, do not). */
 function naming(path: string, err: unknown): Error {
   const e = err as Error;
-  if (e.name === 'AbortError' || e.message.includes(path)) return e;
-  return new Error(`${path}: ${e.message}`);
+  if (e.name === 'AbortError' || e instanceof MainlogSourceError) return e;
+  return new MainlogSourceError(path, e.message.includes(path) ? e.message : `${path}: ${e.message}`);
 }
 
 /** Whether `path` is gzip and its first timestamp. Throws (naming the file) when unreadable. */
@@ -214,7 +224,15 @@ class WindowFeeder {
 }
 
 /** The newest timestamp of a file (a gzip file is decompressed once to find it). */
-async function newestTime(source: MainlogSource, signal?: AbortSignal): Promise<string | null> {
+export async function newestTime(source: MainlogSource, signal?: AbortSignal): Promise<string | null> {
+  try {
+    return await readNewestTime(source, signal);
+  } catch (err) {
+    throw naming(source.path, err);
+  }
+}
+
+async function readNewestTime(source: MainlogSource, signal?: AbortSignal): Promise<string | null> {
   if (!source.gzip) {
     const fh = await open(source.path, 'r');
     try {
@@ -307,9 +325,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   let noWindow = since !== null && newest.firstTime === null;
   if (since !== null && !noWindow) {
     // The reference is needed for a window only: an absolute time saves reading the newest file twice.
-    const reference = parseWindow(since) !== null ? await newestTime(newest, options.signal).catch((err: unknown) => {
-      throw naming(newest.path, err);
-    }) : null;
+    const reference = parseWindow(since) !== null ? await newestTime(newest, options.signal) : null;
     if (reference === null && parseWindow(since) !== null) {
       noWindow = true;
     } else {

@@ -3,7 +3,8 @@
  * machine; over SSH the remote scanners (src/remote/scan.ts) return the same result types.
  */
 import { Type } from '@sinclair/typebox';
-import { scanMainlogFile, type MainlogScanOptions } from '../../investigate/mainlog-file.js';
+import type { MainlogScanOptions } from '../../investigate/mainlog-file.js';
+import { scanMainlogWithRotation } from '../../investigate/rotated-logs.js';
 import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../../investigate/spool.js';
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
 import { scanMainlogRemote, scanSpoolRemote } from '../../remote/scan.js';
@@ -35,7 +36,15 @@ export function recordedTransport(ctx: ActionContext): Transport {
 export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult> {
   const opts = { ...options, signal: ctx.signal };
   try {
-    if (ctx.host.transport.kind === 'local') return await scanMainlogFile(path, opts);
+    if (ctx.host.transport.kind === 'local') {
+      // A window reaching back before the last rotation also reads the rotated files it needs.
+      const r = await scanMainlogWithRotation(path, opts);
+      for (const u of r.unreadable_files ?? []) {
+        ctx.progress(`cannot read rotated main log ${u.file}; the window before it is incomplete`);
+        await ctx.note(`rotated main log not read: ${u.error}`, { file: u.file });
+      }
+      return r;
+    }
     return await scanMainlogRemote(recordedTransport(ctx), path, opts);
   } catch (err) {
     throw new ActionError(`cannot scan the main log ${path} on ${ctx.host.name}: ${(err as Error).message}`);

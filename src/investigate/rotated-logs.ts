@@ -1,0 +1,131 @@
+/**
+ * The main log on this machine together with its rotated predecessors. cPanel rotates
+ * /var/log/exim_mainlog daily or weekly into `exim_mainlog-20261115.gz` (dateext) or
+ * `exim_mainlog.1`, `exim_mainlog.2.gz` (numbered); a `since` window reaching back before
+ * the last rotation must read those too, or the evidence before it is silently missing.
+ *
+ * Only as many predecessors are read as the window needs, newest first: the walk stops at the
+ * first one that starts before the window.
+ */
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { parseWindow, resolveSince } from '../parsers/log-time.js';
+import { scanMainlogFile, type MainlogScanOptions } from './mainlog-file.js';
+import {
+  MainlogSourceError,
+  newestTime,
+  probeMainlogSource,
+  scanProbedSources,
+  type MainlogSource,
+  type MainlogSourcesResult,
+} from './mainlog-sources.js';
+
+export interface UnreadableLog {
+  file: string;
+  error: string;
+}
+
+/** The scan result, plus rotated files that exist but could not be read (window incomplete). */
+export type RotatedScanResult = MainlogSourcesResult & { unreadable_files?: UnreadableLog[] };
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Names of rotated predecessors of `base` among `names`, newest first: dated ones
+ * (`<base>-YYYYMMDD[.gz]`, latest date first), then numbered ones (`<base>.N[.gz]`, 1 first).
+ */
+export function rotatedNames(base: string, names: string[]): string[] {
+  const b = escapeRegExp(base);
+  const dated = new RegExp(`^${b}-(\\d{8})(?:\\.gz)?$`);
+  const numbered = new RegExp(`^${b}\\.(\\d{1,4})(?:\\.gz)?$`);
+  const out: { name: string; scheme: number; key: number }[] = [];
+  for (const name of names) {
+    const d = dated.exec(name);
+    if (d !== null) {
+      out.push({ name, scheme: 0, key: -Number(d[1]) });
+      continue;
+    }
+    const n = numbered.exec(name);
+    if (n !== null) out.push({ name, scheme: 1, key: Number(n[1]) });
+  }
+  // A plain and a compressed copy of one rotation (mid-compression): the plain one first.
+  out.sort((x, y) => x.scheme - y.scheme || x.key - y.key || x.name.length - y.name.length || (x.name < y.name ? -1 : 1));
+  return out.map((x) => x.name);
+}
+
+/** Rotated predecessors of the log at `path`, newest first (full paths). */
+export async function rotatedPredecessors(path: string): Promise<string[]> {
+  return rotatedNames(basename(path), await readdir(dirname(path))).map((name) => join(dirname(path), name));
+}
+
+/**
+ * Scan the main log at `path` for `since`, reading rotated predecessors in the same directory
+ * when the window starts before the log's first line. A predecessor that cannot be read is
+ * left out and listed in `unreadable_files`; the current log itself must be readable.
+ */
+export async function scanMainlogWithRotation(path: string, options: MainlogScanOptions = {}): Promise<RotatedScanResult> {
+  const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
+  if (since === null) return { ...(await scanMainlogFile(path, options)), files: [path] };
+
+  const current = await probeMainlogSource(path, options.signal);
+  const isWindow = parseWindow(since) !== null;
+  let from: string | null = null;
+  if (current.firstTime !== null) {
+    const r = resolveSince(since, isWindow ? await newestTime(current, options.signal) : null);
+    if (!r.ok) throw new Error(r.error);
+    from = r.from;
+    // The usual case: the window lies inside the current log (scanned as before, workers and all).
+    if (current.firstTime < from) {
+      return current.gzip ? await scanProbedSources([current], options) : { ...(await scanMainlogFile(path, options)), files: [path] };
+    }
+  } else if (!isWindow) {
+    const r = resolveSince(since, null);
+    if (!r.ok) throw new Error(r.error);
+    from = r.from;
+  }
+
+  let predecessors: string[];
+  try {
+    predecessors = await rotatedPredecessors(path);
+  } catch {
+    predecessors = [];
+  }
+  const chosen: MainlogSource[] = [];
+  const unreadable: UnreadableLog[] = [];
+  for (const file of predecessors) {
+    if (from !== null && chosen.length > 0 && chosen[chosen.length - 1]!.firstTime! < from) break;
+    let source: MainlogSource;
+    try {
+      source = await probeMainlogSource(file, options.signal);
+      // The current log was just rotated and is still empty: the window counts back from here.
+      if (from === null && source.firstTime !== null) {
+        const r = resolveSince(since, await newestTime(source, options.signal));
+        if (!r.ok) throw new Error(r.error);
+        from = r.from;
+      }
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      unreadable.push({ file, error: (err as Error).message });
+      continue;
+    }
+    if (source.firstTime !== null) chosen.push(source);
+  }
+
+  // A predecessor that fails part-way (a corrupt gzip member) is dropped with everything older.
+  let sources = [...chosen].reverse();
+  while (true) {
+    try {
+      const r = await scanProbedSources([...sources, current], options);
+      // Named after the log asked for, even when it was just rotated and held no line yet.
+      const named = { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
+      return unreadable.length > 0 ? { ...named, unreadable_files: unreadable } : named;
+    } catch (err) {
+      const failed = err instanceof MainlogSourceError ? sources.findIndex((s) => s.path === err.path) : -1;
+      if (failed < 0) throw err;
+      unreadable.push({ file: sources[failed]!.path, error: (err as Error).message });
+      sources = sources.slice(failed + 1);
+    }
+  }
+}
