@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { ensureDirectory } from '../core/ensure-dir.js';
 import { redactDeep } from '../core/secret.js';
 import { GENESIS_HASH, type AuditRecord, type NewRecord } from './records.js';
 
@@ -82,7 +83,12 @@ export class AuditWriter {
   /** Creates the file (and its directory); refuses to overwrite an existing log. */
   static create(path: string): AuditWriter {
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Not a recursive mkdir: that never returns for a directory under /proc.
+      ensureDirectory(dirname(path), 0o700);
+    } catch (error) {
+      throw new AuditWriteError(path, new Error(`${(error as Error).message}; choose a writable directory on a normal disk for the audit log (--audit-dir)`, { cause: error }));
+    }
+    try {
       const fd = openSync(path, 'wx', 0o600);
       return new AuditWriter(path, fd);
     } catch (error) {
