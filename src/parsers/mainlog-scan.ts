@@ -1,17 +1,18 @@
 /**
  * One-pass aggregation of an Exim main log, on bytes. The file reader
- * (src/investigate/mainlog-file.ts) feeds complete lines; this module holds no I/O.
+ * (src/investigate/mainlog-file.ts) and the SSH scan (src/remote/scan.ts) feed complete lines;
+ * this module holds no I/O.
  *
- * Why bytes: a cPanel main log is gigabytes. Lines are found with Buffer.indexOf (memchr) and
- * classified by looking at a few fixed offsets; strings are made only for the few fields
- * that are counted. Field rules are those of exim-mainlog.ts (the reference, tested against
- * this scanner on random logs).
+ * Why bytes: a cPanel main log is gigabytes. The per-line work runs in a WebAssembly kernel
+ * (src/parsers/wasm/mainlog-kernel.ts); strings are made only once per distinct counted key.
+ * Field rules are those of exim-mainlog.ts (the reference, tested against this scanner on
+ * random and hostile logs).
  *
- * Results are plain JSON (the SSH scan runs the same code on the host and sends them back).
+ * Results are plain JSON.
  */
-import { eximIdLengthAt } from './exim-id.js';
 import { unescapeSubject } from './exim-mainlog.js';
-import { ByteTable, PairCounts } from './byte-table.js';
+import { createKernel, TOTALS, type KernelExports } from './mainlog-kernel.js';
+import { tableViews, type KeyView, type PairView } from './scan-tables.js';
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -147,8 +148,6 @@ export function emptyPartial(): ScanPartial {
 }
 
 const SP = 0x20;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const NL = 0x0a;
@@ -189,87 +188,70 @@ function homeUser(path: string): string | null {
   return m === null ? null : m[1]!;
 }
 
-const ARRIVAL_NEEDLE = Buffer.from('<= ');
-/** `wd=` rather than `cwd=`: a rarer first byte makes the native search skip faster. */
-const CWD_NEEDLE = Buffer.from('wd=');
+/** Bytes handed to the kernel at a time when feeding from a caller's buffer. */
+const FEED_PIECE = 4 * 1024 * 1024;
 
 /**
  * Feeds complete lines; `partial` gives the mergeable state. One instance per byte range.
  *
- * Only two kinds of line matter, so instead of visiting every line the scanner lets native
- * substring search find `<= ` and `wd=` and then checks that the hit sits exactly where an
- * arrival flag or a `cwd=` line belongs. A hit inside a subject or a path fails that check.
- * Keys are interned as bytes (ByteTable): a sender seen before costs a hash and a compare,
- * not a string.
+ * The per-line work (classifying lines, walking the fields of arrivals, interning keys and
+ * counting pairs) runs in a WebAssembly kernel (src/parsers/wasm/mainlog-kernel.ts) that
+ * mirrors the field rules of exim-mainlog.ts byte for byte. Keys become strings only here, once
+ * per distinct key, when the partial is read.
+ *
+ * Two ways in: `feed` copies from any buffer; `input` + `feedInput` let a file reader read
+ * straight into the kernel's memory (no copy).
  */
 export class MainlogScanner {
   readonly #maxNested: number;
-  readonly #cwd: ByteTable;
-  readonly #senders: ByteTable;
-  readonly #auth: ByteTable;
-  readonly #subjects: ByteTable;
-  readonly #users: ByteTable;
-  readonly #ips: ByteTable;
-  readonly #names: ByteTable;
-  readonly #cwdSenders: PairCounts;
-  readonly #senderIps: PairCounts;
-  readonly #authIps: PairCounts;
-  readonly #authNames: PairCounts;
-  readonly #subjectSenders: PairCounts;
-  readonly #userSenders: PairCounts;
-  #arrivals = 0;
-  #incoming = 0;
-  #bounces = 0;
-  #localArrivals = 0;
-  #authArrivals = 0;
-  #cwdSubmissions = 0;
-  #adminInvocations = 0;
-  #dropped = 0;
+  readonly #kernel: KernelExports;
   #firstTime: string | null = null;
   #lastTime: string | null = null;
-  /** Pending non-admin cwd line (table id), for the next local arrival in the same second. */
-  #pendingCwd = -1;
-  readonly #pendingTime = new Uint8Array(19);
 
   constructor(limits: ScanLimits = {}) {
-    const maxKeys = limits.maxKeys ?? 200_000;
     this.#maxNested = Math.max(4, limits.maxNestedKeys ?? 128);
-    this.#cwd = new ByteTable(maxKeys);
-    this.#senders = new ByteTable(maxKeys);
-    this.#auth = new ByteTable(maxKeys);
-    this.#subjects = new ByteTable(maxKeys);
-    this.#users = new ByteTable(maxKeys);
-    this.#ips = new ByteTable(maxKeys);
-    this.#names = new ByteTable(1000);
-    const pairs = (_child: ByteTable): PairCounts => new PairCounts(limits.maxPairs ?? 4_000_000);
-    this.#cwdSenders = pairs(this.#senders);
-    this.#senderIps = pairs(this.#ips);
-    this.#authIps = pairs(this.#ips);
-    this.#authNames = pairs(this.#names);
-    this.#subjectSenders = pairs(this.#senders);
-    this.#userSenders = pairs(this.#senders);
+    this.#kernel = createKernel(limits.maxKeys ?? 200_000, limits.maxPairs ?? 4_000_000);
+  }
+
+  /**
+   * The kernel's input area as a Buffer of at least `size` bytes; bytes already there are kept
+   * when it grows. The view is only valid until the next call on this scanner.
+   */
+  input(size: number): Buffer {
+    const at = this.#kernel.inputBuffer(size);
+    return Buffer.from(this.#kernel.memory.buffer, at, size);
+  }
+
+  /** Tests only: a tiny per-slot count limit exercises the kernel's overflow path. */
+  setPairCountLimitForTests(limit: number): void {
+    this.#kernel.setPairCountLimit(limit);
+  }
+
+  /** Scan input[start, end) (see `input`): complete lines; a final line without `\n` is fine. */
+  feedInput(start: number, end: number): void {
+    if (end <= start) return;
+    this.#bounds(this.input(end), start, end);
+    this.#kernel.feed(start, end);
   }
 
   /** Scan `buf[start, end)`; every line must be complete (a final line without `\n` is fine). */
   feed(buf: Buffer, start: number, end: number): void {
-    this.#bounds(buf, start, end);
-    let a = buf.indexOf(ARRIVAL_NEEDLE, start);
-    let c = buf.indexOf(CWD_NEEDLE, start);
-    while (true) {
-      if (a >= end) a = -1;
-      if (c >= end) c = -1;
-      let h: number;
-      if (a < 0) {
-        if (c < 0) break;
-        h = c;
-      } else h = c < 0 || a < c ? a : c;
-      let ls = h;
-      while (ls > start && buf[ls - 1] !== NL) ls--;
-      let le = buf.indexOf(NL, h);
-      if (le < 0 || le > end) le = end;
-      this.#line(buf, ls, le);
-      if (a >= 0 && a < le) a = le >= end ? -1 : buf.indexOf(ARRIVAL_NEEDLE, le);
-      if (c >= 0 && c < le) c = le >= end ? -1 : buf.indexOf(CWD_NEEDLE, le);
+    let s = start;
+    while (s < end) {
+      let e = Math.min(end, s + FEED_PIECE);
+      if (e < end) {
+        // Cut after the last newline in the piece, or after the end of a line longer than it.
+        const nl = buf.lastIndexOf(NL, e - 1);
+        if (nl >= s) e = nl + 1;
+        else {
+          const next = buf.indexOf(NL, e);
+          e = next < 0 || next >= end ? end : next + 1;
+        }
+      }
+      const input = this.input(e - s);
+      buf.copy(input, 0, s, e);
+      this.feedInput(0, e - s);
+      s = e;
     }
   }
 
@@ -301,229 +283,111 @@ export class MainlogScanner {
     }
   }
 
-  #line(buf: Buffer, s: number, e: number): void {
-    const tl = timestampPrefixLength(buf, s, e);
-    if (tl === 0) return;
-    const p = s + tl;
-    // cwd=
-    if (buf[p] === 0x63 && buf[p + 1] === 0x77 && buf[p + 2] === 0x64 && buf[p + 3] === 0x3d) {
-      this.#cwdLine(buf, s, p + 4, e);
-      return;
-    }
-    const idLen = eximIdLengthAt(buf, p, e);
-    if (idLen === 0) return;
-    const q = p + idLen + 1;
-    if (q + 2 < e && buf[q] === 0x3c && buf[q + 1] === 0x3d && buf[q + 2] === SP) this.#arrival(buf, s, q + 3, e);
-  }
-
-  #cwdLine(buf: Buffer, lineStart: number, p: number, e: number): void {
-    // The path ends at the first " N args: ".
-    let argsStart = -1;
-    let pathEnd = -1;
-    for (let sp = p; sp < e; sp++) {
-      if (buf[sp] !== SP) continue;
-      let d = sp + 1;
-      while (d < e && isDigit(buf[d])) d++;
-      if (d > sp + 1 && d + 7 <= e && buf[d] === SP && buf[d + 1] === 0x61 && buf[d + 2] === 0x72 && buf[d + 3] === 0x67 &&
-          buf[d + 4] === 0x73 && buf[d + 5] === 0x3a && buf[d + 6] === SP) {
-        pathEnd = sp;
-        argsStart = d + 7;
-        break;
-      }
-    }
-    if (argsStart < 0) return;
-    if (isAdminArgs(buf, argsStart, e)) {
-      this.#adminInvocations++;
-      this.#pendingCwd = -1;
-      return;
-    }
-    this.#cwdSubmissions++;
-    const id = this.#cwd.id(buf, p, pathEnd);
-    if (id < 0) {
-      this.#dropped++;
-      this.#pendingCwd = -1;
-      return;
-    }
-    this.#cwd.counts[id]!++;
-    this.#pendingCwd = id;
-    buf.copy(this.#pendingTime, 0, lineStart, lineStart + 19);
-  }
-
-  #arrival(buf: Buffer, lineStart: number, p: number, e: number): void {
-    this.#arrivals++;
-    let sp = p;
-    while (sp < e && buf[sp] !== SP) sp++;
-    const bounce = sp - p === 2 && buf[p] === 0x3c && buf[p + 1] === 0x3e;
-    let ipStart = -1, ipEnd = -1, hostSeen = false;
-    let userStart = -1, userEnd = -1;
-    let authStart = -1, authColon = -1, authEnd = -1;
-    let subjStart = -1, subjEnd = -1;
-    let pos = sp + 1;
-    while (pos < e) {
-      const c0 = buf[pos]!;
-      const c1 = buf[pos + 1];
-      if (c0 === 0x54 && c1 === 0x3d && buf[pos + 2] === QUOTE) {
-        // T="...": ends at the first unescaped quote; nothing but " for ..." follows.
-        let i = pos + 3;
-        let endq = -1;
-        while (i < e) {
-          const c = buf[i]!;
-          if (c === BACKSLASH) {
-            i += 2;
-            continue;
-          }
-          if (c === QUOTE) {
-            endq = i;
-            break;
-          }
-          i++;
-        }
-        subjStart = pos + 3;
-        subjEnd = endq < 0 ? e : endq;
-        break;
-      }
-      let next = pos;
-      while (next < e && buf[next] !== SP) next++;
-      if (next - pos === 3 && c0 === 0x66 && c1 === 0x6f && buf[pos + 2] === 0x72) break; // "for"
-      if (c1 === 0x3d) {
-        if (c0 === 0x48 && !hostSeen) {
-          // H=name (helo) [ip]:port: the first [..] among this value and the next two tokens.
-          hostSeen = true;
-          let t = pos + 2;
-          for (let k = 0; k < 3 && t <= e; k++) {
-            let tn = t;
-            while (tn < e && buf[tn] !== SP) tn++;
-            if (buf[t] === LBRACKET) {
-              let close = t + 1;
-              while (close < tn && buf[close] !== RBRACKET) close++;
-              if (close < tn) {
-                ipStart = t + 1;
-                ipEnd = close;
-              }
-              break;
-            }
-            if (k > 0 && isFieldToken(buf, t, tn)) break;
-            t = tn + 1;
-          }
-        } else if (c0 === 0x55 && userStart < 0) {
-          userStart = pos + 2;
-          userEnd = next;
-        } else if (c0 === 0x41 && authStart < 0) {
-          let colon = pos + 2;
-          while (colon < next && buf[colon] !== 0x3a) colon++;
-          if (colon > pos + 2 && colon < next) {
-            authStart = pos + 2;
-            authColon = colon;
-            authEnd = next;
-          }
-        }
-      }
-      pos = next + 1;
-    }
-
-    if (bounce) this.#bounces++;
-    const local = !hostSeen;
-    if (!local && authStart < 0) {
-      // Unauthenticated mail from another server: inbound, not what this scan ranks.
-      this.#incoming++;
-      return;
-    }
-    let sender = -1;
-    if (!bounce) {
-      sender = this.#senders.id(buf, p, sp);
-      if (sender < 0) this.#dropped++;
-      else this.#senders.counts[sender]!++;
-    }
-    const ip = ipStart >= 0 ? this.#ips.id(buf, ipStart, ipEnd) : -1;
-    if (sender >= 0 && ip >= 0) this.#senderIps.add(sender, ip);
-    if (authStart >= 0) {
-      this.#authArrivals++;
-      const auth = this.#auth.id(buf, authColon + 1, authEnd);
-      if (auth < 0) this.#dropped++;
-      else {
-        this.#auth.counts[auth]!++;
-        if (ip >= 0) this.#authIps.add(auth, ip);
-        const name = this.#names.id(buf, authStart, authColon);
-        if (name >= 0) this.#authNames.add(auth, name);
-      }
-    }
-    if (local) {
-      this.#localArrivals++;
-      if (userStart >= 0) {
-        const user = this.#users.id(buf, userStart, userEnd);
-        if (user < 0) this.#dropped++;
-        else {
-          this.#users.counts[user]!++;
-          if (sender >= 0) this.#userSenders.add(user, sender);
-        }
-      }
-      const pending = this.#pendingCwd;
-      if (pending >= 0 && !bounce && sameTime(buf, lineStart, this.#pendingTime)) {
-        if (sender >= 0) this.#cwdSenders.add(pending, sender);
-        this.#pendingCwd = -1;
-      }
-    }
-    if (subjStart >= 0 && !bounce) {
-      const subject = this.#subjects.id(buf, subjStart, subjEnd);
-      if (subject < 0) this.#dropped++;
-      else {
-        this.#subjects.counts[subject]!++;
-        if (sender >= 0) this.#subjectSenders.add(subject, sender);
-      }
-    }
-  }
-
-  /** The state so far as string-keyed maps (made once per distinct key). */
+  /** The state so far as string-keyed maps (made once per distinct key): mergeable with others. */
   get partial(): ScanPartial {
+    return this.#partial(null);
+  }
+
+  /**
+   * The result of this scanner alone. Same as `finishScan(scanner.partial, info, limits)`, but
+   * only keys that can reach the top `limit` become strings and buckets.
+   */
+  result(info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
+    return finishScan(this.#partial(limits.limit ?? 50), info, limits);
+  }
+
+  /** The partial, holding every key (`keep` null) or only those that can rank in the top `keep`. */
+  #partial(keep: number | null): ScanPartial {
     const max = this.#maxNested;
-    let dropped = this.#dropped;
-    const build = (table: ByteTable, pairs: PairCounts, child: ByteTable, keyOf: (id: number) => string = (id) => table.key(id)): Map<string, ScanBucket> => {
+    const kernel = this.#kernel;
+    const { keys, pairs } = tableViews(kernel);
+    let dropped = kernel.total(TOTALS.indexOf('dropped'));
+    const build = (table: KeyView, relation: PairView, child: KeyView, subjects = false): Map<string, ScanBucket> => {
       const out = new Map<string, ScanBucket>();
-      // Children past `max` are cut here by count (ties by first seen): bounded work and memory.
-      const top = pairs.topChildren(table.size, max - 1);
+      const kept = keep === null ? null : rankable(table, keep, subjects);
       for (let id = 0; id < table.size; id++) {
-        const count = table.counts[id]!;
+        if (kept !== null && kept[id] === 0) {
+          // Not rankable: only its cut children count towards `dropped`, as they would below.
+          dropped += relation.cut(id, max - 1);
+          continue;
+        }
         // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
-        const key = keyOf(id);
+        const key = subjects ? unescapeSubject(table.key(id)) : table.key(id);
         let b = out.get(key);
         if (b === undefined) {
           b = { count: 0, k1: null, n1: 0, nested: null };
           out.set(key, b);
         }
-        b.count += count;
-        for (let k = top.starts[id]!; k < top.ends[id]!; k++) dropped += nestedAdd(b, child.key(top.children[k]!), top.counts[k]!, max);
+        b.count += table.count(id);
+        // Children past `max` are cut here by count (ties by first seen): bounded work and memory.
+        const top = relation.top(id, max - 1);
+        dropped += top.cut;
+        for (let k = 0; k < top.children.length; k++) dropped += nestedAdd(b, child.key(top.children[k]!), top.counts[k]!, max);
       }
-      dropped += pairs.dropped;
+      dropped += relation.dropped;
       return out;
     };
-    const auth = build(this.#auth, this.#authIps, this.#ips);
-    const names = this.#authNames.topChildren(this.#auth.size, 1000);
-    for (let id = 0; id < this.#auth.size; id++) {
-      const b = auth.get(this.#auth.key(id))!;
+    const auth = build(keys.auth, pairs.authIps, keys.ips);
+    for (let id = 0; id < keys.auth.size; id++) {
+      const b = auth.get(keys.auth.key(id));
+      if (b === undefined) continue;
       b.extra ??= new Map();
-      for (let k = names.starts[id]!; k < names.ends[id]!; k++) {
-        const name = this.#names.key(names.children[k]!);
+      const names = pairs.authNames.top(id, 1000);
+      for (let k = 0; k < names.children.length; k++) {
+        const name = keys.names.key(names.children[k]!);
         b.extra.set(name, (b.extra.get(name) ?? 0) + names.counts[k]!);
       }
     }
+    const total = (name: (typeof TOTALS)[number]): number => kernel.total(TOTALS.indexOf(name));
     return {
-      arrivals: this.#arrivals,
-      incomingArrivals: this.#incoming,
-      bounces: this.#bounces,
-      localArrivals: this.#localArrivals,
-      authArrivals: this.#authArrivals,
-      cwdSubmissions: this.#cwdSubmissions,
-      adminInvocations: this.#adminInvocations,
-      cwd: build(this.#cwd, this.#cwdSenders, this.#senders),
+      arrivals: total('arrivals'),
+      incomingArrivals: total('incoming'),
+      bounces: total('bounces'),
+      localArrivals: total('local'),
+      authArrivals: total('auth'),
+      cwdSubmissions: total('cwd'),
+      adminInvocations: total('admin'),
+      cwd: build(keys.cwd, pairs.cwdSenders, keys.senders),
       auth,
-      senders: build(this.#senders, this.#senderIps, this.#ips),
-      subjects: build(this.#subjects, this.#subjectSenders, this.#senders, (id) => unescapeSubject(this.#subjects.key(id))),
-      localUsers: build(this.#users, this.#userSenders, this.#senders),
+      senders: build(keys.senders, pairs.senderIps, keys.ips),
+      subjects: build(keys.subjects, pairs.subjectSenders, keys.senders, true),
+      localUsers: build(keys.users, pairs.userSenders, keys.senders),
       dropped,
       firstTime: this.#firstTime,
       lastTime: this.#lastTime,
     };
   }
+}
+
+/**
+ * Ids that can be among the top `limit` keys of a table once decoded (1 = keep), or null when
+ * all can. A key of plain ASCII (and, for subjects, without a backslash) decodes to a string no
+ * other key decodes to, so it ranks on its own count: it can only reach the top if its count is
+ * at least the `limit`-th largest such count. Other keys may merge after decoding and are all
+ * kept (they are rare: invalid UTF-8, escaped quotes).
+ */
+function rankable(table: KeyView, limit: number, subjects: boolean): Uint8Array | null {
+  if (table.size <= limit) return null;
+  const kept = new Uint8Array(table.size);
+  const plain = new Float64Array(table.size);
+  let n = 0;
+  for (let id = 0; id < table.size; id++) {
+    if (mayMerge(table.bytes(id), subjects)) kept[id] = 1;
+    else plain[n++] = table.count(id);
+  }
+  if (n <= limit) return null;
+  const sorted = plain.subarray(0, n).sort();
+  const threshold = sorted[n - limit]!;
+  for (let id = 0; id < table.size; id++) if (table.count(id) >= threshold) kept[id] = 1;
+  return kept;
+}
+
+function mayMerge(bytes: Uint8Array, subjects: boolean): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x80 || (subjects && c === 0x5c)) return true;
+  }
+  return false;
 }
 
 /**
@@ -566,43 +430,6 @@ function nestedCounts(b: ScanBucket): Map<string, number> {
   const out = new Map(b.nested ?? []);
   if (b.k1 !== null) out.set(b.k1, b.n1);
   return out;
-}
-
-function sameTime(buf: Uint8Array, s: number, ts: Uint8Array): boolean {
-  for (let i = 0; i < 19; i++) if (buf[s + i] !== ts[i]) return false;
-  return true;
-}
-
-/** `Name=` at the start of a token (letters then `=`), as /^[A-Za-z]+=/ in the reference. */
-function isFieldToken(buf: Uint8Array, s: number, e: number): boolean {
-  let i = s;
-  while (i < e) {
-    const c = buf[i]!;
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) i++;
-    else break;
-  }
-  return i > s && i < e && buf[i] === 0x3d;
-}
-
-/** Byte version of isAdminInvocation (exim-mainlog.ts): skip argv[0], look at option tokens. */
-function isAdminArgs(buf: Uint8Array, s: number, e: number): boolean {
-  let i = s;
-  let first = true;
-  while (i <= e) {
-    let next = i;
-    while (next < e && buf[next] !== SP) next++;
-    if (!first && next - i >= 2 && buf[i] === 0x2d) {
-      const c = buf[i + 1];
-      if (c === 0x4d || c === 0x71 || c === 0x52) return true;
-      if (c === 0x62) {
-        const d = next - i > 2 ? buf[i + 2] : -1;
-        if (d !== 0x6d && d !== 0x73 && d !== 0x53 && d !== 0x6e) return true;
-      }
-    }
-    first = false;
-    i = next + 1;
-  }
-  return false;
 }
 
 /** Sum `b` into `a` (worker results). Caps are applied again so memory stays bounded. */
@@ -714,5 +541,5 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
 export function scanMainlogBuffer(buf: Buffer, limits: ScanLimits = {}): MainlogScanResult {
   const scanner = new MainlogScanner(limits);
   scanner.feed(buf, 0, buf.length);
-  return finishScan(scanner.partial, { startOffset: 0, endOffset: buf.length }, limits);
+  return scanner.result({ startOffset: 0, endOffset: buf.length }, limits);
 }

@@ -5,7 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { resolveSince } from '../parsers/log-time.js';
-import { MainlogScanner, finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
+import { MainlogScanner, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
 import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
 import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from './mainlog-filter.pl.js';
@@ -99,7 +99,7 @@ export async function scanMainlogRemote(
   const scanner = new MainlogScanner(options);
   if (lines.length > 0) scanner.feed(lines, 0, lines.length);
   options.onTransfer?.(transfer);
-  return finishScan(scanner.partial, { file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+  return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
 }
 
 export interface RemoteSpoolScanOptions extends SpoolScanOptions {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
+import { MainlogScanner, finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
 import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
 import { resolveSince } from '../../src/parsers/log-time.js';
 import { referenceScan } from './mainlog-reference.js';
@@ -64,6 +64,48 @@ describe('byte scanner agrees with the line-by-line reference', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('ranks only the keys that can reach a short top list, with the same result as ranking all', () => {
+    fc.assert(
+      fc.property(messyLog, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (lines, limit, nestedLimit) => {
+        const text = lines.join('\n') + '\n';
+        const limits = { limit, nestedLimit };
+        const scanner = new MainlogScanner(limits);
+        scanner.feed(Buffer.from(text), 0, Buffer.byteLength(text));
+        const full = finishScan(scanner.partial, {}, limits);
+        expect(scanner.result({}, limits)).toEqual(full);
+        expect(full).toEqual(finishScan(referenceScan(text), {}, limits));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('adds back the counts of pairs that overflow a slot', () => {
+    const line = (n: number): string => `2026-11-22 10:56:${String(n % 60).padStart(2, '0')} 1xV5FE-0001it-0${n % 10} <= a@example.test H=(x) [203.0.113.5]:1 A=dovecot_login:a@example.test T="s" for b@remote.test`;
+    const text = Array.from({ length: 50 }, (_, n) => line(n)).join('\n');
+    const scanner = new MainlogScanner();
+    scanner.setPairCountLimitForTests(3);
+    scanner.feed(Buffer.from(text), 0, text.length);
+    const r = scanner.result();
+    expect(r.senders[0]!.ips).toEqual([{ key: '203.0.113.5', count: 50 }]);
+    expect(r.auth_senders[0]!.ips).toEqual([{ key: '203.0.113.5', count: 50 }]);
+    expect(r.subjects[0]!.senders).toEqual([{ key: 'a@example.test', count: 50 }]);
+    expect(r.truncated).toBe(false);
+  });
+
+  it('ranks keys of invalid UTF-8 that decode alike as one key', () => {
+    const arrival = (sender: Buffer, n: number): Buffer => Buffer.concat([
+      Buffer.from(`2026-11-22 10:56:28 1xV5FE-0001it-0${n} <= `), sender, Buffer.from(' U=u1 P=local T="s" for x@remote.test\n'),
+    ]);
+    // 0xff and 0xfe both decode to U+FFFD: two byte keys, one string key with count 3.
+    const lines = [arrival(Buffer.from([0x61, 0xff]), 1), arrival(Buffer.from([0x61, 0xfe]), 2), arrival(Buffer.from([0x61, 0xff]), 3)];
+    for (let i = 0; i < 4; i++) lines.push(arrival(Buffer.from(`b${i}@example.test`), i), arrival(Buffer.from(`b${i}@example.test`), i));
+    const buf = Buffer.concat(lines);
+    const scanner = new MainlogScanner({ limit: 1 });
+    scanner.feed(buf, 0, buf.length);
+    expect(scanner.result({}, { limit: 1 }).senders.map((s) => [s.sender, s.count])).toEqual([['a\ufffd', 3]]);
+    expect(scanner.result({}, { limit: 1 })).toEqual(finishScan(scanner.partial, {}, { limit: 1 }));
   });
 
   it('never throws on arbitrary bytes', () => {

@@ -1,0 +1,158 @@
+/**
+ * Read-side views of the scanner kernel's tables (src/parsers/wasm/mainlog-kernel.ts): interned
+ * keys and (parent, child) pair counts live in WebAssembly memory while scanning; these turn
+ * them into strings and ranked lists once, at the end. Views are taken after scanning, when the
+ * memory no longer moves.
+ */
+import { PAIRS, TABLE, type KernelExports } from './mainlog-kernel.js';
+
+export class KeyView {
+  readonly size: number;
+  readonly #memory: ArrayBuffer;
+  readonly #keys: Uint32Array;
+  readonly #arena: number;
+  readonly #counts: Float64Array;
+  readonly #strings: (string | undefined)[] = [];
+
+  constructor(kernel: KernelExports, table: number) {
+    this.#memory = kernel.memory.buffer;
+    this.size = kernel.tableSize(table);
+    this.#keys = new Uint32Array(this.#memory, kernel.tableKeys(table), this.size * 2);
+    this.#arena = kernel.tableArena(table);
+    this.#counts = new Float64Array(this.#memory, kernel.tableCounts(table), this.size);
+  }
+
+  count(id: number): number {
+    return this.#counts[id]!;
+  }
+
+  bytes(id: number): Uint8Array {
+    return new Uint8Array(this.#memory, this.#arena + this.#keys[id * 2]!, this.#keys[id * 2 + 1]!);
+  }
+
+  /** The key as a string (UTF-8), made once. */
+  key(id: number): string {
+    let str = this.#strings[id];
+    if (str === undefined) {
+      const b = this.bytes(id);
+      str = Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
+      this.#strings[id] = str;
+    }
+    return str;
+  }
+}
+
+const COUNT_MASK = 0x0fffffff;
+
+/** Children of one parent, heaviest first, and the weight of those cut off. */
+export interface ChildList {
+  children: Int32Array;
+  counts: Float64Array;
+  /** Sum of the counts of the children past the limit. */
+  cut: number;
+}
+
+/**
+ * One relation's pairs grouped by parent (a counting sort over the slots: no object per pair).
+ * Slot layout (u64): bits 46..63 parent + 1 (0 = empty), 28..45 child, 0..27 count; spilled
+ * counts of very frequent pairs are added back from the kernel's spill list.
+ */
+export class PairView {
+  /** Pairs that did not fit while scanning (maxPairs). */
+  readonly dropped: number;
+  readonly #child: Int32Array;
+  readonly #count: Float64Array;
+  /** Pairs of parent p are at [#start[p], #start[p + 1]). */
+  readonly #start: Int32Array;
+
+  constructor(kernel: KernelExports, relation: number, parents: number) {
+    const slots = kernel.pairSlots(relation);
+    const words = new Uint32Array(kernel.memory.buffer, kernel.pairCells(relation), slots * 2);
+    const spilled = spillsOf(kernel, relation);
+    this.dropped = kernel.pairDropped(relation);
+    const start = new Int32Array(parents + 1);
+    for (let i = 0; i < slots; i++) {
+      const p1 = words[i * 2 + 1]! >>> 14;
+      if (p1 !== 0 && p1 - 1 < parents) start[p1]!++;
+    }
+    for (let p = 0; p < parents; p++) start[p + 1]! += start[p]!;
+    const fill = start.slice(0, parents);
+    const child = new Int32Array(start[parents]!);
+    const count = new Float64Array(start[parents]!);
+    for (let i = 0; i < slots; i++) {
+      const lo = words[i * 2]!;
+      const hi = words[i * 2 + 1]!;
+      const p1 = hi >>> 14;
+      if (p1 === 0 || p1 - 1 >= parents) continue;
+      const c = (lo >>> 28) | ((hi & 0x3fff) << 4);
+      const at = fill[p1 - 1]!++;
+      child[at] = c;
+      count[at] = (lo & COUNT_MASK) + (spilled?.get(p1 * 2 ** 18 + c) ?? 0);
+    }
+    this.#child = child;
+    this.#count = count;
+    this.#start = start;
+  }
+
+  /** The heaviest `limit` children of `parent` (count descending; ties by child id). */
+  top(parent: number, limit: number): ChildList {
+    const a = this.#start[parent]!;
+    const b = this.#start[parent + 1]!;
+    const order = Array.from({ length: b - a }, (_, k) => a + k);
+    if (order.length > limit) order.sort((x, y) => this.#count[y]! - this.#count[x]! || this.#child[x]! - this.#child[y]!);
+    const n = Math.min(limit, order.length);
+    const children = new Int32Array(n);
+    const counts = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      children[k] = this.#child[order[k]!]!;
+      counts[k] = this.#count[order[k]!]!;
+    }
+    let cut = 0;
+    for (let k = n; k < order.length; k++) cut += this.#count[order[k]!]!;
+    return { children, counts, cut };
+  }
+
+  /** What `top(parent, limit).cut` would be, without ordering the children. */
+  cut(parent: number, limit: number): number {
+    const a = this.#start[parent]!;
+    const b = this.#start[parent + 1]!;
+    if (b - a <= limit) return 0;
+    const sorted = this.#count.slice(a, b).sort();
+    let cut = 0;
+    for (let k = 0; k < b - a - limit; k++) cut += sorted[k]!;
+    return cut;
+  }
+}
+
+/** Spilled counts of one relation by `(parent + 1) * 2^18 + child`, or null when none. */
+function spillsOf(kernel: KernelExports, relation: number): Map<number, number> | null {
+  const n = kernel.spillLength();
+  if (n === 0) return null;
+  const at = kernel.spillList();
+  const words = new Uint32Array(kernel.memory.buffer, at, n * 4);
+  const extra = new Float64Array(kernel.memory.buffer, at, n * 2);
+  const out = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const lo = words[i * 4]!;
+    const hi = words[i * 4 + 1]!;
+    if (hi >>> 8 !== relation) continue;
+    const key = (hi & 0xff) * 2 ** 32 + lo;
+    out.set(key, (out.get(key) ?? 0) + extra[i * 2 + 1]!);
+  }
+  return out;
+}
+
+/** All views of one finished scan. */
+export function tableViews(kernel: KernelExports): {
+  keys: Record<keyof typeof TABLE, KeyView>;
+  pairs: Record<keyof typeof PAIRS, PairView>;
+} {
+  const keys = Object.fromEntries(Object.entries(TABLE).map(([name, i]) => [name, new KeyView(kernel, i)])) as Record<keyof typeof TABLE, KeyView>;
+  const parentOf: Record<keyof typeof PAIRS, KeyView> = {
+    cwdSenders: keys.cwd, senderIps: keys.senders, authIps: keys.auth, authNames: keys.auth, subjectSenders: keys.subjects, userSenders: keys.users,
+  };
+  const pairs = Object.fromEntries(
+    Object.entries(PAIRS).map(([name, i]) => [name, new PairView(kernel, i, parentOf[name as keyof typeof PAIRS].size)]),
+  ) as Record<keyof typeof PAIRS, PairView>;
+  return { keys, pairs };
+}
