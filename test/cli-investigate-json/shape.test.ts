@@ -100,7 +100,7 @@ describe('investigate --json has one shape for files and hosts', () => {
     expect(sorted(doc.hosts[0]!)).toEqual(sorted(hostDoc.hosts[0]!));
   });
 
-  it('files with an unreadable main log: incomplete, the failed source named, exit 1', async () => {
+  it('files with an unreadable main log or spool: incomplete, the failed source named, exit 1', async () => {
     const d = await demo();
     const info = simHostInfo(d.root);
     const missing = join(d.base, 'no-such-mainlog');
@@ -112,6 +112,13 @@ describe('investigate --json has one shape for files and hosts', () => {
     expect(doc.hosts[0]).toMatchObject({ host: null, ok: false, incomplete: true, error: null });
     expect(doc.verdict?.sources_failed).toEqual(['mainlog']);
     expect(doc.verdict?.problems.join('\n')).toContain(missing);
+
+    const noSpool = join(d.base, 'no-such-spool');
+    const s = await runCli(['investigate', '--mainlog', info.mainlog, '--spool', noSpool, '--json']);
+    expect(s.code, s.stdout).toBe(1);
+    const spoolDoc = JSON.parse(s.stdout) as Doc;
+    expectShape(spoolDoc);
+    expect(spoolDoc).toMatchObject({ ok: false, incomplete: true, verdict: { sources_failed: ['spool'], incomplete: true } });
   });
 
   it('a host where detection fails: entry with an error and no verdict, exit 1; the text report names it too', async () => {

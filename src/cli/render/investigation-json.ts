@@ -65,14 +65,15 @@ function pickVerdict(v: Record<string, unknown>): Verdict {
 }
 
 /**
- * The offline report: a problem names the file it came from ("main log PATH: ...",
- * "spool PATH: ..."), and any problem makes the verdict incomplete, as the exit code says.
+ * The offline report: each problem starts with the source it came from ("main log: ...",
+ * "spool PATH: ..." from investigate()), and any problem makes the verdict incomplete, as the
+ * exit code says. test/cli-investigate-json checks the two stay in step.
  */
 export function verdictFromFiles(inv: Investigation): InvestigationVerdict {
   const failed = new Set<EvidenceSource>();
   for (const p of inv.problems) {
-    if (p.startsWith('main log ')) failed.add('mainlog');
-    else if (p.startsWith('spool ')) failed.add('spool');
+    if (/^main ?log\b/i.test(p)) failed.add('mainlog');
+    else if (/^spool\b/i.test(p)) failed.add('spool');
   }
   return { ...pickVerdict(inv as unknown as Record<string, unknown>), problems: [...inv.problems], sources_failed: [...failed], incomplete: inv.problems.length > 0 };
 }
