@@ -10,12 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   MainlogScanner,
-  finishScan,
-  mergePartials,
   timestampPrefixLength,
   type MainlogScanResult,
+  type ScanDump,
   type ScanLimits,
-  type ScanPartial,
 } from '../parsers/mainlog-scan.js';
 import { resolveSince } from '../parsers/log-time.js';
 
@@ -41,42 +39,32 @@ export interface MainlogScanOptions extends ScanLimits {
 const WORKER_THRESHOLD = 32 * 1024 * 1024;
 const PROBE = 16 * 1024;
 
-/** Scan one byte range of an open file; `start` must be a line start. */
-export async function scanRange(
-  fh: FileHandle,
-  start: number,
-  end: number,
-  options: MainlogScanOptions = {},
-): Promise<ScanPartial> {
-  const scanner = new MainlogScanner(options);
-  const chunk = options.chunkBytes ?? 4 * 1024 * 1024;
-  let buf = Buffer.allocUnsafe(chunk);
+/**
+ * Scan one byte range of an open file into `scanner`; `start` must be a line start. Reads go
+ * straight into the scanner's input area (no copy); a line longer than the chunk grows it.
+ */
+export function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
+  let size = options.chunkBytes ?? 4 * 1024 * 1024;
   let carry = 0;
   let pos = start;
   while (pos < end) {
     options.signal?.throwIfAborted();
-    if (carry === buf.length) {
-      // A single line longer than the buffer: grow it (bounded by the line's length).
-      const bigger = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(bigger, 0, 0, carry);
-      buf = bigger;
-    }
-    const want = Math.min(buf.length - carry, end - pos);
+    if (carry === size) size *= 2;
+    const buf = scanner.input(size);
     // Synchronous reads: this loop is pure CPU work on page-cached data, and the async read's
     // thread-pool round trip left the scanner idle for a third of the time.
-    const bytesRead = readSync(fh.fd, buf, carry, want, pos);
+    const bytesRead = readSync(fd, buf, carry, Math.min(size - carry, end - pos), pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
     const filled = carry + bytesRead;
     // Feed complete lines only; the tail waits for the next read (or is fed at the range end).
     const last = pos >= end ? filled : buf.lastIndexOf(0x0a, filled - 1) + 1;
-    if (last > 0) scanner.feed(buf, 0, last);
+    if (last > 0) scanner.feedInput(0, last);
     carry = filled - last;
-    if (carry > 0 && last > 0) buf.copy(buf, 0, last, filled);
+    if (carry > 0 && last > 0) scanner.input(size).copyWithin(0, last, filled);
     options.onProgress?.((pos - start) / Math.max(1, end - start));
   }
-  if (carry > 0) scanner.feed(buf, 0, carry);
-  return scanner.partial;
+  if (carry > 0) scanner.feedInput(0, carry);
 }
 
 interface LineAt {
@@ -182,22 +170,30 @@ function workerUrl(): URL | null {
   return existsSync(fileURLToPath(url)) ? url : null;
 }
 
-function runWorker(url: URL, path: string, start: number, end: number, options: MainlogScanOptions): Promise<ScanPartial> {
-  return new Promise((resolve, reject) => {
-    const { signal: _signal, onProgress: _p, ...plain } = options;
-    const worker = new Worker(url, { workerData: { path, start, end, options: plain } });
-    const abort = (): void => void worker.terminate();
-    options.signal?.addEventListener('abort', abort, { once: true });
-    worker.once('message', (partial: ScanPartial) => {
-      options.signal?.removeEventListener('abort', abort);
-      resolve(partial);
-      void worker.terminate();
+interface WorkerJob {
+  done: Promise<ScanDump>;
+  stop: () => void;
+}
+
+function startWorker(url: URL, path: string, start: number, end: number, options: MainlogScanOptions): WorkerJob {
+  const { signal: _signal, onProgress: _p, ...plain } = options;
+  const worker = new Worker(url, { workerData: { path, start, end, options: plain } });
+  const stop = (): void => void worker.terminate();
+  const done = new Promise<ScanDump>((resolve, reject) => {
+    options.signal?.addEventListener('abort', stop, { once: true });
+    worker.once('message', (dump: ScanDump) => {
+      options.signal?.removeEventListener('abort', stop);
+      resolve(dump);
+      stop();
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (code !== 0) reject(new Error(`main-log scan worker exited with code ${code}`));
     });
   });
+  // Settled by whoever awaits it; never an unhandled rejection while this thread is busy.
+  done.catch(() => undefined);
+  return { done, stop };
 }
 
 /** Scan a main log file. See MainlogScanResult for what comes back. */
@@ -235,15 +231,21 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
       ranges.push([start, end]);
     }
     const url = ranges.length > 1 ? workerUrl() : null;
-    let partials: ScanPartial[];
-    if (url !== null) {
-      partials = await Promise.all(ranges.map(([s, e]) => runWorker(url, path, s, e, options)));
+    const scanner = new MainlogScanner(options);
+    if (url === null) {
+      scanRangeInto(scanner, fh.fd, start, end, options);
     } else {
-      partials = [];
-      for (const [s, e] of ranges) partials.push(await scanRange(fh, s, e, options));
+      // This thread reads the first range while workers read the others; their tables are
+      // then added in range order, which gives exactly the result of one sequential pass.
+      const jobs = ranges.slice(1).map(([s, e]) => startWorker(url, path, s, e, options));
+      try {
+        scanRangeInto(scanner, fh.fd, ranges[0]![0], ranges[0]![1], options);
+        for (const job of jobs) scanner.absorb(await job.done);
+      } finally {
+        for (const job of jobs) job.stop();
+      }
     }
-    const merged = partials.slice(1).reduce((a, b) => mergePartials(a, b, options), partials[0]!);
-    return finishScan(merged, { file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+    return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
   } finally {
     await fh.close();
   }

@@ -1,7 +1,8 @@
-/** Worker thread body: scans one byte range of a main log and posts the partial back. */
-import { open } from 'node:fs/promises';
+/** Worker thread body: scans one byte range of a main log and posts its tables back. */
+import { openSync, closeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { scanRange, type MainlogScanOptions } from './mainlog-file.js';
+import { MainlogScanner } from '../parsers/mainlog-scan.js';
+import { scanRangeInto, type MainlogScanOptions } from './mainlog-file.js';
 
 interface Job {
   path: string;
@@ -11,10 +12,20 @@ interface Job {
 }
 
 const job = workerData as Job;
-const fh = await open(job.path, 'r');
+const fd = openSync(job.path, 'r');
 try {
-  const partial = await scanRange(fh, job.start, job.end, job.options);
-  parentPort?.postMessage(partial);
+  const scanner = new MainlogScanner(job.options);
+  scanRangeInto(scanner, fd, job.start, job.end, job.options);
+  const dump = scanner.dump();
+  const { tables } = dump;
+  // Transferred, not copied: the arrays can be tens of megabytes.
+  const transfer = [
+    tables.totals,
+    tables.spills,
+    ...tables.tables.flatMap((t) => [t.bytes, t.lens, t.counts]),
+    ...tables.relations.map((r) => r.words),
+  ].map((array) => array.buffer as ArrayBuffer);
+  parentPort?.postMessage(dump, transfer);
 } finally {
-  await fh.close();
+  closeSync(fd);
 }

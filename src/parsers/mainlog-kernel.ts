@@ -24,11 +24,26 @@ export interface KernelExports {
   spillList(): number;
   spillLength(): number;
   setPairCountLimit(limit: number): void;
+  alloc(size: number): number;
+  release(ptr: number): void;
+  mergeKeys(table: number, bytes: number, lens: number, counts: number, n: number, remap: number): void;
+  mergePairs(relation: number, words: number, n: number, parentRemap: number, childRemap: number, droppedPairs: number): void;
+  mergeSpill(relation: number, parent: number, child: number, extra: number): void;
+  addTotal(i: number, value: number): void;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */
 export const TABLE = { cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 5, names: 6 } as const;
 export const PAIRS = { cwdSenders: 0, senderIps: 1, authIps: 2, authNames: 3, subjectSenders: 4, userSenders: 5 } as const;
+/** Parent and child table of each relation, by relation number. */
+export const RELATION_TABLES: readonly (readonly [number, number])[] = [
+  [TABLE.cwd, TABLE.senders],
+  [TABLE.senders, TABLE.ips],
+  [TABLE.auth, TABLE.ips],
+  [TABLE.auth, TABLE.names],
+  [TABLE.subjects, TABLE.senders],
+  [TABLE.users, TABLE.senders],
+];
 /** Order of `total(i)`. */
 export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped'] as const;
 

@@ -12,7 +12,7 @@
  */
 import { unescapeSubject } from './exim-mainlog.js';
 import { createKernel, TOTALS, type KernelExports } from './mainlog-kernel.js';
-import { tableViews, type KeyView, type PairView } from './scan-tables.js';
+import { absorbTables, dumpTables, tableViews, type KeyView, type PairView, type TableDump } from './scan-tables.js';
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -118,6 +118,13 @@ export interface ScanBucket {
   nested: Map<string, number> | null;
   /** Authenticator names, for auth buckets only. */
   extra?: Map<string, number>;
+}
+
+/** A scanner's whole state as transferable arrays (see MainlogScanner.dump). */
+export interface ScanDump {
+  tables: TableDump;
+  firstTime: string | null;
+  lastTime: string | null;
 }
 
 /** Mergeable partial state (structured-clone friendly for worker threads). */
@@ -281,6 +288,22 @@ export class MainlogScanner {
       if (s === start) return;
       e = s;
     }
+  }
+
+  /** This scanner's state as transferable arrays, for `absorb` in another thread. */
+  dump(): ScanDump {
+    return { tables: dumpTables(this.#kernel), firstTime: this.#firstTime, lastTime: this.#lastTime };
+  }
+
+  /**
+   * Add the state of a scanner that read the byte range right after this one's. The ranges must
+   * be split where the second changes (a `cwd=` line and its arrival share a second); then the
+   * result is exactly that of one scanner reading both ranges in order.
+   */
+  absorb(other: ScanDump): void {
+    absorbTables(this.#kernel, other.tables);
+    this.#firstTime ??= other.firstTime;
+    this.#lastTime = other.lastTime ?? this.#lastTime;
   }
 
   /** The state so far as string-keyed maps (made once per distinct key): mergeable with others. */

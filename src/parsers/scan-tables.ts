@@ -4,7 +4,7 @@
  * them into strings and ranked lists once, at the end. Views are taken after scanning, when the
  * memory no longer moves.
  */
-import { PAIRS, TABLE, type KernelExports } from './mainlog-kernel.js';
+import { PAIRS, RELATION_TABLES, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
 
 export class KeyView {
   readonly size: number;
@@ -148,11 +148,93 @@ export function tableViews(kernel: KernelExports): {
   pairs: Record<keyof typeof PAIRS, PairView>;
 } {
   const keys = Object.fromEntries(Object.entries(TABLE).map(([name, i]) => [name, new KeyView(kernel, i)])) as Record<keyof typeof TABLE, KeyView>;
-  const parentOf: Record<keyof typeof PAIRS, KeyView> = {
-    cwdSenders: keys.cwd, senderIps: keys.senders, authIps: keys.auth, authNames: keys.auth, subjectSenders: keys.subjects, userSenders: keys.users,
-  };
   const pairs = Object.fromEntries(
-    Object.entries(PAIRS).map(([name, i]) => [name, new PairView(kernel, i, parentOf[name as keyof typeof PAIRS].size)]),
+    Object.entries(PAIRS).map(([name, i]) => [name, new PairView(kernel, i, kernel.tableSize(RELATION_TABLES[i]![0]))]),
   ) as Record<keyof typeof PAIRS, PairView>;
   return { keys, pairs };
+}
+
+/**
+ * A scanner's tables as plain arrays, to move a worker thread's scan into another scanner
+ * (`absorbTables`). All buffers are transferable.
+ */
+export interface TableDump {
+  totals: Float64Array;
+  /** Per table (kernel order): key bytes back to back, their lengths and counts. */
+  tables: { bytes: Uint8Array; lens: Uint32Array; counts: Float64Array }[];
+  /** Per relation: occupied slot words (two u32 each) and pairs dropped at the cap. */
+  relations: { words: Uint32Array; dropped: number }[];
+  /** Spilled counts: [relation, parent, child, extra] each. */
+  spills: Float64Array;
+}
+
+export function dumpTables(kernel: KernelExports): TableDump {
+  const mem = (): ArrayBuffer => kernel.memory.buffer;
+  const totals = Float64Array.from(TOTALS, (_, i) => kernel.total(i));
+  const tables = Object.values(TABLE).map((i) => {
+    const n = kernel.tableSize(i);
+    const keys = new Uint32Array(mem(), kernel.tableKeys(i), n * 2);
+    const lens = new Uint32Array(n);
+    let bytes = 0;
+    for (let id = 0; id < n; id++) bytes += lens[id] = keys[id * 2 + 1]!;
+    // Keys are stored back to back in id order from the start of the arena.
+    return {
+      bytes: new Uint8Array(mem(), kernel.tableArena(i), bytes).slice(),
+      lens,
+      counts: new Float64Array(mem(), kernel.tableCounts(i), n).slice(),
+    };
+  });
+  const relations = Object.values(PAIRS).map((i) => {
+    const slots = kernel.pairSlots(i);
+    const all = new Uint32Array(mem(), kernel.pairCells(i), slots * 2);
+    const words = new Uint32Array(kernel.pairSize(i) * 2);
+    let n = 0;
+    for (let s = 0; s < slots; s++) {
+      if (all[s * 2 + 1] === 0) continue;
+      words[n++] = all[s * 2]!;
+      words[n++] = all[s * 2 + 1]!;
+    }
+    return { words: words.subarray(0, n), dropped: kernel.pairDropped(i) };
+  });
+  const spills: number[] = [];
+  for (const relation of Object.values(PAIRS)) {
+    for (const [key, extra] of spillsOf(kernel, relation) ?? []) spills.push(relation, Math.floor(key / 2 ** 18) - 1, key % 2 ** 18, extra);
+  }
+  return { totals, tables, relations, spills: Float64Array.from(spills) };
+}
+
+/** Add a dump of a later byte range to this kernel (see mergeKeys in the kernel). */
+export function absorbTables(kernel: KernelExports, dump: TableDump): void {
+  const remaps: number[] = [];
+  dump.tables.forEach((t, i) => {
+    const n = t.lens.length;
+    const bytesAt = kernel.alloc(t.bytes.length);
+    const lensAt = kernel.alloc(n * 4);
+    const countsAt = kernel.alloc(n * 8);
+    const remapAt = kernel.alloc(n * 4);
+    new Uint8Array(kernel.memory.buffer, bytesAt, t.bytes.length).set(t.bytes);
+    new Uint32Array(kernel.memory.buffer, lensAt, n).set(t.lens);
+    new Float64Array(kernel.memory.buffer, countsAt, n).set(t.counts);
+    kernel.mergeKeys(i, bytesAt, lensAt, countsAt, n, remapAt);
+    kernel.release(bytesAt);
+    kernel.release(lensAt);
+    kernel.release(countsAt);
+    remaps.push(remapAt);
+  });
+  dump.relations.forEach((r, i) => {
+    const [parent, child] = RELATION_TABLES[i]!;
+    const wordsAt = kernel.alloc(r.words.byteLength);
+    new Uint32Array(kernel.memory.buffer, wordsAt, r.words.length).set(r.words);
+    kernel.mergePairs(i, wordsAt, r.words.length / 2, remaps[parent]!, remaps[child]!, r.dropped);
+    kernel.release(wordsAt);
+  });
+  for (let k = 0; k < dump.spills.length; k += 4) {
+    const relation = dump.spills[k]!;
+    const [parentTable, childTable] = RELATION_TABLES[relation]!;
+    const parent = new Int32Array(kernel.memory.buffer, remaps[parentTable]!, dump.tables[parentTable]!.lens.length)[dump.spills[k + 1]!]!;
+    const child = new Int32Array(kernel.memory.buffer, remaps[childTable]!, dump.tables[childTable]!.lens.length)[dump.spills[k + 2]!]!;
+    if (parent >= 0 && child >= 0) kernel.mergeSpill(relation, parent, child, dump.spills[k + 3]!);
+  }
+  dump.totals.forEach((v, i) => kernel.addTotal(i, v));
+  for (const at of remaps) kernel.release(at);
 }

@@ -311,6 +311,37 @@ function pairAdd(t: PairTable, parent: i32, child: i32, n: u32): void {
   if (t.size * 4 > (t.mask + 1) * 3) growPairs(t);
 }
 
+// Pair additions are queued and applied in batches, in their original order. Before a batch is
+// applied its slots are touched once: those loads do not depend on each other, so the processor
+// overlaps their cache misses instead of waiting for one after another.
+const BATCH: u32 = 256;
+let queued: usize = 0;
+let queuedCount: u32 = 0;
+let touchSink: u64 = 0;
+
+@inline function queuePair(relation: i32, parent: i32, child: i32): void {
+  store<u64>(queued + (<usize>queuedCount << 3), (<u64>relation << 40) | ((<u64>parent + 1) << 18) | <u64>child);
+  if (++queuedCount == BATCH) applyQueued();
+}
+
+function applyQueued(): void {
+  const n = queuedCount;
+  let sink: u64 = 0;
+  for (let k: u32 = 0; k < n; k++) {
+    const v = load<u64>(queued + (<usize>k << 3));
+    const t = pairTable(<i32>(v >> 40));
+    const key = v & 0xffffffffff;
+    sink ^= load<u64>(t.cells + (<usize>(pairHash(key) & t.mask) << 3));
+  }
+  touchSink ^= sink;
+  for (let k: u32 = 0; k < n; k++) {
+    const v = load<u64>(queued + (<usize>k << 3));
+    const key = v & 0xffffffffff;
+    pairAdd(pairTable(<i32>(v >> 40)), <i32>(key >> 18) - 1, <i32>(key & MAX_KEYS), 1);
+  }
+  queuedCount = 0;
+}
+
 function growPairs(t: PairTable): void {
   const old = t.cells;
   const oldCount = t.mask + 1;
@@ -372,6 +403,12 @@ export function init(maxKeys: u32, maxPairs: u32): void {
   for (let i = 0; i < 6; i++) store<usize>(pairs + (<usize>i << alignof<usize>()), changetype<usize>(newPairTable(i, maxPairs, 4096)));
   pendingTime = zeroed(32);
   spills = zeroed(<usize>MAX_SPILLS << 4);
+  queued = zeroed(<usize>BATCH << 3);
+}
+
+/** Keeps the touch loads of applyQueued from being optimised away. */
+export function touched(): u64 {
+  return touchSink;
 }
 
 /** Tests only: a small count limit exercises the spill path. */
@@ -403,6 +440,7 @@ export function feed(start: usize, end: usize): void {
     line(s, le);
     s = le + 1;
   }
+  applyQueued();
   store<u8>(e, saved);
 }
 
@@ -626,7 +664,7 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     else countKey(senders, sender);
   }
   const ip: i32 = hasIp ? keyId(table(T_IPS), ipStart, ipEnd - ipStart) : -1;
-  if (sender >= 0 && ip >= 0) pairAdd(pairTable(P_SENDER_IPS), sender, ip, 1);
+  if (sender >= 0 && ip >= 0) queuePair(P_SENDER_IPS, sender, ip);
   if (hasAuth) {
     authArrivals++;
     const authTable = table(T_AUTH);
@@ -634,9 +672,9 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     if (auth < 0) dropped++;
     else {
       countKey(authTable, auth);
-      if (ip >= 0) pairAdd(pairTable(P_AUTH_IPS), auth, ip, 1);
+      if (ip >= 0) queuePair(P_AUTH_IPS, auth, ip);
       const name = keyId(table(T_NAMES), authStart, authColon - authStart);
-      if (name >= 0) pairAdd(pairTable(P_AUTH_NAMES), auth, name, 1);
+      if (name >= 0) queuePair(P_AUTH_NAMES, auth, name);
     }
   }
   if (local) {
@@ -647,12 +685,12 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
       if (user < 0) dropped++;
       else {
         countKey(users, user);
-        if (sender >= 0) pairAdd(pairTable(P_USER_SENDERS), user, sender, 1);
+        if (sender >= 0) queuePair(P_USER_SENDERS, user, sender);
       }
     }
     const pending = pendingCwd;
     if (pending >= 0 && !bounce && bytesEqual(lineStart, pendingTime, 19)) {
-      if (sender >= 0) pairAdd(pairTable(P_CWD_SENDERS), pending, sender, 1);
+      if (sender >= 0) queuePair(P_CWD_SENDERS, pending, sender);
       pendingCwd = -1;
     }
   }
@@ -662,7 +700,7 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     if (subject < 0) dropped++;
     else {
       countKey(subjects, subject);
-      if (sender >= 0) pairAdd(pairTable(P_SUBJECT_SENDERS), subject, sender, 1);
+      if (sender >= 0) queuePair(P_SUBJECT_SENDERS, subject, sender);
     }
   }
 }
@@ -699,3 +737,76 @@ export function pairSize(i: i32): u32 { return pairTable(i).size; }
 /** 16 bytes per entry: u64 relation << 40 | (parent + 1) << 18 | child, f64 extra count. */
 export function spillList(): usize { return spills; }
 export function spillLength(): u32 { return spillCount; }
+
+// ---------------------------------------------------------------------------------------------
+// Merging another scanner's tables (a later byte range scanned by a worker thread). Keys new to
+// this scanner are appended in the other's id order, i.e. the order of first appearance in its
+// range, so ids and results are those of one pass over both ranges in sequence.
+
+/** Scratch memory for the data being merged. */
+export function alloc(size: usize): usize {
+  return heap.alloc(size + PAD);
+}
+
+export function release(ptr: usize): void {
+  heap.free(ptr);
+}
+
+/**
+ * Merge `n` keys into table `i`: their bytes back to back at `bytes`, lengths (u32) at `lens`,
+ * counts (f64) at `counts`. Writes this table's id (or -1 when full) for each to `remap` (i32).
+ */
+export function mergeKeys(i: i32, bytes: usize, lens: usize, counts: usize, n: u32, remap: usize): void {
+  const t = table(i);
+  let off = bytes;
+  for (let k: u32 = 0; k < n; k++) {
+    const len = <usize>load<u32>(lens + (<usize>k << 2));
+    const count = load<f64>(counts + (<usize>k << 3));
+    const id = keyId(t, off, len);
+    if (id < 0) dropped += count;
+    else store<f64>(t.counts + (<usize>id << 3), load<f64>(t.counts + (<usize>id << 3)) + count);
+    store<i32>(remap + (<usize>k << 2), id);
+    off += len;
+  }
+}
+
+/**
+ * Merge `n` pair slots (u64 words in the layout above) into relation `i`, translating parent and
+ * child ids through the remap arrays of mergeKeys. Pairs whose key did not fit are skipped: their
+ * occurrences were counted as dropped with the key.
+ */
+export function mergePairs(i: i32, words: usize, n: u32, parentRemap: usize, childRemap: usize, droppedPairs: f64): void {
+  const t = pairTable(i);
+  t.dropped += droppedPairs;
+  for (let k: u32 = 0; k < n; k++) {
+    const v = load<u64>(words + (<usize>k << 3));
+    const parent = load<i32>(parentRemap + (<usize>((v >> 46) - 1) << 2));
+    const child = load<i32>(childRemap + (<usize>((v >> COUNT_BITS) & MAX_KEYS) << 2));
+    if (parent >= 0 && child >= 0) pairAdd(t, parent, child, <u32>(v & ((<u64>1 << COUNT_BITS) - 1)));
+  }
+}
+
+/** A spilled count of the other scanner (already translated ids). */
+export function mergeSpill(i: i32, parent: i32, child: i32, extra: f64): void {
+  const t = pairTable(i);
+  const step: f64 = <f64>(1 << 27);
+  while (extra > 0) {
+    const n = extra > step ? step : extra;
+    pairAdd(t, parent, child, <u32>n);
+    extra -= n;
+  }
+}
+
+/** Add to a total (order of `total`). */
+export function addTotal(i: i32, value: f64): void {
+  switch (i) {
+    case 0: arrivals += value; break;
+    case 1: incoming += value; break;
+    case 2: bounces += value; break;
+    case 3: localArrivals += value; break;
+    case 4: authArrivals += value; break;
+    case 5: cwdSubmissions += value; break;
+    case 6: adminInvocations += value; break;
+    default: dropped += value;
+  }
+}
