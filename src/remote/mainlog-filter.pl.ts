@@ -94,7 +94,11 @@ if (defined $last_line && !$last_sent) {
 $z->close();
 `;
 
-/** Prints `SIZE\nLAST_TIMESTAMP_OR_EMPTY\n`: what resolving `since` needs. */
+/**
+ * Prints `SIZE\nLAST_TIMESTAMP_OR_EMPTY\n`: what resolving `since` needs. Then
+ * `FIRST_TIMESTAMP_OR_EMPTY\n` and the names in the log's directory that start with its name,
+ * one a line: whether the window reaches back into rotated files, and which exist.
+ */
 export const MAINLOG_INFO_PERL = String.raw`
 use strict;
 use warnings;
@@ -119,5 +123,21 @@ while (1) {
   last if $start == 0 || $window >= 16 * 1024 * 1024;
   $window *= 4;
 }
-print "$end\n$last\n";
+my $first = '';
+seek($fh, 0, 0);
+my $seen = 0;
+while (defined(my $line = <$fh>)) {
+  if ($line =~ $TS) { $first = substr($line, 0, 19); last }
+  $seen += length($line);
+  last if $seen > 4 * 1024 * 1024;
+}
+print "$end\n$last\n$first\n";
+my ($dir, $base) = $file =~ m{^(.*)/([^/]+)$} ? ($1 eq '' ? '/' : $1, $2) : ('.', $file);
+if (opendir(my $dh, $dir)) {
+  for my $name (readdir($dh)) {
+    next if $name =~ /[\r\n\t]/;
+    print "$name\n" if index($name, $base) == 0 && length($name) > length($base);
+  }
+  closedir($dh);
+}
 `;

@@ -59,19 +59,43 @@ async function perl(
   return { stdout: Buffer.concat(chunks), sent: Buffer.byteLength(script) };
 }
 
-/** Same result as `scanMainlogFile(path, options)` run on the host itself. */
+/** What MAINLOG_INFO_PERL reports about the main log on the host. */
+export interface RemoteMainlogInfo {
+  /** Size when asked: the scan reads up to here. */
+  end: number;
+  /** Last and first timestamps ('' when none). */
+  last: string;
+  first: string;
+  /** Names in the log's directory starting with its name (rotation candidates). */
+  names: string[];
+  /** Bytes received and sent for the question. */
+  received: number;
+  sent: number;
+}
+
+export async function remoteMainlogInfo(transport: Transport, path: string, options: RemoteMainlogScanOptions = {}): Promise<RemoteMainlogInfo> {
+  const info = await perl(transport, MAINLOG_INFO_PERL, [path], options);
+  const [sizeText, last = '', first = '', ...names] = info.stdout.toString('latin1').split('\n');
+  const end = Number(sizeText);
+  if (!Number.isSafeInteger(end)) throw new RemoteScanError(`remote scan on ${transport.host}: unexpected answer ${JSON.stringify(sizeText)}`);
+  return { end, last, first, names: names.filter((n) => n !== ''), received: info.stdout.length, sent: info.sent };
+}
+
+/**
+ * Same result as `scanMainlogFile(path, options)` run on the host itself. `known` saves the
+ * first round trip when the caller has already asked remoteMainlogInfo.
+ */
 export async function scanMainlogRemote(
   transport: Transport,
   path: string,
   options: RemoteMainlogScanOptions = {},
+  known?: RemoteMainlogInfo,
 ): Promise<MainlogScanResult> {
   const transfer: RemoteTransfer = { bytesReceived: 0, bytesSent: 0, bytesScanned: 0, bytesSelected: 0 };
-  const info = await perl(transport, MAINLOG_INFO_PERL, [path], options);
-  transfer.bytesReceived += info.stdout.length;
+  const info = known ?? (await remoteMainlogInfo(transport, path, options));
+  transfer.bytesReceived += info.received;
   transfer.bytesSent += info.sent;
-  const [sizeText, last] = info.stdout.toString('latin1').split('\n');
-  const end = Number(sizeText);
-  if (!Number.isSafeInteger(end)) throw new RemoteScanError(`remote scan on ${transport.host}: unexpected answer ${JSON.stringify(sizeText)}`);
+  const { end, last } = info;
 
   let from: string | null = null;
   let fromArg = '';

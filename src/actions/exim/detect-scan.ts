@@ -7,7 +7,8 @@ import type { MainlogScanOptions } from '../../investigate/mainlog-file.js';
 import { scanMainlogWithRotation } from '../../investigate/rotated-logs.js';
 import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../../investigate/spool.js';
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
-import { scanMainlogRemote, scanSpoolRemote } from '../../remote/scan.js';
+import { scanMainlogRemoteRotated } from '../../remote/rotated-scan.js';
+import { scanSpoolRemote } from '../../remote/scan.js';
 import type { Transport } from '../../transport/types.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
@@ -36,16 +37,15 @@ export function recordedTransport(ctx: ActionContext): Transport {
 export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult> {
   const opts = { ...options, signal: ctx.signal };
   try {
-    if (ctx.host.transport.kind === 'local') {
-      // A window reaching back before the last rotation also reads the rotated files it needs.
-      const r = await scanMainlogWithRotation(path, opts);
-      for (const u of r.unreadable_files ?? []) {
-        ctx.progress(`cannot read rotated main log ${u.file}; the window before it is incomplete`);
-        await ctx.note(`rotated main log not read: ${u.error}`, { file: u.file });
-      }
-      return r;
+    // A window reaching back before the last rotation also reads the rotated files it needs.
+    const r = ctx.host.transport.kind === 'local'
+      ? await scanMainlogWithRotation(path, opts)
+      : await scanMainlogRemoteRotated(recordedTransport(ctx), path, opts);
+    for (const u of r.unreadable_files ?? []) {
+      ctx.progress(`cannot read rotated main log ${u.file}; the window before it is incomplete`);
+      await ctx.note(`rotated main log not read: ${u.error}`, { file: u.file });
     }
-    return await scanMainlogRemote(recordedTransport(ctx), path, opts);
+    return r;
   } catch (err) {
     throw new ActionError(`cannot scan the main log ${path} on ${ctx.host.name}: ${(err as Error).message}`);
   }

@@ -1,0 +1,146 @@
+/**
+ * Perl run on the target for a `since` window that reaches back before the last rotation of
+ * the main log (see src/investigate/rotated-logs.ts for the local equivalent). Rotated files
+ * may be gzip (known by the magic bytes 1f 8b); IO::Uncompress::Gunzip is core perl, so they
+ * are decompressed on the host, as a stream, and only the selected lines cross the wire.
+ *
+ * Which rotations exist comes from MAINLOG_INFO_PERL. Modes (`perl - MODE ARGS`, script on stdin):
+ *   newest FILE...       PATH\tLAST\n of the first FILE with a timestamped line (reference for
+ *                        a window when the current log was just rotated and is empty).
+ *   scan FROM CURRENT PRED...
+ *                        Walks PRED (newest first) until one starts before FROM, then reads
+ *                        the chosen ones oldest first and CURRENT as one log. Prints
+ *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
+ *                        the selected lines gzipped (as mainlog-filter.pl); `window\tSTART\tEND`
+ *                        (uncompressed offsets over the files read) follows on stderr.
+ *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
+ *
+ * File contents are data: nothing read is interpreted by a shell.
+ */
+export const ROTATED_FILTER_PERL = String.raw`
+use strict;
+use warnings;
+use IO::Compress::Gzip qw($GzipError);
+use IO::Uncompress::Gunzip qw($GunzipError);
+my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? /;
+my $mode = shift @ARGV;
+
+sub clean { my ($t) = @_; $t =~ s/[\r\n\t]+/ /g; return $t }
+
+# Open a log, plain or gzip (by its first two bytes): (handle, error).
+sub open_log {
+  my ($file) = @_;
+  open(my $fh, '<:raw', $file) or return (undef, "$file: cannot open: $!");
+  return (undef, "$file: is a directory") if -d $fh;
+  my $magic = '';
+  my $n = read($fh, $magic, 2);
+  return (undef, "$file: cannot read: $!") unless defined $n;
+  seek($fh, 0, 0);
+  return ($fh, undef) unless $magic eq "\x1f\x8b";
+  my $z = IO::Uncompress::Gunzip->new($fh, MultiStream => 1, Transparent => 0, Strict => 0)
+    or return (undef, "$file: corrupt or truncated gzip data ($GunzipError)");
+  return ($z, undef);
+}
+
+# Next line, or undef at the end; dies with the reason when gzip data is broken.
+sub next_line {
+  my ($h, $file) = @_;
+  my $line = <$h>;
+  if (!defined $line && ref($h) eq 'IO::Uncompress::Gunzip') {
+    my $err = $h->error();
+    die "$file: corrupt or truncated gzip data ($err)\n" if defined $err && $err ne '';
+  }
+  return $line;
+}
+
+# First timestamp within the first 4 MiB: (ts or '', error).
+sub first_ts {
+  my ($file) = @_;
+  my ($h, $err) = open_log($file);
+  return ('', $err) if defined $err;
+  my $seen = 0;
+  my $ts = '';
+  eval {
+    while (defined(my $line = next_line($h, $file))) {
+      if ($line =~ $TS) { $ts = substr($line, 0, 19); last }
+      $seen += length($line);
+      last if $seen > 4 * 1024 * 1024;
+    }
+    1;
+  } or return ('', clean($@));
+  close($h);
+  return ($ts, undef);
+}
+
+binmode(STDOUT);
+$| = 1;
+
+if ($mode eq 'newest') {
+  for my $file (@ARGV) {
+    my ($h, $err) = open_log($file);
+    next if defined $err;
+    my $last = '';
+    my $ok = eval {
+      while (defined(my $line = next_line($h, $file))) { $last = $line if $line =~ $TS }
+      1;
+    };
+    next unless $ok;
+    if ($last ne '') { print "$file\t" . substr($last, 0, 19) . "\n"; exit 0 }
+  }
+  exit 0;
+}
+
+if ($mode ne 'scan') { print STDERR "unknown mode\n"; exit 2 }
+my ($from, $current, @preds) = @ARGV;
+my @chosen;
+my @header;
+for my $file (@preds) {
+  last if @chosen && $chosen[-1][1] lt $from;
+  my ($ts, $err) = first_ts($file);
+  if (defined $err) { push @header, "unreadable\t$file\t" . clean($err); next }
+  push @chosen, [$file, $ts] if $ts ne '';
+}
+my @files = ((map { $_->[0] } reverse @chosen), $current);
+print join('', map { "$_\n" } @header, map { "read\t$_" } @files), "\n";
+my $z = IO::Compress::Gzip->new(\*STDOUT, -Level => 1) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
+my $pos = 0;
+my $start;
+my ($first_done, $last_line, $last_sent) = (0, undef, 1);
+for my $file (@files) {
+  my ($h, $err) = open_log($file);
+  if (defined $err) { print STDERR "failed\t$file\t" . clean($err) . "\n"; exit 5 }
+  my $ok = eval {
+    while (defined(my $line = next_line($h, $file))) {
+      my $at = $pos;
+      $pos += length($line);
+      my $ts = $line =~ $TS;
+      if (!defined $start) {
+        next unless $ts && substr($line, 0, 19) ge $from;
+        $start = $at;
+      }
+      my $want = index($line, '<= ') >= 0 || index($line, 'wd=') >= 0 || index($line, ' args: ') >= 0;
+      my $send = $want || ($ts && !$first_done);
+      if ($send) {
+        $line .= "\n" unless substr($line, -1) eq "\n";
+        $z->print($line);
+      }
+      if ($ts) {
+        $first_done = 1;
+        $last_line = $line;
+        $last_sent = $send ? 1 : 0;
+      }
+    }
+    1;
+  };
+  if (!$ok) { print STDERR "failed\t$file\t" . clean($@) . "\n"; exit 5 }
+  close($h);
+}
+if (defined $last_line && !$last_sent) {
+  $last_line .= "\n" unless substr($last_line, -1) eq "\n";
+  $z->print($last_line);
+}
+$z->close();
+$start = $pos unless defined $start;
+# The window is known only at the end: it follows on stderr.
+print STDERR "window\t$start\t$pos\n";
+`;

@@ -1,0 +1,113 @@
+/**
+ * The main log over SSH with its rotated predecessors: the same result as
+ * scanMainlogWithRotation (src/investigate/rotated-logs.ts) run on the host. Perl on the host
+ * picks the rotations the window needs, decompresses gzip ones there and sends back only the
+ * selected lines (see rotated-filter.pl.ts); the scanner here sees them as one log.
+ */
+import { posix } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { rotatedNames, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
+import { parseWindow, resolveSince } from '../parsers/log-time.js';
+import { MainlogScanner, finishScan } from '../parsers/mainlog-scan.js';
+import type { Transport } from '../transport/types.js';
+import { ROTATED_FILTER_PERL } from './rotated-filter.pl.js';
+import { RemoteScanError, remoteMainlogInfo, scanMainlogRemote, type RemoteMainlogScanOptions } from './scan.js';
+
+interface PerlRun {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+async function run(transport: Transport, args: string[], options: RemoteMainlogScanOptions): Promise<PerlRun> {
+  const chunks: Buffer[] = [];
+  const r = await transport.exec(['perl', '-', ...args], {
+    stdin: ROTATED_FILTER_PERL,
+    maxOutputBytes: 64 * 1024,
+    onStdout: (c) => chunks.push(c),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  if (r.timedOut) throw new RemoteScanError(`remote scan on ${transport.host} timed out`);
+  return { exitCode: r.exitCode ?? -1, stdout: Buffer.concat(chunks), stderr: r.stderr };
+}
+
+function ok(transport: Transport, r: PerlRun): PerlRun {
+  if (r.exitCode !== 0) throw new RemoteScanError(`remote scan on ${transport.host} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  return r;
+}
+
+/** Same result as `scanMainlogWithRotation(path, options)` run on the host itself. */
+export async function scanMainlogRemoteRotated(transport: Transport, path: string, options: RemoteMainlogScanOptions = {}): Promise<RotatedScanResult> {
+  const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
+  if (since === null) return { ...(await scanMainlogRemote(transport, path, options)), files: [path] };
+
+  // The same first question as the plain remote scan, so the usual case costs no extra round trip.
+  const info = await remoteMainlogInfo(transport, path, options);
+  const plain = async (): Promise<RotatedScanResult> => ({ ...(await scanMainlogRemote(transport, path, options, info)), files: [path] });
+  const { last, first } = info;
+  const isWindow = parseWindow(since) !== null;
+  let from: string | null = null;
+  if (first !== '') {
+    const r = resolveSince(since, isWindow ? (last === '' ? null : last) : null);
+    if (!r.ok) throw new Error(r.error);
+    from = r.from;
+    // The window lies inside the current log: the ordinary remote scan.
+    if (first < from) return plain();
+  } else if (!isWindow) {
+    const r = resolveSince(since, null);
+    if (!r.ok) throw new Error(r.error);
+    from = r.from;
+  }
+
+  const dir = posix.dirname(path);
+  let predecessors = rotatedNames(posix.basename(path), info.names).map((n) => posix.join(dir, n));
+  if (from === null) {
+    // The current log was just rotated and holds no line yet: count back from the newest one.
+    const newest = ok(transport, await run(transport, ['newest', ...predecessors], options)).stdout.toString('latin1').trim();
+    const tab = newest.lastIndexOf('\t');
+    if (tab < 0) return plain();
+    const r = resolveSince(since, newest.slice(tab + 1));
+    if (!r.ok) throw new Error(r.error);
+    from = r.from;
+  }
+
+  const unreadable: UnreadableLog[] = [];
+  const noteUnreadable = (file: string, error: string): void => {
+    if (!unreadable.some((u) => u.file === file)) unreadable.push({ file, error });
+  };
+  while (true) {
+    const r = await run(transport, ['scan', from, path, ...predecessors], options);
+    const blank = r.stdout.indexOf('\n\n');
+    const headerEnd = r.stdout[0] === 0x0a ? 0 : blank < 0 ? -1 : blank + 1;
+    const files: string[] = [];
+    // The header comes before any file is streamed, so it is there even when one fails.
+    for (const line of r.stdout.subarray(0, Math.max(0, headerEnd)).toString('latin1').split('\n')) {
+      const [kind, file, error] = line.split('\t');
+      if (kind === 'read' && file !== undefined) files.push(file);
+      else if (kind === 'unreadable' && file !== undefined) noteUnreadable(file, error ?? '');
+    }
+    const failed = /^failed\t([^\t\n]*)\t([^\n]*)$/m.exec(r.stderr);
+    if (r.exitCode === 5 && failed !== null && failed[1] !== path) {
+      // A rotation that breaks part-way is left out with everything older, as on the host.
+      const at = predecessors.indexOf(failed[1]!);
+      if (at < 0) throw new RemoteScanError(`remote scan on ${transport.host}: ${failed[2]}`);
+      noteUnreadable(failed[1]!, failed[2]!);
+      predecessors = predecessors.slice(0, at);
+      continue;
+    }
+    ok(transport, r);
+    const window = /^window\t(\d+)\t(\d+)$/m.exec(r.stderr);
+    if (headerEnd < 0 || window === null) throw new RemoteScanError(`remote scan on ${transport.host}: malformed output`);
+    const lines = gunzipSync(r.stdout.subarray(headerEnd + 1));
+    const scanner = new MainlogScanner(options);
+    if (lines.length > 0) scanner.feed(lines, 0, lines.length);
+    // No timestamped line anywhere: like the host, no window start to report.
+    if (files.length === 1 && first === '') from = null;
+    const start = Number(window[1]);
+    const end = Number(window[2]);
+    options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: Buffer.byteLength(ROTATED_FILTER_PERL), bytesScanned: end - start, bytesSelected: lines.length });
+    const result = finishScan(scanner.partial, { file: path, since, from, startOffset: start, endOffset: end }, options);
+    return unreadable.length > 0 ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
+  }
+}
