@@ -210,13 +210,11 @@ const FEED_PIECE = 4 * 1024 * 1024;
  * straight into the kernel's memory (no copy).
  */
 export class MainlogScanner {
-  readonly #maxNested: number;
   readonly #kernel: KernelExports;
   #firstTime: string | null = null;
   #lastTime: string | null = null;
 
   constructor(limits: ScanLimits = {}) {
-    this.#maxNested = Math.max(4, limits.maxNestedKeys ?? 128);
     this.#kernel = createKernel(limits.maxKeys ?? 200_000, limits.maxPairs ?? 4_000_000);
   }
 
@@ -312,16 +310,19 @@ export class MainlogScanner {
   }
 
   /**
-   * The result of this scanner alone. Same as `finishScan(scanner.partial, info, limits)`, but
+   * The result of this scanner alone: `finishScan(scanner.partial, info, limits)`, except that
    * only keys that can reach the top `limit` become strings and buckets.
    */
   result(info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
     return finishScan(this.#partial(limits.limit ?? 50), info, limits);
   }
 
-  /** The partial, holding every key (`keep` null) or only those that can rank in the top `keep`. */
+  /**
+   * The partial, holding every key (`keep` null) or only those that can rank in the top `keep`.
+   * Nested counts are exact and complete: the kernel's pair tables are bounded by maxPairs, so
+   * nothing needs cutting here.
+   */
   #partial(keep: number | null): ScanPartial {
-    const max = this.#maxNested;
     const kernel = this.#kernel;
     const { keys, pairs } = tableViews(kernel);
     let dropped = kernel.total(TOTALS.indexOf('dropped'));
@@ -329,23 +330,21 @@ export class MainlogScanner {
       const out = new Map<string, ScanBucket>();
       const kept = keep === null ? null : rankable(table, keep, subjects);
       for (let id = 0; id < table.size; id++) {
-        if (kept !== null && kept[id] === 0) {
-          // Not rankable: only its cut children count towards `dropped`, as they would below.
-          dropped += relation.cut(id, max - 1);
-          continue;
-        }
+        if (kept !== null && kept[id] === 0) continue;
         // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
         const key = subjects ? unescapeSubject(table.key(id)) : table.key(id);
         let b = out.get(key);
         if (b === undefined) {
-          b = { count: 0, k1: null, n1: 0, nested: null };
+          b = { count: 0, k1: null, n1: 0, nested: new Map() };
           out.set(key, b);
         }
         b.count += table.count(id);
-        // Children past `max` are cut here by count (ties by first seen): bounded work and memory.
-        const top = relation.top(id, max - 1);
-        dropped += top.cut;
-        for (let k = 0; k < top.children.length; k++) dropped += nestedAdd(b, child.key(top.children[k]!), top.counts[k]!, max);
+        const nested = b.nested!;
+        const { children, counts } = relation.children(id);
+        for (let k = 0; k < children.length; k++) {
+          const name = child.key(children[k]!);
+          nested.set(name, (nested.get(name) ?? 0) + counts[k]!);
+        }
       }
       dropped += relation.dropped;
       return out;
@@ -355,10 +354,10 @@ export class MainlogScanner {
       const b = auth.get(keys.auth.key(id));
       if (b === undefined) continue;
       b.extra ??= new Map();
-      const names = pairs.authNames.top(id, 1000);
-      for (let k = 0; k < names.children.length; k++) {
-        const name = keys.names.key(names.children[k]!);
-        b.extra.set(name, (b.extra.get(name) ?? 0) + names.counts[k]!);
+      const { children, counts } = pairs.authNames.children(id);
+      for (let k = 0; k < children.length; k++) {
+        const name = keys.names.key(children[k]!);
+        b.extra.set(name, (b.extra.get(name) ?? 0) + counts[k]!);
       }
     }
     const total = (name: (typeof TOTALS)[number]): number => kernel.total(TOTALS.indexOf(name));

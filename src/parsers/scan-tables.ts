@@ -44,14 +44,6 @@ export class KeyView {
 
 const COUNT_MASK = 0x0fffffff;
 
-/** Children of one parent, heaviest first, and the weight of those cut off. */
-export interface ChildList {
-  children: Int32Array;
-  counts: Float64Array;
-  /** Sum of the counts of the children past the limit. */
-  cut: number;
-}
-
 /**
  * One relation's pairs grouped by parent (a counting sort over the slots: no object per pair).
  * Slot layout (u64): bits 46..63 parent + 1 (0 = empty), 28..45 child, 0..27 count; spilled
@@ -94,33 +86,11 @@ export class PairView {
     this.#start = start;
   }
 
-  /** The heaviest `limit` children of `parent` (count descending; ties by child id). */
-  top(parent: number, limit: number): ChildList {
+  /** All children of `parent` with their counts (views, in no particular order). */
+  children(parent: number): { children: Int32Array; counts: Float64Array } {
     const a = this.#start[parent]!;
     const b = this.#start[parent + 1]!;
-    const order = Array.from({ length: b - a }, (_, k) => a + k);
-    if (order.length > limit) order.sort((x, y) => this.#count[y]! - this.#count[x]! || this.#child[x]! - this.#child[y]!);
-    const n = Math.min(limit, order.length);
-    const children = new Int32Array(n);
-    const counts = new Float64Array(n);
-    for (let k = 0; k < n; k++) {
-      children[k] = this.#child[order[k]!]!;
-      counts[k] = this.#count[order[k]!]!;
-    }
-    let cut = 0;
-    for (let k = n; k < order.length; k++) cut += this.#count[order[k]!]!;
-    return { children, counts, cut };
-  }
-
-  /** What `top(parent, limit).cut` would be, without ordering the children. */
-  cut(parent: number, limit: number): number {
-    const a = this.#start[parent]!;
-    const b = this.#start[parent + 1]!;
-    if (b - a <= limit) return 0;
-    const sorted = this.#count.slice(a, b).sort();
-    let cut = 0;
-    for (let k = 0; k < b - a - limit; k++) cut += sorted[k]!;
-    return cut;
+    return { children: this.#child.subarray(a, b), counts: this.#count.subarray(a, b) };
   }
 }
 

@@ -35,10 +35,6 @@ const PAD: usize = 64;
   return c - 0x30 < 10;
 }
 
-@inline function isAlnum(c: u32): bool {
-  return c - 0x30 < 10 || (c | 0x20) - 0x61 < 26;
-}
-
 @inline function isLetter(c: u32): bool {
   return (c | 0x20) - 0x61 < 26;
 }
@@ -92,17 +88,29 @@ function findQuoteOrBackslash(p: usize, e: usize): usize {
   return <u32>h;
 }
 
+/** Whether [a, a + len) and [b, b + len) hold the same bytes. Reads up to 7 bytes past both (PAD). */
 @inline function bytesEqual(a: usize, b: usize, len: usize): bool {
   let i: usize = 0;
   while (i + 8 <= len) {
     if (load<u64>(a + i) != load<u64>(b + i)) return false;
     i += 8;
   }
-  while (i < len) {
-    if (load<u8>(a + i) != load<u8>(b + i)) return false;
-    i++;
-  }
-  return true;
+  if (i == len) return true;
+  const mask = (<u64>1 << (<u64>(len - i) << 3)) - 1;
+  return ((load<u64>(a + i) ^ load<u64>(b + i)) & mask) == 0;
+}
+
+/** Bit i set when byte i of the 16 at p is a digit. */
+@inline function digitMask(p: usize): u32 {
+  return <u32>i8x16.bitmask(i8x16.lt_u(i8x16.sub(v128.load(p), i8x16.splat(0x30)), i8x16.splat(10)));
+}
+
+/** Bit i set when byte i of the 16 at p is an ASCII letter or digit. */
+@inline function alnumMask(p: usize): u32 {
+  const v = v128.load(p);
+  const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
+  const letter = i8x16.lt_u(i8x16.sub(v128.or(v, i8x16.splat(0x20)), i8x16.splat(0x61)), i8x16.splat(26));
+  return <u32>i8x16.bitmask(v128.or(digit, letter));
 }
 
 function zeroed(bytes: usize): usize {
@@ -451,9 +459,8 @@ export function feed(start: usize, end: usize): void {
 function timestampPrefix(s: usize, e: usize): usize {
   if (e - s < 20) return 0;
   if (byteAt(s + 4) != 0x2d || byteAt(s + 7) != 0x2d || byteAt(s + 10) != SP || byteAt(s + 13) != 0x3a || byteAt(s + 16) != 0x3a) return 0;
-  if (!(isDigit(byteAt(s)) && isDigit(byteAt(s + 1)) && isDigit(byteAt(s + 2)) && isDigit(byteAt(s + 3)) && isDigit(byteAt(s + 5)) &&
-        isDigit(byteAt(s + 6)) && isDigit(byteAt(s + 8)) && isDigit(byteAt(s + 9)) && isDigit(byteAt(s + 11)) && isDigit(byteAt(s + 12)) &&
-        isDigit(byteAt(s + 14)) && isDigit(byteAt(s + 15)) && isDigit(byteAt(s + 17)) && isDigit(byteAt(s + 18)))) return 0;
+  // Digits at 0-3, 5-6, 8-9, 11-12, 14-15 (one vector), then 17-18.
+  if ((digitMask(s) & 0xdb6f) != 0xdb6f || !isDigit(byteAt(s + 17)) || !isDigit(byteAt(s + 18))) return 0;
   let p = s + 19;
   if (byteAt(p) == 0x2e && isDigit(byteAt(p + 1))) {
     p++;
@@ -471,18 +478,16 @@ function timestampPrefix(s: usize, e: usize): usize {
   return p - s;
 }
 
-function alnumRun(p: usize, n: usize): bool {
-  for (let i: usize = 0; i < n; i++) if (!isAlnum(byteAt(p + i))) return false;
-  return true;
-}
-
 /** 23 or 16 when an Exim message ID starts at p (followed by a space or the line end), else 0. */
 function eximIdLength(p: usize, e: usize): usize {
   const len = e - p;
-  if (len >= 23 && byteAt(p + 6) == 0x2d && byteAt(p + 18) == 0x2d && alnumRun(p, 6) && alnumRun(p + 7, 11) && alnumRun(p + 19, 4) &&
+  if (len < 16 || byteAt(p + 6) != 0x2d) return 0;
+  const head = alnumMask(p);
+  // TTTTTT-PPPPPPPPPPP-SSSS: letters or digits everywhere but 6 and 18.
+  if (len >= 23 && byteAt(p + 18) == 0x2d && (head & 0xffbf) == 0xffbf && (alnumMask(p + 16) & 0x7b) == 0x7b &&
       (len == 23 || byteAt(p + 23) == SP)) return 23;
-  if (len >= 16 && byteAt(p + 6) == 0x2d && byteAt(p + 13) == 0x2d && alnumRun(p, 6) && alnumRun(p + 7, 6) && alnumRun(p + 14, 2) &&
-      (len == 16 || byteAt(p + 16) == SP)) return 16;
+  // TTTTTT-PPPPPP-SS: everywhere but 6 and 13.
+  if (byteAt(p + 13) == 0x2d && (head & 0xdfbf) == 0xdfbf && (len == 16 || byteAt(p + 16) == SP)) return 16;
   return 0;
 }
 
