@@ -6,6 +6,7 @@
  */
 import { existsSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
@@ -21,9 +22,8 @@ export interface MainlogScanOptions extends ScanLimits {
   /** Only lines at or after this: a window (`24h`, counted back from the log's last line) or a time. */
   since?: string | null;
   /**
-   * Worker threads for large files (default 1: in this thread). Measured on a busy 2-core host
-   * (bench/RESULTS.md), two workers cost more CPU and wall time than one thread; a server
-   * with idle cores may set 2.
+   * Threads for a large range (default: two when the machine has two or more CPUs, else one).
+   * This thread reads the first part and workers the others; results are identical either way.
    */
   workers?: number;
   /** Read size per chunk (default 4 MiB). */
@@ -215,7 +215,7 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
         start = await offsetForTime(fh, from, end);
       }
     }
-    const workers = Math.max(1, Math.min(options.workers ?? 1, 8));
+    const workers = Math.max(1, Math.min(options.workers ?? Math.min(2, availableParallelism()), 8));
     const ranges: [number, number][] = [];
     if (workers > 1 && end - start >= (options.splitThresholdBytes ?? WORKER_THRESHOLD)) {
       let s = start;

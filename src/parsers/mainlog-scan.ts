@@ -100,10 +100,8 @@ export interface ScanLimits {
   limit?: number;
   /** Entries per nested list (ips, senders; default 10). */
   nestedLimit?: number;
-  /** Distinct keys kept per top-level map (default 200000). */
+  /** Distinct keys kept per top-level map (default 200000, at most 262143: ids are 18 bits in the kernel). */
   maxKeys?: number;
-  /** Distinct keys per nested list before it is pruned to its top half (default 128). */
-  maxNestedKeys?: number;
   /** Distinct (key, nested key) pairs counted per relation while scanning (default 4 million). */
   maxPairs?: number;
 }
@@ -111,11 +109,8 @@ export interface ScanLimits {
 /** Counted key with nested counts. */
 export interface ScanBucket {
   count: number;
-  /** The first nested key (ip, sender) is kept inline: most buckets never see a second one. */
-  k1: string | null;
-  n1: number;
-  /** Further nested keys, created on the second distinct key. */
-  nested: Map<string, number> | null;
+  /** Nested keys (ips, senders) with their counts. */
+  nested: Map<string, number>;
   /** Authenticator names, for auth buckets only. */
   extra?: Map<string, number>;
 }
@@ -127,7 +122,7 @@ export interface ScanDump {
   lastTime: string | null;
 }
 
-/** Mergeable partial state (structured-clone friendly for worker threads). */
+/** Counted state as string-keyed maps (finishScan turns it into the result). */
 export interface ScanPartial {
   arrivals: number;
   incomingArrivals: number;
@@ -335,11 +330,11 @@ export class MainlogScanner {
         const key = subjects ? unescapeSubject(table.key(id)) : table.key(id);
         let b = out.get(key);
         if (b === undefined) {
-          b = { count: 0, k1: null, n1: 0, nested: new Map() };
+          b = { count: 0, nested: new Map() };
           out.set(key, b);
         }
         b.count += table.count(id);
-        const nested = b.nested!;
+        const nested = b.nested;
         const { children, counts } = relation.children(id);
         for (let k = 0; k < children.length; k++) {
           const name = child.key(children[k]!);
@@ -412,88 +407,6 @@ function mayMerge(bytes: Uint8Array, subjects: boolean): boolean {
   return false;
 }
 
-/**
- * Add to a bucket's nested counts. When a bucket holds `max` keys it is pruned to its top
- * half by count, so memory stays bounded and the keys that matter (the heavy hitters) stay;
- * counts are exact while a bucket has fewer than `max` distinct keys. Returns the number of
- * key occurrences dropped by pruning (0 normally).
- */
-function nestedAdd(b: ScanBucket, key: string, n: number, max: number): number {
-  if (b.k1 === null) {
-    b.k1 = key;
-    b.n1 = n;
-    return 0;
-  }
-  if (b.k1 === key) {
-    b.n1 += n;
-    return 0;
-  }
-  b.nested ??= new Map();
-  const cur = b.nested.get(key);
-  if (cur !== undefined) {
-    b.nested.set(key, cur + n);
-    return 0;
-  }
-  b.nested.set(key, n);
-  if (b.nested.size + 1 < max) return 0;
-  // Prune: keep the top half (ties broken by key, so the result does not depend on order).
-  const all = [...nestedCounts(b)].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  const keep = all.slice(0, Math.max(1, Math.floor(max / 2)));
-  let dropped = 0;
-  for (let i = keep.length; i < all.length; i++) dropped += all[i]![1];
-  b.k1 = keep[0]![0];
-  b.n1 = keep[0]![1];
-  b.nested = new Map(keep.slice(1));
-  return dropped;
-}
-
-/** All nested counts of a bucket. */
-function nestedCounts(b: ScanBucket): Map<string, number> {
-  const out = new Map(b.nested ?? []);
-  if (b.k1 !== null) out.set(b.k1, b.n1);
-  return out;
-}
-
-/** Sum `b` into `a` (worker results). Caps are applied again so memory stays bounded. */
-export function mergePartials(a: ScanPartial, b: ScanPartial, limits: ScanLimits = {}): ScanPartial {
-  const maxKeys = limits.maxKeys ?? 200_000;
-  const maxNested = Math.max(4, limits.maxNestedKeys ?? 128);
-  a.arrivals += b.arrivals;
-  a.incomingArrivals += b.incomingArrivals;
-  a.bounces += b.bounces;
-  a.localArrivals += b.localArrivals;
-  a.authArrivals += b.authArrivals;
-  a.cwdSubmissions += b.cwdSubmissions;
-  a.adminInvocations += b.adminInvocations;
-  a.dropped += b.dropped;
-  a.firstTime ??= b.firstTime;
-  a.lastTime = b.lastTime ?? a.lastTime;
-  const mergeExtra = (x: Map<string, number>, y: Map<string, number>): void => {
-    for (const [k, n] of y) x.set(k, (x.get(k) ?? 0) + n);
-  };
-  for (const key of ['cwd', 'auth', 'senders', 'subjects', 'localUsers'] as const) {
-    const into = a[key];
-    for (const [k, bucket] of b[key]) {
-      const cur = into.get(k);
-      if (cur === undefined) {
-        if (into.size >= maxKeys) {
-          a.dropped += bucket.count;
-          continue;
-        }
-        into.set(k, bucket);
-        continue;
-      }
-      cur.count += bucket.count;
-      for (const [k, n] of nestedCounts(bucket)) a.dropped += nestedAdd(cur, k, n, maxNested);
-      if (bucket.extra !== undefined) {
-        cur.extra ??= new Map();
-        mergeExtra(cur.extra, bucket.extra);
-      }
-    }
-  }
-  return a;
-}
-
 function compareRanked(a: { key: string; count: number }, b: { key: string; count: number }): number {
   return b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
@@ -547,13 +460,13 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       cwd_submissions: part.cwdSubmissions,
       admin_invocations: part.adminInvocations,
     },
-    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(nestedCounts(b), nl) })),
+    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl) })),
     auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
-      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(nestedCounts(b), nl),
+      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl),
     })),
-    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(nestedCounts(b), nl) })),
-    subjects: topBuckets(part.subjects, limit).map(([subject, b]) => ({ subject, count: b.count, senders: topOf(nestedCounts(b), nl) })),
-    local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(nestedCounts(b), nl) })),
+    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(b.nested, nl) })),
+    subjects: topBuckets(part.subjects, limit).map(([subject, b]) => ({ subject, count: b.count, senders: topOf(b.nested, nl) })),
+    local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(b.nested, nl) })),
     truncated: part.dropped > 0,
     dropped_keys: part.dropped,
   };

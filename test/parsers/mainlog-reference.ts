@@ -9,7 +9,7 @@ import { emptyPartial, type ScanBucket, type ScanPartial } from '../../src/parse
 function bump(map: Map<string, ScanBucket>, key: string): ScanBucket & { nested: Map<string, number> } {
   let b = map.get(key) as (ScanBucket & { nested: Map<string, number> }) | undefined;
   if (b === undefined) {
-    b = { count: 0, k1: null, n1: 0, nested: new Map() };
+    b = { count: 0, nested: new Map() };
     map.set(key, b);
   }
   b.count++;
