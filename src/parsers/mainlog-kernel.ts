@@ -30,6 +30,7 @@ export interface KernelExports {
   mergePairs(relation: number, words: number, n: number, parentRemap: number, childRemap: number, droppedPairs: number): void;
   mergeSpill(relation: number, parent: number, child: number, extra: number): void;
   addTotal(i: number, value: number): void;
+  gatherPairs(relation: number, kept: number, out: number): number;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */

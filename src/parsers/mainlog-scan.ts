@@ -11,8 +11,8 @@
  * Results are plain JSON.
  */
 import { unescapeSubject } from './exim-mainlog.js';
-import { createKernel, TOTALS, type KernelExports } from './mainlog-kernel.js';
-import { absorbTables, dumpTables, tableViews, type KeyView, type PairView, type TableDump } from './scan-tables.js';
+import { createKernel, PAIRS, TOTALS, type KernelExports } from './mainlog-kernel.js';
+import { absorbTables, dumpTables, keyViews, PairView, type KeyView, type TableDump } from './scan-tables.js';
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -301,7 +301,7 @@ export class MainlogScanner {
 
   /** The state so far as string-keyed maps (made once per distinct key): mergeable with others. */
   get partial(): ScanPartial {
-    return this.#partial(null);
+    return this.#partial(null, null);
   }
 
   /**
@@ -309,7 +309,7 @@ export class MainlogScanner {
    * only keys that can reach the top `limit` become strings and buckets.
    */
   result(info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
-    return finishScan(this.#partial(limits.limit ?? 50), info, limits);
+    return finishScan(this.#partial(limits.limit ?? 50, limits.nestedLimit ?? 10), info, limits);
   }
 
   /**
@@ -317,13 +317,14 @@ export class MainlogScanner {
    * Nested counts are exact and complete: the kernel's pair tables are bounded by maxPairs, so
    * nothing needs cutting here.
    */
-  #partial(keep: number | null): ScanPartial {
+  #partial(keep: number | null, keepNested: number | null): ScanPartial {
     const kernel = this.#kernel;
-    const { keys, pairs } = tableViews(kernel);
+    const keys = keyViews(kernel);
     let dropped = kernel.total(TOTALS.indexOf('dropped'));
-    const build = (table: KeyView, relation: PairView, child: KeyView, subjects = false): Map<string, ScanBucket> => {
+    const build = (table: KeyView, relation: number, child: KeyView, subjects = false): [Map<string, ScanBucket>, Uint8Array | null] => {
       const out = new Map<string, ScanBucket>();
       const kept = keep === null ? null : rankable(table, keep, subjects);
+      const pairs = new PairView(kernel, relation, table.size, kept);
       for (let id = 0; id < table.size; id++) {
         if (kept !== null && kept[id] === 0) continue;
         // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
@@ -335,21 +336,27 @@ export class MainlogScanner {
         }
         b.count += table.count(id);
         const nested = b.nested;
-        const { children, counts } = relation.children(id);
-        for (let k = 0; k < children.length; k++) {
+        const { children, counts } = pairs.children(id);
+        // A plain key is its bucket's only id, so only its top children can reach the nested
+        // list; a key that may share a bucket with others keeps all of them.
+        const some = keepNested === null || mayMerge(table.bytes(id), subjects) ? null : rankableAmong(children, (i) => counts[i]!, child, keepNested, false);
+        const add = (k: number): void => {
           const name = child.key(children[k]!);
           nested.set(name, (nested.get(name) ?? 0) + counts[k]!);
-        }
+        };
+        if (some === null) for (let k = 0; k < children.length; k++) add(k);
+        else for (const k of some) add(k);
       }
-      dropped += relation.dropped;
-      return out;
+      dropped += pairs.dropped;
+      return [out, kept];
     };
-    const auth = build(keys.auth, pairs.authIps, keys.ips);
+    const [auth, authKept] = build(keys.auth, PAIRS.authIps, keys.ips);
+    const names = new PairView(kernel, PAIRS.authNames, keys.auth.size, authKept);
     for (let id = 0; id < keys.auth.size; id++) {
       const b = auth.get(keys.auth.key(id));
       if (b === undefined) continue;
       b.extra ??= new Map();
-      const { children, counts } = pairs.authNames.children(id);
+      const { children, counts } = names.children(id);
       for (let k = 0; k < children.length; k++) {
         const name = keys.names.key(children[k]!);
         b.extra.set(name, (b.extra.get(name) ?? 0) + counts[k]!);
@@ -364,11 +371,11 @@ export class MainlogScanner {
       authArrivals: total('auth'),
       cwdSubmissions: total('cwd'),
       adminInvocations: total('admin'),
-      cwd: build(keys.cwd, pairs.cwdSenders, keys.senders),
+      cwd: build(keys.cwd, PAIRS.cwdSenders, keys.senders)[0],
       auth,
-      senders: build(keys.senders, pairs.senderIps, keys.ips),
-      subjects: build(keys.subjects, pairs.subjectSenders, keys.senders, true),
-      localUsers: build(keys.users, pairs.userSenders, keys.senders),
+      senders: build(keys.senders, PAIRS.senderIps, keys.ips)[0],
+      subjects: build(keys.subjects, PAIRS.subjectSenders, keys.senders, true)[0],
+      localUsers: build(keys.users, PAIRS.userSenders, keys.senders)[0],
       dropped,
       firstTime: this.#firstTime,
       lastTime: this.#lastTime,
@@ -384,19 +391,32 @@ export class MainlogScanner {
  * kept (they are rare: invalid UTF-8, escaped quotes).
  */
 function rankable(table: KeyView, limit: number, subjects: boolean): Uint8Array | null {
-  if (table.size <= limit) return null;
+  const ids = new Int32Array(table.size);
+  for (let id = 0; id < ids.length; id++) ids[id] = id;
+  const at = rankableAmong(ids, (id) => table.count(id), table, limit, subjects);
+  if (at === null) return null;
   const kept = new Uint8Array(table.size);
-  const plain = new Float64Array(table.size);
+  for (const i of at) kept[i] = 1;
+  return kept;
+}
+
+/**
+ * Indices into `ids` of the keys that can be among the top `limit` once decoded (see
+ * rankable), or null when all can.
+ */
+function rankableAmong(ids: Int32Array, countOf: (id: number) => number, table: KeyView, limit: number, subjects: boolean): number[] | null {
+  if (ids.length <= limit) return null;
+  const out: number[] = [];
+  const plain = new Float64Array(ids.length);
   let n = 0;
-  for (let id = 0; id < table.size; id++) {
-    if (mayMerge(table.bytes(id), subjects)) kept[id] = 1;
-    else plain[n++] = table.count(id);
+  for (let i = 0; i < ids.length; i++) {
+    if (mayMerge(table.bytes(ids[i]!), subjects)) out.push(i);
+    else plain[n++] = countOf(i);
   }
   if (n <= limit) return null;
-  const sorted = plain.subarray(0, n).sort();
-  const threshold = sorted[n - limit]!;
-  for (let id = 0; id < table.size; id++) if (table.count(id) >= threshold) kept[id] = 1;
-  return kept;
+  const threshold = plain.subarray(0, n).sort()[n - limit]!;
+  for (let i = 0; i < ids.length; i++) if (countOf(i) >= threshold && !mayMerge(table.bytes(ids[i]!), subjects)) out.push(i);
+  return out;
 }
 
 function mayMerge(bytes: Uint8Array, subjects: boolean): boolean {

@@ -8,26 +8,38 @@ import { PAIRS, RELATION_TABLES, TABLE, TOTALS, type KernelExports } from './mai
 
 export class KeyView {
   readonly size: number;
-  readonly #memory: ArrayBuffer;
-  readonly #keys: Uint32Array;
-  readonly #arena: number;
-  readonly #counts: Float64Array;
+  readonly #kernel: KernelExports;
+  readonly #table: number;
+  #memory: ArrayBuffer | null = null;
+  #keys = new Uint32Array(0);
+  #counts = new Float64Array(0);
+  #arena = 0;
   readonly #strings: (string | undefined)[] = [];
 
   constructor(kernel: KernelExports, table: number) {
-    this.#memory = kernel.memory.buffer;
+    this.#kernel = kernel;
+    this.#table = table;
     this.size = kernel.tableSize(table);
-    this.#keys = new Uint32Array(this.#memory, kernel.tableKeys(table), this.size * 2);
-    this.#arena = kernel.tableArena(table);
-    this.#counts = new Float64Array(this.#memory, kernel.tableCounts(table), this.size);
+  }
+
+  /** Typed arrays over the kernel's memory, made again if it grew (scratch allocations). */
+  #views(): void {
+    const memory = this.#kernel.memory.buffer;
+    if (memory === this.#memory) return;
+    this.#memory = memory;
+    this.#keys = new Uint32Array(memory, this.#kernel.tableKeys(this.#table), this.size * 2);
+    this.#counts = new Float64Array(memory, this.#kernel.tableCounts(this.#table), this.size);
+    this.#arena = this.#kernel.tableArena(this.#table);
   }
 
   count(id: number): number {
+    this.#views();
     return this.#counts[id]!;
   }
 
   bytes(id: number): Uint8Array {
-    return new Uint8Array(this.#memory, this.#arena + this.#keys[id * 2]!, this.#keys[id * 2 + 1]!);
+    this.#views();
+    return new Uint8Array(this.#memory!, this.#arena + this.#keys[id * 2]!, this.#keys[id * 2 + 1]!);
   }
 
   /** The key as a string (UTF-8), made once. */
@@ -42,8 +54,6 @@ export class KeyView {
   }
 }
 
-const COUNT_MASK = 0x0fffffff;
-
 /**
  * One relation's pairs grouped by parent (a counting sort over the slots: no object per pair).
  * Slot layout (u64): bits 46..63 parent + 1 (0 = empty), 28..45 child, 0..27 count; spilled
@@ -57,30 +67,33 @@ export class PairView {
   /** Pairs of parent p are at [#start[p], #start[p + 1]). */
   readonly #start: Int32Array;
 
-  constructor(kernel: KernelExports, relation: number, parents: number) {
-    const slots = kernel.pairSlots(relation);
-    const words = new Uint32Array(kernel.memory.buffer, kernel.pairCells(relation), slots * 2);
-    const spilled = spillsOf(kernel, relation);
+  /** The pairs of `relation` whose parent (below `parents`) is marked in `kept` (null: all). */
+  constructor(kernel: KernelExports, relation: number, parents: number, kept: Uint8Array | null) {
     this.dropped = kernel.pairDropped(relation);
+    // The kernel walks its slots and hands over only the wanted pairs (a few hundred when
+    // ranking a top list out of hundreds of thousands).
+    const keptAt = kept === null ? 0 : kernel.alloc(parents);
+    if (kept !== null) new Uint8Array(kernel.memory.buffer, keptAt, parents).set(kept.subarray(0, parents));
+    const outAt = kernel.alloc(kernel.pairSize(relation) * 16);
+    const n = kernel.gatherPairs(relation, keptAt, outAt);
+    const words = new Uint32Array(kernel.memory.buffer, outAt, n * 4);
+    const counts = new Float64Array(kernel.memory.buffer, outAt, n * 2);
+    const spilled = spillsOf(kernel, relation);
     const start = new Int32Array(parents + 1);
-    for (let i = 0; i < slots; i++) {
-      const p1 = words[i * 2 + 1]! >>> 14;
-      if (p1 !== 0 && p1 - 1 < parents) start[p1]!++;
-    }
+    for (let k = 0; k < n; k++) start[words[k * 4]! + 1]!++;
     for (let p = 0; p < parents; p++) start[p + 1]! += start[p]!;
     const fill = start.slice(0, parents);
-    const child = new Int32Array(start[parents]!);
-    const count = new Float64Array(start[parents]!);
-    for (let i = 0; i < slots; i++) {
-      const lo = words[i * 2]!;
-      const hi = words[i * 2 + 1]!;
-      const p1 = hi >>> 14;
-      if (p1 === 0 || p1 - 1 >= parents) continue;
-      const c = (lo >>> 28) | ((hi & 0x3fff) << 4);
-      const at = fill[p1 - 1]!++;
+    const child = new Int32Array(n);
+    const count = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = words[k * 4]!;
+      const c = words[k * 4 + 1]!;
+      const at = fill[p]!++;
       child[at] = c;
-      count[at] = (lo & COUNT_MASK) + (spilled?.get(p1 * 2 ** 18 + c) ?? 0);
+      count[at] = counts[k * 2 + 1]! + (spilled?.get((p + 1) * 2 ** 18 + c) ?? 0);
     }
+    kernel.release(outAt);
+    if (keptAt !== 0) kernel.release(keptAt);
     this.#child = child;
     this.#count = count;
     this.#start = start;
@@ -112,16 +125,9 @@ function spillsOf(kernel: KernelExports, relation: number): Map<number, number> 
   return out;
 }
 
-/** All views of one finished scan. */
-export function tableViews(kernel: KernelExports): {
-  keys: Record<keyof typeof TABLE, KeyView>;
-  pairs: Record<keyof typeof PAIRS, PairView>;
-} {
-  const keys = Object.fromEntries(Object.entries(TABLE).map(([name, i]) => [name, new KeyView(kernel, i)])) as Record<keyof typeof TABLE, KeyView>;
-  const pairs = Object.fromEntries(
-    Object.entries(PAIRS).map(([name, i]) => [name, new PairView(kernel, i, kernel.tableSize(RELATION_TABLES[i]![0]))]),
-  ) as Record<keyof typeof PAIRS, PairView>;
-  return { keys, pairs };
+/** Views of the key tables of one finished scan (pairs are read per relation: PairView). */
+export function keyViews(kernel: KernelExports): Record<keyof typeof TABLE, KeyView> {
+  return Object.fromEntries(Object.entries(TABLE).map(([name, i]) => [name, new KeyView(kernel, i)])) as Record<keyof typeof TABLE, KeyView>;
 }
 
 /**

@@ -815,3 +815,26 @@ export function addTotal(i: i32, value: f64): void {
     default: dropped += value;
   }
 }
+
+/**
+ * Copy the pairs of relation `i` whose parent is marked in `kept` (one byte per parent id; 0
+ * means every parent) to `out`, 16 bytes each: parent (u32), child (u32), count (f64, without
+ * spills). Returns how many. `out` must hold pairSize(i) entries.
+ */
+export function gatherPairs(i: i32, kept: usize, out: usize): u32 {
+  const t = pairTable(i);
+  const slots = t.mask + 1;
+  let n: u32 = 0;
+  for (let s: u32 = 0; s < slots; s++) {
+    const v = load<u64>(t.cells + (<usize>s << 3));
+    if (v == 0) continue;
+    const parent = <u32>(v >> 46) - 1;
+    if (kept != 0 && load<u8>(kept + <usize>parent) == 0) continue;
+    const at = out + (<usize>n << 4);
+    store<u32>(at, parent);
+    store<u32>(at, <u32>((v >> COUNT_BITS) & MAX_KEYS), 4);
+    store<f64>(at, <f64>(v & ((<u64>1 << COUNT_BITS) - 1)), 8);
+    n++;
+  }
+  return n;
+}
