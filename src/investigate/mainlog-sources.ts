@@ -16,7 +16,6 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
 import {
   MainlogScanner,
-  finishScan,
   timestampPrefixLength,
   type MainlogScanResult,
   type ScanLimits,
@@ -369,7 +368,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   }
   const end = feeder.offset;
   return {
-    ...finishScan(scanner.partial, { file: newest.path, since, from, startOffset: feeder.startOffset ?? end, endOffset: end }, options),
+    ...scanner.result({ file: newest.path, since, from, startOffset: feeder.startOffset ?? end, endOffset: end }, options),
     files: read.map((s) => s.path),
   };
 }

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { rotatedNames, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
-import { MainlogScanner, finishScan } from '../parsers/mainlog-scan.js';
+import { MainlogScanner } from '../parsers/mainlog-scan.js';
 import type { Transport } from '../transport/types.js';
 import { ROTATED_FILTER_PERL } from './rotated-filter.pl.js';
 import { RemoteScanError, remoteMainlogInfo, scanMainlogRemote, type RemoteMainlogScanOptions } from './scan.js';
@@ -107,7 +107,7 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     const start = Number(window[1]);
     const end = Number(window[2]);
     options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: Buffer.byteLength(ROTATED_FILTER_PERL), bytesScanned: end - start, bytesSelected: lines.length });
-    const result = finishScan(scanner.partial, { file: path, since, from, startOffset: start, endOffset: end }, options);
+    const result = scanner.result({ file: path, since, from, startOffset: start, endOffset: end }, options);
     return unreadable.length > 0 ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
   }
 }
