@@ -48,8 +48,8 @@ const cases = [
   ['seed: repeated subjects', ['sh', '-c', `awk -F"T=\\"" '/<=/ {print $2}' "$1" | cut -d\\" -f1 | sort | uniq -c | sort -n`, 'sh', log]],
   ['seed: IPs of one sender+subject', ['sh', '-c', `grep "<= ${SENDER}" "$1" | grep "${SUBJECT}" | grep -o "\\[[0-9.]*\\]" | sort -n | uniq -c | sort -n`, 'sh', log]],
   ['seed: senders of one subject', ['sh', '-c', `grep "${SUBJECT}" "$1" | awk '{print $5}' | sort | uniq -c | sort -n`, 'sh', log]],
-  ['runbook: one pass, all findings (2 workers)', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '2']],
-  ['runbook: one pass, 1 thread (default)', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '1']],
+  ['runbook: one pass, all findings (default: 2 threads on 2 cores)', [process.execPath, 'bench/mainlog/scan.mjs', log]],
+  ['runbook: one pass, all findings, 1 thread', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '1']],
   [`runbook: since ${since10} (last 10%)`, [process.execPath, 'bench/mainlog/scan.mjs', log, '--since', since10]],
 ];
 
@@ -80,7 +80,9 @@ for (const r of results) console.log(`| ${r.name} | ${r.wall.toFixed(2)} | ${r.b
 console.log('');
 const seedsTotal = results.slice(0, 4).reduce((n, r) => n + r.wall, 0);
 const seedsCpu = results.slice(0, 4).reduce((n, r) => n + r.cpu, 0);
-console.log(`four seed one-liners together: ${seedsTotal.toFixed(2)} s wall, ${seedsCpu.toFixed(2)} s CPU; runbook one pass (1 thread, the default): ${results[5].wall.toFixed(2)} s wall, ${results[5].cpu.toFixed(2)} s CPU`);
+const fastest = results.slice(0, 4).reduce((a, b) => (b.wall < a.wall ? b : a));
+console.log(`four seed one-liners together: ${seedsTotal.toFixed(2)} s wall, ${seedsCpu.toFixed(2)} s CPU; runbook one pass (default): ${results[4].wall.toFixed(2)} s wall, ${results[4].cpu.toFixed(2)} s CPU`);
+console.log(`fastest seed one-liner: ${fastest.name} ${fastest.wall.toFixed(2)} s; runbook one pass (default) / fastest seed = ${(results[4].wall / fastest.wall).toFixed(2)}x wall, 1 thread = ${(results[5].wall / fastest.wall).toFixed(2)}x`);
 console.log('');
 console.log('--- outputs (tails) ---');
 for (const r of results) console.log(`# ${r.name}\n${r.out.trim().split('\n').slice(-4).join('\n')}\n`);
