@@ -4,7 +4,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { MainlogScanOptions } from '../../investigate/mainlog-file.js';
-import { scanMainlogWithRotation } from '../../investigate/rotated-logs.js';
+import { scanMainlogWithRotation, type RotatedScanResult } from '../../investigate/rotated-logs.js';
 import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../../investigate/spool.js';
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
 import { scanMainlogRemoteRotated } from '../../remote/rotated-scan.js';
@@ -34,7 +34,11 @@ export function recordedTransport(ctx: ActionContext): Transport {
   };
 }
 
-export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult> {
+/**
+ * The main log and the rotated files its window needs. Rotated files that could not be read are
+ * left out and listed in `unreadable_files`; callers decide what a gap in the window means.
+ */
+export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult & Pick<RotatedScanResult, 'unreadable_files'>> {
   const opts = { ...options, signal: ctx.signal };
   try {
     // A window reaching back before the last rotation also reads the rotated files it needs.

@@ -21,10 +21,16 @@ export const DetectParams = Type.Object({
 });
 
 /** Gathers inputs on the host; problems with one source are recorded, not fatal. */
-export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[] }> {
+export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[]; filesMissed: string[] }> {
   const problems: string[] = [];
   /** The primary evidence sources that could not be read: a verdict without them is incomplete. */
   const sourcesFailed: string[] = [];
+  /**
+   * Rotated main logs the window needed but that could not be read. The main log itself was
+   * read, so it is not a failed source; but the part of the window in them is missing, so the
+   * verdict is incomplete all the same.
+   */
+  const filesMissed: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, home_roots: ctx.host.layout.homeRoots };
   let spoolDir = params.spool_dir;
   let mainlog = params.mainlog;
@@ -42,7 +48,14 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
   }
   ctx.progress(`scanning ${mainlog}`);
   try {
-    inputs.mainlog = await scanMainlogOn(ctx, mainlog, { since: params.since ?? '24h' });
+    const scanned = await scanMainlogOn(ctx, mainlog, { since: params.since ?? '24h' });
+    inputs.mainlog = scanned;
+    for (const u of scanned.unreadable_files ?? []) {
+      // The scanners' messages often start with the path already; it is named once here.
+      const why = u.error.startsWith(`${u.file}: `) ? u.error.slice(u.file.length + 2) : u.error;
+      problems.push(`cannot read the rotated main log ${u.file} on ${ctx.host.name}: ${why}; its part of the window was not scanned`);
+      filesMissed.push(u.file);
+    }
   } catch (err) {
     problems.push((err as Error).message);
     sourcesFailed.push('mainlog');
@@ -71,7 +84,7 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
       }
     }
   }
-  return { inputs, problems, sourcesFailed };
+  return { inputs, problems, sourcesFailed, filesMissed };
 }
 
 export const eximDetect = defineAction({
@@ -90,19 +103,20 @@ export const eximDetect = defineAction({
     summary: 'one human line',
     problems: 'what could not be read or understood (messages)',
     sources_failed: "primary sources that could not be read: 'queue', 'mainlog', 'spool'",
-    incomplete: 'true when a primary source could not be read: the verdict may miss the sender',
+    incomplete: 'true when a primary source, or a rotated main log the window needs, could not be read: the verdict may miss the sender',
   },
   async run(ctx, params) {
     const t: Thresholds = { min_messages: params.min_messages ?? 100, min_subject_repeats: params.min_subject_repeats ?? 100 };
-    const { inputs, problems, sourcesFailed } = await gatherOnHost(ctx, params, t);
+    const { inputs, problems, sourcesFailed, filesMissed } = await gatherOnHost(ctx, params, t);
     if (sourcesFailed.length === 3) {
       throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
     }
     const verdict = buildVerdict(inputs, t, params.since ?? '24h');
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
     // A verdict built without one of its sources must not read as a clean "none".
-    const incomplete = sourcesFailed.length > 0;
-    const summary = incomplete ? `${verdict.summary} — INCOMPLETE: could not read the ${sourcesFailed.join(', ')}` : verdict.summary;
+    const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`)];
+    const incomplete = unread.length > 0;
+    const summary = incomplete ? `${verdict.summary} — INCOMPLETE: could not read the ${unread.join(', ')}` : verdict.summary;
     return { changed: false, outputs: { ...verdict, summary, problems, sources_failed: sourcesFailed, incomplete } as unknown as Record<string, unknown>, summary };
   },
 });
