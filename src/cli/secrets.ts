@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDirectory } from '../core/ensure-dir.js';
 import type { Secret } from '../core/secret.js';
 
 /**
@@ -24,7 +25,8 @@ export function createSecretDelivery(options: { secretsFile?: string; fallbackFi
       }
     }
     const file = options.secretsFile ?? options.fallbackFile;
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Not a recursive mkdir: under /proc that never returns, with the password already reset.
+    ensureDirectory(dirname(file), 0o700);
     // Never follow a symlink, and never add a password to a file others can read.
     const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     try {
@@ -48,6 +50,12 @@ function secretsFileProblem(info: { mode: number; uid: number; isFile(): boolean
 
 /** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */
 export function checkSecretsFile(file: string): string | undefined {
+  // Its directory too: created now (as delivery would), so one that cannot be stops the run here.
+  try {
+    ensureDirectory(dirname(file), 0o700);
+  } catch (error) {
+    return `--secrets-file ${file}: ${(error as Error).message}`;
+  }
   let info;
   try {
     info = statSync(file, { throwIfNoEntry: false });

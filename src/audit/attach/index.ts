@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ensureDirectory } from '../../core/ensure-dir.js';
 import { authHint, requestsFor } from './adapters.js';
 import { buildAttachContent } from './content.js';
 import { CredentialsError, loadAttachCredentials } from './credentials.js';
@@ -29,7 +30,7 @@ export interface AttachResult {
   posted: { description: string; status: number; attempts: number }[];
   failure?: AttachFailure;
   error?: string;
-  /** Set when posting failed: the report left on disk for attaching by hand. */
+  /** Set when posting failed and the report could be saved: where it was left for attaching by hand. */
   reportPath?: string;
 }
 
@@ -49,19 +50,25 @@ export function attachExitCode(result: AttachResult): number {
   return result.failure === 'credentials' || result.failure === 'auth' ? ATTACH_EXIT.credentials : ATTACH_EXIT.failed;
 }
 
-function saveReport(logPath: string, markdown: string, dir: string | undefined): string {
+/**
+ * Leaves the report on disk, beside the log (or in `dir`), else in the temporary directory.
+ * Each place's failure is kept, so an operator told it could not be saved learns why.
+ */
+function saveReport(logPath: string, markdown: string, dir: string | undefined): { path: string } | { error: string } {
   const name = `${logPath.replace(/^.*\//, '').replace(/\.jsonl$/, '')}.report.md`;
+  const reasons: string[] = [];
   for (const base of [dir ?? dirname(logPath), tmpdir()]) {
     try {
-      mkdirSync(base, { recursive: true, mode: 0o700 });
+      // Not a recursive mkdir: under /proc that never returns.
+      ensureDirectory(base, 0o700);
       const path = join(base, name);
       writeFileSync(path, markdown, { mode: 0o600 });
-      return path;
-    } catch {
-      // try the next place
+      return { path };
+    } catch (error) {
+      reasons.push((error as Error).message);
     }
   }
-  return '(could not write the report anywhere)';
+  return { error: reasons.join('; ') };
 }
 
 /**
@@ -75,8 +82,11 @@ export async function attachRun(logPath: string, target: string | AttachTarget, 
   const where = describeTarget(parsed);
   const base: AttachResult = { ok: false, message: '', target: where, head: content.head, chainVerified: content.chainOk, posted: [] };
   const fail = (failure: AttachFailure, error: string): AttachResult => {
-    const reportPath = saveReport(logPath, content.markdown, options.fallbackDir);
-    return { ...base, failure, error, reportPath, message: `could not attach to ${where}: ${error} The report is saved at ${reportPath}; attach it by hand or run 'runbook audit attach ${logPath} --to ...' again.` };
+    const saved = saveReport(logPath, content.markdown, options.fallbackDir);
+    if ('error' in saved) {
+      return { ...base, failure, error, message: `could not attach to ${where}: ${error} The report could not be saved either (${saved.error}); write it with 'runbook audit render ${logPath} -o FILE', then attach it by hand or run 'runbook audit attach ${logPath} --to ...' again.` };
+    }
+    return { ...base, failure, error, reportPath: saved.path, message: `could not attach to ${where}: ${error} The report is saved at ${saved.path}; attach it by hand or run 'runbook audit attach ${logPath} --to ...' again.` };
   };
 
   let requests;
