@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ensureDirectory } from '../core/ensure-dir.js';
+import { checkDirectory, ensureDirectory } from '../core/ensure-dir.js';
 import type { Secret } from '../core/secret.js';
 
 /**
@@ -50,9 +50,10 @@ function secretsFileProblem(info: { mode: number; uid: number; isFile(): boolean
 
 /** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */
 export function checkSecretsFile(file: string): string | undefined {
-  // Its directory too: created now (as delivery would), so one that cannot be stops the run here.
+  // Its directory too, before any change: one that cannot be created stops the run here rather
+  // than after a password was reset. Only checked, not created: a dry-run leaves no trace.
   try {
-    ensureDirectory(dirname(file), 0o700);
+    checkDirectory(dirname(file));
   } catch (error) {
     return `--secrets-file ${file}: ${(error as Error).message}`;
   }

@@ -62,22 +62,31 @@ function nearestExisting(dir: string): { existing: string; stats: Stats; missing
 }
 
 /**
- * Makes sure `dir` is a directory, creating missing levels with `mode`. Throws an Error that
- * names the directory and the reason; never hangs on /proc, /sys and the like.
+ * Checks that `dir` is a directory or could be created (its nearest existing ancestor is a
+ * writable directory on a real filesystem), without creating anything. Returns the missing
+ * levels, top first. Throws like ensureDirectory.
  */
-export function ensureDirectory(dir: string, mode = 0o700): void {
+export function checkDirectory(dir: string): string[] {
   const target = resolve(dir);
   const { existing, stats, missing } = nearestExisting(target);
   if (!stats.isDirectory()) throw new Error(`cannot create the directory ${target}: ${existing} exists and is not a directory`);
   const pseudo = pseudoFilesystemOf(existing);
   if (pseudo !== null) throw new Error(`cannot use the directory ${target}: ${existing} is on ${pseudo}, a kernel pseudo-filesystem that keeps no files`);
-  if (missing.length === 0) return;
+  if (missing.length === 0) return missing;
   try {
     accessSync(existing, constants.W_OK | constants.X_OK);
   } catch (error) {
     throw new Error(`cannot create the directory ${target}: ${existing} is not writable (${errnoOf(error) ?? reasonOf(error)})`);
   }
-  for (const level of missing) {
+  return missing;
+}
+
+/**
+ * Makes sure `dir` is a directory, creating missing levels with `mode`. Throws an Error that
+ * names the directory and the reason; never hangs on /proc, /sys and the like.
+ */
+export function ensureDirectory(dir: string, mode = 0o700): void {
+  for (const level of checkDirectory(dir)) {
     try {
       mkdirSync(level, { mode });
     } catch (error) {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ATTACH_EXIT } from '../../src/audit/attach/index.js';
+import { createSecretDelivery } from '../../src/cli/secrets.js';
+import { Secret } from '../../src/core/secret.js';
 import { EXIT } from '../../src/engine/run.js';
 import { demoManifest, resetDemoHost } from '../../src/hosts/demo.js';
 import { REPO, runCli } from '../cli/run-cli.js';
@@ -56,13 +58,16 @@ describe('--secrets-file under /proc', () => {
     expect(existsSync('/proc/self/nope')).toBe(false);
   });
 
-  it('a missing directory on a normal disk is created 0700 before the run', async () => {
+  it('a missing directory on a normal disk passes the check, a dry-run leaves it uncreated and a hand-over creates it 0700', async () => {
     const s = sandbox();
     const dir = join(s.base, 'a', 'secrets');
     const r = await runCli(['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--var', 'watch_for=1s', '--audit-dir', join(s.base, 'audit'), '--secrets-file', join(dir, 's')], { env: s.env, timeoutMs: DEADLINE_MS });
     expect(r.code, r.stderr).toBe(EXIT.ok);
+    expect(existsSync(join(s.base, 'a'))).toBe(false);
+    await createSecretDelivery({ secretsFile: join(dir, 's'), fallbackFile: join(s.base, 'unused'), interactive: false })('h1', 'password', new Secret('hunter2-not-shown'));
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(s.base, 'a')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 's')).mode & 0o777).toBe(0o600);
   });
 
   it('handing over a secret to a file under /proc rejects at once, for --secrets-file and for the fallback file', async () => {
