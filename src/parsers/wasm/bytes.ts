@@ -1,0 +1,106 @@
+/** Byte-level helpers of the main-log kernel: SIMD searches, hashing, comparing, allocation. */
+
+export const SP: u32 = 0x20;
+export const NL: u32 = 0x0a;
+export const QUOTE: u32 = 0x22;
+export const BACKSLASH: u32 = 0x5c;
+export const LBRACKET: u32 = 0x5b;
+export const RBRACKET: u32 = 0x5d;
+
+/** Bytes readable past the end of any fed range (SIMD loads and 8-byte hashing read ahead). */
+export const PAD: usize = 64;
+
+// ---------------------------------------------------------------------------------------------
+// Byte helpers
+
+@inline export function byteAt(p: usize): u32 {
+  return <u32>load<u8>(p);
+}
+
+@inline export function isDigit(c: u32): bool {
+  return c - 0x30 < 10;
+}
+
+@inline export function isLetter(c: u32): bool {
+  return (c | 0x20) - 0x61 < 26;
+}
+
+/** First p in [p, e) holding byte c, else e. Reads up to 15 bytes past e (PAD). */
+export function findByte(p: usize, e: usize, c: u8): usize {
+  const needle = i8x16.splat(c);
+  while (p < e) {
+    const m = i8x16.bitmask(i8x16.eq(v128.load(p), needle));
+    if (m != 0) {
+      const at = p + <usize>ctz(m);
+      return at < e ? at : e;
+    }
+    p += 16;
+  }
+  return e;
+}
+
+/** First p in [p, e) holding `"` or `\`, else e. */
+export function findQuoteOrBackslash(p: usize, e: usize): usize {
+  const q = i8x16.splat(<i8>QUOTE);
+  const b = i8x16.splat(<i8>BACKSLASH);
+  while (p < e) {
+    const v = v128.load(p);
+    const m = i8x16.bitmask(v128.or(i8x16.eq(v, q), i8x16.eq(v, b)));
+    if (m != 0) {
+      const at = p + <usize>ctz(m);
+      return at < e ? at : e;
+    }
+    p += 16;
+  }
+  return e;
+}
+
+/** Hash of [p, p + len), 8 bytes at a time. Reads up to 7 bytes past the key (PAD). */
+@inline export function hashKey(p: usize, len: usize): u32 {
+  let h: u64 = 0x9e3779b97f4a7c15 ^ <u64>len;
+  let i: usize = 0;
+  while (i + 8 <= len) {
+    h = (h ^ load<u64>(p + i)) * 0xff51afd7ed558ccd;
+    h ^= h >> 32;
+    i += 8;
+  }
+  if (i < len) {
+    const v = load<u64>(p + i) & ((<u64>1 << (<u64>(len - i) << 3)) - 1);
+    h = (h ^ v) * 0xc4ceb9fe1a85ec53;
+    h ^= h >> 29;
+  }
+  h *= 0xff51afd7ed558ccd;
+  h ^= h >> 32;
+  return <u32>h;
+}
+
+/** Whether [a, a + len) and [b, b + len) hold the same bytes. Reads up to 7 bytes past both (PAD). */
+@inline export function bytesEqual(a: usize, b: usize, len: usize): bool {
+  let i: usize = 0;
+  while (i + 8 <= len) {
+    if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    i += 8;
+  }
+  if (i == len) return true;
+  const mask = (<u64>1 << (<u64>(len - i) << 3)) - 1;
+  return ((load<u64>(a + i) ^ load<u64>(b + i)) & mask) == 0;
+}
+
+/** Bit i set when byte i of the 16 at p is a digit. */
+@inline export function digitMask(p: usize): u32 {
+  return <u32>i8x16.bitmask(i8x16.lt_u(i8x16.sub(v128.load(p), i8x16.splat(0x30)), i8x16.splat(10)));
+}
+
+/** Bit i set when byte i of the 16 at p is an ASCII letter or digit. */
+@inline export function alnumMask(p: usize): u32 {
+  const v = v128.load(p);
+  const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
+  const letter = i8x16.lt_u(i8x16.sub(v128.or(v, i8x16.splat(0x20)), i8x16.splat(0x61)), i8x16.splat(26));
+  return <u32>i8x16.bitmask(v128.or(digit, letter));
+}
+
+export function zeroed(bytes: usize): usize {
+  const p = heap.alloc(bytes);
+  memory.fill(p, 0, bytes);
+  return p;
+}

@@ -1,0 +1,360 @@
+/**
+ * The scanner proper: its state (one scanner per WebAssembly instance), the input area and the
+ * line rules. The rules mirror exim-mainlog.ts byte for byte (the property tests compare both
+ * against its line-by-line reference).
+ */
+import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
+import { countKey, keyId, KeyTable, newKeyTable } from './key-table';
+import { applyQueued, initRelations, MAX_KEYS, queuePair } from './pair-table';
+
+export const T_CWD = 0, T_SENDERS = 1, T_AUTH = 2, T_SUBJECTS = 3, T_USERS = 4, T_IPS = 5, T_NAMES = 6;
+export const P_CWD_SENDERS = 0, P_SENDER_IPS = 1, P_AUTH_IPS = 2, P_AUTH_NAMES = 3, P_SUBJECT_SENDERS = 4, P_USER_SENDERS = 5;
+
+let tables: usize = 0;
+
+@inline export function table(i: i32): KeyTable {
+  return changetype<KeyTable>(load<usize>(tables + (<usize>i << alignof<usize>())));
+}
+
+let arrivals: f64 = 0;
+let incoming: f64 = 0;
+let bounces: f64 = 0;
+let localArrivals: f64 = 0;
+let authArrivals: f64 = 0;
+let cwdSubmissions: f64 = 0;
+let adminInvocations: f64 = 0;
+let dropped: f64 = 0;
+/** Pending non-admin cwd line (table id), for the next local arrival in the same second. */
+let pendingCwd: i32 = -1;
+let pendingTime: usize = 0;
+
+let input: usize = 0;
+let inputCap: usize = 0;
+
+/** Set up the tables; call once per instance, before anything else. */
+export function init(maxKeys: u32, maxPairs: u32): void {
+  if (maxKeys > MAX_KEYS) maxKeys = MAX_KEYS;
+  tables = zeroed(7 << alignof<usize>());
+  for (let i = 0; i < 7; i++) {
+    store<usize>(tables + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(i == T_NAMES ? 1000 : maxKeys, 1024)));
+  }
+  initRelations(6, maxPairs);
+  pendingTime = zeroed(32);
+}
+
+/** The input area, at least `size` bytes (plus read-ahead padding); contents are kept on growth. */
+export function inputBuffer(size: usize): usize {
+  if (size > inputCap) {
+    input = input == 0 ? heap.alloc(size + PAD) : heap.realloc(input, size + PAD);
+    inputCap = size;
+  }
+  return input;
+}
+
+/**
+ * Scan input[start, end): complete lines (a final one without `\n` is fine). The byte at `end`
+ * is replaced by a newline while scanning and restored after, so every field walk stops there.
+ */
+export function feed(start: usize, end: usize): void {
+  const base = input;
+  const e = base + end;
+  const saved = load<u8>(e);
+  store<u8>(e, <u8>NL);
+  let s = base + start;
+  while (s < e) {
+    const le = findByte(s, e, <u8>NL);
+    line(s, le);
+    s = le + 1;
+  }
+  applyQueued();
+  store<u8>(e, saved);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines (rules: timestampPrefixLength, MainlogScanner in mainlog-scan.ts)
+
+/** Length of the `YYYY-MM-DD HH:MM:SS[.fff][ +zzzz] [[pid] ]` prefix, or 0. */
+function timestampPrefix(s: usize, e: usize): usize {
+  if (e - s < 20) return 0;
+  if (byteAt(s + 4) != 0x2d || byteAt(s + 7) != 0x2d || byteAt(s + 10) != SP || byteAt(s + 13) != 0x3a || byteAt(s + 16) != 0x3a) return 0;
+  // Digits at 0-3, 5-6, 8-9, 11-12, 14-15 (one vector), then 17-18.
+  if ((digitMask(s) & 0xdb6f) != 0xdb6f || !isDigit(byteAt(s + 17)) || !isDigit(byteAt(s + 18))) return 0;
+  let p = s + 19;
+  if (byteAt(p) == 0x2e && isDigit(byteAt(p + 1))) {
+    p++;
+    while (p < e && isDigit(byteAt(p))) p++;
+  }
+  if (byteAt(p) == SP && (byteAt(p + 1) == 0x2b || byteAt(p + 1) == 0x2d) && isDigit(byteAt(p + 2)) && isDigit(byteAt(p + 3)) &&
+      isDigit(byteAt(p + 4)) && isDigit(byteAt(p + 5)) && p + 6 < e && byteAt(p + 6) == SP) p += 6;
+  if (p >= e || byteAt(p) != SP) return 0;
+  p++;
+  if (byteAt(p) == LBRACKET && isDigit(byteAt(p + 1))) {
+    let q = p + 1;
+    while (q < e && isDigit(byteAt(q))) q++;
+    if (byteAt(q) == RBRACKET && q + 1 < e && byteAt(q + 1) == SP) p = q + 2;
+  }
+  return p - s;
+}
+
+/** 23 or 16 when an Exim message ID starts at p (followed by a space or the line end), else 0. */
+function eximIdLength(p: usize, e: usize): usize {
+  const len = e - p;
+  if (len < 16 || byteAt(p + 6) != 0x2d) return 0;
+  const head = alnumMask(p);
+  // TTTTTT-PPPPPPPPPPP-SSSS: letters or digits everywhere but 6 and 18.
+  if (len >= 23 && byteAt(p + 18) == 0x2d && (head & 0xffbf) == 0xffbf && (alnumMask(p + 16) & 0x7b) == 0x7b &&
+      (len == 23 || byteAt(p + 23) == SP)) return 23;
+  // TTTTTT-PPPPPP-SS: everywhere but 6 and 13.
+  if (byteAt(p + 13) == 0x2d && (head & 0xdfbf) == 0xdfbf && (len == 16 || byteAt(p + 16) == SP)) return 16;
+  return 0;
+}
+
+/** `<= ` as a little-endian u32 of three bytes. */
+const ARRIVAL_FLAG: u32 = 0x203d3c;
+/** `cwd=` as a little-endian u32. */
+const CWD_MARK: u32 = 0x3d647763;
+
+function line(s: usize, e: usize): void {
+  // Most lines are deliveries, completions and the like. In the usual layout (timestamp, one
+  // space, no fraction, zone or [pid]) the only offsets that matter are fixed: `cwd=` right
+  // after the timestamp or `<= ` after a 23- or 16-character ID. When none is there the line
+  // cannot count, whatever the rest of it holds; anything unusual takes the full path below.
+  if (e - s >= 20 && byteAt(s + 19) == SP) {
+    const c = byteAt(s + 20);
+    if (c != 0x5b && c != 0x2b && c != 0x2d && load<u32>(s + 20) != CWD_MARK &&
+        (load<u32>(s + 44) & 0xffffff) != ARRIVAL_FLAG && (load<u32>(s + 37) & 0xffffff) != ARRIVAL_FLAG) return;
+  }
+  const tl = timestampPrefix(s, e);
+  if (tl == 0) return;
+  const p = s + tl;
+  if (byteAt(p) == 0x63 && byteAt(p + 1) == 0x77 && byteAt(p + 2) == 0x64 && byteAt(p + 3) == 0x3d) {
+    cwdLine(s, p + 4, e);
+    return;
+  }
+  const idLen = eximIdLength(p, e);
+  if (idLen == 0) return;
+  const q = p + idLen + 1;
+  if (q + 2 < e && byteAt(q) == 0x3c && byteAt(q + 1) == 0x3d && byteAt(q + 2) == SP) arrival(s, q + 3, e);
+}
+
+function cwdLine(lineStart: usize, p: usize, e: usize): void {
+  // The path ends at the first " N args: ".
+  let argsStart: usize = 0;
+  let pathEnd: usize = 0;
+  let found = false;
+  let sp = p;
+  while (true) {
+    sp = findByte(sp, e, <u8>SP);
+    if (sp >= e) break;
+    let d = sp + 1;
+    while (d < e && isDigit(byteAt(d))) d++;
+    if (d > sp + 1 && d + 7 <= e && byteAt(d) == SP && byteAt(d + 1) == 0x61 && byteAt(d + 2) == 0x72 && byteAt(d + 3) == 0x67 &&
+        byteAt(d + 4) == 0x73 && byteAt(d + 5) == 0x3a && byteAt(d + 6) == SP) {
+      pathEnd = sp;
+      argsStart = d + 7;
+      found = true;
+      break;
+    }
+    sp++;
+  }
+  if (!found) return;
+  if (isAdminArgs(argsStart, e)) {
+    adminInvocations++;
+    pendingCwd = -1;
+    return;
+  }
+  cwdSubmissions++;
+  const cwd = table(T_CWD);
+  const id = keyId(cwd, p, pathEnd - p);
+  if (id < 0) {
+    dropped++;
+    pendingCwd = -1;
+    return;
+  }
+  countKey(cwd, id);
+  pendingCwd = id;
+  memory.copy(pendingTime, lineStart, 19);
+}
+
+/** An exim run by an administrator (queue listing, removal, delivery): skip argv[0], look at options. */
+function isAdminArgs(s: usize, e: usize): bool {
+  let i = s;
+  let first = true;
+  while (i <= e) {
+    const next = findByte(i, e, <u8>SP);
+    if (!first && next - i >= 2 && byteAt(i) == 0x2d) {
+      const c = byteAt(i + 1);
+      if (c == 0x4d || c == 0x71 || c == 0x52) return true;
+      if (c == 0x62) {
+        const d: u32 = next - i > 2 ? byteAt(i + 2) : 0xffff;
+        if (d != 0x6d && d != 0x73 && d != 0x53 && d != 0x6e) return true;
+      }
+    }
+    first = false;
+    i = next + 1;
+  }
+  return false;
+}
+
+/** `Name=` at the start of a token (letters then `=`). */
+function isFieldToken(s: usize, e: usize): bool {
+  let i = s;
+  while (i < e && isLetter(byteAt(i))) i++;
+  return i > s && i < e && byteAt(i) == 0x3d;
+}
+
+function arrival(lineStart: usize, p: usize, e: usize): void {
+  arrivals++;
+  const sp = findByte(p, e, <u8>SP);
+  const bounce = sp - p == 2 && byteAt(p) == 0x3c && byteAt(p + 1) == 0x3e;
+  let ipStart: usize = 0, ipEnd: usize = 0, hasIp = false, hostSeen = false;
+  let userStart: usize = 0, userEnd: usize = 0, hasUser = false;
+  let authStart: usize = 0, authColon: usize = 0, authEnd: usize = 0, hasAuth = false;
+  let subjStart: usize = 0, subjEnd: usize = 0, hasSubject = false;
+  let pos = sp + 1;
+  while (pos < e) {
+    const c0 = byteAt(pos);
+    const c1 = byteAt(pos + 1);
+    if (c0 == 0x54 && c1 == 0x3d && byteAt(pos + 2) == QUOTE) {
+      // T="...": ends at the first unescaped quote; nothing but " for ..." follows.
+      let i = pos + 3;
+      let endq = e;
+      while (i < e) {
+        i = findQuoteOrBackslash(i, e);
+        if (i >= e) break;
+        if (byteAt(i) == BACKSLASH) {
+          i += 2;
+          continue;
+        }
+        endq = i;
+        break;
+      }
+      subjStart = pos + 3;
+      subjEnd = endq;
+      hasSubject = true;
+      break;
+    }
+    const next = findByte(pos, e, <u8>SP);
+    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) break; // "for"
+    if (c1 == 0x3d) {
+      if (c0 == 0x48 && !hostSeen) {
+        // H=name (helo) [ip]:port: the first [..] among this value and the next two tokens.
+        hostSeen = true;
+        let t = pos + 2;
+        for (let k = 0; k < 3 && t <= e; k++) {
+          const tn = findByte(t, e, <u8>SP);
+          if (byteAt(t) == LBRACKET) {
+            const close = findByte(t + 1, tn, <u8>RBRACKET);
+            if (close < tn) {
+              ipStart = t + 1;
+              ipEnd = close;
+              hasIp = true;
+            }
+            break;
+          }
+          if (k > 0 && isFieldToken(t, tn)) break;
+          t = tn + 1;
+        }
+      } else if (c0 == 0x55 && !hasUser) {
+        userStart = pos + 2;
+        userEnd = next;
+        hasUser = true;
+      } else if (c0 == 0x41 && !hasAuth) {
+        const colon = findByte(pos + 2, next, 0x3a);
+        if (colon > pos + 2 && colon < next) {
+          authStart = pos + 2;
+          authColon = colon;
+          authEnd = next;
+          hasAuth = true;
+        }
+      }
+    }
+    pos = next + 1;
+  }
+
+  if (bounce) bounces++;
+  const local = !hostSeen;
+  if (!local && !hasAuth) {
+    // Unauthenticated mail from another server: inbound, not what this scan ranks.
+    incoming++;
+    return;
+  }
+  let sender: i32 = -1;
+  if (!bounce) {
+    const senders = table(T_SENDERS);
+    sender = keyId(senders, p, sp - p);
+    if (sender < 0) dropped++;
+    else countKey(senders, sender);
+  }
+  const ip: i32 = hasIp ? keyId(table(T_IPS), ipStart, ipEnd - ipStart) : -1;
+  if (sender >= 0 && ip >= 0) queuePair(P_SENDER_IPS, sender, ip);
+  if (hasAuth) {
+    authArrivals++;
+    const authTable = table(T_AUTH);
+    const auth = keyId(authTable, authColon + 1, authEnd - authColon - 1);
+    if (auth < 0) dropped++;
+    else {
+      countKey(authTable, auth);
+      if (ip >= 0) queuePair(P_AUTH_IPS, auth, ip);
+      const name = keyId(table(T_NAMES), authStart, authColon - authStart);
+      if (name >= 0) queuePair(P_AUTH_NAMES, auth, name);
+    }
+  }
+  if (local) {
+    localArrivals++;
+    if (hasUser) {
+      const users = table(T_USERS);
+      const user = keyId(users, userStart, userEnd - userStart);
+      if (user < 0) dropped++;
+      else {
+        countKey(users, user);
+        if (sender >= 0) queuePair(P_USER_SENDERS, user, sender);
+      }
+    }
+    const pending = pendingCwd;
+    if (pending >= 0 && !bounce && bytesEqual(lineStart, pendingTime, 19)) {
+      if (sender >= 0) queuePair(P_CWD_SENDERS, pending, sender);
+      pendingCwd = -1;
+    }
+  }
+  if (hasSubject && !bounce) {
+    const subjects = table(T_SUBJECTS);
+    const subject = keyId(subjects, subjStart, subjEnd - subjStart);
+    if (subject < 0) dropped++;
+    else {
+      countKey(subjects, subject);
+      if (sender >= 0) queuePair(P_SUBJECT_SENDERS, subject, sender);
+    }
+  }
+}
+
+/** Index of `dropped` in the totals. */
+export const TOTAL_DROPPED = 7;
+
+/** Totals in a fixed order: arrivals, incoming, bounces, local, authenticated, cwd, admin, dropped. */
+export function total(i: i32): f64 {
+  switch (i) {
+    case 0: return arrivals;
+    case 1: return incoming;
+    case 2: return bounces;
+    case 3: return localArrivals;
+    case 4: return authArrivals;
+    case 5: return cwdSubmissions;
+    case 6: return adminInvocations;
+    default: return dropped;
+  }
+}
+
+/** Add to a total (order of `total`). */
+export function addTotal(i: i32, value: f64): void {
+  switch (i) {
+    case 0: arrivals += value; break;
+    case 1: incoming += value; break;
+    case 2: bounces += value; break;
+    case 3: localArrivals += value; break;
+    case 4: authArrivals += value; break;
+    case 5: cwdSubmissions += value; break;
+    case 6: adminInvocations += value; break;
+    default: dropped += value;
+  }
+}
