@@ -106,6 +106,27 @@ describe('byte scanner agrees with the line-by-line reference', () => {
     );
   });
 
+  it('stays within maxKeys and maxPairs, counting what did not fit as dropped', () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 10; n++) {
+      for (let k = 1; k <= 3; k++) lines.push(`2026-11-22 10:56:28 1xV5FE-0001it-0${k} <= s${n}@x.test H=(h) [10.0.0.${k}]:1 A=dovecot_login:s${n}@x.test T="subj" for r@y.test`);
+    }
+    const text = lines.join('\n');
+    const limits = { maxKeys: 4, maxPairs: 5 };
+    const scanner = new MainlogScanner(limits);
+    scanner.feed(Buffer.from(text), 0, text.length);
+    const r = scanner.result({}, limits);
+    expect(r.totals.arrivals).toBe(30);
+    // The first four senders and AUTH ids are kept with exact counts; the other 6 x 3 of each are dropped.
+    expect(r.senders.map((x) => [x.sender, x.count])).toEqual([0, 1, 2, 3].map((n) => [`s${n}@x.test`, 3]));
+    expect(r.auth_senders.map((x) => x.id)).toEqual([0, 1, 2, 3].map((n) => `s${n}@x.test`));
+    // Five (sender, address) pairs fit: s0's three and s1's first two; 7 later ones are dropped, per relation.
+    expect(r.senders.map((x) => x.ips.length)).toEqual([3, 2, 0, 0]);
+    expect(r.subjects).toEqual([{ subject: 'subj', count: 30, senders: [0, 1, 2, 3].map((n) => ({ key: `s${n}@x.test`, count: 3 })) }]);
+    expect(r.truncated).toBe(true);
+    expect(r.dropped_keys).toBe(18 + 18 + 7 + 7);
+  });
+
   it('adds back the counts of pairs that overflow a slot', () => {
     const line = (n: number): string => `2026-11-22 10:56:${String(n % 60).padStart(2, '0')} 1xV5FE-0001it-0${n % 10} <= a@example.test H=(x) [203.0.113.5]:1 A=dovecot_login:a@example.test T="s" for b@remote.test`;
     const text = Array.from({ length: 50 }, (_, n) => line(n)).join('\n');
