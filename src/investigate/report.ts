@@ -114,19 +114,22 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
   const kindColor = v.kind === 'none' ? 'green' : 'red';
   out.push(`${c('bold', 'Verdict:')} ${c(kindColor, v.kind.toUpperCase())}${v.sender !== '' ? `  ${c('bold', s(v.sender))}` : ''}`);
   out.push(`  ${s(v.summary)}`);
-  if (v.senders.length > 0) out.push(`${c('bold', 'Suspect senders:')} ${v.senders.map(s).join(', ')}`);
+  // Long lists are cut for reading; --json has them whole.
+  const some = (items: string[], max: number): string => `${items.slice(0, max).map(s).join(', ')}${items.length > max ? ` (+${items.length - max} more; --json lists all)` : ''}`;
+  if (v.senders.length > 0) out.push(`${c('bold', 'Suspect senders:')} ${some(v.senders, 20)}`);
   if (v.scripts.length > 0) {
     out.push(c('bold', 'Scripts:'));
     for (const sc of v.scripts) {
       out.push(`  ${s(sc.path)}  ${sc.count} messages${sc.url !== null ? `  (${s(sc.url)})` : ''}`);
-      if (sc.ips.length > 0) out.push(`    clients: ${sc.ips.slice(0, 10).map(s).join(', ')}${sc.ips.length > 10 ? ` (+${sc.ips.length - 10})` : ''}`);
+      if (sc.ips.length > 0) out.push(`    clients: ${some(sc.ips, 10)}`);
     }
   }
   if (v.directories.length > 0) {
     out.push(c('bold', 'Sending directories (script not identified):'));
-    for (const d of v.directories) out.push(`  ${s(d.path)}  ${d.count} messages${d.user !== null ? `  account ${s(d.user)}` : ''}`);
+    for (const d of v.directories.slice(0, 15)) out.push(`  ${s(d.path)}  ${d.count} messages${d.user !== null ? `  account ${s(d.user)}` : ''}`);
+    if (v.directories.length > 15) out.push(`  … ${v.directories.length - 15} more; --json lists all`);
   }
-  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to consider blocking:')} ${v.ips.slice(0, 20).map(s).join(', ')}${v.ips.length > 20 ? ` (+${v.ips.length - 20})` : ''}`);
+  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to consider blocking:')} ${some(v.ips, 20)}`);
   out.push(`${c('bold', 'Counts:')} queue ${v.counts.queue}, sender queued ${v.counts.sender_queued}, sender sent ${v.counts.sender_sent}, bounces queued ${v.counts.bounces_queued}, arrivals in window ${v.counts.window_arrivals}`);
   if (v.evidence.length > 0) {
     out.push(c('bold', 'Evidence:'));

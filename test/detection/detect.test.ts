@@ -135,6 +135,23 @@ describe('detection actions on a staged incident (simulated cPanel host)', () =>
     const log = await readFile(m.mainlog, 'utf8');
     expect(log).toContain('T="');
   });
+
+  it('cuts long lists in the human report and says --json has them all', async () => {
+    const offline = await investigate({ mainlog: m.mainlog, spool: m.spoolDir, domlogs: m.layout.domlogsDir, homeRoots: m.layout.homeRoots, since: '30d' });
+    const many = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+    const text = renderInvestigation({
+      ...offline,
+      senders: many('s', 25).map((x) => `${x}@example.test`),
+      ips: many('203.0.113.', 30),
+      directories: many('/home/u/public_html/d', 18).map((path) => ({ path, count: 200, user: 'u' })),
+    }, { color: false });
+    expect(text).toContain('s19@example.test (+5 more; --json lists all)');
+    expect(text).not.toContain('s20@example.test');
+    expect(text).toContain('203.0.113.19 (+10 more; --json lists all)');
+    expect(text).toContain('/home/u/public_html/d14 ');
+    expect(text).not.toContain('/home/u/public_html/d15 ');
+    expect(text).toContain('… 3 more; --json lists all');
+  });
 });
 
 describe('exim.detect when a PHP script is the main sender', () => {
