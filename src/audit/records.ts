@@ -110,6 +110,11 @@ export interface CommandResultRecord extends RecordBase {
   stdout: OutputDigest;
   stderr: OutputDigest;
   error?: string;
+  /**
+   * Set when the command did not run again: while planning, an identical read made earlier in
+   * the same plan on this host (by this step) already gave the result recorded here.
+   */
+  reusedFrom?: string;
 }
 
 export interface NoteRecord extends RecordBase {

@@ -2,6 +2,7 @@ import type { ActionContext, CommandSpec } from '../actions/types.js';
 import type { Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
 import { CommandNotFoundError, type ExecResult } from '../transport/types.js';
+import { ReadCache } from './read-cache.js';
 import { describeStdin, type Recorder } from './recorder.js';
 import type { EngineObserver } from './types.js';
 
@@ -15,6 +16,8 @@ export interface ContextOptions {
   /** True while a mutating action runs its plan: every command is write-ahead logged. */
   mutating: boolean;
   deliverSecret: (host: string, label: string, secret: Secret) => Promise<string>;
+  /** Set while planning: identical reads on this host run once (see read-cache.ts). */
+  readCache?: ReadCache;
 }
 
 /**
@@ -52,6 +55,14 @@ export function createActionContext(options: ContextOptions): ActionContext {
           mutates: true,
         });
       }
+      const cacheKey = !options.mutating && options.readCache !== undefined ? ReadCache.keyOf(command) : null;
+      if (cacheKey !== null) {
+        const hit = options.readCache!.get(cacheKey);
+        if (hit !== undefined) {
+          recorder.commandResult(target.name, step, { ...hit.result, durationMs: 0 }, undefined, hit.step);
+          return { ...hit.result };
+        }
+      }
       let result: ExecResult;
       try {
         result = await target.transport.exec(command.argv, {
@@ -79,6 +90,7 @@ export function createActionContext(options: ContextOptions): ActionContext {
         throw error;
       }
       recorder.commandResult(target.name, step, result);
+      if (cacheKey !== null) options.readCache!.set(cacheKey, step, result);
       return result;
     },
   };

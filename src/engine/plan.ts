@@ -14,6 +14,7 @@ import {
 import type { LoadedPlaybook } from '../playbook/load.js';
 import { closedParams, type StepSpec } from '../playbook/schema.js';
 import { createActionContext, type ContextOptions } from './context.js';
+import { ReadCache } from './read-cache.js';
 import type { EngineObserver, HostPlan, PlannedStep, StepItem } from './types.js';
 import type { Recorder } from './recorder.js';
 
@@ -58,6 +59,7 @@ export interface StepRunOptions {
   signal: AbortSignal;
   dryRun: boolean;
   deliverSecret: ContextOptions['deliverSecret'];
+  readCache?: ReadCache;
 }
 
 export function expressionContext(hostPlan: HostPlan, inputs: Record<string, unknown>, item?: StepItem): ExpressionContext {
@@ -199,8 +201,10 @@ export async function planHost(
   target: HostTarget,
   inputs: Record<string, unknown>,
   registry: ReadonlyMap<string, Action>,
-  options: StepRunOptions,
+  stepOptions: StepRunOptions,
 ): Promise<HostPlan> {
+  // Nothing changes the host while planning, so identical reads are asked once.
+  const options: StepRunOptions = { ...stepOptions, readCache: new ReadCache() };
   const hostPlan: HostPlan = { target, steps: [], outputs: {} };
   const pending = new Set<string>();
   for (const [stepIndex, spec] of playbook.spec.steps.entries()) {

@@ -47,7 +47,8 @@ export class Recorder {
     this.writer?.appendDurable(record);
   }
 
-  commandResult(host: string, step: string, result: ExecResult, error?: string): void {
+  /** `reusedFrom`: the result is that of the identical read this step ran earlier (not run again). */
+  commandResult(host: string, step: string, result: ExecResult, error?: string, reusedFrom?: string): void {
     this.record({
       type: 'command.result',
       host,
@@ -60,6 +61,7 @@ export class Recorder {
       stdout: digestOutput(result.stdout, result.stdoutBytes, result.truncated),
       stderr: digestOutput(result.stderr, result.stderrBytes, result.truncated),
       ...(error !== undefined ? { error } : {}),
+      ...(reusedFrom !== undefined ? { reusedFrom } : {}),
     });
   }
 }

@@ -87,7 +87,27 @@ export const secretAction = defineAction({
   },
 });
 
+/** Appends a line; its plan reads the file through the host (as real actions read CSF files). */
+export const appendAction = defineAction({
+  name: 'test.append',
+  description: 'append a line to a file unless it is there (mutating, idempotent)',
+  params: Type.Object({ path: Type.String(), line: Type.String() }, { additionalProperties: false }),
+  mutates: true,
+  async plan(ctx, params) {
+    const current = await ctx.exec({ argv: ['cat', '--', params.path] });
+    const noop = current.stdout.split('\n').includes(params.line);
+    return { summary: `append ${params.line} to ${params.path}`, commands: [{ argv: ['tee', '-a', '--', params.path], stdin: `${params.line}\n` }], noop };
+  },
+  async run(ctx, _params, plan) {
+    for (const command of plan.commands) {
+      const result = await ctx.exec(command);
+      if (result.exitCode !== 0) throw new Error(`tee failed: ${result.stderr}`);
+    }
+    return { changed: true, outputs: {} };
+  },
+});
+
 export function testRegistry(): Map<string, Action> {
-  const all = [confirmAction, readAction, writeAction, failAction, sleepAction, secretAction] as unknown as Action[];
+  const all = [confirmAction, readAction, writeAction, failAction, sleepAction, secretAction, appendAction] as unknown as Action[];
   return new Map(all.map((a) => [a.name, a]));
 }

@@ -285,6 +285,7 @@ function commandRow(intent: CommandIntentRecord | undefined, result: CommandResu
     outcome = 'ok';
     ok = true;
   } else outcome = `exit ${String(result.exitCode)}`;
+  if (result?.reusedFrom !== undefined) outcome += `, the result of the same read in step ${result.reusedFrom} (not run again)`;
   return {
     argv,
     stdin: intent?.stdin,
