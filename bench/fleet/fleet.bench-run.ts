@@ -14,11 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/records.js';
 import {
-  MAINLOG_INFO_PERL,
   ansibleInventory,
   ansiblePlaybook,
-  parseMainlogInfo,
-  remoteScanCommands,
   replayFromAudit,
   shellScript,
   type ReplayCommand,
@@ -149,13 +146,6 @@ function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = re
   return { m, auditLog: out.auditLog, bytesPerHost };
 }
 
-/** The main log's size and last timestamp, read on the host the way the remote scan reads them. */
-function mainlogInfo(h: BenchHost) {
-  const r = spawnSync('perl', ['-', h.manifest.mainlog], { input: MAINLOG_INFO_PERL, encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  return parseMainlogInfo(r.stdout);
-}
-
 interface Contenders {
   ansible: string[];
   ansibleEnv: Record<string, string>;
@@ -166,11 +156,7 @@ interface Contenders {
 }
 
 function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): Contenders {
-  const byName = new Map(hosts.map((h) => [h.ssh.name, h]));
-  const replay = replayFromAudit(readAudit(auditLog), (name) => {
-    const h = byName.get(name)!;
-    return remoteScanCommands(h.manifest.mainlog, h.manifest.spoolDir, mainlogInfo(h));
-  });
+  const replay = replayFromAudit(readAudit(auditLog));
   const lists = hosts.map((h) => replay.get(h.ssh.name)!);
   const commandsPerHost = lists[0]!.length;
   for (const l of lists) expect(l.map((c) => [c.argv.length, c.stdin !== undefined])).toEqual(lists[0]!.map((c) => [c.argv.length, c.stdin !== undefined]));

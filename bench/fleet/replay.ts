@@ -2,16 +2,14 @@
  * The read-only commands a `runbook apply --dry-run` ran on each host, recovered from its
  * audit log, so Ansible and plain OpenSSH can be made to run exactly the same work.
  *
- * The audit log records every command an action runs through its context (`command.result`,
- * with the argv as sent). The remote scanners of exim.detect (src/remote/scan.ts) talk to the
- * transport directly and are not in it: three `perl -` calls with the script on stdin. Their
- * arguments are derived here the way scan.ts derives them (the main log's size and last
- * timestamp, read on the host, then the `since` window) and put back where detect runs them:
- * right after it reads the queue.
+ * The audit log records every command an action runs (`command.result`, with the argv as sent
+ * and the sha256 of its stdin). Stdin here is one of runbook's perl scanners, found by that
+ * digest. Reads that were not run again while planning (`reusedFrom`) are left out.
  */
+import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../src/audit/records.js';
-import { resolveSince } from '../../src/parsers/log-time.js';
 import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from '../../src/remote/mainlog-filter.pl.js';
+import { ROTATED_FILTER_PERL } from '../../src/remote/rotated-filter.pl.js';
 import { SPOOL_FILTER_PERL } from '../../src/remote/spool-filter.pl.js';
 import { quoteArgvForPosixShell } from '../../src/transport/quote.js';
 
@@ -21,55 +19,27 @@ export interface ReplayCommand {
   stdin?: string;
 }
 
-/** What MAINLOG_INFO_PERL prints for the host's main log: `SIZE\nLAST_TIMESTAMP\n`. */
-export interface MainlogInfo {
-  size: number;
-  last: string;
-}
+const SCRIPTS = new Map(
+  [MAINLOG_INFO_PERL, MAINLOG_FILTER_PERL, ROTATED_FILTER_PERL, SPOOL_FILTER_PERL].map((script) => [createHash('sha256').update(script).digest('hex'), script]),
+);
 
-export function parseMainlogInfo(stdout: string): MainlogInfo {
-  const [size, last = ''] = stdout.split('\n');
-  const n = Number(size);
-  if (!Number.isSafeInteger(n)) throw new Error(`unexpected main log info: ${JSON.stringify(stdout.slice(0, 80))}`);
-  return { size: n, last };
-}
-
-/** The three perl runs of scanMainlogRemote + scanSpoolRemote, with their default limits. */
-export function remoteScanCommands(mainlog: string, spoolDir: string, info: MainlogInfo, since = '24h'): ReplayCommand[] {
-  let fromArg = '-';
-  if (info.last !== '') {
-    const r = resolveSince(since, info.last);
-    if (!r.ok) throw new Error(r.error);
-    fromArg = r.from;
-  }
-  return [
-    { argv: ['perl', '-', mainlog], stdin: MAINLOG_INFO_PERL },
-    { argv: ['perl', '-', mainlog, String(info.size), fromArg], stdin: MAINLOG_FILTER_PERL },
-    { argv: ['perl', '-', spoolDir, String(200_000), String(64 * 1024)], stdin: SPOOL_FILTER_PERL },
-  ];
-}
-
-export { MAINLOG_INFO_PERL };
-
-/**
- * Per host, in order: every recorded command, with `scans(host)` inserted after detect's first
- * queue listing (`exim -bpr`).
- */
-export function replayFromAudit(records: AuditRecord[], scans: (host: string) => ReplayCommand[]): Map<string, ReplayCommand[]> {
+/** Per host, in order: every command the dry-run really ran, with its stdin. */
+export function replayFromAudit(records: AuditRecord[]): Map<string, ReplayCommand[]> {
   const out = new Map<string, ReplayCommand[]>();
-  const inserted = new Set<string>();
   for (const r of records) {
-    if (r.type !== 'command.result') continue;
+    if (r.type !== 'command.result' || r.reusedFrom !== undefined) continue;
     const list = out.get(r.host) ?? [];
     out.set(r.host, list);
-    list.push({ argv: [...r.argv] });
-    if (!inserted.has(r.host) && r.step === 'detect' && r.argv[1] === '-bpr') {
-      inserted.add(r.host);
-      list.push(...scans(r.host));
+    if (r.stdinSha256 === undefined) {
+      list.push({ argv: [...r.argv] });
+      continue;
     }
+    const stdin = SCRIPTS.get(r.stdinSha256);
+    if (stdin === undefined) throw new Error(`${r.host}: ${r.argv.join(' ')} read a stdin this replay does not know (sha256 ${r.stdinSha256})`);
+    list.push({ argv: [...r.argv], stdin });
   }
-  for (const host of out.keys()) {
-    if (!inserted.has(host)) throw new Error(`${host}: the dry-run never listed the queue in detect; the audit log is not the expected one`);
+  for (const [host, list] of out) {
+    if (!list.some((c) => c.stdin !== undefined)) throw new Error(`${host}: no perl scanner in the dry-run; the audit log is not the expected one`);
   }
   return out;
 }

@@ -115,6 +115,8 @@ export interface CommandResultRecord extends RecordBase {
    * the same plan on this host (by this step) already gave the result recorded here.
    */
   reusedFrom?: string;
+  /** sha256 of what the command read on stdin (a scanner's script, a file's new content); never for secrets. */
+  stdinSha256?: string;
 }
 
 export interface NoteRecord extends RecordBase {

@@ -59,7 +59,7 @@ export function createActionContext(options: ContextOptions): ActionContext {
       if (cacheKey !== null) {
         const hit = options.readCache!.get(cacheKey);
         if (hit !== undefined) {
-          recorder.commandResult(target.name, step, { ...hit.result, durationMs: 0 }, undefined, hit.step);
+          recorder.commandResult(target.name, step, { ...hit.result, durationMs: 0 }, { reusedFrom: hit.step, stdin: command.stdin });
           return { ...hit.result };
         }
       }
@@ -89,7 +89,7 @@ export function createActionContext(options: ContextOptions): ActionContext {
         });
         throw error;
       }
-      recorder.commandResult(target.name, step, result);
+      recorder.commandResult(target.name, step, result, { stdin: command.stdin });
       if (cacheKey !== null) options.readCache!.set(cacheKey, step, result);
       return result;
     },

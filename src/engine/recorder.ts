@@ -47,8 +47,12 @@ export class Recorder {
     this.writer?.appendDurable(record);
   }
 
-  /** `reusedFrom`: the result is that of the identical read this step ran earlier (not run again). */
-  commandResult(host: string, step: string, result: ExecResult, error?: string, reusedFrom?: string): void {
+  /**
+   * `stdin`: what the command was fed (its sha256 is recorded, a secret only as redacted);
+   * `reusedFrom`: the result is that of the identical read this step ran earlier (not run again).
+   */
+  commandResult(host: string, step: string, result: ExecResult, extra: { error?: string; reusedFrom?: string; stdin?: StdinInput } = {}): void {
+    const { error, reusedFrom, stdin } = extra;
     this.record({
       type: 'command.result',
       host,
@@ -62,6 +66,7 @@ export class Recorder {
       stderr: digestOutput(result.stderr, result.stderrBytes, result.truncated),
       ...(error !== undefined ? { error } : {}),
       ...(reusedFrom !== undefined ? { reusedFrom } : {}),
+      ...(stdin !== undefined && !isSecret(stdin) ? { stdinSha256: createHash('sha256').update(stdin).digest('hex') } : {}),
     });
   }
 }
