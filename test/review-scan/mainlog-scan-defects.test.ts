@@ -1,0 +1,108 @@
+// Cases where the WebAssembly main-log scanner, its file reader or its thread split give a result
+// other than one sequential pass of the line-by-line reference, or hide that they did.
+import { existsSync, truncateSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MainlogScanner, finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
+import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
+import { referenceScan } from '../parsers/mainlog-reference.js';
+
+const T1 = '2026-11-22 10:56:28';
+const T2 = '2026-11-22 10:56:29';
+const ID = '1xV5FE-0001it-00';
+
+describe('caps are reported', () => {
+  it('a client address that does not fit in the address table marks the scan truncated', () => {
+    const text = [1, 2, 3].map((k) => `${T1} ${ID} <= a@b H=(h) [10.0.0.${k}]:1 A=dovecot_login:a@b`).join('\n') + '\n';
+    const r = scanMainlogBuffer(Buffer.from(text), { maxKeys: 2 });
+    // Only two of the three addresses can be kept; the third must not vanish silently.
+    expect(r.senders[0]!.ips).toHaveLength(2);
+    expect(r.truncated).toBe(true);
+  });
+
+  it('authenticator pairs dropped at maxPairs mark the scan truncated', () => {
+    const text = `${T1} ${ID} <= a@b A=p1:id\n${T1} ${ID} <= a@b A=p2:id\n`;
+    const r = scanMainlogBuffer(Buffer.from(text), { maxPairs: 1 });
+    expect(r.auth_senders[0]!.authenticators).toEqual([{ key: 'p1', count: 1 }]);
+    expect(r.truncated).toBe(true);
+  });
+});
+
+describe('pair counts over the slot limit', () => {
+  it('absorbing a range whose pair count is near the limit keeps the exact count', () => {
+    const line = (t: string): string => `${t} ${ID} <= a@b H=(x) [1.1.1.1]:1 A=p:a@b\n`;
+    const first = line(T1).repeat(3);
+    const second = line(T2).repeat(5);
+    const scan = (text: string): MainlogScanner => {
+      const s = new MainlogScanner();
+      s.setPairCountLimitForTests(3);
+      s.feed(Buffer.from(text), 0, Buffer.byteLength(text));
+      return s;
+    };
+    const one = scan(first + second).result();
+    expect(one.senders[0]!.ips).toEqual([{ key: '1.1.1.1', count: 8 }]);
+    const split = scan(first);
+    split.absorb(structuredClone(scan(second).dump()));
+    expect(split.result()).toEqual(one);
+  });
+});
+
+describe('file reader', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'runbook-review-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('does not return a partial result as complete when the file shrinks during the scan', async () => {
+    const text = Array.from({ length: 200 }, (_, k) => `${T1} ${ID} <= s${k}@x.test U=u P=local`).join('\n') + '\n';
+    const file = join(dir, 'shrinks');
+    await writeFile(file, text);
+    let truncated = false;
+    const scan = scanMainlogFile(file, {
+      workers: 1,
+      chunkBytes: 1024,
+      onProgress: () => {
+        if (!truncated) truncateSync(file, 0);
+        truncated = true;
+      },
+    });
+    // Either the scan fails, or it says it read less than the whole range.
+    const outcome = await scan.then((r) => r, (err: unknown) => err as Error);
+    if (!(outcome instanceof Error)) expect(outcome.window.bytes_scanned).toBeLessThan(Buffer.byteLength(text));
+    expect(truncated).toBe(true);
+  });
+});
+
+const built = resolve('dist/investigate/mainlog-file.js');
+const available = existsSync(built) && existsSync(resolve('dist/investigate/mainlog-worker.js'));
+
+describe.runIf(available || process.env.CI)('thread split (built package)', () => {
+  it('a cwd= line and its arrival stay paired when a line of the next second is logged between them', async () => {
+    const mod = (await import(pathToFileURL(built).href)) as typeof import('../../src/investigate/mainlog-file.js');
+    const lines: string[] = [];
+    for (let i = 0; i < 60; i++) lines.push(`${T1} ${ID} Completed`);
+    lines.push(`${T1} cwd=/home/u/public_html 3 args: /usr/sbin/sendmail -t -i`);
+    // Another process logs a line of the next second before the submission's arrival line.
+    lines.push(`${T2} ${ID} Completed`);
+    lines.push(`${T1} ${ID} <= spam@x.test U=u P=local`);
+    for (let i = 0; i < 20; i++) lines.push(`${T2} ${ID} Completed`);
+    const text = `${lines.join('\n')}\n`;
+    const dir = await mkdtemp(join(tmpdir(), 'runbook-review-split-'));
+    try {
+      const file = join(dir, 'log');
+      await writeFile(file, text);
+      const want = finishScan(referenceScan(text), { startOffset: 0, endOffset: Buffer.byteLength(text) });
+      expect(want.cwd[0]!.senders).toEqual([{ key: 'spam@x.test', count: 1 }]);
+      const got = await mod.scanMainlogFile(file, { workers: 2, splitThresholdBytes: 0 });
+      expect(got.cwd).toEqual(want.cwd);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
