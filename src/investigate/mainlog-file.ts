@@ -13,6 +13,7 @@ import {
   MainlogScanner,
   timestampPrefixLength,
   type MainlogScanResult,
+  type PendingCwd,
   type ScanDump,
   type ScanLimits,
 } from '../parsers/mainlog-scan.js';
@@ -44,11 +45,20 @@ const WORKER_THRESHOLD = 32 * 1024 * 1024;
 const WORKER_HEAD_START = 48 * 1024 * 1024;
 const PROBE = 16 * 1024;
 
+/** The main log changed size while it was read: rotated or truncated under us. */
+export class MainlogChangedError extends Error {
+  constructor(read: number, expected: number) {
+    super(`the main log ended after ${read} of the ${expected} bytes it had when the scan started (rotated or truncated meanwhile?); run the scan again`);
+    this.name = 'MainlogChangedError';
+  }
+}
+
 /**
- * Scan one byte range of an open file into `scanner`; `start` must be a line start. Reads go
- * straight into the scanner's input area (no copy); a line longer than the chunk grows it.
+ * Read complete lines of a byte range of an open file straight into the scanner's input area
+ * (no copy) and hand each batch to `use(end)` (the lines are input[0, end)); `use` returns
+ * true to stop early. `start` must be a line start; a line longer than the chunk grows it.
  */
-export function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
+function readLines(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): void {
   let size = options.chunkBytes ?? 4 * 1024 * 1024;
   let carry = 0;
   let pos = start;
@@ -59,17 +69,38 @@ export function scanRangeInto(scanner: MainlogScanner, fd: number, start: number
     // Synchronous reads: this loop is pure CPU work on page-cached data, and the async read's
     // thread-pool round trip left the scanner idle for a third of the time.
     const bytesRead = readSync(fd, buf, carry, Math.min(size - carry, end - pos), pos);
-    if (bytesRead === 0) break;
+    if (bytesRead === 0) throw new MainlogChangedError(pos - start, end - start);
     pos += bytesRead;
     const filled = carry + bytesRead;
-    // Feed complete lines only; the tail waits for the next read (or is fed at the range end).
+    // Complete lines only; the tail waits for the next read (or goes at the range end).
     const last = pos >= end ? filled : buf.lastIndexOf(0x0a, filled - 1) + 1;
-    if (last > 0) scanner.feedInput(0, last);
+    if (last > 0 && use(last)) return;
     carry = filled - last;
     if (carry > 0 && last > 0) scanner.input(size).copyWithin(0, last, filled);
     options.onProgress?.((pos - start) / Math.max(1, end - start));
   }
-  if (carry > 0) scanner.feedInput(0, carry);
+  if (carry > 0) use(carry);
+}
+
+/** Scan one byte range of an open file into `scanner`; `start` must be a line start. */
+export function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
+  readLines(scanner, fd, start, end, options, (last) => {
+    scanner.feedInput(0, last);
+    return false;
+  });
+}
+
+/**
+ * Give `pending` (the cwd= line left waiting at the end of the range before) to the range
+ * [start, end) as one pass would: its lines are read only until the line is used or replaced.
+ */
+function carryPendingCwd(scanner: MainlogScanner, fd: number, pending: PendingCwd, start: number, end: number): 'used' | 'replaced' | 'open' {
+  let outcome: 'used' | 'replaced' | 'open' = 'open';
+  readLines(scanner, fd, start, end, {}, (last) => {
+    outcome = scanner.resolvePendingInput(pending, 0, last);
+    return outcome !== 'open';
+  });
+  return outcome;
 }
 
 interface LineAt {
@@ -155,18 +186,17 @@ export async function lastTimestamp(fh: FileHandle, end: number): Promise<string
   }
 }
 
-/** A line start near `target` where the timestamp changes from the line before. */
-async function splitPoint(fh: FileHandle, target: number, end: number): Promise<number> {
-  const first = await firstTimestampedLine(fh, target, end);
-  if (first === null) return end;
-  let cur = first;
-  for (let k = 0; k < 100_000; k++) {
-    const next = await firstTimestampedLine(fh, cur.lineStart + 1, end);
-    if (next === null) return end;
-    if (next.ts !== first.ts) return next.lineStart;
-    cur = next;
+/** The first line start at or after `target` (`end` when none). */
+async function lineStartFrom(fh: FileHandle, target: number, end: number): Promise<number> {
+  if (target <= 0) return 0;
+  const buf = Buffer.allocUnsafe(PROBE);
+  for (let pos = target - 1; pos < end; pos += PROBE) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(PROBE, end - pos), pos);
+    if (bytesRead === 0) return end;
+    const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
+    if (nl >= 0) return pos + nl + 1;
   }
-  return first.lineStart;
+  return end;
 }
 
 function workerUrl(): URL | null {
@@ -177,21 +207,29 @@ function workerUrl(): URL | null {
 
 interface WorkerJob {
   done: Promise<ScanDump>;
-  stop: () => void;
+  /** Ends the worker; resolves once it has exited (it reads our descriptor until then). */
+  stop: () => Promise<void>;
 }
 
-function startWorker(url: URL, path: string, start: number, end: number, options: MainlogScanOptions): WorkerJob {
+/** A worker reading [start, end) of the file already open as `fd` (threads share descriptors). */
+function startWorker(url: URL, fd: number, start: number, end: number, options: MainlogScanOptions): WorkerJob {
   const { signal: _signal, onProgress: _p, ...plain } = options;
-  const worker = new Worker(url, { workerData: { path, start, end, options: plain } });
-  const stop = (): void => void worker.terminate();
+  const worker = new Worker(url, { workerData: { fd, start, end, options: plain } });
+  const stop = async (): Promise<void> => {
+    options.signal?.removeEventListener('abort', onAbort);
+    await worker.terminate();
+  };
+  const onAbort = (): void => void stop();
   const done = new Promise<ScanDump>((resolve, reject) => {
-    options.signal?.addEventListener('abort', stop, { once: true });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (dump: ScanDump) => {
-      options.signal?.removeEventListener('abort', stop);
       resolve(dump);
-      stop();
+      void stop();
     });
-    worker.once('error', reject);
+    worker.once('error', (error) => {
+      reject(error);
+      void stop();
+    });
     worker.once('exit', (code) => {
       if (code !== 0) reject(new Error(`main-log scan worker exited with code ${code}`));
     });
@@ -227,7 +265,7 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
       for (let k = 1; k < workers; k++) {
         const share = Math.floor(((end - start) * k) / workers);
         const head = Math.min(WORKER_HEAD_START / workers, (end - start) / 10);
-        const cut = await splitPoint(fh, start + Math.floor(share + head * (workers - k)), end);
+        const cut = await lineStartFrom(fh, start + Math.floor(share + head * (workers - k)), end);
         if (cut > s && cut < end) {
           ranges.push([s, cut]);
           s = cut;
@@ -242,14 +280,20 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
     if (url === null) {
       scanRangeInto(scanner, fh.fd, start, end, options);
     } else {
-      // This thread reads the first range while workers read the others; their tables are
-      // then added in range order, which gives exactly the result of one sequential pass.
-      const jobs = ranges.slice(1).map(([s, e]) => startWorker(url, path, s, e, options));
+      // This thread reads the first range while workers read the others (on this descriptor,
+      // so a rotation meanwhile cannot hand them another file). Their tables are then added in
+      // range order, and a cwd= line left waiting at the end of a range is carried into the
+      // next: exactly the result of one sequential pass.
+      const jobs: WorkerJob[] = [];
       try {
+        for (const [s, e] of ranges.slice(1)) jobs.push(startWorker(url, fh.fd, s, e, options));
         scanRangeInto(scanner, fh.fd, ranges[0]![0], ranges[0]![1], options);
-        for (const job of jobs) scanner.absorb(await job.done);
+        const dumps: ScanDump[] = [];
+        for (const job of jobs) dumps.push(await job.done);
+        scanner.absorbRanges(dumps, (i, pending) => carryPendingCwd(scanner, fh.fd, pending, ranges[i + 1]![0], ranges[i + 1]![1]));
       } finally {
-        for (const job of jobs) job.stop();
+        // Before the descriptor they read is closed.
+        await Promise.all(jobs.map((job) => job.stop()));
       }
     }
     return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);

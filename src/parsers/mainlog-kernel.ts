@@ -31,6 +31,12 @@ export interface KernelExports {
   mergeSpill(relation: number, parent: number, child: number, extra: number): void;
   addTotal(i: number, value: number): void;
   gatherPairs(relation: number, kept: number, out: number): number;
+  pendingId(): number;
+  pendingTimeAt(): number;
+  setPending(id: number, time: number): void;
+  sawCwdLine(): number;
+  resolvePending(start: number, end: number): number;
+  findKey(table: number, ptr: number, len: number): number;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */

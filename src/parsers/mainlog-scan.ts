@@ -11,7 +11,7 @@
  * Results are plain JSON.
  */
 import { unescapeSubject } from './exim-mainlog.js';
-import { createKernel, PAIRS, TOTALS, type KernelExports } from './mainlog-kernel.js';
+import { createKernel, PAIRS, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
 import { absorbTables, dumpTables, keyViews, PairView, type KeyView, type TableDump } from './scan-tables.js';
 
 /** A key and how often it was seen. */
@@ -115,11 +115,21 @@ export interface ScanBucket {
   extra?: Map<string, number>;
 }
 
+/** A cwd= line waiting for the local arrival logged in its second: the path and that second. */
+export interface PendingCwd {
+  path: Uint8Array;
+  time: string;
+}
+
 /** A scanner's whole state as transferable arrays (see MainlogScanner.dump). */
 export interface ScanDump {
   tables: TableDump;
   firstTime: string | null;
   lastTime: string | null;
+  /** The cwd= line still waiting at the end of the range. */
+  pending: PendingCwd | null;
+  /** Whether the range had a cwd= line at all (then `pending` is its own final state). */
+  sawCwd: boolean;
 }
 
 /** Counted state as string-keyed maps (finishScan turns it into the result). */
@@ -210,7 +220,9 @@ export class MainlogScanner {
   #lastTime: string | null = null;
 
   constructor(limits: ScanLimits = {}) {
-    this.#kernel = createKernel(limits.maxKeys ?? 200_000, limits.maxPairs ?? 4_000_000);
+    // The kernel takes 32-bit limits (and clamps keys to its 18-bit ids).
+    const clamp = (n: number): number => Math.max(0, Math.min(Math.floor(n), 2 ** 31 - 1));
+    this.#kernel = createKernel(clamp(limits.maxKeys ?? 200_000), clamp(limits.maxPairs ?? 4_000_000));
   }
 
   /**
@@ -222,8 +234,9 @@ export class MainlogScanner {
     return Buffer.from(this.#kernel.memory.buffer, at, size);
   }
 
-  /** Tests only: a tiny per-slot count limit exercises the kernel's overflow path. */
+  /** Tests only: a tiny per-slot count limit (2^k - 1, k >= 2) exercises the kernel's overflow path. */
   setPairCountLimitForTests(limit: number): void {
+    if (!(limit >= 3 && Number.isInteger(Math.log2(limit + 1)))) throw new Error(`pair count limit must be 2^k - 1 with k >= 2, got ${limit}`);
     this.#kernel.setPairCountLimit(limit);
   }
 
@@ -285,7 +298,46 @@ export class MainlogScanner {
 
   /** This scanner's state as transferable arrays, for `absorb` in another thread. */
   dump(): ScanDump {
-    return { tables: dumpTables(this.#kernel), firstTime: this.#firstTime, lastTime: this.#lastTime };
+    return {
+      tables: dumpTables(this.#kernel),
+      firstTime: this.#firstTime,
+      lastTime: this.#lastTime,
+      pending: this.pendingCwd(),
+      sawCwd: this.#kernel.sawCwdLine() !== 0,
+    };
+  }
+
+  /**
+   * The cwd= line still waiting for its arrival at the end of what was fed, if any. A range
+   * split for threads can fall between the two; see `resolvePendingInput`.
+   */
+  pendingCwd(): PendingCwd | null {
+    const kernel = this.#kernel;
+    const id = kernel.pendingId();
+    if (id < 0) return null;
+    const path = keyViews(kernel).cwd.bytes(id).slice();
+    const time = Buffer.from(kernel.memory.buffer, kernel.pendingTimeAt(), 19).toString('latin1');
+    return { path, time };
+  }
+
+  /**
+   * Make `pending` (from the range before, after its tables were absorbed) this scanner's
+   * pending cwd= line, then read input[start, end) of the range after it only as far as one
+   * pass would need it: 'used' when a local arrival of its second took it, 'replaced' when a
+   * cwd= line came first, 'open' when neither happened in these bytes.
+   */
+  resolvePendingInput(pending: PendingCwd, start: number, end: number): 'used' | 'replaced' | 'open' {
+    const kernel = this.#kernel;
+    const at = kernel.alloc(pending.path.length + 19);
+    new Uint8Array(kernel.memory.buffer, at, pending.path.length).set(pending.path);
+    Buffer.from(kernel.memory.buffer, at + pending.path.length, 19).write(pending.time, 'latin1');
+    const id = kernel.findKey(TABLE.cwd, at, pending.path.length);
+    kernel.setPending(id, at + pending.path.length);
+    kernel.release(at);
+    // A cwd= key that did not fit was dropped with its line; one pass would have cleared it too.
+    if (id < 0) return 'used';
+    const outcome = kernel.resolvePending(start, end);
+    return outcome === 1 ? 'used' : outcome === 2 ? 'replaced' : 'open';
   }
 
   /**
@@ -297,6 +349,22 @@ export class MainlogScanner {
     absorbTables(this.#kernel, other.tables);
     this.#firstTime ??= other.firstTime;
     this.#lastTime = other.lastTime ?? this.#lastTime;
+  }
+
+  /**
+   * Add the dumps of the ranges that follow this one, in order, as one pass over all of them
+   * would count: a cwd= line still waiting at the end of a range is handed to `carryInto(i,
+   * pending)`, which reads the start of range i (of `dumps`) with `resolvePendingInput`.
+   */
+  absorbRanges(dumps: ScanDump[], carryInto: (i: number, pending: PendingCwd) => 'used' | 'replaced' | 'open'): void {
+    let carry = this.pendingCwd();
+    for (const dump of dumps) this.absorb(dump);
+    dumps.forEach((dump, i) => {
+      const outcome = carry === null ? 'open' : carryInto(i, carry);
+      // After its first cwd= line a range's own state is what one pass would have.
+      if (dump.sawCwd) carry = dump.pending;
+      else if (outcome !== 'open') carry = null;
+    });
   }
 
   /** The state so far as string-keyed maps (made once per distinct key): mergeable with others. */
@@ -352,6 +420,7 @@ export class MainlogScanner {
     };
     const [auth, authKept] = build(keys.auth, PAIRS.authIps, keys.ips);
     const names = new PairView(kernel, PAIRS.authNames, keys.auth.size, authKept);
+    dropped += names.dropped;
     for (let id = 0; id < keys.auth.size; id++) {
       const b = auth.get(keys.auth.key(id));
       if (b === undefined) continue;

@@ -33,6 +33,22 @@ export function newKeyTable(maxKeys: u32, initialSlots: u32): KeyTable {
 }
 
 /** Id of [p, p + len), inserted if new; -1 when the table is full. */
+/** Id of [p, p + len) when the table holds it, else -1; never inserts. */
+export function keyFind(t: KeyTable, p: usize, len: usize): i32 {
+  const h = hashKey(p, len);
+  let slot = h & t.mask;
+  while (true) {
+    const at = t.slots + (<usize>slot << 3);
+    const v = load<u32>(at);
+    if (v == 0) return -1;
+    if (load<u32>(at, 4) == h) {
+      const k = t.keys + (<usize>(v - 1) << 3);
+      if (<usize>load<u32>(k, 4) == len && bytesEqual(t.arena + <usize>load<u32>(k), p, len)) return <i32>(v - 1);
+    }
+    slot = (slot + 1) & t.mask;
+  }
+}
+
 export function keyId(t: KeyTable, p: usize, len: usize): i32 {
   // Logs come in bursts (one spammer, one authenticator): try the last key first.
   const last = t.last;

@@ -18,11 +18,11 @@
  */
 
 import { PAD } from './bytes';
-import { keyId } from './key-table';
+import { keyFind, keyId } from './key-table';
 import { COUNT_BITS, MAX_KEYS, pairAdd, pairTable } from './pair-table';
 import { addTotal, table, TOTAL_DROPPED } from './scan';
 
-export { init, inputBuffer, feed, total, addTotal } from './scan';
+export { init, inputBuffer, feed, total, addTotal, pendingId, pendingTimeAt, setPending, sawCwdLine, resolvePending } from './scan';
 export { setPairCountLimit, touched, spillList, spillLength } from './pair-table';
 
 // ---------------------------------------------------------------------------------------------
@@ -121,4 +121,9 @@ export function gatherPairs(i: i32, kept: usize, out: usize): u32 {
     n++;
   }
   return n;
+}
+
+/** Id of a key in table `i` (bytes at ptr), or -1 when the table does not hold it. */
+export function findKey(i: i32, ptr: usize, len: usize): i32 {
+  return keyFind(table(i), ptr, len);
 }

@@ -11,7 +11,7 @@ export const MAX_KEYS: u32 = (1 << 18) - 1;
 export const COUNT_BITS: u64 = 28;
 let countLimit: u64 = (<u64>1 << COUNT_BITS) - 1;
 
-/** Tests only: a small count limit exercises the spill path. */
+/** Tests only: a small count limit (2^k - 1, k >= 2) exercises the spill path. */
 export function setPairCountLimit(limit: u32): void {
   countLimit = <u64>limit;
 }
@@ -72,13 +72,7 @@ export function pairAdd(t: PairTable, parent: i32, child: i32, n: u32): void {
     const v = load<u64>(at);
     if (v == 0) break;
     if (v >> COUNT_BITS == key) {
-      let count = (v & countLimit) + <u64>n;
-      if (count > countLimit) {
-        const half = countLimit >> 1;
-        spill(t, key, <f64>half);
-        count -= half;
-      }
-      store<u64>(at, (key << COUNT_BITS) | count);
+      store<u64>(at, (key << COUNT_BITS) | fitCount(t, key, (v & countLimit) + <u64>n));
       return;
     }
     slot = (slot + 1) & t.mask;
@@ -87,10 +81,20 @@ export function pairAdd(t: PairTable, parent: i32, child: i32, n: u32): void {
     t.dropped += <f64>n;
     return;
   }
-  store<u64>(t.cells + (<usize>slot << 3), (key << COUNT_BITS) | <u64>n);
+  store<u64>(t.cells + (<usize>slot << 3), (key << COUNT_BITS) | fitCount(t, key, <u64>n));
   t.size++;
   // Grown at three quarters full: the table stays small (cache) and probes stay short.
   if (t.size * 4 > (t.mask + 1) * 3) growPairs(t);
+}
+
+/** A count that fits the slot: what is past the limit moves to the spill list, half a slot at a time. */
+@inline function fitCount(t: PairTable, key: u64, count: u64): u64 {
+  const half = countLimit >> 1;
+  while (count > countLimit) {
+    spill(t, key, <f64>half);
+    count -= half;
+  }
+  return count;
 }
 
 // Pair additions are queued and applied in batches, in their original order. Before a batch is

@@ -4,8 +4,8 @@
  * against its line-by-line reference).
  */
 import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
-import { countKey, keyId, KeyTable, newKeyTable } from './key-table';
-import { applyQueued, initRelations, MAX_KEYS, queuePair } from './pair-table';
+import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
+import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
 
 export const T_CWD = 0, T_SENDERS = 1, T_AUTH = 2, T_SUBJECTS = 3, T_USERS = 4, T_IPS = 5, T_NAMES = 6;
 export const P_CWD_SENDERS = 0, P_SENDER_IPS = 1, P_AUTH_IPS = 2, P_AUTH_NAMES = 3, P_SUBJECT_SENDERS = 4, P_USER_SENDERS = 5;
@@ -27,6 +27,8 @@ let dropped: f64 = 0;
 /** Pending non-admin cwd line (table id), for the next local arrival in the same second. */
 let pendingCwd: i32 = -1;
 let pendingTime: usize = 0;
+/** Whether a cwd= line that sets or clears pendingCwd was seen (see resolvePending). */
+let sawCwd = false;
 
 let input: usize = 0;
 let inputCap: usize = 0;
@@ -68,6 +70,67 @@ export function feed(start: usize, end: usize): void {
   }
   applyQueued();
   store<u8>(e, saved);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A cwd= line near the end of one thread's range can belong to an arrival in the next range
+// (lines of one second need not be in order). After the ranges are merged, the pending cwd=
+// line of a range is carried into the next the way one pass would: resolvePending reads that
+// range's lines only until the pending line is used by a local arrival of its second, or a
+// cwd= line replaces it.
+
+export function pendingId(): i32 {
+  return pendingCwd;
+}
+
+/** The 19-byte timestamp of the pending cwd= line. */
+export function pendingTimeAt(): usize {
+  return pendingTime;
+}
+
+export function setPending(id: i32, time: usize): void {
+  pendingCwd = id;
+  if (id >= 0) memory.copy(pendingTime, time, 19);
+}
+
+export function sawCwdLine(): bool {
+  return sawCwd;
+}
+
+/** 1: the pending line was used, 2: a cwd= line came first, 0: neither in input[start, end). */
+export function resolvePending(start: usize, end: usize): i32 {
+  if (pendingCwd < 0) return 1;
+  const base = input;
+  const e = base + end;
+  const saved = load<u8>(e);
+  store<u8>(e, <u8>NL);
+  let outcome = 0;
+  let s = base + start;
+  while (s < e && outcome == 0) {
+    const le = findByte(s, e, <u8>NL);
+    outcome = pendingOutcome(s, le);
+    s = le + 1;
+  }
+  store<u8>(e, saved);
+  return outcome;
+}
+
+function pendingOutcome(s: usize, e: usize): i32 {
+  const tl = timestampPrefix(s, e);
+  if (tl == 0) return 0;
+  const p = s + tl;
+  if (byteAt(p) == 0x63 && byteAt(p + 1) == 0x77 && byteAt(p + 2) == 0x64 && byteAt(p + 3) == 0x3d) return cwdArgs(p + 4, e) != 0 ? 2 : 0;
+  const idLen = eximIdLength(p, e);
+  if (idLen == 0) return 0;
+  const q = p + idLen + 1;
+  if (!(q + 2 < e && byteAt(q) == 0x3c && byteAt(q + 1) == 0x3d && byteAt(q + 2) == SP)) return 0;
+  const a = q + 3;
+  parseArrival(a, e);
+  if (aHostSeen || aBounce || !bytesEqual(s, pendingTime, 19)) return 0;
+  const sender = keyFind(table(T_SENDERS), a, aSenderEnd - a);
+  if (sender >= 0) pairAdd(pairTable(P_CWD_SENDERS), pendingCwd, sender, 1);
+  pendingCwd = -1;
+  return 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,27 +200,30 @@ function line(s: usize, e: usize): void {
   if (q + 2 < e && byteAt(q) == 0x3c && byteAt(q + 1) == 0x3d && byteAt(q + 2) == SP) arrival(s, q + 3, e);
 }
 
-function cwdLine(lineStart: usize, p: usize, e: usize): void {
-  // The path ends at the first " N args: ".
-  let argsStart: usize = 0;
-  let pathEnd: usize = 0;
-  let found = false;
+/** End of the path of a cwd= line (set by cwdArgs). */
+let cwdPathEnd: usize = 0;
+
+/** Where the arguments of a cwd= line start (the path ends at the first " N args: "), or 0. */
+function cwdArgs(p: usize, e: usize): usize {
   let sp = p;
   while (true) {
     sp = findByte(sp, e, <u8>SP);
-    if (sp >= e) break;
+    if (sp >= e) return 0;
     let d = sp + 1;
     while (d < e && isDigit(byteAt(d))) d++;
     if (d > sp + 1 && d + 7 <= e && byteAt(d) == SP && byteAt(d + 1) == 0x61 && byteAt(d + 2) == 0x72 && byteAt(d + 3) == 0x67 &&
         byteAt(d + 4) == 0x73 && byteAt(d + 5) == 0x3a && byteAt(d + 6) == SP) {
-      pathEnd = sp;
-      argsStart = d + 7;
-      found = true;
-      break;
+      cwdPathEnd = sp;
+      return d + 7;
     }
     sp++;
   }
-  if (!found) return;
+}
+
+function cwdLine(lineStart: usize, p: usize, e: usize): void {
+  const argsStart = cwdArgs(p, e);
+  if (argsStart == 0) return;
+  sawCwd = true;
   if (isAdminArgs(argsStart, e)) {
     adminInvocations++;
     pendingCwd = -1;
@@ -165,7 +231,7 @@ function cwdLine(lineStart: usize, p: usize, e: usize): void {
   }
   cwdSubmissions++;
   const cwd = table(T_CWD);
-  const id = keyId(cwd, p, pathEnd - p);
+  const id = keyId(cwd, p, cwdPathEnd - p);
   if (id < 0) {
     dropped++;
     pendingCwd = -1;
@@ -203,8 +269,15 @@ function isFieldToken(s: usize, e: usize): bool {
   return i > s && i < e && byteAt(i) == 0x3d;
 }
 
-function arrival(lineStart: usize, p: usize, e: usize): void {
-  arrivals++;
+// Fields of the arrival line read last (parseArrival sets them all).
+let aSenderEnd: usize = 0, aBounce = false, aHostSeen = false;
+let aIpStart: usize = 0, aIpEnd: usize = 0, aHasIp = false;
+let aUserStart: usize = 0, aUserEnd: usize = 0, aHasUser = false;
+let aAuthStart: usize = 0, aAuthColon: usize = 0, aAuthEnd: usize = 0, aHasAuth = false;
+let aSubjStart: usize = 0, aSubjEnd: usize = 0, aHasSubject = false;
+
+/** Read the fields of an arrival whose sender starts at p. */
+function parseArrival(p: usize, e: usize): void {
   const sp = findByte(p, e, <u8>SP);
   const bounce = sp - p == 2 && byteAt(p) == 0x3c && byteAt(p + 1) == 0x3e;
   let ipStart: usize = 0, ipEnd: usize = 0, hasIp = false, hostSeen = false;
@@ -272,6 +345,28 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     pos = next + 1;
   }
 
+  aSenderEnd = sp;
+  aBounce = bounce;
+  aHostSeen = hostSeen;
+  aIpStart = ipStart;
+  aIpEnd = ipEnd;
+  aHasIp = hasIp;
+  aUserStart = userStart;
+  aUserEnd = userEnd;
+  aHasUser = hasUser;
+  aAuthStart = authStart;
+  aAuthColon = authColon;
+  aAuthEnd = authEnd;
+  aHasAuth = hasAuth;
+  aSubjStart = subjStart;
+  aSubjEnd = subjEnd;
+  aHasSubject = hasSubject;
+}
+
+function arrival(lineStart: usize, p: usize, e: usize): void {
+  arrivals++;
+  parseArrival(p, e);
+  const sp = aSenderEnd, bounce = aBounce, hostSeen = aHostSeen, hasAuth = aHasAuth;
   if (bounce) bounces++;
   const local = !hostSeen;
   if (!local && !hasAuth) {
@@ -286,25 +381,38 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     if (sender < 0) dropped++;
     else countKey(senders, sender);
   }
-  const ip: i32 = hasIp ? keyId(table(T_IPS), ipStart, ipEnd - ipStart) : -1;
+  let ip: i32 = -1;
+  if (aHasIp) {
+    // Addresses are counted too, so that one that did not fit is counted as dropped, here and
+    // when another thread's tables are merged.
+    const ips = table(T_IPS);
+    ip = keyId(ips, aIpStart, aIpEnd - aIpStart);
+    if (ip < 0) dropped++;
+    else countKey(ips, ip);
+  }
   if (sender >= 0 && ip >= 0) queuePair(P_SENDER_IPS, sender, ip);
   if (hasAuth) {
     authArrivals++;
     const authTable = table(T_AUTH);
-    const auth = keyId(authTable, authColon + 1, authEnd - authColon - 1);
+    const auth = keyId(authTable, aAuthColon + 1, aAuthEnd - aAuthColon - 1);
     if (auth < 0) dropped++;
     else {
       countKey(authTable, auth);
       if (ip >= 0) queuePair(P_AUTH_IPS, auth, ip);
-      const name = keyId(table(T_NAMES), authStart, authColon - authStart);
-      if (name >= 0) queuePair(P_AUTH_NAMES, auth, name);
+      const names = table(T_NAMES);
+      const name = keyId(names, aAuthStart, aAuthColon - aAuthStart);
+      if (name < 0) dropped++;
+      else {
+        countKey(names, name);
+        queuePair(P_AUTH_NAMES, auth, name);
+      }
     }
   }
   if (local) {
     localArrivals++;
-    if (hasUser) {
+    if (aHasUser) {
       const users = table(T_USERS);
-      const user = keyId(users, userStart, userEnd - userStart);
+      const user = keyId(users, aUserStart, aUserEnd - aUserStart);
       if (user < 0) dropped++;
       else {
         countKey(users, user);
@@ -317,9 +425,9 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
       pendingCwd = -1;
     }
   }
-  if (hasSubject && !bounce) {
+  if (aHasSubject && !bounce) {
     const subjects = table(T_SUBJECTS);
-    const subject = keyId(subjects, subjStart, subjEnd - subjStart);
+    const subject = keyId(subjects, aSubjStart, aSubjEnd - aSubjStart);
     if (subject < 0) dropped++;
     else {
       countKey(subjects, subject);

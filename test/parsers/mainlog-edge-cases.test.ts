@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MainlogScanner, finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
 import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
-import { referenceScan } from '../parsers/mainlog-reference.js';
+import { referenceScan } from './mainlog-reference.js';
 
 const T1 = '2026-11-22 10:56:28';
 const T2 = '2026-11-22 10:56:29';
