@@ -12,8 +12,9 @@ import type { SummaryRecord } from './records.js';
  *   openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in msg -sigfile sig
  * `publicKey` is the base64 of the raw 32-byte Ed25519 public key.
  *
- * Keys: PEM (PKCS#8 private, SPKI public: `openssl genpkey -algorithm ed25519`), unencrypted
- * OpenSSH private keys (`ssh-keygen -t ed25519 -N ''`) and `ssh-ed25519 AAAA...` public lines.
+ * Keys: PEM (PKCS#8 private, SPKI public: `openssl genpkey -algorithm ed25519`, encrypted or
+ * not), OpenSSH private keys (`ssh-keygen -t ed25519`, with or without a passphrase) and
+ * `ssh-ed25519 AAAA...` public lines.
  */
 
 export type AuditSignature = NonNullable<SummaryRecord['signature']>;
@@ -34,14 +35,19 @@ interface ParsedSshKey {
   getPublicPEM(): string;
 }
 
-function parseOpenSsh(data: Buffer, path: string): ParsedSshKey {
+const ASK_PASSPHRASE = "give its passphrase with --sign-key-passphrase-file FILE (mode 0600), or run on a terminal to be asked for it";
+
+function parseOpenSsh(data: Buffer, path: string, passphrase?: string): ParsedSshKey {
   // ssh2 is CommonJS; its key parser reads OpenSSH formats node:crypto does not.
-  const { utils } = require('ssh2') as { utils: { parseKey(data: Buffer): ParsedSshKey | Error | ParsedSshKey[] } };
-  const parsed = utils.parseKey(data);
+  const { utils } = require('ssh2') as { utils: { parseKey(data: Buffer, passphrase?: string): ParsedSshKey | Error | ParsedSshKey[] } };
+  const parsed = utils.parseKey(data, passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (key === undefined || key instanceof Error) {
     const why = key instanceof Error ? key.message : 'no key found';
-    throw new SigningKeyError(`${path}: cannot read the OpenSSH key (${why}). Encrypted keys are not supported: use an unencrypted ed25519 key kept mode 0600, or a PEM key from 'openssl genpkey -algorithm ed25519'.`);
+    if (/encrypted|passphrase/i.test(why)) {
+      throw new SigningKeyError(passphrase === undefined ? `${path}: the key is encrypted; ${ASK_PASSPHRASE}.` : `${path}: wrong passphrase for the key (${why}).`);
+    }
+    throw new SigningKeyError(`${path}: cannot read the OpenSSH key (${why}). Use an ed25519 key kept mode 0600, or a PEM key from 'openssl genpkey -algorithm ed25519'.`);
   }
   if (key.type !== 'ssh-ed25519') throw new SigningKeyError(`${path}: the key is ${key.type}; audit signing needs an ed25519 key ('ssh-keygen -t ed25519' or 'openssl genpkey -algorithm ed25519').`);
   return key;
@@ -63,19 +69,38 @@ function readKeyFile(path: string): Buffer {
   }
 }
 
-/** Loads an Ed25519 private key. Refuses a key file others can read, as ssh does. */
-export function loadPrivateKey(path: string): KeyObject {
+/** Whether the private key file is protected by a passphrase (OpenSSH or PKCS#8 PEM). */
+export function privateKeyIsEncrypted(path: string): boolean {
+  const data = readKeyFile(path);
+  const text = data.toString('utf8');
+  if (text.includes('BEGIN ENCRYPTED PRIVATE KEY')) return true;
+  if (!text.includes('BEGIN OPENSSH PRIVATE KEY')) return false;
+  try {
+    parseOpenSsh(data, path);
+    return false;
+  } catch (error) {
+    return error instanceof SigningKeyError && error.message.includes('the key is encrypted');
+  }
+}
+
+/**
+ * Loads an Ed25519 private key, decrypting it with `passphrase` when it has one. Refuses a key
+ * file others can read, as ssh does.
+ */
+export function loadPrivateKey(path: string, passphrase?: string): KeyObject {
   const mode = statSync(path, { throwIfNoEntry: false })?.mode;
   if (mode !== undefined && (mode & 0o077) !== 0) {
     throw new SigningKeyError(`${path}: the private key is readable by group or others (mode ${(mode & 0o777).toString(8)}); run 'chmod 600 ${path}' and try again.`);
   }
   const data = readKeyFile(path);
   const text = data.toString('utf8');
-  if (text.includes('BEGIN OPENSSH PRIVATE KEY')) return requireEd25519(createPrivateKey(parseOpenSsh(data, path).getPrivatePEM()), path);
+  if (text.includes('BEGIN OPENSSH PRIVATE KEY')) return requireEd25519(createPrivateKey(parseOpenSsh(data, path, passphrase).getPrivatePEM()), path);
+  if (text.includes('BEGIN ENCRYPTED PRIVATE KEY') && passphrase === undefined) throw new SigningKeyError(`${path}: the key is encrypted; ${ASK_PASSPHRASE}.`);
   try {
-    return requireEd25519(createPrivateKey(data), path);
+    return requireEd25519(createPrivateKey(passphrase === undefined ? data : { key: data, passphrase }), path);
   } catch (error) {
     if (error instanceof SigningKeyError) throw error;
+    if (passphrase !== undefined && text.includes('BEGIN ENCRYPTED PRIVATE KEY')) throw new SigningKeyError(`${path}: wrong passphrase for the key.`);
     throw new SigningKeyError(`${path}: not a usable private key (${error instanceof Error ? error.message : String(error)}). Generate one with 'openssl genpkey -algorithm ed25519 -out key.pem'.`);
   }
 }
@@ -103,10 +128,10 @@ export function rawPublicKeyBase64(key: KeyObject): string {
 
 const HEAD_PATTERN = /^[0-9a-f]{64}$/;
 
-/** Signs a chain head with the Ed25519 private key in keyPath. */
-export function signChainHead(head: string, keyPath: string): AuditSignature {
+/** Signs a chain head with an Ed25519 private key (loaded, or the path of an unencrypted one). */
+export function signChainHead(head: string, keyOrPath: KeyObject | string): AuditSignature {
   if (!HEAD_PATTERN.test(head)) throw new Error(`not a chain head (64 lowercase hex characters): ${JSON.stringify(head)}`);
-  const key = loadPrivateKey(keyPath);
+  const key = typeof keyOrPath === 'string' ? loadPrivateKey(keyOrPath) : keyOrPath;
   return {
     alg: 'ed25519',
     publicKey: rawPublicKeyBase64(key),

@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
-import { loadPrivateKey, signChainHead, type AuditSignature } from '../../audit/sign.js';
+import { signChainHead, type AuditSignature } from '../../audit/sign.js';
+import { loadSigningKey } from '../signing-key.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { acquireHostLock } from '../../fleet/lock.js';
@@ -46,6 +47,7 @@ export interface ApplyFlags {
   auditDir: string;
   secretsFile?: string;
   signKey?: string;
+  signKeyPassphraseFile?: string;
   incident?: string;
   rerunFailed?: string;
   breakStaleLock?: boolean;
@@ -126,9 +128,9 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
 
     let signHead: ((head: string) => AuditSignature) | undefined;
     if (flags.signKey) {
-      const keyPath = flags.signKey;
-      loadPrivateKey(keyPath); // fail before the run, not after it
-      signHead = (head) => signChainHead(head, keyPath);
+      // Loaded (and its passphrase asked for) before the run, not after it.
+      const key = await loadSigningKey(flags.signKey, flags.signKeyPassphraseFile);
+      signHead = (head) => signChainHead(head, key);
     }
 
     const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
@@ -263,7 +265,8 @@ export function registerApplyCommand(program: Command): void {
     .option('--audit-log <file>', 'write the audit log here instead of the audit directory')
     .option('--audit-dir <dir>', 'directory for audit logs', 'runbook-audit')
     .option('--secrets-file <file>', 'write generated secrets (new passwords) to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
-    .option('--sign-key <file>', 'Ed25519 private key (PEM) to sign the audit chain head')
+    .option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit chain head')
+    .option('--sign-key-passphrase-file <file>', 'passphrase of an encrypted --sign-key, from this 0600 file (on a terminal you are asked instead)')
     .option('--incident <target>', 'attach the report to an incident: webhook:URL, pagerduty:ID, jira:KEY, github:OWNER/REPO#N')
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
     .option('--break-stale-lock', "take over a host's run lock when its holder is gone or it is older than 6 hours (reported)")
