@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPrivateKey, loadPublicKey, privateKeyIsEncrypted, signChainHead, SigningKeyError, verifySignature } from '../../src/audit/sign.js';
 import { EXIT } from '../../src/engine/run.js';
-import { runCli } from '../cli/run-cli.js';
+import { runCli, runOnTty } from '../cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runbook-sign-enc-'));
 const PASS = 'correct horse battery staple';
@@ -54,6 +54,17 @@ describe('encrypted audit signing keys', () => {
     const verify = await runCli(['audit', 'verify', log, '--pubkey', `${sshKey}.pub`], { env });
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
     for (const text of [r.stdout, r.stderr, readFileSync(log, 'utf8'), verify.stdout]) expect(text).not.toContain(PASS);
+  });
+
+  it('apply on a terminal asks for the passphrase without echoing it and signs the log', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'runbook-sign-enc-state-'));
+    const audit = join(state, 'audit');
+    const env = { XDG_STATE_HOME: state };
+    const r = await runOnTty(['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--audit-dir', audit, '--sign-key', pemKey], `passphrase for ${pemKey}:`, PASS, env);
+    expect(r.code, r.output).toBe(EXIT.ok);
+    expect(r.output).not.toContain(PASS);
+    const log = join(audit, readdirSync(audit).find((f) => f.endsWith('.jsonl'))!);
+    expect((await runCli(['audit', 'verify', log, '--pubkey', pemPub], { env })).code).toBe(0);
   });
 
   it('apply without a terminal or a passphrase file stops before the run and says how to give it', async () => {

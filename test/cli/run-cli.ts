@@ -34,3 +34,31 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
     child.stdin.end(options.input ?? '');
   });
 }
+
+/**
+ * Runs the CLI on a real pseudo-terminal (util-linux `script`), typing `answer` once `prompt`
+ * appears in its output.
+ */
+export function runOnTty(args: string[], prompt: string, answer: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let answered = false;
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (!answered && output.includes(prompt)) {
+        answered = true;
+        child.stdin.write(`${answer}\n`);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}

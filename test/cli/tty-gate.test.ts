@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,32 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/records.js';
 import { demoManifest, resetDemoHost } from '../../src/hosts/demo.js';
 import { hashHostState } from '../support/state-hash.js';
-import { CLI, REPO } from './run-cli.js';
+import { runOnTty } from './run-cli.js';
 
-/** Runs the CLI on a real pseudo-terminal (util-linux `script`), typing `answer` at the prompt. */
-function runOnTty(args: string[], answer: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    let answered = false;
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (!answered && output.includes("Type 'yes' to continue")) {
-        answered = true;
-        child.stdin.write(`${answer}\n`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+const GATE_PROMPT = "Type 'yes' to continue";
 
 async function demoWithPlaybook() {
   const base = mkdtempSync(join(tmpdir(), 'runbook-tty-'));
@@ -62,7 +38,7 @@ function lastLog(dir: string): AuditRecord[] {
 describe('confirmation gates on a terminal', () => {
   it('shows the question and applies only after the operator types yes', async () => {
     const demo = await demoWithPlaybook();
-    const r = await runOnTty(['apply', demo.playbook, '--host', 'demo', '--audit-dir', demo.auditDir], 'yes', demo.env);
+    const r = await runOnTty(['apply', demo.playbook, '--host', 'demo', '--audit-dir', demo.auditDir], GATE_PROMPT, 'yes', demo.env);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toContain('chmod 000 the spam script?');
     expect(statSync(demo.script).mode & 0o777).toBe(0);
@@ -73,7 +49,7 @@ describe('confirmation gates on a terminal', () => {
   it('anything but yes declines: nothing changes, exit 3, recorded', async () => {
     const demo = await demoWithPlaybook();
     const before = hashHostState(demo.root);
-    const r = await runOnTty(['apply', demo.playbook, '--host', 'demo', '--audit-dir', demo.auditDir], 'no', demo.env);
+    const r = await runOnTty(['apply', demo.playbook, '--host', 'demo', '--audit-dir', demo.auditDir], GATE_PROMPT, 'no', demo.env);
     expect(r.code, r.output).toBe(3);
     expect(hashHostState(demo.root)).toBe(before);
     const log = lastLog(demo.auditDir);
