@@ -35,6 +35,17 @@ function lastLog(dir: string): AuditRecord[] {
   return readFileSync(join(dir, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
 }
 
+describe('progress on a terminal without a size', () => {
+  it('is written line by line instead of redrawn one character per line', async () => {
+    const demo = await demoWithPlaybook();
+    // `script` gives the run a pseudo-terminal of 0 columns.
+    const r = await runOnTty(['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--audit-dir', demo.auditDir], '\u0000 no prompt', '', demo.env);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/Find the spam source: mailbox info@shop\.example\.test/);
+    expect(r.output).not.toMatch(/\n {2}P\r?\n {2}l\r?\n/);
+  });
+});
+
 describe('confirmation gates on a terminal', () => {
   it('shows the question and applies only after the operator types yes', async () => {
     const demo = await demoWithPlaybook();

@@ -20,7 +20,7 @@ import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
 import { diffPlans, findPlanByHash } from '../plan-diff.js';
 import { renderPlan } from '../render/plan.js';
-import { listrProgress, plainProgress } from '../render/progress.js';
+import { canRedraw, listrProgress, plainProgress } from '../render/progress.js';
 import { checkSecretsFile, createSecretDelivery } from '../secrets.js';
 import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
@@ -133,7 +133,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       signHead = (head) => signChainHead(head, key);
     }
 
-    const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
+    const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive && canRedraw(process.stderr) ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
     const hostNames = targets.map((t) => t.name);
     progress.phase('Planning', hostNames);
     let shownPlan: RunPlan | undefined;

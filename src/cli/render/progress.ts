@@ -55,6 +55,15 @@ interface HostTask {
 }
 
 /** listr2 task list, one row per host, for an interactive terminal. */
+/**
+ * Whether a live, redrawn display fits the terminal. A pseudo-terminal without a size (0
+ * columns, as under `script` or some CI runners) gets line-by-line progress instead: a redrawn
+ * one would wrap every character onto its own line.
+ */
+export function canRedraw(stream: NodeJS.WriteStream): boolean {
+  return stream.isTTY === true && (stream.columns ?? 0) >= 40;
+}
+
 export function listrProgress(style: Style): ProgressView {
   let tasks = new Map<string, HostTask>();
   let running: Promise<unknown> = Promise.resolve();
