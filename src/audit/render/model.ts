@@ -324,6 +324,22 @@ export function buildReport(records: readonly AuditRecord[], verification: Repor
   // Steps are open from step.start until step.finish, per host; commands between belong to
   // the open step of their host (foreach items run one after another per host).
   const open = new Map<string, { start: StepStartRecord; intents: CommandIntentRecord[]; commands: CommandRow[] }>();
+  // Reads a mutating step made while it was planned, one row per host and step.
+  const planning = new Map<string, StepRow>();
+  const planningRow = (record: CommandResultRecord): StepRow => {
+    const k = key(record.host, record.step);
+    let row = planning.get(k);
+    if (row === undefined) {
+      const planned = plan?.steps.find((p) => p.host === record.host && p.step === record.step);
+      row = {
+        host: record.host, step: record.step, action: planned?.action ?? 'unknown', item: undefined, mutates: plannedMutates.get(k),
+        status: 'planned', summary: 'reads made while planning this step', error: undefined, durationMs: undefined, commands: [],
+      };
+      planning.set(k, row);
+      steps.push(row);
+    }
+    return row;
+  };
 
   for (const record of records) {
     switch (record.type) {
@@ -338,7 +354,11 @@ export function buildReport(records: readonly AuditRecord[], verification: Repor
         break;
       case 'command.result': {
         const current = open.get(key(record.host, record.step));
-        if (current === undefined) break;
+        if (current === undefined) {
+          // A read made while a mutating step was planned (no step.start: nothing ran yet).
+          planningRow(record).commands.push(commandRow(undefined, record));
+          break;
+        }
         const at = current.intents.findIndex((i) => sameArgv(i.argv, record.argv));
         const intent = at >= 0 ? current.intents.splice(at, 1)[0] : undefined;
         current.commands.push(commandRow(intent, record));
