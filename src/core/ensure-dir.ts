@@ -62,8 +62,8 @@ function nearestExisting(dir: string): { existing: string; stats: Stats; missing
 }
 
 /**
- * Checks that `dir` is a directory or could be created (its nearest existing ancestor is a
- * writable directory on a real filesystem), without creating anything. Returns the missing
+ * Checks that `dir` is a writable directory or could be created (its nearest existing ancestor
+ * is a writable directory on a real filesystem), without creating anything. Returns the missing
  * levels, top first. Throws like ensureDirectory.
  */
 export function checkDirectory(dir: string): string[] {
@@ -72,11 +72,11 @@ export function checkDirectory(dir: string): string[] {
   if (!stats.isDirectory()) throw new Error(`cannot create the directory ${target}: ${existing} exists and is not a directory`);
   const pseudo = pseudoFilesystemOf(existing);
   if (pseudo !== null) throw new Error(`cannot use the directory ${target}: ${existing} is on ${pseudo}, a kernel pseudo-filesystem that keeps no files`);
-  if (missing.length === 0) return missing;
   try {
     accessSync(existing, constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new Error(`cannot create the directory ${target}: ${existing} is not writable (${errnoOf(error) ?? reasonOf(error)})`);
+    const reason = errnoOf(error) ?? reasonOf(error);
+    throw new Error(missing.length === 0 ? `cannot write in the directory ${target} (${reason})` : `cannot create the directory ${target}: ${existing} is not writable (${reason})`);
   }
   return missing;
 }
