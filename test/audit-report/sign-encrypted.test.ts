@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,8 @@ describe('encrypted audit signing keys', () => {
     const r = await runCli(['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--audit-dir', join(state, 'audit'), '--sign-key', pemKey], { env: { XDG_STATE_HOME: state }, timeoutMs: 60_000 });
     expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toMatch(/the key is encrypted; give its passphrase with --sign-key-passphrase-file/);
+    // Stopped before the audit log was created: no empty log left behind.
+    expect(existsSync(join(state, 'audit'))).toBe(false);
     const loose = join(dir, 'loose-pass');
     writeFileSync(loose, PASS, { mode: 0o644 });
     chmodSync(loose, 0o644);

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,8 +27,16 @@ describe('runbook undo after the spam-incident playbook', () => {
     for (const ip of manifest.attackerIps) expect(readFileSync(denyFile, 'utf8')).toContain(ip);
     const log = join(applyDir, readdirSync(applyDir).find((f) => f.endsWith('.jsonl'))!);
 
-    const undone = await runCli(['undo', log, '--yes', '--audit-dir', join(base, 'undo')], { env });
+    // The undo run's own audit log is signed like an apply's.
+    const key = join(base, 'sign.pem');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', key]);
+    chmodSync(key, 0o600);
+    const undone = await runCli(['undo', log, '--yes', '--audit-dir', join(base, 'undo'), '--sign-key', key], { env });
     expect(undone.code, undone.stdout + undone.stderr).toBe(0);
+    const undoLog = join(base, 'undo', readdirSync(join(base, 'undo')).find((f) => f.endsWith('.jsonl'))!);
+    const verified = await runCli(['audit', 'verify', undoLog, '--pubkey', key], { env });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout + verified.stderr).toMatch(/signature/i);
     expect(undone.stdout + undone.stderr).toMatch(/cannot be undone|not undoable|irreversible/i);
     expect(statSync(manifest.script.path).mode & 0o777).toBe(modeBefore);
     const denyAfter = readFileSync(denyFile, 'utf8');

@@ -124,14 +124,15 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     );
 
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));
-    audit = AuditWriter.create(auditPath);
-
+    // The signing key is loaded (and its passphrase asked for) before the audit log is created
+    // or anything runs: a bad key or passphrase leaves nothing behind.
     let signHead: ((head: string) => AuditSignature) | undefined;
     if (flags.signKey) {
-      // Loaded (and its passphrase asked for) before the run, not after it.
       const key = await loadSigningKey(flags.signKey, flags.signKeyPassphraseFile);
       signHead = (head) => signChainHead(head, key);
     }
+    audit = AuditWriter.create(auditPath);
+
 
     const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive && canRedraw(process.stderr) ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
     const hostNames = targets.map((t) => t.name);
