@@ -112,7 +112,7 @@ export interface CommandResultRecord extends RecordBase {
   error?: string;
   /**
    * Set when the command did not run again: while planning, an identical read made earlier in
-   * the same plan on this host (by this step) already gave the result recorded here.
+   * the same plan on this host, by the step named here, already gave the result recorded.
    */
   reusedFrom?: string;
   /** sha256 of what the command read on stdin (a scanner's script, a file's new content); never for secrets. */

@@ -32,9 +32,12 @@ export class ReadCache {
     return this.#entries.get(key);
   }
 
-  /** Keeps a finished read; one that timed out or was killed is not an answer worth reusing. */
+  /**
+   * Keeps a finished read. One that timed out, was killed or was interrupted is not an answer
+   * worth reusing; one that exited non-zero is (the same read fails the same way within a plan).
+   */
   set(key: string, step: string, result: ExecResult): void {
-    if (result.timedOut || result.signal !== null) return;
+    if (result.timedOut || result.signal !== null || result.aborted) return;
     this.#entries.set(key, { step, result });
   }
 }

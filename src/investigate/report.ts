@@ -134,6 +134,7 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
   if (v.evidence.length > 0) {
     out.push(c('bold', 'Evidence:'));
     for (const e of v.evidence.slice(0, 15)) out.push(`  ${c('dim', `[${e.source}]`)} ${s(e.detail)}`);
+    if (v.evidence.length > 15) out.push(`  … ${v.evidence.length - 15} more; --json lists all`);
   }
   out.push(`${c('dim', 'Window:')} ${s(v.window.since ?? 'all')}${v.window.from !== null ? ` (from ${s(v.window.from)}` : ''}${v.window.to !== null ? ` to ${s(v.window.to)})` : v.window.from !== null ? ')' : ''}; thresholds: ${v.thresholds.min_messages} messages, ${v.thresholds.min_subject_repeats} subject repeats`);
   for (const p of v.problems ?? []) out.push(`${c('yellow', 'Problem:')} ${s(p)}`);

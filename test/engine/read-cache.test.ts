@@ -114,7 +114,7 @@ describe('ReadCache', () => {
     expect(ReadCache.keyOf({ argv: ['tail', '-f', 'log'], onStdout: () => {} })).toBeNull();
   });
 
-  it('does not keep a read that timed out or was killed', () => {
+  it('does not keep a read that timed out, was killed or was interrupted', () => {
     const cache = new ReadCache();
     const result = (over: Partial<ExecResult>): ExecResult => ({
       argv: ['x'], exitCode: 0, signal: null, stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, truncated: false, durationMs: 1, timedOut: false, ...over,
@@ -122,8 +122,10 @@ describe('ReadCache', () => {
     cache.set('a', 's', result({ timedOut: true, exitCode: null }));
     cache.set('b', 's', result({ signal: 'SIGKILL', exitCode: null }));
     cache.set('c', 's', result({ exitCode: 1 }));
+    cache.set('d', 's', result({ aborted: true }));
     expect(cache.get('a')).toBeUndefined();
     expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('d')).toBeUndefined();
     expect(cache.get('c')?.step).toBe('s');
   });
 });
