@@ -3,8 +3,9 @@
  * from a 0600 file or asked on the terminal when the key is encrypted (never from argv).
  */
 import type { KeyObject } from 'node:crypto';
+import { Option } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
-import { loadPrivateKey, privateKeyIsEncrypted } from '../audit/sign.js';
+import { loadPrivateKey, privateKeyIsEncrypted, signChainHead, type AuditSignature } from '../audit/sign.js';
 import { UsageError } from './errors.js';
 import { askHidden } from './prompt-secret.js';
 
@@ -22,4 +23,28 @@ export async function loadSigningKey(path: string, passphraseFile: string | unde
     return loadPrivateKey(path); // throws: says the key is encrypted and how to give the passphrase
   }
   return loadPrivateKey(path, passphrase);
+}
+
+/** The flags of every command that writes an audit log (apply, undo). */
+export interface SigningFlags {
+  signKey?: string;
+  signKeyPassphraseFile?: string;
+}
+
+export function signKeyOption(): Option {
+  return new Option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit chain head');
+}
+
+export function signKeyPassphraseOption(): Option {
+  return new Option('--sign-key-passphrase-file <file>', 'passphrase of an encrypted --sign-key, from this 0600 file (on a terminal you are asked instead)');
+}
+
+/**
+ * What signs the run's chain head, or undefined without --sign-key. Call it before the audit
+ * log is created or anything runs: a bad key or passphrase then leaves nothing behind.
+ */
+export async function chainHeadSigner(flags: SigningFlags): Promise<((head: string) => AuditSignature) | undefined> {
+  if (!flags.signKey) return undefined;
+  const key = await loadSigningKey(flags.signKey, flags.signKeyPassphraseFile);
+  return (head) => signChainHead(head, key);
 }

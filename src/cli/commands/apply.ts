@@ -3,8 +3,7 @@ import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
-import { signChainHead, type AuditSignature } from '../../audit/sign.js';
-import { loadSigningKey } from '../signing-key.js';
+import { chainHeadSigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { acquireHostLock } from '../../fleet/lock.js';
@@ -27,7 +26,7 @@ import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
 
-export interface ApplyFlags {
+export interface ApplyFlags extends SigningFlags {
   dryRun?: boolean;
   yes?: boolean;
   approve?: string;
@@ -46,8 +45,6 @@ export interface ApplyFlags {
   auditLog?: string;
   auditDir: string;
   secretsFile?: string;
-  signKey?: string;
-  signKeyPassphraseFile?: string;
   incident?: string;
   rerunFailed?: string;
   breakStaleLock?: boolean;
@@ -124,13 +121,8 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     );
 
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));
-    // The signing key is loaded (and its passphrase asked for) before the audit log is created
-    // or anything runs: a bad key or passphrase leaves nothing behind.
-    let signHead: ((head: string) => AuditSignature) | undefined;
-    if (flags.signKey) {
-      const key = await loadSigningKey(flags.signKey, flags.signKeyPassphraseFile);
-      signHead = (head) => signChainHead(head, key);
-    }
+    // Before the audit log is created: a bad key or passphrase leaves nothing behind.
+    const signHead = await chainHeadSigner(flags);
     audit = AuditWriter.create(auditPath);
 
 
@@ -266,8 +258,8 @@ export function registerApplyCommand(program: Command): void {
     .option('--audit-log <file>', 'write the audit log here instead of the audit directory')
     .option('--audit-dir <dir>', 'directory for audit logs', 'runbook-audit')
     .option('--secrets-file <file>', 'write generated secrets (new passwords) to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
-    .option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit chain head')
-    .option('--sign-key-passphrase-file <file>', 'passphrase of an encrypted --sign-key, from this 0600 file (on a terminal you are asked instead)')
+    .addOption(signKeyOption())
+    .addOption(signKeyPassphraseOption())
     .option('--incident <target>', 'attach the report to an incident: webhook:URL, pagerduty:ID, jira:KEY, github:OWNER/REPO#N')
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
     .option('--break-stale-lock', "take over a host's run lock when its holder is gone or it is older than 6 hours (reported)")

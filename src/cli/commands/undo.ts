@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
-import { signChainHead } from '../../audit/sign.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { safeLine } from '../../core/text.js';
@@ -17,12 +16,10 @@ import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
-import { loadSigningKey } from '../signing-key.js';
+import { chainHeadSigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
 
-interface UndoFlags {
+interface UndoFlags extends SigningFlags {
   dryRun?: boolean;
-  signKey?: string;
-  signKeyPassphraseFile?: string;
   yes?: boolean;
   host: string[];
   inventory?: string;
@@ -91,8 +88,8 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
     const missing = plan.hosts.filter((h) => !targets.some((t) => t.name === h));
     if (missing.length > 0) throw new UsageError(`the run changed ${missing.join(', ')}, which the given --host/--inventory do not reach; name them (e.g. --host ${missing[0]}) so every reversal can run`);
 
-    // Loaded (and its passphrase asked for) before anything is written or run.
-    const signKey = flags.signKey ? await loadSigningKey(flags.signKey, flags.signKeyPassphraseFile) : undefined;
+    // Before the audit log is created: a bad key or passphrase leaves nothing behind.
+    const signHead = await chainHeadSigner(flags);
     const auditPath = join(flags.auditDir, auditFileName(prepared.playbook.spec.name));
     audit = AuditWriter.create(auditPath);
     const progress = plainProgress(process.stderr, errStyle, json);
@@ -106,7 +103,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       toolVersion: VERSION,
       observer: (event) => progress.observer(event),
       signal: run.signal,
-      ...(signKey ? { signHead: (head: string) => signChainHead(head, signKey) } : {}),
+      ...(signHead ? { signHead } : {}),
       deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive }),
       onPlan: async (p) => {
         await progress.end();
@@ -144,8 +141,8 @@ export function registerUndoCommand(program: Command): void {
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
     .option('--audit-dir <dir>', 'directory for the audit log of the undo run', 'runbook-audit')
-    .option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit chain head')
-    .option('--sign-key-passphrase-file <file>', 'passphrase of an encrypted --sign-key, from this 0600 file (on a terminal you are asked instead)')
+    .addOption(signKeyOption())
+    .addOption(signKeyPassphraseOption())
     .option('--json', 'machine-readable result on stdout')
     .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
     .addHelpText(
