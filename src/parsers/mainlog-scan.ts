@@ -12,7 +12,7 @@
  */
 import { unescapeSubject } from './exim-mainlog.js';
 import { createKernel, PAIRS, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
-import { absorbTables, dumpTables, keyViews, PairView, type KeyView, type TableDump } from './scan-tables.js';
+import { absorbTables, dumpTables, keyViews, mergePendingPairs, PairView, settlePendingPairs, type KeyView, type PendingPairs, type TableDump } from './scan-tables.js';
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -216,13 +216,17 @@ const FEED_PIECE = 4 * 1024 * 1024;
  */
 export class MainlogScanner {
   readonly #kernel: KernelExports;
+  readonly #maxPairs: number;
+  /** Pair counts of absorbed ranges still to be added (see absorbRanges). */
+  #pendingPairs: PendingPairs[] = [];
   #firstTime: string | null = null;
   #lastTime: string | null = null;
 
   constructor(limits: ScanLimits = {}) {
     // The kernel takes 32-bit limits (and clamps keys to its 18-bit ids).
     const clamp = (n: number): number => Math.max(0, Math.min(Math.floor(n), 2 ** 31 - 1));
-    this.#kernel = createKernel(clamp(limits.maxKeys ?? 200_000), clamp(limits.maxPairs ?? 4_000_000));
+    this.#maxPairs = clamp(limits.maxPairs ?? 4_000_000);
+    this.#kernel = createKernel(clamp(limits.maxKeys ?? 200_000), this.#maxPairs);
   }
 
   /**
@@ -298,6 +302,7 @@ export class MainlogScanner {
 
   /** This scanner's state as transferable arrays, for `absorb` in another thread. */
   dump(): ScanDump {
+    this.#settleAllPairs();
     return {
       tables: dumpTables(this.#kernel),
       firstTime: this.#firstTime,
@@ -346,9 +351,36 @@ export class MainlogScanner {
    * result is exactly that of one scanner reading both ranges in order.
    */
   absorb(other: ScanDump): void {
+    this.#settleAllPairs();
     absorbTables(this.#kernel, other.tables);
+    this.#absorbTimes(other);
+  }
+
+  #absorbTimes(other: ScanDump): void {
     this.#firstTime ??= other.firstTime;
     this.#lastTime = other.lastTime ?? this.#lastTime;
+  }
+
+  /**
+   * Whether the pairs of `dumps` can wait for the ranking (see PendingPairs): only when no
+   * relation can reach maxPairs with all of them added (and one pair per range for a carried
+   * cwd= line), since then no pair is dropped and the order of additions changes nothing.
+   */
+  #canDeferPairs(dumps: ScanDump[]): boolean {
+    return Object.values(PAIRS).every((i) => {
+      const total = dumps.reduce((n, d) => n + d.tables.relations[i]!.words.length / 2 + 1, this.#kernel.pairSize(i));
+      return total <= this.#maxPairs;
+    });
+  }
+
+  /** Add the pending pairs of `relation` whose parents are marked in `kept` (null: all). */
+  #settlePairs(relation: number, kept: Uint8Array | null): void {
+    for (const pending of this.#pendingPairs) mergePendingPairs(this.#kernel, pending, relation, kept);
+  }
+
+  #settleAllPairs(): void {
+    for (const pending of this.#pendingPairs) settlePendingPairs(this.#kernel, pending);
+    this.#pendingPairs = [];
   }
 
   /**
@@ -358,7 +390,15 @@ export class MainlogScanner {
    */
   absorbRanges(dumps: ScanDump[], carryInto: (i: number, pending: PendingCwd) => 'used' | 'replaced' | 'open'): void {
     let carry = this.pendingCwd();
-    for (const dump of dumps) this.absorb(dump);
+    if (this.#canDeferPairs(dumps)) {
+      this.#settleAllPairs();
+      for (const dump of dumps) {
+        this.#pendingPairs.push(absorbTables(this.#kernel, dump.tables, true)!);
+        this.#absorbTimes(dump);
+      }
+    } else {
+      for (const dump of dumps) this.absorb(dump);
+    }
     dumps.forEach((dump, i) => {
       const outcome = carry === null ? 'open' : carryInto(i, carry);
       // After its first cwd= line a range's own state is what one pass would have.
@@ -392,11 +432,23 @@ export class MainlogScanner {
     const build = (table: KeyView, relation: number, child: KeyView, subjects = false): [Map<string, ScanBucket>, Uint8Array | null] => {
       const out = new Map<string, ScanBucket>();
       const kept = keep === null ? null : rankable(table, keep, subjects);
+      this.#settlePairs(relation, kept);
       const pairs = new PairView(kernel, relation, table.size, kept);
+      // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they share a
+      // bucket, so the strings come first and each counts the keys it holds.
+      const ids: number[] = [];
+      const names: string[] = [];
+      const members = new Map<string, number>();
       for (let id = 0; id < table.size; id++) {
         if (kept !== null && kept[id] === 0) continue;
-        // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they merge here.
         const key = subjects ? unescapeSubject(table.key(id)) : table.key(id);
+        ids.push(id);
+        names.push(key);
+        members.set(key, (members.get(key) ?? 0) + 1);
+      }
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        const key = names[i]!;
         let b = out.get(key);
         if (b === undefined) {
           b = { count: 0, nested: new Map() };
@@ -405,9 +457,9 @@ export class MainlogScanner {
         b.count += table.count(id);
         const nested = b.nested;
         const { children, counts } = pairs.children(id);
-        // A plain key is its bucket's only id, so only its top children can reach the nested
-        // list; a key that may share a bucket with others keeps all of them.
-        const some = keepNested === null || mayMerge(table.bytes(id), subjects) ? null : rankableAmong(children, (i) => counts[i]!, child, keepNested, false);
+        // A key alone in its bucket: only its top children can reach the nested list. A
+        // bucket of several keys adds their children up first, so it keeps all of them.
+        const some = keepNested === null || members.get(key)! > 1 ? null : rankableAmong(children, (k) => counts[k]!, child, keepNested, false);
         const add = (k: number): void => {
           const name = child.key(children[k]!);
           nested.set(name, (nested.get(name) ?? 0) + counts[k]!);
@@ -419,6 +471,7 @@ export class MainlogScanner {
       return [out, kept];
     };
     const [auth, authKept] = build(keys.auth, PAIRS.authIps, keys.ips);
+    this.#settlePairs(PAIRS.authNames, authKept);
     const names = new PairView(kernel, PAIRS.authNames, keys.auth.size, authKept);
     dropped += names.dropped;
     for (let id = 0; id < keys.auth.size; id++) {
@@ -479,21 +532,13 @@ function rankableAmong(ids: Int32Array, countOf: (id: number) => number, table: 
   const plain = new Float64Array(ids.length);
   let n = 0;
   for (let i = 0; i < ids.length; i++) {
-    if (mayMerge(table.bytes(ids[i]!), subjects)) out.push(i);
+    if (table.mayMerge(ids[i]!, subjects)) out.push(i);
     else plain[n++] = countOf(i);
   }
   if (n <= limit) return null;
   const threshold = plain.subarray(0, n).sort()[n - limit]!;
-  for (let i = 0; i < ids.length; i++) if (countOf(i) >= threshold && !mayMerge(table.bytes(ids[i]!), subjects)) out.push(i);
+  for (let i = 0; i < ids.length; i++) if (countOf(i) >= threshold && !table.mayMerge(ids[i]!, subjects)) out.push(i);
   return out;
-}
-
-function mayMerge(bytes: Uint8Array, subjects: boolean): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (c >= 0x80 || (subjects && c === 0x5c)) return true;
-  }
-  return false;
 }
 
 function compareRanked(a: { key: string; count: number }, b: { key: string; count: number }): number {

@@ -4,6 +4,7 @@
  * them into strings and ranked lists once, at the end. Views are taken after scanning, when the
  * memory no longer moves.
  */
+import { isAscii } from 'node:buffer';
 import { PAIRS, RELATION_TABLES, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
 
 export class KeyView {
@@ -15,6 +16,8 @@ export class KeyView {
   #counts = new Float64Array(0);
   #arena = 0;
   readonly #strings: (string | undefined)[] = [];
+  /** Per id: 1 = a byte >= 0x80, 2 = a backslash (see mayMerge); made on first use. */
+  #flags: Uint8Array | null = null;
 
   constructor(kernel: KernelExports, table: number) {
     this.#kernel = kernel;
@@ -40,6 +43,34 @@ export class KeyView {
   bytes(id: number): Uint8Array {
     this.#views();
     return new Uint8Array(this.#memory!, this.#arena + this.#keys[id * 2]!, this.#keys[id * 2 + 1]!);
+  }
+
+  /**
+   * Whether the key may decode to the same string as another key: it has invalid or non-ASCII
+   * UTF-8, or (for subjects, which are unescaped) a backslash. Every other key is a string of
+   * its own, so it ranks on its own count.
+   */
+  mayMerge(id: number, subjects: boolean): boolean {
+    this.#flags ??= this.#scanFlags();
+    return (this.#flags[id]! & (subjects ? 3 : 1)) !== 0;
+  }
+
+  #scanFlags(): Uint8Array {
+    const flags = new Uint8Array(this.size);
+    if (this.size === 0) return flags;
+    this.#views();
+    // Keys lie back to back in id order from the start of the arena: one look at all of them
+    // settles the usual case (plain ASCII, no backslash) without a view per key.
+    const last = this.size - 1;
+    const all = Buffer.from(this.#memory!, this.#arena, this.#keys[last * 2]! + this.#keys[last * 2 + 1]!);
+    const ascii = isAscii(all);
+    const backslash = all.indexOf(0x5c) >= 0;
+    if (ascii && !backslash) return flags;
+    for (let id = 0; id < this.size; id++) {
+      const key = all.subarray(this.#keys[id * 2]!, this.#keys[id * 2]! + this.#keys[id * 2 + 1]!);
+      flags[id] = (ascii || isAscii(key) ? 0 : 1) | (backslash && key.indexOf(0x5c) >= 0 ? 2 : 0);
+    }
+    return flags;
   }
 
   /** The key as a string (UTF-8), made once. */
@@ -179,8 +210,30 @@ export function dumpTables(kernel: KernelExports): TableDump {
   return { totals, tables, relations, spills: Float64Array.from(spills) };
 }
 
-/** Add a dump of a later byte range to this kernel (see mergeKeys in the kernel). */
-export function absorbTables(kernel: KernelExports, dump: TableDump): void {
+/**
+ * The pairs of an absorbed dump not yet added to the kernel (see absorbTables). Adding a pair
+ * is a random access into a table of megabytes, and only pairs whose parent can reach a top
+ * list change the result, so they wait until the ranking says which parents those are.
+ */
+export interface PendingPairs {
+  /** Per relation: the dump's slot words, copied into kernel memory (0 once released). */
+  readonly words: number[];
+  readonly counts: number[];
+  readonly dropped: number[];
+  /** Per table: the dump's id to this kernel's id (i32, -1 when the key did not fit). */
+  readonly remaps: number[];
+  readonly sizes: number[];
+  /** Per relation: parents (this kernel's ids) whose pairs were added; null before the first. */
+  readonly merged: (Uint8Array | null)[];
+}
+
+/**
+ * Add a dump of a later byte range to this kernel (see mergeKeys in the kernel). With
+ * `deferPairs` the pair counts are kept aside and returned, to be added by mergePendingPairs;
+ * the caller must know that no pair can be dropped at the cap meanwhile (then the order in
+ * which pairs are added does not change any count).
+ */
+export function absorbTables(kernel: KernelExports, dump: TableDump, deferPairs = false): PendingPairs | null {
   const remaps: number[] = [];
   dump.tables.forEach((t, i) => {
     const n = t.lens.length;
@@ -197,13 +250,18 @@ export function absorbTables(kernel: KernelExports, dump: TableDump): void {
     kernel.release(countsAt);
     remaps.push(remapAt);
   });
-  dump.relations.forEach((r, i) => {
-    const [parent, child] = RELATION_TABLES[i]!;
-    const wordsAt = kernel.alloc(r.words.byteLength);
-    new Uint32Array(kernel.memory.buffer, wordsAt, r.words.length).set(r.words);
-    kernel.mergePairs(i, wordsAt, r.words.length / 2, remaps[parent]!, remaps[child]!, r.dropped);
-    kernel.release(wordsAt);
-  });
+  const pending: PendingPairs = {
+    words: dump.relations.map((r) => {
+      const wordsAt = kernel.alloc(r.words.byteLength);
+      new Uint32Array(kernel.memory.buffer, wordsAt, r.words.length).set(r.words);
+      return wordsAt;
+    }),
+    counts: dump.relations.map((r) => r.words.length / 2),
+    dropped: dump.relations.map((r) => r.dropped),
+    remaps,
+    sizes: dump.tables.map((t) => t.lens.length),
+    merged: dump.relations.map(() => null),
+  };
   for (let k = 0; k < dump.spills.length; k += 4) {
     const relation = dump.spills[k]!;
     const [parentTable, childTable] = RELATION_TABLES[relation]!;
@@ -212,5 +270,62 @@ export function absorbTables(kernel: KernelExports, dump: TableDump): void {
     if (parent >= 0 && child >= 0) kernel.mergeSpill(relation, parent, child, dump.spills[k + 3]!);
   }
   dump.totals.forEach((v, i) => kernel.addTotal(i, v));
-  for (const at of remaps) kernel.release(at);
+  if (deferPairs) return pending;
+  for (let i = 0; i < pending.words.length; i++) mergePendingPairs(kernel, pending, i, null);
+  releasePendingPairs(kernel, pending);
+  return null;
+}
+
+/**
+ * Add the pending pairs of `relation` whose parent is marked in `kept` (this kernel's ids; null:
+ * all of them). Pairs added before are not added again, so calls with other parents later stay
+ * exact.
+ */
+export function mergePendingPairs(kernel: KernelExports, pending: PendingPairs, relation: number, kept: Uint8Array | null): void {
+  const wordsAt = pending.words[relation]!;
+  if (wordsAt === 0) return;
+  const [parentTable, childTable] = RELATION_TABLES[relation]!;
+  const first = pending.merged[relation] === null;
+  const dropped = first ? pending.dropped[relation]! : 0;
+  if (kept === null && first) {
+    kernel.mergePairs(relation, wordsAt, pending.counts[relation]!, pending.remaps[parentTable]!, pending.remaps[childTable]!, dropped);
+    kernel.release(wordsAt);
+    pending.words[relation] = 0;
+    return;
+  }
+  // A remap of the parents wanted now and not added before; the others map to -1 (skipped).
+  const merged = (pending.merged[relation] ??= new Uint8Array(kernel.tableSize(parentTable)));
+  const n = pending.sizes[parentTable]!;
+  const filteredAt = kernel.alloc(n * 4);
+  const remap = new Int32Array(kernel.memory.buffer, pending.remaps[parentTable]!, n);
+  const filtered = new Int32Array(kernel.memory.buffer, filteredAt, n);
+  let left = false;
+  for (let k = 0; k < n; k++) {
+    const id = remap[k]!;
+    const take = id >= 0 && merged[id] === 0 && (kept === null || kept[id] !== 0);
+    filtered[k] = take ? id : -1;
+    if (id >= 0 && !take && merged[id] === 0) left = true;
+  }
+  for (let k = 0; k < n; k++) if (filtered[k]! >= 0) merged[filtered[k]!] = 1;
+  kernel.mergePairs(relation, wordsAt, pending.counts[relation]!, filteredAt, pending.remaps[childTable]!, dropped);
+  kernel.release(filteredAt);
+  if (!left) {
+    kernel.release(wordsAt);
+    pending.words[relation] = 0;
+  }
+}
+
+/** Add every pending pair, then free what the pending pairs hold in kernel memory. */
+export function settlePendingPairs(kernel: KernelExports, pending: PendingPairs): void {
+  for (let i = 0; i < pending.words.length; i++) mergePendingPairs(kernel, pending, i, null);
+  releasePendingPairs(kernel, pending);
+}
+
+function releasePendingPairs(kernel: KernelExports, pending: PendingPairs): void {
+  for (let i = 0; i < pending.words.length; i++) {
+    if (pending.words[i] !== 0) kernel.release(pending.words[i]!);
+    pending.words[i] = 0;
+  }
+  for (const at of pending.remaps) kernel.release(at);
+  pending.remaps.length = 0;
 }

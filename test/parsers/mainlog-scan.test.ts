@@ -106,6 +106,33 @@ describe('byte scanner agrees with the line-by-line reference', () => {
     );
   });
 
+  it('ranks absorbed ranges like one pass with short lists, and gives the full partial after the result', () => {
+    fc.assert(
+      fc.property(messyLog, fc.nat(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (lines, at, limit, nestedLimit) => {
+        // Short lists add only the pairs of an absorbed range whose parents can rank; the
+        // partial asked for afterwards must still get all the others.
+        const cut = at % (lines.length + 1);
+        const parts = [lines.slice(0, cut), lines.slice(cut)].map((p) => Buffer.from(p.map((l) => `${l}\n`).join('')));
+        const limits = { limit, nestedLimit };
+        const scan = (text: Buffer): MainlogScanner => {
+          const scanner = new MainlogScanner(limits);
+          scanner.feed(text, 0, text.length);
+          return scanner;
+        };
+        const first = scan(parts[0]!);
+        first.absorbRanges([structuredClone(scan(parts[1]!).dump())], (_, pending) => {
+          const text = parts[1]!;
+          text.copy(first.input(Math.max(1, text.length)));
+          return first.resolvePendingInput(pending, 0, text.length);
+        });
+        const one = scan(Buffer.concat(parts));
+        expect(first.result({}, limits)).toEqual(one.result({}, limits));
+        expect(finishScan(first.partial, {}, limits)).toEqual(finishScan(one.partial, {}, limits));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('stays within maxKeys and maxPairs, counting what did not fit as dropped', () => {
     const lines: string[] = [];
     for (let n = 0; n < 10; n++) {
