@@ -105,7 +105,8 @@ export class PairView {
     // ranking a top list out of hundreds of thousands).
     const keptAt = kept === null ? 0 : kernel.alloc(parents);
     if (kept !== null) new Uint8Array(kernel.memory.buffer, keptAt, parents).set(kept.subarray(0, parents));
-    const outAt = kernel.alloc(kernel.pairSize(relation) * 16);
+    // Sized to what is wanted: room for every pair would grow the memory by megabytes.
+    const outAt = kernel.alloc(kernel.countPairs(relation, keptAt) * 16);
     const n = kernel.gatherPairs(relation, keptAt, outAt);
     const words = new Uint32Array(kernel.memory.buffer, outAt, n * 4);
     const counts = new Float64Array(kernel.memory.buffer, outAt, n * 2);
@@ -192,16 +193,11 @@ export function dumpTables(kernel: KernelExports): TableDump {
     };
   });
   const relations = Object.values(PAIRS).map((i) => {
-    const slots = kernel.pairSlots(i);
-    const all = new Uint32Array(mem(), kernel.pairCells(i), slots * 2);
-    const words = new Uint32Array(kernel.pairSize(i) * 2);
-    let n = 0;
-    for (let s = 0; s < slots; s++) {
-      if (all[s * 2 + 1] === 0) continue;
-      words[n++] = all[s * 2]!;
-      words[n++] = all[s * 2 + 1]!;
-    }
-    return { words: words.subarray(0, n), dropped: kernel.pairDropped(i) };
+    const outAt = kernel.alloc(kernel.pairSize(i) * 8);
+    const n = kernel.compactPairs(i, outAt);
+    const words = new Uint32Array(mem(), outAt, n * 2).slice();
+    kernel.release(outAt);
+    return { words, dropped: kernel.pairDropped(i) };
   });
   const spills: number[] = [];
   for (const relation of Object.values(PAIRS)) {
