@@ -30,7 +30,6 @@ export interface KernelExports {
   mergePairs(relation: number, words: number, n: number, parentRemap: number, childRemap: number, droppedPairs: number): void;
   mergeSpill(relation: number, parent: number, child: number, extra: number): void;
   addTotal(i: number, value: number): void;
-  countPairs(relation: number, kept: number): number;
   compactPairs(relation: number, out: number): number;
   gatherPairs(relation: number, kept: number, out: number): number;
   pendingId(): number;

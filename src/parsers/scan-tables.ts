@@ -105,8 +105,7 @@ export class PairView {
     // ranking a top list out of hundreds of thousands).
     const keptAt = kept === null ? 0 : kernel.alloc(parents);
     if (kept !== null) new Uint8Array(kernel.memory.buffer, keptAt, parents).set(kept.subarray(0, parents));
-    // Sized to what is wanted: room for every pair would grow the memory by megabytes.
-    const outAt = kernel.alloc(kernel.countPairs(relation, keptAt) * 16);
+    const outAt = kernel.alloc(kernel.pairSize(relation) * 16);
     const n = kernel.gatherPairs(relation, keptAt, outAt);
     const words = new Uint32Array(kernel.memory.buffer, outAt, n * 4);
     const counts = new Float64Array(kernel.memory.buffer, outAt, n * 2);

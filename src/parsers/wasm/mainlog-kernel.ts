@@ -100,19 +100,6 @@ export function mergeSpill(i: i32, parent: i32, child: i32, extra: f64): void {
   }
 }
 
-/** How many pairs of relation `i` have a parent marked in `kept` (as gatherPairs). */
-export function countPairs(i: i32, kept: usize): u32 {
-  const t = pairTable(i);
-  if (kept == 0) return t.size;
-  const slots = t.mask + 1;
-  let n: u32 = 0;
-  for (let s: u32 = 0; s < slots; s++) {
-    const v = load<u64>(t.cells + (<usize>s << 3));
-    if (v != 0 && load<u8>(kept + <usize>(<u32>(v >> 46) - 1)) != 0) n++;
-  }
-  return n;
-}
-
 /** Copy the occupied slot words of relation `i` to `out` (pairSize(i) words), in slot order. */
 export function compactPairs(i: i32, out: usize): u32 {
   const t = pairTable(i);
@@ -130,7 +117,7 @@ export function compactPairs(i: i32, out: usize): u32 {
 /**
  * Copy the pairs of relation `i` whose parent is marked in `kept` (one byte per parent id; 0
  * means every parent) to `out`, 16 bytes each: parent (u32), child (u32), count (f64, without
- * spills). Returns how many. `out` must hold countPairs(i, kept) entries.
+ * spills). Returns how many. `out` must hold pairSize(i) entries.
  */
 export function gatherPairs(i: i32, kept: usize, out: usize): u32 {
   const t = pairTable(i);
