@@ -38,11 +38,16 @@ export interface KernelExports {
   sawCwdLine(): number;
   resolvePending(start: number, end: number): number;
   findKey(table: number, ptr: number, len: number): number;
+  findKeyOf(table: number, from: number, id: number): number;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */
 export const TABLE = { cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 5, names: 6 } as const;
-export const PAIRS = { cwdSenders: 0, senderIps: 1, authIps: 2, authNames: 3, subjectSenders: 4, userSenders: 5 } as const;
+/**
+ * Relations in the kernel's numbering. senderIps and authIps hold only arrivals whose sender is
+ * not the AUTH id; selfIps holds (AUTH id, address) of those where it is (one pair for both lists).
+ */
+export const PAIRS = { cwdSenders: 0, senderIps: 1, authIps: 2, authNames: 3, subjectSenders: 4, userSenders: 5, selfIps: 6 } as const;
 /** Parent and child table of each relation, by relation number. */
 export const RELATION_TABLES: readonly (readonly [number, number])[] = [
   [TABLE.cwd, TABLE.senders],
@@ -51,6 +56,7 @@ export const RELATION_TABLES: readonly (readonly [number, number])[] = [
   [TABLE.auth, TABLE.names],
   [TABLE.subjects, TABLE.senders],
   [TABLE.users, TABLE.senders],
+  [TABLE.auth, TABLE.ips],
 ];
 /** Order of `total(i)`. */
 export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped'] as const;

@@ -429,11 +429,16 @@ export class MainlogScanner {
     const kernel = this.#kernel;
     const keys = keyViews(kernel);
     let dropped = kernel.total(TOTALS.indexOf('dropped'));
-    const build = (table: KeyView, relation: number, child: KeyView, subjects = false): [Map<string, ScanBucket>, Uint8Array | null] => {
-      const out = new Map<string, ScanBucket>();
-      const kept = keep === null ? null : rankable(table, keep, subjects);
+    const keptOf = (table: KeyView, subjects = false): Uint8Array | null => (keep === null ? null : rankable(table, keep, subjects));
+    /** The pairs of `relation` whose parents are marked in `kept`, added from absorbed ranges first. */
+    const view = (relation: number, parents: number, kept: Uint8Array | null): PairView => {
       this.#settlePairs(relation, kept);
-      const pairs = new PairView(kernel, relation, table.size, kept);
+      const pairs = new PairView(kernel, relation, parents, kept);
+      dropped += pairs.dropped;
+      return pairs;
+    };
+    const build = (table: KeyView, kept: Uint8Array | null, childrenOf: (id: number) => Children, child: KeyView, subjects = false): Map<string, ScanBucket> => {
+      const out = new Map<string, ScanBucket>();
       // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they share a
       // bucket, so the strings come first and each counts the keys it holds.
       const ids: number[] = [];
@@ -456,7 +461,7 @@ export class MainlogScanner {
         }
         b.count += table.count(id);
         const nested = b.nested;
-        const { children, counts } = pairs.children(id);
+        const { children, counts } = childrenOf(id);
         // A key alone in its bucket: only its top children can reach the nested list. A
         // bucket of several keys adds their children up first, so it keeps all of them.
         const some = keepNested === null || members.get(key)! > 1 ? null : rankableAmong(children, (k) => counts[k]!, child, keepNested, false);
@@ -467,13 +472,39 @@ export class MainlogScanner {
         if (some === null) for (let k = 0; k < children.length; k++) add(k);
         else for (const k of some) add(k);
       }
-      dropped += pairs.dropped;
-      return [out, kept];
+      return out;
     };
-    const [auth, authKept] = build(keys.auth, PAIRS.authIps, keys.ips);
-    this.#settlePairs(PAIRS.authNames, authKept);
-    const names = new PairView(kernel, PAIRS.authNames, keys.auth.size, authKept);
-    dropped += names.dropped;
+    const simple = (table: KeyView, relation: number, child: KeyView, subjects = false): Map<string, ScanBucket> => {
+      const kept = keptOf(table, subjects);
+      const pairs = view(relation, table.size, kept);
+      return build(table, kept, (id) => pairs.children(id), child, subjects);
+    };
+
+    // Addresses: a sender's are its senderIps plus the selfIps of the AUTH id of its name; an
+    // AUTH id's are its authIps plus its selfIps (see PAIRS).
+    const authKept = keptOf(keys.auth);
+    const senderKept = keptOf(keys.senders);
+    const authOfSender = new Int32Array(keys.senders.size).fill(-1);
+    const selfKept = new Uint8Array(keys.auth.size);
+    for (let id = 0; id < keys.senders.size; id++) {
+      if (senderKept !== null && senderKept[id] === 0) continue;
+      const a = kernel.findKeyOf(TABLE.auth, TABLE.senders, id);
+      authOfSender[id] = a;
+      if (a >= 0) selfKept[a] = 1;
+    }
+    for (let a = 0; a < keys.auth.size; a++) if (authKept === null || authKept[a] !== 0) selfKept[a] = 1;
+    const selfIps = view(PAIRS.selfIps, keys.auth.size, selfKept);
+    // A self pair that did not fit is missing from both lists.
+    dropped += selfIps.dropped;
+    const authIps = view(PAIRS.authIps, keys.auth.size, authKept);
+    const senderIps = view(PAIRS.senderIps, keys.senders.size, senderKept);
+    const auth = build(keys.auth, authKept, (id) => sumChildren(authIps.children(id), selfIps.children(id)), keys.ips);
+    const senders = build(keys.senders, senderKept, (id) => {
+      const own = senderIps.children(id);
+      return authOfSender[id]! < 0 ? own : sumChildren(own, selfIps.children(authOfSender[id]!));
+    }, keys.ips);
+
+    const names = view(PAIRS.authNames, keys.auth.size, authKept);
     for (let id = 0; id < keys.auth.size; id++) {
       const b = auth.get(keys.auth.key(id));
       if (b === undefined) continue;
@@ -493,16 +524,31 @@ export class MainlogScanner {
       authArrivals: total('auth'),
       cwdSubmissions: total('cwd'),
       adminInvocations: total('admin'),
-      cwd: build(keys.cwd, PAIRS.cwdSenders, keys.senders)[0],
+      cwd: simple(keys.cwd, PAIRS.cwdSenders, keys.senders),
       auth,
-      senders: build(keys.senders, PAIRS.senderIps, keys.ips)[0],
-      subjects: build(keys.subjects, PAIRS.subjectSenders, keys.senders, true)[0],
-      localUsers: build(keys.users, PAIRS.userSenders, keys.senders)[0],
+      senders,
+      subjects: simple(keys.subjects, PAIRS.subjectSenders, keys.senders, true),
+      localUsers: simple(keys.users, PAIRS.userSenders, keys.senders),
       dropped,
       firstTime: this.#firstTime,
       lastTime: this.#lastTime,
     };
   }
+}
+
+/** A parent's children with their counts. */
+interface Children {
+  children: Int32Array;
+  counts: Float64Array;
+}
+
+/** The children of two sources added up, each child once. */
+function sumChildren(a: Children, b: Children): Children {
+  if (b.children.length === 0) return a;
+  if (a.children.length === 0) return b;
+  const sum = new Map<number, number>();
+  for (const { children, counts } of [a, b]) for (let k = 0; k < children.length; k++) sum.set(children[k]!, (sum.get(children[k]!) ?? 0) + counts[k]!);
+  return { children: Int32Array.from(sum.keys()), counts: Float64Array.from(sum.values()) };
 }
 
 /**

@@ -137,6 +137,13 @@ export function gatherPairs(i: i32, kept: usize, out: usize): u32 {
   return n;
 }
 
+/** Id in table `i` of key `id` of table `from` (the same bytes), or -1 when `i` does not hold it. */
+export function findKeyOf(i: i32, from: i32, id: i32): i32 {
+  const t = table(from);
+  const k = t.keys + (<usize>id << 3);
+  return keyFind(table(i), t.arena + <usize>load<u32>(k), <usize>load<u32>(k, 4));
+}
+
 /** Id of a key in table `i` (bytes at ptr), or -1 when the table does not hold it. */
 export function findKey(i: i32, ptr: usize, len: usize): i32 {
   return keyFind(table(i), ptr, len);

@@ -8,7 +8,13 @@ import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
 import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
 
 export const T_CWD = 0, T_SENDERS = 1, T_AUTH = 2, T_SUBJECTS = 3, T_USERS = 4, T_IPS = 5, T_NAMES = 6;
-export const P_CWD_SENDERS = 0, P_SENDER_IPS = 1, P_AUTH_IPS = 2, P_AUTH_NAMES = 3, P_SUBJECT_SENDERS = 4, P_USER_SENDERS = 5;
+/**
+ * Relations. Addresses are split three ways: P_SELF_IPS holds (AUTH id, address) of arrivals
+ * whose sender is that AUTH id, P_SENDER_IPS and P_AUTH_IPS those of all others. A sender's
+ * addresses are its P_SENDER_IPS plus the P_SELF_IPS of the AUTH id of the same name; an AUTH
+ * id's are its P_AUTH_IPS plus its P_SELF_IPS (src/parsers/mainlog-scan.ts adds them up).
+ */
+export const P_CWD_SENDERS = 0, P_SENDER_IPS = 1, P_AUTH_IPS = 2, P_AUTH_NAMES = 3, P_SUBJECT_SENDERS = 4, P_USER_SENDERS = 5, P_SELF_IPS = 6;
 
 let tables: usize = 0;
 
@@ -40,7 +46,7 @@ export function init(maxKeys: u32, maxPairs: u32): void {
   for (let i = 0; i < 7; i++) {
     store<usize>(tables + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(i == T_NAMES ? 1000 : maxKeys, 1024)));
   }
-  initRelations(6, maxPairs);
+  initRelations(7, maxPairs);
   pendingTime = zeroed(32);
 }
 
@@ -390,15 +396,27 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     if (ip < 0) dropped++;
     else countKey(ips, ip);
   }
-  if (sender >= 0 && ip >= 0) queuePair(P_SENDER_IPS, sender, ip);
+  let auth: i32 = -1;
   if (hasAuth) {
     authArrivals++;
     const authTable = table(T_AUTH);
-    const auth = keyId(authTable, aAuthColon + 1, aAuthEnd - aAuthColon - 1);
+    auth = keyId(authTable, aAuthColon + 1, aAuthEnd - aAuthColon - 1);
+  }
+  if (ip >= 0) {
+    // Usually the sender is the AUTH id it logged in with: then one (AUTH id, address) pair
+    // serves both lists, one random access into a big table instead of two (see P_SELF_IPS).
+    const authLen = aAuthEnd - aAuthColon - 1;
+    if (sender >= 0 && auth >= 0 && authLen == sp - p && bytesEqual(aAuthColon + 1, p, authLen)) queuePair(P_SELF_IPS, auth, ip);
+    else {
+      if (sender >= 0) queuePair(P_SENDER_IPS, sender, ip);
+      if (auth >= 0) queuePair(P_AUTH_IPS, auth, ip);
+    }
+  }
+  if (hasAuth) {
+    const authTable = table(T_AUTH);
     if (auth < 0) dropped++;
     else {
       countKey(authTable, auth);
-      if (ip >= 0) queuePair(P_AUTH_IPS, auth, ip);
       const names = table(T_NAMES);
       const name = keyId(names, aAuthStart, aAuthColon - aAuthStart);
       if (name < 0) dropped++;
