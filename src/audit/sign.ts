@@ -96,6 +96,11 @@ export function loadPrivateKey(path: string, passphrase?: string): KeyObject {
   const text = data.toString('utf8');
   if (text.includes('BEGIN OPENSSH PRIVATE KEY')) return requireEd25519(createPrivateKey(parseOpenSsh(data, path, passphrase).getPrivatePEM()), path);
   if (text.includes('BEGIN ENCRYPTED PRIVATE KEY') && passphrase === undefined) throw new SigningKeyError(`${path}: the key is encrypted; ${ASK_PASSPHRASE}.`);
+  if (/^Proc-Type: *4,ENCRYPTED/m.test(text)) {
+    // OpenSSL's old encrypted PEM (BEGIN RSA/EC PRIVATE KEY with a DEK-Info header) cannot hold
+    // an Ed25519 key, so asking for its passphrase would only lead to a second refusal.
+    throw new SigningKeyError(`${path}: an encrypted key in OpenSSL's old PEM format (Proc-Type: 4,ENCRYPTED), which holds RSA or EC keys, not Ed25519. Audit logs are signed with Ed25519: generate a key with 'openssl genpkey -algorithm ed25519 -aes-256-cbc -out key.pem' or 'ssh-keygen -t ed25519 -f key'.`);
+  }
   try {
     return requireEd25519(createPrivateKey(passphrase === undefined ? data : { key: data, passphrase }), path);
   } catch (error) {

@@ -34,6 +34,17 @@ describe('encrypted audit signing keys', () => {
     }
   });
 
+  it('an old-style encrypted PEM (Proc-Type: 4,ENCRYPTED) is refused as the wrong kind of key, not as a passphrase problem', () => {
+    const legacy = join(dir, 'legacy-rsa.pem');
+    execFileSync('openssl', ['genrsa', '-traditional', '-aes128', '-passout', `pass:${PASS}`, '-out', legacy, '2048'], { stdio: 'ignore' });
+    chmodSync(legacy, 0o600);
+    expect(readFileSync(legacy, 'utf8')).toContain('Proc-Type: 4,ENCRYPTED');
+    expect(privateKeyIsEncrypted(legacy)).toBe(false);
+    for (const pass of [undefined, PASS]) {
+      expect(() => loadPrivateKey(legacy, pass)).toThrow(/old PEM format.*not Ed25519.*openssl genpkey -algorithm ed25519/);
+    }
+  });
+
   it('sign with the right passphrase, verifiable with the public key', () => {
     const head = 'ab'.repeat(32);
     const fromSsh = signChainHead(head, loadPrivateKey(sshKey, PASS));
