@@ -86,6 +86,12 @@ export interface Verdict {
   directories: { path: string; count: number; user: string | null }[];
   /** Client addresses to consider blocking: public, well-formed, de-duplicated, worst first. */
   ips: string[];
+  /**
+   * Why each of `ips` is there, for the operator and for the CSF comment: `logged in as
+   * SENDER` or `requested SCRIPT`. A block comment must not blame the mailbox for an address
+   * that only ever called a script.
+   */
+  ip_reasons: Record<string, string>;
   counts: {
     queue: number;
     sender_queued: number;
@@ -266,6 +272,13 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     ips = rankIps(scriptIps);
   }
 
+  const ipReasons: Record<string, string> = {};
+  const loggedIn = new Set(kind === 'mailbox' ? (topMailbox?.ips ?? []).map((i) => i.key) : []);
+  for (const ip of ips) {
+    const script = scripts.find((sc) => sc.ips.includes(ip));
+    ipReasons[ip] = loggedIn.has(ip) || script === undefined ? `logged in as ${sender}` : `requested ${script.url ?? script.path}`;
+  }
+
   const sentInWindow = (s: string): number =>
     (ml?.auth_senders.find((a) => a.id === s)?.count ?? 0) || (ml?.senders.find((x) => x.sender === s)?.count ?? 0);
   const counts = {
@@ -295,6 +308,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     scripts: scripts.map(({ sender: _s, ...rest }) => rest),
     directories,
     ips,
+    ip_reasons: ipReasons,
     counts,
     evidence: evidence.sort((a, b) => b.count - a.count || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0)).slice(0, 30),
     thresholds: t,

@@ -101,6 +101,11 @@ describe('detection actions on a staged incident (simulated cPanel host)', () =>
     expect([...v.ips].sort()).toEqual([...m.attackerIps, m.scriptIp].sort());
     expect(v.scripts.map((s) => s.path)).toEqual([m.script.path]);
     expect(v.scripts[0]!.ips).toEqual([m.scriptIp]);
+    // Each address says why it is listed: a block comment must not blame the mailbox for the
+    // script's requester.
+    for (const ip of m.attackerIps) expect(v.ip_reasons[ip]).toBe(`logged in as ${m.mailbox}`);
+    expect(v.ip_reasons[m.scriptIp]).toBe(`requested ${m.script.url}`);
+    expect(Object.keys(v.ip_reasons).sort()).toEqual([...v.ips].sort());
     expect(v.senders).toContain(m.mailbox);
     expect(v.senders).toContain(m.script.sender);
     expect(v.senders).not.toContain(m.legitMailbox);
@@ -172,6 +177,7 @@ describe('exim.detect when a PHP script is the main sender', () => {
     expect(v.sender).toBe(m.script.sender);
     expect(v.scripts.map((s) => s.path)).toEqual([m.script.path]);
     expect(v.ips).toEqual([m.scriptIp]);
+    expect(v.ip_reasons).toEqual({ [m.scriptIp]: `requested ${m.script.url}` });
     expect(v.ips).not.toContain(m.scriptXff);
     expect(v.senders).not.toContain(m.mailbox);
   });

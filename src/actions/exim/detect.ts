@@ -98,6 +98,7 @@ export const eximDetect = defineAction({
     senders: 'every suspect sender, worst first: the mailbox and the scripts\' envelope senders (list of strings)',
     scripts: 'list of {path, url, count, ips}',
     ips: 'client IPs behind every flagged source (the mailbox logins and the script requests), to consider blocking',
+    ip_reasons: "map of each of ips to why it is there: 'logged in as SENDER' or 'requested SCRIPT'",
     counts: '{queue, sender_queued, sender_sent, bounces_queued, window_arrivals}',
     evidence: 'list of {source, detail, count}',
     summary: 'one human line',
