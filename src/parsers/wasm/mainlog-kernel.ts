@@ -19,7 +19,7 @@
 
 import { PAD } from './bytes';
 import { keyFind, keyId } from './key-table';
-import { COUNT_BITS, MAX_KEYS, pairAdd, pairTable } from './pair-table';
+import { COUNT_BITS, MAX_KEYS, pairAdd, pairTable, PairTable } from './pair-table';
 import { addTotal, table, TOTAL_DROPPED } from './scan';
 
 export { init, inputBuffer, feed, total, addTotal, pendingId, pendingTimeAt, setPending, sawCwdLine, resolvePending } from './scan';
@@ -100,15 +100,18 @@ export function mergeSpill(i: i32, parent: i32, child: i32, extra: f64): void {
   }
 }
 
+/** The first occupied slot of `t` at or after `s` (mask + 1 when none). */
+@inline function nextOccupied(t: PairTable, s: u32): u32 {
+  while (s <= t.mask && load<u64>(t.cells + (<usize>s << 3)) == 0) s++;
+  return s;
+}
+
 /** Copy the occupied slot words of relation `i` to `out` (pairSize(i) words), in slot order. */
 export function compactPairs(i: i32, out: usize): u32 {
   const t = pairTable(i);
-  const slots = t.mask + 1;
   let n: u32 = 0;
-  for (let s: u32 = 0; s < slots; s++) {
-    const v = load<u64>(t.cells + (<usize>s << 3));
-    if (v == 0) continue;
-    store<u64>(out + (<usize>n << 3), v);
+  for (let s = nextOccupied(t, 0); s <= t.mask; s = nextOccupied(t, s + 1)) {
+    store<u64>(out + (<usize>n << 3), load<u64>(t.cells + (<usize>s << 3)));
     n++;
   }
   return n;
@@ -121,11 +124,9 @@ export function compactPairs(i: i32, out: usize): u32 {
  */
 export function gatherPairs(i: i32, kept: usize, out: usize): u32 {
   const t = pairTable(i);
-  const slots = t.mask + 1;
   let n: u32 = 0;
-  for (let s: u32 = 0; s < slots; s++) {
+  for (let s = nextOccupied(t, 0); s <= t.mask; s = nextOccupied(t, s + 1)) {
     const v = load<u64>(t.cells + (<usize>s << 3));
-    if (v == 0) continue;
     const parent = <u32>(v >> 46) - 1;
     if (kept != 0 && load<u8>(kept + <usize>parent) == 0) continue;
     const at = out + (<usize>n << 4);
