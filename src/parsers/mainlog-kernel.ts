@@ -17,8 +17,6 @@ export interface KernelExports {
   tableKeys(i: number): number;
   tableArena(i: number): number;
   tableCounts(i: number): number;
-  pairSlots(i: number): number;
-  pairCells(i: number): number;
   pairDropped(i: number): number;
   pairSize(i: number): number;
   spillList(): number;

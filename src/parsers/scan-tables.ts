@@ -266,8 +266,7 @@ export function absorbTables(kernel: KernelExports, dump: TableDump, deferPairs 
   }
   dump.totals.forEach((v, i) => kernel.addTotal(i, v));
   if (deferPairs) return pending;
-  for (let i = 0; i < pending.words.length; i++) mergePendingPairs(kernel, pending, i, null);
-  releasePendingPairs(kernel, pending);
+  settlePendingPairs(kernel, pending);
   return null;
 }
 
@@ -294,14 +293,19 @@ export function mergePendingPairs(kernel: KernelExports, pending: PendingPairs, 
   const filteredAt = kernel.alloc(n * 4);
   const remap = new Int32Array(kernel.memory.buffer, pending.remaps[parentTable]!, n);
   const filtered = new Int32Array(kernel.memory.buffer, filteredAt, n);
+  // The remap is one to one, so each parent is seen once here.
   let left = false;
   for (let k = 0; k < n; k++) {
     const id = remap[k]!;
-    const take = id >= 0 && merged[id] === 0 && (kept === null || kept[id] !== 0);
-    filtered[k] = take ? id : -1;
-    if (id >= 0 && !take && merged[id] === 0) left = true;
+    filtered[k] = -1;
+    if (id < 0 || merged[id] !== 0) continue;
+    if (kept === null || kept[id] !== 0) {
+      filtered[k] = id;
+      merged[id] = 1;
+    } else {
+      left = true;
+    }
   }
-  for (let k = 0; k < n; k++) if (filtered[k]! >= 0) merged[filtered[k]!] = 1;
   kernel.mergePairs(relation, wordsAt, pending.counts[relation]!, filteredAt, pending.remaps[childTable]!, dropped);
   kernel.release(filteredAt);
   if (!left) {

@@ -35,9 +35,6 @@ export function tableArena(i: i32): usize { return table(i).arena; }
 /** One f64 per id. */
 export function tableCounts(i: i32): usize { return table(i).counts; }
 
-export function pairSlots(i: i32): u32 { return pairTable(i).mask + 1; }
-/** One u64 per slot (layout in pair-table.ts). */
-export function pairCells(i: i32): usize { return pairTable(i).cells; }
 export function pairDropped(i: i32): f64 { return pairTable(i).dropped; }
 export function pairSize(i: i32): u32 { return pairTable(i).size; }
 

@@ -401,6 +401,8 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
     authArrivals++;
     const authTable = table(T_AUTH);
     auth = keyId(authTable, aAuthColon + 1, aAuthEnd - aAuthColon - 1);
+    if (auth < 0) dropped++;
+    else countKey(authTable, auth);
   }
   if (ip >= 0) {
     // Usually the sender is the AUTH id it logged in with: then one (AUTH id, address) pair
@@ -412,18 +414,13 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
       if (auth >= 0) queuePair(P_AUTH_IPS, auth, ip);
     }
   }
-  if (hasAuth) {
-    const authTable = table(T_AUTH);
-    if (auth < 0) dropped++;
+  if (auth >= 0) {
+    const names = table(T_NAMES);
+    const name = keyId(names, aAuthStart, aAuthColon - aAuthStart);
+    if (name < 0) dropped++;
     else {
-      countKey(authTable, auth);
-      const names = table(T_NAMES);
-      const name = keyId(names, aAuthStart, aAuthColon - aAuthStart);
-      if (name < 0) dropped++;
-      else {
-        countKey(names, name);
-        queuePair(P_AUTH_NAMES, auth, name);
-      }
+      countKey(names, name);
+      queuePair(P_AUTH_NAMES, auth, name);
     }
   }
   if (local) {
