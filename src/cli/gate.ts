@@ -43,13 +43,16 @@ export function createGatekeeper(options: {
       // readline swallows Ctrl-C on a terminal; hand it to the run's interrupt handling so the
       // run ends as interrupted (exit 130), not as a declined gate.
       let interrupted = false;
+      // A closed readline leaves a pending question unsettled; aborting settles it.
+      const closed = new AbortController();
+      rl.on('close', () => closed.abort());
       rl.on('SIGINT', () => {
         interrupted = true;
         rl.close();
         process.emit('SIGINT', 'SIGINT');
       });
       try {
-        const reply = (await rl.question("Type 'yes' to continue, anything else stops here: ")).trim().toLowerCase();
+        const reply = (await rl.question("Type 'yes' to continue, anything else stops here: ", { signal: closed.signal })).trim().toLowerCase();
         if (reply === 'yes') return { answer: 'accepted', by: `tty:${operatorName()}` };
         return { answer: 'declined', by: `tty:${operatorName()}`, reason: `operator answered ${JSON.stringify(reply.slice(0, 40))}` };
       } catch {

@@ -150,6 +150,23 @@ function withoutHostPrefix(host: string, message: string): string {
   return out;
 }
 
+/** What interrupted the run, in the words of whoever aborted it (which signal, or why). */
+function interruptCause(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+}
+
+/** The interrupt and where each host stopped: at the step it was running, or before the next. */
+function interruptReason(signal: AbortSignal, outcomes: HostOutcome[]): string {
+  const label = (s: HostOutcome['steps'][number]) => `${s.id}${s.item !== undefined ? `[${s.item}]` : ''}`;
+  const where = outcomes.flatMap((o) => {
+    const running = o.steps.find((s) => s.status === 'interrupted');
+    if (running) return [`${o.host} at step ${label(running)}`];
+    const next = o.steps.find((s) => s.status === 'skipped' && s.summary === 'not run: interrupted');
+    return next ? [`${o.host} before step ${label(next)}`] : [];
+  });
+  return where.length > 0 ? `${interruptCause(signal)}; stopped ${where.join(', ')}` : interruptCause(signal);
+}
+
 async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<RunReport> {
   const recorder = new Recorder(options.audit);
   const mode = options.mode ?? (options.dryRun ? 'dry-run' : 'apply');
@@ -244,7 +261,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
 
   await options.onPlan?.(plan);
 
-  if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, hostPlans.map(planOutcome), 'interrupted during planning');
+  if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, hostPlans.map(planOutcome), `${interruptCause(options.signal)} during planning`);
 
   if (options.dryRun) {
     const failed = hostPlans.some((h) => h.stopped);
@@ -286,7 +303,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
   }
 
   if (options.signal.aborted) {
-    return finish('interrupted', EXIT.interrupted, hostPlans.map((h) => ({ ...planOutcome(h), status: 'skipped' as HostStatus, error: 'interrupted before any change' })), 'interrupted at a gate');
+    return finish('interrupted', EXIT.interrupted, hostPlans.map((h) => ({ ...planOutcome(h), status: 'skipped' as HostStatus, error: 'interrupted before any change' })), `${interruptCause(options.signal)} at a gate, before any change`);
   }
 
   // 3. Execute.
@@ -325,7 +342,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     },
   );
 
-  if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, outcomes, 'interrupted by the operator (SIGINT)');
+  if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, outcomes, interruptReason(options.signal, outcomes));
   if (stopStatus) return finish(stopStatus, EXIT.gate, outcomes, stopReason);
   const failed = outcomes.some((o) => o.status === 'failed' || o.status === 'unreachable');
   return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, outcomes, failed ? 'some hosts failed' : undefined);
