@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: signals exit 130 while the rest of the program is still loading.
+import './stop-signals.js';
 import { Command, CommanderError } from 'commander';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';

@@ -1,4 +1,5 @@
 import { EXIT } from '../engine/run.js';
+import { claimStopSignals } from './stop-signals.js';
 
 /** commander collector for repeatable flags (`--var a=1 --var b=2`). */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -9,17 +10,15 @@ export function auditFileName(name: string, now = new Date()): string {
   return `${stamp}-${name}-${process.pid}.jsonl`;
 }
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 /**
  * Interrupt handling for a run: the first SIGINT, SIGTERM or SIGHUP (Ctrl-C, `timeout`, a
- * dropped SSH session) aborts the signal: the running command is killed and the audit log is
- * closed saying where the run stopped. A second one quits at once.
+ * dropped SSH session) aborts the signal, its reason naming the signal: the running command is
+ * killed and the audit log is closed saying where the run stopped. A second one quits at once.
  */
 export function interruptibleRun(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = (name: NodeJS.Signals) => {
+  const release = claimStopSignals((name) => {
     interrupts += 1;
     if (interrupts === 1) {
       process.stderr.write(`\nInterrupted (${name}): stopping the running command; the audit log records where it stopped. Press Ctrl-C again to quit at once.\n`);
@@ -27,7 +26,6 @@ export function interruptibleRun(): { signal: AbortSignal; dispose(): void } {
     } else {
       process.exit(EXIT.interrupted);
     }
-  };
-  for (const name of STOP_SIGNALS) process.on(name, onSignal);
-  return { signal: controller.signal, dispose: () => STOP_SIGNALS.forEach((name) => process.off(name, onSignal)) };
+  });
+  return { signal: controller.signal, dispose: release };
 }

@@ -123,10 +123,14 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
     const signHead = await chainHeadSigner(flags);
+    if (run.signal.aborted) {
+      process.stderr.write('Nothing ran and no audit log was written.\n');
+      return EXIT.interrupted;
+    }
     audit = AuditWriter.create(auditPath);
 
 
-    const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive && canRedraw(process.stderr) ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
+    const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive && errStyle.enabled && canRedraw(process.stderr) ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
     const hostNames = targets.map((t) => t.name);
     progress.phase('Planning', hostNames);
     let shownPlan: RunPlan | undefined;
