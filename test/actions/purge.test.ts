@@ -120,10 +120,22 @@ describe.runIf(realEximAvailable || process.env['CI'])('exim.queue.purge on a re
     expect(samples.length).toBeGreaterThanOrEqual(2);
     expect(samples[0]).toMatchObject({ sender_queued: 30, queue_total: 35, new: 0 });
     expect(quiet.outputs['new_total']).toBe(0);
+    // Each sample says how long the watch has run and how long it has to go.
+    expect(ctx.progressLines[0]).toMatch(/^queue 35, from support@shop\.example\.test: 30 \(0 new\); 0:0\d of 0:01, 0:0\d left$/);
+    expect(ctx.progressLines.at(-1)).toMatch(/; 0:0\d of 0:01, 0:0\d left$/);
 
-    const noisy = watch.run(ctx, { sender: SPAMMER, for: '20s', interval: '200ms' } as never);
-    // More spam arrives while the watch runs.
-    setTimeout(() => queueMessages(sim.tools.exim, [{ from: SPAMMER, subject: 'still here' }]), 300);
+    // More spam arrives once the watch has taken its first sample (the baseline).
+    let arrived = false;
+    const afterFirstSample = {
+      ...ctx,
+      progress(message: string) {
+        ctx.progress(message);
+        if (arrived) return;
+        arrived = true;
+        queueMessages(sim.tools.exim, [{ from: SPAMMER, subject: 'still here' }]);
+      },
+    };
+    const noisy = watch.run(afterFirstSample, { sender: SPAMMER, for: '20s', interval: '200ms' } as never);
     await expect(noisy).rejects.toThrow(/1 new messages from support@shop\.example\.test arrived/);
   });
 });

@@ -32,6 +32,12 @@ function durationMs(text: string | undefined, fallback: string, what: string): n
   return ms;
 }
 
+/** Whole seconds as m:ss, for a watch that shows how long it has run and has to go. */
+export function clock(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
 async function queueCount(ctx: ActionContext): Promise<number> {
   const result = await ctx.exec({ argv: [ctx.host.tools.exim, '-bpc'], timeoutMs: 120_000 });
   const count = parseQueueCount(result.stdout);
@@ -74,7 +80,8 @@ export const queueWatch = defineAction({
       }
       newTotal += fresh;
       samples.push({ at: new Date().toISOString(), queue_total: queueTotal, sender_queued: mine.length, new: fresh });
-      ctx.progress(`queue ${queueTotal}, from ${who}: ${mine.length} (${newTotal} new)`);
+      const soFar = Date.now() - started;
+      ctx.progress(`queue ${queueTotal}, from ${who}: ${mine.length} (${newTotal} new); ${clock(soFar)} of ${clock(total)}, ${clock(Math.max(0, total - Math.floor(soFar / 1000) * 1000))} left`);
       if (newTotal > maxNew) {
         throw new ActionError(
           `${newTotal} new messages from ${who} arrived within ${formatDuration(Date.now() - started)} (allowed ${maxNew}): the spam has not stopped. ` +
@@ -83,9 +90,11 @@ export const queueWatch = defineAction({
         );
       }
       const elapsed = Date.now() - started;
-      if (elapsed >= total) break;
+      // At least one sample after the baseline, even when the baseline took the whole time:
+      // "nothing new" needs something to compare with.
+      if (elapsed >= total && n > 0) break;
       try {
-        await sleep(Math.min(interval, total - elapsed), undefined, { signal: ctx.signal });
+        await sleep(Math.max(0, Math.min(interval, total - elapsed)), undefined, { signal: ctx.signal });
       } catch {
         throw new ActionError(`queue watch interrupted after ${formatDuration(Date.now() - started)}.`, { samples });
       }
