@@ -8,6 +8,12 @@ import type { Transport } from '../transport/types.js';
 
 export const DEFAULT_LOCK_DIR = '/run/runbook.lock';
 export const DEFAULT_STALE_HOURS = 6;
+/**
+ * A lock directory without an owner file younger than this may be a run between its `mkdir`
+ * and writing the owner: never broken. Older, it was left by a run killed at that moment or
+ * made by hand.
+ */
+export const OWNERLESS_GRACE_MINUTES = 2;
 
 export interface LockOwner {
   runId: string;
@@ -23,15 +29,16 @@ export class HostLockedError extends Error {
   readonly owner: LockOwner | undefined;
   readonly stale: boolean;
   constructor(host: string, owner: LockOwner | undefined, stale: boolean, lockDir: string, why?: string) {
-    const who = owner
-      ? `run ${owner.runId} by ${owner.operator} from ${owner.controlHost} (pid ${owner.pid}) since ${owner.time}`
-      : 'an unknown owner (no readable owner file)';
+    const who = describeOwner(owner);
     super(
       stale
         ? `${host}: stale lock ${lockDir} held by ${who}${why ? ` (${why})` : ''}. If that run is really gone, ` +
             'run again with --break-stale-lock to remove it.'
-        : `${host}: locked by ${who}. Another runbook run is working on this host; wait for it to ` +
-            `finish, or if it died, remove ${lockDir} on the host once you are sure.`,
+        : owner
+          ? `${host}: locked by ${who}. Another runbook run is working on this host; wait for it to ` +
+            `finish, or if it died, remove ${lockDir} on the host once you are sure.`
+          : `${host}: locked by ${who}, made less than ${OWNERLESS_GRACE_MINUTES} minutes ago: another run may be taking it right now. ` +
+            `If none is, run again with --break-stale-lock once it is ${OWNERLESS_GRACE_MINUTES} minutes old.`,
     );
     this.name = 'HostLockedError';
     this.host = host;
@@ -56,8 +63,26 @@ export interface HostLock {
   owner: LockOwner;
   /** Brought back only if the lock is still ours. */
   release(): Promise<void>;
-  /** Set when a stale lock was broken to take this one. */
+  /** Set when a stale lock with an owner file was broken to take this one. */
   broke?: LockOwner;
+  /** Set when any stale lock was broken: whose it was and why it was stale, for the audit log. */
+  brokeStale?: string;
+}
+
+function describeOwner(owner: LockOwner | undefined): string {
+  return owner
+    ? `run ${owner.runId} by ${owner.operator} from ${owner.controlHost} (pid ${owner.pid}) since ${owner.time}`
+    : 'an unknown owner (no readable owner file)';
+}
+
+/**
+ * Why a lock directory without a readable owner file is stale: it is older than the grace
+ * period, measured by the target's own clock (`find -mmin`), so clock skew does not matter.
+ */
+async function ownerlessStaleReason(transport: Transport, dir: string): Promise<string | undefined> {
+  const r = await transport.exec(['find', dir, '-maxdepth', '0', '-mmin', `+${OWNERLESS_GRACE_MINUTES}`], { timeoutMs: 30_000 });
+  if (r.exitCode !== 0 || r.stdout.trim() === '') return undefined;
+  return `no owner file and older than ${OWNERLESS_GRACE_MINUTES} minutes: left by a run killed while taking it, or made by hand`;
 }
 
 function defaultPidAlive(pid: number): boolean {
@@ -112,6 +137,7 @@ export async function acquireHostLock(target: HostTarget, options: LockOptions):
     time: (options.now?.() ?? new Date()).toISOString(),
   };
   let broke: LockOwner | undefined;
+  let brokeStale: string | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     const made = await transport.exec(['mkdir', '-m', '0700', '--', dir], { timeoutMs: 30_000 });
     if (made.exitCode === 0) {
@@ -127,6 +153,7 @@ export async function acquireHostLock(target: HostTarget, options: LockOptions):
         dir,
         owner,
         ...(broke ? { broke } : {}),
+        ...(brokeStale ? { brokeStale } : {}),
         release: async () => {
           const current = await readOwner(transport, dir);
           if (current?.runId !== owner.runId) return;
@@ -138,16 +165,19 @@ export async function acquireHostLock(target: HostTarget, options: LockOptions):
       throw new Error(`${target.name}: could not create the lock directory ${dir}: ${made.stderr.trim() || `exit ${made.exitCode}`}. Set layout.lockDir for this host.`);
     }
     const held = await readOwner(transport, dir);
-    const why = staleReason(held, {
-      now: options.now?.() ?? new Date(),
-      staleAfterHours: options.staleAfterHours ?? DEFAULT_STALE_HOURS,
-      controlHost,
-      pidAlive: options.pidAlive ?? defaultPidAlive,
-    });
+    const why = held
+      ? staleReason(held, {
+          now: options.now?.() ?? new Date(),
+          staleAfterHours: options.staleAfterHours ?? DEFAULT_STALE_HOURS,
+          controlHost,
+          pidAlive: options.pidAlive ?? defaultPidAlive,
+        })
+      : await ownerlessStaleReason(transport, dir);
     if (why === undefined || !options.breakStale || attempt > 0) {
       throw new HostLockedError(target.name, held, why !== undefined, dir, why);
     }
     broke = held;
+    brokeStale = `${dir} held by ${describeOwner(held)} (${why})`;
     await transport.exec(['rm', '-rf', '--', dir], { timeoutMs: 30_000 });
   }
   throw new HostLockedError(target.name, undefined, false, dir);

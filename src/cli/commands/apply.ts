@@ -170,7 +170,8 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         : {
             lockHost: async (target: HostTarget) => {
               const lock = await acquireHostLock(target, { runId: basename(auditPath, '.jsonl'), ...(flags.breakStaleLock ? { breakStale: true } : {}) });
-              if (lock.broke) audit?.append({ type: 'note', host: target.name, step: '-', message: `broke a stale run lock held by ${JSON.stringify(lock.broke)}` });
+              if (lock.brokeStale) process.stderr.write(`${safeLine(target.name)}: broke a stale run lock: ${safeLine(lock.brokeStale)}\n`);
+              if (lock.brokeStale) audit?.append({ type: 'note', host: target.name, step: '-', message: `broke a stale run lock: ${lock.brokeStale}`, ...(lock.broke ? { data: { owner: lock.broke } } : {}) });
               return () => lock.release();
             },
           }),
