@@ -84,12 +84,12 @@ describe('runbook apply on the demo host, as an operator runs it', () => {
     const verify = await runCli(['audit', 'verify', onlyLog(demo.auditDir)]);
     expect(verify.code, verify.stderr).toBe(0);
 
-    if (existsSync(secrets)) {
-      expect(statSync(secrets).mode & 0o777).toBe(0o600);
-      const password = readFileSync(secrets, 'utf8').trim().split('\t').at(-1)!;
-      expect(password.length).toBeGreaterThanOrEqual(16);
-      for (const sink of [applied.stdout, applied.stderr, readFileSync(onlyLog(demo.auditDir), 'utf8')]) expect(sink).not.toContain(password);
-    }
+    // The demo incident has a compromised mailbox: its new password must be in the file, and only there.
+    expect(existsSync(secrets), 'the new password is handed over in --secrets-file').toBe(true);
+    expect(statSync(secrets).mode & 0o777).toBe(0o600);
+    const password = readFileSync(secrets, 'utf8').trim().split('\t').at(-1)!;
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    for (const sink of [applied.stdout, applied.stderr, readFileSync(onlyLog(demo.auditDir), 'utf8')]) expect(sink).not.toContain(password);
   });
 
   it('audit verify fails on a tampered log with exit code 5 and names the line', async () => {
