@@ -224,9 +224,15 @@ steps:
     with: { path: ${dir}/out.txt, content: x }
 `);
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('interrupted by the operator (SIGINT)')), 300);
-    const { report, records } = await run(ctx, { signal: controller.signal });
+    // Interrupt once the slow step has started, whatever the machine's load.
+    const observer: RunOptions['observer'] = (event) => {
+      if (event.type === 'step.start' && event.step === 'slow') controller.abort(new Error('interrupted by the operator (SIGTERM)'));
+    };
+    const { report, records } = await run(ctx, { signal: controller.signal, observer });
     expect(report.exitCode).toBe(EXIT.interrupted);
+    // The summary names the signal that stopped the run and where each host stopped.
+    expect(report.reason).toBe('interrupted by the operator (SIGTERM); stopped local at step slow');
+    expect(records.at(-1)).toMatchObject({ type: 'run.summary', reason: report.reason });
     expect(existsSync(join(ctx.dir, 'out.txt'))).toBe(false);
     const statuses = records.filter((r) => r.type === 'step.finish').map((r) => r.type === 'step.finish' && r.status);
     expect(statuses).toEqual(['interrupted', 'skipped']);
