@@ -37,7 +37,10 @@ export function createGatekeeper(options: {
       }
       const output = options.output ?? process.stderr;
       const s = options.style;
-      output.write(`\n${s.yellow('Gate')} ${s.bold(question.gate)} — ${question.mutations} change${question.mutations === 1 ? '' : 's'} follow\n`);
+      const n = question.mutations;
+      const verb = n === 1 ? 'follows' : 'follow';
+      const follow = n === question.plannedChanges ? `${n} change${n === 1 ? '' : 's'} ${verb}` : `${n} of the ${question.plannedChanges} planned changes ${verb}`;
+      output.write(`\n${s.yellow('Gate')} ${s.bold(question.gate)} — plan ${s.bold(question.planHash)}: ${follow}\n`);
       for (const m of question.messages) output.write(`  ${s.bold(safeLine(m.host))}: ${safeLine(m.message)}\n`);
       const rl = createInterface({ input: options.input ?? process.stdin, output, terminal: true });
       // readline swallows Ctrl-C on a terminal; hand it to the run's interrupt handling so the

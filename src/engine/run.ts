@@ -107,6 +107,11 @@ function toRecord(step: PlannedStep): PlannedStepRecord {
   };
 }
 
+/** The changes a plan makes: mutating steps that are neither skipped nor already done. */
+export function plannedChanges(records: PlannedStepRecord[]): number {
+  return records.filter((r) => r.mutates && r.skipped === undefined && !r.noop).length;
+}
+
 /** What the plan hash covers: per host and step, the action, its parameters and intent. */
 function hashMaterial(hosts: HostPlan[]): unknown {
   return hosts.map((h) => ({
@@ -284,7 +289,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     const next = gates[i + 1]?.stepIndex ?? Number.POSITIVE_INFINITY;
     const answer = options.approve !== undefined
       ? { answer: 'accepted' as const, by: `--approve ${options.approve}` }
-      : await options.gatekeeper.ask({ gate: gate.step, messages: gate.messages, mutations: mutationsAfter(hostPlans, gate.stepIndex, next) });
+      : await options.gatekeeper.ask({ gate: gate.step, messages: gate.messages, mutations: mutationsAfter(hostPlans, gate.stepIndex, next), planHash: hash, plannedChanges: plannedChanges(records) });
     recorder.record({
       type: 'gate',
       gate: gate.step,

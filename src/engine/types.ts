@@ -64,6 +64,10 @@ export interface GateQuestion {
   messages: { host: string; message: string }[];
   /** The mutations this gate lets through, for display. */
   mutations: number;
+  /** The plan being approved, repeated at the prompt so the operator knows which one. */
+  planHash: string;
+  /** Changes in the whole plan. */
+  plannedChanges: number;
 }
 
 export interface GateAnswer {

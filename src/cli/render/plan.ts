@@ -1,5 +1,6 @@
 import type { PlannedStepRecord } from '../../audit/records.js';
 import { safeLine } from '../../core/text.js';
+import { plannedChanges } from '../../engine/run.js';
 import { quoteArgvForPosixShell } from '../../transport/quote.js';
 import type { Style } from '../style.js';
 
@@ -65,7 +66,7 @@ export function renderPlan(
       }
     }
   }
-  const mutations = plan.records.filter((r) => r.mutates && r.skipped === undefined && !r.noop).length;
+  const mutations = plannedChanges(plan.records);
   out.push('');
   out.push(`${mutations} change${mutations === 1 ? '' : 's'} planned.${mutations > 0 && context.approveHint ? ` To apply exactly this plan: ${context.approveHint}` : ''}`);
   return out.join('\n');
