@@ -1,7 +1,7 @@
 import type { PlannedStepRecord } from '../../audit/records.js';
 import { safeLine } from '../../core/text.js';
 import { plannedChanges } from '../../engine/run.js';
-import { quoteArgvForPosixShell } from '../../transport/quote.js';
+import { quoteArgvForPosixShell, quoteWordForPosixShell } from '../../transport/quote.js';
 import type { Style } from '../style.js';
 
 /** An argv as an operator would type it, with control characters made visible. */
@@ -13,10 +13,54 @@ export function displayCommand(argv: readonly string[]): string {
   }
 }
 
-/** Long argument lists (hundreds of queue IDs) shortened for reading; --json has them all. */
-export function displayCommandShort(argv: readonly string[], keep = 10): string {
-  if (argv.length <= keep + 2) return displayCommand(argv);
-  return `${displayCommand(argv.slice(0, keep))} … (${argv.length - keep} more arguments; --json lists all)`;
+/**
+ * The words of a command as typed, each quoted whole. Long argument lists (hundreds of queue
+ * IDs) are shortened for reading, the note saying so is one more word; --json has them all.
+ */
+function commandWords(argv: readonly string[], keep = 10): string[] {
+  const shown = argv.length <= keep + 2 ? argv : argv.slice(0, keep);
+  const words = shown.map((word) => {
+    try {
+      return safeLine(quoteWordForPosixShell(word));
+    } catch {
+      return safeLine(JSON.stringify(word));
+    }
+  });
+  return shown.length < argv.length ? [...words, `… (${argv.length - keep} more arguments; --json lists all)`] : words;
+}
+
+/** Words of a shell command line (quoted words whole, as approveCommand writes them). */
+function shellWords(line: string): string[] {
+  return line.match(/(?:'[^']*'|\\.|[^\s'\\])+/g) ?? [];
+}
+
+const visible = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '').length;
+
+/**
+ * Lays `fields` out after `lead` on lines of at most `width` columns, breaking only between
+ * fields (an address, a path or a quoted argument is never cut). A field longer than a line
+ * gets a line of its own, whole. `continuation` ends every line but the last (` \` keeps a
+ * wrapped command pasteable).
+ */
+export function wrapFields(lead: string, fields: string[], options: { width: number; indent: string; continuation?: string }): string[] {
+  const cont = options.continuation ?? '';
+  const lines: string[] = [];
+  let line = lead;
+  let empty = true;
+  for (const field of fields) {
+    if (field === '') continue;
+    const joined = empty ? `${line}${line.endsWith(' ') || line === '' ? '' : ' '}${field}` : `${line} ${field}`;
+    if (visible(joined) + cont.length <= options.width || (empty && line.trim() === '')) {
+      line = joined;
+      empty = false;
+      continue;
+    }
+    lines.push(`${line.trimEnd()}${cont}`);
+    empty = false;
+    line = `${options.indent}${field}`;
+  }
+  lines.push(line);
+  return lines;
 }
 
 function marker(step: PlannedStepRecord, style: Style): string {
@@ -42,12 +86,14 @@ function describe(step: PlannedStepRecord): string {
  */
 export function renderPlan(
   plan: { hash: string; records: PlannedStepRecord[] },
-  context: { playbook: string; dryRun: boolean; hosts: string[]; approveHint?: string },
+  context: { playbook: string; dryRun: boolean; hosts: string[]; approveHint?: string; width?: number },
   style: Style,
 ): string {
+  const columns = context.width ?? 80;
   const out: string[] = [];
   const hostWord = context.hosts.length === 1 ? 'host' : 'hosts';
-  out.push(style.bold(`Plan ${plan.hash} — ${context.playbook} on ${context.hosts.length} ${hostWord}${context.dryRun ? ' (dry-run: nothing will change)' : ''}`));
+  const title = `Plan ${plan.hash} — ${safeLine(context.playbook)} on ${context.hosts.length} ${hostWord}${context.dryRun ? ' (dry-run: nothing will change)' : ''}`;
+  out.push(...wrapFields('', title.split(' '), { width: columns, indent: '  ' }).map((l) => style.bold(l)));
   const byHost = new Map<string, PlannedStepRecord[]>();
   for (const record of plan.records) byHost.set(record.host, [...(byHost.get(record.host) ?? []), record]);
   for (const host of context.hosts) {
@@ -58,16 +104,17 @@ export function renderPlan(
     const width = Math.min(24, Math.max(...steps.map((s) => (s.step + (s.item ? `[${s.item.index}]` : '')).length), 4));
     for (const step of steps) {
       const id = (step.step + (step.item ? `[${step.item.index}]` : '')).padEnd(width);
-      out.push(`  ${marker(step, style)} ${id}  ${style.dim(step.action.padEnd(28))} ${safeLine(describe(step))}`);
+      out.push(...wrapFields(`  ${marker(step, style)} ${id}  ${style.dim(step.action.padEnd(28))} `, safeLine(describe(step)).split(' '), { width: columns, indent: '      ' }));
       if (step.skipped === undefined && step.deferred === undefined && !step.noop) {
         const shown = step.commands.slice(0, 6);
-        for (const argv of shown) out.push(`      ${style.dim('$')} ${displayCommandShort(argv)}`);
+        for (const argv of shown) out.push(...wrapFields(`      ${style.dim('$')} `, commandWords(argv), { width: columns, indent: '          ', continuation: ' \\' }));
         if (step.commands.length > shown.length) out.push(`      ${style.dim(`… ${step.commands.length - shown.length} more commands like these (--json lists all)`)}`);
       }
     }
   }
   const mutations = plannedChanges(plan.records);
   out.push('');
-  out.push(`${mutations} change${mutations === 1 ? '' : 's'} planned.${mutations > 0 && context.approveHint ? ` To apply exactly this plan: ${context.approveHint}` : ''}`);
+  out.push(`${mutations} change${mutations === 1 ? '' : 's'} planned.${mutations > 0 && context.approveHint ? ' To apply exactly this plan:' : ''}`);
+  if (mutations > 0 && context.approveHint) out.push(...wrapFields('  ', shellWords(context.approveHint), { width: columns, indent: '      ', continuation: ' \\' }));
   return out.join('\n');
 }
