@@ -71,8 +71,9 @@ describe('Ctrl-C on a terminal', { timeout: 180_000 }, () => {
   it('during the queue watch: the watch stops at once, recorded as interrupted', async () => {
     const demo = await freshDemo();
     const run = apply(demo, '--yes', '--var', 'watch_for=10m');
-    // The first sample of the watch is on the screen.
-    await run.waitFor(/queue \d+, from /);
+    // The first sample of the watch is on the live display, with how long it ran and has left
+    // (the display wraps long lines at the terminal's width).
+    await run.waitFor(/queue \d+, from [^;]*; 0:\d\d\s+of\s+10:00,\s+\d+:\d\d\s+left/);
     run.type(CTRL_C);
     const code = await run.exited;
     const records = await expectCleanInterrupt(demo, code, run.output);

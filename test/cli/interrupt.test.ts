@@ -41,8 +41,9 @@ describe('interrupting a run', { timeout: 180_000 }, () => {
       const run = applyUntil(
         ['playbooks/spam-incident.yml', '--host', 'demo', '--yes', '--var', 'watch_for=10m', '--audit-dir', demo.auditDir, '--secrets-file', join(demo.base, 's')],
         demo.env,
-        // The containment is done and the watch has taken its first sample.
-        /\[demo\] verify: queue \d+/,
+        // The containment is done and the watch has taken its first sample (line by line,
+        // with how long it ran and has left).
+        /\[demo\] verify: queue \d+, from [^\n]*; 0:\d\d of 10:00, \d+:\d\d left/,
         signal,
       );
       const code = await run.exited;

@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { demoManifest, resetDemoHost } from '../../src/hosts/demo.js';
+import { startOnPty } from '../support/pty.js';
+import { renderScreen } from '../support/screen.js';
+
+/** A one-gate playbook on the demo host: confirm, then chmod 000 the spam script. */
+async function containScript() {
+  const base = mkdtempSync(join(tmpdir(), 'runbook-live-'));
+  const root = join(base, 'state', 'runbook', 'demo');
+  await resetDemoHost(root);
+  const playbook = join(base, 'contain.yml');
+  writeFileSync(
+    playbook,
+    `name: contain-script
+steps:
+  - id: ask
+    action: confirm
+    with: { message: "chmod 000 the spam script?" }
+  - id: disable
+    name: Disable the spam script
+    action: file.disable
+    with: { path: ${JSON.stringify(demoManifest(root)!.script.path)} }
+`,
+  );
+  // Colours on: the redrawing display is the one an operator's terminal gets.
+  const run = startOnPty(['apply', playbook, '--host', 'demo', '--audit-dir', join(base, 'audit')], { env: { XDG_STATE_HOME: join(base, 'state'), NO_COLOR: undefined, FORCE_COLOR: undefined } });
+  return run;
+}
+
+describe('the live display on a terminal', { timeout: 180_000 }, () => {
+  it("keeps each finished step's result line under its host", async () => {
+    const run = await containScript();
+    await run.waitFor("Type 'yes' to continue");
+    run.type('yes\r');
+    expect(await run.exited, run.output).toBe(0);
+    const screen = renderScreen(run.output);
+    const host = screen.findIndex((l) => l === '✔ Applying demo');
+    expect(host, screen.join('\n')).toBeGreaterThan(0);
+    // The result line (wrapped to the terminal by the display) stays after the host is done.
+    expect(screen[host + 1]).toMatch(/^ {2}› ● Disable the spam script: disabled \//);
+    expect(screen.slice(host + 1, host + 4).join('\n')).toContain('(was 0644)');
+  });
+
+  it('a declined gate shows the host as skipped, not with a green tick', async () => {
+    const run = await containScript();
+    await run.waitFor("Type 'yes' to continue");
+    run.type('no\r');
+    expect(await run.exited, run.output).toBe(3);
+    const screen = renderScreen(run.output);
+    expect(screen.join('\n')).not.toMatch(/✔ Applying demo/);
+    expect(run.output).not.toMatch(/\u001b\[32m✔\u001b\[39m Applying demo/);
+    expect(screen).toContain('↓ Applying demo: stopped at a gate before any change');
+  });
+});
