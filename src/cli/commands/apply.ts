@@ -267,7 +267,7 @@ export function registerApplyCommand(program: Command): void {
     .addOption(signKeyPassphraseOption())
     .option('--incident <target>', 'attach the report to an incident: webhook:URL, pagerduty:ID, jira:KEY, github:OWNER/REPO#N')
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
-    .option('--break-stale-lock', "take over a host's run lock when its holder is gone or it is older than 6 hours (reported)")
+    .option('--break-stale-lock', "take over a host's run lock when its holder is gone, it is older than 6 hours, or it has had no owner file for 2 minutes (reported)")
     .option('--json', 'machine-readable result on stdout')
     .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
     .addHelpText(
