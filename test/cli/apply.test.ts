@@ -90,7 +90,7 @@ describe('runbook apply on the demo host, as an operator runs it', () => {
     const password = readFileSync(secrets, 'utf8').trim().split('\t').at(-1)!;
     expect(password.length).toBeGreaterThanOrEqual(16);
     for (const sink of [applied.stdout, applied.stderr, readFileSync(onlyLog(demo.auditDir), 'utf8')]) expect(sink).not.toContain(password);
-  });
+  }, 180_000); // four CLI runs back to back: slow on a loaded machine, not stuck
 
   it('audit verify fails on a tampered log with exit code 5 and names the line', async () => {
     const demo = await freshDemo();
