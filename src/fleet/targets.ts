@@ -8,7 +8,8 @@ import type { Secret } from '../core/secret.js';
 import type { AskPassphrase } from '../transport/ssh-auth.js';
 import { expandTilde, loadSshConfig, parseUserHostPort, type SshConfigBlock } from '../transport/ssh-config.js';
 import { SshTransport } from '../transport/ssh.js';
-import { InventoryError, loadInventory, selectHosts, type InventoryBecome } from './inventory.js';
+import { InventoryError, selectHosts, type InventoryBecome } from './inventory.js';
+import { loadInventory } from './inventory-load.js';
 
 export interface SshTargetSpec {
   hostname: string;
