@@ -4,8 +4,7 @@
  * understands (plugins, ranges, every INI and YAML detail) runbook gets as Ansible sees it.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findExecutable } from '../core/find-executable.js';
 import { InventoryError, type Collected, type InventoryGroup } from './inventory.js';
 
 /**
@@ -13,20 +12,7 @@ import { InventoryError, type Collected, type InventoryGroup } from './inventory
  * reader), else the first on PATH, else none.
  */
 export function findAnsibleInventory(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const override = env.RUNBOOK_ANSIBLE_INVENTORY;
-  if (override === 'off') return undefined;
-  if (override) return override;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const path = join(dir, 'ansible-inventory');
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable('ansible-inventory', env.RUNBOOK_ANSIBLE_INVENTORY, env.PATH);
 }
 
 function runAnsibleInventory(binary: string, file: string): Promise<string> {

@@ -6,7 +6,7 @@ import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostLayout, type HostTarget, typ
 import { LocalTransport } from '../transport/local.js';
 import type { Secret } from '../core/secret.js';
 import type { AskPassphrase } from '../transport/ssh-auth.js';
-import { expandTilde, loadSshConfig, parseUserHostPort, type SshConfigBlock } from '../transport/ssh-config.js';
+import { expandTilde, parseUserHostPort, sshHostResolver, type SshHostResolver } from '../transport/ssh-config.js';
 import { SshTransport } from '../transport/ssh.js';
 import { InventoryError, selectHosts, type InventoryBecome } from './inventory.js';
 import { loadInventory } from './inventory-load.js';
@@ -116,7 +116,8 @@ export async function resolveTargets(options: ResolveTargetsOptions): Promise<Ta
   return specs;
 }
 
-const configCache = new Map<string, Promise<SshConfigBlock[]>>();
+/** One resolver per config file for the whole run: each host is looked up once. */
+const resolvers = new Map<string, SshHostResolver>();
 
 export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallbacks = {}): Promise<HostTarget> {
   if (spec.kind === 'demo') {
@@ -128,15 +129,15 @@ export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallback
     return { name: spec.name, transport: new LocalTransport({ host: spec.name }), tools: spec.tools, layout: spec.layout, vars: spec.vars };
   }
   const ssh = spec.ssh!;
-  let sshConfig: SshConfigBlock[] | false = false;
+  let sshConfig: SshHostResolver | false = false;
   if (spec.sshConfigFile !== false) {
-    const file = spec.sshConfigFile ?? expandTilde('~/.ssh/config');
-    let cached = configCache.get(file);
-    if (!cached) {
-      cached = loadSshConfig(file);
-      configCache.set(file, cached);
+    const key = spec.sshConfigFile ?? '';
+    let resolver = resolvers.get(key);
+    if (!resolver) {
+      resolver = sshHostResolver(spec.sshConfigFile !== undefined ? { file: spec.sshConfigFile } : {});
+      resolvers.set(key, resolver);
     }
-    sshConfig = await cached;
+    sshConfig = resolver;
   }
   const transport = new SshTransport({
     host: spec.name,

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES, stdinBytes } from './local.js';
 import { OutputCollector } from './output.js';
 import { quoteArgvForPosixShell, remoteCommandReportingPid } from './quote.js';
 import { createAuthHandler, defaultIdentityFiles, type AskPassphrase } from './ssh-auth.js';
-import { loadSshConfig, parseUserHostPort, resolveSshConfig, type SshConfigBlock } from './ssh-config.js';
+import { asHostResolver, parseUserHostPort, type SshConfigBlock, type SshHostResolver } from './ssh-config.js';
 import { HostKeyRejectedError, prepareHostKeyCheck } from './ssh-hostkey.js';
 import {
   CommandNotFoundError,
@@ -44,8 +44,8 @@ export interface SshTransportOptions {
   identityFiles?: string[];
   /** Jump hosts (`user@host:port`), in order. Default: ProxyJump from ~/.ssh/config. */
   proxyJump?: string[];
-  /** Parsed ~/.ssh/config, or false to ignore it. Default: read ~/.ssh/config. */
-  sshConfig?: SshConfigBlock[] | false;
+  /** How names resolve: parsed config blocks, a resolver (`ssh -G`), or false to ignore ssh_config. Default: sshHostResolver(). */
+  sshConfig?: SshConfigBlock[] | false | SshHostResolver;
   /** ssh-agent socket; null disables the agent. Default: $SSH_AUTH_SOCK. */
   agentSocket?: string | null;
   askPassphrase?: AskPassphrase;
@@ -455,9 +455,9 @@ export class SshTransport implements Transport {
 
   async #hops(): Promise<Hop[]> {
     const o = this.#options;
-    const config = o.sshConfig === false ? [] : (o.sshConfig ?? (await loadSshConfig()));
+    const resolve = asHostResolver(o.sshConfig);
     const alias = o.hostname ?? o.host;
-    const resolved = resolveSshConfig(config, alias);
+    const resolved = await resolve(alias);
     const target: Hop = {
       label: o.host,
       hostname: resolved.hostname,
@@ -465,9 +465,9 @@ export class SshTransport implements Transport {
       user: o.user ?? resolved.user ?? localUser(),
       identityFiles: o.identityFiles ?? (resolved.identityFiles.length > 0 ? resolved.identityFiles : defaultIdentityFiles()),
     };
-    const jumps = (o.proxyJump ?? resolved.proxyJump).map((spec): Hop => {
+    const jumps = await Promise.all((o.proxyJump ?? resolved.proxyJump).map(async (spec): Promise<Hop> => {
       const parsed = parseUserHostPort(spec);
-      const jr = resolveSshConfig(config, parsed.host);
+      const jr = await resolve(parsed.host);
       return {
         label: `jump host ${spec}`,
         hostname: jr.hostname,
@@ -476,7 +476,7 @@ export class SshTransport implements Transport {
         identityFiles:
           jr.identityFiles.length > 0 ? jr.identityFiles : (o.identityFiles ?? defaultIdentityFiles()),
       };
-    });
+    }));
     return [...jumps, target];
   }
 
