@@ -7,7 +7,7 @@ import { LocalTransport } from '../transport/local.js';
 import type { Secret } from '../core/secret.js';
 import type { AskPassphrase } from '../transport/ssh-auth.js';
 import { expandTilde, parseUserHostPort, sshHostResolver, type SshHostResolver } from '../transport/ssh-config.js';
-import { SshTransport } from '../transport/ssh.js';
+import { SshTransport, type SshTransportOptions } from '../transport/ssh.js';
 import { InventoryError, selectHosts, type InventoryBecome } from './inventory.js';
 import { loadInventory } from './inventory-load.js';
 
@@ -119,15 +119,8 @@ export async function resolveTargets(options: ResolveTargetsOptions): Promise<Ta
 /** One resolver per config file for the whole run: each host is looked up once. */
 const resolvers = new Map<string, SshHostResolver>();
 
-export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallbacks = {}): Promise<HostTarget> {
-  if (spec.kind === 'demo') {
-    const demoPath = '../hosts/demo.js';
-    const demo = (await import(demoPath)) as { createDemoHost(): Promise<HostTarget> };
-    return demo.createDemoHost();
-  }
-  if (spec.kind === 'local') {
-    return { name: spec.name, transport: new LocalTransport({ host: spec.name }), tools: spec.tools, layout: spec.layout, vars: spec.vars };
-  }
+/** How the SSH transport reaches a target: the spec's settings and the run's ssh_config resolver. */
+export function sshTransportOptions(spec: TargetSpec, callbacks: ConnectCallbacks = {}): SshTransportOptions {
   const ssh = spec.ssh!;
   let sshConfig: SshHostResolver | false = false;
   if (spec.sshConfigFile !== false) {
@@ -139,7 +132,7 @@ export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallback
     }
     sshConfig = resolver;
   }
-  const transport = new SshTransport({
+  return {
     host: spec.name,
     hostname: ssh.hostname,
     ...(ssh.port !== undefined ? { port: ssh.port } : {}),
@@ -153,7 +146,19 @@ export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallback
     ...(spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: spec.connectTimeoutMs } : {}),
     ...(callbacks.onHostKeyAccepted !== undefined ? { onHostKeyAccepted: callbacks.onHostKeyAccepted } : {}),
     ...(callbacks.askPassphrase !== undefined ? { askPassphrase: callbacks.askPassphrase } : {}),
-  });
+  };
+}
+
+export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallbacks = {}): Promise<HostTarget> {
+  if (spec.kind === 'demo') {
+    const demoPath = '../hosts/demo.js';
+    const demo = (await import(demoPath)) as { createDemoHost(): Promise<HostTarget> };
+    return demo.createDemoHost();
+  }
+  if (spec.kind === 'local') {
+    return { name: spec.name, transport: new LocalTransport({ host: spec.name }), tools: spec.tools, layout: spec.layout, vars: spec.vars };
+  }
+  const transport = new SshTransport(sshTransportOptions(spec, callbacks));
   // Connect now: an unreachable host is reported as such before any step is planned.
   await transport.connect();
   return { name: spec.name, transport, tools: spec.tools, layout: spec.layout, vars: spec.vars };
