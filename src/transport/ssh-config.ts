@@ -7,8 +7,10 @@
  * Parsing is pure; reading the file and running ssh are separate helpers.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { findExecutable } from '../core/find-executable.js';
 
 export interface SshConfigBlock {
@@ -237,6 +239,25 @@ function runSshG(ssh: string, host: string, file: string | undefined): Promise<s
   });
 }
 
+/**
+ * The config `ssh -G` should read when none is named. ssh finds ~/.ssh/config through the
+ * password database, runbook through $HOME; when they differ (a sandboxed HOME, a test), the
+ * $HOME one is named explicitly so both read the same file. Otherwise ssh's own default applies
+ * (~/.ssh/config, then /etc/ssh/ssh_config).
+ */
+function configForHome(): string | undefined {
+  let passwdHome: string | undefined;
+  try {
+    passwdHome = userInfo().homedir;
+  } catch {
+    passwdHome = undefined;
+  }
+  const home = homedir();
+  if (passwdHome === home) return undefined;
+  const file = join(home, '.ssh', 'config');
+  return existsSync(file) ? file : '/dev/null';
+}
+
 export interface SshHostResolverOptions {
   /** Config file (ssh's -F); default: what ssh reads by default, or $RUNBOOK_SSH_CONFIG. */
   file?: string;
@@ -254,7 +275,7 @@ export function sshHostResolver(options: SshHostResolverOptions = {}): SshHostRe
     let resolved = cache.get(host);
     if (!resolved) {
       if (ssh !== undefined) {
-        resolved = runSshG(ssh, host, file).then((out) => parseSshG(out, host));
+        resolved = runSshG(ssh, host, file ?? configForHome()).then((out) => parseSshG(out, host));
       } else {
         blocks ??= loadSshConfig(file ?? expandTilde('~/.ssh/config'));
         resolved = blocks.then((b) => resolveSshConfig(b, host));

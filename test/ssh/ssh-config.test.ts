@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,5 +112,19 @@ describe.runIf(ssh !== undefined || process.env.CI)("hosts resolved by OpenSSH's
     await expect(resolve('-oProxyCommand=touch /tmp/x')).rejects.toThrow(/ssh -G -F .* failed: .*invalid characters/);
     // Without ssh, the same file is refused rather than half read.
     await expect(sshHostResolver({ file: join(dir, 'config'), ssh: null })('mx-one')).rejects.toThrow(/config:1: Include .*install OpenSSH's client/);
+  });
+
+  it('reads the ~/.ssh/config of $HOME, as runbook always did, when HOME is not the account home', async () => {
+    if (!ssh) throw new Error('ssh (OpenSSH client) is missing: apt-get install openssh-client');
+    const home = join(dir, 'home');
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    writeFileSync(join(home, '.ssh', 'config'), 'Host sandboxed\n  Port 2345\n');
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      expect((await sshHostResolver({ ssh })('sandboxed')).port).toBe(2345);
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 });
