@@ -25,9 +25,10 @@ export interface AnsibleStyleFlags {
 
 const count = (_value: string, previous: number): number => previous + 1;
 
-export function addAnsibleStyleOptions(command: Command, options: { steps: boolean }): Command {
+/** `steps`: the playbook's steps can be selected; `inputs`: the playbook takes inputs from the command line. */
+export function addAnsibleStyleOptions(command: Command, options: { steps: boolean; inputs: boolean }): Command {
+  if (options.inputs) command.option('-e, --extra-vars <name=value|@file>', 'set an input like --var, or @FILE for a YAML/JSON file of inputs (repeatable; later wins)', collect, []);
   command
-    .option('-e, --extra-vars <name=value|@file>', 'set an input like --var, or @FILE for a YAML/JSON file of inputs (repeatable; later wins)', collect, [])
     .option('--list-hosts', 'print the selected hosts and how each would be reached (user@host:port, keys, jump hosts); connect to nothing')
     .option('-v, --verbose', 'more detail on stderr as JSON lines: step timings (-v), every command with its exit status and time (-vv)', count, 0)
     .option('-q, --quiet', 'only errors and the final outcome');

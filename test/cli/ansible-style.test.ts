@@ -110,6 +110,21 @@ describe('Ansible-style flags on runbook apply', () => {
   });
 });
 
+describe('runbook investigate takes --list-hosts, -v and -q too', () => {
+  it('lists without investigating, logs step timings with -v, and -q keeps only the findings', async () => {
+    const demo = await freshDemo();
+    const listed = await runCli(['investigate', '-i', INI, '-l', 'cpanel', '--list-hosts', '--json'], { env: { RUNBOOK_ANSIBLE_INVENTORY: 'off', RUNBOOK_SSH: 'off' } });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { hosts: Array<{ name: string }> }).hosts.map((h) => h.name)).toEqual(['cp01', 'cp02', 'cp03', 'cp-legacy']);
+    const v = await runCli(['investigate', '--host', 'demo', '-v', '-q', '--audit-dir', demo.auditDir], { env: demo.env });
+    expect(v.code).toBe(2);
+    const verbose = await runCli(['investigate', '--host', 'demo', '-v', '--audit-dir', demo.auditDir], { env: demo.env });
+    expect(verbose.code, verbose.stderr).toBe(0);
+    expect(verbose.stderr).toMatch(/^\{"level":"info",.*"step":"detect","status":"ok","ms":\d+/m);
+    expect(verbose.stdout).toMatch(/Verdict: MAILBOX/);
+  });
+});
+
 describe('runbook run ACTION: one action through the same plan, gates and audit log as apply', () => {
   it('dry-run plans it, no terminal stops at the gate, --approve applies exactly that plan', async () => {
     const demo = await freshDemo();

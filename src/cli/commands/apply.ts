@@ -260,7 +260,7 @@ export function registerApplyCommand(program: Command): void {
     .description('Plan and run a playbook on one host or a fleet (read-only steps run, mutating steps are gated)')
     .argument('<playbook>', 'playbook YAML file');
   addHostRunOptions(command);
-  addAnsibleStyleOptions(command, { steps: true })
+  addAnsibleStyleOptions(command, { steps: true, inputs: true })
     .addHelpText(
       'after',
       `

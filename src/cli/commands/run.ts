@@ -63,7 +63,7 @@ export function registerRunCommand(program: Command): void {
     .argument('<action>', "action name, see 'runbook actions'")
     .option('-w, --with <name=value>', 'an action parameter (repeatable); numbers, booleans and [lists] are read as YAML', collect, []);
   addHostRunOptions(command);
-  addAnsibleStyleOptions(command, { steps: false })
+  addAnsibleStyleOptions(command, { steps: false, inputs: false })
     .addHelpText(
       'after',
       `
