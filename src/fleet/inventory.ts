@@ -355,7 +355,10 @@ export function resolveInventory(
     for (const child of c.groups.get(name)?.children ?? []) for (const h of members(child)) set.add(h);
     return set;
   };
-  const orderedGroups = [...c.groups.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0));
+  // Ansible breaks ties between groups of one depth by ansible_group_priority, then by name.
+  const priority = (g: string): number => Number(c.fileGroupVars?.get(g)?.ansible_group_priority ?? c.groups.get(g)?.vars.ansible_group_priority ?? 1);
+  const tieBreak = (a: string, b: string): number => (isAnsible ? priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0) : 0);
+  const orderedGroups = [...c.groups.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || tieBreak(a, b));
 
   const hosts: InventoryHost[] = [];
   for (const raw of c.hosts.values()) {

@@ -38,6 +38,8 @@ describe('Ansible INI inventory with group_vars/ and host_vars/ (runbook\'s own 
     // [all:vars] < [eu:vars] (the file's group vars) < group_vars/all < group_vars/eu < group_vars/cpanel.
     expect(legacy.vars).toMatchObject({ team: 'postmaster', site: 'dc1', region: 'eu-west', role: 'cpanel' });
     expect(inv.hosts.find((h) => h.name === 'mxa.example.net')!.vars.listed).toEqual([1, 2]);
+    // Groups of one depth apply in name order, whatever order the file declares them in.
+    expect(inv.hosts.find((h) => h.name === 'cp01')!.vars.shade).toBe('cpanel');
   });
 });
 
