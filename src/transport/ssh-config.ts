@@ -98,6 +98,13 @@ export function expandTokens(value: string, tokens: Record<string, string>): str
   return value.replace(/%(.)/g, (all, t: string) => (t === '%' ? '%' : (tokens[t] ?? all)));
 }
 
+/** ProxyCommand has no equivalent in the transport: connecting directly instead would be wrong. */
+function refuseProxyCommand(value: string | undefined, host: string, where: string): void {
+  if (value !== undefined && value.toLowerCase() !== 'none') {
+    throw new SshConfigError(`${where}: ProxyCommand for ${host} is not supported by runbook's SSH transport; use ProxyJump (ssh -J) for jump hosts`);
+  }
+}
+
 /** Resolve the options for `host` (the name the operator typed). */
 export function resolveSshConfig(
   blocks: readonly SshConfigBlock[],
@@ -113,6 +120,7 @@ export function resolveSshConfig(
       else if (!first.has(key)) first.set(key, value);
     }
   }
+  refuseProxyCommand(first.get('proxycommand'), host, 'ssh_config');
   const home = env.home ?? homedir();
   const hostname = expandTokens(first.get('hostname') ?? host, { h: host });
   const user = first.get('user');
@@ -199,6 +207,7 @@ export function parseSshG(output: string, host: string, env: { home?: string; lo
     if (m[1] === 'identityfile') identities.push(m[2]!);
     else if (!first.has(m[1]!)) first.set(m[1]!, m[2]!);
   }
+  refuseProxyCommand(first.get('proxycommand'), host, 'ssh -G');
   const home = env.home ?? homedir();
   const hostname = first.get('hostname') ?? host;
   const user = first.get('user');

@@ -91,6 +91,12 @@ describe('ssh -G output', () => {
     });
   });
 
+  it('refuses ProxyCommand, which the transport cannot honour, from either reader', () => {
+    expect(() => parseSshG('hostname h\nproxycommand nc %h %p\n', 'h')).toThrow(/ssh -G: ProxyCommand for h is not supported .* use ProxyJump/);
+    expect(() => resolveSshConfig(parseSshConfig('Host h\n  ProxyCommand nc %h %p\n'), 'h')).toThrow(/ProxyCommand for h is not supported/);
+    expect(resolveSshConfig(parseSshConfig('Host h\n  ProxyCommand none\n'), 'h').hostname).toBe('h');
+  });
+
   it("counts OpenSSH's default identity list as none configured, and proxyjump none as no jump", () => {
     const defaults = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map((f) => `identityfile ~/.ssh/${f}`).join('\n');
     expect(parseSshG(`hostname h\nport 22\n${defaults}\nproxyjump none\n`, 'h', { home: '/h', localUser: 'u' })).toEqual({ hostname: 'h', port: 22, identityFiles: [], proxyJump: [] });
