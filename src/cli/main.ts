@@ -7,6 +7,7 @@ import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { VERSION } from './version.js';
@@ -24,12 +25,14 @@ export async function buildProgram(): Promise<Command> {
 Start here:
   runbook apply playbooks/spam-incident.yml --host demo --dry-run
   runbook investigate --host demo
+  runbook run exim.queue.purge --host demo --with sender=spammer@example.com --dry-run
   runbook actions
 
 Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a gate ·
 4 approved plan differs · 5 audit log problem · 130 interrupted. NO_COLOR is respected.`,
     );
   registerApplyCommand(program);
+  registerRunCommand(program);
   registerValidateCommand(program);
   registerActionsCommand(program);
   const audit = registerAuditCommand(program);

@@ -1,8 +1,9 @@
 /**
- * Host inventories: runbook's own YAML format and Ansible's YAML format, read into one model.
- * Errors point at file:line:col of the offending node (the `yaml` package's ranges).
+ * Host inventories: runbook's own YAML format and Ansible's YAML and INI formats, read into one
+ * model. Errors point at file:line:col of the offending node (the `yaml` package's ranges).
+ * Ansible inventories also take their group_vars/ and host_vars/ directories, and are read by
+ * `ansible-inventory` itself when it is installed (see inventory-load.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import type { HostLayout, ToolPaths } from '../hosts/types.js';
 
@@ -40,6 +41,8 @@ export interface InventoryGroup {
 export interface Inventory {
   file: string;
   format: 'runbook' | 'ansible';
+  /** Who read the file: runbook itself, or Ansible's `ansible-inventory --list`. */
+  reader: 'builtin' | 'ansible-inventory';
   /** In declaration order. */
   hosts: InventoryHost[];
   groups: Map<string, InventoryGroup>;
@@ -111,17 +114,26 @@ function truthy(v: unknown): boolean {
   return v === true || (typeof v === 'string' && /^(yes|true|1|on)$/i.test(v)) || v === 1;
 }
 
-interface RawHost {
+export interface RawHost {
   name: string;
-  node: Node;
+  /** file:line:col of the declaration, for messages. */
+  where: string;
   fields: Omit<InventoryHost, 'name' | 'vars' | 'groups' | 'where' | 'hostname'> & { hostname?: string };
   vars: Record<string, unknown>;
 }
 
-interface Collected {
+/** Hosts and groups as a source declares them, before membership and vars are worked out. */
+export interface Collected {
   hosts: Map<string, RawHost>;
-  groups: Map<string, InventoryGroup & { node: Node }>;
+  groups: Map<string, InventoryGroup & { where: string }>;
   globalVars: Record<string, unknown>;
+  /** group_vars/ and host_vars/ beside an Ansible inventory: they beat the file's own vars. */
+  fileGroupVars?: Map<string, Record<string, unknown>>;
+  fileHostVars?: Map<string, Record<string, unknown>>;
+}
+
+export function fail(where: string, message: string): never {
+  throw new InventoryError(`${where}: ${message}`);
 }
 
 function parseOurHost(src: Source, name: string, node: Node | null, keyNode: Node): RawHost {
@@ -187,7 +199,7 @@ function parseOurHost(src: Source, name: string, node: Node | null, keyNode: Nod
         break;
     }
   }
-  return { name, node: keyNode, fields, vars };
+  return { name, where: src.at(keyNode), fields, vars };
 }
 
 function names(src: Source, node: Node | null, what: string): Array<{ name: string; node: Node }> {
@@ -212,7 +224,7 @@ function collectOurs(src: Source, root: Node | null): Collected {
       }
     } else if (key === 'groups') {
       for (const g of entries(src, value, 'groups')) {
-        const group: InventoryGroup & { node: Node } = { name: g.key, hosts: [], children: [], vars: {}, node: g.keyNode };
+        const group: InventoryGroup & { where: string } = { name: g.key, hosts: [], children: [], vars: {}, where: src.at(g.keyNode) };
         for (const { key: gk, keyNode: gkn, value: gv } of entries(src, g.value, `group ${g.key}`)) {
           if (!GROUP_KEYS.has(gk)) src.fail(gkn, `group ${g.key}: unknown key '${gk}' (expected hosts, children or vars)`);
           if (gk === 'hosts') {
@@ -250,7 +262,7 @@ function collectAnsible(src: Source, root: Node | null): Collected {
   const walk = (name: string, keyNode: Node, node: Node | null): void => {
     let group = c.groups.get(name);
     if (!group) {
-      group = { name, hosts: [], children: [], vars: {}, node: keyNode };
+      group = { name, hosts: [], children: [], vars: {}, where: src.at(keyNode) };
       c.groups.set(name, group);
     }
     for (const { key, keyNode: k, value } of entries(src, node, `group ${name}`)) {
@@ -259,7 +271,7 @@ function collectAnsible(src: Source, root: Node | null): Collected {
           const vars = record(src, h.value, `host ${h.key}`);
           const existing = c.hosts.get(h.key);
           if (existing) Object.assign(existing.vars, vars);
-          else c.hosts.set(h.key, { name: h.key, node: h.keyNode, fields: { tools: {}, layout: {} }, vars });
+          else c.hosts.set(h.key, { name: h.key, where: src.at(h.keyNode), fields: { tools: {}, layout: {} }, vars });
           if (!group.hosts.includes(h.key)) group.hosts.push(h.key);
         }
       } else if (key === 'children') {
@@ -278,13 +290,25 @@ function collectAnsible(src: Source, root: Node | null): Collected {
   return c;
 }
 
+/** The first of several spellings Ansible accepts for one connection variable. */
+function firstOf(vars: Record<string, unknown>, ...keys: string[]): unknown {
+  for (const k of keys) if (vars[k] !== undefined && vars[k] !== null) return vars[k];
+  return undefined;
+}
+
 /** Turn Ansible connection variables into host fields. */
 function ansibleFields(vars: Record<string, unknown>): RawHost['fields'] {
   const fields: RawHost['fields'] = { tools: {}, layout: {} };
-  if (vars.ansible_host !== undefined) fields.hostname = String(vars.ansible_host);
-  if (vars.ansible_port !== undefined) fields.port = Number(vars.ansible_port);
-  if (vars.ansible_user !== undefined) fields.user = String(vars.ansible_user);
-  if (vars.ansible_ssh_private_key_file !== undefined) fields.identityFile = String(vars.ansible_ssh_private_key_file);
+  const host = firstOf(vars, 'ansible_host', 'ansible_ssh_host');
+  const port = firstOf(vars, 'ansible_port', 'ansible_ssh_port');
+  const user = firstOf(vars, 'ansible_user', 'ansible_ssh_user');
+  const key = firstOf(vars, 'ansible_ssh_private_key_file', 'ansible_private_key_file');
+  if (host !== undefined) fields.hostname = String(host);
+  // `ansible_connection: local` runs on this machine, as Ansible does.
+  if (vars.ansible_connection === 'local') fields.hostname = 'local';
+  if (port !== undefined) fields.port = Number(port);
+  if (user !== undefined) fields.user = String(user);
+  if (key !== undefined) fields.identityFile = String(key);
   if (truthy(vars.ansible_become)) {
     fields.become = vars.ansible_become_user !== undefined ? { user: String(vars.ansible_become_user) } : {};
   }
@@ -296,14 +320,14 @@ function ansibleFields(vars: Record<string, unknown>): RawHost['fields'] {
 }
 
 /** Groups ordered parents first, so children's vars override their parents'. */
-function groupDepths(groups: Collected['groups'], src: Source): Map<string, number> {
+function groupDepths(groups: Collected['groups']): Map<string, number> {
   const depth = new Map<string, number>();
   const visit = (name: string, d: number, path: string[]): void => {
     if (path.includes(name)) {
-      src.fail(groups.get(name)?.node, `group ${name} contains itself (${[...path, name].join(' → ')})`);
+      fail(groups.get(name)?.where ?? '', `group ${name} contains itself (${[...path, name].join(' → ')})`);
     }
     const g = groups.get(name);
-    if (!g) src.fail(groups.get(path.at(-1)!)?.node, `group ${path.at(-1)}: unknown child group '${name}'`);
+    if (!g) fail(groups.get(path.at(-1)!)?.where ?? '', `group ${path.at(-1)}: unknown child group '${name}'`);
     if ((depth.get(name) ?? -1) < d) depth.set(name, d);
     for (const child of g.children) visit(child, d + 1, [...path, name]);
   };
@@ -311,20 +335,17 @@ function groupDepths(groups: Collected['groups'], src: Source): Map<string, numb
   return depth;
 }
 
-export function parseInventory(text: string, file = 'inventory.yml'): Inventory {
-  const src = new Source(file);
-  const doc = parseDocument(text, { lineCounter: src.lines, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
-    throw new InventoryError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
-  }
-  const root = doc.contents as Node | null;
-  const isAnsible = isMap(root) && root.has('all');
-  const c = isAnsible ? collectAnsible(src, root) : collectOurs(src, root);
-  const depth = groupDepths(c.groups, src);
-
-  // Transitive membership: a host is in a group if it is in the group or any descendant.
+/**
+ * From declared hosts and groups to the inventory: transitive membership, and vars in Ansible's
+ * order of precedence: the file's group vars (parents first), group_vars/all, group_vars/<group>
+ * (parents first), the file's host vars, host_vars/<host>.
+ */
+export function resolveInventory(
+  c: Collected,
+  meta: { file: string; format: Inventory['format']; reader: Inventory['reader'] },
+): Inventory {
+  const isAnsible = meta.format === 'ansible';
+  const depth = groupDepths(c.groups);
   const membersOf = new Map<string, Set<string>>();
   const members = (name: string): Set<string> => {
     let set = membersOf.get(name);
@@ -334,17 +355,23 @@ export function parseInventory(text: string, file = 'inventory.yml'): Inventory 
     for (const child of c.groups.get(name)?.children ?? []) for (const h of members(child)) set.add(h);
     return set;
   };
-  const orderedGroups = [...c.groups.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0));
+  // Ansible breaks ties between groups of one depth by ansible_group_priority, then by name.
+  const priority = (g: string): number => Number(c.fileGroupVars?.get(g)?.ansible_group_priority ?? c.groups.get(g)?.vars.ansible_group_priority ?? 1);
+  const tieBreak = (a: string, b: string): number => (isAnsible ? priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0) : 0);
+  const orderedGroups = [...c.groups.keys()].sort((a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || tieBreak(a, b));
 
   const hosts: InventoryHost[] = [];
   for (const raw of c.hosts.values()) {
     const groups = orderedGroups.filter((g) => members(g).has(raw.name));
     const vars: Record<string, unknown> = { ...c.globalVars };
     for (const g of groups) Object.assign(vars, c.groups.get(g)!.vars);
+    Object.assign(vars, c.fileGroupVars?.get('all'));
+    for (const g of groups) if (g !== 'all') Object.assign(vars, c.fileGroupVars?.get(g));
     Object.assign(vars, raw.vars);
+    Object.assign(vars, c.fileHostVars?.get(raw.name));
     const fields = isAnsible ? ansibleFields(vars) : raw.fields;
     if (fields.port !== undefined && !(Number.isInteger(fields.port) && fields.port >= 1 && fields.port <= 65535)) {
-      src.fail(raw.node, `host ${raw.name}: port must be a port number (1-65535)`);
+      fail(raw.where, `host ${raw.name}: port must be a port number (1-65535)`);
     }
     hosts.push({
       name: raw.name,
@@ -358,23 +385,37 @@ export function parseInventory(text: string, file = 'inventory.yml'): Inventory 
       layout: fields.layout,
       vars,
       groups,
-      where: src.at(raw.node),
+      where: raw.where,
     });
   }
   const groups = new Map<string, InventoryGroup>();
   for (const [name, g] of c.groups) groups.set(name, { name, hosts: g.hosts, children: g.children, vars: g.vars });
-  return { file, format: isAnsible ? 'ansible' : 'runbook', hosts, groups };
+  return { file: meta.file, format: meta.format, reader: meta.reader, hosts, groups };
 }
 
-export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InventoryError(`cannot read inventory ${file}: ${(error as Error).message}`);
+/** A YAML inventory as declared (runbook's format, or Ansible's starting with `all:`). */
+export function collectYamlInventory(text: string, file: string): { collected: Collected; format: Inventory['format'] } {
+  const src = new Source(file);
+  const doc = parseDocument(text, { lineCounter: src.lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new InventoryError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
-  return parseInventory(text, file);
+  const root = doc.contents as Node | null;
+  if (isMap(root) && root.has('plugin')) {
+    src.fail(root.get('plugin', true) as Node, "inventory plugins (plugin:) are read only through Ansible: install ansible-core so 'ansible-inventory' is on PATH");
+  }
+  const isAnsible = isMap(root) && root.has('all');
+  return { collected: isAnsible ? collectAnsible(src, root) : collectOurs(src, root), format: isAnsible ? 'ansible' : 'runbook' };
 }
+
+/** A YAML inventory's text, read by runbook itself (no group_vars/host_vars: they need a directory). */
+export function parseInventory(text: string, file = 'inventory.yml'): Inventory {
+  const { collected, format } = collectYamlInventory(text, file);
+  return resolveInventory(collected, { file, format, reader: 'builtin' });
+}
+
 
 function globToRegExp(pattern: string): RegExp {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');

@@ -6,9 +6,10 @@ import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostLayout, type HostTarget, typ
 import { LocalTransport } from '../transport/local.js';
 import type { Secret } from '../core/secret.js';
 import type { AskPassphrase } from '../transport/ssh-auth.js';
-import { expandTilde, loadSshConfig, parseUserHostPort, type SshConfigBlock } from '../transport/ssh-config.js';
-import { SshTransport } from '../transport/ssh.js';
-import { InventoryError, loadInventory, selectHosts, type InventoryBecome } from './inventory.js';
+import { expandTilde, parseUserHostPort, sshHostResolver, type SshHostResolver } from '../transport/ssh-config.js';
+import { SshTransport, type SshTransportOptions } from '../transport/ssh.js';
+import { InventoryError, selectHosts, type InventoryBecome } from './inventory.js';
+import { loadInventory } from './inventory-load.js';
 
 export interface SshTargetSpec {
   hostname: string;
@@ -115,29 +116,23 @@ export async function resolveTargets(options: ResolveTargetsOptions): Promise<Ta
   return specs;
 }
 
-const configCache = new Map<string, Promise<SshConfigBlock[]>>();
+/** One resolver per config file for the whole run: each host is looked up once. */
+const resolvers = new Map<string, SshHostResolver>();
 
-export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallbacks = {}): Promise<HostTarget> {
-  if (spec.kind === 'demo') {
-    const demoPath = '../hosts/demo.js';
-    const demo = (await import(demoPath)) as { createDemoHost(): Promise<HostTarget> };
-    return demo.createDemoHost();
-  }
-  if (spec.kind === 'local') {
-    return { name: spec.name, transport: new LocalTransport({ host: spec.name }), tools: spec.tools, layout: spec.layout, vars: spec.vars };
-  }
+/** How the SSH transport reaches a target: the spec's settings and the run's ssh_config resolver. */
+export function sshTransportOptions(spec: TargetSpec, callbacks: ConnectCallbacks = {}): SshTransportOptions {
   const ssh = spec.ssh!;
-  let sshConfig: SshConfigBlock[] | false = false;
+  let sshConfig: SshHostResolver | false = false;
   if (spec.sshConfigFile !== false) {
-    const file = spec.sshConfigFile ?? expandTilde('~/.ssh/config');
-    let cached = configCache.get(file);
-    if (!cached) {
-      cached = loadSshConfig(file);
-      configCache.set(file, cached);
+    const key = spec.sshConfigFile ?? '';
+    let resolver = resolvers.get(key);
+    if (!resolver) {
+      resolver = sshHostResolver(spec.sshConfigFile !== undefined ? { file: spec.sshConfigFile } : {});
+      resolvers.set(key, resolver);
     }
-    sshConfig = await cached;
+    sshConfig = resolver;
   }
-  const transport = new SshTransport({
+  return {
     host: spec.name,
     hostname: ssh.hostname,
     ...(ssh.port !== undefined ? { port: ssh.port } : {}),
@@ -151,7 +146,19 @@ export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallback
     ...(spec.connectTimeoutMs !== undefined ? { connectTimeoutMs: spec.connectTimeoutMs } : {}),
     ...(callbacks.onHostKeyAccepted !== undefined ? { onHostKeyAccepted: callbacks.onHostKeyAccepted } : {}),
     ...(callbacks.askPassphrase !== undefined ? { askPassphrase: callbacks.askPassphrase } : {}),
-  });
+  };
+}
+
+export async function connectTarget(spec: TargetSpec, callbacks: ConnectCallbacks = {}): Promise<HostTarget> {
+  if (spec.kind === 'demo') {
+    const demoPath = '../hosts/demo.js';
+    const demo = (await import(demoPath)) as { createDemoHost(): Promise<HostTarget> };
+    return demo.createDemoHost();
+  }
+  if (spec.kind === 'local') {
+    return { name: spec.name, transport: new LocalTransport({ host: spec.name }), tools: spec.tools, layout: spec.layout, vars: spec.vars };
+  }
+  const transport = new SshTransport(sshTransportOptions(spec, callbacks));
   // Connect now: an unreachable host is reported as such before any step is planned.
   await transport.connect();
   return { name: spec.name, transport, tools: spec.tools, layout: spec.layout, vars: spec.vars };

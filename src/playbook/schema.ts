@@ -34,6 +34,9 @@ export const StepSpec = Type.Object(
     confirm: Type.Optional(Type.Union([Type.Boolean(), Type.String()], { description: 'Gate before this step (true, or the question to ask)' })),
     timeout: Type.Optional(Type.String({ pattern: DURATION_PATTERN, description: 'e.g. 30s, 5m, 1h' })),
     on_error: Type.Optional(Type.Union([Type.Literal('abort'), Type.Literal('continue')], { description: 'abort (default) stops the host; continue goes on' })),
+    tags: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), { uniqueItems: true, description: "Names for --tags/--skip-tags; 'always' runs unless skipped by name" }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES, stdinBytes } from './local.js';
 import { OutputCollector } from './output.js';
 import { quoteArgvForPosixShell, remoteCommandReportingPid } from './quote.js';
 import { createAuthHandler, defaultIdentityFiles, type AskPassphrase } from './ssh-auth.js';
-import { loadSshConfig, parseUserHostPort, resolveSshConfig, type SshConfigBlock } from './ssh-config.js';
+import { asHostResolver, parseUserHostPort, type SshConfigBlock, type SshHostResolver } from './ssh-config.js';
 import { HostKeyRejectedError, prepareHostKeyCheck } from './ssh-hostkey.js';
 import {
   CommandNotFoundError,
@@ -44,8 +44,8 @@ export interface SshTransportOptions {
   identityFiles?: string[];
   /** Jump hosts (`user@host:port`), in order. Default: ProxyJump from ~/.ssh/config. */
   proxyJump?: string[];
-  /** Parsed ~/.ssh/config, or false to ignore it. Default: read ~/.ssh/config. */
-  sshConfig?: SshConfigBlock[] | false;
+  /** How names resolve: parsed config blocks, a resolver (`ssh -G`), or false to ignore ssh_config. Default: sshHostResolver(). */
+  sshConfig?: SshConfigBlock[] | false | SshHostResolver;
   /** ssh-agent socket; null disables the agent. Default: $SSH_AUTH_SOCK. */
   agentSocket?: string | null;
   askPassphrase?: AskPassphrase;
@@ -68,7 +68,7 @@ export interface SshTransferStats {
   route: string[];
 }
 
-interface Hop {
+export interface Hop {
   label: string;
   hostname: string;
   port: number;
@@ -105,6 +105,37 @@ export function becomeArgv(argv: readonly string[], become: BecomeOptions | unde
   const head = become.password !== undefined ? ['sudo', '-k', '-S', '-p', ''] : ['sudo', '-n'];
   if (become.user !== undefined) head.push('-u', become.user);
   return [...head, '--', ...argv];
+}
+
+/**
+ * Every hop to `options`' host, jump hosts first, as they will be connected to: the transport's
+ * own options win, then ssh_config (through `ssh -G` when available), then OpenSSH's defaults.
+ * Connects to nothing, so `--list-hosts` shows exactly what a run would use.
+ */
+export async function sshRoute(o: SshTransportOptions): Promise<Hop[]> {
+  const resolve = asHostResolver(o.sshConfig);
+  const alias = o.hostname ?? o.host;
+  const resolved = await resolve(alias);
+  const target: Hop = {
+    label: o.host,
+    hostname: resolved.hostname,
+    port: o.port ?? resolved.port ?? 22,
+    user: o.user ?? resolved.user ?? localUser(),
+    identityFiles: o.identityFiles ?? (resolved.identityFiles.length > 0 ? resolved.identityFiles : defaultIdentityFiles()),
+  };
+  const jumps = await Promise.all((o.proxyJump ?? resolved.proxyJump).map(async (spec): Promise<Hop> => {
+    const parsed = parseUserHostPort(spec);
+    const jr = await resolve(parsed.host);
+    return {
+      label: `jump host ${spec}`,
+      hostname: jr.hostname,
+      port: parsed.port ?? jr.port ?? 22,
+      user: parsed.user ?? jr.user ?? localUser(),
+      identityFiles:
+        jr.identityFiles.length > 0 ? jr.identityFiles : (o.identityFiles ?? defaultIdentityFiles()),
+    };
+  }));
+  return [...jumps, target];
 }
 
 function localUser(): string {
@@ -453,35 +484,8 @@ export class SshTransport implements Transport {
     return this.#connecting;
   }
 
-  async #hops(): Promise<Hop[]> {
-    const o = this.#options;
-    const config = o.sshConfig === false ? [] : (o.sshConfig ?? (await loadSshConfig()));
-    const alias = o.hostname ?? o.host;
-    const resolved = resolveSshConfig(config, alias);
-    const target: Hop = {
-      label: o.host,
-      hostname: resolved.hostname,
-      port: o.port ?? resolved.port ?? 22,
-      user: o.user ?? resolved.user ?? localUser(),
-      identityFiles: o.identityFiles ?? (resolved.identityFiles.length > 0 ? resolved.identityFiles : defaultIdentityFiles()),
-    };
-    const jumps = (o.proxyJump ?? resolved.proxyJump).map((spec): Hop => {
-      const parsed = parseUserHostPort(spec);
-      const jr = resolveSshConfig(config, parsed.host);
-      return {
-        label: `jump host ${spec}`,
-        hostname: jr.hostname,
-        port: parsed.port ?? jr.port ?? 22,
-        user: parsed.user ?? jr.user ?? localUser(),
-        identityFiles:
-          jr.identityFiles.length > 0 ? jr.identityFiles : (o.identityFiles ?? defaultIdentityFiles()),
-      };
-    });
-    return [...jumps, target];
-  }
-
   async #open(): Promise<SshClient> {
-    const hops = await this.#hops();
+    const hops = await sshRoute(this.#options);
     this.#route = hops.map((h) => `${h.user}@${h.hostname}:${h.port}`);
     const timeout = this.#options.connectTimeoutMs ?? 20_000;
     const first = hops[0]!;

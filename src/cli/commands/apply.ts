@@ -25,8 +25,12 @@ import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
+import { addAnsibleStyleOptions, checkVerbosity, extraVars, printHostListing, selectedSteps, type AnsibleStyleFlags } from '../ansible-style.js';
+import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
+import type { LoadedPlaybook } from '../../playbook/load.js';
+import type { ActionRegistry } from '../../actions/registry.js';
 
-export interface ApplyFlags extends SigningFlags {
+export interface ApplyFlags extends SigningFlags, Partial<AnsibleStyleFlags> {
   dryRun?: boolean;
   yes?: boolean;
   approve?: string;
@@ -81,7 +85,10 @@ function approveCommand(argv: string[], hash: string): string {
   return `runbook ${kept.join(' ')} --approve ${hash}`;
 }
 
-export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv: string[]): Promise<number> {
+/** Where the playbook comes from: a file, or one built on the command line (`runbook run`). */
+export type PlaybookSource = (registry: ActionRegistry) => Promise<LoadedPlaybook>;
+
+export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv: string[], source?: PlaybookSource): Promise<number> {
   const json = flags.json === true;
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const style = createStyle(colorEnabled(process.stdout, flags.color));
@@ -101,15 +108,20 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     if (maxFail !== undefined && !(maxFail >= 0 && maxFail <= 100)) throw new UsageError('--max-fail-percent takes a number from 0 to 100');
     const serial = flags.serial === undefined ? undefined : flags.serial.split(',').map((s) => positiveInt('--serial', s.trim()) as number);
 
+    checkVerbosity({ verbose: flags.verbose ?? 0, ...(flags.quiet ? { quiet: true } : {}) });
     const registry = builtinActions();
-    const playbook = await loadPlaybook(playbookPath, registry);
-    const inputs = resolveInputs(playbook.spec, parseVarFlags(flags.var), flags.varsFile ? await readVarsFile(flags.varsFile) : {});
+    const playbook = selectedSteps(source ? await source(registry) : await loadPlaybook(playbookPath, registry), flags);
+    if (flags.listHosts) return await printHostListing(flags, { json, ...(flags.rerunFailed ? { only: await hostsToRerun(flags.rerunFailed) } : {}) });
+    const extra = await extraVars(flags.extraVars ?? []);
+    const inputs = resolveInputs(playbook.spec, parseVarFlags([...flags.var, ...extra.pairs]), { ...(flags.varsFile ? await readVarsFile(flags.varsFile) : {}), ...extra.fromFiles });
+    const log = diagnosticLogger(flags.verbose ?? 0);
+    const logStep = log ? diagnosticObserver(log) : undefined;
 
     let only: string[] | undefined;
     if (flags.rerunFailed) {
       only = await hostsToRerun(flags.rerunFailed);
     }
-    const targets = await targetsFromFlags(
+    const targets = withDiagnostics(await targetsFromFlags(
       flags,
       {
         ...(interactive ? { askPassphrase: (keyPath: string) => askHidden(`Passphrase for ${keyPath}: `) } : {}),
@@ -118,7 +130,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         },
       },
       { ...(only ? { only } : {}), ask: (q) => askHidden(q) },
-    );
+    ), log);
 
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
@@ -130,7 +142,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     audit = AuditWriter.create(auditPath);
 
 
-    const progress = json ? plainProgress(process.stderr, errStyle, true) : interactive && errStyle.enabled && canRedraw(process.stderr) ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
+    const progress = json || flags.quiet ? plainProgress(process.stderr, errStyle, true) : interactive && errStyle.enabled && canRedraw(process.stderr) ? listrProgress(errStyle) : plainProgress(process.stderr, errStyle);
     const hostNames = targets.map((t) => t.name);
     progress.phase('Planning', hostNames);
     let shownPlan: RunPlan | undefined;
@@ -145,7 +157,10 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       audit,
       argv,
       toolVersion: VERSION,
-      observer: (event) => progress.observer(event),
+      observer: (event) => {
+        progress.observer(event);
+        logStep?.(event);
+      },
       signal: run.signal,
       deliverSecret: createSecretDelivery({
         ...(flags.secretsFile ? { secretsFile: flags.secretsFile } : {}),
@@ -156,7 +171,11 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       onPlan: async (plan) => {
         await progress.end();
         shownPlan = plan;
-        if (!json) {
+        // -q shows the plan only where it is the outcome (a dry-run's hash) or a question follows.
+        const gateAsked = interactive && !flags.yes && !flags.approve && !flags.dryRun;
+        if (!json && flags.quiet && !gateAsked) {
+          if (flags.dryRun) process.stdout.write(`Plan ${plan.hash}${plan.hosts.some((h) => h.stopped) ? '' : `; apply exactly this plan with: ${approveCommand(argv, plan.hash)}`}\n`);
+        } else if (!json) {
           process.stdout.write(
             `${renderPlan(plan, { playbook: playbook.spec.name, dryRun: flags.dryRun === true, hosts: hostNames, approveHint: flags.dryRun && !plan.hosts.some((h) => h.stopped) ? approveCommand(argv, plan.hash) : undefined }, style)}\n\n`,
           );
@@ -241,17 +260,40 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
 }
 
 export function registerApplyCommand(program: Command): void {
-  program
+  const command = program
     .command('apply')
     .description('Plan and run a playbook on one host or a fleet (read-only steps run, mutating steps are gated)')
-    .argument('<playbook>', 'playbook YAML file')
+    .argument('<playbook>', 'playbook YAML file');
+  addHostRunOptions(command);
+  addAnsibleStyleOptions(command, { steps: true, inputs: true })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  runbook apply playbooks/spam-incident.yml --host demo --dry-run
+  runbook apply playbooks/spam-incident.yml --host demo --approve <hash from the dry-run>
+  runbook apply playbooks/spam-incident.yml -i fleet.yml -l 'cpanel*' --forks 20 --yes
+  runbook apply playbooks/spam-incident.yml -i hosts.ini --list-hosts
+
+Exit codes: 0 ok · 1 a step or host failed · 2 bad playbook, inputs or flags ·
+3 stopped at a gate (declined, or no terminal and no --yes) · 4 --approve hash differs ·
+5 audit log not writable · 130 interrupted`,
+    )
+    .action(async (playbook: string, flags: ApplyFlags) => {
+      process.exitCode = await applyCommand(playbook, flags, process.argv.slice(2));
+    });
+}
+
+/** The options of every command that plans and runs steps on hosts (apply, run). */
+export function addHostRunOptions(command: Command): Command {
+  return command
     .option('-n, --dry-run', 'run read-only steps, plan the rest; change nothing')
     .option('-y, --yes', 'accept every confirmation gate (for automation)')
     .option('--approve <hash>', 'apply only if the fresh plan has this hash (from a dry-run); accepts its gates')
     .option('--var <name=value>', 'set an input (repeatable)', collect, [])
     .option('--vars-file <file>', 'YAML file of input values')
     .option('-H, --host <host>', "target: 'demo' (built-in simulated cPanel host), 'local', or [user@]host[:port] over SSH (repeatable)", collect, [])
-    .option('-i, --inventory <file>', 'inventory of hosts and groups (runbook or Ansible YAML)')
+    .option('-i, --inventory <file>', 'inventory of hosts and groups: runbook YAML, or Ansible INI/YAML with group_vars/ and host_vars/')
     .option('-l, --limit <pattern>', 'hosts/groups/globs from the inventory, e.g. "web*,!web3"')
     .option('-f, --forks <n>', 'hosts worked on at once', '10')
     .option('--serial <n[,n...]>', 'batches of hosts; the first batch is a canary')
@@ -269,20 +311,5 @@ export function registerApplyCommand(program: Command): void {
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
     .option('--break-stale-lock', "take over a host's run lock when its holder is gone, it is older than 6 hours, or it has had no owner file for 2 minutes (reported)")
     .option('--json', 'machine-readable result on stdout')
-    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
-    .addHelpText(
-      'after',
-      `
-Examples:
-  runbook apply playbooks/spam-incident.yml --host demo --dry-run
-  runbook apply playbooks/spam-incident.yml --host demo --approve <hash from the dry-run>
-  runbook apply playbooks/spam-incident.yml -i fleet.yml -l 'cpanel*' --forks 20 --yes
-
-Exit codes: 0 ok · 1 a step or host failed · 2 bad playbook, inputs or flags ·
-3 stopped at a gate (declined, or no terminal and no --yes) · 4 --approve hash differs ·
-5 audit log not writable · 130 interrupted`,
-    )
-    .action(async (playbook: string, flags: ApplyFlags) => {
-      process.exitCode = await applyCommand(playbook, flags, process.argv.slice(2));
-    });
+    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'));
 }

@@ -18,6 +18,8 @@ import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { askHidden } from '../prompt-secret.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
+import { addAnsibleStyleOptions, checkVerbosity, printHostListing } from '../ansible-style.js';
+import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
 
 interface InvestigateFlags {
   host: string[];
@@ -36,6 +38,9 @@ interface InvestigateFlags {
   auditDir: string;
   json?: boolean;
   color?: boolean;
+  listHosts?: boolean;
+  verbose?: number;
+  quiet?: boolean;
 }
 
 /** `--spool` names the directory holding `input/`; accept `input/` itself too. */
@@ -92,10 +97,14 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     const inputs = resolveInputs(playbook.spec, { since: flags.since, min_messages: String(minMessages) });
-    const targets = await targetsFromFlags(flags, {}, { ask: (q) => askHidden(q) });
+    checkVerbosity({ verbose: flags.verbose ?? 0, ...(flags.quiet ? { quiet: true } : {}) });
+    if (flags.listHosts) return await printHostListing(flags, { json });
+    const log = diagnosticLogger(flags.verbose ?? 0);
+    const logStep = log ? diagnosticObserver(log) : undefined;
+    const targets = withDiagnostics(await targetsFromFlags(flags, {}, { ask: (q) => askHidden(q) }), log);
     const audit = AuditWriter.create(join(flags.auditDir, auditFileName('investigate')));
     const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
-    const progress = plainProgress(process.stderr, errStyle, json);
+    const progress = plainProgress(process.stderr, errStyle, json || flags.quiet === true);
     const run = interruptibleRun();
     let report;
     try {
@@ -109,7 +118,10 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         audit,
         argv,
         toolVersion: VERSION,
-        observer: (event) => progress.observer(event),
+        observer: (event) => {
+          progress.observer(event);
+          logStep?.(event);
+        },
         signal: run.signal,
         deliverSecret: async () => {
           throw new Error('an investigation never handles secrets');
@@ -141,8 +153,9 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
 }
 
 export function registerInvestigateCommand(program: Command): void {
-  program
-    .command('investigate')
+  const command = program.command('investigate');
+  addAnsibleStyleOptions(command, { steps: false, inputs: false });
+  command
     .description('Read-only spam investigation: who is sending, from which mailbox or script, from which IPs')
     .option('-H, --host <host>', "'demo', 'local' or [user@]host[:port] over SSH (repeatable)", collect, [])
     .option('-i, --inventory <file>', 'inventory of hosts and groups')
