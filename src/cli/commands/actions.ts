@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { EXIT } from '../../engine/run.js';
+import { printJson } from '../render/json.js';
 
 interface ParamDoc {
   name: string;
@@ -32,7 +33,7 @@ export function actionsCommand(name: string | undefined, flags: { json?: boolean
     return EXIT.usage;
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    printJson(list);
     return EXIT.ok;
   }
   for (const a of list) {

@@ -25,6 +25,7 @@ import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
+import { printJson } from '../render/json.js';
 
 export interface ApplyFlags extends SigningFlags {
   dryRun?: boolean;
@@ -188,24 +189,20 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     if (flags.incident && !flags.dryRun) attached = await attachRun(auditPath, flags.incident);
 
     if (json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          redactDeep({
-            ok: report.exitCode === 0,
-            status: report.status,
-            exitCode: report.exitCode,
-            reason: report.reason,
-            planHash: report.plan.hash,
-            dryRun: flags.dryRun === true,
-            auditLog: auditPath,
-            hosts: report.outcomes,
-            plan: report.plan.records,
-            ...(diff ? { planDiff: diff } : {}),
-            ...(attached ? { attached: { ok: attached.ok, message: attached.message, target: attached.target, ...(attached.reportPath ? { reportPath: attached.reportPath } : {}) } } : {}),
-          }),
-          null,
-          2,
-        )}\n`,
+      printJson(
+        redactDeep({
+          ok: report.exitCode === 0,
+          status: report.status,
+          exitCode: report.exitCode,
+          reason: report.reason,
+          planHash: report.plan.hash,
+          dryRun: flags.dryRun === true,
+          auditLog: auditPath,
+          hosts: report.outcomes,
+          plan: report.plan.records,
+          ...(diff ? { planDiff: diff } : {}),
+          ...(attached ? { attached: { ok: attached.ok, message: attached.message, target: attached.target, ...(attached.reportPath ? { reportPath: attached.reportPath } : {}) } } : {}),
+        }),
       );
     } else {
       if (!flags.dryRun && report.outcomes.length > 0 && report.status !== 'refused') process.stdout.write(`${renderOutcomeTable(report.outcomes, { color: style.enabled })}\n`);

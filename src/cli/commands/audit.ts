@@ -3,6 +3,7 @@ import { verifySignedLog } from '../../audit/sign.js';
 import { verifyAuditLog } from '../../audit/verify.js';
 import { EXIT } from '../../engine/run.js';
 import { reportError } from '../errors.js';
+import { printJson } from '../render/json.js';
 
 export async function auditVerifyCommand(file: string, flags: { json?: boolean; pubkey?: string }): Promise<number> {
   try {
@@ -13,9 +14,7 @@ export async function auditVerifyCommand(file: string, flags: { json?: boolean; 
     }
     const ok = result.ok && (signature?.ok ?? true);
     if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ ok, file, records: result.records.length, head: result.head, complete: result.complete, problem: result.problem, ...(signature ? { signature } : {}) }, null, 2)}\n`,
-      );
+      printJson({ ok, file, records: result.records.length, head: result.head, complete: result.complete, problem: result.problem, ...(signature ? { signature } : {}) });
     } else if (ok) {
       process.stdout.write(`${file}: ok — ${result.records.length} records, chain head ${result.head}${signature ? ', signature valid' : ''}\n`);
     } else {

@@ -18,6 +18,7 @@ import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { askHidden } from '../prompt-secret.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
+import { printJson } from '../render/json.js';
 
 interface InvestigateFlags {
   host: string[];
@@ -52,7 +53,7 @@ function listOf(value: string | string[] | undefined): string[] {
 
 /** One shape for files and hosts (see render/investigation-json.ts); secrets never printed. */
 function writeJson(doc: InvestigationJson): void {
-  process.stdout.write(`${JSON.stringify(redactDeep(doc), null, 2)}\n`);
+  printJson(redactDeep(doc));
 }
 
 /**
