@@ -20,6 +20,12 @@ export const MAX_DEPTH = 64;
 
 export const TOO_DEEP = 'invalid YAML: nested too deeply; a playbook needs a few levels of lists and maps';
 
+/** The parser's words where they would send the operator to the library's documentation. */
+const OWN_WORDS: Record<string, string> = {
+  DUPLICATE_KEY: 'map keys must be unique: this key is given twice',
+  MULTIPLE_DOCS: "a second document starts here; a playbook is one YAML document (remove the '---' line, or split the file)",
+};
+
 /** Errors after which the parsed tree still is the written one, so later checks may run. */
 const STRUCTURE_KEEPING = new Set(['DUPLICATE_KEY']);
 
@@ -185,7 +191,7 @@ export function parseYaml(source: SourceText): ParsedYaml {
       tooDeep = true;
       continue;
     }
-    const message = error.code === 'DUPLICATE_KEY' ? 'map keys must be unique: this key is given twice' : (error.message.split('\n')[0] ?? error.code);
+    const message = OWN_WORDS[error.code] ?? error.message.split('\n')[0] ?? error.code;
     problems.push({ start, length: Math.max(1, end - start), message: `invalid YAML: ${message}` });
   }
   for (const warning of doc.warnings) {
