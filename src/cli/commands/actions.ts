@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { EXIT } from '../../engine/run.js';
 import { printJson } from '../render/json.js';
+import { safeForTerminal } from '../../core/terminal-safe.js';
 
 interface ParamDoc {
   name: string;
@@ -29,7 +30,7 @@ export function actionsCommand(name: string | undefined, flags: { json?: boolean
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((a) => ({ name: a.name, mutates: a.mutates, description: a.description, params: describeParams(a.params), outputs: a.outputs ?? {} }));
   if (name !== undefined && list.length === 0) {
-    process.stderr.write(`error: no action named ${name}; 'runbook actions' lists them all\n`);
+    process.stderr.write(`error: no action named ${safeForTerminal(name)}; 'runbook actions' lists them all\n`);
     return EXIT.usage;
   }
   if (flags.json) {

@@ -26,6 +26,7 @@ import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
 import { printJson } from '../render/json.js';
+import { safeForTerminal } from '../../core/terminal-safe.js';
 
 export interface ApplyFlags extends SigningFlags {
   dryRun?: boolean;
@@ -219,7 +220,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       } else if (report.status === 'failed') {
         say(errStyle.red(`Finished with failures: ${safeLine(report.reason ?? '')}`));
       }
-      if (attached) say(attached.ok ? attached.message : errStyle.red(attached.message));
+      if (attached) say(attached.ok ? safeForTerminal(attached.message) : errStyle.red(safeForTerminal(attached.message)));
       say(`Audit log: ${auditPath}`);
     }
     if (attached && !attached.ok && report.exitCode === 0) return attachExitCode(attached);
