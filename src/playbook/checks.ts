@@ -119,6 +119,20 @@ function checkStructure(spec: unknown): PathProblem[] {
   return problems;
 }
 
+/** Words the expression parser reads as operators or literals: `inputs.in` would not parse. */
+const RESERVED_WORDS = new Set(['in', 'true', 'false', 'null']);
+
+function reservedWord(name: string, what: string): string {
+  return `${what} '${name}' is a reserved word in expressions (${what === 'input name' ? 'inputs' : 'steps'}.${name} would not parse); choose another name`;
+}
+
+function checkInputNames(inputs: unknown): PathProblem[] {
+  if (!isRecord(inputs)) return [];
+  return Object.keys(inputs)
+    .filter((name) => RESERVED_WORDS.has(name))
+    .map((name) => ({ path: ['inputs', name], key: true, message: reservedWord(name, 'input name') }));
+}
+
 /** Each input's default must be a value `apply` would accept for it. */
 function checkInputDefaults(inputs: unknown): PathProblem[] {
   if (!isRecord(inputs)) return [];
@@ -212,6 +226,7 @@ function checkSteps(spec: Record<string, unknown>, registry: ActionRegistry): Pa
   const firstIndex = new Map<string, number>();
   steps.forEach((step, index) => {
     if (!isRecord(step) || typeof step.id !== 'string') return;
+    if (RESERVED_WORDS.has(step.id)) problems.push({ path: ['steps', index, 'id'], message: reservedWord(step.id, 'step id') });
     const first = firstIndex.get(step.id);
     if (first !== undefined) problems.push({ path: ['steps', index, 'id'], message: `duplicate step id '${step.id}' (first used by step ${first + 1})` });
     else firstIndex.set(step.id, index);
@@ -249,6 +264,6 @@ function checkSteps(spec: Record<string, unknown>, registry: ActionRegistry): Pa
 export function checkPlaybook(spec: unknown, registry: ActionRegistry): PathProblem[] {
   if (spec === null || spec === undefined) return [{ path: [], message: 'the playbook is empty: it needs at least a name and steps' }];
   const problems = checkStructure(spec);
-  if (isRecord(spec)) problems.push(...checkInputDefaults(spec.inputs), ...checkSteps(spec, registry));
+  if (isRecord(spec)) problems.push(...checkInputNames(spec.inputs), ...checkInputDefaults(spec.inputs), ...checkSteps(spec, registry));
   return problems;
 }
