@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { scalarOffsets, type ScalarStyle } from './scalar-offsets.js';
 import type { SourceText } from './source-text.js';
 import type { SourceProblem } from './yaml-syntax.js';
@@ -20,10 +20,25 @@ export interface PathProblem {
 export class SourceMap {
   readonly #source: SourceText;
   readonly #doc: Document;
+  /** Keys of each map looked up so far: a file with thousands of problems in one map stays linear. */
+  readonly #index = new WeakMap<YAMLMap, Map<string, Pair>>();
 
   constructor(source: SourceText, doc: Document) {
     this.#source = source;
     this.#doc = doc;
+  }
+
+  #pairs(map: YAMLMap): Map<string, Pair> {
+    let pairs = this.#index.get(map);
+    if (!pairs) {
+      pairs = new Map();
+      for (const pair of map.items) {
+        // The first of duplicate keys, as before; duplicates are reported by the YAML check.
+        if (isScalar(pair.key) && !pairs.has(String(pair.key.value))) pairs.set(String(pair.key.value), pair as Pair);
+      }
+      this.#index.set(map, pairs);
+    }
+    return pairs;
   }
 
   /** The deepest node the path reaches; `key` prefers the last map key found. */
@@ -33,7 +48,7 @@ export class SourceMap {
     for (const segment of path) {
       keyNode = undefined;
       if (isMap(current)) {
-        const pair = current.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = this.#pairs(current).get(String(segment));
         if (!pair) break;
         keyNode = pair.key as YamlNode;
         current = pair.value;

@@ -1,4 +1,4 @@
-import { isAlias, isCollection, isNode, isPair, isScalar, parseDocument, type Alias, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, parseDocument, type Alias, type Document, type Node as YamlNode } from 'yaml';
 import type { SourceText } from './source-text.js';
 
 /** A problem at an offset of the playbook's text. */
@@ -135,13 +135,16 @@ export interface ParsedYaml {
 /** Parses YAML and pins every syntax problem where the operator has to fix it. */
 export function parseYaml(source: SourceText): ParsedYaml {
   const { text } = source;
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // The parser's own duplicate-key check compares each key with all before it (quadratic in a
+  // map's size); the walk below does it with a set.
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   const unclosed: Unclosed[] = [];
   const aliases: { alias: Alias; target: YamlNode | undefined }[] = [];
   const anchors = new Map<string, YamlNode>();
   const problems: SourceProblem[] = [];
   let fatal = false;
   let deepest: YamlNode | undefined;
+  const duplicates: SourceProblem[] = [];
   // Document order, so an alias sees only the anchors before it, as YAML resolves them.
   const walk = (node: unknown, depth: number): void => {
     if (node === null || typeof node !== 'object' || deepest) return;
@@ -162,6 +165,17 @@ export function parseYaml(source: SourceText): ParsedYaml {
     if (depth + 1 > MAX_DEPTH) {
       deepest = node;
       return;
+    }
+    if (isMap(node)) {
+      const keys = new Set<unknown>();
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        if (keys.has(pair.key.value)) {
+          const [start, end] = pair.key.range ?? [0, 1];
+          duplicates.push({ start, length: Math.max(1, end - start), message: `invalid YAML: ${OWN_WORDS.DUPLICATE_KEY}` });
+        }
+        keys.add(pair.key.value);
+      }
     }
     for (const item of node.items as unknown[]) walk(item, depth + 1);
   };
@@ -194,6 +208,8 @@ export function parseYaml(source: SourceText): ParsedYaml {
     const message = OWN_WORDS[error.code] ?? error.message.split('\n')[0] ?? error.code;
     problems.push({ start, length: Math.max(1, end - start), message: `invalid YAML: ${message}` });
   }
+  // A repeated key keeps the tree as written (the last value wins), so later checks still run.
+  problems.push(...duplicates);
   for (const warning of doc.warnings) {
     // `%YAML 9.9` parses as 1.2 with a warning; a file written for another YAML is refused.
     if (warning.code === 'BAD_DIRECTIVE') {

@@ -54,6 +54,26 @@ describe('validation scales with the playbook', () => {
     expect(largeMs / smallMs, `1k steps ${smallMs.toFixed(0)} ms, 10k steps ${largeMs.toFixed(0)} ms`).toBeLessThan(30);
   }, 60_000);
 
+  it('is linear in the width of a map too, also when every entry is wrong', () => {
+    const inputs = (n: number) => `name: t\ninputs:\n${Array.from({ length: n }, (_, i) => `  i${i}: { type: integer, default: x }\n`).join('')}steps:\n  - { id: a, action: exim.detect }\n`;
+    const cost = (text: string, runs: number) => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let run = 0; run < runs; run += 1) {
+        const before = process.cpuUsage();
+        expect(rejected(text).omitted).toBeGreaterThan(0);
+        const used = process.cpuUsage(before);
+        best = Math.min(best, (used.user + used.system) / 1000);
+      }
+      return best;
+    };
+    const small = inputs(1_000);
+    const large = inputs(10_000);
+    cost(small, 1);
+    const smallMs = cost(small, 3);
+    const largeMs = cost(large, 1);
+    expect(largeMs / smallMs, `1k inputs ${smallMs.toFixed(0)} ms, 10k inputs ${largeMs.toFixed(0)} ms`).toBeLessThan(30);
+  }, 60_000);
+
   it('validates 10,000 steps within a bound generous for a busy machine', () => {
     expect(cpuMs(playbook(10_000), 1)).toBeLessThan(8_000);
   }, 60_000);
