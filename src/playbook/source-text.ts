@@ -7,12 +7,15 @@ export class SourceText {
   /** The text as parsed: a lone CR becomes LF (same length, so offsets stay those of the file). */
   readonly text: string;
   readonly #lineStarts: number[];
+  /** A byte-order mark is not shown by editors: columns on line 1 do not count it. */
+  readonly #bom: number;
 
   constructor(raw: string) {
     this.text = raw.includes('\r') ? raw.replace(/\r(?!\n)/g, '\n') : raw;
     const starts = [0];
     for (let i = this.text.indexOf('\n'); i !== -1; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1);
     this.#lineStarts = starts;
+    this.#bom = this.text.startsWith('\uFEFF') ? 1 : 0;
   }
 
   /** 1-based line and column (UTF-16 units, as editors count) of an offset. */
@@ -25,7 +28,8 @@ export class SourceText {
       if ((this.#lineStarts[mid] as number) <= at) low = mid;
       else high = mid - 1;
     }
-    return { line: low + 1, col: at - (this.#lineStarts[low] as number) + 1 };
+    const col = at - (this.#lineStarts[low] as number) + 1 - (low === 0 ? this.#bom : 0);
+    return { line: low + 1, col: Math.max(1, col) };
   }
 
   /** The text of a 1-based line, without its line break. */
@@ -34,7 +38,7 @@ export class SourceText {
     if (start === undefined) return '';
     const next = this.#lineStarts[line];
     const end = next === undefined ? this.text.length : next - 1;
-    const text = this.text.slice(start, end);
+    const text = this.text.slice(line === 1 ? start + this.#bom : start, end);
     return text.endsWith('\r') ? text.slice(0, -1) : text;
   }
 }
