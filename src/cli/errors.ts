@@ -1,9 +1,10 @@
-import { formatDiagnostic, PlaybookError } from '../playbook/diagnostics.js';
+import { formatPlaybookError, PlaybookError } from '../playbook/diagnostics.js';
 import { InputError } from '../playbook/inputs.js';
 import { AuditWriteError } from '../audit/writer.js';
 import { scrubSecrets } from '../core/secret.js';
 import { safeText } from '../core/text.js';
 import { EXIT } from '../engine/run.js';
+import { printJson } from './render/json.js';
 import { TargetError } from './targets.js';
 
 export class UsageError extends Error {
@@ -21,7 +22,7 @@ export function reportError(error: unknown, json: boolean): number {
   if (error instanceof PlaybookError) {
     code = EXIT.usage;
     kind = 'playbook';
-    lines = error.diagnostics.map(formatDiagnostic);
+    lines = formatPlaybookError(error);
   } else if (error instanceof InputError) {
     code = EXIT.usage;
     kind = 'inputs';
@@ -44,8 +45,8 @@ export function reportError(error: unknown, json: boolean): number {
   }
   if (json) {
     const payload: Record<string, unknown> = { ok: false, error: { kind, message: scrubSecrets(lines.join('\n')) } };
-    if (error instanceof PlaybookError) (payload.error as Record<string, unknown>).diagnostics = error.diagnostics;
-    process.stdout.write(`${JSON.stringify(payload, null, 2)}\n`);
+    if (error instanceof PlaybookError) Object.assign(payload.error as object, { diagnostics: error.diagnostics, ...(error.omitted > 0 ? { omitted: error.omitted } : {}) });
+    printJson(payload);
   } else {
     process.stderr.write(`${safeText(scrubSecrets(lines.join('\n')))}\n`);
   }

@@ -48,7 +48,8 @@ export async function readVarsFile(path: string): Promise<Record<string, unknown
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-function coerce(name: string, spec: InputSpec, raw: unknown): { value?: unknown; problem?: string } {
+/** One input value against its declaration; the same check for --var, --vars-file and defaults. */
+export function coerce(name: string, spec: InputSpec, raw: unknown): { value?: unknown; problem?: string } {
   const fromFlag = typeof raw === 'string';
   switch (spec.type) {
     case 'integer':

@@ -47,7 +47,7 @@ export const PlaybookSpec = Type.Object(
     $schema: Type.Optional(Type.String()),
     name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }),
     description: Type.Optional(Type.String()),
-    inputs: Type.Optional(Type.Record(Type.String({ pattern: IDENTIFIER_PATTERN }), InputSpec)),
+    inputs: Type.Optional(Type.Record(Type.String({ pattern: IDENTIFIER_PATTERN }), InputSpec, { additionalProperties: false })),
     steps: Type.Array(StepSpec, { minItems: 1 }),
   },
   { additionalProperties: false },

@@ -99,6 +99,30 @@ describe('playbook loading', () => {
     expect(messages).toMatch(/must match pattern/);
   });
 
+  it('reports every class of problem in one run: schema, expressions, references, input defaults', () => {
+    const ds = problems(`name: t
+inputs:
+  n: { type: integer, default: many }
+steps:
+  - id: read
+    action: test.read
+    retries: 3
+    when: inputs.n ==== 1
+    with: { path: "\${{ inputs.nobody }}" }
+  - id: w
+    action: test.write
+    when: steps.nowhere.x
+    with: { path: /tmp/x, content: "\${{ steps.read.content }}" }
+`);
+    expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([
+      "3:32 default of input 'n' must be an integer, got \"many\"",
+      "7:5 unknown field 'retries' in step 'read'",
+      '8:22 bad expression: Unexpected token: EQ',
+      "9:24 unknown input 'nobody' (inputs: n)",
+      "12:11 unknown step 'nowhere'",
+    ]);
+  });
+
   it('the shipped actions are all known to the real registry', () => {
     expect(builtinActions().has('confirm')).toBe(true);
   });

@@ -1,3 +1,4 @@
+import { terminalSafeJson } from '../../core/terminal-safe.js';
 import type { AuditRecord } from '../records.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
@@ -22,7 +23,7 @@ export function renderReport(records: readonly AuditRecord[], format: ReportForm
     case 'html':
       return renderHtml(report);
     case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return `${terminalSafeJson(JSON.stringify(report, null, 2))}\n`;
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { EXIT } from '../../engine/run.js';
+import { printJson } from '../render/json.js';
+import { safeForTerminal } from '../../core/terminal-safe.js';
 
 interface ParamDoc {
   name: string;
@@ -28,11 +30,11 @@ export function actionsCommand(name: string | undefined, flags: { json?: boolean
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((a) => ({ name: a.name, mutates: a.mutates, description: a.description, params: describeParams(a.params), outputs: a.outputs ?? {} }));
   if (name !== undefined && list.length === 0) {
-    process.stderr.write(`error: no action named ${name}; 'runbook actions' lists them all\n`);
+    process.stderr.write(`error: no action named ${safeForTerminal(name)}; 'runbook actions' lists them all\n`);
     return EXIT.usage;
   }
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    printJson(list);
     return EXIT.ok;
   }
   for (const a of list) {

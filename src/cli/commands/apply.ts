@@ -29,6 +29,8 @@ import { addAnsibleStyleOptions, checkVerbosity, extraVars, printHostListing, se
 import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
 import type { LoadedPlaybook } from '../../playbook/load.js';
 import type { ActionRegistry } from '../../actions/registry.js';
+import { printJson } from '../render/json.js';
+import { safeForTerminal } from '../../core/terminal-safe.js';
 
 export interface ApplyFlags extends SigningFlags, Partial<AnsibleStyleFlags> {
   dryRun?: boolean;
@@ -212,24 +214,20 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     if (flags.incident && !flags.dryRun) attached = await attachRun(auditPath, flags.incident);
 
     if (json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          redactDeep({
-            ok: report.exitCode === 0,
-            status: report.status,
-            exitCode: report.exitCode,
-            reason: report.reason,
-            planHash: report.plan.hash,
-            dryRun: flags.dryRun === true,
-            auditLog: auditPath,
-            hosts: report.outcomes,
-            plan: report.plan.records,
-            ...(diff ? { planDiff: diff } : {}),
-            ...(attached ? { attached: { ok: attached.ok, message: attached.message, target: attached.target, ...(attached.reportPath ? { reportPath: attached.reportPath } : {}) } } : {}),
-          }),
-          null,
-          2,
-        )}\n`,
+      printJson(
+        redactDeep({
+          ok: report.exitCode === 0,
+          status: report.status,
+          exitCode: report.exitCode,
+          reason: report.reason,
+          planHash: report.plan.hash,
+          dryRun: flags.dryRun === true,
+          auditLog: auditPath,
+          hosts: report.outcomes,
+          plan: report.plan.records,
+          ...(diff ? { planDiff: diff } : {}),
+          ...(attached ? { attached: { ok: attached.ok, message: attached.message, target: attached.target, ...(attached.reportPath ? { reportPath: attached.reportPath } : {}) } } : {}),
+        }),
       );
     } else {
       if (!flags.dryRun && report.outcomes.length > 0 && report.status !== 'refused') process.stdout.write(`${renderOutcomeTable(report.outcomes, { color: style.enabled })}\n`);
@@ -246,7 +244,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       } else if (report.status === 'failed') {
         say(errStyle.red(`Finished with failures: ${safeLine(report.reason ?? '')}`));
       }
-      if (attached) say(attached.ok ? attached.message : errStyle.red(attached.message));
+      if (attached) say(attached.ok ? safeForTerminal(attached.message) : errStyle.red(safeForTerminal(attached.message)));
       say(`Audit log: ${auditPath}`);
     }
     if (attached && !attached.ok && report.exitCode === 0) return attachExitCode(attached);

@@ -7,6 +7,7 @@ import { SigningKeyError, verifySignedLog } from '../../audit/sign.js';
 import { safeLine } from '../../core/text.js';
 import { EXIT } from '../../engine/run.js';
 import { reportError, UsageError } from '../errors.js';
+import { printJson } from '../render/json.js';
 
 interface RenderFlags {
   format: string;
@@ -72,7 +73,7 @@ export async function auditAttachCommand(logPath: string, flags: AttachFlags): P
     }
     readLog(logPath);
     const result = await attachRun(logPath, target, { ...(flags.credentials ? { credentialsFile: flags.credentials } : {}) });
-    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (json) printJson(result);
     else if (result.ok) process.stdout.write(`${safeLine(result.message)}\n`);
     else process.stderr.write(`error: ${safeLine(result.message)}\n`);
     return attachExitCode(result);

@@ -3,6 +3,8 @@ import { verifySignedLog } from '../../audit/sign.js';
 import { verifyAuditLog } from '../../audit/verify.js';
 import { EXIT } from '../../engine/run.js';
 import { reportError } from '../errors.js';
+import { printJson } from '../render/json.js';
+import { safeForTerminal } from '../../core/terminal-safe.js';
 
 export async function auditVerifyCommand(file: string, flags: { json?: boolean; pubkey?: string }): Promise<number> {
   try {
@@ -13,15 +15,13 @@ export async function auditVerifyCommand(file: string, flags: { json?: boolean; 
     }
     const ok = result.ok && (signature?.ok ?? true);
     if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ ok, file, records: result.records.length, head: result.head, complete: result.complete, problem: result.problem, ...(signature ? { signature } : {}) }, null, 2)}\n`,
-      );
+      printJson({ ok, file, records: result.records.length, head: result.head, complete: result.complete, problem: result.problem, ...(signature ? { signature } : {}) });
     } else if (ok) {
-      process.stdout.write(`${file}: ok — ${result.records.length} records, chain head ${result.head}${signature ? ', signature valid' : ''}\n`);
+      process.stdout.write(`${safeForTerminal(file)}: ok — ${result.records.length} records, chain head ${result.head}${signature ? ', signature valid' : ''}\n`);
     } else {
-      if (result.problem) process.stderr.write(`${file}:${result.problem.line}: ${result.problem.message}\n`);
-      for (const p of signature?.problems ?? []) process.stderr.write(`${file}: signature: ${p}\n`);
-      process.stderr.write(`${file}: FAILED verification (${result.records.length} records intact before the break)\n`);
+      if (result.problem) process.stderr.write(`${safeForTerminal(file)}:${result.problem.line}: ${safeForTerminal(result.problem.message)}\n`);
+      for (const p of signature?.problems ?? []) process.stderr.write(`${safeForTerminal(file)}: signature: ${safeForTerminal(p)}\n`);
+      process.stderr.write(`${safeForTerminal(file)}: FAILED verification (${result.records.length} records intact before the break)\n`);
     }
     return ok ? EXIT.ok : EXIT.audit;
   } catch (error) {

@@ -20,6 +20,7 @@ import { askHidden } from '../prompt-secret.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { addAnsibleStyleOptions, checkVerbosity, printHostListing } from '../ansible-style.js';
 import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
+import { printJson } from '../render/json.js';
 
 interface InvestigateFlags {
   host: string[];
@@ -57,7 +58,7 @@ function listOf(value: string | string[] | undefined): string[] {
 
 /** One shape for files and hosts (see render/investigation-json.ts); secrets never printed. */
 function writeJson(doc: InvestigationJson): void {
-  process.stdout.write(`${JSON.stringify(redactDeep(doc), null, 2)}\n`);
+  printJson(redactDeep(doc));
 }
 
 /**

@@ -17,6 +17,7 @@ import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
 import { chainHeadSigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { printJson } from '../render/json.js';
 
 interface UndoFlags extends SigningFlags {
   dryRun?: boolean;
@@ -71,7 +72,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       if (prepared.incomplete) process.stderr.write(errStyle.yellow('The source log has no summary (the run was interrupted): steps in flight are listed above for checking by hand.\n'));
     }
     if (plan.entries.length === 0) {
-      if (json) process.stdout.write(`${JSON.stringify({ ok: true, status: 'nothing-to-undo', plan }, null, 2)}\n`);
+      if (json) printJson({ ok: true, status: 'nothing-to-undo', plan });
       return EXIT.ok;
     }
     // Undo goes to the hosts the run changed; --host/--inventory say how to reach them.
@@ -113,7 +114,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
     await progress.end();
     audit.close();
     if (json) {
-      process.stdout.write(`${JSON.stringify(redactDeep({ ok: report.exitCode === 0, status: report.status, exitCode: report.exitCode, reason: report.reason, planHash: report.plan.hash, dryRun: flags.dryRun === true, auditLog: auditPath, plan, hosts: report.outcomes }), null, 2)}\n`);
+      printJson(redactDeep({ ok: report.exitCode === 0, status: report.status, exitCode: report.exitCode, reason: report.reason, planHash: report.plan.hash, dryRun: flags.dryRun === true, auditLog: auditPath, plan, hosts: report.outcomes }));
     } else {
       if (!flags.dryRun && report.outcomes.length > 0) process.stdout.write(`${renderOutcomeTable(report.outcomes, { color: style.enabled })}\n`);
       if (report.status === 'declined' || report.status === 'refused') process.stderr.write(errStyle.yellow(`Stopped before any change: ${safeLine(report.reason ?? report.status)}\n`));
