@@ -56,6 +56,12 @@ export interface SshTransportOptions {
   onHostKeyAccepted?: (host: string, fingerprint: string) => void;
   /** TCP connect + handshake + auth, per hop. Default 20 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long a command may wait to start once connected: the channel open and the host's
+   * session setup (PAM, login shell) before the shell runs it. Not part of a command's own
+   * timeout, which starts when the command does. Default 120 s.
+   */
+  sessionStartTimeoutMs?: number;
   /** SSH keepalive interval. Default 15 s; three missed answers drop the connection. */
   keepaliveIntervalMs?: number;
   become?: BecomeOptions;
@@ -129,6 +135,31 @@ function becomeHint(become: BecomeOptions): string {
     : 'the become password was not accepted';
 }
 
+/** What a command was waiting for when its session did not start in time. */
+export type SessionWait = 'channel open' | 'session start';
+
+/**
+ * A command's session did not start in time (see sessionStartTimeoutMs): the host is slow or
+ * overloaded, the command itself never ran. Its name stays HostUnreachableError so the engine
+ * stops at this host like at one it cannot reach, rather than blaming the command.
+ */
+export class SessionStartTimeoutError extends HostUnreachableError {
+  readonly waitedFor: SessionWait;
+  readonly waitedMs: number;
+  constructor(host: string, program: string, waitedFor: SessionWait, waitedMs: number) {
+    super(
+      host,
+      waitedFor === 'channel open'
+        ? `slow host: waited ${waitedMs} ms for sshd to open a channel for ${program}, which never started. ` +
+            'The host is overloaded or limits sessions (MaxSessions); retry with fewer --forks or a larger session start timeout.'
+        : `slow host: waited ${waitedMs} ms for the session of ${program} to start (login shell, PAM), and it never started. ` +
+            'The host is overloaded or its login is slow; retry with fewer --forks or a larger session start timeout.',
+    );
+    this.waitedFor = waitedFor;
+    this.waitedMs = waitedMs;
+  }
+}
+
 function toBuffer(input: string | Uint8Array): Buffer {
   return typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
 }
@@ -178,21 +209,48 @@ export class SshTransport implements Transport {
       const pw = sudoPasswordLine(become.password);
       input = input === undefined ? pw : Buffer.concat([pw, toBuffer(input)]);
     }
-    const started = performance.now();
     const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const out = new OutputCollector(limit, options.onStdout);
     const err = new OutputCollector(limit);
 
-    const stream = await new Promise<ClientChannel>((resolve, reject) => {
-      try {
-        client.exec(command, (error, channel) => {
-          if (error) reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
-          else resolve(channel);
-        });
-      } catch (error) {
-        reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
-      }
-    });
+    // Until the command starts, the wait is the host's (channel open, then the session's PAM
+    // and login shell), bounded by sessionStartTimeoutMs; the command's own timeout starts with
+    // the command, so a slow host is not reported as a command that timed out.
+    const requested = performance.now();
+    const sessionLimit = this.#options.sessionStartTimeoutMs ?? 120_000;
+    let phase: 'channel open' | 'session start' | 'command' = 'channel open';
+    let onSessionTimeout: () => void = () => {};
+    const sessionTimer = setTimeout(() => onSessionTimeout(), sessionLimit);
+    const sessionTimedOut = (): SessionStartTimeoutError =>
+      new SessionStartTimeoutError(this.host, argv[0]!, phase === 'command' ? 'session start' : phase, Math.round(performance.now() - requested));
+
+    let stream: ClientChannel;
+    try {
+      stream = await new Promise<ClientChannel>((resolve, reject) => {
+        let gaveUp = false;
+        onSessionTimeout = () => {
+          gaveUp = true;
+          reject(sessionTimedOut());
+        };
+        try {
+          client.exec(command, (error, channel) => {
+            if (gaveUp) {
+              if (!error) channel.close();
+              return;
+            }
+            if (error) reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
+            else resolve(channel);
+          });
+        } catch (error) {
+          reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
+        }
+      });
+    } catch (error) {
+      clearTimeout(sessionTimer);
+      throw error;
+    }
+    phase = 'session start';
+    let commandAt: number | undefined;
 
     const result = await new Promise<ExecResult>((resolve, reject) => {
       let exitCode: number | null = null;
@@ -213,13 +271,32 @@ export class SshTransport implements Transport {
           // channel already gone
         }
       };
-      const timer =
-        options.timeoutMs !== undefined
-          ? setTimeout(() => {
-              timedOut = true;
-              kill();
-            }, options.timeoutMs)
-          : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      /** The command runs: its pid came, or (a shell without the preamble) its first output. */
+      const commandStarted = (): void => {
+        if (phase === 'command') return;
+        phase = 'command';
+        commandAt = performance.now();
+        clearTimeout(sessionTimer);
+        if (options.timeoutMs !== undefined && !settled) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            kill();
+          }, options.timeoutMs);
+        }
+      };
+      onSessionTimeout = () => {
+        if (phase === 'command' || settled) return;
+        // No need to wait for a stuck host to confirm the close. Closing the channel makes the
+        // shell die on its first write (the pid preamble) before it can exec the command.
+        cleanup();
+        reject(sessionTimedOut());
+        try {
+          stream.close();
+        } catch {
+          // channel already gone
+        }
+      };
       const onAbort = (): void => {
         aborted = true;
         kill();
@@ -228,6 +305,7 @@ export class SshTransport implements Transport {
       const cleanup = (): void => {
         settled = true;
         if (timer) clearTimeout(timer);
+        clearTimeout(sessionTimer);
         options.signal?.removeEventListener('abort', onAbort);
         this.#pending.delete(onLost);
       };
@@ -237,7 +315,10 @@ export class SshTransport implements Transport {
         reject(error);
       };
       this.#pending.add(onLost);
-      stream.on('data', (chunk: Buffer) => out.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        commandStarted();
+        out.push(chunk);
+      });
       stream.stderr.on('data', (chunk: Buffer) => {
         if (stderrHead === undefined) {
           err.push(chunk);
@@ -247,6 +328,7 @@ export class SshTransport implements Transport {
         const nl = stderrHead.indexOf(0x0a);
         if (nl < 0 && stderrHead.length < 32) return;
         const first = nl < 0 ? '' : stderrHead.subarray(0, nl).toString('latin1');
+        commandStarted();
         if (/^\d+$/.test(first)) {
           remotePid = Number(first);
           const rest = stderrHead.subarray(nl + 1);
@@ -283,7 +365,8 @@ export class SshTransport implements Transport {
           stdoutBytes: out.bytes,
           stderrBytes: err.bytes,
           truncated: out.truncated || err.truncated,
-          durationMs: Math.round(performance.now() - started),
+          durationMs: Math.round(performance.now() - requested),
+          sessionStartMs: Math.round((commandAt ?? performance.now()) - requested),
           timedOut,
           aborted,
         });

@@ -69,6 +69,8 @@ export interface StartOptions {
    * holding their sudo rules and its own /var/lib/sudo. This machine's /etc is never changed.
    */
   users?: TestLoginUser[];
+  /** More sshd_config lines for every host (e.g. a ForceCommand that holds sessions). */
+  sshdConfig?: string[];
 }
 
 /** A non-root account on a test host, reachable with the fleet's client key. */
@@ -243,6 +245,7 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
           'MaxSessions 100',
           'MaxStartups 200',
           'LogLevel ERROR',
+          ...(options.sshdConfig ?? []),
           '',
         ].join('\n'),
       );
