@@ -160,6 +160,11 @@ export class SessionStartTimeoutError extends HostUnreachableError {
   }
 }
 
+/** A channel open the server refused (as sshd does past MaxSessions), not a broken connection. */
+function isChannelOpenRefusal(error: Error & { reason?: unknown }): boolean {
+  return typeof error.reason === 'number';
+}
+
 function toBuffer(input: string | Uint8Array): Buffer {
   return typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
 }
@@ -178,6 +183,10 @@ export class SshTransport implements Transport {
   /** `become` as it works on this host, settled when the connection opens (see #checkBecome). */
   #become: BecomeOptions | undefined;
   #becomeRefused: BecomeError | undefined;
+  /** Command channels open now, and commands waiting for one of them to close (MaxSessions). */
+  #openChannels = 0;
+  #closedChannels = 0;
+  readonly #channelFreed: (() => void)[] = [];
 
   constructor(options: SshTransportOptions) {
     this.host = options.host;
@@ -232,18 +241,36 @@ export class SshTransport implements Transport {
           gaveUp = true;
           reject(sessionTimedOut());
         };
-        try {
-          client.exec(command, (error, channel) => {
-            if (gaveUp) {
-              if (!error) channel.close();
-              return;
-            }
-            if (error) reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
-            else resolve(channel);
-          });
-        } catch (error) {
-          reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
-        }
+        const open = (): void => {
+          if (gaveUp) {
+            this.#channelFreed.shift()?.(); // the freed channel goes to the next in line
+            return;
+          }
+          // Counted from the request: a refusal can arrive before the channels opened earlier answer.
+          this.#openChannels++;
+          const closedBefore = this.#closedChannels;
+          try {
+            client.exec(command, (error, channel) => {
+              if (error) {
+                this.#openChannels--;
+                if (gaveUp) this.#channelFreed.shift()?.();
+                // sshd refuses sessions past MaxSessions: wait for one of ours to end, then ask
+                // again; if one ended meanwhile (sshd counts it until the close is confirmed), now.
+                else if (isChannelOpenRefusal(error) && this.#openChannels > 0) this.#channelFreed.push(open);
+                else if (isChannelOpenRefusal(error) && this.#closedChannels > closedBefore) open();
+                else reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
+                return;
+              }
+              channel.once('close', () => this.#channelClosed());
+              if (gaveUp) channel.close();
+              else resolve(channel);
+            });
+          } catch (error) {
+            this.#openChannels--;
+            reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
+          }
+        };
+        open();
       });
     } catch (error) {
       clearTimeout(sessionTimer);
@@ -478,6 +505,13 @@ export class SshTransport implements Transport {
     this.#socket?.destroy();
   }
 
+  /** A command channel closed: the next command waiting for one (MaxSessions) asks again. */
+  #channelClosed(): void {
+    this.#openChannels--;
+    this.#closedChannels++;
+    this.#channelFreed.shift()?.();
+  }
+
   /** Kill a timed-out or aborted command's whole process group, over a second channel. */
   #killProcessGroup(client: SshClient, pid: number): void {
     const become = this.#become;
@@ -700,6 +734,8 @@ export class SshTransport implements Transport {
   #markBroken(error: HostUnreachableError): void {
     if (this.#broken) return;
     this.#broken = error;
+    // Commands waiting for a channel ask now and get the connection's error.
+    for (const retry of this.#channelFreed.splice(0)) retry();
     for (const fail of [...this.#pending]) fail(error);
     this.#pending.clear();
   }

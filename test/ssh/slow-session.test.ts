@@ -113,3 +113,23 @@ describe.runIf(sshAvailable || process.env.CI)('SSH sessions that are slow to st
     expect(existsSync(marker)).toBe(false);
   });
 });
+
+describe.runIf(sshAvailable || process.env.CI)('SSH hosts that limit sessions (MaxSessions)', () => {
+  let fleet: SshTestFleet;
+  beforeAll(async () => {
+    fleet = await startSshHosts(1, { namePrefix: 'maxsess', sshdConfig: ['MaxSessions 2'] });
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  it('commands past the limit wait for a session of the same connection to end, instead of failing', async () => {
+    const t = fleet.transport(fleet.hosts[0]!);
+    try {
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => t.exec(['printf', String(i)], { timeoutMs: 30_000 })));
+      expect(results.map((r) => [r.exitCode, r.stdout, r.timedOut])).toEqual(Array.from({ length: 8 }, (_, i) => [0, String(i), false]));
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -229,6 +229,8 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
       writeFile(
         config,
         [
+          // First: sshd takes the first value of a keyword, so these override the lines below.
+          ...(options.sshdConfig ?? []),
           `Port ${port}`,
           'ListenAddress 127.0.0.1',
           `HostKey ${hostKeyFile}`,
@@ -245,7 +247,6 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
           'MaxSessions 100',
           'MaxStartups 200',
           'LogLevel ERROR',
-          ...(options.sshdConfig ?? []),
           '',
         ].join('\n'),
       );
