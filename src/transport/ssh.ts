@@ -151,9 +151,9 @@ export class SessionStartTimeoutError extends HostUnreachableError {
       host,
       waitedFor === 'channel open'
         ? `slow host: waited ${waitedMs} ms for sshd to open a channel for ${program}, which never started. ` +
-            'The host is overloaded or limits sessions (MaxSessions); retry with fewer --forks or a larger session start timeout.'
+            'The host is overloaded or limits sessions (MaxSessions); retry later or with fewer --forks.'
         : `slow host: waited ${waitedMs} ms for the session of ${program} to start (login shell, PAM), and it never started. ` +
-            'The host is overloaded or its login is slow; retry with fewer --forks or a larger session start timeout.',
+            'The host is overloaded or its login is slow; retry later or with fewer --forks.',
     );
     this.waitedFor = waitedFor;
     this.waitedMs = waitedMs;
