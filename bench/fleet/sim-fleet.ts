@@ -42,10 +42,31 @@ export async function prepareCpanelRoot(root: string, seed: number): Promise<Inc
   return manifest;
 }
 
-export async function startBenchFleet(count: number): Promise<BenchFleet> {
+/**
+ * A ForceCommand that makes every session start `delayMs` later, as PAM and a login shell do on
+ * a busy server (about 0.6 s measured on real cPanel hosts), then runs the requested command.
+ */
+function slowSessionConfig(dir: string, delayMs: number): string[] {
+  if (delayMs <= 0) return [];
+  const wrapper = join(dir, 'slow-session');
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh
+sleep ${(delayMs / 1000).toFixed(3)}
+if [ -n "$SSH_ORIGINAL_COMMAND" ]; then exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"; fi
+exec /bin/sh
+`,
+    { mode: 0o755 },
+  );
+  return [`ForceCommand ${wrapper}`];
+}
+
+/** `sessionDelayMs`: every session of every host starts that much later (see slowSessionConfig). */
+export async function startBenchFleet(count: number, options: { sessionDelayMs?: number; dir?: string } = {}): Promise<BenchFleet> {
   const manifests = new Map<string, IncidentManifest>();
   const fleet = await startSshHosts(count, {
     namePrefix: 'cp',
+    sshdConfig: options.dir === undefined ? [] : slowSessionConfig(options.dir, options.sessionDelayMs ?? 0),
     prepare: async ({ name, root, index }) => {
       manifests.set(name, await prepareCpanelRoot(root, 1000 + index));
     },

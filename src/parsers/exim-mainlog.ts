@@ -2,7 +2,16 @@
  * One Exim main-log line at a time, as strings. This is the readable reference for the log
  * format (and the reference implementation the fast byte scanner in mainlog-scan.ts is tested
  * against). Field rules are shared with that scanner and must stay in step with it:
- * - tokens are separated by single spaces;
+ * - tokens are separated by single spaces, except that an address (the sender, `id=`, the
+ *   parts of `A=`) runs to the first space outside double quotes: Exim writes a quoted local
+ *   part as it came (`<= "spaced user"@example.test`, `"a\"b"@x`), and the sender is chosen
+ *   by whoever sends the mail, so words inside the quotes must never be read as fields. An
+ *   address whose quote never closes (not something Exim writes) ends at its first space;
+ * - `U=` is written raw and may hold spaces (`U=spaced user P=local`): it runs up to the next
+ *   field token (`Name=`) or bare `for`, or when none follows, its first space;
+ * - `A=authenticator`, `A=authenticator:id` or `A=authenticator:id:authenticated_sender`
+ *   (+smtp_mailauth); the id and the sender are addresses as above, the id ends at the first
+ *   `:` outside quotes;
  * - the first occurrence of a field wins;
  * - `T="..."` ends at the first `"` not escaped by a backslash; after it only ` for ...` counts;
  * - `H=` gives the client address from the first `[...]` among the H= value and the next two
@@ -29,11 +38,23 @@ export interface ArrivalLine {
   interfaceIp: string | null;
   user: string | null;
   protocol: string | null;
-  auth: { authenticator: string; id: string } | null;
+  /**
+   * SMTP AUTH (`A=`); null when the arrival was not authenticated. `id` is null for a login
+   * Exim logged without an id (`A=plain`: the authenticator set no server_set_id), which is
+   * still an authenticated arrival. `authenticatedSender` is the third part Exim writes with
+   * +smtp_mailauth (the client's `MAIL FROM AUTH=`, client-chosen), else null.
+   */
+  auth: ArrivalAuth | null;
   size: number | null;
   /** Subject with `\"` and `\\` unescaped; other escapes kept as Exim wrote them. */
   subject: string | null;
   recipients: string[];
+}
+
+export interface ArrivalAuth {
+  authenticator: string;
+  id: string | null;
+  authenticatedSender: string | null;
 }
 
 export interface CwdLine {
@@ -190,15 +211,84 @@ export function unescapeSubject(raw: string): string {
   return raw.replace(/\\(["\\])/g, '$1');
 }
 
+/**
+ * End (exclusive) of an address starting at `start`: the first space outside double quotes
+ * (a backslash inside quotes escapes the next character), or with `colon` the first `:`
+ * outside quotes if that comes first. An address whose quote is still open at the end of the
+ * text ends where it would without quotes.
+ */
+export function addressEnd(text: string, start: number, colon = false): number {
+  let plain = text.indexOf(' ', start);
+  if (plain < 0) plain = text.length;
+  if (colon) {
+    const c = text.indexOf(':', start);
+    if (c >= 0 && c < plain) plain = c;
+  }
+  const q = text.indexOf('"', start);
+  if (q < 0 || q >= plain) return plain;
+  let quoted = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) quoted = true;
+    else if (c === 0x20 || (colon && c === 0x3a)) return i;
+  }
+  return quoted ? plain : text.length;
+}
+
+/** Whether `Name=` (letters then `=`) starts at `pos`. */
+function isFieldAt(text: string, pos: number): boolean {
+  let i = pos;
+  while (i < text.length && /[A-Za-z]/.test(text.charAt(i))) i++;
+  return i > pos && text.charAt(i) === '=';
+}
+
+/** Whether the bare token `for` (recipients follow) starts at `pos`. */
+function isForAt(text: string, pos: number): boolean {
+  return text.startsWith('for', pos) && (pos + 3 === text.length || text.charCodeAt(pos + 3) === 0x20);
+}
+
+/** End of a `U=` value starting at `start` (see the field rules at the top). */
+export function userEnd(text: string, start: number): number {
+  const first = text.indexOf(' ', start);
+  if (first < 0) return text.length;
+  for (let sp = first; sp >= 0; sp = text.indexOf(' ', sp + 1)) {
+    if (isFieldAt(text, sp + 1) || isForAt(text, sp + 1)) return sp;
+  }
+  return first;
+}
+
+/** `A=...` starting at `start` (right after `A=`): the parts and where the field ends. */
+export function parseAuthField(text: string, start: number): { auth: ArrivalAuth | null; end: number } {
+  let nameEnd = start;
+  while (nameEnd < text.length && text.charCodeAt(nameEnd) !== 0x3a && text.charCodeAt(nameEnd) !== 0x20) nameEnd++;
+  let end = nameEnd;
+  let id: string | null = null;
+  let authenticatedSender: string | null = null;
+  if (text.charCodeAt(nameEnd) === 0x3a) {
+    end = addressEnd(text, nameEnd + 1, true);
+    if (end > nameEnd + 1) id = text.slice(nameEnd + 1, end);
+    if (text.charCodeAt(end) === 0x3a) {
+      const s = end + 1;
+      end = addressEnd(text, s);
+      if (end > s) authenticatedSender = text.slice(s, end);
+    }
+  }
+  const auth = nameEnd > start ? { authenticator: text.slice(start, nameEnd), id, authenticatedSender } : null;
+  return { auth, end };
+}
+
 function parseArrival(time: string, id: string, body: string): ArrivalLine {
-  const sp = body.indexOf(' ');
-  const senderToken = sp < 0 ? body : body.slice(0, sp);
+  const sp = addressEnd(body, 0);
+  const senderToken = body.slice(0, sp);
   const sender = senderToken === '<>' ? '' : senderToken;
   const line: ArrivalLine = {
     kind: 'arrival', time, id, sender, bounce: senderToken === '<>', host: null, interfaceIp: null,
     user: null, protocol: null, auth: null, size: null, subject: null, recipients: [],
   };
-  let pos = sp < 0 ? body.length : sp + 1;
+  let pos = sp + 1;
   while (pos < body.length) {
     if (body.startsWith('T="', pos)) {
       const end = subjectEnd(body, pos + 3);
@@ -221,14 +311,19 @@ function parseArrival(time: string, id: string, body: string): ArrivalLine {
       line.host = parseHostGroup(body, pos + 2);
     } else if (tok.startsWith('I=') && line.interfaceIp === null) {
       line.interfaceIp = bracketed(tok.slice(2))?.ip ?? null;
-    } else if (tok.startsWith('U=')) line.user ??= tok.slice(2);
-    else if (tok.startsWith('P=')) line.protocol ??= tok.slice(2);
+    } else if (tok.startsWith('U=')) {
+      next = userEnd(body, pos);
+      line.user ??= body.slice(pos + 2, next);
+    } else if (tok.startsWith('P=')) line.protocol ??= tok.slice(2);
     else if (tok.startsWith('S=') && line.size === null) {
       const n = Number(tok.slice(2));
       line.size = Number.isFinite(n) && tok.length > 2 ? n : null;
-    } else if (tok.startsWith('A=') && line.auth === null) {
-      const colon = tok.indexOf(':');
-      if (colon > 2) line.auth = { authenticator: tok.slice(2, colon), id: tok.slice(colon + 1) };
+    } else if (tok.startsWith('A=')) {
+      const field = parseAuthField(body, pos + 2);
+      next = field.end;
+      line.auth ??= field.auth;
+    } else if (tok.startsWith('id=') || tok.startsWith('id*=')) {
+      next = addressEnd(body, pos);
     }
     pos = next + 1;
   }

@@ -57,7 +57,7 @@ export const RELATION_TABLES: readonly (readonly [number, number])[] = [
   [TABLE.auth, TABLE.ips],
 ];
 /** Order of `total(i)`. */
-export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped'] as const;
+export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId'] as const;
 
 // src/parsers/ and dist/parsers/ are both two levels below the package root, so this one path
 // works for the compiled CLI and for tests running the TypeScript sources.

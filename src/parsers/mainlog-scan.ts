@@ -31,7 +31,10 @@ export interface CwdFinding {
 }
 
 export interface AuthFinding {
-  /** SMTP AUTH id from `A=dovecot_login:ID` / `A=dovecot_plain:ID` (a mailbox or cPanel user). */
+  /**
+   * SMTP AUTH id from `A=dovecot_login:ID` / `A=dovecot_plain:ID` (a mailbox or cPanel user);
+   * the third part of `A=name:ID:SENDER` (+smtp_mailauth) is the client's claim, not the id.
+   */
   id: string;
   count: number;
   /** Authenticator names (`dovecot_login`, `dovecot_plain`) with counts. */
@@ -81,7 +84,10 @@ export interface MainlogScanResult {
     incoming_arrivals: number;
     bounces: number;
     local_arrivals: number;
+    /** Authenticated arrivals (`A=`), with or without an id. */
     authenticated_arrivals: number;
+    /** Of those, logins Exim logged without an id (`A=plain`): authenticated, but not in auth_senders. */
+    authenticated_without_id: number;
     cwd_submissions: number;
     admin_invocations: number;
   };
@@ -139,6 +145,7 @@ export interface ScanPartial {
   bounces: number;
   localArrivals: number;
   authArrivals: number;
+  authWithoutIdArrivals: number;
   cwdSubmissions: number;
   adminInvocations: number;
   cwd: Map<string, ScanBucket>;
@@ -153,7 +160,7 @@ export interface ScanPartial {
 
 export function emptyPartial(): ScanPartial {
   return {
-    arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
+    arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, authWithoutIdArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
     cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
     dropped: 0, firstTime: null, lastTime: null,
   };
@@ -522,6 +529,7 @@ export class MainlogScanner {
       bounces: total('bounces'),
       localArrivals: total('local'),
       authArrivals: total('auth'),
+      authWithoutIdArrivals: total('authWithoutId'),
       cwdSubmissions: total('cwd'),
       adminInvocations: total('admin'),
       cwd: simple(keys.cwd, PAIRS.cwdSenders, keys.senders),
@@ -637,6 +645,7 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       bounces: part.bounces,
       local_arrivals: part.localArrivals,
       authenticated_arrivals: part.authArrivals,
+      authenticated_without_id: part.authWithoutIdArrivals,
       cwd_submissions: part.cwdSubmissions,
       admin_invocations: part.adminInvocations,
     },

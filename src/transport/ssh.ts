@@ -56,6 +56,12 @@ export interface SshTransportOptions {
   onHostKeyAccepted?: (host: string, fingerprint: string) => void;
   /** TCP connect + handshake + auth, per hop. Default 20 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long a command may wait to start once connected: the channel open and the host's
+   * session setup (PAM, login shell) before the shell runs it. Not part of a command's own
+   * timeout, which starts when the command does. Default 120 s.
+   */
+  sessionStartTimeoutMs?: number;
   /** SSH keepalive interval. Default 15 s; three missed answers drop the connection. */
   keepaliveIntervalMs?: number;
   become?: BecomeOptions;
@@ -160,6 +166,36 @@ function becomeHint(become: BecomeOptions): string {
     : 'the become password was not accepted';
 }
 
+/** What a command was waiting for when its session did not start in time. */
+export type SessionWait = 'channel open' | 'session start';
+
+/**
+ * A command's session did not start in time (see sessionStartTimeoutMs): the host is slow or
+ * overloaded, the command itself never ran. Its name stays HostUnreachableError so the engine
+ * stops at this host like at one it cannot reach, rather than blaming the command.
+ */
+export class SessionStartTimeoutError extends HostUnreachableError {
+  readonly waitedFor: SessionWait;
+  readonly waitedMs: number;
+  constructor(host: string, program: string, waitedFor: SessionWait, waitedMs: number) {
+    super(
+      host,
+      waitedFor === 'channel open'
+        ? `slow host: waited ${waitedMs} ms for sshd to open a channel for ${program}, which never started. ` +
+            'The host is overloaded or limits sessions (MaxSessions); retry later or with fewer --forks.'
+        : `slow host: waited ${waitedMs} ms for the session of ${program} to start (login shell, PAM), and it never started. ` +
+            'The host is overloaded or its login is slow; retry later or with fewer --forks.',
+    );
+    this.waitedFor = waitedFor;
+    this.waitedMs = waitedMs;
+  }
+}
+
+/** A channel open the server refused (as sshd does past MaxSessions), not a broken connection. */
+function isChannelOpenRefusal(error: Error & { reason?: unknown }): boolean {
+  return typeof error.reason === 'number';
+}
+
 function toBuffer(input: string | Uint8Array): Buffer {
   return typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
 }
@@ -178,6 +214,10 @@ export class SshTransport implements Transport {
   /** `become` as it works on this host, settled when the connection opens (see #checkBecome). */
   #become: BecomeOptions | undefined;
   #becomeRefused: BecomeError | undefined;
+  /** Command channels open now, and commands waiting for one of them to close (MaxSessions). */
+  #openChannels = 0;
+  #closedChannels = 0;
+  readonly #channelFreed: (() => void)[] = [];
 
   constructor(options: SshTransportOptions) {
     this.host = options.host;
@@ -209,21 +249,66 @@ export class SshTransport implements Transport {
       const pw = sudoPasswordLine(become.password);
       input = input === undefined ? pw : Buffer.concat([pw, toBuffer(input)]);
     }
-    const started = performance.now();
     const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const out = new OutputCollector(limit, options.onStdout);
     const err = new OutputCollector(limit);
 
-    const stream = await new Promise<ClientChannel>((resolve, reject) => {
-      try {
-        client.exec(command, (error, channel) => {
-          if (error) reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
-          else resolve(channel);
-        });
-      } catch (error) {
-        reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
-      }
-    });
+    // Until the command starts, the wait is the host's (channel open, then the session's PAM
+    // and login shell), bounded by sessionStartTimeoutMs; the command's own timeout starts with
+    // the command, so a slow host is not reported as a command that timed out.
+    const requested = performance.now();
+    const sessionLimit = this.#options.sessionStartTimeoutMs ?? 120_000;
+    let phase: 'channel open' | 'session start' | 'command' = 'channel open';
+    let onSessionTimeout: () => void = () => {};
+    const sessionTimer = setTimeout(() => onSessionTimeout(), sessionLimit);
+    const sessionTimedOut = (): SessionStartTimeoutError =>
+      new SessionStartTimeoutError(this.host, argv[0]!, phase === 'command' ? 'session start' : phase, Math.round(performance.now() - requested));
+
+    let stream: ClientChannel;
+    try {
+      stream = await new Promise<ClientChannel>((resolve, reject) => {
+        let gaveUp = false;
+        onSessionTimeout = () => {
+          gaveUp = true;
+          reject(sessionTimedOut());
+        };
+        const open = (): void => {
+          if (gaveUp) {
+            this.#channelFreed.shift()?.(); // the freed channel goes to the next in line
+            return;
+          }
+          // Counted from the request: a refusal can arrive before the channels opened earlier answer.
+          this.#openChannels++;
+          const closedBefore = this.#closedChannels;
+          try {
+            client.exec(command, (error, channel) => {
+              if (error) {
+                this.#openChannels--;
+                if (gaveUp) this.#channelFreed.shift()?.();
+                // sshd refuses sessions past MaxSessions: wait for one of ours to end, then ask
+                // again; if one ended meanwhile (sshd counts it until the close is confirmed), now.
+                else if (isChannelOpenRefusal(error) && this.#openChannels > 0) this.#channelFreed.push(open);
+                else if (isChannelOpenRefusal(error) && this.#closedChannels > closedBefore) open();
+                else reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
+                return;
+              }
+              channel.once('close', () => this.#channelClosed());
+              if (gaveUp) channel.close();
+              else resolve(channel);
+            });
+          } catch (error) {
+            this.#openChannels--;
+            reject(this.#broken ?? new HostUnreachableError(this.host, `connection lost: ${(error as Error).message}`, { cause: error }));
+          }
+        };
+        open();
+      });
+    } catch (error) {
+      clearTimeout(sessionTimer);
+      throw error;
+    }
+    phase = 'session start';
+    let commandAt: number | undefined;
 
     const result = await new Promise<ExecResult>((resolve, reject) => {
       let exitCode: number | null = null;
@@ -244,13 +329,32 @@ export class SshTransport implements Transport {
           // channel already gone
         }
       };
-      const timer =
-        options.timeoutMs !== undefined
-          ? setTimeout(() => {
-              timedOut = true;
-              kill();
-            }, options.timeoutMs)
-          : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      /** The command runs: its pid came, or (a shell without the preamble) its first output. */
+      const commandStarted = (): void => {
+        if (phase === 'command') return;
+        phase = 'command';
+        commandAt = performance.now();
+        clearTimeout(sessionTimer);
+        if (options.timeoutMs !== undefined && !settled) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            kill();
+          }, options.timeoutMs);
+        }
+      };
+      onSessionTimeout = () => {
+        if (phase === 'command' || settled) return;
+        // No need to wait for a stuck host to confirm the close. Closing the channel makes the
+        // shell die on its first write (the pid preamble) before it can exec the command.
+        cleanup();
+        reject(sessionTimedOut());
+        try {
+          stream.close();
+        } catch {
+          // channel already gone
+        }
+      };
       const onAbort = (): void => {
         aborted = true;
         kill();
@@ -259,6 +363,7 @@ export class SshTransport implements Transport {
       const cleanup = (): void => {
         settled = true;
         if (timer) clearTimeout(timer);
+        clearTimeout(sessionTimer);
         options.signal?.removeEventListener('abort', onAbort);
         this.#pending.delete(onLost);
       };
@@ -268,7 +373,10 @@ export class SshTransport implements Transport {
         reject(error);
       };
       this.#pending.add(onLost);
-      stream.on('data', (chunk: Buffer) => out.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        commandStarted();
+        out.push(chunk);
+      });
       stream.stderr.on('data', (chunk: Buffer) => {
         if (stderrHead === undefined) {
           err.push(chunk);
@@ -278,6 +386,7 @@ export class SshTransport implements Transport {
         const nl = stderrHead.indexOf(0x0a);
         if (nl < 0 && stderrHead.length < 32) return;
         const first = nl < 0 ? '' : stderrHead.subarray(0, nl).toString('latin1');
+        commandStarted();
         if (/^\d+$/.test(first)) {
           remotePid = Number(first);
           const rest = stderrHead.subarray(nl + 1);
@@ -314,7 +423,8 @@ export class SshTransport implements Transport {
           stdoutBytes: out.bytes,
           stderrBytes: err.bytes,
           truncated: out.truncated || err.truncated,
-          durationMs: Math.round(performance.now() - started),
+          durationMs: Math.round(performance.now() - requested),
+          sessionStartMs: Math.round((commandAt ?? performance.now()) - requested),
           timedOut,
           aborted,
         });
@@ -424,6 +534,13 @@ export class SshTransport implements Transport {
       ),
     );
     this.#socket?.destroy();
+  }
+
+  /** A command channel closed: the next command waiting for one (MaxSessions) asks again. */
+  #channelClosed(): void {
+    this.#openChannels--;
+    this.#closedChannels++;
+    this.#channelFreed.shift()?.();
   }
 
   /** Kill a timed-out or aborted command's whole process group, over a second channel. */
@@ -621,6 +738,8 @@ export class SshTransport implements Transport {
   #markBroken(error: HostUnreachableError): void {
     if (this.#broken) return;
     this.#broken = error;
+    // Commands waiting for a channel ask now and get the connection's error.
+    for (const retry of this.#channelFreed.splice(0)) retry();
     for (const fail of [...this.#pending]) fail(error);
     this.#pending.clear();
   }

@@ -28,6 +28,11 @@ export interface ExecResult {
   stderrBytes: number;
   truncated: boolean;
   durationMs: number;
+  /**
+   * Of durationMs, how long the command waited to start on the host (channel open, login
+   * shell, PAM session), when the transport measures it. timeoutMs counts only the rest.
+   */
+  sessionStartMs?: number;
   timedOut: boolean;
   aborted: boolean;
 }

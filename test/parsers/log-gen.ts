@@ -6,6 +6,27 @@ const word = fc.stringMatching(/^[a-z0-9]{1,6}$/);
 const email = fc.tuple(fc.constantFrom('alice', 'bob', 'support', 'news', 'x'), fc.constantFrom('example.test', 'shop.test')).map(([l, d]) => `${l}@${d}`);
 const ip = fc.constantFrom('203.0.113.5', '198.51.100.7', '192.0.2.10', '2001:db8::1', '10.0.0.1');
 const id = fc.oneof(fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}$/), fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{11}-[0-9A-Za-z]{4}$/));
+/**
+ * Text a hostile sender can put inside a quoted local part: field lookalikes, ` for `,
+ * brackets and addresses, quotes and backslashes (escaped with a backslash, as Exim keeps them).
+ */
+const quotedText = fc.array(fc.oneof(
+  fc.constantFrom(' ', 'H=(x) [198.51.100.7]', ' H=[192.0.2.66]:25', ' for ', 'for', 'A=dovecot_login:victim@example.test', 'P=local', 'U=root', 'S=1', 'T="', 'id=', '[', ']', '@', '<', '>', ':', '=', 'x@y.test', '"', '\\', '(', ')', 'é'),
+  fc.stringMatching(/^[a-z0-9.]{1,4}$/),
+), { maxLength: 8 }).map((parts) => parts.join('').replace(/["\\]/g, '\\$&'));
+
+/**
+ * Any local part Exim can log: a dot-atom, or a quoted string as Exim writes it (quotes kept,
+ * `\"` and `\\` escaped), possibly as one word of several (`a."b c"`).
+ */
+export const eximLocalPart = fc.oneof(
+  fc.stringMatching(/^[a-z0-9!#$%&'*+/=?^_`{|}~-]{1,8}(\.[a-z0-9_-]{1,5}){0,2}$/),
+  quotedText.map((t) => `"${t}"`),
+  fc.tuple(fc.stringMatching(/^[a-z0-9]{1,5}$/), quotedText).map(([a, t]) => `${a}."${t}"`),
+);
+/** An envelope sender Exim can log (its domain may be an address literal). */
+export const eximSender = fc.tuple(eximLocalPart, fc.constantFrom('example.test', 'shop.test', '[198.51.100.7]', '[IPv6:2001:db8::9]')).map(([l, d]) => `${l}@${d}`);
+
 const subject = fc.oneof(fc.constantFrom('Invoice overdue', 'You won a \\"prize\\"', 'a\\\\', 'x A=dovecot_login:evil for y', 'Привет'), noise);
 const cwdPath = fc.oneof(fc.constantFrom('/home/user1/public_html/wp-content', '/home2/bob/public_html', '/root', '/', '/home/u/a b'), noise.map((n) => `/${n}`));
 const args = fc.oneof(
@@ -15,7 +36,7 @@ const args = fc.oneof(
 
 export const arrivalLine = fc
   .record({
-    sender: fc.oneof(email, fc.constant('<>'), word),
+    sender: fc.oneof(email, fc.constant('<>'), word, eximSender),
     host: fc.option(fc.oneof(
       ip.map((a) => `H=[${a}]:52100`),
       fc.tuple(word, ip).map(([h, a]) => `H=(${h}) [${a}]:587`),
@@ -24,11 +45,15 @@ export const arrivalLine = fc
       fc.constant('H=[1.2.3.4'),
     )),
     iface: fc.option(ip.map((a) => `I=[${a}]:587`)),
-    user: fc.option(fc.constantFrom('U=root', 'U=user1', 'U=mailnull')),
+    user: fc.option(fc.constantFrom('U=root', 'U=user1', 'U=mailnull', 'U=spaced user', 'U=a"b', 'U=x for')),
     proto: fc.option(fc.constantFrom('P=local', 'P=esmtpa', 'P=esmtpsa')),
-    auth: fc.option(fc.tuple(fc.constantFrom('dovecot_login', 'dovecot_plain', ''), email).map(([a, e]) => `A=${a}:${e}`)),
+    auth: fc.option(fc.oneof(
+      fc.tuple(fc.constantFrom('dovecot_login', 'dovecot_plain', ''), email).map(([a, e]) => `A=${a}:${e}`),
+      fc.constantFrom('A=plain', 'A=mylogin', 'A=x:', 'A=', 'A=plain:'),
+      fc.tuple(fc.constantFrom('dovecot_login', 'login'), fc.oneof(email, eximSender), fc.oneof(email, eximSender)).map(([a, i, e]) => `A=${a}:${i}:${e}`),
+    )),
     size: fc.option(fc.integer({ min: 0, max: 99999 }).map((n) => `S=${n}`)),
-    msgid: fc.option(noise.map((n) => `id=<${n}>`)),
+    msgid: fc.option(fc.oneof(noise.map((n) => `id=<${n}>`), eximSender.map((m) => `id=${m}`))),
     subject: fc.option(subject.map((s) => `T="${s}"`)),
     rcpts: fc.option(fc.array(email, { minLength: 1, maxLength: 3 }).map((r) => `for ${r.join(' ')}`)),
     extra: fc.option(noise),

@@ -56,10 +56,13 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
     }
     if (c.auth !== null) {
       part.authArrivals++;
-      const b = bump(part.auth, c.auth.id);
-      if (ip !== null) nest(b.nested, ip);
-      b.extra ??= new Map();
-      nest(b.extra, c.auth.authenticator);
+      if (c.auth.id === null) part.authWithoutIdArrivals++;
+      else {
+        const b = bump(part.auth, c.auth.id);
+        if (ip !== null) nest(b.nested, ip);
+        b.extra ??= new Map();
+        nest(b.extra, c.auth.authenticator);
+      }
     }
     if (c.host === null) {
       part.localArrivals++;

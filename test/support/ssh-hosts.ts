@@ -69,6 +69,8 @@ export interface StartOptions {
    * holding their sudo rules and its own /var/lib/sudo. This machine's /etc is never changed.
    */
   users?: TestLoginUser[];
+  /** More sshd_config lines for every host (e.g. a ForceCommand that holds sessions). */
+  sshdConfig?: string[];
 }
 
 /** A non-root account on a test host, reachable with the fleet's client key. */
@@ -227,6 +229,8 @@ export async function startSshHosts(count: number, options: StartOptions = {}): 
       writeFile(
         config,
         [
+          // First: sshd takes the first value of a keyword, so these override the lines below.
+          ...(options.sshdConfig ?? []),
           `Port ${port}`,
           'ListenAddress 127.0.0.1',
           `HostKey ${hostKeyFile}`,

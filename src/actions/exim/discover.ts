@@ -10,6 +10,7 @@ import {
   parseConfigValues,
   parseEximVersion,
 } from '../../parsers/exim-bp.js';
+import { describeCommandFailure } from '../service/command-failure.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 
 export interface EximLayout {
@@ -23,6 +24,10 @@ export interface EximLayout {
 export async function discoverExim(ctx: ActionContext): Promise<EximLayout> {
   const names = ['spool_directory', 'log_file_path', 'split_spool_directory'];
   const bp = await ctx.exec({ argv: [ctx.host.tools.exim, '-bP', ...names], timeoutMs: 30_000 });
+  if (bp.timedOut || bp.aborted) {
+    // It ran and did not answer in time: the path is not the problem.
+    throw new ActionError(`exim -bP on ${ctx.host.name}: ${describeCommandFailure(bp)}. The host or its Exim is slow; retry later or with fewer --forks.`);
+  }
   if (bp.exitCode !== 0) {
     throw new ActionError(`exim -bP failed on ${ctx.host.name} (exit ${bp.exitCode}): ${bp.stderr.trim().slice(0, 300)}. Check the exim tool path for this host.`);
   }

@@ -8,7 +8,9 @@ function excerpt(text: string, limit = 600): string {
 /** One readable line about a command that did not do its job: exit code, stderr, stdout. */
 export function describeCommandFailure(result: ExecResult): string {
   const how = result.timedOut
-    ? 'timed out'
+    ? result.sessionStartMs !== undefined
+      ? `timed out after running ${result.durationMs - result.sessionStartMs} ms (it started ${result.sessionStartMs} ms after it was asked for)`
+      : 'timed out'
     : result.aborted
       ? 'was interrupted'
       : result.signal !== null

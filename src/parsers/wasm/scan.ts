@@ -27,6 +27,8 @@ let incoming: f64 = 0;
 let bounces: f64 = 0;
 let localArrivals: f64 = 0;
 let authArrivals: f64 = 0;
+/** Authenticated arrivals logged without an id (`A=plain`): in authArrivals, not in the auth table. */
+let authWithoutId: f64 = 0;
 let cwdSubmissions: f64 = 0;
 let adminInvocations: f64 = 0;
 let dropped: f64 = 0;
@@ -275,20 +277,59 @@ function isFieldToken(s: usize, e: usize): bool {
   return i > s && i < e && byteAt(i) == 0x3d;
 }
 
+/**
+ * End of an address at p (the sender, `id=`, the parts of `A=`): the first space outside double
+ * quotes (a backslash inside quotes escapes the next byte), or with `colon` the first `:` outside
+ * quotes if it comes first. An address whose quote never closes ends where it would without
+ * quotes. Rules: addressEnd in exim-mainlog.ts.
+ */
+function addressEnd(p: usize, e: usize, colon: bool): usize {
+  let plain = findByte(p, e, <u8>SP);
+  if (colon) plain = findByte(p, plain, 0x3a);
+  // Almost every address has no quote: then it is the plain token.
+  if (findByte(p, plain, <u8>QUOTE) >= plain) return plain;
+  let quoted = false;
+  let i = p;
+  while (i < e) {
+    const c = byteAt(i);
+    if (quoted) {
+      if (c == BACKSLASH) i++;
+      else if (c == QUOTE) quoted = false;
+    } else if (c == QUOTE) quoted = true;
+    else if (c == SP || (colon && c == 0x3a)) return i;
+    i++;
+  }
+  return quoted ? plain : e;
+}
+
+/** End of a `U=` value at p: the space before the next `Name=` or bare `for`, else the first space. */
+function userEnd(p: usize, e: usize): usize {
+  const first = findByte(p, e, <u8>SP);
+  let sp = first;
+  while (sp < e) {
+    const t = sp + 1;
+    const tn = findByte(t, e, <u8>SP);
+    if (isFieldToken(t, tn) || (tn - t == 3 && byteAt(t) == 0x66 && byteAt(t + 1) == 0x6f && byteAt(t + 2) == 0x72)) return sp;
+    sp = tn;
+  }
+  return first;
+}
+
 // Fields of the arrival line read last (parseArrival sets them all).
 let aSenderEnd: usize = 0, aBounce = false, aHostSeen = false;
 let aIpStart: usize = 0, aIpEnd: usize = 0, aHasIp = false;
 let aUserStart: usize = 0, aUserEnd: usize = 0, aHasUser = false;
-let aAuthStart: usize = 0, aAuthColon: usize = 0, aAuthEnd: usize = 0, aHasAuth = false;
+/** `A=name[:id[:sender]]`: aHasAuth for any authenticator name, aHasAuthId when an id follows. */
+let aAuthStart: usize = 0, aAuthNameEnd: usize = 0, aAuthIdStart: usize = 0, aAuthIdEnd: usize = 0, aHasAuth = false, aHasAuthId = false;
 let aSubjStart: usize = 0, aSubjEnd: usize = 0, aHasSubject = false;
 
 /** Read the fields of an arrival whose sender starts at p. */
 function parseArrival(p: usize, e: usize): void {
-  const sp = findByte(p, e, <u8>SP);
+  const sp = addressEnd(p, e, false);
   const bounce = sp - p == 2 && byteAt(p) == 0x3c && byteAt(p + 1) == 0x3e;
   let ipStart: usize = 0, ipEnd: usize = 0, hasIp = false, hostSeen = false;
-  let userStart: usize = 0, userEnd: usize = 0, hasUser = false;
-  let authStart: usize = 0, authColon: usize = 0, authEnd: usize = 0, hasAuth = false;
+  let userStart: usize = 0, userEnd_: usize = 0, hasUser = false;
+  let authStart: usize = 0, authNameEnd: usize = 0, authIdStart: usize = 0, authIdEnd: usize = 0, hasAuth = false, hasAuthId = false;
   let subjStart: usize = 0, subjEnd: usize = 0, hasSubject = false;
   let pos = sp + 1;
   while (pos < e) {
@@ -313,7 +354,7 @@ function parseArrival(p: usize, e: usize): void {
       hasSubject = true;
       break;
     }
-    const next = findByte(pos, e, <u8>SP);
+    let next = findByte(pos, e, <u8>SP);
     if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) break; // "for"
     if (c1 == 0x3d) {
       if (c0 == 0x48 && !hostSeen) {
@@ -334,19 +375,35 @@ function parseArrival(p: usize, e: usize): void {
           if (k > 0 && isFieldToken(t, tn)) break;
           t = tn + 1;
         }
-      } else if (c0 == 0x55 && !hasUser) {
-        userStart = pos + 2;
-        userEnd = next;
-        hasUser = true;
-      } else if (c0 == 0x41 && !hasAuth) {
-        const colon = findByte(pos + 2, next, 0x3a);
-        if (colon > pos + 2 && colon < next) {
-          authStart = pos + 2;
-          authColon = colon;
-          authEnd = next;
-          hasAuth = true;
+      } else if (c0 == 0x55) {
+        next = userEnd(pos, e);
+        if (!hasUser) {
+          userStart = pos + 2;
+          userEnd_ = next;
+          hasUser = true;
         }
+      } else if (c0 == 0x41) {
+        // A=name[:id[:authenticated sender]]; the id and the sender are addresses.
+        let nameEnd = pos + 2;
+        while (nameEnd < e && byteAt(nameEnd) != 0x3a && byteAt(nameEnd) != SP) nameEnd++;
+        let end = nameEnd;
+        let idEnd = nameEnd;
+        if (nameEnd < e && byteAt(nameEnd) == 0x3a) {
+          end = idEnd = addressEnd(nameEnd + 1, e, true);
+          if (end < e && byteAt(end) == 0x3a) end = addressEnd(end + 1, e, false);
+        }
+        if (!hasAuth && nameEnd > pos + 2) {
+          authStart = pos + 2;
+          authNameEnd = nameEnd;
+          authIdStart = nameEnd + 1;
+          authIdEnd = idEnd;
+          hasAuth = true;
+          hasAuthId = idEnd > nameEnd + 1;
+        }
+        next = end;
       }
+    } else if (c0 == 0x69 && c1 == 0x64 && (byteAt(pos + 2) == 0x3d || (byteAt(pos + 2) == 0x2a && byteAt(pos + 3) == 0x3d))) {
+      next = addressEnd(pos, e, false); // id= / id*=: the Message-ID, an address
     }
     pos = next + 1;
   }
@@ -358,12 +415,14 @@ function parseArrival(p: usize, e: usize): void {
   aIpEnd = ipEnd;
   aHasIp = hasIp;
   aUserStart = userStart;
-  aUserEnd = userEnd;
+  aUserEnd = userEnd_;
   aHasUser = hasUser;
   aAuthStart = authStart;
-  aAuthColon = authColon;
-  aAuthEnd = authEnd;
+  aAuthNameEnd = authNameEnd;
+  aAuthIdStart = authIdStart;
+  aAuthIdEnd = authIdEnd;
   aHasAuth = hasAuth;
+  aHasAuthId = hasAuthId;
   aSubjStart = subjStart;
   aSubjEnd = subjEnd;
   aHasSubject = hasSubject;
@@ -399,16 +458,19 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
   let auth: i32 = -1;
   if (hasAuth) {
     authArrivals++;
-    const authTable = table(T_AUTH);
-    auth = keyId(authTable, aAuthColon + 1, aAuthEnd - aAuthColon - 1);
-    if (auth < 0) dropped++;
-    else countKey(authTable, auth);
+    if (!aHasAuthId) authWithoutId++;
+    else {
+      const authTable = table(T_AUTH);
+      auth = keyId(authTable, aAuthIdStart, aAuthIdEnd - aAuthIdStart);
+      if (auth < 0) dropped++;
+      else countKey(authTable, auth);
+    }
   }
   if (ip >= 0) {
     // Usually the sender is the AUTH id it logged in with: then one (AUTH id, address) pair
     // serves both lists, one random access into a big table instead of two (see P_SELF_IPS).
-    const authLen = aAuthEnd - aAuthColon - 1;
-    if (sender >= 0 && auth >= 0 && authLen == sp - p && bytesEqual(aAuthColon + 1, p, authLen)) queuePair(P_SELF_IPS, auth, ip);
+    const authLen = aAuthIdEnd - aAuthIdStart;
+    if (sender >= 0 && auth >= 0 && authLen == sp - p && bytesEqual(aAuthIdStart, p, authLen)) queuePair(P_SELF_IPS, auth, ip);
     else {
       if (sender >= 0) queuePair(P_SENDER_IPS, sender, ip);
       if (auth >= 0) queuePair(P_AUTH_IPS, auth, ip);
@@ -416,7 +478,7 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
   }
   if (auth >= 0) {
     const names = table(T_NAMES);
-    const name = keyId(names, aAuthStart, aAuthColon - aAuthStart);
+    const name = keyId(names, aAuthStart, aAuthNameEnd - aAuthStart);
     if (name < 0) dropped++;
     else {
       countKey(names, name);
@@ -454,7 +516,7 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
 /** Index of `dropped` in the totals. */
 export const TOTAL_DROPPED = 7;
 
-/** Totals in a fixed order: arrivals, incoming, bounces, local, authenticated, cwd, admin, dropped. */
+/** Totals in a fixed order: arrivals, incoming, bounces, local, authenticated, cwd, admin, dropped, authenticated without an id. */
 export function total(i: i32): f64 {
   switch (i) {
     case 0: return arrivals;
@@ -464,6 +526,7 @@ export function total(i: i32): f64 {
     case 4: return authArrivals;
     case 5: return cwdSubmissions;
     case 6: return adminInvocations;
+    case 8: return authWithoutId;
     default: return dropped;
   }
 }
@@ -478,6 +541,7 @@ export function addTotal(i: i32, value: f64): void {
     case 4: authArrivals += value; break;
     case 5: cwdSubmissions += value; break;
     case 6: adminInvocations += value; break;
+    case 8: authWithoutId += value; break;
     default: dropped += value;
   }
 }
