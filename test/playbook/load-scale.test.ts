@@ -103,3 +103,17 @@ describe('validation scales with the playbook', () => {
     expect(formatPlaybookError(error).at(-1)).toBe(`... and ${4_000 - MAX_REPORTED_PROBLEMS} more problems not shown (fix these and validate again)`);
   });
 });
+
+describe('a problem on a very long line', () => {
+  it('shows the part of the line around the problem, with the caret under it', () => {
+    const error = rejected(`# minified\n{ name: t, description: "${'x'.repeat(5_000)}", colour: red, steps: [{ id: a, action: exim.detect }] }\n`);
+    const d = error.diagnostics.find((x) => x.message.includes("'colour'"))!;
+    expect(d.line).toBe(2);
+    expect(d.lineText.length).toBeLessThanOrEqual(240);
+    expect(d.lineTextStart).toBeGreaterThan(0);
+    const [, shown, caret] = formatPlaybookError(new PlaybookError([d])).join('\n').split('\n');
+    expect(shown?.length).toBeLessThan(260);
+    const at = caret!.indexOf('^');
+    expect(shown!.slice(at, at + 6)).toBe('colour');
+  });
+});
