@@ -49,9 +49,10 @@ describe('validation scales with the playbook', () => {
     const large = playbook(10_000);
     cpuMs(small, 1); // warm up the compilers and caches
     const smallMs = cpuMs(small, 3);
-    const largeMs = cpuMs(large, 1);
-    // Linear gives ~10x; the old quadratic check gave ~100x. 30x leaves room for GC and a busy machine.
-    expect(largeMs / smallMs, `1k steps ${smallMs.toFixed(0)} ms, 10k steps ${largeMs.toFixed(0)} ms`).toBeLessThan(30);
+    const largeMs = cpuMs(large, 2);
+    // Linear measures 4-15x here (fixed costs weigh on the small one); the old quadratic check
+    // took 8.8 s for 10,000 steps, some 50x. 25x leaves room for GC and a busy machine.
+    expect(largeMs / smallMs, `1k steps ${smallMs.toFixed(0)} ms, 10k steps ${largeMs.toFixed(0)} ms`).toBeLessThan(25);
   }, 60_000);
 
   it('is linear in the width of a map too, also when every entry is wrong', () => {
@@ -71,7 +72,7 @@ describe('validation scales with the playbook', () => {
     cost(small, 1);
     const smallMs = cost(small, 3);
     const largeMs = cost(large, 1);
-    expect(largeMs / smallMs, `1k inputs ${smallMs.toFixed(0)} ms, 10k inputs ${largeMs.toFixed(0)} ms`).toBeLessThan(30);
+    expect(largeMs / smallMs, `1k inputs ${smallMs.toFixed(0)} ms, 10k inputs ${largeMs.toFixed(0)} ms`).toBeLessThan(25);
   }, 60_000);
 
   it('validates 10,000 steps within a bound generous for a busy machine', () => {
