@@ -148,6 +148,8 @@ function checkInputDefaults(inputs: unknown): PathProblem[] {
 
 interface Scope {
   inputs: Set<string>;
+  /** The declared inputs as a message lists them (made once: a playbook may declare thousands). */
+  knownInputs: string;
   /** Step ids that run before this one, with their action. */
   earlier: Map<string, Action | undefined>;
   /** Every step id, with the index of its first step. */
@@ -161,7 +163,7 @@ function checkReferences(references: ExpressionReference[], scope: Scope): { mes
     const [first, second] = ref.path;
     if (ref.root === 'inputs') {
       if (first !== undefined && !scope.inputs.has(first)) {
-        const known = [...scope.inputs].join(', ') || 'none declared';
+        const known = scope.knownInputs;
         problems.push({ message: `unknown input '${first}' (inputs: ${known})`, start: ref.start, end: ref.end });
       }
     } else if (ref.root === 'steps') {
@@ -223,6 +225,8 @@ function checkSteps(spec: Record<string, unknown>, registry: ActionRegistry): Pa
   const steps = spec.steps as unknown[];
   const problems: PathProblem[] = [];
   const inputs = new Set(isRecord(spec.inputs) ? Object.keys(spec.inputs) : []);
+  const names = [...inputs].slice(0, 10);
+  const knownInputs = inputs.size === 0 ? 'none declared' : `${names.join(', ')}${inputs.size > names.length ? `, … ${inputs.size - names.length} more` : ''}`;
   const firstIndex = new Map<string, number>();
   steps.forEach((step, index) => {
     if (!isRecord(step) || typeof step.id !== 'string') return;
@@ -247,7 +251,7 @@ function checkSteps(spec: Record<string, unknown>, registry: ActionRegistry): Pa
     if (action && (step.with === undefined || isRecord(step.with))) checkParams(step, action, at, problems);
 
     const hasItem = step.foreach !== undefined;
-    const scope: Scope = { inputs, earlier, firstIndex, hasItem };
+    const scope: Scope = { inputs, knownInputs, earlier, firstIndex, hasItem };
     if (typeof step.when === 'string') checkExpression(at(['when']), step.when, false, scope, problems);
     if (typeof step.foreach === 'string') checkExpression(at(['foreach']), step.foreach, false, { ...scope, hasItem: false }, problems);
     if (typeof step.confirm === 'string') checkExpression(at(['confirm']), step.confirm, true, scope, problems);

@@ -10,8 +10,20 @@ export interface Diagnostic {
   /** Characters to underline. */
   length: number;
   message: string;
-  /** The offending source line. */
+  /** The offending source line, or the part of a very long line around the problem. */
   lineText: string;
+  /** Where lineText starts in its line (0-based), when it is only part of the line. */
+  lineTextStart?: number;
+}
+
+/** Characters of a line shown around a problem: a minified file can be one 2 MB line. */
+export const LINE_WINDOW = 240;
+
+/** The part of a line a diagnostic shows: the whole line, or a window around the column. */
+export function lineExcerpt(line: string, col: number): { lineText: string; lineTextStart?: number } {
+  if (line.length <= LINE_WINDOW) return { lineText: line };
+  const start = Math.max(0, Math.min(col - 1 - LINE_WINDOW / 2, line.length - LINE_WINDOW));
+  return { lineText: line.slice(start, start + LINE_WINDOW), lineTextStart: start };
 }
 
 export class PlaybookError extends Error {
@@ -37,10 +49,12 @@ export function moreProblems(omitted: number): string {
  */
 export function formatDiagnostic(d: Diagnostic): string {
   const gutter = String(d.line).length;
-  const text = safeForTerminal(d.lineText);
+  const shownFrom = d.lineTextStart ?? 0;
+  const before = shownFrom > 0 ? '…' : '';
+  const text = `${before}${safeForTerminal(d.lineText)}`;
   // Escaping widens the line (a tab shows as \t): measure the caret on the escaped text.
-  const start = Math.max(0, d.col - 1);
-  const caretPad = ' '.repeat(safeForTerminal(d.lineText.slice(0, start)).length);
+  const start = Math.max(0, d.col - 1 - shownFrom);
+  const caretPad = ' '.repeat(before.length + safeForTerminal(d.lineText.slice(0, start)).length);
   const carets = '^'.repeat(Math.max(1, safeForTerminal(d.lineText.slice(start, start + Math.max(1, d.length))).length));
   return [
     `${safeForTerminal(d.file)}:${d.line}:${d.col}: error: ${safeForTerminal(d.message)}`,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { ActionRegistry } from '../actions/registry.js';
 import { checkPlaybook } from './checks.js';
-import { PlaybookError, type Diagnostic } from './diagnostics.js';
+import { lineExcerpt, PlaybookError, type Diagnostic } from './diagnostics.js';
 import { MAX_PLAYBOOK_BYTES, MAX_REPORTED_PROBLEMS, tooLargeMessage } from './limits.js';
 import type { PlaybookSpec } from './schema.js';
 import { SourceMap } from './source-map.js';
@@ -20,7 +20,7 @@ function playbookError(file: string, source: SourceText, problems: SourceProblem
   const shown = [...problems].sort((a, b) => a.start - b.start).slice(0, MAX_REPORTED_PROBLEMS);
   const diagnostics: Diagnostic[] = shown.map((p) => {
     const { line, col } = source.position(p.start);
-    return { file, line, col, length: p.length, message: p.message, lineText: source.lineText(line) };
+    return { file, line, col, length: p.length, message: p.message, ...lineExcerpt(source.lineText(line), col) };
   });
   return new PlaybookError(diagnostics, problems.length - shown.length);
 }

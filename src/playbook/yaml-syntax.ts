@@ -186,6 +186,8 @@ export function parseYaml(source: SourceText): ParsedYaml {
   }
   const reported = new Set<Unclosed>();
   let tooDeep = false;
+  /** The first unclosed quote: it swallows the rest of the file. */
+  let swallowing: SourceProblem | undefined;
   for (const error of doc.errors) {
     if (!STRUCTURE_KEEPING.has(error.code)) fatal = true;
     const kind = errorKind(error.message);
@@ -195,7 +197,12 @@ export function parseYaml(source: SourceText): ParsedYaml {
     let opening: Unclosed | undefined;
     if (kind) for (const u of unclosed) if (u.kind === kind && u.start <= start && (!opening || u.start > opening.start)) opening = u;
     if (opening) {
-      if (!reported.has(opening)) problems.push({ start: opening.start, length: 1, message: describeUnclosed(opening) });
+      if (!reported.has(opening)) {
+        const problem = { start: opening.start, length: 1, message: describeUnclosed(opening) };
+        problems.push(problem);
+        const quote = opening.kind === 'quote-double' || opening.kind === 'quote-single';
+        if (quote && (!swallowing || problem.start < swallowing.start)) swallowing = problem;
+      }
       reported.add(opening);
       continue;
     }
@@ -207,6 +214,13 @@ export function parseYaml(source: SourceText): ParsedYaml {
     }
     const message = OWN_WORDS[error.code] ?? error.message.split('\n')[0] ?? error.code;
     problems.push({ start, length: Math.max(1, end - start), message: `invalid YAML: ${message}` });
+  }
+  // An unclosed quote swallows the rest of the file: what the parser says after it follows from it.
+  if (swallowing) {
+    const from = swallowing.start;
+    const kept = problems.filter((p) => p.start < from || p === swallowing);
+    problems.length = 0;
+    problems.push(...kept);
   }
   // A repeated key keeps the tree as written (the last value wins), so later checks still run.
   problems.push(...duplicates);

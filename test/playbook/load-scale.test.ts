@@ -49,9 +49,10 @@ describe('validation scales with the playbook', () => {
     const large = playbook(10_000);
     cpuMs(small, 1); // warm up the compilers and caches
     const smallMs = cpuMs(small, 3);
-    const largeMs = cpuMs(large, 1);
-    // Linear gives ~10x; the old quadratic check gave ~100x. 30x leaves room for GC and a busy machine.
-    expect(largeMs / smallMs, `1k steps ${smallMs.toFixed(0)} ms, 10k steps ${largeMs.toFixed(0)} ms`).toBeLessThan(30);
+    const largeMs = cpuMs(large, 2);
+    // Linear measures 4-15x here (fixed costs weigh on the small one); the old quadratic check
+    // took 8.8 s for 10,000 steps, some 50x. 25x leaves room for GC and a busy machine.
+    expect(largeMs / smallMs, `1k steps ${smallMs.toFixed(0)} ms, 10k steps ${largeMs.toFixed(0)} ms`).toBeLessThan(25);
   }, 60_000);
 
   it('is linear in the width of a map too, also when every entry is wrong', () => {
@@ -71,7 +72,7 @@ describe('validation scales with the playbook', () => {
     cost(small, 1);
     const smallMs = cost(small, 3);
     const largeMs = cost(large, 1);
-    expect(largeMs / smallMs, `1k inputs ${smallMs.toFixed(0)} ms, 10k inputs ${largeMs.toFixed(0)} ms`).toBeLessThan(30);
+    expect(largeMs / smallMs, `1k inputs ${smallMs.toFixed(0)} ms, 10k inputs ${largeMs.toFixed(0)} ms`).toBeLessThan(25);
   }, 60_000);
 
   it('validates 10,000 steps within a bound generous for a busy machine', () => {
@@ -101,5 +102,19 @@ describe('validation scales with the playbook', () => {
     expect(error.diagnostics[0]).toMatchObject({ line: 3, col: 23, message: expect.stringContaining("unknown action 'no.such.action'") });
     expect(error.diagnostics.every((d, i) => i === 0 || d.line >= (error.diagnostics[i - 1]?.line ?? 0))).toBe(true);
     expect(formatPlaybookError(error).at(-1)).toBe(`... and ${4_000 - MAX_REPORTED_PROBLEMS} more problems not shown (fix these and validate again)`);
+  });
+});
+
+describe('a problem on a very long line', () => {
+  it('shows the part of the line around the problem, with the caret under it', () => {
+    const error = rejected(`# minified\n{ name: t, description: "${'x'.repeat(5_000)}", colour: red, steps: [{ id: a, action: exim.detect }] }\n`);
+    const d = error.diagnostics.find((x) => x.message.includes("'colour'"))!;
+    expect(d.line).toBe(2);
+    expect(d.lineText.length).toBeLessThanOrEqual(240);
+    expect(d.lineTextStart).toBeGreaterThan(0);
+    const [, shown, caret] = formatPlaybookError(new PlaybookError([d])).join('\n').split('\n');
+    expect(shown?.length).toBeLessThan(260);
+    const at = caret!.indexOf('^');
+    expect(shown!.slice(at, at + 6)).toBe('colour');
   });
 });

@@ -123,6 +123,11 @@ steps:
     ]);
   });
 
+  it('reports an unclosed quote where it opens, and not what the parser says after it', () => {
+    const ds = problems(`${base}  - id: w\n    action: test.write\n    with: { path: "/tmp/x, content: y }\n\n`);
+    expect(ds.map((d) => `${d.line}:${d.col} ${d.message}`)).toEqual([`10:19 invalid YAML: unclosed '"': this quote is never closed (add the matching '"')`]);
+  });
+
   it('the shipped actions are all known to the real registry', () => {
     expect(builtinActions().has('confirm')).toBe(true);
   });

@@ -46,6 +46,13 @@ describe('malformed playbooks corpus', () => {
     expect(parsed.results[0]?.diagnostics[0]).toMatchObject({ line: first?.line, col: first?.col, message: first?.message });
   });
 
+  it('apply refuses a playbook whose input default is not of its type, at file:line:col, before touching a host', async () => {
+    const file = join(DIR, 'default-integer-many.yml');
+    const r = await runCli(['apply', file, '--host', 'demo', '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:${cases.find((c) => c.file === 'default-integer-many.yml')?.at}: error: default of input 'x' must be an integer, got "many"`);
+  });
+
   it('the built CLI exits 2 with file:line:col and no raw control characters, as text and as JSON', async () => {
     const hostile = cases.filter((c) => ['osc52-field-name.yml', 'c1-csi-field-name.yml', 'bidi-step-id.yml', 'unclosed-double-quote.yml'].includes(c.file));
     const files = hostile.map((c) => join(DIR, c.file));
