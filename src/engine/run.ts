@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import type { Action } from '../actions/types.js';
-import type { HostStatus, PlannedStepRecord, RunStatus } from '../audit/records.js';
+import type { AuditRecord, HostStatus, PlannedStepRecord, RunStatus, SummaryRecord } from '../audit/records.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { redactDeep, type Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
@@ -55,8 +55,8 @@ export interface RunOptions {
   lockHost?: (target: HostTarget) => Promise<() => Promise<void>>;
   incident?: string;
   mode?: 'apply' | 'dry-run' | 'undo';
-  /** Signs the chain head written in the summary record. */
-  signHead?: (head: string) => { alg: 'ed25519'; publicKey: string; value: string };
+  /** Signs the summary record as written (its outcome and the chain head it closes). */
+  signSummary?: (summary: AuditRecord) => NonNullable<SummaryRecord['signature']>;
 }
 
 export interface RunPlan {
@@ -230,8 +230,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
       hosts: hostStatuses(outcomes),
       counts,
       head,
-      ...(options.signHead && head ? { signature: options.signHead(head) } : {}),
-    });
+    }, options.signSummary);
     return { status, exitCode, ...(reason ? { reason } : {}), plan, outcomes, ...(options.audit ? { auditPath: options.audit.path } : {}) };
   };
   const planOutcome = (h: HostPlan): HostOutcome => ({

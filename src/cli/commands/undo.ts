@@ -16,7 +16,7 @@ import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
-import { chainHeadSigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
 
 interface UndoFlags extends SigningFlags {
   dryRun?: boolean;
@@ -89,7 +89,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
     if (missing.length > 0) throw new UsageError(`the run changed ${missing.join(', ')}, which the given --host/--inventory do not reach; name them (e.g. --host ${missing[0]}) so every reversal can run`);
 
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
-    const signHead = await chainHeadSigner(flags);
+    const signSummary = await summarySigner(flags);
     const auditPath = join(flags.auditDir, auditFileName(prepared.playbook.spec.name));
     audit = AuditWriter.create(auditPath);
     const progress = plainProgress(process.stderr, errStyle, json);
@@ -103,7 +103,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       toolVersion: VERSION,
       observer: (event) => progress.observer(event),
       signal: run.signal,
-      ...(signHead ? { signHead } : {}),
+      ...(signSummary ? { signSummary } : {}),
       deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive }),
       onPlan: async (p) => {
         await progress.end();
