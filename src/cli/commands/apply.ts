@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
@@ -148,6 +148,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         // Not beside the audit log: audit logs get copied and attached to tickets.
         fallbackFile: join(secretsDir(), `${basename(auditPath, '.jsonl')}.secrets`),
         interactive,
+        emergencyDir: dirname(auditPath),
       }),
       onPlan: async (plan) => {
         await progress.end();

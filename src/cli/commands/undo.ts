@@ -104,7 +104,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       observer: (event) => progress.observer(event),
       signal: run.signal,
       ...(signSummary ? { signSummary } : {}),
-      deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive }),
+      deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive, emergencyDir: flags.auditDir }),
       onPlan: async (p) => {
         await progress.end();
         if (!json) process.stdout.write(`${renderPlan(p, { playbook: prepared.playbook.spec.name, dryRun: flags.dryRun === true, hosts: plan.hosts }, style)}\n\n`);
