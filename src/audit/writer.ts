@@ -129,11 +129,6 @@ export class AuditWriter {
     }
   }
 
-  /** Why the log can no longer be written, once a write or fsync failed. */
-  get failure(): unknown {
-    return this.#dest.failure;
-  }
-
   get head(): string {
     return this.#dest.lastHash;
   }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AuditWriteError, type AuditWriter } from '../audit/writer.js';
 import type { AuditRecord, NewRecord, OutputDigest } from '../audit/records.js';
 import { isSecret, scrubSecrets } from '../core/secret.js';
+import { safeLine } from '../core/text.js';
 import type { StdinInput, ExecResult } from '../transport/types.js';
 
 const EXCERPT_BYTES = 2048;
@@ -29,7 +30,8 @@ export function describeStdin(stdin: StdinInput | undefined): string {
 
 /** A command as the operator reads it in an error: quoted where needed, long argv shortened. */
 function showCommand(argv: readonly string[]): string {
-  const words = argv.slice(0, 4).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a)));
+  // Arguments come from the host (paths a spammer named): quoted, and made terminal-safe.
+  const words = argv.slice(0, 4).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : safeLine(JSON.stringify(a))));
   return `\`${words.join(' ')}${argv.length > 4 ? ` …(${argv.length - 4} more args)` : ''}\``;
 }
 
