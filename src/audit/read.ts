@@ -90,8 +90,9 @@ export function checkChain(log: ParsedAuditLog): ChainCheck {
   const problems = result.problem ? [`line ${result.problem.line}: ${result.problem.message}`] : [];
   const last = result.records[result.records.length - 1];
   const summary = result.complete && last?.type === 'run.summary' ? last : undefined;
-  // The verifier reports a missing summary one line past the end; every link before held.
-  const linksHold = result.ok || (result.problem !== undefined && result.problem.line > log.lines.length);
+  // The verifier reports a missing summary one line past the end, and a last line cut off while
+  // being written as torn; either way every link before it held.
+  const linksHold = result.ok || result.torn === true || (result.problem !== undefined && result.problem.line > log.lines.length);
   return { ok: result.ok, linksHold, head: log.head, complete: result.complete, summary, problems };
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { auditVerifyCommand } from '../../src/cli/commands/audit.js';
+import { checkChain, parseAuditLog } from '../../src/audit/read.js';
 import { verifyAuditText } from '../../src/audit/verify.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { Secret } from '../../src/core/secret.js';
@@ -80,13 +81,17 @@ describe('audit log chain', () => {
         for (const spy of spies) spy.mockRestore();
       }
     };
-    const torn = await say(`${join_(lines.slice(0, 3))}${lines[3]!.slice(0, 30)}`);
+    const tornText = `${join_(lines.slice(0, 3))}${lines[3]!.slice(0, 30)}`;
+    // Reports and undo read it the same way: the links there hold, the log is not complete.
+    expect(checkChain(parseAuditLog(tornText))).toMatchObject({ linksHold: true, complete: false, ok: false });
+    const torn = await say(tornText);
     expect(torn.code).toBe(5);
     expect(torn.out).toMatch(/:4: last record incomplete: the disk filled or the run was killed while writing \(the 3 records before it are intact\)/);
     expect(torn.out).toMatch(/INCOMPLETE \(3 records intact; the chain shows no tampering\)/);
     expect(torn.out).not.toMatch(/FAILED|chain broken|edited/);
     const edited = [...lines];
     edited[1] = edited[1]!.replace('abc', 'abd');
+    expect(checkChain(parseAuditLog(join_(edited))).linksHold).toBe(false);
     const broken = await say(join_(edited));
     expect(broken.code).toBe(5);
     expect(broken.out).toMatch(/hash chain broken/);
