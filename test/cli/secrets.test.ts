@@ -1,7 +1,7 @@
 // A new password is never lost: the check before a run refuses exactly what the hand-over
 // refuses, and a hand-over that fails after the reset still gives the operator the password once.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,7 @@ describe('secrets file: one rule before the run and at the hand-over', () => {
     }
     // Nothing went through the link.
     expect(readFileSync(linked, 'utf8')).toBe('');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -131,6 +132,7 @@ describe.skipIf(!isRoot && !inCi)('apply: the password hand-over fails after the
 
   afterAll(() => {
     if (mounted) execFileSync('umount', [fullDir]);
+    if (base) rmSync(base, { recursive: true, force: true });
   });
 
   it('a symlinked --secrets-file is refused before anything changes', async () => {
