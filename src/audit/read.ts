@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { GENESIS_HASH, type AuditRecord, type SummaryRecord } from './records.js';
+import { DuplicateKeyError, parseJsonStrict } from './strict-json.js';
 import { verifyAuditText } from './verify.js';
 import { sha256Hex } from './writer.js';
 
@@ -60,11 +61,11 @@ export function parseAuditLog(text: string): ParsedAuditLog {
     const lineNo = index + 1;
     let record: AuditRecord | undefined;
     try {
-      const value: unknown = JSON.parse(raw);
+      const value: unknown = parseJsonStrict(raw);
       if (isRecord(value)) record = value;
       else problems.push(`line ${lineNo}: not an audit record (no "type")`);
-    } catch {
-      problems.push(`line ${lineNo}: not valid JSON`);
+    } catch (error) {
+      problems.push(`line ${lineNo}: ${error instanceof DuplicateKeyError ? error.message : 'not valid JSON'}`);
     }
     lines.push({ lineNo, text: raw, record });
     if (record !== undefined) records.push(record);
@@ -89,8 +90,9 @@ export function checkChain(log: ParsedAuditLog): ChainCheck {
   const problems = result.problem ? [`line ${result.problem.line}: ${result.problem.message}`] : [];
   const last = result.records[result.records.length - 1];
   const summary = result.complete && last?.type === 'run.summary' ? last : undefined;
-  // The verifier reports a missing summary one line past the end; every link before held.
-  const linksHold = result.ok || (result.problem !== undefined && result.problem.line > log.lines.length);
+  // The verifier reports a missing summary one line past the end, and a last line cut off while
+  // being written as torn; either way every link before it held.
+  const linksHold = result.ok || result.torn === true || (result.problem !== undefined && result.problem.line > log.lines.length);
   return { ok: result.ok, linksHold, head: log.head, complete: result.complete, summary, problems };
 }
 

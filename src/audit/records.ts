@@ -173,8 +173,11 @@ export interface SummaryRecord extends RecordBase {
   counts: Record<string, number>;
   /** sha256 of the record before this one: the chain head this summary closes. */
   head: string;
-  /** Ed25519 signature of `head` (base64), when the run was signed. */
-  signature?: { alg: 'ed25519'; publicKey: string; value: string };
+  /**
+   * Ed25519 signature (base64), when the run was signed: of this record without its signature
+   * (`covers: 'summary'`, see src/audit/sign.ts); logs of older versions signed `head` alone.
+   */
+  signature?: { alg: 'ed25519'; publicKey: string; value: string; covers?: string };
 }
 
 export type AuditRecord =

@@ -5,12 +5,19 @@ import { checkChain, readAuditLog } from './read.js';
 import type { SummaryRecord } from './records.js';
 
 /**
- * Ed25519 signing of an audit log's chain head. The signed message is the chain head exactly
- * as it appears in the run.summary record: 64 lowercase hex characters, ASCII. So a signature
- * can be checked by hand:
- *   printf %s HEAD > msg; base64 -d <<<VALUE > sig
+ * Ed25519 signing of an audit log's outcome: the run.summary record itself, in canonical form
+ * (every field but `signature`, keys sorted at every depth, no whitespace), which includes the
+ * chain head it closes (`head`, `prev`). So the status, exit code, hosts and counts are signed
+ * along with every record before them, and an edited or added summary field breaks the
+ * signature. The signed message is the ASCII text `runbook-audit-summary/1` and a newline,
+ * then that JSON; it can be checked by hand:
+ *   (printf 'runbook-audit-summary/1\n'; tail -n1 LOG | jq -cS 'del(.signature)' | tr -d '\n') > msg
+ *   tail -n1 LOG | jq -r .signature.value | base64 -d > sig
  *   openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in msg -sigfile sig
  * `publicKey` is the base64 of the raw 32-byte Ed25519 public key.
+ *
+ * Logs written before the summary was signed carry a signature of the chain head alone (no
+ * `covers` field): it is checked, but the log is refused because its outcome is not signed.
  *
  * Keys: PEM (PKCS#8 private, SPKI public: `openssl genpkey -algorithm ed25519`, encrypted or
  * not), OpenSSH private keys (`ssh-keygen -t ed25519`, with or without a passphrase) and
@@ -131,17 +138,41 @@ export function rawPublicKeyBase64(key: KeyObject): string {
   return spki.subarray(spki.length - 32).toString('base64');
 }
 
-const HEAD_PATTERN = /^[0-9a-f]{64}$/;
+/** What a current signature covers; a signature without `covers` signed only the chain head. */
+export const SIGNATURE_COVERS = 'summary';
+const SIGNATURE_FIELDS = ['alg', 'publicKey', 'value', 'covers'];
+const SUMMARY_MESSAGE_PREFIX = 'runbook-audit-summary/1\n';
 
-/** Signs a chain head with an Ed25519 private key (loaded, or the path of an unencrypted one). */
-export function signChainHead(head: string, keyOrPath: KeyObject | string): AuditSignature {
-  if (!HEAD_PATTERN.test(head)) throw new Error(`not a chain head (64 lowercase hex characters): ${JSON.stringify(head)}`);
+/** JSON with keys sorted at every depth and no whitespace: one text for one value. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The bytes a summary's signature signs: the record as written, without its signature. */
+export function summarySigningMessage(summary: object): Buffer {
+  const { signature: _signature, ...signed } = summary as { signature?: unknown };
+  return Buffer.from(SUMMARY_MESSAGE_PREFIX + canonicalJson(signed), 'utf8');
+}
+
+/** Signs a message with an Ed25519 private key (loaded, or the path of an unencrypted one). */
+export function signMessage(message: string | Buffer, keyOrPath: KeyObject | string): AuditSignature {
   const key = typeof keyOrPath === 'string' ? loadPrivateKey(keyOrPath) : keyOrPath;
   return {
     alg: 'ed25519',
     publicKey: rawPublicKeyBase64(key),
-    value: sign(null, Buffer.from(head, 'ascii'), key).toString('base64'),
+    value: sign(null, typeof message === 'string' ? Buffer.from(message, 'utf8') : message, key).toString('base64'),
   };
+}
+
+/** Signs a run.summary record as it will be written (with `level`, `seq`, `ts`, `prev`, `head`). */
+export function signSummary(summary: object, keyOrPath: KeyObject | string): AuditSignature {
+  return { ...signMessage(summarySigningMessage(summary), keyOrPath), covers: SIGNATURE_COVERS };
 }
 
 export interface SignatureCheck {
@@ -150,11 +181,11 @@ export interface SignatureCheck {
 }
 
 /**
- * Checks a signature over a head. With `expected` (the trusted public key) the signature must
+ * Checks a signature over a message. With `expected` (the trusted public key) the signature must
  * also come from that key: a log re-signed with another key fails even though its signature
  * is valid for the key it names.
  */
-export function verifySignature(head: string, signature: AuditSignature, expected?: KeyObject): SignatureCheck {
+export function verifySignature(message: string | Buffer, signature: AuditSignature, expected?: KeyObject): SignatureCheck {
   const problems: string[] = [];
   if (signature.alg !== 'ed25519') return { ok: false, problems: [`unsupported signature algorithm ${JSON.stringify(signature.alg)}`] };
   let key: KeyObject;
@@ -168,8 +199,8 @@ export function verifySignature(head: string, signature: AuditSignature, expecte
   if (expected !== undefined && rawPublicKeyBase64(expected) !== signature.publicKey) {
     problems.push(`the log was signed with a different key (${signature.publicKey}) than the trusted one (${rawPublicKeyBase64(expected)}): re-signed or the wrong --pubkey`);
   }
-  const valid = verify(null, Buffer.from(head, 'ascii'), expected ?? key, Buffer.from(signature.value, 'base64'));
-  if (!valid) problems.push('the signature does not match the chain head: the summary or the signature was altered');
+  const valid = verify(null, typeof message === 'string' ? Buffer.from(message, 'utf8') : message, expected ?? key, Buffer.from(signature.value, 'base64'));
+  if (!valid) problems.push('the signature does not match the run summary: the summary or the signature was altered');
   return { ok: problems.length === 0, problems };
 }
 
@@ -184,7 +215,7 @@ export interface SignedLogCheck {
 /**
  * What `runbook audit verify --pubkey FILE` checks: the hash chain is intact, the file ends
  * with a run.summary that closes it (a cut tail removes the summary), and the summary carries
- * an Ed25519 signature of its head made by the trusted key.
+ * an Ed25519 signature of itself (its outcome and the chain head) made by the trusted key.
  */
 export function verifySignedLog(path: string, pubkeyPath: string): SignedLogCheck {
   const trusted = loadPublicKey(pubkeyPath);
@@ -202,6 +233,24 @@ export function verifySignedLog(path: string, pubkeyPath: string): SignedLogChec
     problems.push('unsigned: the run.summary carries no signature (the run was not applied with --sign-key)');
     return { ok: false, head: chain.head, signed: false, problems };
   }
-  problems.push(...verifySignature(summary.head, summary.signature, trusted).problems);
+  if (summary.signature.covers === undefined) {
+    // Written before summaries were signed: only the chain head is vouched for.
+    const headCheck = verifySignature(summary.head, summary.signature, trusted);
+    problems.push(
+      ...headCheck.problems,
+      `old signature format: it signs the chain head only${headCheck.ok ? ' (and that signature is valid)' : ''}, not the summary's status, exit code, hosts or counts, so the outcome this log reports is not vouched for; runs made with this version sign the summary`,
+    );
+    return { ok: false, head: chain.head, signed: true, problems };
+  }
+  const unknown = Object.keys(summary.signature).filter((k) => !SIGNATURE_FIELDS.includes(k));
+  if (unknown.length > 0) {
+    problems.push(`the signature has fields no version writes (${unknown.join(', ')}): it was edited`);
+    return { ok: false, head: chain.head, signed: true, problems };
+  }
+  if (summary.signature.covers !== SIGNATURE_COVERS) {
+    problems.push(`the signature covers ${JSON.stringify(summary.signature.covers)}, which this version does not know: upgrade runbook to check it`);
+    return { ok: false, head: chain.head, signed: true, problems };
+  }
+  problems.push(...verifySignature(summarySigningMessage(summary), summary.signature, trusted).problems);
   return { ok: problems.length === 0, head: chain.head, signed: true, problems };
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { GENESIS_HASH, type AuditRecord } from './records.js';
+import { DuplicateKeyError, parseJsonStrict } from './strict-json.js';
 import { sha256Hex } from './writer.js';
 
 export interface VerifyProblem {
@@ -18,7 +19,14 @@ export interface VerifyResult {
   complete: boolean;
   /** The first broken record; verification stops there. */
   problem?: VerifyProblem;
+  /**
+   * The only problem is a last line without its newline, after intact records: a write that
+   * stopped part-way (a full disk, a killed run), not an edit.
+   */
+  torn?: boolean;
 }
+
+export const TORN_LAST_RECORD = 'last record incomplete: the disk filled or the run was killed while writing';
 
 /**
  * Checks the hash chain of an audit log held in memory. Every line must be a JSON record whose
@@ -41,7 +49,7 @@ export function verifyAuditText(text: string): VerifyResult {
   function verifyPrefix(): VerifyResult {
     const result = walk(lines.length - 1);
     if (result.problem && result.problem.line <= lines.length - 1) return result;
-    return { ...fail(lines.length, 'the last record is cut off (the log was truncated mid-record)'), records: result.records, head: result.head };
+    return { ...fail(lines.length, `${TORN_LAST_RECORD} (the ${result.records.length} records before it are intact)`), records: result.records, head: result.head, torn: true };
   }
 
   function walk(count: number): VerifyResult {
@@ -52,8 +60,9 @@ export function verifyAuditText(text: string): VerifyResult {
       if (summarySeen) return fail(n, 'a record follows the run summary (appended after the log was closed)');
       let record: AuditRecord;
       try {
-        record = JSON.parse(line) as AuditRecord;
-      } catch {
+        record = parseJsonStrict(line) as AuditRecord;
+      } catch (error) {
+        if (error instanceof DuplicateKeyError) return fail(n, `${error.message}: the record was edited`);
         return fail(n, 'not a complete JSON record (edited or truncated)');
       }
       if (record === null || typeof record !== 'object') return fail(n, 'not a record');

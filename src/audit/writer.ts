@@ -10,12 +10,30 @@ export function sha256Hex(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The audit log cannot be written: no mutation may proceed. */
+/**
+ * The audit log cannot be written: no mutation may proceed. `consequence` says what that meant
+ * for the run; the default holds where the writer is used directly (nothing is run after a
+ * record that failed to write).
+ */
 export class AuditWriteError extends Error {
-  constructor(path: string, cause: unknown) {
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(path: string, cause: unknown, consequence = 'Nothing was run after this record; fix the path or disk and run again.') {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`cannot write the audit log ${path}: ${reason}. Nothing was changed after this point; fix the path or disk and run again.`, { cause });
+    super(`cannot write the audit log ${path}: ${reason}. ${consequence}`, { cause });
     this.name = 'AuditWriteError';
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** A write that stopped part-way (a full disk): the file now ends with a torn line. */
+class ShortWriteError extends Error {
+  constructor(written: number, wanted: number, options?: { cause: unknown }) {
+    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`only ${written} of ${wanted} bytes of the record were written${why}; the log now ends with an incomplete record`, options);
+    this.name = 'ShortWriteError';
   }
 }
 
@@ -33,9 +51,24 @@ class ChainedFileDestination {
   }
 
   write(line: string): void {
+    // After a failed write the file may end mid-record: nothing more is appended to it.
+    if (this.failure !== undefined) return;
     try {
       const body = line.endsWith('\n') ? line.slice(0, -1) : line;
-      writeSync(this.#fd, body + '\n');
+      const bytes = Buffer.from(body + '\n', 'utf8');
+      let written = 0;
+      while (written < bytes.length) {
+        let n: number;
+        try {
+          n = writeSync(this.#fd, bytes, written, bytes.length - written);
+        } catch (error) {
+          if (written > 0) throw new ShortWriteError(written, bytes.length, { cause: error });
+          throw error;
+        }
+        // A short count is legal for write(2): retry the rest; no progress at all means no space.
+        if (n === 0) throw new ShortWriteError(written, bytes.length);
+        written += n;
+      }
       this.lastHash = sha256Hex(body);
     } catch (error) {
       this.failure = error;
@@ -100,20 +133,22 @@ export class AuditWriter {
     return this.#dest.lastHash;
   }
 
-  append<R extends NewRecord>(record: R): AuditRecord {
+  /**
+   * `seal` signs the record as it will be written (stamped, with pino's `level`); its result
+   * becomes the record's `signature`.
+   */
+  append<R extends NewRecord>(record: R, seal?: (written: AuditRecord) => unknown): AuditRecord {
     if (this.#closed) throw new AuditWriteError(this.path, new Error('log already closed'));
+    if (this.#dest.failure !== undefined) throw new AuditWriteError(this.path, this.#dest.failure);
     const stamped = {
       seq: this.#seq,
       ts: new Date().toISOString(),
       prev: this.#dest.lastHash,
       ...(redactDeep(record) as object),
     } as AuditRecord;
+    if (seal) Object.assign(stamped, { signature: seal({ level: 'audit', ...stamped }) });
     this.#logger.audit(stamped);
-    if (this.#dest.failure !== undefined) {
-      const failure = this.#dest.failure;
-      this.#dest.failure = undefined;
-      throw new AuditWriteError(this.path, failure);
-    }
+    if (this.#dest.failure !== undefined) throw new AuditWriteError(this.path, this.#dest.failure);
     this.#seq += 1;
     return stamped;
   }
@@ -124,6 +159,8 @@ export class AuditWriter {
     try {
       this.#dest.fsync();
     } catch (error) {
+      // After a failed fsync the kernel may have dropped the data: trust nothing more to this file.
+      this.#dest.failure = error;
       throw new AuditWriteError(this.path, error);
     }
     return written;

@@ -1,46 +1,99 @@
-import { closeSync, constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, openSync, writeSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { checkDirectory, ensureDirectory } from '../core/ensure-dir.js';
 import type { Secret } from '../core/secret.js';
+import { safeLine } from '../core/text.js';
 
 /**
  * Hands a generated secret (a new mailbox password) to the operator exactly once, never through
  * stdout, logs or the audit log: to an explicit 0600 file when asked, else straight to the
  * controlling terminal, else to a 0600 file beside the audit log.
+ *
+ * The secret already works on the host when it gets here, so it is never dropped: if the chosen
+ * way fails, it goes to the terminal if there is one, else to a fresh 0600 file (created, never
+ * reused) in `emergencyDir`, whose path is printed; the returned text says where it went, which
+ * the audit log records (never the secret).
  */
-export function createSecretDelivery(options: { secretsFile?: string; fallbackFile: string; interactive: boolean }) {
+export function createSecretDelivery(options: { secretsFile?: string; fallbackFile: string; interactive: boolean; emergencyDir: string }) {
   return async (host: string, label: string, secret: Secret): Promise<string> => {
     const line = `${host}\t${label}\t${secret.reveal()}\n`;
     if (!options.secretsFile && options.interactive) {
       try {
-        const fd = openSync('/dev/tty', 'w');
-        try {
-          writeSync(fd, `\n  ${host}: ${label} = ${secret.reveal()}\n  (shown once; it is not in any log)\n\n`);
-        } finally {
-          closeSync(fd);
-        }
-        return 'shown on the terminal';
+        return showOnTerminal(host, label, secret);
       } catch {
         // no controlling terminal after all: fall through to a file
       }
     }
     const file = options.secretsFile ?? options.fallbackFile;
-    // Not a recursive mkdir: under /proc that never returns, with the password already reset.
-    ensureDirectory(dirname(file), 0o700);
-    // Never follow a symlink, and never add a password to a file others can read.
-    const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    let failure: string;
     try {
-      const problem = secretsFileProblem(fstatSync(fd));
-      if (problem) throw new Error(`${file}: ${problem}`);
-      writeSync(fd, line);
-    } finally {
-      closeSync(fd);
+      appendSecretLine(file, line);
+      return `written to ${file} (mode 0600)`;
+    } catch (error) {
+      failure = `${file}: ${(error as Error).message}`;
     }
-    return `written to ${file} (mode 0600)`;
+    try {
+      const where = showOnTerminal(host, label, secret);
+      return `${where}, because it could not be written to ${failure}`;
+    } catch {
+      // no terminal: a file nobody else can have opened
+    }
+    try {
+      const emergency = writeFreshSecretFile(options.emergencyDir, line);
+      process.stderr.write(`runbook: ${safeLine(label)} could not be written to ${safeLine(failure)}; it is in ${safeLine(emergency)} (mode 0600), the only copy: take it from there, then delete the file.\n`);
+      return `written to ${emergency} (mode 0600), because it could not be written to ${failure}`;
+    } catch (error) {
+      throw new Error(
+        `the ${label} was already sent to ${host}, but it could not be handed over: ${failure}; no terminal; ${options.emergencyDir}: ${(error as Error).message}. ` +
+          'It is lost: set a new one by hand on the host.',
+      );
+    }
   };
 }
 
-function secretsFileProblem(info: { mode: number; uid: number; isFile(): boolean }): string | undefined {
+function showOnTerminal(host: string, label: string, secret: Secret): string {
+  const fd = openSync('/dev/tty', 'w');
+  try {
+    writeSync(fd, `\n  ${host}: ${label} = ${secret.reveal()}\n  (shown once; it is not in any log)\n\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return 'shown on the terminal';
+}
+
+/** Appends to a secrets file under the same rules the pre-check applies (secretsFileProblem). */
+function appendSecretLine(file: string, line: string): void {
+  const problem = secretsFileProblem(file);
+  if (problem) throw new Error(problem);
+  // Not a recursive mkdir: under /proc that never returns, with the password already reset.
+  ensureDirectory(dirname(file), 0o700);
+  // O_NOFOLLOW and fstat: a file swapped for a link or a loose file after the check is refused too.
+  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    const opened = statsProblem(fstatSync(fd));
+    if (opened) throw new Error(opened);
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A new file (O_EXCL: never one that existed, never through a link), mode 0600. */
+function writeFreshSecretFile(dir: string, line: string): string {
+  ensureDirectory(dir, 0o700);
+  const path = join(dir, `runbook-secret-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}.txt`);
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+function statsProblem(info: Stats): string | undefined {
+  if (info.isSymbolicLink()) return 'a symbolic link: secrets are never written through a link; name the file itself';
   if (!info.isFile()) return 'not a regular file';
   if ((info.mode & 0o077) !== 0) return `readable or writable by others (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it or name a new file`;
   const uid = process.getuid?.();
@@ -48,22 +101,29 @@ function secretsFileProblem(info: { mode: number; uid: number; isFile(): boolean
   return undefined;
 }
 
-/** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */
-export function checkSecretsFile(file: string): string | undefined {
-  // Its directory too, before any change: one that cannot be created stops the run here rather
-  // than after a password was reset. Only checked, not created: a dry-run leaves no trace.
+/**
+ * Why a secret cannot go to `file`, or undefined: the one rule for the check before a run and
+ * for the delivery itself, so nothing the check lets through is refused after a reset. Only
+ * checks (a dry-run leaves no trace); a missing file is fine when its directory can be made.
+ */
+export function secretsFileProblem(file: string): string | undefined {
   try {
     checkDirectory(dirname(file));
   } catch (error) {
-    return `--secrets-file ${file}: ${(error as Error).message}`;
+    return (error as Error).message;
   }
-  let info;
+  let info: Stats | undefined;
   try {
-    info = statSync(file, { throwIfNoEntry: false });
+    // lstat: a link is judged as the link, as O_NOFOLLOW will see it.
+    info = lstatSync(file, { throwIfNoEntry: false });
   } catch (error) {
     return (error as Error).message;
   }
-  if (info === undefined) return undefined;
-  const problem = secretsFileProblem(info);
+  return info === undefined ? undefined : statsProblem(info);
+}
+
+/** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */
+export function checkSecretsFile(file: string): string | undefined {
+  const problem = secretsFileProblem(file);
   return problem ? `--secrets-file ${file}: ${problem}` : undefined;
 }

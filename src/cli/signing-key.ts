@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { Option } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
-import { loadPrivateKey, privateKeyIsEncrypted, signChainHead, type AuditSignature } from '../audit/sign.js';
+import { loadPrivateKey, privateKeyIsEncrypted, signSummary, type AuditSignature } from '../audit/sign.js';
 import { UsageError } from './errors.js';
 import { askHidden } from './prompt-secret.js';
 
@@ -32,7 +32,7 @@ export interface SigningFlags {
 }
 
 export function signKeyOption(): Option {
-  return new Option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit chain head');
+  return new Option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit log (its summary and chain head)');
 }
 
 export function signKeyPassphraseOption(): Option {
@@ -40,11 +40,12 @@ export function signKeyPassphraseOption(): Option {
 }
 
 /**
- * What signs the run's chain head, or undefined without --sign-key. Call it before the audit
- * log is created or anything runs: a bad key or passphrase then leaves nothing behind.
+ * What signs the run's summary (its outcome and chain head), or undefined without --sign-key.
+ * Call it before the audit log is created or anything runs: a bad key or passphrase then
+ * leaves nothing behind.
  */
-export async function chainHeadSigner(flags: SigningFlags): Promise<((head: string) => AuditSignature) | undefined> {
+export async function summarySigner(flags: SigningFlags): Promise<((summary: object) => AuditSignature) | undefined> {
   if (!flags.signKey) return undefined;
   const key = await loadSigningKey(flags.signKey, flags.signKeyPassphraseFile);
-  return (head) => signChainHead(head, key);
+  return (summary) => signSummary(summary, key);
 }

@@ -107,10 +107,25 @@ const COUNTERS: Record<string, (outputs: Record<string, unknown>) => Record<stri
   'cpanel.email.reset_password': () => ({ passwords_reset: 1 }),
 };
 
-/** The execute phase on one host, after the gates. Returns the host's outcome. */
+/**
+ * The execute phase on one host, after the gates. Returns the host's outcome, also when
+ * something unexpected stops it part-way: the counts of what already ran are kept.
+ */
 export async function executeHost(hostPlan: HostPlan, options: ExecuteOptions): Promise<HostOutcome> {
+  const outcome: HostOutcome = { host: hostPlan.target.name, status: 'ok', counts: {}, steps: [] };
+  try {
+    return await executeSteps(hostPlan, options, outcome);
+  } catch (error) {
+    // The audit log is gone: the run must stop, not go on to the next host.
+    if (options.recorder.failure !== undefined) throw error;
+    outcome.status = classifyFailure(error);
+    outcome.error = errorMessage(error);
+    return outcome;
+  }
+}
+
+async function executeSteps(hostPlan: HostPlan, options: ExecuteOptions, outcome: HostOutcome): Promise<HostOutcome> {
   const host = hostPlan.target.name;
-  const outcome: HostOutcome = { host, status: 'ok', counts: {}, steps: [] };
   const note = (step: PlannedStep, status: StepStatus, extra: { summary?: string; error?: string } = {}) => {
     outcome.steps.push({ id: step.spec.id, ...(step.item ? { item: step.item.index } : {}), status, ...extra });
     if (status === 'changed' && outcome.status === 'ok') outcome.status = 'changed';

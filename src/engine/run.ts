@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import type { Action } from '../actions/types.js';
-import type { HostStatus, PlannedStepRecord, RunStatus } from '../audit/records.js';
+import type { AuditRecord, HostStatus, PlannedStepRecord, RunStatus, SummaryRecord } from '../audit/records.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { redactDeep, type Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
@@ -9,7 +9,7 @@ import { scheduleHosts } from '../fleet/scheduler.js';
 import { hashedIntent, executeHost } from './execute.js';
 import { planHash } from './hash.js';
 import { collectGates, mutationsAfter } from './gates.js';
-import { planHost, type StepRunOptions } from './plan.js';
+import { classifyFailure, planHost, type StepRunOptions } from './plan.js';
 import { Recorder } from './recorder.js';
 import type { EngineObserver, Gatekeeper, HostOutcome, HostPlan, PlannedStep } from './types.js';
 
@@ -55,8 +55,8 @@ export interface RunOptions {
   lockHost?: (target: HostTarget) => Promise<() => Promise<void>>;
   incident?: string;
   mode?: 'apply' | 'dry-run' | 'undo';
-  /** Signs the chain head written in the summary record. */
-  signHead?: (head: string) => { alg: 'ed25519'; publicKey: string; value: string };
+  /** Signs the summary record as written (its outcome and the chain head it closes). */
+  signSummary?: (summary: AuditRecord) => NonNullable<SummaryRecord['signature']>;
 }
 
 export interface RunPlan {
@@ -252,8 +252,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
       hosts: hostStatuses(outcomes),
       counts,
       head,
-      ...(options.signHead && head ? { signature: options.signHead(head) } : {}),
-    });
+    }, options.signSummary);
     return { status, exitCode, ...(reason ? { reason } : {}), plan, outcomes, ...(options.audit ? { auditPath: options.audit.path } : {}) };
   };
   const planOutcome = (h: HostPlan): HostOutcome => ({
@@ -319,7 +318,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
       forks: options.forks ?? 10,
       ...(options.serial !== undefined ? { serial: options.serial } : {}),
       ...(options.maxFailPercent !== undefined ? { maxFailPercent: options.maxFailPercent } : {}),
-      onError: (hostPlan, error) => ({ host: (hostPlan as HostPlan).target.name, status: 'failed', error: (error as Error).message, counts: {}, steps: [] }),
+      onError: (hostPlan, error) => ({ host: (hostPlan as HostPlan).target.name, status: classifyFailure(error), error: (error as Error).message, counts: {}, steps: [] }),
     },
     async (hostPlan) => {
       let release: (() => Promise<void>) | undefined;
@@ -331,13 +330,21 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
         options.observer({ type: 'host.finish', outcome });
         return outcome;
       }
+      let outcome: HostOutcome | undefined;
       try {
-        const outcome = await executeHost(hostPlan, { ...stepOptions, inputs: options.inputs, registry: options.registry, ...(stopAtStep ? { stopAtStep } : {}) });
-        options.observer({ type: 'host.finish', outcome });
-        return outcome;
+        outcome = await executeHost(hostPlan, { ...stepOptions, inputs: options.inputs, registry: options.registry, ...(stopAtStep ? { stopAtStep } : {}) });
       } finally {
-        await release?.();
+        try {
+          await release?.();
+        } catch (error) {
+          // A lock left behind (the host went away) changes nothing of what ran: keep the outcome and its counts.
+          const message = `could not release the run lock: ${(error as Error).message}`;
+          recorder.record({ type: 'note', host: hostPlan.target.name, step: '-', message });
+          if (outcome) outcome.error ??= message;
+        }
       }
+      options.observer({ type: 'host.finish', outcome });
+      return outcome;
     },
     (hostPlan, reason) => {
       const outcome: HostOutcome = { host: hostPlan.target.name, status: 'skipped', error: `not started: ${reason}`, counts: {}, steps: [] };

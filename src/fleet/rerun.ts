@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AuditRecord, HeaderRecord, HostFinishRecord } from '../audit/records.js';
+import { DuplicateKeyError, parseJsonStrict } from '../audit/strict-json.js';
 
 export function hostsToRerunFromText(text: string, source = 'audit log'): string[] {
   let header: HeaderRecord | undefined;
@@ -14,8 +15,10 @@ export function hostsToRerunFromText(text: string, source = 'audit log'): string
     if (line.trim() === '') continue;
     let record: AuditRecord;
     try {
-      record = JSON.parse(line) as AuditRecord;
-    } catch {
+      record = parseJsonStrict(line) as AuditRecord;
+    } catch (error) {
+      // An edited record (a second "status") would decide which hosts run again: refuse it.
+      if (error instanceof DuplicateKeyError) throw new Error(`${source}:${i + 1}: ${error.message}; run 'runbook audit verify' on it`);
       // A torn last line after a crash is expected; anything earlier is damage.
       if (i >= lines.length - 2) continue;
       throw new Error(`${source}:${i + 1}: not a JSON record; run 'runbook audit verify' on it`);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { signChainHead } from '../../src/audit/sign.js';
+import { signSummary } from '../../src/audit/sign.js';
 import { auditAttachCommand, auditRenderCommand } from '../../src/cli/commands/audit-report.js';
 import { undoCommand } from '../../src/cli/commands/undo.js';
 import { writeSpamIncidentLog } from './sample-log.js';
@@ -52,7 +52,7 @@ describe('runbook audit render', () => {
     execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', join(dir, 'k.pem')]);
     chmodSync(join(dir, 'k.pem'), 0o600);
     execFileSync('openssl', ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-out', join(dir, 'p.pem')]);
-    const log = writeSpamIncidentLog({ sign: (h) => signChainHead(h, join(dir, 'k.pem')) });
+    const log = writeSpamIncidentLog({ sign: (summary) => signSummary(summary, join(dir, 'k.pem')) });
     expect(await auditRenderCommand(log, { format: 'md', pubkey: join(dir, 'p.pem') })).toBe(0);
     expect(out).toMatch(/\| Signature \| verified, Ed25519 public key `/);
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUDIT_FORMAT, type NewRecord } from '../../src/audit/records.js';
+import { AUDIT_FORMAT, type NewRecord, type AuditRecord } from '../../src/audit/records.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { Secret } from '../../src/core/secret.js';
 
@@ -18,8 +18,8 @@ function digest(excerpt: string) {
 }
 
 export interface SampleOptions {
-  /** Sign the summary with this function of the head. */
-  sign?: (head: string) => { alg: 'ed25519'; publicKey: string; value: string };
+  /** Signs the summary record as written. */
+  sign?: (summary: AuditRecord) => { alg: 'ed25519'; publicKey: string; value: string; covers?: string };
   dir?: string;
 }
 
@@ -133,11 +133,10 @@ export function writeSpamIncidentLog(options: SampleOptions = {}): string {
   add({ type: 'host.finish', host: 'web2', status: 'failed', error: 'step reset failed', counts: { ok: 1, changed: 0, failed: 1 } });
 
   const head = w.head;
-  add({
+  w.append({
     type: 'run.summary', status: 'failed', exitCode: 1, reason: '1 of 2 hosts failed', dryRun: false, planHash: 'c'.repeat(64),
     hosts: { web1: 'changed', web2: 'failed' }, counts: { ok: 4, changed: 6, failed: 1 }, head,
-    ...(options.sign ? { signature: options.sign(head) } : {}),
-  });
+  }, options.sign);
   w.close();
   return path;
 }

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPrivateKey, loadPublicKey, privateKeyIsEncrypted, signChainHead, SigningKeyError, verifySignature } from '../../src/audit/sign.js';
+import { loadPrivateKey, loadPublicKey, privateKeyIsEncrypted, signMessage, SigningKeyError, verifySignature } from '../../src/audit/sign.js';
 import { EXIT } from '../../src/engine/run.js';
 import { runCli, runOnTty } from '../cli/run-cli.js';
 
@@ -47,9 +47,9 @@ describe('encrypted audit signing keys', () => {
 
   it('sign with the right passphrase, verifiable with the public key', () => {
     const head = 'ab'.repeat(32);
-    const fromSsh = signChainHead(head, loadPrivateKey(sshKey, PASS));
+    const fromSsh = signMessage(head, loadPrivateKey(sshKey, PASS));
     expect(verifySignature(head, fromSsh, loadPublicKey(`${sshKey}.pub`)).ok).toBe(true);
-    const fromPem = signChainHead(head, loadPrivateKey(pemKey, PASS));
+    const fromPem = signMessage(head, loadPrivateKey(pemKey, PASS));
     expect(verifySignature(head, fromPem, loadPublicKey(pemPub)).ok).toBe(true);
   });
 

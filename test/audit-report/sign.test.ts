@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPublicKey, signChainHead, SigningKeyError, verifySignature, verifySignedLog } from '../../src/audit/sign.js';
+import { loadPublicKey, signMessage, signSummary, SigningKeyError, verifySignature, verifySignedLog } from '../../src/audit/sign.js';
 import { writeSpamIncidentLog } from './sample-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'runbook-sign-'));
@@ -24,7 +24,7 @@ function haveTool(name: string): boolean {
 const tools = haveTool('openssl') && haveTool('ssh-keygen');
 
 function signedLog(keyPath = key): string {
-  return writeSpamIncidentLog({ sign: (head) => signChainHead(head, keyPath) });
+  return writeSpamIncidentLog({ sign: (summary) => signSummary(summary, keyPath) });
 }
 
 function lines(path: string): string[] {
@@ -41,9 +41,9 @@ describe.runIf(tools || process.env.CI)('audit log signing', () => {
     for (const k of [key, otherKey, sshKey]) chmodSync(k, 0o600);
   });
 
-  it('signs a head so that the public key verifies it and openssl agrees', () => {
+  it('signs a message so that the public key verifies it and openssl agrees', () => {
     const head = 'ab'.repeat(32);
-    const sig = signChainHead(head, key);
+    const sig = signMessage(head, key);
     expect(sig.alg).toBe('ed25519');
     expect(Buffer.from(sig.publicKey, 'base64')).toHaveLength(32);
     expect(verifySignature(head, sig, loadPublicKey(pub))).toEqual({ ok: true, problems: [] });
@@ -57,7 +57,7 @@ describe.runIf(tools || process.env.CI)('audit log signing', () => {
 
   it('accepts OpenSSH ed25519 keys, private and public', () => {
     const head = 'ef'.repeat(32);
-    const sig = signChainHead(head, sshKey);
+    const sig = signMessage(head, sshKey);
     expect(verifySignature(head, sig, loadPublicKey(`${sshKey}.pub`)).ok).toBe(true);
   });
 
@@ -65,8 +65,8 @@ describe.runIf(tools || process.env.CI)('audit log signing', () => {
     const loose = join(dir, 'loose.pem');
     writeFileSync(loose, readFileSync(key));
     chmodSync(loose, 0o644);
-    expect(() => signChainHead('ab'.repeat(32), loose)).toThrow(SigningKeyError);
-    expect(() => signChainHead('ab'.repeat(32), loose)).toThrow(/chmod 600/);
+    expect(() => signMessage('ab'.repeat(32), loose)).toThrow(SigningKeyError);
+    expect(() => signMessage('ab'.repeat(32), loose)).toThrow(/chmod 600/);
   });
 
   it('verifies an untouched signed log', () => {

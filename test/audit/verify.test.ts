@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { auditVerifyCommand } from '../../src/cli/commands/audit.js';
+import { checkChain, parseAuditLog } from '../../src/audit/read.js';
 import { verifyAuditText } from '../../src/audit/verify.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { Secret } from '../../src/core/secret.js';
@@ -50,7 +52,7 @@ describe('audit log chain', () => {
 
   it('detects a record cut off mid-line and a removed tail', () => {
     const cut = text.slice(0, text.length - 40);
-    expect(verifyAuditText(cut).problem?.message).toMatch(/cut off|not a complete JSON record/);
+    expect(verifyAuditText(cut)).toMatchObject({ torn: true, problem: { line: lines.length, message: expect.stringMatching(/^last record incomplete: the disk filled or the run was killed while writing/) } });
     const tail = join_(lines.slice(0, 3));
     expect(verifyAuditText(tail)).toMatchObject({ ok: false, complete: false });
     expect(verifyAuditText(tail).problem?.message).toMatch(/no run summary/);
@@ -64,5 +66,35 @@ describe('audit log chain', () => {
     const forged = [...lines];
     forged[4] = forged[4]!.replace(/"head":"[0-9a-f]{64}"/, `"head":"${'1'.repeat(64)}"`);
     expect(verifyAuditText(join_(forged)).problem?.message).toMatch(/different chain head/);
+  });
+
+  it('runbook audit verify calls a torn last line incomplete, and an edit still a broken chain', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbook-verify-cli-'));
+    const say = async (content: string) => {
+      const file = join(dir, `${Math.random().toString(36).slice(2)}.jsonl`);
+      writeFileSync(file, content);
+      let out = '';
+      const spies = [process.stdout, process.stderr].map((stream) => vi.spyOn(stream, 'write').mockImplementation((chunk) => ((out += String(chunk)), true)));
+      try {
+        return { code: await auditVerifyCommand(file, {}), out };
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+    };
+    const tornText = `${join_(lines.slice(0, 3))}${lines[3]!.slice(0, 30)}`;
+    // Reports and undo read it the same way: the links there hold, the log is not complete.
+    expect(checkChain(parseAuditLog(tornText))).toMatchObject({ linksHold: true, complete: false, ok: false });
+    const torn = await say(tornText);
+    expect(torn.code).toBe(5);
+    expect(torn.out).toMatch(/:4: last record incomplete: the disk filled or the run was killed while writing \(the 3 records before it are intact\)/);
+    expect(torn.out).toMatch(/INCOMPLETE \(3 records intact; the chain shows no tampering\)/);
+    expect(torn.out).not.toMatch(/FAILED|chain broken|edited/);
+    const edited = [...lines];
+    edited[1] = edited[1]!.replace('abc', 'abd');
+    expect(checkChain(parseAuditLog(join_(edited))).linksHold).toBe(false);
+    const broken = await say(join_(edited));
+    expect(broken.code).toBe(5);
+    expect(broken.out).toMatch(/hash chain broken/);
+    expect(broken.out).toMatch(/FAILED verification/);
   });
 });

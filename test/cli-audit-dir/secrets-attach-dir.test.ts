@@ -64,7 +64,7 @@ describe('--secrets-file under /proc', () => {
     const r = await runCli(['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--var', 'watch_for=1s', '--audit-dir', join(s.base, 'audit'), '--secrets-file', join(dir, 's')], { env: s.env, timeoutMs: DEADLINE_MS });
     expect(r.code, r.stderr).toBe(EXIT.ok);
     expect(existsSync(join(s.base, 'a'))).toBe(false);
-    await createSecretDelivery({ secretsFile: join(dir, 's'), fallbackFile: join(s.base, 'unused'), interactive: false })('h1', 'password', new Secret('hunter2-not-shown'));
+    await createSecretDelivery({ secretsFile: join(dir, 's'), fallbackFile: join(s.base, 'unused'), interactive: false, emergencyDir: join(s.base, 'audit') })('h1', 'password', new Secret('hunter2-not-shown'));
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(s.base, 'a')).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 's')).mode & 0o777).toBe(0o600);
@@ -75,8 +75,8 @@ describe('--secrets-file under /proc', () => {
       import { createSecretDelivery } from './dist/cli/secrets.js';
       import { Secret } from './dist/core/secret.js';
       for (const options of [
-        { secretsFile: '/proc/self/nope/s', fallbackFile: '/tmp/unused', interactive: false },
-        { fallbackFile: '/proc/self/nope/state/run.secrets', interactive: false },
+        { secretsFile: '/proc/self/nope/s', fallbackFile: '/tmp/unused', interactive: false, emergencyDir: '/proc/self/nope/audit' },
+        { fallbackFile: '/proc/self/nope/state/run.secrets', interactive: false, emergencyDir: '/proc/self/nope/audit' },
       ]) {
         try {
           await createSecretDelivery(options)('h1', 'password', new Secret('hunter2-not-shown'));

@@ -267,13 +267,13 @@ describe.runIf(sshAvailable || process.env.CI)('spam-incident across a fleet ove
     // The outcome table and the audit log agree on what happened to each host.
     expect(row(r.stdout, ok.name)).toMatch(/^mx-0\s+changed\s+28\s+3\s*/);
     expect(row(r.stdout, down.name)).toMatch(/^mx-1\s+unreachable\s/);
-    expect(row(r.stdout, dies.name)).toMatch(/^mx-2\s+failed\s.*connection to .* lost/);
+    expect(row(r.stdout, dies.name)).toMatch(/^mx-2\s+unreachable\s.*connection to .* lost/);
     expect(row(r.stdout, fails.name)).toMatch(/^mx-3\s+failed\s.*restart/i);
     const log = r.auditLog!;
     const fin = finishes(log);
     expect(fin.get(ok.name)).toMatchObject({ status: 'changed', counts: { messages_purged: 28, ips_blocked: 3 } });
     expect(fin.get(down.name)).toMatchObject({ status: 'unreachable', error: expect.stringMatching(/ECONNREFUSED|refused|connect/i) });
-    expect(fin.get(dies.name)).toMatchObject({ status: 'failed', error: expect.stringMatching(/connection to 127\.0\.0\.1:\d+ lost/) });
+    expect(fin.get(dies.name)).toMatchObject({ status: 'unreachable', error: expect.stringMatching(/connection to 127\.0\.0\.1:\d+ lost/) });
     // On the host that died: the step that was running when the connection went is failed (its
     // intent is on record, so "may have happened" is visible), and nothing after it ran.
     const diesSteps = records(log).filter((x): x is StepFinishRecord => x.type === 'step.finish' && x.host === dies.name);

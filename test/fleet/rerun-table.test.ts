@@ -15,6 +15,10 @@ describe('hostsToRerun', () => {
     ].join('\n');
     expect(hostsToRerunFromText(text)).toEqual(['b', 'c', 'd']);
   });
+  it('refuses a record with a duplicate key, which would read as its last value', () => {
+    const text = [line({ type: 'run.header', hosts: ['a'] }), '{"type":"host.finish","host":"a","status":"failed","status":"ok"}', ''].join('\n');
+    expect(() => hostsToRerunFromText(text, 'x.jsonl')).toThrow(/x\.jsonl:2: duplicate key "status"/);
+  });
   it('refuses a file that is not an audit log', () => {
     expect(() => hostsToRerunFromText('{"type":"note"}\n', 'x.jsonl')).toThrow(/x\.jsonl: no run\.header/);
   });

@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
-import { chainHeadSigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { acquireHostLock } from '../../fleet/lock.js';
@@ -136,7 +136,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
 
     const auditPath = flags.auditLog ?? join(flags.auditDir, auditFileName(playbook.spec.name));
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
-    const signHead = await chainHeadSigner(flags);
+    const signSummary = await summarySigner(flags);
     if (run.signal.aborted) {
       process.stderr.write('Nothing ran and no audit log was written.\n');
       return EXIT.interrupted;
@@ -169,6 +169,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
         // Not beside the audit log: audit logs get copied and attached to tickets.
         fallbackFile: join(secretsDir(), `${basename(auditPath, '.jsonl')}.secrets`),
         interactive,
+        emergencyDir: dirname(auditPath),
       }),
       onPlan: async (plan) => {
         await progress.end();
@@ -199,7 +200,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       ...(serial ? { serial: serial.length === 1 ? serial[0] : serial } : {}),
       ...(maxFail !== undefined ? { maxFailPercent: maxFail } : {}),
       ...(flags.incident ? { incident: flags.incident } : {}),
-      ...(signHead ? { signHead } : {}),
+      ...(signSummary ? { signSummary } : {}),
     });
     await progress.end();
     audit.close();

@@ -90,7 +90,7 @@ export function registerAuditReportCommands(audit: Command): void {
     .argument('<log>', 'audit log (JSONL)')
     .option('--format <format>', `md (tickets), html (one self-contained file, prints cleanly) or json`, 'md')
     .option('-o, --output <file>', 'write the report to this file (mode 0600) instead of stdout')
-    .option('--pubkey <file>', 'also check the Ed25519 signature of the chain head and show the result in the report')
+    .option('--pubkey <file>', 'also check the Ed25519 signature of the run summary (outcome and chain head) and show the result in the report')
     .addHelpText(
       'after',
       `

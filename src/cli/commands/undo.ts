@@ -16,7 +16,7 @@ import { auditFileName, collect, interruptibleRun } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
-import { chainHeadSigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
 import { printJson } from '../render/json.js';
 
 interface UndoFlags extends SigningFlags {
@@ -90,7 +90,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
     if (missing.length > 0) throw new UsageError(`the run changed ${missing.join(', ')}, which the given --host/--inventory do not reach; name them (e.g. --host ${missing[0]}) so every reversal can run`);
 
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
-    const signHead = await chainHeadSigner(flags);
+    const signSummary = await summarySigner(flags);
     const auditPath = join(flags.auditDir, auditFileName(prepared.playbook.spec.name));
     audit = AuditWriter.create(auditPath);
     const progress = plainProgress(process.stderr, errStyle, json);
@@ -104,8 +104,8 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       toolVersion: VERSION,
       observer: (event) => progress.observer(event),
       signal: run.signal,
-      ...(signHead ? { signHead } : {}),
-      deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive }),
+      ...(signSummary ? { signSummary } : {}),
+      deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive, emergencyDir: flags.auditDir }),
       onPlan: async (p) => {
         await progress.end();
         if (!json) process.stdout.write(`${renderPlan(p, { playbook: prepared.playbook.spec.name, dryRun: flags.dryRun === true, hosts: plan.hosts }, style)}\n\n`);
