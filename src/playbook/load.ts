@@ -8,6 +8,7 @@ import type { Action } from '../actions/types.js';
 import { compileExpression, compileTemplate, ExpressionError, findTemplateStrings, type ExpressionReference } from './expressions.js';
 import { PlaybookError, type Diagnostic } from './diagnostics.js';
 import { allowTemplates, PlaybookSpec, type StepSpec } from './schema.js';
+import { FileReadError } from '../core/read-error.js';
 
 export interface LoadedPlaybook {
   path: string;
@@ -296,8 +297,7 @@ export async function loadPlaybook(path: string, registry: ActionRegistry): Prom
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `playbook not found: ${path}` : `cannot read playbook ${path}: ${(error as Error).message}`);
+    throw new FileReadError('playbook', path, error);
   }
   return parsePlaybook(path, text, registry);
 }
