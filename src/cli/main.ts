@@ -8,6 +8,7 @@ import { registerAuditReportCommands } from './commands/audit-report.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
 import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { tidyOptionHelp } from './help.js';
 import { VERSION } from './version.js';
 
 export async function buildProgram(): Promise<Command> {
@@ -39,6 +40,7 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();
+    tidyOptionHelp(command);
     for (const sub of command.commands) override(sub);
   };
   override(program);

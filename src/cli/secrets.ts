@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { checkDirectory, ensureDirectory } from '../core/ensure-dir.js';
 import type { Secret } from '../core/secret.js';
 
@@ -46,6 +47,16 @@ function secretsFileProblem(info: { mode: number; uid: number; isFile(): boolean
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) return 'owned by another user';
   return undefined;
+}
+
+/**
+ * Where generated secrets go when there is no terminal and no --secrets-file: a 0600 file in a
+ * 0700 directory under $XDG_STATE_HOME (default ~/.local/state), named after the run. Not beside
+ * the audit log: audit logs get copied and attached to tickets.
+ */
+export function fallbackSecretsFile(auditPath: string): string {
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'runbook', 'secrets', `${basename(auditPath, '.jsonl')}.secrets`);
 }
 
 /** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */
