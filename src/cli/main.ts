@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
@@ -36,6 +37,7 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
+  registerDemoCommand(program);
   registerDoctorCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
