@@ -105,7 +105,6 @@ dl.kv dd{margin:0;overflow-wrap:anywhere}
 .badge.neutral{background:#6b7480}.badge.good{background:var(--good)}.badge.warn{background:var(--warn)}.badge.bad{background:var(--bad)}
 .good-text{color:var(--good)}.bad-text{color:var(--bad)}.muted{color:var(--muted)}
 details{margin:6px 0 10px}details>summary{cursor:pointer;font-size:13px}
-@media print{details>pre{display:block}}
 .card{border:1px solid var(--line);border-radius:6px;padding:4px 14px 8px;margin:10px 0}
 .lead{font-size:15px}
 .empty{color:var(--muted);font-style:italic}
