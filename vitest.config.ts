@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
  * Two sets, both run by `npm test`:
  *  - unit: in-process tests (parsers, engine, actions on the simulator, renderers); under a minute.
  *  - system: the real parts — Exim's queue, sshd on loopback and namespaces, headless Chromium,
- *    the built CLI spawned as an operator runs it, npm installs. `npm run test:system`.
+ *    the built CLI spawned as an operator runs it, npm installs — and the simulated cPanel host
+ *    driven through its tools as processes (a Node start per uapi/csf/exim call).
+ *    `npm run test:system`.
  * A test file belongs to the system set when it is listed here; every other file is a unit test.
  */
 const SYSTEM = [
@@ -45,6 +47,18 @@ const SYSTEM = [
   'test/ssh/transport.test.ts',
   // Headless Chromium.
   'test/audit-report/html-browser.test.ts',
+  // The simulated cPanel host's tools run as processes.
+  'test/actions/cpanel.test.ts',
+  'test/actions/csf-deny.test.ts',
+  'test/actions/service-restart.test.ts',
+  'test/detection-rotated/unreadable-rotated.test.ts',
+  'test/detection/detect.test.ts',
+  'test/fixtures/csf.test.ts',
+  'test/fixtures/demo.test.ts',
+  'test/fixtures/uapi.test.ts',
+  'test/fixtures/whm-services.test.ts',
+  'test/investigate-rotated/sources.test.ts',
+  'test/undo/undo.test.ts',
 ];
 
 export default defineConfig({
