@@ -26,9 +26,11 @@ Start here:
   runbook apply playbooks/spam-incident.yml --host demo --dry-run
   runbook investigate --host demo
   runbook actions
+  runbook audit list
 
-Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a gate ·
-4 approved plan differs · 5 audit log problem · 130 interrupted. NO_COLOR is respected.`,
+Exit codes: 0 ok · 1 failure · 2 bad playbook, inputs or flags · 3 stopped at a gate ·
+4 approved plan differs · 5 audit log problem · 6 audit attach credentials · 130 interrupted.
+NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH crypto.`,
     );
   registerApplyCommand(program);
   registerValidateCommand(program);
