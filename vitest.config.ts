@@ -1,13 +1,77 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two sets, both run by `npm test`:
+ *  - unit: in-process tests (parsers, engine, actions on the simulator, renderers); under a minute.
+ *  - system: the real parts — Exim's queue, sshd on loopback and namespaces, headless Chromium,
+ *    the built CLI spawned as an operator runs it, npm installs — and the simulated cPanel host
+ *    driven through its tools as processes (a Node start per uapi/csf/exim call).
+ *    `npm run test:system`.
+ * A test file belongs to the system set when it is listed here; every other file is a unit test.
+ */
+const SYSTEM = [
+  // The built CLI (dist/), spawned.
+  'test/audit-report/reused-reads-rendered.test.ts',
+  'test/audit-report/sign-encrypted.test.ts',
+  'test/audit/list.test.ts',
+  'test/cli-audit-dir/**/*.test.ts',
+  'test/cli-investigate-json/**/*.test.ts',
+  'test/cli/actions.test.ts',
+  'test/cli/apply.test.ts',
+  'test/cli/demo-reset.test.ts',
+  'test/cli/exit-codes.test.ts',
+  'test/cli/hostile-data.test.ts',
+  'test/cli/installed-bin.test.ts',
+  'test/cli/interrupt.test.ts',
+  'test/cli/investigate.test.ts',
+  'test/cli/real-exim-apply.test.ts',
+  'test/cli/secrets-dir-writable.test.ts',
+  'test/cli/tty-gate.test.ts',
+  'test/cli/undo-after-apply.test.ts',
+  'test/cli/undo-flags.test.ts',
+  'test/investigate-rotated/cli.test.ts',
+  'test/transport/native-addons-install.test.ts',
+  // Real Exim.
+  'test/actions/purge.test.ts',
+  'test/detection/real-exim.test.ts',
+  'test/fixtures/exim-sim.test.ts',
+  'test/fixtures/generator.test.ts',
+  'test/fixtures/state-hash.test.ts',
+  // sshd on loopback, namespaces.
+  'test/fleet/fleet-apply.test.ts',
+  'test/fleet/lock-targets.test.ts',
+  'test/investigate-rotated/remote.test.ts',
+  'test/remote/**/*.test.ts',
+  'test/ssh/become.test.ts',
+  'test/ssh/concurrency.test.ts',
+  'test/ssh/transport.test.ts',
+  // Headless Chromium.
+  'test/audit-report/html-browser.test.ts',
+  // The simulated cPanel host's tools run as processes.
+  'test/actions/cpanel.test.ts',
+  'test/actions/csf-deny.test.ts',
+  'test/actions/service-restart.test.ts',
+  'test/detection-rotated/unreadable-rotated.test.ts',
+  'test/detection/detect.test.ts',
+  'test/fixtures/csf.test.ts',
+  'test/fixtures/demo.test.ts',
+  'test/fixtures/uapi.test.ts',
+  'test/fixtures/whm-services.test.ts',
+  'test/investigate-rotated/sources.test.ts',
+  'test/undo/undo.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Real Exim, sshd and namespaces are shared machine resources; files run in parallel
     // but each test file isolates its own spool, ports and namespaces.
     pool: 'forks',
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: SYSTEM } },
+      { extends: true, test: { name: 'system', include: SYSTEM } },
+    ],
   },
 });

@@ -6,6 +6,8 @@ import { safeText } from '../core/text.js';
 import { EXIT } from '../engine/run.js';
 import { printJson } from './render/json.js';
 import { TargetError } from './targets.js';
+import { InventoryError } from '../fleet/inventory.js';
+import { FileReadError, whyUnreadable } from '../core/read-error.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -27,7 +29,7 @@ export function reportError(error: unknown, json: boolean): number {
     code = EXIT.usage;
     kind = 'inputs';
     lines = error.problems.map((p) => `error: ${p}`);
-  } else if (error instanceof UsageError || error instanceof TargetError || (error instanceof Error && error.name === 'SigningKeyError')) {
+  } else if (error instanceof UsageError || error instanceof TargetError || error instanceof InventoryError || error instanceof FileReadError || (error instanceof Error && error.name === 'SigningKeyError')) {
     code = EXIT.usage;
     kind = 'usage';
     lines = [`error: ${error.message}`];
@@ -39,7 +41,7 @@ export function reportError(error: unknown, json: boolean): number {
     const e = error as NodeJS.ErrnoException;
     code = EXIT.usage;
     kind = 'usage';
-    lines = [`error: ${e.code === 'EISDIR' ? 'is a directory, not a file' : 'no such file'}: ${e.path ?? e.message}`];
+    lines = [`error: cannot read ${e.path ?? 'a file'}: ${whyUnreadable(e)}`];
   } else {
     lines = [`error: ${error instanceof Error ? error.message : String(error)}`];
   }

@@ -4,12 +4,15 @@ import './stop-signals.js';
 import { Command, CommanderError } from 'commander';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerDemoCommand } from './commands/demo.js';
+import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { tidyOptionHelp } from './help.js';
 import { VERSION } from './version.js';
 
 export async function buildProgram(): Promise<Command> {
@@ -17,7 +20,7 @@ export async function buildProgram(): Promise<Command> {
   program
     .name('runbook')
     .description('Remediation playbooks for cPanel/WHM + Exim servers: detect and contain outgoing spam with dry-run, gates and a tamper-evident audit log')
-    .version(VERSION)
+    .version(VERSION, '-V, --version', 'output the version number (with -v: the Node, its binary and the native SSH crypto, as runbook doctor)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -27,9 +30,11 @@ Start here:
   runbook investigate --host demo
   runbook run exim.queue.purge --host demo --with sender=spammer@example.com --dry-run
   runbook actions
+  runbook audit list
 
-Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a gate ·
-4 approved plan differs · 5 audit log problem · 130 interrupted. NO_COLOR is respected.`,
+Exit codes: 0 ok · 1 failure · 2 bad playbook, inputs or flags · 3 stopped at a gate ·
+4 approved plan differs · 5 audit log problem · 6 audit attach credentials · 130 interrupted.
+NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH crypto.`,
     );
   registerApplyCommand(program);
   registerRunCommand(program);
@@ -39,9 +44,12 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
+  registerDemoCommand(program);
+  registerDoctorCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();
+    tidyOptionHelp(command);
     for (const sub of command.commands) override(sub);
   };
   override(program);
@@ -60,6 +68,12 @@ async function main(): Promise<void> {
       }
       throw error;
     });
+  }
+  // `--version -v`: commander prints --version on sight, so the verbose form is taken first.
+  const args = process.argv.slice(2);
+  if (args.length === 2 && args.some((a) => a === '--version' || a === '-V') && args.some((a) => a === '-v' || a === '--verbose')) {
+    process.exitCode = doctorCommand({});
+    return;
   }
   const program = await buildProgram();
   try {

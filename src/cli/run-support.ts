@@ -1,8 +1,29 @@
 import { EXIT } from '../engine/run.js';
 import { claimStopSignals } from './stop-signals.js';
+import { UsageError } from './errors.js';
+import { checkSecretsFile } from './secrets.js';
 
 /** commander collector for repeatable flags (`--var a=1 --var b=2`). */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A flag that takes a whole number of 1 or more (--forks, --serial); undefined when not given. */
+export function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of 1 or more, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** The gate and secrets flags of a run (apply, undo), checked before anything starts. */
+export function checkRunFlags(flags: { dryRun?: boolean; yes?: boolean; approve?: string; secretsFile?: string }): void {
+  if (flags.yes && flags.approve) throw new UsageError('--yes and --approve do not go together: --approve already accepts the gates of exactly that plan');
+  if (flags.dryRun && (flags.yes || flags.approve)) throw new UsageError('--dry-run changes nothing, so it takes neither --yes nor --approve');
+  if (flags.approve !== undefined && !/^[0-9a-f]{16}$/.test(flags.approve)) throw new UsageError(`--approve takes the 16-hex-digit plan hash a dry-run printed, got ${JSON.stringify(flags.approve)}`);
+  if (flags.secretsFile) {
+    const problem = checkSecretsFile(flags.secretsFile);
+    if (problem) throw new UsageError(problem);
+  }
+}
 
 /** `20261122T113859Z-spam-incident-12345.jsonl`: sorts by time, unique per process. */
 export function auditFileName(name: string, now = new Date()): string {

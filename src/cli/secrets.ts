@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, writeSync, type Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { checkDirectory, ensureDirectory } from '../core/ensure-dir.js';
 import type { Secret } from '../core/secret.js';
 import { safeLine } from '../core/text.js';
@@ -8,7 +9,7 @@ import { safeLine } from '../core/text.js';
 /**
  * Hands a generated secret (a new mailbox password) to the operator exactly once, never through
  * stdout, logs or the audit log: to an explicit 0600 file when asked, else straight to the
- * controlling terminal, else to a 0600 file beside the audit log.
+ * controlling terminal, else to a 0600 file under the operator's state directory (fallbackSecretsFile).
  *
  * The secret already works on the host when it gets here, so it is never dropped: if the chosen
  * way fails, it goes to the terminal if there is one, else to a fresh 0600 file (created, never
@@ -120,6 +121,16 @@ export function secretsFileProblem(file: string): string | undefined {
     return (error as Error).message;
   }
   return info === undefined ? undefined : statsProblem(info);
+}
+
+/**
+ * Where generated secrets go when there is no terminal and no --secrets-file: a 0600 file in a
+ * 0700 directory under $XDG_STATE_HOME (default ~/.local/state), named after the run. Not beside
+ * the audit log: audit logs get copied and attached to tickets.
+ */
+export function fallbackSecretsFile(auditPath: string): string {
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'runbook', 'secrets', `${basename(auditPath, '.jsonl')}.secrets`);
 }
 
 /** Checked before a run starts, so a bad --secrets-file never costs a password already reset. */

@@ -10,6 +10,7 @@ import { collectYamlInventory, InventoryError, resolveInventory, type Inventory 
 import { findAnsibleInventory, readWithAnsibleInventory } from './inventory-ansible.js';
 import { parseIniInventory } from './inventory-ini.js';
 import { readVarsDirs } from './inventory-vars.js';
+import { whyUnreadable } from '../core/read-error.js';
 
 export interface LoadInventoryOptions {
   /** Path of ansible-inventory, or null for runbook's own reader. Default: findAnsibleInventory(). */
@@ -33,7 +34,7 @@ function isAnsibleYaml(text: string): boolean {
 
 export async function loadInventory(file: string, options: LoadInventoryOptions = {}): Promise<Inventory> {
   const info = await stat(file).catch((error: Error) => {
-    throw new InventoryError(`cannot read inventory ${file}: ${error.message}`);
+    throw new InventoryError(`cannot read inventory ${file}: ${whyUnreadable(error)}`);
   });
   const binary = options.ansibleInventory === undefined ? findAnsibleInventory() : (options.ansibleInventory ?? undefined);
   if (info.isDirectory()) {
@@ -44,7 +45,7 @@ export async function loadInventory(file: string, options: LoadInventoryOptions 
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new InventoryError(`cannot read inventory ${file}: ${(error as Error).message}`);
+    throw new InventoryError(`cannot read inventory ${file}: ${whyUnreadable(error)}`);
   }
   const ini = looksLikeIni(text, file);
   if (!ini && !isAnsibleYaml(text)) return resolveInventory(collectYamlInventory(text, file).collected, { file, format: 'runbook', reader: 'builtin' });

@@ -432,6 +432,14 @@ function matchPattern(inventory: Inventory, pattern: string): Set<string> {
   return out;
 }
 
+/** A --limit pattern that selects nothing, with the names it could have used. */
+function noMatch(inventory: Inventory, pattern: string): InventoryError {
+  const sample = (names: string[]) => (names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', ')) || 'none';
+  return new InventoryError(
+    `--limit: '${pattern}' matches no host or group in ${inventory.file}; it has hosts ${sample(inventory.hosts.map((h) => h.name))} and groups ${sample([...inventory.groups.keys()])} (globs like 'web*' match either; fix the pattern or the inventory)`,
+  );
+}
+
 /**
  * Ansible-style --limit: names, groups and globs separated by `,` or `:`; `!x` excludes,
  * `&x` intersects. A pattern that matches nothing is an error: a mistyped exclusion must
@@ -444,17 +452,17 @@ export function selectHosts(inventory: Inventory, limit: string | undefined): In
   let selected = new Set<string>(includes.length === 0 ? inventory.hosts.map((h) => h.name) : []);
   for (const p of includes) {
     const m = matchPattern(inventory, p);
-    if (m.size === 0) throw new InventoryError(`--limit: '${p}' matches no host or group in ${inventory.file}`);
+    if (m.size === 0) throw noMatch(inventory, p);
     for (const h of m) selected.add(h);
   }
   for (const p of parts.filter((x) => x.startsWith('&'))) {
     const m = matchPattern(inventory, p.slice(1));
-    if (m.size === 0) throw new InventoryError(`--limit: '${p}' matches no host or group in ${inventory.file}`);
+    if (m.size === 0) throw noMatch(inventory, p);
     selected = new Set([...selected].filter((h) => m.has(h)));
   }
   for (const p of parts.filter((x) => x.startsWith('!'))) {
     const m = matchPattern(inventory, p.slice(1));
-    if (m.size === 0) throw new InventoryError(`--limit: '${p}' matches no host or group in ${inventory.file}`);
+    if (m.size === 0) throw noMatch(inventory, p);
     for (const h of m) selected.delete(h);
   }
   return inventory.hosts.filter((h) => selected.has(h.name));

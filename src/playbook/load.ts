@@ -8,6 +8,7 @@ import type { PlaybookSpec } from './schema.js';
 import { SourceMap } from './source-map.js';
 import { SourceText } from './source-text.js';
 import { parseYaml, TOO_DEEP, type SourceProblem } from './yaml-syntax.js';
+import { FileReadError } from '../core/read-error.js';
 
 export interface LoadedPlaybook {
   path: string;
@@ -61,8 +62,7 @@ export async function loadPlaybook(path: string, registry: ActionRegistry): Prom
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof PlaybookError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `playbook not found: ${path}` : `cannot read playbook ${path}: ${(error as Error).message}`);
+    throw new FileReadError('playbook', path, error);
   }
   return parsePlaybook(path, text, registry);
 }

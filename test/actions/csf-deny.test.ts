@@ -75,6 +75,12 @@ describe('csf.deny against the simulated host', () => {
     await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.150.1' } as never)).rejects.toThrow(/extra\.allow line 1/);
   });
 
+  it("reads an Include of /etc/csf/cpanel.allow in the host's CSF directory, never the control machine's /etc/csf", async () => {
+    writeFileSync(join(sim.root, 'etc/csf/csf.allow'), 'Include /etc/csf/cpanel.allow\n');
+    writeFileSync(join(sim.root, 'etc/csf/cpanel.allow'), '45.33.160.1 # cPanel login\n');
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.160.1' } as never)).rejects.toThrow(`${join(sim.root, 'etc/csf/cpanel.allow')} line 1`);
+  });
+
   it('refuses the host own addresses', async () => {
     const own = ctx.calls.length;
     const addresses = await ctx.exec({ argv: ['hostname', '-I'], okExitCodes: [0, 1] });

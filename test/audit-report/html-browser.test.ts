@@ -55,7 +55,7 @@ describe.runIf(available || process.env.CI)('HTML report in headless Chromium', 
     });
     await page.goto(reportUrl);
 
-    for (const title of ['What triggered the run', 'Who ran it, from where', 'Findings', 'Gates', 'Steps and commands', 'What changed', 'What failed', 'How to undo', 'Audit log']) {
+    for (const title of ['What triggered the run', 'Who ran it, from where', 'Findings', 'Gates', 'Steps and commands', 'What changed', 'What failed and is still open', 'How to undo', 'Audit log']) {
       await expect.poll(() => page.getByRole('heading', { name: title, exact: true }).isVisible()).toBe(true);
     }
     // The hostile subject is shown as text, not run.

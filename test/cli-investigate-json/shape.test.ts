@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { simHostInfo } from '../../fixtures/sim/host.mjs';
 import { demoManifest, resetDemoHost } from '../../src/hosts/demo.js';
+import { buildVerdict } from '../../src/investigate/verdict.js';
 import { runCli } from '../cli/run-cli.js';
 
 /**
@@ -14,7 +15,8 @@ import { runCli } from '../cli/run-cli.js';
 
 const TOP_KEYS = ['auditLog', 'hosts', 'incomplete', 'ok', 'source', 'verdict'];
 const ENTRY_KEYS = ['error', 'host', 'incomplete', 'ok', 'verdict'];
-const VERDICT_KEYS = ['counts', 'directories', 'evidence', 'incomplete', 'ips', 'kind', 'problems', 'scripts', 'sender', 'senders', 'sources_failed', 'summary', 'thresholds', 'window'];
+// Every field of a real Verdict plus the completeness fields: a field added to Verdict must reach the JSON.
+const VERDICT_KEYS = [...Object.keys(buildVerdict({})), 'problems', 'sources_failed', 'incomplete'].sort();
 
 interface Verdict {
   kind: string;

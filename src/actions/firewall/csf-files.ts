@@ -1,5 +1,6 @@
 import { parseCsfList, type CsfListEntry } from '../../parsers/csf-lists.js';
 import { readHostFile } from '../files/host-read.js';
+import { CPANEL_LAYOUT } from '../../hosts/types.js';
 import type { ActionContext } from '../types.js';
 import { coversIp, type ParsedIp } from './ip.js';
 
@@ -9,6 +10,17 @@ export interface CsfListHit {
 }
 
 const MAX_INCLUDE_DEPTH = 8;
+
+/**
+ * An Include names a path as CSF sees it (`Include /etc/csf/cpanel.allow`). On a host whose CSF
+ * directory is elsewhere (the demo host's is under its own root) that path is in the host's CSF
+ * directory: reading it as written would read the control machine's own /etc/csf.
+ */
+function onHost(ctx: ActionContext, include: string): string {
+  const standard = `${CPANEL_LAYOUT.csfDir}/`;
+  const csfDir = ctx.host.layout.csfDir.replace(/\/+$/, '');
+  return include.startsWith(standard) && csfDir !== CPANEL_LAYOUT.csfDir ? `${csfDir}/${include.slice(standard.length)}` : include;
+}
 
 /** Every entry of a CSF list file and the files it includes (cycles and depth bounded). */
 export async function readCsfListTree(ctx: ActionContext, path: string): Promise<Array<{ file: string; entry: CsfListEntry }>> {
@@ -21,7 +33,7 @@ export async function readCsfListTree(ctx: ActionContext, path: string): Promise
     if (text === null) return;
     const list = parseCsfList(text);
     for (const entry of list.entries) out.push({ file, entry });
-    for (const include of list.includes) await visit(include, depth + 1);
+    for (const include of list.includes) await visit(onHost(ctx, include), depth + 1);
   };
   await visit(path, 0);
   return out;

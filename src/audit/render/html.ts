@@ -1,5 +1,7 @@
 import { argvToDisplay, displayText, escapeHtml } from './escape.js';
 import type { CommandRow, Finding, IncidentReport } from './model.js';
+import { stillOpen } from './open.js';
+import { fieldsOf, tableOf, type Rows } from './rows.js';
 
 /**
  * The incident report as ONE self-contained HTML file: inline CSS, no script, no external
@@ -29,6 +31,10 @@ function table(headers: string[], rows: string[][], empty = 'None.'): string {
     .join('')}</tbody></table>`;
 }
 
+function rowsTable(rows: Rows): string {
+  return table(rows.columns, rows.rows.map((r) => r.map((cell) => h(cell))));
+}
+
 function keyValues(pairs: [string, string][]): string {
   return `<dl class="kv">${pairs.map(([k, v]) => `<dt>${h(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }
@@ -37,14 +43,15 @@ function section(id: string, title: string, body: string): string {
   return `<section id="${id}"><h2>${h(title)}</h2>${body}</section>`;
 }
 
-function commands(rows: CommandRow[]): string {
-  return `<pre class="commands">${rows
+/** Folded: the commands are there for whoever checks, not in the way of whoever reads. */
+function commands(title: string, rows: CommandRow[]): string {
+  return `<details><summary>${title} <span class="muted">(${rows.length})</span></summary><pre class="commands">${rows
     .map((c) => {
       const stdin = c.stdin !== undefined && c.stdin !== 'none' ? ` <span class="muted"># stdin: ${h(c.stdin)}</span>` : '';
       const outcome = `<span class="${c.ok ? 'good' : 'bad'}-text">→ ${h(c.outcome)}</span>${c.durationMs !== undefined ? ` <span class="muted">${h(c.durationMs)} ms</span>` : ''}${c.error !== undefined ? ` ${h(c.error)}` : ''}`;
       return `<span class="prompt">$</span> ${h(argvToDisplay(c.argv))}${stdin}\n  ${outcome}`;
     })
-    .join('\n')}</pre>`;
+    .join('\n')}</pre></details>`;
 }
 
 function finding(f: Finding): string {
@@ -65,8 +72,8 @@ function finding(f: Finding): string {
     parts.push(`<h4>${h(t.title)}</h4>`);
     parts.push(table(columns, t.rows.map((r) => columns.map((c) => (typeof r[c] === 'number' ? `<span class="num">${h(r[c])}</span>` : code(r[c] ?? ''))))));
   }
-  if (f.evidence.length > 0) parts.push(`<h4>Evidence</h4><pre>${f.evidence.map((e) => h(e)).join('\n')}</pre>`);
-  if (Object.keys(f.other).length > 0) parts.push(`<h4>Other outputs</h4><pre>${h(JSON.stringify(f.other, null, 2))}</pre>`);
+  if (f.evidence.length > 0) parts.push(`<h4>Evidence</h4>${rowsTable(tableOf(f.evidence))}`);
+  if (Object.keys(f.other).length > 0) parts.push(`<h4>Other outputs</h4>${rowsTable(fieldsOf(f.other))}`);
   return `<div class="card">${parts.join('')}</div>`;
 }
 
@@ -97,6 +104,7 @@ dl.kv dd{margin:0;overflow-wrap:anywhere}
 .badge{display:inline-block;white-space:nowrap;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;background:var(--muted)}
 .badge.neutral{background:#6b7480}.badge.good{background:var(--good)}.badge.warn{background:var(--warn)}.badge.bad{background:var(--bad)}
 .good-text{color:var(--good)}.bad-text{color:var(--bad)}.muted{color:var(--muted)}
+details{margin:6px 0 10px}details>summary{cursor:pointer;font-size:13px}
 .card{border:1px solid var(--line);border-radius:6px;padding:4px 14px 8px;margin:10px 0}
 .lead{font-size:15px}
 .empty{color:var(--muted);font-style:italic}
@@ -130,22 +138,15 @@ export function renderHtml(report: IncidentReport): string {
     ['Incident', trigger.incident !== undefined ? code(trigger.incident) : '<span class="muted">none</span>'],
     ['Audit chain', `${badge(audit.chain)}${audit.head !== undefined ? ` head ${code(audit.head)}` : ''}`],
   ])}</header>`);
-  body.push(`<nav class="toc"><a href="#trigger">Trigger</a><a href="#origin">Who</a><a href="#findings">Findings</a><a href="#gates">Gates</a><a href="#steps">Steps</a><a href="#changes">Changes</a><a href="#failures">Failures</a><a href="#undo">Undo</a><a href="#audit">Audit</a></nav>`);
+  body.push(`<nav class="toc"><a href="#changes">Changes</a><a href="#failures">Still open</a><a href="#findings">Findings</a><a href="#gates">Gates</a><a href="#steps">Steps</a><a href="#undo">Undo</a><a href="#trigger">Trigger</a><a href="#origin">Who</a><a href="#audit">Audit</a></nav>`);
 
-  body.push(section('trigger', 'What triggered the run', keyValues([
-    ['Playbook', trigger.playbook ? code(trigger.playbook.name) : ''],
-    ['Playbook file', trigger.playbook ? code(trigger.playbook.path) : ''],
-    ['Playbook sha256', trigger.playbook ? code(trigger.playbook.sha256) : ''],
-    ['Plan hash', run.planHash !== undefined ? code(run.planHash) : ''],
-    ['Incident', trigger.incident !== undefined ? code(trigger.incident) : '<span class="muted">none</span>'],
-  ]) + '<h4>Inputs</h4>' + table(['Input', 'Value'], Object.entries(trigger.inputs).map(([k, v]) => [code(k), code(v)]))));
+  body.push(section('changes', 'What changed', table(['Host', 'Step', 'Change', 'Target', 'Before'], report.changes.map((c) => [
+    ident(c.host), ident(c.step), h(c.what), c.target === undefined ? '' : code(c.target), c.before === undefined ? '' : h(c.before),
+  ]), 'Nothing was changed.')));
 
-  body.push(section('origin', 'Who ran it, from where', keyValues([
-    ['Operator', code(origin.operator ?? 'unknown')],
-    ['uid', h(origin.uid ?? 'unknown')],
-    ['Control host', code(origin.controlHost ?? 'unknown')],
-    ['runbook version', code(origin.toolVersion ?? 'unknown')],
-  ]) + `<h4>Command line</h4><pre>${h(argvToDisplay(origin.argv))}</pre>`));
+  body.push(section('failures', 'What failed and is still open', table(['Host', 'Step', 'What is open'], stillOpen(report).map((f) => [
+    ident(f.host), f.step === undefined ? '' : ident(f.step), `<span class="bad-text">${h(f.error)}</span>`,
+  ]), run.status === 'incomplete' ? 'The log has no summary: the run did not finish; check the steps below.' : 'Nothing failed; nothing is left open.')));
 
   body.push(section('findings', 'Findings', report.findings.length === 0 ? '<p class="empty">No detection step recorded findings.</p>' : report.findings.map(finding).join('')));
 
@@ -161,23 +162,30 @@ export function renderHtml(report: IncidentReport): string {
       ident(s.step), ident(s.action), s.item === undefined ? '' : code(s.item), badge(s.status), h(s.error ?? s.summary ?? ''),
     ])));
     for (const s of steps.filter((x) => x.commands.length > 0)) {
-      stepParts.push(`<h4>Commands of ${ident(s.step)}${s.item !== undefined ? ` ${code(s.item)}` : ''}</h4>${commands(s.commands)}`);
+      stepParts.push(commands(`Commands of ${ident(s.step)}${s.item !== undefined ? ` ${code(s.item)}` : ''}`, s.commands));
     }
   }
   body.push(section('steps', 'Steps and commands', stepParts.join('') || '<p class="empty">No step ran.</p>'));
-
-  body.push(section('changes', 'What changed', table(['Host', 'Step', 'Change', 'Target', 'Before'], report.changes.map((c) => [
-    ident(c.host), ident(c.step), h(c.what), c.target === undefined ? '' : code(c.target), c.before === undefined ? '' : h(c.before),
-  ]), 'Nothing was changed.')));
-
-  body.push(section('failures', 'What failed', table(['Host', 'Step', 'Error'], report.failures.map((f) => [
-    ident(f.host), f.step === undefined ? '' : ident(f.step), `<span class="bad-text">${h(f.error)}</span>`,
-  ]), 'Nothing failed.')));
 
   body.push(section('undo', 'How to undo', `<p><code>runbook undo LOG</code> plans these reversals and asks before running them.</p>` +
     table(['Host', 'Step', 'Undo action', 'Parameters', 'Description'], report.undo.map((u) => [ident(u.host), ident(u.step), ident(u.action), code(u.params), h(u.description)]), 'Nothing to undo.') +
     '<h4>Cannot be undone</h4>' +
     table(['Host', 'Step', 'What'], report.irreversible.map((i) => [ident(i.host), ident(i.step), h(i.text)]), 'Nothing irreversible was done.')));
+
+  body.push(section('trigger', 'What triggered the run', keyValues([
+    ['Playbook', trigger.playbook ? code(trigger.playbook.name) : ''],
+    ['Playbook file', trigger.playbook ? code(trigger.playbook.path) : ''],
+    ['Playbook sha256', trigger.playbook ? code(trigger.playbook.sha256) : ''],
+    ['Plan hash', run.planHash !== undefined ? code(run.planHash) : ''],
+    ['Incident', trigger.incident !== undefined ? code(trigger.incident) : '<span class="muted">none</span>'],
+  ]) + '<h4>Inputs</h4>' + table(['Input', 'Value'], Object.entries(trigger.inputs).map(([k, v]) => [code(k), code(v)]))));
+
+  body.push(section('origin', 'Who ran it, from where', keyValues([
+    ['Operator', code(origin.operator ?? 'unknown')],
+    ['uid', h(origin.uid ?? 'unknown')],
+    ['Control host', code(origin.controlHost ?? 'unknown')],
+    ['runbook version', code(origin.toolVersion ?? 'unknown')],
+  ]) + `<h4>Command line</h4><pre>${h(argvToDisplay(origin.argv))}</pre>`));
 
   if (report.notes.length > 0) {
     body.push(section('notes', 'Notes', table(['Time', 'Host', 'Step', 'Note'], report.notes.map((n) => [h(n.ts), ident(n.host), ident(n.step), h(n.message)]))));

@@ -1,5 +1,7 @@
-import { argvToDisplay, displayText, escapeMarkdown, mdCell, mdCode, mdFence } from './escape.js';
+import { argvToDisplay, displayText, escapeHtml, escapeMarkdown, mdCell, mdCode, mdFence } from './escape.js';
 import type { CommandRow, Finding, IncidentReport } from './model.js';
+import { stillOpen } from './open.js';
+import { fieldsOf, tableOf, type Rows } from './rows.js';
 
 /**
  * The incident report as Markdown that pastes into ticket systems (GitHub, GitLab, Jira's
@@ -13,16 +15,21 @@ function table(headers: string[], rows: string[][]): string {
   return [head, rule, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
+function rowsTable(rows: Rows): string {
+  return table(rows.columns.map((c) => mdCell(c)), rows.rows.map((r) => r.map((cell) => mdCell(cell))));
+}
+
 function keyValues(pairs: [string, string][]): string {
   return table(['Field', 'Value'], pairs.map(([k, v]) => [k, v]));
 }
 
-function commandBlock(commands: CommandRow[]): string {
+/** Folded: the commands are there for whoever checks, not in the way of whoever reads. */
+function commandBlock(title: string, commands: CommandRow[]): string {
   const lines = commands.map((c) => {
     const stdin = c.stdin !== undefined && c.stdin !== 'none' ? `  # stdin: ${c.stdin}` : '';
     return `${argvToDisplay(c.argv)}${stdin}\n#   → ${c.outcome}${c.durationMs !== undefined ? ` (${c.durationMs} ms)` : ''}${c.error !== undefined ? `: ${c.error}` : ''}`;
   });
-  return mdFence(lines.join('\n'), 'sh');
+  return `<details><summary>${escapeHtml(title)}</summary>\n\n${mdFence(lines.join('\n'), 'sh')}\n\n</details>`;
 }
 
 function findingSection(f: Finding): string {
@@ -45,12 +52,11 @@ function findingSection(f: Finding): string {
   }
   if (f.evidence.length > 0) {
     parts.push('**Evidence**');
-    parts.push(mdFence(f.evidence.map((e) => displayText(e)).join('\n')));
+    parts.push(rowsTable(tableOf(f.evidence)));
   }
-  const otherKeys = Object.keys(f.other);
-  if (otherKeys.length > 0) {
+  if (Object.keys(f.other).length > 0) {
     parts.push('**Other outputs**');
-    parts.push(mdFence(JSON.stringify(f.other, null, 2), 'json'));
+    parts.push(rowsTable(fieldsOf(f.other)));
   }
   return parts.join('\n\n');
 }
@@ -74,6 +80,51 @@ export function renderMarkdown(report: IncidentReport): string {
       ['Audit chain', `${mdCell(audit.chain)}${audit.head !== undefined ? `, head ${mdCode(audit.head)}` : ''}`],
     ]),
   );
+
+  out.push('## What changed');
+  out.push(
+    table(
+      ['Host', 'Step', 'Change', 'Target', 'Before'],
+      report.changes.map((c) => [mdCode(c.host), mdCode(c.step), mdCell(c.what), c.target === undefined ? ' ' : mdCode(c.target), c.before === undefined ? ' ' : mdCell(c.before)]),
+    ),
+  );
+
+  out.push('## What failed and is still open');
+  const open = stillOpen(report);
+  out.push(open.length === 0 ? (run.status === 'incomplete' ? '_The log has no summary: the run did not finish; check the steps below._' : '_Nothing failed; nothing is left open._') : table(['Host', 'Step', 'What is open'], open.map((f) => [mdCode(f.host), f.step === undefined ? ' ' : mdCode(f.step), mdCell(f.error)])));
+
+  out.push('## Findings');
+  out.push(report.findings.length === 0 ? '_No detection step recorded findings._' : report.findings.map(findingSection).join('\n\n'));
+
+  out.push('## Gates');
+  out.push(
+    table(
+      ['Time', 'Gate', 'Question', 'Hosts', 'Answer', 'By'],
+      report.gates.map((g) => [mdCell(g.ts), mdCode(g.gate), mdCell(g.message), g.hosts.map((h) => mdCode(h)).join(', ') || ' ', `**${mdCell(g.answer)}**${g.reason !== undefined ? ` (${mdCell(g.reason)})` : ''}`, mdCode(g.by)]),
+    ),
+  );
+
+  out.push('## Steps and commands');
+  const hostsInOrder = Array.from(new Set(report.steps.map((s) => s.host)));
+  for (const host of hostsInOrder) {
+    out.push(`### ${escapeMarkdown(host)}`);
+    const steps = report.steps.filter((s) => s.host === host);
+    out.push(
+      table(
+        ['Step', 'Action', 'Item', 'Status', 'Summary'],
+        steps.map((s) => [mdCode(s.step), mdCode(s.action), s.item === undefined ? ' ' : mdCode(s.item), `**${mdCell(s.status)}**`, mdCell(s.error ?? s.summary ?? '')]),
+      ),
+    );
+    for (const s of steps.filter((x) => x.commands.length > 0)) {
+      out.push(commandBlock(`Commands of ${displayText(s.step)}${s.item !== undefined ? ` (${displayText(s.item)})` : ''}: ${s.commands.length}`, s.commands));
+    }
+  }
+
+  out.push('## How to undo');
+  out.push('`runbook undo LOG` plans these reversals and asks before running them:');
+  out.push(table(['Host', 'Step', 'Undo action', 'Parameters', 'Description'], report.undo.map((u) => [mdCode(u.host), mdCode(u.step), mdCode(u.action), mdCode(u.params), mdCell(u.description)])));
+  out.push('**Cannot be undone**');
+  out.push(report.irreversible.length === 0 ? '_Nothing irreversible was done._' : table(['Host', 'Step', 'What'], report.irreversible.map((i) => [mdCode(i.host), mdCode(i.step), mdCell(i.text)])));
 
   out.push('## What triggered the run');
   out.push(
@@ -99,51 +150,6 @@ export function renderMarkdown(report: IncidentReport): string {
   );
   out.push('Command line:');
   out.push(mdFence(argvToDisplay(origin.argv), 'sh'));
-
-  out.push('## Findings');
-  out.push(report.findings.length === 0 ? '_No detection step recorded findings._' : report.findings.map(findingSection).join('\n\n'));
-
-  out.push('## Gates');
-  out.push(
-    table(
-      ['Time', 'Gate', 'Question', 'Hosts', 'Answer', 'By'],
-      report.gates.map((g) => [mdCell(g.ts), mdCode(g.gate), mdCell(g.message), g.hosts.map((h) => mdCode(h)).join(', ') || ' ', `**${mdCell(g.answer)}**${g.reason !== undefined ? ` (${mdCell(g.reason)})` : ''}`, mdCode(g.by)]),
-    ),
-  );
-
-  out.push('## Steps and commands');
-  const hostsInOrder = Array.from(new Set(report.steps.map((s) => s.host)));
-  for (const host of hostsInOrder) {
-    out.push(`### ${escapeMarkdown(host)}`);
-    const steps = report.steps.filter((s) => s.host === host);
-    out.push(
-      table(
-        ['Step', 'Action', 'Item', 'Status', 'Summary'],
-        steps.map((s) => [mdCode(s.step), mdCode(s.action), s.item === undefined ? ' ' : mdCode(s.item), `**${mdCell(s.status)}**`, mdCell(s.error ?? s.summary ?? '')]),
-      ),
-    );
-    for (const s of steps.filter((x) => x.commands.length > 0)) {
-      out.push(`Commands of ${mdCode(s.step)}${s.item !== undefined ? ` (${mdCode(s.item)})` : ''}:`);
-      out.push(commandBlock(s.commands));
-    }
-  }
-
-  out.push('## What changed');
-  out.push(
-    table(
-      ['Host', 'Step', 'Change', 'Target', 'Before'],
-      report.changes.map((c) => [mdCode(c.host), mdCode(c.step), mdCell(c.what), c.target === undefined ? ' ' : mdCode(c.target), c.before === undefined ? ' ' : mdCell(c.before)]),
-    ),
-  );
-
-  out.push('## What failed');
-  out.push(report.failures.length === 0 ? '_Nothing failed._' : table(['Host', 'Step', 'Error'], report.failures.map((f) => [mdCode(f.host), f.step === undefined ? ' ' : mdCode(f.step), mdCell(f.error)])));
-
-  out.push('## How to undo');
-  out.push('`runbook undo LOG` plans these reversals and asks before running them:');
-  out.push(table(['Host', 'Step', 'Undo action', 'Parameters', 'Description'], report.undo.map((u) => [mdCode(u.host), mdCode(u.step), mdCode(u.action), mdCode(u.params), mdCell(u.description)])));
-  out.push('**Cannot be undone**');
-  out.push(report.irreversible.length === 0 ? '_Nothing irreversible was done._' : table(['Host', 'Step', 'What'], report.irreversible.map((i) => [mdCode(i.host), mdCode(i.step), mdCell(i.text)])));
 
   if (report.notes.length > 0) {
     out.push('## Notes');

@@ -20,8 +20,8 @@ import { createGatekeeper } from '../gate.js';
 import { diffPlans, findPlanByHash } from '../plan-diff.js';
 import { renderPlan } from '../render/plan.js';
 import { canRedraw, listrProgress, plainProgress } from '../render/progress.js';
-import { checkSecretsFile, createSecretDelivery } from '../secrets.js';
-import { auditFileName, collect, interruptibleRun } from '../run-support.js';
+import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
+import { auditFileName, checkRunFlags, collect, interruptibleRun, positiveInt } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
@@ -58,19 +58,6 @@ export interface ApplyFlags extends SigningFlags, Partial<AnsibleStyleFlags> {
   color?: boolean;
 }
 
-function positiveInt(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a whole number of 1 or more, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-/** Where generated secrets go when there is no terminal and no --secrets-file (mode 0700). */
-function secretsDir(): string {
-  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(state, 'runbook', 'secrets');
-}
-
 /** The command line that applies exactly this plan. */
 function approveCommand(argv: string[], hash: string): string {
   const kept: string[] = [];
@@ -98,13 +85,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
   const run = interruptibleRun();
   let audit: AuditWriter | undefined;
   try {
-    if (flags.yes && flags.approve) throw new UsageError('--yes and --approve do not go together: --approve already accepts the gates of exactly that plan');
-    if (flags.dryRun && (flags.yes || flags.approve)) throw new UsageError('--dry-run changes nothing, so it takes neither --yes nor --approve');
-    if (flags.approve !== undefined && !/^[0-9a-f]{16}$/.test(flags.approve)) throw new UsageError(`--approve takes the 16-hex-digit plan hash a dry-run printed, got ${JSON.stringify(flags.approve)}`);
-    if (flags.secretsFile) {
-      const problem = checkSecretsFile(flags.secretsFile);
-      if (problem) throw new UsageError(problem);
-    }
+    checkRunFlags(flags);
     const forks = positiveInt('--forks', flags.forks) ?? 10;
     const maxFail = flags.maxFailPercent === undefined ? undefined : Number(flags.maxFailPercent);
     if (maxFail !== undefined && !(maxFail >= 0 && maxFail <= 100)) throw new UsageError('--max-fail-percent takes a number from 0 to 100');
@@ -166,8 +147,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
       signal: run.signal,
       deliverSecret: createSecretDelivery({
         ...(flags.secretsFile ? { secretsFile: flags.secretsFile } : {}),
-        // Not beside the audit log: audit logs get copied and attached to tickets.
-        fallbackFile: join(secretsDir(), `${basename(auditPath, '.jsonl')}.secrets`),
+        fallbackFile: fallbackSecretsFile(auditPath),
         interactive,
         emergencyDir: dirname(auditPath),
       }),

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { verifySignedLog } from '../../audit/sign.js';
 import { verifyAuditLog } from '../../audit/verify.js';
+import { listAuditRuns } from '../../audit/list.js';
+import { safeLine } from '../../core/text.js';
+import { FileReadError } from '../../core/read-error.js';
 import { EXIT } from '../../engine/run.js';
 import { reportError } from '../errors.js';
 import { printJson } from '../render/json.js';
@@ -34,6 +37,43 @@ export async function auditVerifyCommand(file: string, flags: { json?: boolean; 
   }
 }
 
+/** `runbook audit list [DIR]`: past runs, oldest first. */
+export function auditListCommand(dir: string, flags: { json?: boolean }): number {
+  try {
+    let runs;
+    try {
+      runs = listAuditRuns(dir);
+    } catch (error) {
+      throw new FileReadError('the audit directory', dir, error);
+    }
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ ok: true, dir, runs }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (runs.length === 0) {
+      process.stdout.write(`No runs recorded in ${safeLine(dir)}.\n`);
+      return EXIT.ok;
+    }
+    const rows = [
+      ['TIME', 'PLAYBOOK', 'MODE', 'HOSTS', 'OUTCOME', 'VERIFIED', 'LOG'],
+      ...runs.map((r) => [
+        r.time?.replace(/\.\d+Z$/, 'Z') ?? '?',
+        r.playbook ?? '?',
+        r.mode ?? '?',
+        r.hosts.length > 3 ? `${r.hosts.slice(0, 3).join(',')},+${r.hosts.length - 3}` : r.hosts.join(',') || '-',
+        r.exitCode === null ? r.outcome : `${r.outcome} (${r.exitCode})`,
+        r.verified ? 'yes' : 'no',
+        r.file,
+      ].map((cell) => safeLine(cell))),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    for (const row of rows) process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, flags.json === true);
+  }
+}
+
 export function registerAuditCommand(program: Command): Command {
   const audit = program.command('audit').description('Work with audit logs: verify, render, attach');
   audit
@@ -45,6 +85,15 @@ export function registerAuditCommand(program: Command): Command {
     .addHelpText('after', '\nExit codes: 0 intact · 5 broken, truncated, unsigned or wrongly signed · 2 bad usage')
     .action(async (file: string, flags: { json?: boolean; pubkey?: string }) => {
       process.exitCode = await auditVerifyCommand(file, flags);
+    });
+  audit
+    .command('list')
+    .description('List past runs in an audit directory: time, playbook, hosts, outcome and whether the log verifies')
+    .argument('[dir]', 'audit directory', 'runbook-audit')
+    .option('--json', 'machine-readable list')
+    .addHelpText('after', "\nA log that does not verify says no under VERIFIED; 'runbook audit verify LOG' says where it breaks.\nExit codes: 0 listed · 2 the directory cannot be read")
+    .action((dir: string, flags: { json?: boolean }) => {
+      process.exitCode = auditListCommand(dir, flags);
     });
   return audit;
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
@@ -11,8 +11,8 @@ import { createGatekeeper } from '../gate.js';
 import { renderOutcomeTable } from '../../fleet/outcome-table.js';
 import { renderPlan } from '../render/plan.js';
 import { plainProgress } from '../render/progress.js';
-import { createSecretDelivery } from '../secrets.js';
-import { auditFileName, collect, interruptibleRun } from '../run-support.js';
+import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
+import { auditFileName, checkRunFlags, collect, interruptibleRun, positiveInt } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
 import { VERSION } from '../version.js';
@@ -22,8 +22,12 @@ import { printJson } from '../render/json.js';
 interface UndoFlags extends SigningFlags {
   dryRun?: boolean;
   yes?: boolean;
+  approve?: string;
   host: string[];
   inventory?: string;
+  limit?: string;
+  forks?: string;
+  secretsFile?: string;
   acceptNewHostKeys?: boolean;
   knownHosts?: string;
   auditDir: string;
@@ -56,7 +60,8 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
   const run = interruptibleRun();
   let audit: AuditWriter | undefined;
   try {
-    if (flags.dryRun && flags.yes) throw new UsageError('--dry-run changes nothing, so it takes no --yes');
+    checkRunFlags(flags);
+    const forks = positiveInt('--forks', flags.forks) ?? 10;
     const registry = builtinActions();
     let prepared;
     try {
@@ -81,12 +86,15 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       {
         host: hostFlags,
         ...(flags.inventory ? { inventory: flags.inventory } : {}),
+        ...(flags.limit ? { limit: flags.limit } : {}),
         ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
         ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
       },
       {},
     );
-    const missing = plan.hosts.filter((h) => !targets.some((t) => t.name === h));
+    // --limit narrows the undo to some of the hosts the run changed; otherwise every one must be reachable.
+    const missing = flags.limit ? [] : plan.hosts.filter((h) => !targets.some((t) => t.name === h));
+    if (flags.limit && !targets.some((t) => plan.hosts.includes(t.name))) throw new UsageError(`--limit ${flags.limit} selects none of the hosts the run changed (${plan.hosts.join(', ')})`);
     if (missing.length > 0) throw new UsageError(`the run changed ${missing.join(', ')}, which the given --host/--inventory do not reach; name them (e.g. --host ${missing[0]}) so every reversal can run`);
 
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
@@ -98,14 +106,16 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       targets,
       registry,
       dryRun: flags.dryRun === true,
-      gatekeeper: createGatekeeper({ yes: flags.yes === true, interactive: interactive && !json, style: errStyle }),
+      ...(flags.approve !== undefined ? { approve: flags.approve } : {}),
+      forks,
+      gatekeeper: createGatekeeper({ yes: flags.yes === true, interactive: interactive && !json, style: errStyle, retryHint: '--yes, or with --approve <plan hash>' }),
       audit,
       argv,
       toolVersion: VERSION,
       observer: (event) => progress.observer(event),
       signal: run.signal,
       ...(signSummary ? { signSummary } : {}),
-      deliverSecret: createSecretDelivery({ fallbackFile: auditPath.replace(/\.jsonl$/, '') + '.secrets', interactive, emergencyDir: flags.auditDir }),
+      deliverSecret: createSecretDelivery({ ...(flags.secretsFile ? { secretsFile: flags.secretsFile } : {}), fallbackFile: fallbackSecretsFile(auditPath), interactive, emergencyDir: dirname(auditPath) }),
       onPlan: async (p) => {
         await progress.end();
         if (!json) process.stdout.write(`${renderPlan(p, { playbook: prepared.playbook.spec.name, dryRun: flags.dryRun === true, hosts: plan.hosts }, style)}\n\n`);
@@ -137,11 +147,15 @@ export function registerUndoCommand(program: Command): void {
     .argument('<log>', 'audit log of the run to undo')
     .option('-n, --dry-run', 'show the undo plan against the hosts; change nothing')
     .option('-y, --yes', 'accept the confirmation gate (for automation)')
+    .option('--approve <hash>', 'undo only if the fresh plan has this hash (from a dry-run); accepts its gate')
     .option('-H, --host <host>', 'how to reach the hosts (default: the host names in the log)', collect, [])
     .option('-i, --inventory <file>', 'inventory that resolves the host names in the log')
+    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory, e.g. "web*,!web3"')
+    .option('-f, --forks <n>', 'hosts worked on at once', '10')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
     .option('--audit-dir <dir>', 'directory for the audit log of the undo run', 'runbook-audit')
+    .option('--secrets-file <file>', 'write generated secrets to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
     .addOption(signKeyOption())
     .addOption(signKeyPassphraseOption())
     .option('--json', 'machine-readable result on stdout')
@@ -158,7 +172,7 @@ Examples:
   runbook undo LOG -i fleet.yml
 
 Exit codes: 0 undone (or nothing to undo) · 1 a reversal failed · 2 bad log, tampered log or
-flags · 3 stopped at the gate · 5 audit log not writable · 130 interrupted`,
+flags · 3 stopped at the gate · 4 --approve hash differs · 5 audit log not writable · 130 interrupted`,
     )
     .action(async (log: string, flags: UndoFlags) => {
       process.exitCode = await undoCommand(log, flags, process.argv.slice(2));

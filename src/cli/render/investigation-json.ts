@@ -52,16 +52,17 @@ export interface InvestigationJson {
   hosts: InvestigationEntry[];
 }
 
-const VERDICT_KEYS = ['kind', 'sender', 'senders', 'scripts', 'directories', 'ips', 'counts', 'evidence', 'thresholds', 'window', 'summary'] as const;
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function pickVerdict(v: Record<string, unknown>): Verdict {
-  const out: Record<string, unknown> = {};
-  for (const k of VERDICT_KEYS) out[k] = v[k];
-  return out as unknown as Verdict;
+/**
+ * The verdict as the JSON carries it: every field of the Verdict, whole (a field added to
+ * Verdict reaches the JSON without a change here), with the completeness fields set from what
+ * was read. Nothing is picked by name, so nothing can be forgotten.
+ */
+function withCompleteness(verdict: Verdict, completeness: Omit<InvestigationVerdict, keyof Verdict>): InvestigationVerdict {
+  return { ...verdict, ...completeness };
 }
 
 /**
@@ -75,7 +76,7 @@ export function verdictFromFiles(inv: Investigation): InvestigationVerdict {
     if (/^main ?log\b/i.test(p)) failed.add('mainlog');
     else if (/^spool\b/i.test(p)) failed.add('spool');
   }
-  return { ...pickVerdict(inv as unknown as Record<string, unknown>), problems: [...inv.problems], sources_failed: [...failed], incomplete: inv.problems.length > 0 };
+  return withCompleteness(inv, { problems: [...inv.problems], sources_failed: [...failed], incomplete: inv.problems.length > 0 });
 }
 
 /**
@@ -86,7 +87,10 @@ export function verdictFromHost(outputs: unknown): InvestigationVerdict | null {
   if (!isRecord(outputs) || typeof outputs.kind !== 'string') return null;
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const sources = strings(outputs.sources_failed).filter((s): s is EvidenceSource => s === 'queue' || s === 'mainlog' || s === 'spool');
-  return { ...pickVerdict(outputs), problems: strings(outputs.problems), sources_failed: sources, incomplete: outputs.incomplete === true };
+  // exim.detect's outputs are its Verdict plus the completeness fields (src/actions/exim/detect.ts);
+  // the engine adds the step's `status` to every step's outputs (registerOutputs), not a verdict field.
+  const { status: _stepStatus, ...verdict } = outputs;
+  return withCompleteness(verdict as unknown as Verdict, { problems: strings(outputs.problems), sources_failed: sources, incomplete: outputs.incomplete === true });
 }
 
 /** One entry from a verdict (or the error that stopped it). */
