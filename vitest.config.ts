@@ -59,6 +59,20 @@ const SYSTEM = [
   'test/fixtures/whm-services.test.ts',
   'test/investigate-rotated/sources.test.ts',
   'test/undo/undo.test.ts',
+  // Added with their features: each starts a real part or spawns the CLI.
+  'test/audit/writer-full-disk.test.ts', // tmpfs mounts, a full playbook run per disk size
+  'test/bench/detection/run.test.ts',
+  'test/cli/ansible-style.test.ts',
+  'test/cli/interrupt-tty.test.ts', // a real pseudo-terminal
+  'test/cli/progress-tty.test.ts',
+  'test/cli/secrets.test.ts',
+  'test/cli/terminal-safe-output.test.ts',
+  'test/engine/execute-counts.test.ts', // kills a real sshd mid-run
+  'test/fixtures/scenarios.test.ts', // generates the detection corpus (several MB per scenario)
+  'test/fleet/ansible-inventory-ssh-config.test.ts',
+  'test/fleet/inventory-ini.test.ts', // runs ansible-inventory
+  'test/parsers/exim-real-arrivals.test.ts',
+  'test/ssh/slow-session.test.ts',
 ];
 
 export default defineConfig({
