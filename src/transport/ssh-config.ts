@@ -121,8 +121,21 @@ export function resolveSshConfig(
     }
   }
   refuseProxyCommand(first.get('proxycommand'), host, 'ssh_config');
+  return hostSettings(host, expandTokens(first.get('hostname') ?? host, { h: host }), first, identityFiles, env);
+}
+
+/**
+ * The connection settings from the first value of each option (as OpenSSH keeps them) and the
+ * identity files, with `%` tokens and `~` expanded: one place for the built-in reader and `ssh -G`.
+ */
+function hostSettings(
+  host: string,
+  hostname: string,
+  first: ReadonlyMap<string, string>,
+  identityFiles: readonly string[],
+  env: { home?: string; localUser?: string },
+): SshConfigHost {
   const home = env.home ?? homedir();
-  const hostname = expandTokens(first.get('hostname') ?? host, { h: host });
   const user = first.get('user');
   const portText = first.get('port');
   const port = portText !== undefined ? Number.parseInt(portText, 10) : undefined;
@@ -140,10 +153,7 @@ export function resolveSshConfig(
     ...(user !== undefined ? { user } : {}),
     ...(port !== undefined && Number.isFinite(port) ? { port } : {}),
     identityFiles: identityFiles.map((f) => expandTilde(expandTokens(f, tokens), home)),
-    proxyJump:
-      jump === undefined || jump.toLowerCase() === 'none'
-        ? []
-        : jump.split(',').map((s) => s.trim()).filter(Boolean),
+    proxyJump: jump === undefined || jump.toLowerCase() === 'none' ? [] : jump.split(',').map((s) => s.trim()).filter(Boolean),
   };
 }
 
@@ -208,28 +218,9 @@ export function parseSshG(output: string, host: string, env: { home?: string; lo
     else if (!first.has(m[1]!)) first.set(m[1]!, m[2]!);
   }
   refuseProxyCommand(first.get('proxycommand'), host, 'ssh -G');
-  const home = env.home ?? homedir();
-  const hostname = first.get('hostname') ?? host;
-  const user = first.get('user');
-  const portText = first.get('port');
-  const port = portText !== undefined ? Number.parseInt(portText, 10) : undefined;
-  const tokens: Record<string, string> = {
-    h: hostname,
-    n: host,
-    d: home,
-    u: env.localUser ?? safeLocalUser(),
-    r: user ?? env.localUser ?? safeLocalUser(),
-    p: String(port ?? 22),
-  };
+  // ssh -G lists its default identities when none is configured: those are the agent's business.
   const configured = identities.every((f) => OPENSSH_DEFAULT_IDENTITIES.has(f)) ? [] : identities;
-  const jump = first.get('proxyjump');
-  return {
-    hostname,
-    ...(user !== undefined ? { user } : {}),
-    ...(port !== undefined && Number.isFinite(port) ? { port } : {}),
-    identityFiles: configured.map((f) => expandTilde(expandTokens(f, tokens), home)),
-    proxyJump: jump === undefined || jump.toLowerCase() === 'none' ? [] : jump.split(',').map((s) => s.trim()).filter(Boolean),
-  };
+  return hostSettings(host, first.get('hostname') ?? host, first, configured, env);
 }
 
 function runSshG(ssh: string, host: string, file: string | undefined): Promise<string> {
