@@ -4,21 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureStdio } from '../support/capture-stdio.js';
 import { signSummary } from '../../src/audit/sign.js';
 import { auditAttachCommand, auditRenderCommand } from '../../src/cli/commands/audit-report.js';
 import { undoCommand } from '../../src/cli/commands/undo.js';
 import { writeSpamIncidentLog } from './sample-log.js';
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const stdio = captureStdio();
 
 function tamper(path: string): void {
   writeFileSync(path, readFileSync(path, 'utf8').replace('"answer":"accepted"', '"answer":"declined"'));
@@ -27,8 +20,8 @@ function tamper(path: string): void {
 describe('runbook audit render', () => {
   it('prints Markdown for an intact log and exits 0', async () => {
     expect(await auditRenderCommand(writeSpamIncidentLog(), { format: 'md' })).toBe(0);
-    expect(out).toContain('# Incident report: spam-incident');
-    expect(out).toContain('| Chain | **verified** |');
+    expect(stdio.out).toContain('# Incident report: spam-incident');
+    expect(stdio.out).toContain('| Chain | **verified** |');
   });
 
   it('writes HTML to a private file with -o', async () => {
@@ -36,15 +29,15 @@ describe('runbook audit render', () => {
     expect(await auditRenderCommand(writeSpamIncidentLog(), { format: 'html', output: file })).toBe(0);
     expect(readFileSync(file, 'utf8')).toMatch(/^<!DOCTYPE html>/);
     expect((await import('node:fs')).statSync(file).mode & 0o777).toBe(0o600);
-    expect(err).toContain(`Report written to ${file}`);
+    expect(stdio.err).toContain(`Report written to ${file}`);
   });
 
   it('still renders a tampered log, marks it broken and exits 5', async () => {
     const log = writeSpamIncidentLog();
     tamper(log);
     expect(await auditRenderCommand(log, { format: 'md' })).toBe(5);
-    expect(out).toContain('| Chain | **broken** |');
-    expect(err).toMatch(/hash chain broken/);
+    expect(stdio.out).toContain('| Chain | **broken** |');
+    expect(stdio.err).toMatch(/hash chain broken/);
   });
 
   it('checks the signature with --pubkey', async () => {
@@ -54,12 +47,12 @@ describe('runbook audit render', () => {
     execFileSync('openssl', ['pkey', '-in', join(dir, 'k.pem'), '-pubout', '-out', join(dir, 'p.pem')]);
     const log = writeSpamIncidentLog({ sign: (summary) => signSummary(summary, join(dir, 'k.pem')) });
     expect(await auditRenderCommand(log, { format: 'md', pubkey: join(dir, 'p.pem') })).toBe(0);
-    expect(out).toMatch(/\| Signature \| verified, Ed25519 public key `/);
+    expect(stdio.out).toMatch(/\| Signature \| verified, Ed25519 public key `/);
   });
 
   it('rejects an unknown format with exit 2', async () => {
     expect(await auditRenderCommand(writeSpamIncidentLog(), { format: 'pdf' })).toBe(2);
-    expect(err).toContain('--format must be one of md, html, json');
+    expect(stdio.err).toContain('--format must be one of md, html, json');
   });
 });
 
@@ -89,15 +82,15 @@ describe('runbook audit attach', () => {
   it('posts to a webhook and prints where, with --json', async () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     expect(await auditAttachCommand(writeSpamIncidentLog(), { to: `webhook:${url}`, credentials: creds(), json: true })).toBe(0);
-    const result = JSON.parse(out) as { ok: boolean; head: string };
+    const result = JSON.parse(stdio.out) as { ok: boolean; head: string };
     expect(result.ok).toBe(true);
     expect(bodies[0]).toContain(result.head);
   });
 
   it('exits 2 for a malformed target and 6 when credentials are missing', async () => {
     expect(await auditAttachCommand(writeSpamIncidentLog(), { to: 'jira:not a key', credentials: creds() })).toBe(2);
-    expect(err).toContain('jira:OPS-123');
-    err = '';
+    expect(stdio.err).toContain('jira:OPS-123');
+    stdio.err = '';
     const saved = process.env.RUNBOOK_GITHUB_TOKEN;
     const savedGh = process.env.GITHUB_TOKEN;
     delete process.env.RUNBOOK_GITHUB_TOKEN;
@@ -108,8 +101,8 @@ describe('runbook audit attach', () => {
       if (saved !== undefined) process.env.RUNBOOK_GITHUB_TOKEN = saved;
       if (savedGh !== undefined) process.env.GITHUB_TOKEN = savedGh;
     }
-    expect(err).toContain('RUNBOOK_GITHUB_TOKEN');
-    expect(err).toMatch(/report is saved at .*run\.report\.md/);
+    expect(stdio.err).toContain('RUNBOOK_GITHUB_TOKEN');
+    expect(stdio.err).toMatch(/report is saved at .*run\.report\.md/);
   });
 });
 
@@ -118,7 +111,7 @@ describe('runbook undo (command)', () => {
     const log = writeSpamIncidentLog();
     tamper(log);
     expect(await undoCommand(log, { host: [], auditDir: mkdtempSync(join(tmpdir(), 'rb-undo-')) }, ['undo', log])).toBe(2);
-    expect(err).toContain('runbook audit verify');
+    expect(stdio.err).toContain('runbook audit verify');
   });
 
   it('refuses a log edited to pass as a dry-run', async () => {
@@ -129,6 +122,6 @@ describe('runbook undo (command)', () => {
     const dry = join(dir, 'dry.jsonl');
     writeFileSync(dry, lines.replace('"mode":"apply"', '"mode":"dry-run"'));
     expect(await undoCommand(dry, { host: [], auditDir: dir }, ['undo', dry])).toBe(2);
-    expect(err).toMatch(/does not verify/);
+    expect(stdio.err).toMatch(/does not verify/);
   });
 });

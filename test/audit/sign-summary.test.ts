@@ -5,7 +5,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { captureStdio } from '../support/capture-stdio.js';
 import { signMessage, signSummary, verifySignedLog } from '../../src/audit/sign.js';
 import { findDuplicateKey } from '../../src/audit/strict-json.js';
 import { verifyAuditText } from '../../src/audit/verify.js';
@@ -24,15 +25,7 @@ function keyPair(name: string) {
 const trusted = keyPair('trusted');
 const other = keyPair('other');
 
-let out = '';
-let err = '';
-beforeEach(() => {
-  out = '';
-  err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const stdio = captureStdio();
 
 const signedLog = () => writeSpamIncidentLog({ sign: (summary) => signSummary(summary, trusted.key) });
 
@@ -54,13 +47,13 @@ function editField(path: string, change: (summary: Record<string, unknown>) => v
 /** What `runbook audit verify` says with and without --pubkey. */
 async function verifyBoth(path: string) {
   const withKey = await auditVerifyCommand(path, { pubkey: trusted.pub });
-  const withKeyText = out + err;
-  out = '';
-  err = '';
+  const withKeyText = stdio.out + stdio.err;
+  stdio.out = '';
+  stdio.err = '';
   const plain = await auditVerifyCommand(path, {});
-  const plainText = out + err;
-  out = '';
-  err = '';
+  const plainText = stdio.out + stdio.err;
+  stdio.out = '';
+  stdio.err = '';
   return { withKey, withKeyText, plain, plainText };
 }
 
