@@ -14,7 +14,7 @@ import { runCli } from '../cli/run-cli.js';
 
 const TOP_KEYS = ['auditLog', 'hosts', 'incomplete', 'ok', 'source', 'verdict'];
 const ENTRY_KEYS = ['error', 'host', 'incomplete', 'ok', 'verdict'];
-const VERDICT_KEYS = ['counts', 'directories', 'evidence', 'incomplete', 'ips', 'kind', 'problems', 'scripts', 'sender', 'senders', 'sources_failed', 'summary', 'thresholds', 'window'];
+const VERDICT_KEYS = ['auth_ids', 'began', 'counts', 'directories', 'evidence', 'incomplete', 'ip_reasons', 'ips', 'kind', 'not_blocked', 'problems', 'scripts', 'sender', 'senders', 'sources', 'sources_failed', 'summary', 'thresholds', 'window'];
 
 interface Verdict {
   kind: string;

@@ -27,6 +27,11 @@ interface InvestigateFlags {
   mainlog?: string[];
   spool?: string;
   domlogs?: string;
+  maillog?: string[];
+  trustedProxy?: string[];
+  proxyRanges?: string;
+  allowList?: string;
+  allow?: string[];
   since: string;
   minMessages: string;
   acceptNewHostKeys?: boolean;
@@ -74,6 +79,11 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.mainlog ? { mainlog: flags.mainlog } : {}),
         ...(flags.spool ? { spool: spoolRoot(flags.spool) } : {}),
         ...(flags.domlogs ? { domlogs: flags.domlogs } : {}),
+        ...(flags.maillog ? { maillog: flags.maillog } : {}),
+        ...(flags.trustedProxy ? { trustedProxies: flags.trustedProxy } : {}),
+        ...(flags.proxyRanges ? { proxyRangesFile: flags.proxyRanges } : {}),
+        ...(flags.allowList ? { allowFile: flags.allowList } : {}),
+        ...(flags.allow ? { allow: flags.allow } : {}),
         since: flags.since,
         min_messages: minMessages,
       });
@@ -150,6 +160,11 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--mainlog <file>', 'offline: an Exim main log copied off a server, plain or gzip (repeatable: a rotated set)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/, or input/ itself)')
     .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
+    .option('--maillog <file>', "offline: Dovecot's log (cPanel /var/log/maillog): addresses that read a mailbox's mail are its owner's (repeatable)", (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--trusted-proxy <cidr>', 'an address or CIDR of your own proxy/load balancer: never blocked, the client is found past it (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--proxy-ranges <file>', "CDN ranges (one CIDR a line) replacing the shipped Cloudflare list")
+    .option('--allow-list <file>', 'known bulk senders never flagged: one x@domain, domain, /directory or address/CIDR a line')
+    .option('--allow <entry>', 'one allow-list entry (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')

@@ -52,7 +52,7 @@ export interface InvestigationJson {
   hosts: InvestigationEntry[];
 }
 
-const VERDICT_KEYS = ['kind', 'sender', 'senders', 'scripts', 'directories', 'ips', 'counts', 'evidence', 'thresholds', 'window', 'summary'] as const;
+const VERDICT_KEYS = ['kind', 'sender', 'senders', 'auth_ids', 'sources', 'scripts', 'directories', 'ips', 'ip_reasons', 'not_blocked', 'began', 'counts', 'evidence', 'thresholds', 'window', 'summary'] as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
