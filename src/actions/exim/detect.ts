@@ -105,9 +105,10 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
     try {
       for (const line of (await grepLines(ctx, [mainlog], collector.needles)).lines) collector.mainlogLine(line);
       const mailboxes = collector.needles.filter((n) => n.includes('@'));
-      const maillogs = params.maillog !== undefined ? [params.maillog] : DEFAULT_MAILLOGS;
+      const chosen = params.maillog ?? ctx.host.layout.maillog;
+      const maillogs = chosen !== undefined ? [chosen] : DEFAULT_MAILLOGS;
       const read = await grepLines(ctx, maillogs, mailboxes.map((m) => `user=<${m}>`));
-      if (!read.read && params.maillog !== undefined) problems.push(`cannot read the maillog ${params.maillog} on ${ctx.host.name}: owners who read their mail are not recognised`);
+      if (!read.read && chosen !== undefined) problems.push(`cannot read the maillog ${chosen} on ${ctx.host.name}: owners who read their mail are not recognised`);
       for (const line of read.lines) collector.maillogLine(line);
       inputs.activity = collector.finish();
     } catch (err) {
