@@ -6,6 +6,7 @@
  * offline `investigate` gather the inputs, this decides. Output keys are simple words for
  * playbook expressions (`steps.detect.sources`, `steps.detect.ips`, `steps.detect.senders`).
  */
+import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, normalIp } from './addresses.js';
@@ -336,7 +337,7 @@ function classifier(inputs: VerdictInputs): Classifier {
  * senders, or the directory's lone recent PHP file. Never a file of another account or one that
  * is not there: then the script is not identified.
  */
-function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, sinceEpoch: number | null): { path: string; url: string | null; how: string } | null {
+function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, recentSince: number | null): { path: string; url: string | null; how: string } | null {
   const listed = inputs.listings?.[dir];
   if (listed === undefined) return null;
   const exists = new Set(listed.map((f) => f.path));
@@ -358,10 +359,14 @@ function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInp
   }
   candidates.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
   if (candidates.length > 0) return candidates[0]!;
-  const php = listed.filter((f) => /\.(php\d?|phtml|phar)$/i.test(f.path) && dirname(f.path) === dir);
-  const recent = sinceEpoch === null ? php : php.filter((f) => f.mtime >= sinceEpoch);
-  if (recent.length === 1) return { path: recent[0]!.path, url: null, how: 'the only recently changed PHP file in the directory' };
-  if (php.length === 1) return { path: php[0]!.path, url: null, how: 'the only PHP file in the directory' };
+  // The directory's one suspect PHP file: changed in the week before the log ends, a random
+  // or hidden name (as web.suspect_files rates them).
+  const suspect = listed.filter((f) => {
+    if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
+    const name = basename(f.path);
+    return (recentSince !== null && f.mtime >= recentSince) || looksRandomName(name) || name.startsWith('.');
+  });
+  if (suspect.length === 1) return { path: suspect[0]!.path, url: null, how: 'the only suspect PHP file in the directory (recently changed, random or hidden name)' };
   return null;
 }
 
@@ -376,6 +381,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const evidence: Evidence[] = [];
   const cls = classifier(inputs);
   const logStart = ml?.window.first_time ?? null;
+  const logEnd = ml?.window.last_time ?? null;
+  const recentSince = logEnd !== null ? Date.parse(`${logEnd.replace(' ', 'T')}Z`) / 1000 - 7 * 86400 : null;
   const localUsers = new Set((ml?.local_users ?? []).map((u) => u.user.toLowerCase()));
   const notBlocked = new Map<string, NotBlocked>();
   const keepNotBlocked = (ip: string, c: AddressClass, reason: string, who: string): void => {
@@ -482,7 +489,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       continue;
     }
     evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}`, count: c.count });
-    const r = resolveScript(c.path, c.senders, inputs, null);
+    const r = resolveScript(c.path, c.senders, inputs, recentSince);
     const sender = c.senders[0]?.key ?? null;
     if (r === null) {
       directories.push({ path: c.path, count: c.count, user });

@@ -32,6 +32,7 @@ interface InvestigateFlags {
   proxyRanges?: string;
   allowList?: string;
   allow?: string[];
+  homeRoot?: string[];
   since: string;
   minMessages: string;
   acceptNewHostKeys?: boolean;
@@ -84,6 +85,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.proxyRanges ? { proxyRangesFile: flags.proxyRanges } : {}),
         ...(flags.allowList ? { allowFile: flags.allowList } : {}),
         ...(flags.allow ? { allow: flags.allow } : {}),
+        ...(flags.homeRoot ? { homeRoots: flags.homeRoot } : {}),
         since: flags.since,
         min_messages: minMessages,
       });
@@ -165,6 +167,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--proxy-ranges <file>', "CDN ranges (one CIDR a line) replacing the shipped Cloudflare list")
     .option('--allow-list <file>', 'known bulk senders never flagged: one x@domain, domain, /directory or address/CIDR a line')
     .option('--allow <entry>', 'one allow-list entry (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--home-root <dir>', 'offline: parent of account homes as the main log names them (default /home, /home2, ...); the sending directories are read there (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
