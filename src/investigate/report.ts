@@ -137,7 +137,16 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
   out.push(`  ${s(v.summary)}`);
   // Long lists are cut for reading; --json has them whole.
   const some = (items: string[], max: number): string => `${items.slice(0, max).map(s).join(', ')}${items.length > max ? ` (+${items.length - max} more; --json lists all)` : ''}`;
-  if (v.senders.length > 0) out.push(`${c('bold', 'Suspect senders:')} ${some(v.senders, 20)}`);
+  if (v.sources.length > 0) {
+    out.push(c('bold', 'Sources:'));
+    for (const src of v.sources) {
+      out.push(`  ${src.kind} ${s(src.id)}  ${src.counts.sent} sent, ${src.counts.queued} queued, confidence ${src.confidence}${src.began !== null ? `, began ${s(src.began)}` : ''}`);
+      for (const r of src.reasons) out.push(`    ${c('dim', '-')} ${s(r)}`);
+      if (src.ips.length > 0) out.push(`    attackers: ${some(src.ips, 10)}`);
+    }
+  }
+  if (v.senders.length > 0) out.push(`${c('bold', 'Senders to purge:')} ${some(v.senders, 20)}`);
+  if (v.auth_ids.length > 0) out.push(`${c('bold', 'AUTH ids to purge:')} ${some(v.auth_ids, 20)}`);
   if (v.scripts.length > 0) {
     out.push(c('bold', 'Scripts:'));
     for (const sc of v.scripts) {
@@ -150,7 +159,12 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
     for (const d of v.directories.slice(0, 15)) out.push(`  ${s(d.path)}  ${d.count} messages${d.user !== null ? `  account ${s(d.user)}` : ''}`);
     if (v.directories.length > 15) out.push(`  … ${v.directories.length - 15} more; --json lists all`);
   }
-  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to consider blocking:')} ${some(v.ips, 20)}`);
+  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to block:')} ${some(v.ips, 20)}`);
+  if (v.not_blocked.length > 0) {
+    out.push(c('bold', 'Not blocked:'));
+    for (const n of v.not_blocked.slice(0, 15)) out.push(`  ${s(n.ip)}  ${n.class}: ${s(n.reason)}`);
+    if (v.not_blocked.length > 15) out.push(`  … ${v.not_blocked.length - 15} more; --json lists all`);
+  }
   out.push(`${c('bold', 'Counts:')} queue ${v.counts.queue}, sender queued ${v.counts.sender_queued}, sender sent ${v.counts.sender_sent}, bounces queued ${v.counts.bounces_queued}, arrivals in window ${v.counts.window_arrivals}`);
   if (v.evidence.length > 0) {
     out.push(c('bold', 'Evidence:'));

@@ -127,6 +127,9 @@ export interface Source {
     /** Highest messages in one hour, and the usual hourly volume before the incident. */
     peak_per_hour: number;
     usual_per_hour: number;
+    /** Distinct recipients and recipients per message over the log read (mailboxes and accounts). */
+    unique_recipients?: number;
+    recipients_per_message?: number;
   };
   /** When this source's incident began (log time, ISO), or null when no burst was seen. */
   began: string | null;
@@ -398,6 +401,10 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[] }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
+    // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
+    if (a.id === '' && a.count >= t.min_messages) {
+      evidence.push({ source: 'mainlog', detail: `${a.count} messages authenticated without an id, from ${a.ips.slice(0, 5).map((i) => i.key).join(', ') || 'unknown addresses'}`, count: a.count });
+    }
     if (a.id === '' || isServiceLogin(a.id)) continue;
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
     if (a.count >= t.min_messages || q >= t.min_messages) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
@@ -450,10 +457,21 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       attackerIps: attackers,
       confidence,
       reasons,
-      counts: { sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0 },
+      counts: {
+        sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0,
+        ...(act !== undefined && act.total > 0 ? { unique_recipients: act.uniqueRecipients.size, recipients_per_message: Math.round((act.recipients / act.total) * 10) / 10 } : {}),
+      },
       began: iso(burst?.began ?? null),
       weight: Math.max(c.sent, c.queued),
     });
+  }
+
+  // One address logging in as several flagged mailboxes: one attacker, one incident.
+  const loginsOf = new Map<string, string[]>();
+  for (const src of sources) for (const ip of src.attackerIps) loginsOf.set(ip, [...(loginsOf.get(ip) ?? []), src.id]);
+  for (const src of sources) {
+    const others = new Set(src.attackerIps.flatMap((ip) => loginsOf.get(ip)!.filter((id) => id !== src.id)));
+    if (others.size > 0) src.reasons.push(`its attackers also logged in as ${[...others].join(', ')}`);
   }
 
   // Scripts: heavy cwd directories under a home, and X-PHP-Script values in the queue.

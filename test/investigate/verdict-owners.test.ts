@@ -95,6 +95,15 @@ describe('investigate --json on a realistic incident: owner or attacker', () => 
     for (const s of v.senders) expect(s).not.toMatch(/^staff/);
   });
 
+  it('the text report lists each source and why each left-out address is not blocked', async () => {
+    const r = await runCli(['investigate', '--since', '48h', '--mainlog', logs.mainlog, '--maillog', logs.maillog]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`mailbox ${EXPECT.alice}`);
+    expect(r.stdout).toContain(`account ${EXPECT.account}`);
+    expect(r.stdout).toMatch(new RegExp(`Not blocked:[\\s\\S]*${EXPECT.aliceOffice.replace(/\./g, '\\.')}  owner: read`));
+    expect(r.stdout).toContain(`${SERVER_IP}  server: this server's own address`);
+  });
+
   it('without the maillog, an address that only read mail before cannot be told from an attacker', async () => {
     const noMaillog = await investigate(['--mainlog', logs.mainlog]);
     expect(noMaillog.ips).toContain(EXPECT.alicePhone);
