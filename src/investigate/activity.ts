@@ -96,10 +96,13 @@ export class ActivityCollector {
   constructor(authIds: Iterable<string>, senders: Iterable<string>) {
     this.#authIds = new Map([...authIds].map((id) => [id.toLowerCase(), id]));
     this.#senders = new Set([...senders].map((s) => s.toLowerCase()));
-    this.#needles = [...new Set([...this.#authIds.keys(), ...this.#senders])];
+    // As logged and lower-cased: lines are matched byte for byte, not case-folded (a main log is
+    // gigabytes); the first pass ranks ids as logged, so these are the spellings that matter.
+    const given = [...authIds, ...senders];
+    this.#needles = [...new Set([...given, ...given.map((n) => n.toLowerCase())])];
   }
 
-  /** Grep-style fixed strings that find every main-log line this collector needs. */
+  /** Fixed strings that find every main-log line this collector needs (lines without one are skipped). */
   get needles(): string[] {
     return this.#needles;
   }
@@ -113,8 +116,7 @@ export class ActivityCollector {
       const ip = end < 0 ? null : normalIp(line.slice(iface + 4, end));
       if (ip !== null) this.facts.interfaces.add(ip);
     }
-    const lower = line.toLowerCase();
-    if (!this.#needles.some((n) => lower.includes(n))) return;
+    if (!this.#needles.some((n) => line.includes(n))) return;
     const a = classifyMainlogLine(line);
     if (a.kind !== 'arrival' || a.bounce) return;
     if (this.facts.lastTime === null || a.time > this.facts.lastTime) this.facts.lastTime = a.time;
