@@ -61,6 +61,7 @@ export interface SpoolScanResult {
   frozen: number;
   bounces: number;
   scripts: SpoolScriptFinding[];
+  /** SMTP AUTH ids of messages that came in over SMTP (local submissions' Unix logins left out). */
   auth_ids: { id: string; count: number; ips: RankedItem[] }[];
   senders: RankedItem[];
   /** Stopped at max_messages. */
@@ -129,7 +130,9 @@ export class SpoolSummary {
       if (!m.bounce) bump(s.senders, m.sender);
       if (m.php_originating_script !== null) bump(s.orig, `${m.php_originating_script.uid}:${m.php_originating_script.script}`);
     }
-    if (m.auth_id !== null) {
+    // Only SMTP AUTH: a local submission (cron, a script) carries its Unix login as auth id,
+    // which is no login to a mailbox or account.
+    if (m.auth_id !== null && m.host_address !== null) {
       let a = this.#auth.get(m.auth_id);
       if (a === undefined) {
         a = { count: 0, ips: new Map() };

@@ -82,6 +82,12 @@ describe('investigate --json: the right script, the client behind the proxy', ()
     expect(v.ips).not.toContain(OTHER_CLIENT);
   });
 
+  it("a local submission's Unix login in the queue (-auth_id) is no cPanel account login", async () => {
+    // 60 of otheruser's messages are queued with -auth_id otheruser, above this threshold.
+    const v = await verdict(['--min-messages', '50']);
+    expect(v.sources.filter((s) => s.kind === 'account')).toEqual([]);
+  });
+
   it('blocks the client behind Cloudflare, lists the edge as a proxy, ignores the spoofed entry', async () => {
     const v = await verdict();
     expect(v.ips).toEqual([CLIENT]);
