@@ -13,6 +13,8 @@ export interface AddressUse {
   count: number;
   first: string;
   last: string;
+  /** Messages per hour (`YYYY-MM-DD HH`): whether the address itself took part in a burst. */
+  hours?: Map<string, number>;
 }
 
 export interface SourceActivity {
@@ -130,7 +132,11 @@ export class ActivityCollector {
       act.total++;
       if (act.first === null || a.time < act.first) act.first = a.time;
       act.hours.set(hourOf(a.time), (act.hours.get(hourOf(a.time)) ?? 0) + 1);
-      if (ip !== null) use(act.ips, ip, a.time);
+      if (ip !== null) {
+        const u = use(act.ips, ip, a.time);
+        u.hours ??= new Map();
+        u.hours.set(hourOf(a.time), (u.hours.get(hourOf(a.time)) ?? 0) + 1);
+      }
       act.recipients += a.recipients.length;
       for (const r of a.recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r.toLowerCase());
     };

@@ -10,7 +10,7 @@ import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, normalIp } from './addresses.js';
-import { hourOf, type ActivityFacts, type SourceActivity } from './activity.js';
+import { hourOf, type ActivityFacts, type AddressUse, type SourceActivity } from './activity.js';
 import { clientOfChain, proxyRanges, proxyReason, type ProxyRanges } from './proxies.js';
 import type { SpoolScanResult } from './spool.js';
 
@@ -258,6 +258,8 @@ interface Burst {
   began: string;
   peak: number;
   usual: number;
+  /** Messages an hour that count as a burst for this source. */
+  level: number;
 }
 
 /**
@@ -298,13 +300,21 @@ export function burstOf(act: SourceActivity, logStart?: string | null): Burst | 
   // A newsletter: as much before, from the same addresses. Its usual volume, not an incident.
   if (began === null && hours.some((h) => h < start - 2 && counts.get(h)! * 2 >= peak)) return null;
   // Without a new address the burst's first hour stands for its start.
-  return { began: began ?? `${hourText(start)}:00:00`, peak, usual };
+  return { began: began ?? `${hourText(start)}:00:00`, peak, usual, level };
 }
 
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
+/** Did the address send at least `level` messages in one hour from the incident's start on? */
+function burstingSince(use: AddressUse | undefined, began: string | null, level: number): boolean {
+  if (use?.hours === undefined || began === null) return false;
+  const from = hourOf(began);
+  for (const [h, n] of use.hours) if (h >= from && n >= level) return true;
+  return false;
+}
+
 interface Classifier {
-  classify(ip: string, owner?: { began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string }): { cls: AddressClass; reason: string };
+  classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string }): { cls: AddressClass; reason: string };
 }
 
 function classifier(inputs: VerdictInputs): Classifier {
@@ -323,7 +333,9 @@ function classifier(inputs: VerdictInputs): Classifier {
       const proxy = proxyReason(proxies, ip);
       if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };
       if (allowIps.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
-      if (owner !== undefined) {
+      // An address that itself sent at burst rate since the incident began is an attacker
+      // whatever its history: credentials are often tried (and mail read) before a run.
+      if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
         const read = owner.readers?.get(ip);
         if (read !== undefined) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
         const u = owner.act?.ips.get(ip);
@@ -436,7 +448,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const attackers: string[] = [];
     let owners = 0;
     for (const ip of addresses) {
-      const r = cls.classify(ip, { began: burst?.began ?? null, act, readers, mailbox: c.id });
+      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id });
       if (r.cls === 'attacker') attackers.push(ip);
       else {
         if (r.cls === 'owner') owners++;

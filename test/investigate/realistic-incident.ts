@@ -21,7 +21,7 @@ export const EXPECT = {
   aliceOffice: '198.51.100.10',
   alicePhone: '2001:db8:aaaa:1::10',
   bobHome: '198.51.100.20',
-  /** Twelve attackers, each alone in its /24. */
+  /** Twelve attackers, each alone in its /24; the first read alice's mail and the second sent a test message the day before. */
   aliceAttackers: Array.from({ length: 12 }, (_, i) => `45.33.${10 + i}.7`),
   /** Five attackers in one /24 that nothing legitimate uses. */
   aliceNetwork: Array.from({ length: 5 }, (_, i) => `91.200.12.${20 + i}`),
@@ -120,6 +120,10 @@ export function writeRealisticIncident(dir: string): IncidentLogs {
     if (hourOfDay === 10) for (let k = 0; k < 150; k++) local(base + 60 + k, '/home/shopuser/public_html/newsletter', '3 args: /usr/sbin/sendmail -t -i', EXPECT.newsletter, 'shopuser', 'Our December offers', [`subscriber${k}@remote.test`]);
     for (let k = 0; k < 3; k++) inbound(base + 2800 + k * 100, `partner${k}@example.net`, `203.0.113.${100 + k}`, EXPECT.alice);
   }
+
+  // The day before, the attackers tried the stolen password: an IMAP login and one test message.
+  imap(T0 + 20 * HOUR + 600, EXPECT.alice, EXPECT.aliceAttackers[0]!);
+  smtp(T0 + 21 * HOUR + 900, EXPECT.alice, EXPECT.aliceAttackers[1]!, EXPECT.alice, 'test', ['check@victims.test'], 'User');
 
   // The incident: from 03:17 on the second day alice's password is used from everywhere.
   const start = T0 + 24 * HOUR + 3 * HOUR + 17 * 60 + 5;

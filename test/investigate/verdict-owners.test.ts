@@ -85,6 +85,12 @@ describe('investigate --json on a realistic incident: owner or attacker', () => 
     for (const ip of [EXPECT.aliceOffice, EXPECT.alicePhone, EXPECT.bobHome, SERVER_IP, '127.0.0.1']) expect(v.ips).not.toContain(ip);
   });
 
+  it('an attacker that tried the password the day before (IMAP login, a test message) is still an attacker', () => {
+    expect(v.ips).toContain(EXPECT.aliceAttackers[0]);
+    expect(v.ips).toContain(EXPECT.aliceAttackers[1]);
+    expect(v.not_blocked.map((n) => n.ip)).not.toContain(EXPECT.aliceAttackers[0]);
+  });
+
   it('leaves cPanel service logins, cron, the daily newsletter and common subjects alone', () => {
     const json = JSON.stringify({ sources: v.sources, senders: v.senders, auth_ids: v.auth_ids, ips: v.ips });
     expect(json).not.toContain('__cpanel__service__');
