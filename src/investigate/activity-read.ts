@@ -27,7 +27,7 @@ async function* chunksOf(path: string, signal?: AbortSignal): AsyncGenerator<Buf
  * The lines of a file that contain one of `needles` (exact bytes), without splitting the rest:
  * a main log is gigabytes and the flagged ids are a handful of its lines' worth.
  */
-export async function* linesContaining(path: string, needles: string[], signal?: AbortSignal): AsyncGenerator<string> {
+export async function* linesContaining(path: string, needles: string[], signal?: AbortSignal, onFirstLine?: (line: string) => void): AsyncGenerator<string> {
   const patterns = needles.filter((n) => n !== '').map((n) => Buffer.from(n));
   let carry: Buffer = Buffer.alloc(0);
   const scan = function* (buf: Buffer, end: number): Generator<string> {
@@ -44,8 +44,16 @@ export async function* linesContaining(path: string, needles: string[], signal?:
       yield buf.toString('utf8', start, stop);
     }
   };
+  let first = onFirstLine;
   for await (const chunk of chunksOf(path, signal)) {
     const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    if (first !== undefined) {
+      const nl = buf.indexOf(0x0a);
+      if (nl >= 0) {
+        first(buf.toString('utf8', 0, nl));
+        first = undefined;
+      }
+    }
     const last = buf.lastIndexOf(0x0a);
     if (last < 0) {
       carry = buf;
@@ -67,7 +75,7 @@ export async function readActivity(
   const problems: string[] = [];
   for (const f of files.mainlogs) {
     try {
-      for await (const line of linesContaining(f, collector.needles, signal)) collector.mainlogLine(line);
+      for await (const line of linesContaining(f, collector.needles, signal, (l) => collector.logStartLine(l))) collector.mainlogLine(line);
     } catch (err) {
       problems.push(`main log ${f}: ${(err as Error).message} (owner and attacker addresses told apart without it)`);
     }

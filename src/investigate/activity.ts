@@ -5,7 +5,7 @@
  * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines from files or a
  * host's grep.
  */
-import { classifyMainlogLine } from '../parsers/exim-mainlog.js';
+import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
 import { normalIp } from './addresses.js';
 
 /** One address's use of a mailbox. Times are the log's `YYYY-MM-DD HH:MM:SS`. */
@@ -45,6 +45,8 @@ export interface ActivityFacts {
   readers: Map<string, MailReading>;
   /** Mainlog times seen, for the maillog's missing year. */
   lastTime: string | null;
+  /** The earliest time the main logs read start at (not only the flagged ids' lines). */
+  firstTime: string | null;
 }
 
 function emptyActivity(): SourceActivity {
@@ -92,7 +94,7 @@ export class ActivityCollector {
   readonly #authIds: Map<string, string>;
   readonly #senders: Set<string>;
   readonly #needles: string[];
-  readonly facts: ActivityFacts = { auth: new Map(), senders: new Map(), interfaces: new Set(), readers: new Map(), lastTime: null };
+  readonly facts: ActivityFacts = { auth: new Map(), senders: new Map(), interfaces: new Set(), readers: new Map(), lastTime: null, firstTime: null };
   readonly #maillog: string[] = [];
 
   constructor(authIds: Iterable<string>, senders: Iterable<string>) {
@@ -107,6 +109,12 @@ export class ActivityCollector {
   /** Fixed strings that find every main-log line this collector needs (lines without one are skipped). */
   get needles(): string[] {
     return this.#needles;
+  }
+
+  /** The first line of a main log read, whatever it is: where that log's history starts. */
+  logStartLine(line: string): void {
+    const time = lineTimestamp(line);
+    if (time !== null && (this.facts.firstTime === null || time < this.facts.firstTime)) this.facts.firstTime = time;
   }
 
   mainlogLine(line: string): void {

@@ -254,8 +254,8 @@ function median(xs: number[]): number {
 }
 
 interface Burst {
-  /** Log time the incident began. */
-  began: string;
+  /** Log time the incident began; null when it was already under way where the log starts. */
+  began: string | null;
   peak: number;
   usual: number;
   /** Messages an hour that count as a burst for this source. */
@@ -299,8 +299,24 @@ export function burstOf(act: SourceActivity, logStart?: string | null): Burst | 
   for (const u of act.ips.values()) if (u.first >= warmup && (began === null || u.first < began)) began = u.first;
   // A newsletter: as much before, from the same addresses. Its usual volume, not an incident.
   if (began === null && hours.some((h) => h < start - 2 && counts.get(h)! * 2 >= peak)) return null;
+  // A burst from the log's first hour began before it: when is not known.
+  if (start <= from) return { began: null, peak, usual, level };
   // Without a new address the burst's first hour stands for its start.
   return { began: began ?? `${hourText(start)}:00:00`, peak, usual, level };
+}
+
+/**
+ * Whether a source's own log covers a day or more: only then can "no burst" mean "its usual
+ * volume". A log that starts inside an incident shows no burst either.
+ */
+function hasHistory(act: SourceActivity): boolean {
+  const hours = [...act.hours.keys()].map(hourNumber);
+  return hours.length > 0 && Math.max(...hours) - Math.min(...hours) >= 24;
+}
+
+/** A source sending at its usual volume: activity over a day or more and no burst in it. */
+function atUsualVolume(act: SourceActivity | undefined, logStart: string | null): boolean {
+  return act !== undefined && hasHistory(act) && burstOf(act, logStart) === null;
 }
 
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
@@ -395,7 +411,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const bouncesQueued = queueSenders.find((s) => s.key === '<>')?.count ?? spool?.bounces ?? 0;
   const evidence: Evidence[] = [];
   const cls = classifier(inputs);
-  const logStart = ml?.window.first_time ?? null;
+  // Where the history read starts: the main logs' first line, else the scanned window's.
+  const logStart = activity?.firstTime ?? ml?.window.first_time ?? null;
   const logEnd = ml?.window.last_time ?? null;
   const recentSince = logEnd !== null ? Date.parse(`${logEnd.replace(' ', 'T')}Z`) / 1000 - 7 * 86400 : null;
   const localUsers = new Set((ml?.local_users ?? []).map((u) => u.user.toLowerCase()));
@@ -433,7 +450,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const act = activity?.auth.get(c.id);
     const burst = act !== undefined ? burstOf(act, logStart) : null;
-    if (act !== undefined && burst === null) {
+    if (atUsualVolume(act, logStart)) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
@@ -441,7 +458,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
     if (c.queued > 0) reasons.push(`${c.queued} messages queued`);
-    if (burst !== null) reasons.push(`up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before`);
+    if (burst !== null) reasons.push(burst.began !== null ? `up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before` : `up to ${burst.peak} messages an hour, already from the start of the log (when it began is not known)`);
     if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
     const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
     const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
@@ -514,7 +531,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const dirSender = c.senders[0]?.key;
     const senderAct = dirSender !== undefined ? activity?.senders.get(dirSender.toLowerCase()) : undefined;
-    if (senderAct !== undefined && burstOf(senderAct, logStart) === null) {
+    if (atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
     }
@@ -580,8 +597,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
 
   // Queue-only evidence: a sender with that many queued messages, unless that is its usual volume.
   const anomalousSender = (sender: string): boolean => {
-    const act = activity?.senders.get(sender.toLowerCase());
-    return act === undefined || burstOf(act, logStart) !== null;
+    return !atUsualVolume(activity?.senders.get(sender.toLowerCase()), logStart);
   };
   for (const q of queueSenders) {
     if (q.key === '<>' || q.count < t.min_messages) continue;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,25 @@ describe('investigate --json on a realistic incident: owner or attacker', () => 
     expect(r.stdout).toContain(`account ${EXPECT.account}`);
     expect(r.stdout).toMatch(new RegExp(`Not blocked:[\\s\\S]*${EXPECT.aliceOffice.replace(/\./g, '\\.')}  owner: read`));
     expect(r.stdout).toContain(`${SERVER_IP}  server: this server's own address`);
+  });
+
+  it('a log that starts inside the incident (no burst to see) still flags the mailbox; readers stay owners', async () => {
+    const from = Date.parse(`${EXPECT.began}Z`) / 1000 + 3600;
+    const cut = join(dir, 'exim_mainlog.cut');
+    writeFileSync(cut, logs.lines.filter((l) => l.time >= from).map((l) => `${l.text}\n`).join(''));
+    const mid = await investigate(['--mainlog', cut, '--maillog', logs.maillog]);
+    const alice = mid.sources.find((s) => s.id === EXPECT.alice);
+    expect(alice).toMatchObject({ kind: 'mailbox', began: null });
+    expect(alice!.reasons.join(' ')).toMatch(/already from the start of the log/);
+    expect(mid.ips).toContain(EXPECT.aliceAttackers[5]);
+    expect(mid.ips).not.toContain(EXPECT.aliceOffice);
+    expect(mid.not_blocked.find((n) => n.ip === EXPECT.aliceOffice)?.class).toBe('owner');
+  });
+
+  it('a short --since still dates the incident from the whole log', async () => {
+    const short = await investigate(['--mainlog', logs.mainlog, '--maillog', logs.maillog, '--since', '9h']);
+    expect(short.began).toBe(EXPECT.began);
+    expect(short.ips).not.toContain(EXPECT.aliceOffice);
   });
 
   it('without the maillog, an address that only read mail before cannot be told from an attacker', async () => {

@@ -104,6 +104,8 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
     ctx.progress('reading the flagged mailboxes\' history');
     try {
       for (const line of (await grepLines(ctx, [mainlog], collector.needles)).lines) collector.mainlogLine(line);
+      const head = await ctx.exec({ argv: ['head', '-n', '1', '--', mainlog], okExitCodes: [0, 1], timeoutMs: 30_000 });
+      collector.logStartLine(head.stdout.split('\n')[0] ?? '');
       const mailboxes = collector.needles.filter((n) => n.includes('@'));
       const chosen = params.maillog ?? ctx.host.layout.maillog;
       const maillogs = chosen !== undefined ? [chosen] : DEFAULT_MAILLOGS;
