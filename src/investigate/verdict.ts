@@ -215,9 +215,25 @@ function allowedDirectory(dir: string, allow: AllowList | undefined): boolean {
   return allow?.directories.some((d) => dir === d.replace(/\/+$/, '') || dir.startsWith(`${d.replace(/\/+$/, '')}/`)) ?? false;
 }
 
+/**
+ * Messages in the main-log window that make a source a candidate: `min_messages` per 24 hours,
+ * scaled down for a shorter window (never below a burst's hourly floor) and never up, so a
+ * week's window still catches a small incident; whether it is unusual is decided against the
+ * source's own history. Queue counts are not a window and keep `min_messages`.
+ */
+export function windowMinimum(mainlog: MainlogScanResult | null | undefined, t: Thresholds): number {
+  const from = mainlog?.window.from ?? mainlog?.window.first_time ?? null;
+  const to = mainlog?.window.last_time ?? null;
+  if (from === null || to === null) return t.min_messages;
+  const hours = (Date.parse(`${to.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / HOUR_MS;
+  if (!Number.isFinite(hours) || hours >= 24) return t.min_messages;
+  return Math.min(t.min_messages, Math.max(BURST_FLOOR, Math.ceil((t.min_messages * Math.max(hours, 1)) / 24)));
+}
+
 /** Directories and script URLs worth a closer look (listing, access log), before the verdict. */
 export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { dirs: string[]; urls: { host: string; path: string }[] } {
-  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= t.min_messages && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
+  const min = windowMinimum(inputs.mainlog, t);
+  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= min && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
   const urls = (inputs.spool?.scripts ?? []).filter((s) => s.count >= Math.min(t.min_messages, 10)).map((s) => ({ host: s.host, path: s.path }));
   for (const d of dirs) {
     for (const s of inputs.spool?.scripts ?? []) if (d.endsWith(dirname(s.path)) && !urls.some((u) => u.host === s.host && u.path === s.path)) urls.push({ host: s.host, path: s.path });
@@ -227,16 +243,17 @@ export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRES
 
 /** AUTH ids and envelope senders whose times and addresses the verdict needs (activity.ts). */
 export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { authIds: string[]; senders: string[] } {
+  const min = windowMinimum(inputs.mainlog, t);
   const auth = new Set<string>();
   const senders = new Set<string>();
   const queued = new Map((inputs.queue?.senders ?? inputs.spool?.senders ?? []).map((q) => [q.key.toLowerCase(), q.count]));
   for (const a of inputs.mainlog?.auth_senders ?? []) {
     if (a.id === '' || isServiceLogin(a.id)) continue;
-    if (a.count >= t.min_messages || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
+    if (a.count >= min || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
   }
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
-  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= t.min_messages) senders.add(s.sender);
+  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
   return { authIds: [...auth], senders: [...senders] };
 }
 
@@ -414,6 +431,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   // Where the history read starts: the main logs' first line, else the scanned window's.
   const logStart = activity?.firstTime ?? ml?.window.first_time ?? null;
   const logEnd = ml?.window.last_time ?? null;
+  const windowMin = windowMinimum(ml, t);
   const recentSince = logEnd !== null ? Date.parse(`${logEnd.replace(' ', 'T')}Z`) / 1000 - 7 * 86400 : null;
   const localUsers = new Set((ml?.local_users ?? []).map((u) => u.user.toLowerCase()));
   const notBlocked = new Map<string, NotBlocked>();
@@ -431,12 +449,12 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
     // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
-    if (a.id === '' && a.count >= t.min_messages) {
+    if (a.id === '' && a.count >= windowMin) {
       evidence.push({ source: 'mainlog', detail: `${a.count} messages authenticated without an id, from ${a.ips.slice(0, 5).map((i) => i.key).join(', ') || 'unknown addresses'}`, count: a.count });
     }
     if (a.id === '' || isServiceLogin(a.id)) continue;
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
-    if (a.count >= t.min_messages || q >= t.min_messages) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
+    if (a.count >= windowMin || q >= t.min_messages) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
   }
   for (const a of spool?.auth_ids ?? []) {
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
@@ -477,7 +495,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     attackers.sort((a, b) => weightOf(b) - weightOf(a) || (a < b ? -1 : 1));
     if (owners > 0) reasons.push(`${owners} address${owners === 1 ? '' : 'es'} of the owner not blocked`);
     if (attackers.length > 0) reasons.push(`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'}`);
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= t.min_messages ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',
@@ -524,7 +542,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if (c.count < t.min_messages || user === null) continue;
+    if (c.count < windowMin || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -629,7 +647,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if (c.count >= t.min_messages && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
+    if (c.count >= windowMin && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
@@ -685,7 +703,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const keptText = kept.length > 0 ? `; not blocked: ${kept.length} (${[...new Set(kept.map((k) => k.class))].join(', ')})` : '';
   const ipsText = `${plural(blocks.length, 'address', 'addresses')} to block${keptText}`;
   let summary: string;
-  if (kind === 'none') summary = `no sender above ${t.min_messages} messages${span}; ${counts.queue} queued`;
+  if (kind === 'none') summary = `no sender above ${windowMin} messages${span}; ${counts.queue} queued`;
   else {
     const parts = sources.map((s) => (s.kind === 'script' ? `script ${s.id} (${s.counts.sent})` : `${s.kind} ${s.id} (${s.counts.sent} sent, ${s.counts.queued} queued, ${plural(s.counts.attackers, 'attacker address', 'attacker addresses')})`));
     for (const d of directories) parts.push(`directory ${d.path} (${d.count}; script not identified)`);

@@ -123,6 +123,19 @@ describe('investigate --json on a realistic incident: owner or attacker', () => 
     expect(mid.not_blocked.find((n) => n.ip === EXPECT.aliceOffice)?.class).toBe('owner');
   });
 
+  it('the window threshold scales down with a short --since: an incident caught in its first minutes', async () => {
+    const until = Date.parse(`${EXPECT.began}Z`) / 1000 + 8 * 60;
+    const early = join(dir, 'exim_mainlog.early');
+    writeFileSync(early, logs.lines.filter((l) => l.time <= until).map((l) => `${l.text}\n`).join(''));
+    const day = await investigate(['--mainlog', early, '--maillog', logs.maillog, '--since', '24h']);
+    // 40 messages from the attackers so far: under 100 a day (the newsletter, seen once, is flagged on its own).
+    expect(day.sources.map((s) => s.id)).not.toContain(EXPECT.alice);
+    const recent = await investigate(['--mainlog', early, '--maillog', logs.maillog, '--since', '2h']);
+    expect(recent.sources.map((s) => s.id)).toEqual([EXPECT.alice]);
+    expect(recent.began).toBe(EXPECT.began);
+    expect(recent.ips).not.toContain(EXPECT.aliceOffice);
+  });
+
   it('a short --since still dates the incident from the whole log', async () => {
     const short = await investigate(['--mainlog', logs.mainlog, '--maillog', logs.maillog, '--since', '9h']);
     expect(short.began).toBe(EXPECT.began);

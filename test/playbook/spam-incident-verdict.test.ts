@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimHost } from '../../fixtures/sim/host.mjs';
-import { messageId, writeSpoolMessage } from '../../fixtures/sim/lib/spool.mjs';
+import { messageId, writeSpoolMessage, type SpoolMessageSpec } from '../../fixtures/sim/lib/spool.mjs';
 import { runCli } from '../cli/run-cli.js';
 import { EXPECT, SERVER_IP, writeRealisticIncident } from '../investigate/realistic-incident.js';
 
@@ -42,7 +42,7 @@ describe('spam-incident dry-run on a realistic incident', () => {
     // The queue: the attackers' mail as alice (forged senders too) and as the account, next to
     // the newsletter and cron mail that must stay.
     let t = Date.UTC(2026, 11, 7, 6) / 1000;
-    const queue = (m: Record<string, unknown>): void => {
+    const queue = (m: Pick<SpoolMessageSpec, 'login' | 'sender' | 'protocol'> & Partial<SpoolMessageSpec>): void => {
       writeSpoolMessage(info.spoolDir, { id: messageId(t, 100 + (t % 1000)), time: t, uid: 1101, gid: 1101, recipients: ['v@victims.test'], headers: [['Subject', 'Invoice']], body: 'x\n', ...m });
       t++;
     };
