@@ -167,7 +167,8 @@ export interface Verdict {
     window_arrivals: number;
   };
   evidence: Evidence[];
-  thresholds: Thresholds;
+  /** As given, and the main-log window minimum they came to for this window (see windowMinimum). */
+  thresholds: Thresholds & { window_min_messages?: number };
   window: { since: string | null; from: string | null; to: string | null };
   summary: string;
 }
@@ -728,7 +729,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     began,
     counts,
     evidence: evidence.sort((a, b) => b.count - a.count || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0)).slice(0, 30),
-    thresholds: t,
+    thresholds: { ...t, window_min_messages: windowMin },
     window,
     summary,
   };
