@@ -83,6 +83,7 @@ describe('csf.deny against the simulated host', () => {
     // A range reaching into an edge range is refused as well.
     await expect(mutating(csfDeny).plan(ctx, { ip: '104.0.0.0/16' } as never)).resolves.toBeDefined();
     await expect(mutating(csfDeny).plan(ctx, { ip: '104.16.0.0/16' } as never)).rejects.toThrow(/proxy\/CDN edge/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.7.7', trusted_proxies: ['45.33.7.0/24'] } as never)).rejects.toThrow(/trusted proxy \(45\.33\.7\.0\/24\)/);
     const forced = await mutating(csfDeny).plan(ctx, { ip: '104.16.1.1', force: true } as never);
     expect(forced.commands[0]!.argv.slice(1, 3)).toEqual(['-d', '104.16.1.1']);
   });

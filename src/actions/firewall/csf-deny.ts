@@ -12,7 +12,8 @@ const DenyParams = Type.Object(
     ip: Type.String({ minLength: 2, maxLength: 64, description: 'One IPv4 or IPv6 address, or a CIDR (IPv4 /16 or longer, IPv6 /32 or longer)' }),
     comment: Type.Optional(Type.String({ maxLength: 400, description: 'Written into csf.deny next to the IP' })),
     allow_private: Type.Optional(Type.Boolean({ default: false, description: 'Allow private, loopback, link-local and reserved addresses' })),
-    force: Type.Optional(Type.Boolean({ default: false, description: "Block even a proxy/CDN edge (Cloudflare's published ranges): that cuts off every site behind it" })),
+    force: Type.Optional(Type.Boolean({ default: false, description: "Block even a proxy/CDN edge (Cloudflare's published ranges or trusted_proxies): that cuts off every site behind it" })),
+    trusted_proxies: Type.Optional(Type.Array(Type.String(), { description: 'your own proxies (addresses/CIDRs), refused like CDN edges' })),
   },
   { additionalProperties: false },
 );
@@ -105,8 +106,13 @@ export const csfDeny = defineAction({
       }
     }
     if (params.force !== true) {
-      const ranges = proxyRanges();
-      const edge = proxyReason(ranges, ip.address) ?? ranges.cdn.entries.find((e) => overlaps(target, e)) ?? null;
+      let ranges;
+      try {
+        ranges = proxyRanges(undefined, undefined, params.trusted_proxies ?? []);
+      } catch (err) {
+        throw new ActionError((err as Error).message);
+      }
+      const edge = proxyReason(ranges, ip.address) ?? [...ranges.cdn.entries, ...ranges.trusted.entries].find((e) => overlaps(target, e)) ?? null;
       if (edge !== null) {
         throw new ActionError(`refusing to block ${target.text}: it is a proxy/CDN edge (${edge}); every site behind it would be cut off, and the attacker is the client behind it. Set force: true if you really mean it.`);
       }
