@@ -8,6 +8,7 @@
  */
 import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
+import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, normalIp } from './addresses.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
@@ -522,10 +523,23 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     });
   }
 
-  // Subjects repeated: evidence only. A common subject ("Invoice") is no reason to purge a sender.
+  // Subjects repeated, compared decoded (=?utf-8?B?…?= and plain text are one subject): evidence
+  // only, since a common subject ("Invoice") is no reason to purge a sender. Flagged mailboxes
+  // sharing one are one incident, and each says so.
+  const subjects = new Map<string, { count: number; senders: Set<string> }>();
   for (const s of ml?.subjects ?? []) {
+    const key = decodeEncodedWords(s.subject);
+    const entry = subjects.get(key) ?? { count: 0, senders: new Set<string>() };
+    entry.count += s.count;
+    for (const who of s.senders) entry.senders.add(who.key.toLowerCase());
+    subjects.set(key, entry);
+  }
+  for (const [subject, s] of subjects) {
     if (s.count < t.min_subject_repeats) continue;
-    evidence.push({ source: 'mainlog', detail: `subject sent ${s.count} times: ${s.subject}`, count: s.count });
+    evidence.push({ source: 'mainlog', detail: `subject sent ${s.count} times: ${subject}`, count: s.count });
+    const sharing = sources.filter((src) => src.kind === 'mailbox' && s.senders.has(src.id.toLowerCase()));
+    if (sharing.length < 2) continue;
+    for (const src of sharing) src.reasons.push(`sends the subject "${subject}" like ${sharing.filter((o) => o !== src).map((o) => o.id).join(', ')}`);
   }
 
   // Queue-only evidence: a sender with that many queued messages, unless that is its usual volume.

@@ -137,7 +137,8 @@ export function writeRealisticIncident(dir: string): IncidentLogs {
   smtp(start + 3600, EXPECT.alice, EXPECT.alicePhone, EXPECT.alice, 'Re: lunch', ['friend@remote.test'], 'iphone');
   // bob from 05:00, 150 messages from three addresses.
   const bobStart = T0 + 24 * HOUR + 5 * HOUR;
-  for (let i = 0; i < 150; i++) smtp(bobStart + i * 20, EXPECT.bob, EXPECT.bobAttackers[i % 3]!, EXPECT.bob, 'Your parcel', [`p${i}@victims.test`]);
+  // The same campaign: alice's subject, RFC 2047-encoded ("Invoice").
+  for (let i = 0; i < 150; i++) smtp(bobStart + i * 20, EXPECT.bob, EXPECT.bobAttackers[i % 3]!, EXPECT.bob, '=?UTF-8?B?SW52b2ljZQ==?=', [`p${i}@victims.test`]);
   // The cPanel account's own login (no @) from 04:00, forging envelope senders.
   const accStart = T0 + 24 * HOUR + 4 * HOUR;
   for (let i = 0; i < 120; i++) smtp(accStart + i * 25, `x${i}@shop.example.test`, EXPECT.accountAttacker, EXPECT.account, 'Payment failed', [`a${i}@victims.test`], 'User');

@@ -58,6 +58,12 @@ describe('investigate --json on a realistic incident: owner or attacker', () => 
     expect(v.summary).toContain(`account ${EXPECT.account}`);
   });
 
+  it('mailboxes sending one subject (encoded or not) are one campaign', () => {
+    const bob = v.sources.find((s) => s.id === EXPECT.bob)!;
+    expect(bob.reasons).toContain(`sends the subject "Invoice" like ${EXPECT.alice}`);
+    expect(v.sources[0]!.reasons).toContain(`sends the subject "Invoice" like ${EXPECT.bob}`);
+  });
+
   it('says when the incident began', () => {
     expect(v.began).toBe(EXPECT.began);
     expect(v.sources[0]!.began).toBe(EXPECT.began);
