@@ -3,10 +3,12 @@
  * verdict (see src/investigate/verdict.ts). Read-only, so it runs in a dry-run too and the
  * plan names this host's actual sender, scripts and addresses.
  */
+import { posix } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { ActivityCollector } from '../../investigate/activity.js';
 import { loadAllowList } from '../../investigate/allow-list.js';
 import { loadProxyRanges } from '../../investigate/proxies.js';
+import { rotatedNames } from '../../investigate/rotated-logs.js';
 import { activityLeads, buildVerdict, scriptLeads, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
 import { ownAddresses } from '../firewall/own-addresses.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
@@ -31,13 +33,21 @@ export const DetectParams = Type.Object({
 
 const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
 
+/** The newest rotated predecessor of the main log on the host (`exim_mainlog-YYYYMMDD[.gz]`, `.1`), or null. */
+async function newestRotation(ctx: ActionContext, mainlog: string): Promise<string | null> {
+  const dir = posix.dirname(mainlog);
+  const listing = await ctx.exec({ argv: ['ls', '-1', '--', dir], okExitCodes: [0, 1, 2], timeoutMs: 30_000 });
+  const name = rotatedNames(posix.basename(mainlog), listing.stdout.split('\n'))[0];
+  return name === undefined ? null : posix.join(dir, name);
+}
+
 /**
  * Lines of `files` on the host that contain one of `needles` (fixed strings, any case). A
  * missing file gives nothing (grep exit 2 with -s); the caller says which were read.
  */
-async function grepLines(ctx: ActionContext, files: string[], needles: string[]): Promise<{ lines: string[]; read: boolean }> {
+async function grepLines(ctx: ActionContext, files: string[], needles: string[], tool: 'grep' | 'zgrep' = 'grep'): Promise<{ lines: string[]; read: boolean }> {
   if (needles.length === 0 || files.length === 0) return { lines: [], read: true };
-  const argv = ['grep', '-F', '-i', '-h', '-s'];
+  const argv = [tool, '-F', '-i', '-h', '-s'];
   for (const n of needles) argv.push('-e', n);
   argv.push('--', ...files);
   const r = await ctx.exec({ argv, okExitCodes: [0, 1, 2], timeoutMs: 600_000, maxOutputBytes: 512 * 1024 * 1024 });
@@ -104,6 +114,11 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
     ctx.progress('reading the flagged mailboxes\' history');
     try {
       for (const line of (await grepLines(ctx, [mainlog], collector.needles)).lines) collector.mainlogLine(line);
+      // The owners' history before the last rotation: the newest rotated log too.
+      const previous = await newestRotation(ctx, mainlog);
+      if (previous !== null) {
+        for (const line of (await grepLines(ctx, [previous], collector.needles, previous.endsWith('.gz') ? 'zgrep' : 'grep')).lines) collector.mainlogLine(line);
+      }
       const head = await ctx.exec({ argv: ['head', '-n', '1', '--', mainlog], okExitCodes: [0, 1], timeoutMs: 30_000 });
       collector.logStartLine(head.stdout.split('\n')[0] ?? '');
       const mailboxes = collector.needles.filter((n) => n.includes('@'));
