@@ -103,7 +103,16 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
 
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
-    const inputs = resolveInputs(playbook.spec, { since: flags.since, min_messages: String(minMessages) });
+    // Files the command reads here have no meaning on a host: say so rather than ignore them.
+    for (const [flag, given] of [['--maillog', flags.maillog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot]] as const) {
+      if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, and allow-lists and proxies are --allow and --trusted-proxy`);
+    }
+    const inputs = resolveInputs(playbook.spec, {
+      since: flags.since,
+      min_messages: String(minMessages),
+      ...(flags.allow !== undefined ? { allow: flags.allow.join(',') } : {}),
+      ...(flags.trustedProxy !== undefined ? { trusted_proxies: flags.trustedProxy.join(',') } : {}),
+    });
     const targets = await targetsFromFlags(flags, {}, { ask: (q) => askHidden(q) });
     const audit = AuditWriter.create(join(flags.auditDir, auditFileName('investigate')));
     const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
@@ -185,6 +194,7 @@ Examples:
   runbook investigate --host root@mail1.example.net --since 6h --json
   runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
   runbook investigate --mainlog exim_mainlog-20261115.gz --mainlog exim_mainlog --since 7d
+  runbook investigate --mainlog ./exim_mainlog --maillog ./maillog --allow news@shop.example --json
 
 Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated, or
 some evidence (queue, main log, spool) could not be read · 2 bad usage`,
