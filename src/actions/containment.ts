@@ -1,3 +1,4 @@
+import { suspendAccountOutgoing, unsuspendAccountOutgoing } from './cpanel/account-outgoing.js';
 import { resetPassword } from './cpanel/reset-password.js';
 import { suspendLogin, suspendOutgoing, unsuspendLogin, unsuspendOutgoing } from './cpanel/suspend.js';
 import { queuePurge } from './exim/purge.js';
@@ -14,6 +15,8 @@ export const containmentActions: Action[] = [
   unsuspendOutgoing,
   suspendLogin,
   unsuspendLogin,
+  suspendAccountOutgoing,
+  unsuspendAccountOutgoing,
   serviceRestart,
   fileDisable,
   fileRestoreMode,

@@ -37,6 +37,8 @@ export interface HostLayout {
   emailSendLimitsDir?: string;
   /** Directory runbook creates (atomic mkdir) to lock the host during a run. Default /run/runbook.lock. */
   lockDir?: string;
+  /** Dovecot's log (who reads each mailbox). Default /var/log/maillog, else /var/log/mail.log (Ubuntu). */
+  maillog?: string;
 }
 
 export const CPANEL_LAYOUT: HostLayout = {

@@ -12,7 +12,10 @@ import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
 import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
 import { scanMainlogSources } from './mainlog-sources.js';
 import { scanSpoolDir } from './spool.js';
-import { buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
+import { readActivity } from './activity-read.js';
+import { loadAllowList } from './allow-list.js';
+import { loadProxyRanges } from './proxies.js';
+import { activityLeads, buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
 
 export interface InvestigateOptions {
   /**
@@ -26,6 +29,15 @@ export interface InvestigateOptions {
   domlogs?: string;
   /** Parents of account homes (default /home, /home2, ...). */
   homeRoots?: string[];
+  /** Dovecot's log (cPanel /var/log/maillog, Ubuntu /var/log/mail.log): who read each mailbox's mail. */
+  maillog?: string | string[];
+  /** Addresses and CIDRs of the operator's own proxies, looked past like CDN edges. */
+  trustedProxies?: string[];
+  /** A file of CDN ranges replacing the shipped Cloudflare list. */
+  proxyRangesFile?: string;
+  /** Allow-list file (see allow-list.ts) and entries. */
+  allowFile?: string;
+  allow?: string[];
   since?: string;
   min_messages?: number;
   min_subject_repeats?: number;
@@ -74,6 +86,9 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const since = options.since ?? '24h';
   const problems: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, ...(options.homeRoots !== undefined ? { home_roots: options.homeRoots } : {}) };
+  // Settings errors are the operator's to fix before anything is read.
+  inputs.proxies = await loadProxyRanges({ ...(options.proxyRangesFile !== undefined ? { rangesFile: options.proxyRangesFile } : {}), trusted: options.trustedProxies ?? [] });
+  inputs.allow = await loadAllowList(options.allowFile, options.allow ?? []);
   const mainlogs = options.mainlog === undefined ? [] : typeof options.mainlog === 'string' ? [options.mainlog] : options.mainlog;
   if (mainlogs.length > 0) {
     try {
@@ -89,6 +104,12 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     } catch (err) {
       problems.push(`spool ${options.spool}: ${(err as Error).message}`);
     }
+  }
+  const maillogs = options.maillog === undefined ? [] : typeof options.maillog === 'string' ? [options.maillog] : options.maillog;
+  if (inputs.mainlog !== undefined && inputs.mainlog !== null) {
+    const read = await readActivity(activityLeads(inputs, t), { mainlogs, maillogs }, options.signal);
+    inputs.activity = read.facts;
+    problems.push(...read.problems);
   }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {
@@ -116,7 +137,16 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
   out.push(`  ${s(v.summary)}`);
   // Long lists are cut for reading; --json has them whole.
   const some = (items: string[], max: number): string => `${items.slice(0, max).map(s).join(', ')}${items.length > max ? ` (+${items.length - max} more; --json lists all)` : ''}`;
-  if (v.senders.length > 0) out.push(`${c('bold', 'Suspect senders:')} ${some(v.senders, 20)}`);
+  if (v.sources.length > 0) {
+    out.push(c('bold', 'Sources:'));
+    for (const src of v.sources) {
+      out.push(`  ${src.kind} ${s(src.id)}  ${src.counts.sent} sent, ${src.counts.queued} queued, confidence ${src.confidence}${src.began !== null ? `, began ${s(src.began)}` : ''}`);
+      for (const r of src.reasons) out.push(`    ${c('dim', '-')} ${s(r)}`);
+      if (src.ips.length > 0) out.push(`    attackers: ${some(src.ips, 10)}`);
+    }
+  }
+  if (v.senders.length > 0) out.push(`${c('bold', 'Senders to purge:')} ${some(v.senders, 20)}`);
+  if (v.auth_ids.length > 0) out.push(`${c('bold', 'AUTH ids to purge:')} ${some(v.auth_ids, 20)}`);
   if (v.scripts.length > 0) {
     out.push(c('bold', 'Scripts:'));
     for (const sc of v.scripts) {
@@ -129,7 +159,12 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
     for (const d of v.directories.slice(0, 15)) out.push(`  ${s(d.path)}  ${d.count} messages${d.user !== null ? `  account ${s(d.user)}` : ''}`);
     if (v.directories.length > 15) out.push(`  … ${v.directories.length - 15} more; --json lists all`);
   }
-  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to consider blocking:')} ${some(v.ips, 20)}`);
+  if (v.ips.length > 0) out.push(`${c('bold', 'Addresses to block:')} ${some(v.ips, 20)}`);
+  if (v.not_blocked.length > 0) {
+    out.push(c('bold', 'Not blocked:'));
+    for (const n of v.not_blocked.slice(0, 15)) out.push(`  ${s(n.ip)}  ${n.class}: ${s(n.reason)}`);
+    if (v.not_blocked.length > 15) out.push(`  … ${v.not_blocked.length - 15} more; --json lists all`);
+  }
   out.push(`${c('bold', 'Counts:')} queue ${v.counts.queue}, sender queued ${v.counts.sender_queued}, sender sent ${v.counts.sender_sent}, bounces queued ${v.counts.bounces_queued}, arrivals in window ${v.counts.window_arrivals}`);
   if (v.evidence.length > 0) {
     out.push(c('bold', 'Evidence:'));

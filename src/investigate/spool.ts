@@ -42,6 +42,11 @@ export interface SpoolScriptFinding {
   count: number;
   /** Client addresses (last X-PHP-Script address), ranked. */
   ips: RankedItem[];
+  /**
+   * The whole address chains (`XFF…, REMOTE_ADDR` joined by `, `), ranked: behind a proxy the
+   * last address is the proxy, and the client is found right to left past it.
+   */
+  chains?: RankedItem[];
   senders: RankedItem[];
   /** X-PHP-Originating-Script values (`uid:basename`). */
   originating: RankedItem[];
@@ -56,6 +61,7 @@ export interface SpoolScanResult {
   frozen: number;
   bounces: number;
   scripts: SpoolScriptFinding[];
+  /** SMTP AUTH ids of messages that came in over SMTP (local submissions' Unix logins left out). */
   auth_ids: { id: string; count: number; ips: RankedItem[] }[];
   senders: RankedItem[];
   /** Stopped at max_messages. */
@@ -102,7 +108,7 @@ export class SpoolSummary {
   unreadable = 0;
   frozen = 0;
   bounces = 0;
-  readonly #scripts = new Map<string, { host: string; path: string; count: number; ips: Map<string, number>; senders: Map<string, number>; orig: Map<string, number> }>();
+  readonly #scripts = new Map<string, { host: string; path: string; count: number; ips: Map<string, number>; chains: Map<string, number>; senders: Map<string, number>; orig: Map<string, number> }>();
   readonly #auth = new Map<string, { count: number; ips: Map<string, number> }>();
   readonly #senders = new Map<string, number>();
 
@@ -115,15 +121,18 @@ export class SpoolSummary {
       const key = `${m.php_script.host}${m.php_script.path}`;
       let s = this.#scripts.get(key);
       if (s === undefined) {
-        s = { host: m.php_script.host, path: m.php_script.path, count: 0, ips: new Map(), senders: new Map(), orig: new Map() };
+        s = { host: m.php_script.host, path: m.php_script.path, count: 0, ips: new Map(), chains: new Map(), senders: new Map(), orig: new Map() };
         this.#scripts.set(key, s);
       }
       s.count++;
       if (m.php_script.client_ip !== null) bump(s.ips, m.php_script.client_ip);
+      if (m.php_script.addresses.length > 0) bump(s.chains, m.php_script.addresses.join(', '));
       if (!m.bounce) bump(s.senders, m.sender);
       if (m.php_originating_script !== null) bump(s.orig, `${m.php_originating_script.uid}:${m.php_originating_script.script}`);
     }
-    if (m.auth_id !== null) {
+    // Only SMTP AUTH: a local submission (cron, a script) carries its Unix login as auth id,
+    // which is no login to a mailbox or account.
+    if (m.auth_id !== null && m.host_address !== null) {
       let a = this.#auth.get(m.auth_id);
       if (a === undefined) {
         a = { count: 0, ips: new Map() };
@@ -136,7 +145,7 @@ export class SpoolSummary {
 
   result(spoolDir: string, split: boolean, truncated: boolean, limit = 50): SpoolScanResult {
     const scripts = [...this.#scripts]
-      .map(([script, s]) => ({ script, host: s.host, path: s.path, count: s.count, ips: topOf(s.ips, 20), senders: topOf(s.senders, 10), originating: topOf(s.orig, 10) }))
+      .map(([script, s]) => ({ script, host: s.host, path: s.path, count: s.count, ips: topOf(s.ips, 20), chains: topOf(s.chains, 50), senders: topOf(s.senders, 10), originating: topOf(s.orig, 10) }))
       .sort((a, b) => b.count - a.count || (a.script < b.script ? -1 : a.script > b.script ? 1 : 0))
       .slice(0, limit);
     const auth_ids = [...this.#auth]

@@ -1,17 +1,25 @@
 /**
- * Turns scan results into one verdict: is a mailbox or a PHP script sending spam, who is the
- * sender, which scripts and which client addresses. Pure: the action and the offline
- * `investigate` gather the inputs, this decides. Output keys are simple words for playbook
- * expressions (`steps.detect.kind`, `steps.detect.scripts`, `steps.detect.ips`).
+ * Turns scan results into one verdict: which mailboxes, cPanel accounts and PHP scripts are
+ * sending spam, and for each the addresses behind it, each classified (attacker, owner, this
+ * server, proxy, private, allow-listed). Only attackers are offered for blocking; everything
+ * the playbook blocks, purges, resets or disables comes from here. Pure: the action and the
+ * offline `investigate` gather the inputs, this decides. Output keys are simple words for
+ * playbook expressions (`steps.detect.sources`, `steps.detect.ips`, `steps.detect.senders`).
  */
+import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
+import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
+import { collapseToPrefixes, normalIp } from './addresses.js';
+import type { ActivityFacts, SourceActivity } from './activity.js';
+import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
+import { clientOfChain, proxyRanges, proxyReason, type ProxyRanges } from './proxies.js';
 import type { SpoolScanResult } from './spool.js';
 
 export interface Thresholds {
   /** Messages in the window (or in the queue) that make a sender suspect. Default 100. */
   min_messages: number;
-  /** A subject sent this many times marks its senders suspect. Default 100. */
+  /** A subject sent this many times is reported as evidence. Default 100. */
   min_subject_repeats: number;
 }
 
@@ -31,6 +39,14 @@ export interface FileFact {
   size: number;
 }
 
+/** Known bulk senders and newsletters: never purged, blocked or disabled. */
+export interface AllowList {
+  senders: string[];
+  domains: string[];
+  directories: string[];
+  ips: string[];
+}
+
 export interface VerdictInputs {
   queue?: QueueFacts | null;
   mainlog?: MainlogScanResult | null;
@@ -41,19 +57,29 @@ export interface VerdictInputs {
   access_ips?: Record<string, RankedItem[]>;
   /** Parents of account homes (host layout); default /home, /home2, ... */
   home_roots?: string[];
+  /** Times and addresses of the flagged ids (second pass, see activity.ts). */
+  activity?: ActivityFacts | null;
+  /** The host's own addresses (interfaces), besides the log's `I=[…]`. */
+  server_ips?: string[];
+  proxies?: ProxyRanges;
+  allow?: AllowList;
 }
 
 /** The account owning a path under one of the home roots, or null (system paths, /root). */
 export function accountOf(path: string, homeRoots: string[] | undefined): string | null {
+  return accountHome(path, homeRoots)?.user ?? null;
+}
+
+function accountHome(path: string, homeRoots: string[] | undefined): { user: string; home: string } | null {
   if (homeRoots === undefined) {
-    const m = /^\/home\d*\/([^/]+)(?:\/|$)/.exec(path);
-    return m === null ? null : m[1]!;
+    const m = /^(\/home\d*)\/([^/]+)(?:\/|$)/.exec(path);
+    return m === null ? null : { user: m[2]!, home: `${m[1]!}/${m[2]!}` };
   }
   for (const root of homeRoots) {
     const r = root.replace(/\/+$/, '');
     if (path.startsWith(`${r}/`)) {
       const user = path.slice(r.length + 1).split('/')[0]!;
-      if (user !== '' && user !== '..' && user !== '.') return user;
+      if (user !== '' && user !== '..' && user !== '.') return { user, home: `${r}/${user}` };
     }
   }
   return null;
@@ -66,32 +92,75 @@ export interface ScriptVerdict {
   url: string | null;
   /** Messages attributed to it (main log window or queue, whichever is larger). */
   count: number;
+  /** Attacker addresses that requested it (proxies, the server and private addresses left out). */
   ips: string[];
 }
 
 export interface Evidence {
-  source: 'queue' | 'mainlog' | 'spool' | 'access_log' | 'files';
+  source: 'queue' | 'mainlog' | 'spool' | 'access_log' | 'files' | 'maillog';
   detail: string;
   count: number;
 }
 
+export type AddressClass = 'attacker' | 'owner' | 'server' | 'proxy' | 'private' | 'allowed';
+
+export interface NotBlocked {
+  ip: string;
+  class: Exclude<AddressClass, 'attacker'>;
+  reason: string;
+}
+
+/** One compromised source with its own addresses and evidence. */
+export interface Source {
+  kind: 'mailbox' | 'account' | 'script';
+  /** Mailbox: the address; account: the cPanel user; script: the absolute path. */
+  id: string;
+  /** Attacker addresses (or their prefixes) behind this source: what is blocked for it. */
+  ips: string[];
+  confidence: 'high' | 'medium' | 'low';
+  reasons: string[];
+  counts: {
+    /** Messages in the main-log window. */
+    sent: number;
+    queued: number;
+    /** Distinct client addresses seen, and how many of them are attackers. */
+    addresses: number;
+    attackers: number;
+    /** Highest messages in one hour, and the usual hourly volume before the incident. */
+    peak_per_hour: number;
+    usual_per_hour: number;
+    /** Distinct recipients and recipients per message over the log read (mailboxes and accounts). */
+    unique_recipients?: number;
+    recipients_per_message?: number;
+  };
+  /** When this source's incident began (log time, ISO), or null when no burst was seen. */
+  began: string | null;
+  /** The envelope sender of its mail (scripts), for the summary. */
+  sender?: string | null;
+}
+
 export interface Verdict {
   kind: 'mailbox' | 'script' | 'none';
-  /** The worst offender: the AUTH id (mailbox) or the envelope sender of the script's mail. */
+  /** The top source's address: the AUTH id (mailbox) or the envelope sender of the script's mail. */
   sender: string;
-  /** All suspect senders, worst first. Never `<>`. */
+  /** Envelope senders whose queued mail the playbook purges, worst first. Never `<>`, system or allow-listed senders. */
   senders: string[];
+  /** AUTH ids whose queued mail the playbook purges (also forged envelope senders of a session). */
+  auth_ids: string[];
+  /** Every compromised source, worst first. */
+  sources: Source[];
+  /** Files the playbook disables. */
   scripts: ScriptVerdict[];
   /** Directories that submit heavily but where no single script could be named. */
   directories: { path: string; count: number; user: string | null }[];
-  /** Client addresses to consider blocking: public, well-formed, de-duplicated, worst first. */
+  /** Exactly what the playbook blocks: attacker addresses and prefixes, worst first. */
   ips: string[];
-  /**
-   * Why each of `ips` is there, for the operator and for the CSF comment: `logged in as
-   * SENDER` or `requested SCRIPT`. A block comment must not blame the mailbox for an address
-   * that only ever called a script.
-   */
+  /** Why each of `ips` is there, for the operator and the CSF comment. */
   ip_reasons: Record<string, string>;
+  /** Addresses seen behind a source and not blocked, with why. */
+  not_blocked: NotBlocked[];
+  /** When the incident began (the earliest source's start, ISO log time), or null. */
+  began: string | null;
   counts: {
     queue: number;
     sender_queued: number;
@@ -100,7 +169,8 @@ export interface Verdict {
     window_arrivals: number;
   };
   evidence: Evidence[];
-  thresholds: Thresholds;
+  /** As given, and the main-log window minimum they came to for this window (see windowMinimum). */
+  thresholds: Thresholds & { window_min_messages?: number };
   window: { since: string | null; from: string | null; to: string | null };
   summary: string;
 }
@@ -115,15 +185,58 @@ function dirname(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
-function rankIps(lists: RankedItem[][]): string[] {
-  const counts = new Map<string, number>();
-  for (const list of lists) for (const { key, count } of list) if (isPublicIp(key)) counts.set(key, (counts.get(key) ?? 0) + count);
-  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k]) => k);
+/** cPanel's own service logins (`__cpanel__service__auth__icontact__…`): never a target. */
+export function isServiceLogin(id: string): boolean {
+  return id.startsWith('__cpanel__service__');
+}
+
+const SYSTEM_LOCALS = new Set(['root', 'cpanel', 'mailer-daemon', 'postmaster', 'mailman', 'cpanelsolr', 'mailnull']);
+
+/** Senders whose mail is the system's own (root and cron, cPanel's notices, bounces): never purged. */
+function isSystemSender(sender: string): boolean {
+  const at = sender.lastIndexOf('@');
+  return SYSTEM_LOCALS.has((at < 0 ? sender : sender.slice(0, at)).toLowerCase());
+}
+
+/**
+ * `user@host` of a local user: the sender of that user's cron mail and of a script without
+ * `-f`. It is purged only as the sender of a flagged script or directory, never for volume alone.
+ */
+function isLocalUserSender(sender: string, localUsers: Set<string>): boolean {
+  const at = sender.lastIndexOf('@');
+  return localUsers.has((at < 0 ? sender : sender.slice(0, at)).toLowerCase());
+}
+
+function allowedSender(sender: string, allow: AllowList | undefined): boolean {
+  if (allow === undefined) return false;
+  const s = sender.toLowerCase();
+  const domain = s.slice(s.lastIndexOf('@') + 1);
+  return allow.senders.some((x) => x.toLowerCase() === s) || allow.domains.some((d) => d.toLowerCase() === domain);
+}
+
+function allowedDirectory(dir: string, allow: AllowList | undefined): boolean {
+  return allow?.directories.some((d) => dir === d.replace(/\/+$/, '') || dir.startsWith(`${d.replace(/\/+$/, '')}/`)) ?? false;
+}
+
+/**
+ * Messages in the main-log window that make a source a candidate: `min_messages` per 24 hours,
+ * scaled down for a shorter window (never below a burst's hourly floor) and never up, so a
+ * week's window still catches a small incident; whether it is unusual is decided against the
+ * source's own history. Queue counts are not a window and keep `min_messages`.
+ */
+export function windowMinimum(mainlog: MainlogScanResult | null | undefined, t: Thresholds): number {
+  const from = mainlog?.window.from ?? mainlog?.window.first_time ?? null;
+  const to = mainlog?.window.last_time ?? null;
+  if (from === null || to === null) return t.min_messages;
+  const hours = (Date.parse(`${to.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / HOUR_MS;
+  if (!Number.isFinite(hours) || hours >= 24) return t.min_messages;
+  return Math.min(t.min_messages, Math.max(BURST_FLOOR, Math.ceil((t.min_messages * Math.max(hours, 1)) / 24)));
 }
 
 /** Directories and script URLs worth a closer look (listing, access log), before the verdict. */
 export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { dirs: string[]; urls: { host: string; path: string }[] } {
-  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= t.min_messages && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
+  const min = windowMinimum(inputs.mainlog, t);
+  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= min && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
   const urls = (inputs.spool?.scripts ?? []).filter((s) => s.count >= Math.min(t.min_messages, 10)).map((s) => ({ host: s.host, path: s.path }));
   for (const d of dirs) {
     for (const s of inputs.spool?.scripts ?? []) if (d.endsWith(dirname(s.path)) && !urls.some((u) => u.host === s.host && u.path === s.path)) urls.push({ host: s.host, path: s.path });
@@ -131,79 +244,249 @@ export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRES
   return { dirs, urls };
 }
 
-/** Pick the script file in a directory: the one named by the spool, else a lone recent PHP file. */
-function resolveScript(dir: string, inputs: VerdictInputs, sinceEpoch: number | null): { path: string; url: string | null } | null {
+/** AUTH ids and envelope senders whose times and addresses the verdict needs (activity.ts). */
+export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { authIds: string[]; senders: string[] } {
+  const min = windowMinimum(inputs.mainlog, t);
+  const auth = new Set<string>();
+  const senders = new Set<string>();
+  const queued = new Map((inputs.queue?.senders ?? inputs.spool?.senders ?? []).map((q) => [q.key.toLowerCase(), q.count]));
+  for (const a of inputs.mainlog?.auth_senders ?? []) {
+    if (a.id === '' || isServiceLogin(a.id)) continue;
+    if (a.count >= min || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
+  }
+  for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
+  for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
+  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
+  return { authIds: [...auth], senders: [...senders] };
+}
+
+const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
+
+interface Classifier {
+  classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string }): { cls: AddressClass; reason: string };
+}
+
+function classifier(inputs: VerdictInputs): Classifier {
+  const server = new Set<string>();
+  for (const ip of [...(inputs.server_ips ?? []), ...(inputs.activity?.interfaces ?? [])]) {
+    const n = normalIp(ip);
+    if (n !== null) server.add(n);
+  }
+  const proxies = inputs.proxies ?? proxyRanges();
+  const allowIps = new Set((inputs.allow?.ips ?? []).map((i) => normalIp(i) ?? i));
+  return {
+    classify(ip, owner) {
+      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log'})` };
+      if (ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
+      if (!isPublicIp(ip)) return { cls: 'private', reason: 'private or reserved address, not routable from outside' };
+      const proxy = proxyReason(proxies, ip);
+      if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };
+      if (allowIps.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
+      // An address that itself sent at burst rate since the incident began is an attacker
+      // whatever its history: credentials are often tried (and mail read) before a run.
+      if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
+        const read = owner.readers?.get(ip);
+        if (read !== undefined) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
+        const u = owner.act?.ips.get(ip);
+        if (u !== undefined && owner.began !== null && u.first < owner.began) return { cls: 'owner', reason: `used ${owner.mailbox} from ${iso(u.first)}, before the incident began at ${iso(owner.began)}` };
+      }
+      return { cls: 'attacker', reason: '' };
+    },
+  };
+}
+
+/**
+ * The script file for a heavy directory: a file that exists in that directory (its listing),
+ * named by X-PHP-Script (or X-PHP-Originating-Script) of mail sharing the directory's envelope
+ * senders, or the directory's lone recent PHP file. Never a file of another account or one that
+ * is not there: then the script is not identified.
+ */
+function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, recentSince: number | null): { path: string; url: string | null; how: string } | null {
+  const listed = inputs.listings?.[dir];
+  if (listed === undefined) return null;
+  const exists = new Set(listed.map((f) => f.path));
+  const home = accountHome(dir, inputs.home_roots);
+  const senders = new Set(dirSenders.map((s) => s.key.toLowerCase()));
+  const sharesSenders = (s: { senders: RankedItem[] }): boolean => senders.size === 0 || s.senders.some((x) => senders.has(x.key.toLowerCase()));
+  const candidates: { path: string; url: string; count: number; how: string }[] = [];
   for (const s of inputs.spool?.scripts ?? []) {
+    if (!sharesSenders(s)) continue;
     const urlDir = dirname(s.path);
-    if (urlDir === '/' ? true : dir.endsWith(urlDir)) {
-      const name = basename(s.path);
-      const listed = inputs.listings?.[dir];
-      if (listed === undefined || listed.some((f) => f.path === `${dir}/${name}`)) return { path: `${dir}/${name}`, url: s.script };
-    }
+    // A site's root-level script matches only a document root directly under the home.
+    const dirMatches = urlDir === '/' ? home !== null && dirname(dir) === home.home : dir.endsWith(urlDir);
+    const path = `${dir}/${basename(s.path)}`;
+    if (dirMatches && exists.has(path)) candidates.push({ path, url: s.script, count: s.count, how: `X-PHP-Script ${s.script}` });
     for (const o of s.originating) {
       const name = o.key.slice(o.key.indexOf(':') + 1);
-      if (inputs.listings?.[dir]?.some((f) => f.path === `${dir}/${name}`)) return { path: `${dir}/${name}`, url: s.script };
+      if (exists.has(`${dir}/${name}`)) candidates.push({ path: `${dir}/${name}`, url: s.script, count: o.count, how: `X-PHP-Originating-Script ${name}` });
     }
   }
-  const listed = inputs.listings?.[dir] ?? [];
-  const php = listed.filter((f) => f.path.endsWith('.php') && dirname(f.path) === dir);
-  const recent = sinceEpoch === null ? php : php.filter((f) => f.mtime >= sinceEpoch);
-  if (recent.length === 1) return { path: recent[0]!.path, url: null };
-  if (php.length === 1) return { path: php[0]!.path, url: null };
+  candidates.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
+  if (candidates.length > 0) return candidates[0]!;
+  // The directory's one suspect PHP file: changed in the week before the log ends, a random
+  // or hidden name (as web.suspect_files rates them).
+  const suspect = listed.filter((f) => {
+    if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
+    const name = basename(f.path);
+    return (recentSince !== null && f.mtime >= recentSince) || looksRandomName(name) || name.startsWith('.');
+  });
+  if (suspect.length === 1) return { path: suspect[0]!.path, url: null, how: 'the only suspect PHP file in the directory (recently changed, random or hidden name)' };
   return null;
 }
 
 export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS, since: string | null = null): Verdict {
   const ml = inputs.mainlog ?? null;
   const spool = inputs.spool ?? null;
+  const activity = inputs.activity ?? null;
   const queueSenders = inputs.queue?.senders ?? spool?.senders ?? [];
-  const queued = (sender: string): number => queueSenders.find((s) => s.key === sender)?.count ?? 0;
+  const queued = (sender: string): number => queueSenders.find((s) => s.key.toLowerCase() === sender.toLowerCase())?.count ?? 0;
   const queueCount = inputs.queue?.count ?? spool?.messages ?? 0;
   const bouncesQueued = queueSenders.find((s) => s.key === '<>')?.count ?? spool?.bounces ?? 0;
   const evidence: Evidence[] = [];
+  const cls = classifier(inputs);
+  // Where the history read starts: the main logs' first line, else the scanned window's.
+  const logStart = activity?.firstTime ?? ml?.window.first_time ?? null;
+  const logEnd = ml?.window.last_time ?? null;
+  const windowMin = windowMinimum(ml, t);
+  const recentSince = logEnd !== null ? Date.parse(`${logEnd.replace(' ', 'T')}Z`) / 1000 - 7 * 86400 : null;
+  const localUsers = new Set((ml?.local_users ?? []).map((u) => u.user.toLowerCase()));
+  const notBlocked = new Map<string, NotBlocked>();
+  const keepNotBlocked = (ip: string, c: AddressClass, reason: string, who: string): void => {
+    if (c === 'attacker') return;
+    const prev = notBlocked.get(ip);
+    if (prev === undefined) notBlocked.set(ip, { ip, class: c, reason: `${reason} (seen with ${who})` });
+  };
 
-  // Mailboxes: AUTH ids over the threshold in the window, or with that much queued.
+  // Mailboxes and cPanel accounts: AUTH ids over the threshold in the window, or with that much queued.
   const spoolAuth = new Map((spool?.auth_ids ?? []).map((a) => [a.id, a]));
-  const mailboxes: { id: string; count: number; ips: RankedItem[] }[] = [];
+  const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
+  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[] }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
-    const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
-    if (a.count >= t.min_messages || q >= t.min_messages) {
-      mailboxes.push({ id: a.id, count: Math.max(a.count, q), ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])] });
-      evidence.push({ source: 'mainlog', detail: `${a.id} authenticated (${a.authenticators.map((x) => x.key).join(', ')}) and sent ${a.count} messages`, count: a.count });
+    // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
+    if (a.id === '' && a.count >= windowMin) {
+      evidence.push({ source: 'mainlog', detail: `${a.count} messages authenticated without an id, from ${a.ips.slice(0, 5).map((i) => i.key).join(', ') || 'unknown addresses'}`, count: a.count });
     }
+    if (a.id === '' || isServiceLogin(a.id)) continue;
+    const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
+    if (a.count >= windowMin || q >= t.min_messages) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
   }
   for (const a of spool?.auth_ids ?? []) {
-    if (seenAuth.has(a.id) || a.count < t.min_messages) continue;
-    mailboxes.push({ id: a.id, count: a.count, ips: a.ips });
-    evidence.push({ source: 'spool', detail: `${a.count} queued messages authenticated as ${a.id}`, count: a.count });
+    if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
+    authCandidates.push({ id: a.id, sent: 0, queued: a.count, ips: a.ips, authenticators: [] });
+  }
+  for (const c of authCandidates) {
+    const isMailbox = c.id.includes('@');
+    if (isMailbox && allowedSender(c.id, inputs.allow)) {
+      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} but is allow-listed`, count: c.sent });
+      continue;
+    }
+    const act = activity?.auth.get(c.id);
+    const burst = act !== undefined ? burstOf(act, logStart) : null;
+    if (atUsualVolume(act, logStart)) {
+      // Its volume is its usual one: a busy mailbox, not an incident.
+      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
+      continue;
+    }
+    const reasons: string[] = [];
+    if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
+    if (c.queued > 0) reasons.push(`${c.queued} messages queued`);
+    if (burst !== null) reasons.push(burst.began !== null ? `up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before` : `up to ${burst.peak} messages an hour, already from the start of the log (when it began is not known)`);
+    if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
+    const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
+    const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
+    const attackers: string[] = [];
+    let owners = 0;
+    for (const ip of addresses) {
+      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id });
+      if (r.cls === 'attacker') attackers.push(ip);
+      else {
+        if (r.cls === 'owner') owners++;
+        keepNotBlocked(ip, r.cls, r.reason, c.id);
+      }
+    }
+    // Worst first: the addresses that sent the most through it.
+    const weightOf = (ip: string): number => act?.ips.get(ip)?.count ?? c.ips.find((i) => i.key === ip)?.count ?? 0;
+    attackers.sort((a, b) => weightOf(b) - weightOf(a) || (a < b ? -1 : 1));
+    if (owners > 0) reasons.push(`${owners} address${owners === 1 ? '' : 'es'} of the owner not blocked`);
+    if (attackers.length > 0) reasons.push(`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'}`);
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin ? 'medium' : 'low';
+    evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
+    sources.push({
+      kind: isMailbox ? 'mailbox' : 'account',
+      id: c.id,
+      ips: attackers,
+      attackerIps: attackers,
+      confidence,
+      reasons,
+      counts: {
+        sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0,
+        ...(act !== undefined && act.total > 0 ? { unique_recipients: act.uniqueRecipients.size, recipients_per_message: Math.round((act.recipients / act.total) * 10) / 10 } : {}),
+      },
+      began: iso(burst?.began ?? null),
+      weight: Math.max(c.sent, c.queued),
+    });
+  }
+
+  // One address logging in as several flagged mailboxes: one attacker, one incident.
+  const loginsOf = new Map<string, string[]>();
+  for (const src of sources) for (const ip of src.attackerIps) loginsOf.set(ip, [...(loginsOf.get(ip) ?? []), src.id]);
+  for (const src of sources) {
+    const others = new Set(src.attackerIps.flatMap((ip) => loginsOf.get(ip)!.filter((id) => id !== src.id)));
+    if (others.size > 0) src.reasons.push(`its attackers also logged in as ${[...others].join(', ')}`);
   }
 
   // Scripts: heavy cwd directories under a home, and X-PHP-Script values in the queue.
-  const sinceEpoch = null;
-  const scripts: (ScriptVerdict & { sender: string | null })[] = [];
+  const scripts: (ScriptVerdict & { sender: string | null; how: string })[] = [];
   const directories: Verdict['directories'] = [];
+  const proxies = inputs.proxies ?? proxyRanges();
+  const scriptClients = (s: { ips: RankedItem[]; chains?: RankedItem[] } | undefined): RankedItem[] => {
+    if (s === undefined) return [];
+    if (s.chains === undefined) return s.ips;
+    const counts = new Map<string, number>();
+    for (const c of s.chains) {
+      const chain = c.key.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const client = clientOfChain(chain, proxies);
+      // Behind proxies only: the edge itself is listed so it is shown as not blocked.
+      const key = client ?? chain[chain.length - 1];
+      if (key !== undefined) counts.set(key, (counts.get(key) ?? 0) + c.count);
+      const last = normalIp(chain[chain.length - 1] ?? '');
+      if (last !== null && client !== last) counts.set(last, counts.get(last) ?? 0);
+    }
+    return [...counts].map(([key, count]) => ({ key, count }));
+  };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if (c.count < t.min_messages || user === null) continue;
+    if (c.count < windowMin || user === null) continue;
+    if (allowedDirectory(c.path, inputs.allow)) {
+      evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
+      continue;
+    }
+    const dirSender = c.senders[0]?.key;
+    const senderAct = dirSender !== undefined ? activity?.senders.get(dirSender.toLowerCase()) : undefined;
+    if (atUsualVolume(senderAct, logStart)) {
+      evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
+      continue;
+    }
     evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}`, count: c.count });
-    const r = resolveScript(c.path, inputs, sinceEpoch);
+    const r = resolveScript(c.path, c.senders, inputs, recentSince);
     const sender = c.senders[0]?.key ?? null;
     if (r === null) {
       directories.push({ path: c.path, count: c.count, user });
       continue;
     }
     const spoolScript = spool?.scripts.find((s) => s.script === r.url);
-    const ipsLists = [spoolScript?.ips ?? [], r.url !== null ? inputs.access_ips?.[r.url] ?? [] : []];
-    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: rankIps(ipsLists), sender: sender ?? spoolScript?.senders[0]?.key ?? null });
+    const clients = [...scriptClients(spoolScript), ...(r.url !== null ? inputs.access_ips?.[r.url] ?? [] : [])];
+    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how });
   }
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
     evidence.push({ source: 'spool', detail: `${s.count} queued messages carry X-PHP-Script ${s.script}`, count: s.count });
-    // Without a cwd we know the URL, not the file: point at the directory listing if one names it.
+    // Without a cwd we know the URL, not the file: a listed directory must hold it.
     let path: string | null = null;
     for (const [dir, files] of Object.entries(inputs.listings ?? {})) {
+      if (!dir.endsWith(dirname(s.path)) || dirname(s.path) === '/') continue;
       const f = files.find((x) => x.path === `${dir}/${basename(s.path)}`);
       if (f !== undefined) path = f.path;
     }
@@ -211,73 +494,127 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       directories.push({ path: `${s.host}${dirname(s.path)}`, count: s.count, user: null });
       continue;
     }
-    scripts.push({ path, url: s.script, count: s.count, ips: rankIps([s.ips, inputs.access_ips?.[s.script] ?? []]), sender: s.senders[0]?.key ?? null });
+    scripts.push({ path, url: s.script, count: s.count, ips: [...scriptClients(s), ...(inputs.access_ips?.[s.script] ?? [])].map((i) => i.key), sender: s.senders[0]?.key ?? null, how: `X-PHP-Script ${s.script}` });
   }
   for (const [url, ips] of Object.entries(inputs.access_ips ?? {})) {
     if (ips.length > 0) evidence.push({ source: 'access_log', detail: `${ips.length} client addresses requested ${url}`, count: ips.reduce((n, i) => n + i.count, 0) });
   }
-
-  // Subjects repeated across senders.
-  const subjectSenders = new Map<string, number>();
-  for (const s of ml?.subjects ?? []) {
-    if (s.count < t.min_subject_repeats) continue;
-    evidence.push({ source: 'mainlog', detail: `subject sent ${s.count} times: ${s.subject}`, count: s.count });
-    for (const who of s.senders) if (who.key !== '') subjectSenders.set(who.key, (subjectSenders.get(who.key) ?? 0) + who.count);
+  for (const sc of scripts) {
+    const attackers: string[] = [];
+    for (const raw of new Set(sc.ips)) {
+      const ip = normalIp(raw);
+      if (ip === null) continue;
+      const r = cls.classify(ip);
+      if (r.cls === 'attacker') attackers.push(ip);
+      else keepNotBlocked(ip, r.cls, r.reason, sc.url ?? sc.path);
+    }
+    sc.ips = attackers;
+    sources.push({
+      kind: 'script',
+      id: sc.path,
+      ips: attackers,
+      attackerIps: attackers,
+      confidence: sc.url !== null ? 'high' : 'medium',
+      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : [])],
+      counts: { sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0 },
+      began: null,
+      sender: sc.sender,
+      weight: sc.count,
+    });
   }
 
-  // Queue-only evidence: a sender with that many queued messages.
+  // Subjects repeated, compared decoded (=?utf-8?B?…?= and plain text are one subject): evidence
+  // only, since a common subject ("Invoice") is no reason to purge a sender. Flagged mailboxes
+  // sharing one are one incident, and each says so.
+  const subjects = new Map<string, { count: number; senders: Set<string> }>();
+  for (const s of ml?.subjects ?? []) {
+    const key = decodeEncodedWords(s.subject);
+    const entry = subjects.get(key) ?? { count: 0, senders: new Set<string>() };
+    entry.count += s.count;
+    for (const who of s.senders) entry.senders.add(who.key.toLowerCase());
+    subjects.set(key, entry);
+  }
+  for (const [subject, s] of subjects) {
+    if (s.count < t.min_subject_repeats) continue;
+    evidence.push({ source: 'mainlog', detail: `subject sent ${s.count} times: ${subject}`, count: s.count });
+    const sharing = sources.filter((src) => src.kind === 'mailbox' && s.senders.has(src.id.toLowerCase()));
+    if (sharing.length < 2) continue;
+    for (const src of sharing) src.reasons.push(`sends the subject "${subject}" like ${sharing.filter((o) => o !== src).map((o) => o.id).join(', ')}`);
+  }
+
+  // Queue-only evidence: a sender with that many queued messages, unless that is its usual volume.
+  const anomalousSender = (sender: string): boolean => {
+    return !atUsualVolume(activity?.senders.get(sender.toLowerCase()), logStart);
+  };
   for (const q of queueSenders) {
     if (q.key === '<>' || q.count < t.min_messages) continue;
     evidence.push({ source: 'queue', detail: `${q.count} messages from ${q.key} in the queue`, count: q.count });
   }
 
-  mailboxes.sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : 1));
-  scripts.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
-  const topMailbox = mailboxes[0];
-  const topScript = scripts[0];
-  const dirTop = directories[0];
+  sources.sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : 1));
+  const top = sources[0];
+  const dirTop = [...directories].sort((a, b) => b.count - a.count)[0];
   let kind: Verdict['kind'] = 'none';
-  if (topMailbox !== undefined && (topScript === undefined || topMailbox.count >= topScript.count) && (dirTop === undefined || topMailbox.count >= dirTop.count)) kind = 'mailbox';
-  else if (topScript !== undefined || dirTop !== undefined) kind = 'script';
-  else {
-    const heavy = queueSenders.find((q) => q.key !== '<>' && q.count >= t.min_messages);
-    if (heavy !== undefined) kind = 'mailbox';
-  }
+  if (top !== undefined && top.kind !== 'script' && (dirTop === undefined || top.weight >= dirTop.count)) kind = 'mailbox';
+  else if (top !== undefined || dirTop !== undefined) kind = 'script';
 
+  // What is purged by envelope sender: each mailbox's own address, each script's and heavy
+  // directory's sender, heavy queue senders that are out of their usual volume; never system,
+  // cron or allow-listed senders.
   const senderCounts = new Map<string, number>();
-  const addSender = (s: string | null | undefined, n: number): void => {
+  const skippedSenders = new Set<string>();
+  const addSender = (s: string | null | undefined, n: number, ofScript = false): void => {
     if (s === null || s === undefined || s === '' || s === '<>') return;
+    if (isSystemSender(s) || allowedSender(s, inputs.allow) || (!ofScript && isLocalUserSender(s, localUsers))) {
+      skippedSenders.add(s);
+      return;
+    }
     senderCounts.set(s, Math.max(senderCounts.get(s) ?? 0, n));
   };
-  for (const m of mailboxes) addSender(m.id, m.count);
-  for (const s of scripts) addSender(s.sender, s.count);
-  for (const c of ml?.cwd ?? []) if (c.count >= t.min_messages && accountOf(c.path, inputs.home_roots) !== null) addSender(c.senders[0]?.key, c.count);
-  for (const [s, n] of subjectSenders) addSender(s, n);
-  for (const q of queueSenders) if (q.count >= t.min_messages) addSender(q.key, q.count);
+  for (const src of sources) {
+    if (src.kind === 'mailbox') addSender(src.id, src.weight);
+    if (src.kind === 'script') addSender(src.sender, src.weight, true);
+  }
+  for (const c of ml?.cwd ?? []) {
+    if (c.count >= windowMin && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
+  }
+  for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && anomalousSender(q.key)) addSender(q.key, q.count);
+  for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
   const senders = [...senderCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([s]) => s);
+  const authIds = sources.filter((s) => s.kind !== 'script').map((s) => s.id);
+
+  // Attackers across sources; a prefix replaces its members when nothing legitimate shares it
+  // (an owner, the server, a proxy, or a client of a mailbox that is not flagged).
+  const legit = new Set<string>(notBlocked.keys());
+  for (const a of ml?.auth_senders ?? []) if (!authIds.includes(a.id)) for (const i of a.ips) legit.add(i.key);
+  const allAttackers: string[] = [];
+  for (const src of sources) for (const ip of src.attackerIps) if (!allAttackers.includes(ip)) allAttackers.push(ip);
+  const { blocks, members } = collapseToPrefixes(allAttackers, [...legit]);
+  const blockOf = new Map<string, string>();
+  for (const [prefix, ms] of members) for (const m of ms) blockOf.set(m, prefix);
+  const ipReasons: Record<string, string> = {};
+  for (const src of sources) {
+    const mine: string[] = [];
+    for (const ip of src.attackerIps) {
+      const b = blockOf.get(ip) ?? ip;
+      if (!mine.includes(b)) mine.push(b);
+      if (ipReasons[b] === undefined) {
+        const what = src.kind === 'script' ? `requested ${scripts.find((s) => s.path === src.id)?.url ?? src.id}` : `logged in as ${src.id}`;
+        ipReasons[b] = blockOf.has(ip) ? `${members.get(b)!.length} addresses of ${b} ${what}` : what;
+      }
+    }
+    src.ips = mine;
+  }
 
   let sender = '';
-  let ips: string[] = [];
-  // The addresses behind every flagged source, not only the winning kind: an incident with a
-  // compromised mailbox and a spam script needs both kinds of attacker blocked.
-  const scriptIps = scripts.map((s) => s.ips.map((ip) => ({ key: ip, count: s.count })));
-  let mailboxIpCount = 0;
-  if (kind === 'mailbox') {
-    sender = topMailbox?.id ?? senders[0] ?? '';
-    mailboxIpCount = rankIps([topMailbox?.ips ?? []]).length;
-    ips = rankIps([topMailbox?.ips ?? [], ...scriptIps]);
-  } else if (kind === 'script') {
+  if (top !== undefined && kind === 'mailbox') sender = top.id;
+  else if (kind === 'script') {
+    const topScript = sources.find((s) => s.kind === 'script');
     const dirSender = dirTop !== undefined ? ml?.cwd.find((c) => c.path === dirTop.path)?.senders[0]?.key ?? null : null;
-    sender = (topScript !== undefined && (dirTop === undefined || topScript.count >= dirTop.count) ? topScript.sender : dirSender) ?? topScript?.sender ?? dirSender ?? '';
-    ips = rankIps(scriptIps);
+    sender = (topScript !== undefined && (dirTop === undefined || topScript.weight >= dirTop.count) ? topScript.sender : dirSender) ?? topScript?.sender ?? dirSender ?? '';
   }
-
-  const ipReasons: Record<string, string> = {};
-  const loggedIn = new Set(kind === 'mailbox' ? (topMailbox?.ips ?? []).map((i) => i.key) : []);
-  for (const ip of ips) {
-    const script = scripts.find((sc) => sc.ips.includes(ip));
-    ipReasons[ip] = loggedIn.has(ip) || script === undefined ? `logged in as ${sender}` : `requested ${script.url ?? script.path}`;
-  }
+  const begins = sources.map((s) => s.began).filter((b): b is string => b !== null).sort();
+  const began = begins[0] ?? null;
 
   const sentInWindow = (s: string): number =>
     (ml?.auth_senders.find((a) => a.id === s)?.count ?? 0) || (ml?.senders.find((x) => x.sender === s)?.count ?? 0);
@@ -290,29 +627,39 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
   const window = { since, from: ml?.window.from ?? null, to: ml?.window.last_time ?? null };
   const span = since !== null ? ` in ${since}` : '';
+  const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+  const kept = [...notBlocked.values()];
+  const keptText = kept.length > 0 ? `; not blocked: ${kept.length} (${[...new Set(kept.map((k) => k.class))].join(', ')})` : '';
+  const ipsText = `${plural(blocks.length, 'address', 'addresses')} to block${keptText}`;
   let summary: string;
-  if (kind === 'mailbox') {
-    const alsoScripts = scripts.length > 0 ? `; also ${scripts.length} script${scripts.length === 1 ? '' : 's'}` : '';
-    summary = `mailbox ${sender} sent ${counts.sender_sent}${span} (${counts.sender_queued} queued of ${counts.queue}) from ${mailboxIpCount} address${mailboxIpCount === 1 ? '' : 'es'}${alsoScripts}`;
-  } else if (kind === 'script') {
-    const what = topScript !== undefined && (dirTop === undefined || topScript.count >= dirTop.count) ? `script ${topScript.path}` : `directory ${dirTop?.path ?? '?'} (script not identified)`;
-    const n = Math.max(topScript?.count ?? 0, dirTop?.count ?? 0);
-    summary = `${what} sent ${n}${span} as ${sender || 'unknown sender'} (${counts.queue} queued), ${ips.length} client address${ips.length === 1 ? '' : 'es'}`;
-  } else {
-    summary = `no sender above ${t.min_messages} messages${span}; ${counts.queue} queued`;
+  if (kind === 'none') summary = `no sender above ${windowMin} messages${span}; ${counts.queue} queued`;
+  else {
+    const parts = sources.map((s) => (s.kind === 'script' ? `script ${s.id} (${s.counts.sent})` : `${s.kind} ${s.id} (${s.counts.sent} sent, ${s.counts.queued} queued, ${plural(s.counts.attackers, 'attacker address', 'attacker addresses')})`));
+    for (const d of directories) parts.push(`directory ${d.path} (${d.count}; script not identified)`);
+    const head = kind === 'mailbox'
+      ? `mailbox ${sender} sent ${counts.sender_sent}${span} (${counts.sender_queued} queued of ${counts.queue})`
+      : sources.some((s) => s.kind === 'script') && (dirTop === undefined || sources.find((s) => s.kind === 'script')!.weight >= dirTop.count)
+        ? `script ${sources.find((s) => s.kind === 'script')!.id} sent ${sources.find((s) => s.kind === 'script')!.weight}${span} as ${sender || 'unknown sender'} (${counts.queue} queued)`
+        : `directory ${dirTop?.path ?? '?'} (script not identified) sent ${dirTop?.count ?? 0}${span} as ${sender || 'unknown sender'} (${counts.queue} queued)`;
+    summary = `${head}; ${plural(sources.length + directories.length, 'source')}: ${parts.join('; ')}; ${ipsText}${began !== null ? `; began ${began}` : ''}`;
   }
   return {
     kind,
     sender,
     senders,
-    scripts: scripts.map(({ sender: _s, ...rest }) => rest),
+    auth_ids: authIds,
+    sources: sources.map(({ attackerIps: _a, weight: _w, sender: _s, ...rest }) => rest),
+    scripts: scripts.map(({ sender: _s, how: _h, ...rest }) => rest),
     directories,
-    ips,
+    ips: blocks,
     ip_reasons: ipReasons,
+    not_blocked: kept,
+    began,
     counts,
     evidence: evidence.sort((a, b) => b.count - a.count || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0)).slice(0, 30),
-    thresholds: t,
+    thresholds: { ...t, window_min_messages: windowMin },
     window,
     summary,
   };
 }
+

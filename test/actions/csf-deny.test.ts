@@ -64,8 +64,28 @@ describe('csf.deny against the simulated host', () => {
     await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.200.9' } as never)).rejects.toThrow(/csf\.ignore/);
     await expect(mutating(csfDeny).plan(ctx, { ip: '192.168.1.5' } as never)).rejects.toThrow(/private/);
     await expect(mutating(csfDeny).plan(ctx, { ip: '127.0.0.1' } as never)).rejects.toThrow(/loopback/);
-    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.12.0/24' } as never)).rejects.toThrow(/single IPv4 or IPv6/);
+    // A range is refused when it covers an allow-listed address, or is wider than a /16 (IPv6 /32).
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.100.0/22' } as never)).rejects.toThrow(/csf\.allow.*45\.33\.100\.0\/24/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.0.0.0/8' } as never)).rejects.toThrow(/not an address or a CIDR csf\.deny takes/);
     expect(ctx.calls.some((c) => c.argv[0] === sim.tools.csf)).toBe(false);
+  });
+
+  it('blocks an attacker network as a CIDR (an IPv6 /64 too)', async () => {
+    const v4 = await mutating(csfDeny).plan(ctx, { ip: '91.200.12.0/24' } as never);
+    expect(v4.commands[0]!.argv.slice(1, 3)).toEqual(['-d', '91.200.12.0/24']);
+    const v6 = await mutating(csfDeny).plan(ctx, { ip: '2a0b:4140:d00:7::/64' } as never);
+    expect(v6.commands[0]!.argv.slice(1, 3)).toEqual(['-d', '2a0b:4140:d00:7::/64']);
+  });
+
+  it("refuses a proxy/CDN edge (Cloudflare's ranges) unless forced", async () => {
+    await expect(mutating(csfDeny).plan(ctx, { ip: '104.16.1.1' } as never)).rejects.toThrow(/proxy\/CDN edge \(Cloudflare.*104\.16\.0\.0\/13\)/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '2606:4700:10::6816:101' } as never)).rejects.toThrow(/proxy\/CDN edge/);
+    // A range reaching into an edge range is refused as well.
+    await expect(mutating(csfDeny).plan(ctx, { ip: '104.0.0.0/16' } as never)).resolves.toBeDefined();
+    await expect(mutating(csfDeny).plan(ctx, { ip: '104.16.0.0/16' } as never)).rejects.toThrow(/proxy\/CDN edge/);
+    await expect(mutating(csfDeny).plan(ctx, { ip: '45.33.7.7', trusted_proxies: ['45.33.7.0/24'] } as never)).rejects.toThrow(/trusted proxy \(45\.33\.7\.0\/24\)/);
+    const forced = await mutating(csfDeny).plan(ctx, { ip: '104.16.1.1', force: true } as never);
+    expect(forced.commands[0]!.argv.slice(1, 3)).toEqual(['-d', '104.16.1.1']);
   });
 
   it('follows Include lines of csf.allow', async () => {

@@ -48,7 +48,9 @@ describe.runIf(requireExim())('detection on a real Exim queue and main log', () 
     expect(v.kind).toBe('script');
     expect(v.sender).toBe(m.script.sender);
     expect(v.scripts.map((s) => s.path)).toEqual([m.script.path]);
-    expect(v.ips).toEqual([m.scriptIp]);
+    // Both sources are compromised: the script's client and the mailbox's logins are blocked.
+    expect([...v.ips].sort()).toEqual([m.scriptIp, ...m.attackerIps].sort());
+    expect(v.sources.map((s) => [s.kind, s.id])).toEqual([['script', m.script.path], ['mailbox', m.mailbox]]);
     expect(v.senders).toEqual([m.script.sender, m.mailbox]);
     expect(v.counts.queue).toBe(m.total);
   });

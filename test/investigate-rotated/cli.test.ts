@@ -29,15 +29,16 @@ function burst(day: string, start: string, count: number, path: string): string 
 
 describe('runbook investigate --mainlog with rotated and gzip files', () => {
   it('reads a gzip rotation and the current log given in any order, as one log', async () => {
-    // 80 messages before the rotation and 80 after: only together do they cross 100.
+    // 80 messages before the rotation and 80 after: only together do they cross 100. (The
+    // window minimum is min_messages per day scaled to the 2-hour window: 1200 gives 100.)
     const rotated = join(dir, 'exim_mainlog-20261122.gz');
     const current = join(dir, 'exim_mainlog');
     await writeFile(rotated, gzipSync(burst('2026-11-21', '23:50', 80, '/home/shop/public_html/wp-includes')));
     await writeFile(current, burst('2026-11-22', '00:10', 80, '/home/shop/public_html/wp-includes'));
-    const both = await runCli(['investigate', '--mainlog', current, '--mainlog', rotated, '--since', '2h', '--json']);
+    const both = await runCli(['investigate', '--mainlog', current, '--mainlog', rotated, '--since', '2h', '--min-messages', '1200', '--json']);
     expect(both.code, both.stderr).toBe(0);
     expect(both.stdout).toContain('160 messages submitted from /home/shop/public_html/wp-includes');
-    const currentOnly = await runCli(['investigate', '--mainlog', current, '--since', '2h', '--json']);
+    const currentOnly = await runCli(['investigate', '--mainlog', current, '--since', '2h', '--min-messages', '1200', '--json']);
     expect(currentOnly.code, currentOnly.stderr).toBe(0);
     expect(currentOnly.stdout).not.toContain('submitted from /home/shop/public_html/wp-includes');
   });

@@ -3,8 +3,14 @@
  * verdict (see src/investigate/verdict.ts). Read-only, so it runs in a dry-run too and the
  * plan names this host's actual sender, scripts and addresses.
  */
+import { posix } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { buildVerdict, scriptLeads, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
+import { ActivityCollector } from '../../investigate/activity.js';
+import { loadAllowList } from '../../investigate/allow-list.js';
+import { loadProxyRanges } from '../../investigate/proxies.js';
+import { rotatedNames } from '../../investigate/rotated-logs.js';
+import { activityLeads, buildVerdict, scriptLeads, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
+import { ownAddresses } from '../firewall/own-addresses.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
 import { scanMainlogOn, scanSpoolOn } from './detect-scan.js';
@@ -18,10 +24,38 @@ export const DetectParams = Type.Object({
   mainlog: Type.Optional(Type.String({ description: 'main log path (default: asked of Exim)' })),
   spool_dir: Type.Optional(Type.String({ description: 'spool directory (default: asked of Exim)' })),
   access_logs: Type.Optional(Type.Boolean({ default: true, description: 'look up script clients in the domlogs' })),
+  maillog: Type.Optional(Type.String({ description: "Dovecot's log, to see who reads each mailbox (default /var/log/maillog, else /var/log/mail.log)" })),
+  trusted_proxies: Type.Optional(Type.Array(Type.String(), { description: 'addresses/CIDRs of your own proxies: never blocked, clients found past them' })),
+  proxy_ranges_file: Type.Optional(Type.String({ description: 'file (on this machine) of CDN ranges replacing the shipped Cloudflare list' })),
+  allow: Type.Optional(Type.Array(Type.String(), { description: 'allow-list entries: x@domain, domain, /directory, address/CIDR' })),
+  allow_file: Type.Optional(Type.String({ description: 'allow-list file (on this machine), one entry a line' })),
 });
 
+const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
+
+/** The newest rotated predecessor of the main log on the host (`exim_mainlog-YYYYMMDD[.gz]`, `.1`), or null. */
+async function newestRotation(ctx: ActionContext, mainlog: string): Promise<string | null> {
+  const dir = posix.dirname(mainlog);
+  const listing = await ctx.exec({ argv: ['ls', '-1', '--', dir], okExitCodes: [0, 1, 2], timeoutMs: 30_000 });
+  const name = rotatedNames(posix.basename(mainlog), listing.stdout.split('\n'))[0];
+  return name === undefined ? null : posix.join(dir, name);
+}
+
+/**
+ * Lines of `files` on the host that contain one of `needles` (fixed strings, any case). A
+ * missing file gives nothing (grep exit 2 with -s); the caller says which were read.
+ */
+async function grepLines(ctx: ActionContext, files: string[], needles: string[], tool: 'grep' | 'zgrep' = 'grep'): Promise<{ lines: string[]; read: boolean }> {
+  if (needles.length === 0 || files.length === 0) return { lines: [], read: true };
+  const argv = [tool, '-F', '-i', '-h', '-s'];
+  for (const n of needles) argv.push('-e', n);
+  argv.push('--', ...files);
+  const r = await ctx.exec({ argv, okExitCodes: [0, 1, 2], timeoutMs: 600_000, maxOutputBytes: 512 * 1024 * 1024 });
+  return { lines: r.stdout.split('\n'), read: r.exitCode !== 2 };
+}
+
 /** Gathers inputs on the host; problems with one source are recorded, not fatal. */
-export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[]; filesMissed: string[] }> {
+export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean; maillog?: string; trusted_proxies?: string[]; proxy_ranges_file?: string; allow?: string[]; allow_file?: string }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[]; filesMissed: string[] }> {
   const problems: string[] = [];
   /** The primary evidence sources that could not be read: a verdict without them is incomplete. */
   const sourcesFailed: string[] = [];
@@ -32,6 +66,12 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
    */
   const filesMissed: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, home_roots: ctx.host.layout.homeRoots };
+  try {
+    inputs.proxies = await loadProxyRanges({ ...(params.proxy_ranges_file !== undefined ? { rangesFile: params.proxy_ranges_file } : {}), trusted: params.trusted_proxies ?? [] });
+    inputs.allow = await loadAllowList(params.allow_file, params.allow ?? []);
+  } catch (err) {
+    throw new ActionError(`detection settings: ${(err as Error).message}`);
+  }
   let spoolDir = params.spool_dir;
   let mainlog = params.mainlog;
   if (spoolDir === undefined || mainlog === undefined) {
@@ -67,6 +107,32 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
     problems.push((err as Error).message);
     sourcesFailed.push('spool');
   }
+  // Who used the flagged mailboxes, when, and who reads their mail: owner or attacker.
+  if (inputs.mainlog !== undefined && mainlog !== undefined) {
+    const wanted = activityLeads(inputs, t);
+    const collector = new ActivityCollector(wanted.authIds, wanted.senders);
+    ctx.progress('reading the flagged mailboxes\' history');
+    try {
+      for (const line of (await grepLines(ctx, [mainlog], collector.needles)).lines) collector.mainlogLine(line);
+      // The owners' history before the last rotation: the newest rotated log too.
+      const previous = await newestRotation(ctx, mainlog);
+      if (previous !== null) {
+        for (const line of (await grepLines(ctx, [previous], collector.needles, previous.endsWith('.gz') ? 'zgrep' : 'grep')).lines) collector.mainlogLine(line);
+      }
+      const head = await ctx.exec({ argv: ['head', '-n', '1', '--', mainlog], okExitCodes: [0, 1], timeoutMs: 30_000 });
+      collector.logStartLine(head.stdout.split('\n')[0] ?? '');
+      const mailboxes = collector.needles.filter((n) => n.includes('@'));
+      const chosen = params.maillog ?? ctx.host.layout.maillog;
+      const maillogs = chosen !== undefined ? [chosen] : DEFAULT_MAILLOGS;
+      const read = await grepLines(ctx, maillogs, mailboxes.map((m) => `user=<${m}>`));
+      if (!read.read && chosen !== undefined) problems.push(`cannot read the maillog ${chosen} on ${ctx.host.name}: owners who read their mail are not recognised`);
+      for (const line of read.lines) collector.maillogLine(line);
+      inputs.activity = collector.finish();
+    } catch (err) {
+      problems.push(`cannot read the flagged mailboxes' history on ${ctx.host.name}: ${(err as Error).message}; owner and attacker addresses are not told apart`);
+    }
+    inputs.server_ips = (await ownAddresses(ctx)).map((a) => a.address);
+  }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {
     try {
@@ -95,10 +161,14 @@ export const eximDetect = defineAction({
   outputs: {
     kind: "'mailbox' | 'script' | 'none'",
     sender: 'worst offender: AUTH id (mailbox) or envelope sender of the script mail',
-    senders: 'every suspect sender, worst first: the mailbox and the scripts\' envelope senders (list of strings)',
-    scripts: 'list of {path, url, count, ips}',
-    ips: 'client IPs behind every flagged source (the mailbox logins and the script requests), to consider blocking',
+    senders: "envelope senders whose queued mail is purged, worst first (never system, cron or allow-listed senders)",
+    auth_ids: 'AUTH ids whose queued mail is purged (list of strings)',
+    sources: "every compromised source, worst first: list of {kind: 'mailbox'|'account'|'script', id, ips, confidence, reasons, counts, began}",
+    scripts: 'list of {path, url, count, ips}: the files to disable',
+    ips: 'attacker addresses and prefixes (CIDR) behind every source: exactly what is blocked',
     ip_reasons: "map of each of ips to why it is there: 'logged in as SENDER' or 'requested SCRIPT'",
+    not_blocked: "addresses seen behind a source and not blocked: list of {ip, class: 'owner'|'server'|'proxy'|'private'|'allowed', reason}",
+    began: 'when the incident began (ISO log time) or null',
     counts: '{queue, sender_queued, sender_sent, bounces_queued, window_arrivals}',
     evidence: 'list of {source, detail, count}',
     summary: 'one human line',

@@ -12,8 +12,8 @@ import { ActionError, defineAction, type ActionContext } from '../types.js';
 
 const Params = Type.Object(
   {
-    sender: Type.String({ minLength: 3, maxLength: 320, description: 'Envelope sender to purge; matched exactly, case-insensitively' }),
-    auth_id: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Also purge messages whose SMTP AUTH id is this' })),
+    sender: Type.Optional(Type.String({ minLength: 3, maxLength: 320, description: 'Envelope sender to purge; matched exactly, case-insensitively' })),
+    auth_id: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Also (or only) purge messages that arrived over SMTP AUTH as this id, whatever their envelope sender' })),
     max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 5000, description: 'Refuse when more messages match' })),
     batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000, description: 'IDs per exim -Mrm call' })),
   },
@@ -309,21 +309,25 @@ export interface Selection {
   queueTotal: number;
 }
 
-/** Messages whose envelope sender is `sender`, or whose auth id is `authId`. */
-export async function selectMessages(ctx: ActionContext, sender: string, authId: string | undefined, spool: () => Promise<SpoolInfo>): Promise<Selection> {
+/**
+ * Messages whose envelope sender is `sender`, or that arrived over SMTP AUTH as `authId`. Only
+ * messages with a client address count for the AUTH id: a local submission (cron, a script)
+ * carries its Unix login as auth id, and a cPanel account's name is that login too.
+ */
+export async function selectMessages(ctx: ActionContext, sender: string | undefined, authId: string | undefined, spool: () => Promise<SpoolInfo>): Promise<Selection> {
   const queue = await listQueue(ctx);
   const chosen = new Set<string>();
-  for (const m of queue) if (!m.bounce && m.sender.toLowerCase() === sender && isEximId(m.id)) chosen.add(m.id);
+  if (sender !== undefined) for (const m of queue) if (!m.bounce && m.sender.toLowerCase() === sender && isEximId(m.id)) chosen.add(m.id);
   if (authId !== undefined) {
     const rest = queue.filter((m) => !chosen.has(m.id) && isEximId(m.id)).map((m) => m.id);
     const scan = await scanHeaders(ctx, await spool(), rest);
-    for (const [id, evidence] of scan.byId) if (evidence.authId?.toLowerCase() === authId) chosen.add(id);
+    for (const [id, evidence] of scan.byId) if (evidence.authId?.toLowerCase() === authId && evidence.hostAddress !== undefined) chosen.add(id);
   }
   return { ids: queue.filter((m) => chosen.has(m.id)).map((m) => m.id), queueTotal: queue.length };
 }
 
 interface PlanData {
-  sender: string;
+  sender: string | undefined;
   authId: string | undefined;
   max: number;
   batch: number;
@@ -331,8 +335,13 @@ interface PlanData {
   listedAt: number;
 }
 
-function tooMany(count: number, max: number, sender: string): ActionError {
-  return new ActionError(`${count} queued messages match ${sender}, more than max ${max}; nothing was removed. Check the sender, then raise max to at least ${count} if it is right.`);
+function tooMany(count: number, max: number, who: string): ActionError {
+  return new ActionError(`${count} queued messages match ${who}, more than max ${max}; nothing was removed. Check the sender, then raise max to at least ${count} if it is right.`);
+}
+
+function describeWho(sender: string | undefined, authId: string | undefined): string {
+  if (sender === undefined) return `auth id ${authId ?? '?'}`;
+  return `${sender}${authId !== undefined ? ` or auth id ${authId}` : ''}`;
 }
 
 export const queuePurge = defineAction({
@@ -347,19 +356,20 @@ export const queuePurge = defineAction({
     evidence: 'summary of the removed messages\' headers with the sha256 of everything read',
   },
   async plan(ctx, params: PurgeParams) {
-    const sender = requireSender(params.sender);
     const authId = requireAuthId(params.auth_id);
+    if (params.sender === undefined && authId === undefined) throw new ActionError('exim.queue.purge needs a sender, an auth_id or both.');
+    const sender = params.sender === undefined ? undefined : requireSender(params.sender);
     const max = params.max ?? DEFAULT_MAX;
     const batch = params.batch ?? DEFAULT_BATCH;
     let spool: SpoolInfo | undefined;
     const getSpool = async (): Promise<SpoolInfo> => (spool ??= await spoolInfo(ctx));
     const selection = await selectMessages(ctx, sender, authId, getSpool);
     const count = selection.ids.length;
-    if (count > max) throw tooMany(count, max, sender);
-    const who = `${sender}${authId !== undefined ? ` or auth id ${authId}` : ''}`;
+    const who = describeWho(sender, authId);
+    if (count > max) throw tooMany(count, max, who);
     const data: PlanData = { sender, authId, max, batch, ids: selection.ids, listedAt: Date.now() };
     const facts = { matched: count, queue_total: selection.queueTotal, sample_ids: selection.ids.slice(0, 5) };
-    const hashed = { sender, auth_id: authId ?? null, max };
+    const hashed = { sender: sender ?? null, auth_id: authId ?? null, max };
     if (count === 0) return { summary: `no queued messages from ${who}`, commands: [], noop: true, hashed, data, facts };
     const commands = [];
     for (let i = 0; i < count; i += batch) commands.push({ argv: [ctx.host.tools.exim, '-Mrm', ...selection.ids.slice(i, i + batch)], okExitCodes: [0, 1] });
@@ -372,11 +382,12 @@ export const queuePurge = defineAction({
     let ids = data.ids;
     if (Date.now() - data.listedAt > STALE_PLAN_MS || plan.noop === true) {
       ids = (await selectMessages(ctx, data.sender, data.authId, getSpool)).ids;
-      if (ids.length > data.max) throw tooMany(ids.length, data.max, data.sender);
+      if (ids.length > data.max) throw tooMany(ids.length, data.max, describeWho(data.sender, data.authId));
     }
-    const base = { sender: data.sender, auth_id: data.authId ?? null, matched: ids.length };
+    const who = describeWho(data.sender, data.authId);
+    const base = { sender: data.sender ?? null, auth_id: data.authId ?? null, matched: ids.length };
     if (ids.length === 0) {
-      return { changed: false, outputs: { ...base, removed: 0, removed_ids: [], gone_ids: [], locked_ids: [] }, summary: `no queued messages from ${data.sender}` };
+      return { changed: false, outputs: { ...base, removed: 0, removed_ids: [], gone_ids: [], locked_ids: [] }, summary: `no queued messages from ${who}` };
     }
     const { scan, report } = await evidenceThenRemove(ctx, await getSpool(), ids, data.batch);
     const evidence = summariseEvidence(ids, scan);
@@ -399,10 +410,10 @@ export const queuePurge = defineAction({
     return {
       changed: report.removed.length > 0,
       outputs,
-      summary: `removed ${report.removed.length} messages from ${data.sender}` +
+      summary: `removed ${report.removed.length} messages from ${who}` +
         (report.gone.length > 0 ? `, ${report.gone.length} already gone` : '') +
         (report.locked.length > 0 ? `, ${report.locked.length} locked (still queued)` : ''),
-      irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${data.sender} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
+      irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${who} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
     };
   },
 });

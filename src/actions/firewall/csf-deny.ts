@@ -2,15 +2,18 @@ import { Type, type Static } from '@sinclair/typebox';
 import { parseCsfDenyOutput, parseCsfRemoveOutput } from '../../parsers/csf-output.js';
 import { describeCommandFailure } from '../service/command-failure.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
-import { findInCsfList } from './csf-files.js';
-import { parseIp, sameAddress, specialRange, type ParsedIp } from './ip.js';
+import { findInCsfList, readCsfListTree } from './csf-files.js';
+import { coversIp, parseIp, sameAddress, specialRange, type ParsedIp } from './ip.js';
 import { ownAddresses } from './own-addresses.js';
+import { proxyRanges, proxyReason } from '../../investigate/proxies.js';
 
 const DenyParams = Type.Object(
   {
-    ip: Type.String({ minLength: 2, maxLength: 64, description: 'One IPv4 or IPv6 address (no CIDR)' }),
+    ip: Type.String({ minLength: 2, maxLength: 64, description: 'One IPv4 or IPv6 address, or a CIDR (IPv4 /16 or longer, IPv6 /32 or longer)' }),
     comment: Type.Optional(Type.String({ maxLength: 400, description: 'Written into csf.deny next to the IP' })),
     allow_private: Type.Optional(Type.Boolean({ default: false, description: 'Allow private, loopback, link-local and reserved addresses' })),
+    force: Type.Optional(Type.Boolean({ default: false, description: "Block even a proxy/CDN edge (Cloudflare's published ranges or trusted_proxies): that cuts off every site behind it" })),
+    trusted_proxies: Type.Optional(Type.Array(Type.String(), { description: 'your own proxies (addresses/CIDRs), refused like CDN edges' })),
   },
   { additionalProperties: false },
 );
@@ -23,6 +26,38 @@ const RemoveParams = Type.Object(
 
 function csfPath(ctx: ActionContext, name: string): string {
   return `${ctx.host.layout.csfDir.replace(/\/+$/, '')}/${name}`;
+}
+
+interface DenyTarget {
+  /** What csf is given: the address, or `base/prefix`. */
+  text: string;
+  /** The address, or the range's base address. */
+  ip: ParsedIp;
+  prefix: number | undefined;
+}
+
+const MIN_PREFIX = { ipv4: 16, ipv6: 32 } as const;
+
+/** An address, or a CIDR no wider than MIN_PREFIX (a typo must not block a continent). */
+function requireTarget(text: string): DenyTarget {
+  const [base, bits, extra] = text.trim().split('/');
+  if (bits === undefined) {
+    const ip = requireIp(text);
+    return { text: ip.address, ip, prefix: undefined };
+  }
+  const ip = parseIp(base ?? '');
+  const prefix = /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+  if (ip === undefined || extra !== undefined || !(prefix >= MIN_PREFIX[ip.family] && prefix <= (ip.family === 'ipv4' ? 32 : 128))) {
+    throw new ActionError(`"${text}" is not an address or a CIDR csf.deny takes here (IPv4 /${MIN_PREFIX.ipv4}-/32, IPv6 /${MIN_PREFIX.ipv6}-/128).`);
+  }
+  return { text: `${ip.address}/${prefix}`, ip, prefix };
+}
+
+/** Does the target (address or range) cover `other`, or `other` (an entry, maybe a range) cover it? */
+function overlaps(target: DenyTarget, entry: string): boolean {
+  if (coversIp(entry, target.ip)) return true;
+  const entryIp = parseIp(entry.split('/')[0] ?? '');
+  return target.prefix !== undefined && entryIp !== undefined && coversIp(target.text, entryIp);
 }
 
 function requireIp(text: string): ParsedIp {
@@ -59,7 +94,8 @@ export const csfDeny = defineAction({
     rotated: 'entries DENY_IP_LIMIT removed from csf.deny to make room',
   },
   async plan(ctx, params: DenyParams) {
-    const ip = requireIp(params.ip);
+    const target = requireTarget(params.ip);
+    const ip = target.ip;
     if (params.allow_private !== true) {
       const special = specialRange(ip);
       // Simulated and lab hosts (the demo) use the documentation ranges for their "attackers";
@@ -69,37 +105,49 @@ export const csfDeny = defineAction({
         throw new ActionError(`refusing to block ${ip.address}: it is in the ${special}, not an attacker's public address. Set allow_private: true if you really mean it.`);
       }
     }
+    if (params.force !== true) {
+      let ranges;
+      try {
+        ranges = proxyRanges(undefined, undefined, params.trusted_proxies ?? []);
+      } catch (err) {
+        throw new ActionError((err as Error).message);
+      }
+      const edge = proxyReason(ranges, ip.address) ?? [...ranges.cdn.entries, ...ranges.trusted.entries].find((e) => overlaps(target, e)) ?? null;
+      if (edge !== null) {
+        throw new ActionError(`refusing to block ${target.text}: it is a proxy/CDN edge (${edge}); every site behind it would be cut off, and the attacker is the client behind it. Set force: true if you really mean it.`);
+      }
+    }
     for (const own of await ownAddresses(ctx)) {
-      if (sameAddress(own, ip)) {
-        throw new ActionError(`refusing to block ${ip.address}: it is one of ${ctx.host.name}'s own addresses.`);
+      if (target.prefix === undefined ? sameAddress(own, ip) : coversIp(target.text, own)) {
+        throw new ActionError(`refusing to block ${target.text}: ${target.prefix === undefined ? 'it is' : `it covers ${own.address},`} one of ${ctx.host.name}'s own addresses.`);
       }
     }
     for (const list of ['csf.allow', 'csf.ignore'] as const) {
-      const hit = await findInCsfList(ctx, csfPath(ctx, list), ip);
+      const hit = (await readCsfListTree(ctx, csfPath(ctx, list))).find((h) => overlaps(target, h.entry.address));
       if (hit !== undefined) {
         throw new ActionError(
-          `refusing to block ${ip.address}: ${hit.file} line ${hit.entry.line} lists ${hit.entry.address}` +
+          `refusing to block ${target.text}: ${hit.file} line ${hit.entry.line} lists ${hit.entry.address}` +
             `${hit.entry.comment !== '' ? ` (${hit.entry.comment})` : ''}. Remove it from ${list} first if the block is intended.`,
         );
       }
     }
     const denied = await findInCsfList(ctx, csfPath(ctx, 'csf.deny'), ip);
     const comment = cleanComment(params.comment);
-    const argv = [ctx.host.tools.csf, '-d', ip.address, ...(comment !== undefined ? [comment] : [])];
-    if (denied !== undefined) {
+    const argv = [ctx.host.tools.csf, '-d', target.text, ...(comment !== undefined ? [comment] : [])];
+    if (denied !== undefined && (target.prefix === undefined || denied.entry.address.includes('/'))) {
       return {
-        summary: `${ip.address} is already blocked in csf.deny (${denied.entry.address}, line ${denied.entry.line})`,
+        summary: `${target.text} is already blocked in csf.deny (${denied.entry.address}, line ${denied.entry.line})`,
         commands: [],
         noop: true,
-        data: { ip: ip.address, already: true } satisfies DenyPlanData,
-        facts: { ip: ip.address, already: true, entry: denied.entry.address },
+        data: { ip: target.text, already: true } satisfies DenyPlanData,
+        facts: { ip: target.text, already: true, entry: denied.entry.address },
       };
     }
     return {
-      summary: `csf -d ${ip.address}${comment !== undefined ? ` "${comment}"` : ''}`,
+      summary: `csf -d ${target.text}${comment !== undefined ? ` "${comment}"` : ''}`,
       commands: [{ argv, timeoutMs: 120_000 }],
-      data: { ip: ip.address, already: false } satisfies DenyPlanData,
-      facts: { ip: ip.address, already: false },
+      data: { ip: target.text, already: false } satisfies DenyPlanData,
+      facts: { ip: target.text, already: false },
     };
   },
   async run(ctx, params, plan) {
@@ -150,18 +198,19 @@ export const csfRemoveDeny = defineAction({
   params: RemoveParams,
   outputs: { ip: 'the address', removed: 'true when csf removed a rule' },
   async plan(ctx, params) {
-    const ip = requireIp(params.ip);
+    const target = requireTarget(params.ip);
+    const ip = target.ip;
     const denied = await findInCsfList(ctx, csfPath(ctx, 'csf.deny'), ip);
     if (denied === undefined) {
-      return { summary: `${ip.address} is not in csf.deny`, commands: [], noop: true, data: { ip: ip.address }, facts: { listed: false } };
+      return { summary: `${target.text} is not in csf.deny`, commands: [], noop: true, data: { ip: target.text }, facts: { listed: false } };
     }
-    if (denied.entry.address !== ip.address && denied.entry.address.includes('/')) {
-      throw new ActionError(`${ip.address} is blocked by the range ${denied.entry.address} (line ${denied.entry.line}), not by its own entry; csf -dr ${ip.address} would not lift it. Edit the range by hand.`);
+    if (denied.entry.address !== target.text && denied.entry.address.includes('/')) {
+      throw new ActionError(`${target.text} is blocked by the range ${denied.entry.address} (line ${denied.entry.line}), not by its own entry; csf -dr ${target.text} would not lift it. Edit the range by hand.`);
     }
     return {
-      summary: `csf -dr ${ip.address}`,
-      commands: [{ argv: [ctx.host.tools.csf, '-dr', ip.address], timeoutMs: 120_000 }],
-      data: { ip: ip.address },
+      summary: `csf -dr ${target.text}`,
+      commands: [{ argv: [ctx.host.tools.csf, '-dr', target.text], timeoutMs: 120_000 }],
+      data: { ip: target.text },
       facts: { listed: true, line: denied.entry.line },
     };
   },

@@ -30,6 +30,12 @@ interface InvestigateFlags {
   mainlog?: string[];
   spool?: string;
   domlogs?: string;
+  maillog?: string[];
+  trustedProxy?: string[];
+  proxyRanges?: string;
+  allowList?: string;
+  allow?: string[];
+  homeRoot?: string[];
   since: string;
   minMessages: string;
   acceptNewHostKeys?: boolean;
@@ -80,6 +86,12 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.mainlog ? { mainlog: flags.mainlog } : {}),
         ...(flags.spool ? { spool: spoolRoot(flags.spool) } : {}),
         ...(flags.domlogs ? { domlogs: flags.domlogs } : {}),
+        ...(flags.maillog ? { maillog: flags.maillog } : {}),
+        ...(flags.trustedProxy ? { trustedProxies: flags.trustedProxy } : {}),
+        ...(flags.proxyRanges ? { proxyRangesFile: flags.proxyRanges } : {}),
+        ...(flags.allowList ? { allowFile: flags.allowList } : {}),
+        ...(flags.allow ? { allow: flags.allow } : {}),
+        ...(flags.homeRoot ? { homeRoots: flags.homeRoot } : {}),
         since: flags.since,
         min_messages: minMessages,
       });
@@ -97,7 +109,16 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
 
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
-    const inputs = resolveInputs(playbook.spec, { since: flags.since, min_messages: String(minMessages) });
+    // Files the command reads here have no meaning on a host: say so rather than ignore them.
+    for (const [flag, given] of [['--maillog', flags.maillog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot]] as const) {
+      if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, and allow-lists and proxies are --allow and --trusted-proxy`);
+    }
+    const inputs = resolveInputs(playbook.spec, {
+      since: flags.since,
+      min_messages: String(minMessages),
+      ...(flags.allow !== undefined ? { allow: flags.allow.join(',') } : {}),
+      ...(flags.trustedProxy !== undefined ? { trusted_proxies: flags.trustedProxy.join(',') } : {}),
+    });
     checkVerbosity({ verbose: flags.verbose ?? 0, ...(flags.quiet ? { quiet: true } : {}) });
     if (flags.listHosts) return await printHostListing(flags, { json });
     const log = diagnosticLogger(flags.verbose ?? 0);
@@ -164,6 +185,12 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--mainlog <file>', 'offline: an Exim main log copied off a server, plain or gzip (repeatable: a rotated set)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/, or input/ itself)')
     .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
+    .option('--maillog <file>', "offline: Dovecot's log (cPanel /var/log/maillog): addresses that read a mailbox's mail are its owner's (repeatable)", (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--trusted-proxy <cidr>', 'an address or CIDR of your own proxy/load balancer: never blocked, the client is found past it (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--proxy-ranges <file>', "CDN ranges (one CIDR a line) replacing the shipped Cloudflare list")
+    .option('--allow-list <file>', 'known bulk senders never flagged: one x@domain, domain, /directory or address/CIDR a line')
+    .option('--allow <entry>', 'one allow-list entry (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--home-root <dir>', 'offline: parent of account homes as the main log names them (default /home, /home2, ...); the sending directories are read there (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
@@ -181,6 +208,7 @@ Examples:
   runbook investigate --host root@mail1.example.net --since 6h --json
   runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
   runbook investigate --mainlog exim_mainlog-20261115.gz --mainlog exim_mainlog --since 7d
+  runbook investigate --mainlog ./exim_mainlog --maillog ./maillog --allow news@shop.example --json
 
 Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated, or
 some evidence (queue, main log, spool) could not be read · 2 bad usage`,

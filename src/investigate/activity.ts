@@ -1,0 +1,190 @@
+/**
+ * The second look at the flagged sources: who used each suspect mailbox, from where and when,
+ * and who read its mail. The first pass (mainlog-scan.ts) ranks; this one keeps times for the
+ * few ids it is given, so the verdict can tell the owner (used the mailbox before the incident,
+ * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines from files or a
+ * host's grep.
+ */
+import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
+import { normalIp } from './addresses.js';
+
+/** One address's use of a mailbox. Times are the log's `YYYY-MM-DD HH:MM:SS`. */
+export interface AddressUse {
+  count: number;
+  first: string;
+  last: string;
+  /** Messages per hour (`YYYY-MM-DD HH`): whether the address itself took part in a burst. */
+  hours?: Map<string, number>;
+}
+
+export interface SourceActivity {
+  total: number;
+  first: string | null;
+  /** Arrivals per hour (`YYYY-MM-DD HH`). */
+  hours: Map<string, number>;
+  /** Client address → its use (SMTP AUTH sessions for an AUTH id). */
+  ips: Map<string, AddressUse>;
+  /** Recipients per message, for the recipients signal. */
+  recipients: number;
+  uniqueRecipients: Set<string>;
+}
+
+export interface MailReading {
+  /** Address → IMAP/POP3 logins. */
+  ips: Map<string, AddressUse & { protocols: Set<string> }>;
+}
+
+export interface ActivityFacts {
+  /** By AUTH id as logged (case kept; compare lower-cased). */
+  auth: Map<string, SourceActivity>;
+  /** By envelope sender (lower-cased). */
+  senders: Map<string, SourceActivity>;
+  /** `I=[…]` addresses: this server's own receiving interfaces. */
+  interfaces: Set<string>;
+  /** Mailbox (lower-cased) → IMAP/POP3 logins from the maillog. */
+  readers: Map<string, MailReading>;
+  /** Mainlog times seen, for the maillog's missing year. */
+  lastTime: string | null;
+  /** The earliest time the main logs read start at (not only the flagged ids' lines). */
+  firstTime: string | null;
+}
+
+function emptyActivity(): SourceActivity {
+  return { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set() };
+}
+
+function use(map: Map<string, AddressUse>, ip: string, time: string): AddressUse {
+  let u = map.get(ip);
+  if (u === undefined) {
+    u = { count: 0, first: time, last: time };
+    map.set(ip, u);
+  }
+  u.count++;
+  if (time < u.first) u.first = time;
+  if (time > u.last) u.last = time;
+  return u;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** `Mmm dd HH:MM:SS host dovecot[pid]: imap-login: Login: user=<x>, method=…, rip=IP, …` */
+const DOVECOT_LOGIN = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d) \S+ dovecot(?:\[\d+\])?: (imap|pop3)-login: Login: user=<([^>]*)>.*?\brip=([0-9A-Fa-f:.]+)/;
+
+/** The fields of a successful Dovecot IMAP/POP3 login line, or null. Pure. */
+export function parseDovecotLogin(line: string, year: number): { time: string; protocol: 'imap' | 'pop3'; user: string; ip: string } | null {
+  const m = DOVECOT_LOGIN.exec(line);
+  if (m === null) return null;
+  const month = MONTHS.indexOf(m[1]!);
+  const ip = normalIp(m[6]!);
+  if (month < 0 || ip === null) return null;
+  const time = `${year}-${String(month + 1).padStart(2, '0')}-${m[2]!.padStart(2, '0')} ${m[3]!}`;
+  return { time, protocol: m[4] as 'imap' | 'pop3', user: m[5]!, ip };
+}
+
+/** The hour key of a log time. */
+export function hourOf(time: string): string {
+  return time.slice(0, 13);
+}
+
+/**
+ * Collects activity for `authIds` (SMTP AUTH ids) and `senders` (envelope senders) from main
+ * log lines, and mail reading for the mailboxes among them from maillog lines. Lines of other
+ * senders are skipped before parsing, so a large log costs a substring test per id.
+ */
+export class ActivityCollector {
+  readonly #authIds: Map<string, string>;
+  readonly #senders: Set<string>;
+  readonly #needles: string[];
+  readonly facts: ActivityFacts = { auth: new Map(), senders: new Map(), interfaces: new Set(), readers: new Map(), lastTime: null, firstTime: null };
+  readonly #maillog: string[] = [];
+
+  constructor(authIds: Iterable<string>, senders: Iterable<string>) {
+    this.#authIds = new Map([...authIds].map((id) => [id.toLowerCase(), id]));
+    this.#senders = new Set([...senders].map((s) => s.toLowerCase()));
+    // As logged and lower-cased: lines are matched byte for byte, not case-folded (a main log is
+    // gigabytes); the first pass ranks ids as logged, so these are the spellings that matter.
+    const given = [...authIds, ...senders];
+    this.#needles = [...new Set([...given, ...given.map((n) => n.toLowerCase())])];
+  }
+
+  /** Fixed strings that find every main-log line this collector needs (lines without one are skipped). */
+  get needles(): string[] {
+    return this.#needles;
+  }
+
+  /** The first line of a main log read, whatever it is: where that log's history starts. */
+  logStartLine(line: string): void {
+    const time = lineTimestamp(line);
+    if (time !== null && (this.facts.firstTime === null || time < this.facts.firstTime)) this.facts.firstTime = time;
+  }
+
+  mainlogLine(line: string): void {
+    const arrow = line.indexOf(' <= ');
+    if (arrow < 0) return;
+    const iface = line.indexOf(' I=[', arrow);
+    if (iface >= 0) {
+      const end = line.indexOf(']', iface + 4);
+      const ip = end < 0 ? null : normalIp(line.slice(iface + 4, end));
+      if (ip !== null) this.facts.interfaces.add(ip);
+    }
+    if (!this.#needles.some((n) => line.includes(n))) return;
+    const a = classifyMainlogLine(line);
+    if (a.kind !== 'arrival' || a.bounce) return;
+    if (this.facts.lastTime === null || a.time > this.facts.lastTime) this.facts.lastTime = a.time;
+    const ip = a.host?.ip != null ? normalIp(a.host.ip) : null;
+    const record = (map: Map<string, SourceActivity>, key: string): void => {
+      let act = map.get(key);
+      if (act === undefined) {
+        act = emptyActivity();
+        map.set(key, act);
+      }
+      act.total++;
+      if (act.first === null || a.time < act.first) act.first = a.time;
+      act.hours.set(hourOf(a.time), (act.hours.get(hourOf(a.time)) ?? 0) + 1);
+      if (ip !== null) {
+        const u = use(act.ips, ip, a.time);
+        u.hours ??= new Map();
+        u.hours.set(hourOf(a.time), (u.hours.get(hourOf(a.time)) ?? 0) + 1);
+      }
+      act.recipients += a.recipients.length;
+      for (const r of a.recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r.toLowerCase());
+    };
+    const authId = a.auth?.id ?? '';
+    if (authId !== '' && this.#authIds.has(authId.toLowerCase())) record(this.facts.auth, this.#authIds.get(authId.toLowerCase())!);
+    if (this.#senders.has(a.sender.toLowerCase())) record(this.facts.senders, a.sender.toLowerCase());
+  }
+
+  /** Maillog lines are kept until the main log has given the year (syslog lines have none). */
+  maillogLine(line: string): void {
+    if (line.includes('-login: Login: user=<')) this.#maillog.push(line);
+  }
+
+  finish(fallbackYear = new Date().getUTCFullYear()): ActivityFacts {
+    const ref = this.facts.lastTime;
+    const refYear = ref !== null ? Number(ref.slice(0, 4)) : fallbackYear;
+    const refMonth = ref !== null ? Number(ref.slice(5, 7)) : 12;
+    for (const line of this.#maillog) {
+      let login = parseDovecotLogin(line, refYear);
+      // A December line read in January belongs to the year before.
+      if (login !== null && Number(login.time.slice(5, 7)) > refMonth) login = parseDovecotLogin(line, refYear - 1);
+      if (login === null || login.user.startsWith('__cpanel__service__')) continue;
+      const user = login.user.toLowerCase();
+      if (!this.#authIds.has(user)) continue;
+      let r = this.facts.readers.get(user);
+      if (r === undefined) {
+        r = { ips: new Map() };
+        this.facts.readers.set(user, r);
+      }
+      let u = r.ips.get(login.ip);
+      if (u === undefined) {
+        u = { count: 0, first: login.time, last: login.time, protocols: new Set() };
+        r.ips.set(login.ip, u);
+      }
+      u.count++;
+      if (login.time < u.first) u.first = login.time;
+      if (login.time > u.last) u.last = login.time;
+      u.protocols.add(login.protocol);
+    }
+    this.#maillog.length = 0;
+    return this.facts;
+  }
+}

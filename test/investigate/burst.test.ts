@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { SourceActivity } from '../../src/investigate/activity.js';
+import { atUsualVolume, burstingSince, burstOf } from '../../src/investigate/burst.js';
+
+/** Activity from `[hour, count, ip?]` rows; an address's first use is its first row's hour. */
+function activity(rows: [string, number, string?][]): SourceActivity {
+  const act: SourceActivity = { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set() };
+  for (const [hour, n, ip] of rows) {
+    act.total += n;
+    act.hours.set(hour, (act.hours.get(hour) ?? 0) + n);
+    if (ip !== undefined) {
+      const time = `${hour}:05:00`;
+      const u = act.ips.get(ip) ?? { count: 0, first: time, last: time, hours: new Map<string, number>() };
+      u.count += n;
+      u.hours!.set(hour, (u.hours!.get(hour) ?? 0) + n);
+      act.ips.set(ip, u);
+    }
+  }
+  return act;
+}
+
+describe('bursts', () => {
+  it('dates a burst from the first new address in its first elevated hour', () => {
+    const act = activity([
+      ['2026-12-06 09', 3, '198.51.100.10'], ['2026-12-06 14', 2, '198.51.100.10'],
+      ['2026-12-07 03', 40, '45.33.1.1'], ['2026-12-07 04', 300, '45.33.2.2'], ['2026-12-07 04', 1, '198.51.100.10'],
+    ]);
+    const b = burstOf(act, '2026-12-06 00:00:00');
+    expect(b).toMatchObject({ began: '2026-12-07 03:05:00', peak: 301 });
+    expect(burstingSince(act.ips.get('45.33.2.2'), b!.began, b!.level)).toBe(true);
+    expect(burstingSince(act.ips.get('198.51.100.10'), b!.began, b!.level)).toBe(false);
+  });
+
+  it('a daily newsletter from the same (no) addresses is its usual volume', () => {
+    const act = activity([['2026-12-06 10', 150], ['2026-12-07 10', 150]]);
+    expect(burstOf(act, '2026-12-06 00:00:00')).toBeNull();
+    expect(atUsualVolume(act, '2026-12-06 00:00:00')).toBe(true);
+    // Seen only once, there is no day of history to call it usual.
+    expect(atUsualVolume(activity([['2026-12-07 10', 150]]), '2026-12-06 00:00:00')).toBe(false);
+  });
+
+  it('a burst already running where the log starts has no known start', () => {
+    const act = activity([['2026-12-07 04', 300, '45.33.2.2'], ['2026-12-07 05', 280, '45.33.2.3']]);
+    expect(burstOf(act, '2026-12-07 04:00:00')).toMatchObject({ began: null, peak: 300 });
+  });
+});
