@@ -157,9 +157,11 @@ describe('investigate --json on a realistic incident: owner or attacker', () => 
   });
 
   it('an allow-listed sender is neither purged nor reset, and a trusted proxy is never blocked', async () => {
-    const allowed = await investigate(['--mainlog', logs.mainlog, '--maillog', logs.maillog, '--allow', EXPECT.bob, '--trusted-proxy', '185.220.101.0/24']);
+    const allowed = await investigate(['--mainlog', logs.mainlog, '--maillog', logs.maillog, '--allow', EXPECT.bob, '--allow', EXPECT.aliceAttackers[3]!, '--trusted-proxy', '185.220.101.0/24']);
     expect(allowed.sources.map((s) => s.id)).toEqual([EXPECT.alice, EXPECT.account]);
     expect(allowed.senders).not.toContain(EXPECT.bob);
+    expect(allowed.ips).not.toContain(EXPECT.aliceAttackers[3]);
+    expect(allowed.not_blocked.find((n) => n.ip === EXPECT.aliceAttackers[3])?.class).toBe('allowed');
     const bad = await runCli(['investigate', '--json', '--mainlog', logs.mainlog, '--trusted-proxy', 'not-an-ip']);
     expect(bad.code).not.toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/trusted_proxies: not-an-ip/);
