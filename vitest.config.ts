@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -7,7 +9,9 @@ import { defineConfig } from 'vitest/config';
  *    the built CLI spawned as an operator runs it, npm installs — and the simulated cPanel host
  *    driven through its tools as processes (a Node start per uapi/csf/exim call).
  *    `npm run test:system`.
- * A test file belongs to the system set when it is listed here; every other file is a unit test.
+ * A test file belongs to the system set when it is listed here or when it uses one of the
+ * helpers that start a real part (SYSTEM_HELPERS), so a new CLI or sshd test cannot slow the
+ * unit set by being forgotten here; every other file is a unit test.
  */
 const SYSTEM = [
   // The built CLI (dist/), spawned.
@@ -73,7 +77,22 @@ const SYSTEM = [
   'test/fleet/inventory-ini.test.ts', // runs ansible-inventory
   'test/parsers/exim-real-arrivals.test.ts',
   'test/ssh/slow-session.test.ts',
+  'test/cli/investigate-host-flags.test.ts',
+  'test/investigate/verdict-owners.test.ts',
+  'test/investigate/verdict-scripts.test.ts',
 ];
+
+/** Test helpers that spawn the built CLI, start Exim or sshd, or drive a pseudo-terminal. */
+const SYSTEM_HELPERS = /from '[./]*(?:cli\/)?(?:run-cli|support\/(?:exim|ssh-hosts|screen))\.js'/;
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+const SYSTEM_BY_HELPER = testFiles('test').filter((f) => SYSTEM_HELPERS.test(readFileSync(f, 'utf8')));
+const SYSTEM_ALL = [...SYSTEM, ...SYSTEM_BY_HELPER];
 
 export default defineConfig({
   test: {
@@ -84,8 +103,8 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: SYSTEM } },
-      { extends: true, test: { name: 'system', include: SYSTEM } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: SYSTEM_ALL } },
+      { extends: true, test: { name: 'system', include: SYSTEM_ALL } },
     ],
   },
 });
