@@ -42,8 +42,27 @@ export interface UndoRecord {
   description: string;
 }
 
+/**
+ * What a changed step did to a host, written into its `step.finish` record. Reports describe
+ * changes from these fields instead of guessing from action names or output shapes.
+ */
+export type ChangeRecord =
+  | { kind: 'password-reset'; mailbox: string }
+  | { kind: 'mailbox-suspension'; mailbox: string; scope: string; suspended: boolean }
+  | { kind: 'services-restarted'; services: string[] }
+  | { kind: 'file-mode'; path: string; from: string; to: string }
+  | { kind: 'ip-deny'; ip: string; comment?: string }
+  | { kind: 'ip-deny-removed'; ip: string }
+  | { kind: 'messages-removed'; count: number; ids: string[] };
+
+/**
+ * Counters a changed step adds to its host's outcome (`host.finish` counts, the fleet table),
+ * keyed in snake_case: `passwords_reset`. The engine sums them without knowing what they mean.
+ */
+export type Counts = Record<string, number>;
+
 /** What a mutating action would do, computed from the host's current state. */
-export interface ActionPlan {
+export interface ActionPlan<D = unknown> {
   /** One line for the plan view: "chmod 000 /home/u/public_html/x.php (now 0644)". */
   summary: string;
   /** The exact commands the run phase will execute, values resolved. */
@@ -56,7 +75,7 @@ export interface ActionPlan {
   /** The host is already in the desired state: nothing will run. */
   noop?: boolean;
   /** Private data the run phase needs (current mode, matched IDs, ...). Not shown. */
-  data?: unknown;
+  data?: D;
   /** Facts worth showing in the plan (current mode, messages matched). */
   facts?: Record<string, unknown>;
 }
@@ -69,6 +88,8 @@ export interface ActionResult {
   undo?: UndoRecord[];
   /** Changes that cannot be reversed (purged messages, a reset password). */
   irreversible?: string[];
+  /** What changed on the host, typed, for the audit record and the reports. */
+  changes?: ChangeRecord[];
 }
 
 /** Raised by an action for a failure the operator must read; the message says what to do. */
@@ -88,6 +109,16 @@ interface ActionBase<S extends TSchema> {
   params: S;
   /** Documentation of what the step registers under steps.<id>. */
   outputs?: Record<string, string>;
+  /**
+   * A confirmation gate: the engine asks the operator this question (from the resolved
+   * params) before any later step changes a host, and the action itself never runs.
+   */
+  gate?(params: Static<S>): string;
+  /**
+   * The read that finds the spam source: its outputs (sender, scripts, IPs, evidence) are the
+   * findings of a report.
+   */
+  finds?: true;
 }
 
 /**
@@ -103,15 +134,25 @@ export interface ReadOnlyAction<S extends TSchema = TSchema> extends ActionBase<
 }
 
 /** Changes a host. The engine plans it (probing state), gates it, then runs the plan. */
-export interface MutatingAction<S extends TSchema = TSchema> extends ActionBase<S> {
+export interface MutatingAction<S extends TSchema = TSchema, D = unknown> extends ActionBase<S> {
   mutates: true;
-  plan(ctx: ActionContext, params: Static<S>): Promise<ActionPlan>;
-  run(ctx: ActionContext, params: Static<S>, plan: ActionPlan): Promise<ActionResult>;
+  /**
+   * Whether `runbook undo` can reverse it: a reversible action returns `undo` records naming
+   * the action that reverses it; an irreversible one says why in `irreversible`.
+   */
+  reversible: boolean;
+  plan(ctx: ActionContext, params: Static<S>): Promise<ActionPlan<D>>;
+  run(ctx: ActionContext, params: Static<S>, plan: ActionPlan<D>): Promise<ActionResult>;
+  /** What a changed run of it adds to the host's counters (none when absent). */
+  counts?(result: ActionResult): Counts;
 }
 
 export type Action<S extends TSchema = TSchema> = ReadOnlyAction<S> | MutatingAction<S>;
 
 /** Identity helper that keeps the params type of an action literal. */
+export function defineAction<S extends TSchema>(action: ReadOnlyAction<S>): Action<S>;
+/** A mutating action, its plan data typed between its plan and run phases. */
+export function defineAction<S extends TSchema, D>(action: MutatingAction<S, D>): Action<S>;
 export function defineAction<S extends TSchema>(action: Action<S>): Action<S> {
   return action;
 }

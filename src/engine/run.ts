@@ -102,7 +102,7 @@ function toRecord(step: PlannedStep): PlannedStepRecord {
     ...(step.state === 'skipped' ? { skipped: step.reason ?? 'skipped' } : {}),
     ...(step.state === 'failed' ? { skipped: `failed: ${step.reason ?? ''}` } : {}),
     ...(step.state === 'deferred' ? { deferred: step.reason ?? 'resolved when applied' } : {}),
-    ...(step.state === 'later' && step.action.name !== 'confirm' ? { deferred: `runs when applied: ${step.reason ?? step.title}` } : {}),
+    ...(step.state === 'later' && !step.action.gate ? { deferred: `runs when applied: ${step.reason ?? step.title}` } : {}),
     ...(step.plan?.facts ? { facts: step.plan.facts } : {}),
   };
 }

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { isEximId, spoolHeaderPath } from '../../parsers/exim-id.js';
 import { parseQueueListing, type QueueMessage } from '../../parsers/exim-bp.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type ActionContext } from '../types.js';
+import { ActionError, defineAction, type ActionContext, type ActionPlan } from '../types.js';
 
 /*
  * exim.queue.purge: remove one sender's messages from the queue, keeping evidence first.
@@ -339,6 +339,7 @@ export const queuePurge = defineAction({
   name: 'exim.queue.purge',
   description: "Remove one sender's messages from the Exim queue (exact envelope sender or SMTP AUTH id), keeping header evidence first",
   mutates: true,
+  reversible: false,
   params: Params,
   outputs: {
     matched: 'messages that matched',
@@ -346,7 +347,7 @@ export const queuePurge = defineAction({
     removed_ids: 'every removed message ID',
     evidence: 'summary of the removed messages\' headers with the sha256 of everything read',
   },
-  async plan(ctx, params: PurgeParams) {
+  async plan(ctx, params: PurgeParams): Promise<ActionPlan<PlanData>> {
     const sender = requireSender(params.sender);
     const authId = requireAuthId(params.auth_id);
     const max = params.max ?? DEFAULT_MAX;
@@ -366,7 +367,7 @@ export const queuePurge = defineAction({
     return { summary: `remove ${count} of ${selection.queueTotal} queued messages from ${who} (headers kept as evidence first)`, commands, hashed, data, facts };
   },
   async run(ctx, _params, plan) {
-    const data = plan.data as PlanData;
+    const data = plan.data!;
     let spool: SpoolInfo | undefined;
     const getSpool = async (): Promise<SpoolInfo> => (spool ??= await spoolInfo(ctx));
     let ids = data.ids;
@@ -402,7 +403,9 @@ export const queuePurge = defineAction({
       summary: `removed ${report.removed.length} messages from ${data.sender}` +
         (report.gone.length > 0 ? `, ${report.gone.length} already gone` : '') +
         (report.locked.length > 0 ? `, ${report.locked.length} locked (still queued)` : ''),
+      changes: report.removed.length > 0 ? [{ kind: 'messages-removed', count: report.removed.length, ids: report.removed }] : [],
       irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${data.sender} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
     };
   },
+  counts: (result) => ({ messages_purged: typeof result.outputs.removed === 'number' ? result.outputs.removed : 0 }),
 });
