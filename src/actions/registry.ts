@@ -16,6 +16,14 @@ export function builtinActions(): ActionRegistry {
   return registry;
 }
 
+let builtins: ActionRegistry | undefined;
+
+/** A built-in action by name, for readers of its declarations (reports, plan views). */
+export function declaredAction(name: string): Action | undefined {
+  builtins ??= builtinActions();
+  return builtins.get(name);
+}
+
 /** The closest known name, for "did you mean" hints. */
 export function suggestAction(registry: ActionRegistry, name: string): string | undefined {
   let best: { name: string; distance: number } | undefined;

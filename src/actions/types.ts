@@ -50,10 +50,11 @@ export type ChangeRecord =
   | { kind: 'password-reset'; mailbox: string }
   | { kind: 'mailbox-suspension'; mailbox: string; scope: string; suspended: boolean }
   | { kind: 'services-restarted'; services: string[] }
+  /** Modes in octal text ("0644"); `from` is empty when an old log did not say. */
   | { kind: 'file-mode'; path: string; from: string; to: string }
   | { kind: 'ip-deny'; ip: string; comment?: string }
   | { kind: 'ip-deny-removed'; ip: string }
-  | { kind: 'messages-removed'; count: number; ids: string[] };
+  | { kind: 'messages-removed'; count: number; ids: string[]; sender?: string };
 
 /**
  * Counters a changed step adds to its host's outcome (`host.finish` counts, the fleet table),

@@ -403,7 +403,7 @@ export const queuePurge = defineAction({
       summary: `removed ${report.removed.length} messages from ${data.sender}` +
         (report.gone.length > 0 ? `, ${report.gone.length} already gone` : '') +
         (report.locked.length > 0 ? `, ${report.locked.length} locked (still queued)` : ''),
-      changes: report.removed.length > 0 ? [{ kind: 'messages-removed', count: report.removed.length, ids: report.removed }] : [],
+      changes: report.removed.length > 0 ? [{ kind: 'messages-removed', count: report.removed.length, ids: report.removed, sender: data.sender }] : [],
       irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${data.sender} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
     };
   },
