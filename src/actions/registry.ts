@@ -24,6 +24,19 @@ export function declaredAction(name: string): Action | undefined {
   return builtins.get(name);
 }
 
+/**
+ * Every counter the built-in actions declare, key → words, in registry order: what the run
+ * summary and the fleet table may count.
+ */
+export function declaredCounters(): ReadonlyMap<string, string> {
+  const counters = new Map<string, string>();
+  builtins ??= builtinActions();
+  for (const action of builtins.values()) {
+    if (action.mutates) for (const [key, label] of Object.entries(action.counters ?? {})) counters.set(key, label);
+  }
+  return counters;
+}
+
 /** The closest known name, for "did you mean" hints. */
 export function suggestAction(registry: ActionRegistry, name: string): string | undefined {
   let best: { name: string; distance: number } | undefined;

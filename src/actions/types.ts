@@ -144,7 +144,9 @@ export interface MutatingAction<S extends TSchema = TSchema, D = unknown> extend
   reversible: boolean;
   plan(ctx: ActionContext, params: Static<S>): Promise<ActionPlan<D>>;
   run(ctx: ActionContext, params: Static<S>, plan: ActionPlan<D>): Promise<ActionResult>;
-  /** What a changed run of it adds to the host's counters (none when absent). */
+  /** The counters it may add, key → what one counts in plural words ("IPs blocked"). */
+  counters?: Readonly<Record<string, string>>;
+  /** What a changed run of it adds to the host's counters, keys from `counters`. */
   counts?(result: ActionResult): Counts;
 }
 

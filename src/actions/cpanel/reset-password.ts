@@ -73,5 +73,6 @@ export const resetPassword = defineAction({
       irreversible: [`the old password of ${data.email} is gone; it cannot be restored (set a new one with the mailbox owner)`],
     };
   },
+  counters: { passwords_reset: 'passwords reset' },
   counts: () => ({ passwords_reset: 1 }),
 });

@@ -117,7 +117,9 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
         undo: [{ action: inverse, params: { email: data.email }, description: `${suspend ? 'allow' : 'suspend'} ${what} for ${data.email} again` }],
       };
     },
-    ...(suspend ? { counts: () => ({ [`mailboxes_${what}_suspended`]: 1 }) } : {}),
+    ...(suspend
+      ? { counters: { [`mailboxes_${what}_suspended`]: `mailboxes with ${what} suspended` }, counts: () => ({ [`mailboxes_${what}_suspended`]: 1 }) }
+      : {}),
   });
 }
 

@@ -407,5 +407,6 @@ export const queuePurge = defineAction({
       irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${data.sender} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
     };
   },
+  counters: { messages_purged: 'messages purged' },
   counts: (result) => ({ messages_purged: typeof result.outputs.removed === 'number' ? result.outputs.removed : 0 }),
 });

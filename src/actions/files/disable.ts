@@ -98,6 +98,7 @@ export const fileDisable: MutatingAction<typeof DisableParams, ModePlanData> = {
   plan: (ctx, params: Static<typeof DisableParams>) =>
     planMode(ctx, params.path, '0', '000', { already: (file) => `${file} is already mode 0000`, withOwner: true }),
   run: (ctx, params, plan) => applyMode(ctx, params.path, plan, (data) => `disabled ${data.path} (was ${modeText(data.oldMode)})`),
+  counters: { files_disabled: 'scripts disabled' },
   counts: () => ({ files_disabled: 1 }),
 };
 

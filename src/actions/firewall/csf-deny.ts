@@ -144,6 +144,7 @@ export const csfDeny = defineAction({
         throw new ActionError(`csf -d ${data.ip} gave an answer runbook does not recognise; check csf.deny by hand. ${describeCommandFailure(result)}`);
     }
   },
+  counters: { ips_blocked: 'IPs blocked' },
   counts: (result) => ({ ips_blocked: result.outputs.blocked === true ? 1 : 0 }),
 });
 

@@ -66,5 +66,6 @@ export const serviceRestart = defineAction({
       changes: [{ kind: 'services-restarted', services: outcomes.map((o) => o.service) }],
     };
   },
+  counters: { services_restarted: 'services restarted' },
   counts: (result) => ({ services_restarted: Array.isArray(result.outputs.restarted) ? result.outputs.restarted.length : 0 }),
 });
