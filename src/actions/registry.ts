@@ -37,6 +37,12 @@ export function declaredCounters(): ReadonlyMap<string, string> {
   return counters;
 }
 
+/** Actions with an example `runbook run`, in registry order: name and `--with` arguments. */
+export function runExamples(): { name: string; args: string }[] {
+  builtins ??= builtinActions();
+  return [...builtins.values()].flatMap((a) => (a.example !== undefined ? [{ name: a.name, args: a.example }] : []));
+}
+
 /** The closest known name, for "did you mean" hints. */
 export function suggestAction(registry: ActionRegistry, name: string): string | undefined {
   let best: { name: string; distance: number } | undefined;

@@ -110,6 +110,8 @@ interface ActionBase<S extends TSchema> {
   params: S;
   /** Documentation of what the step registers under steps.<id>. */
   outputs?: Record<string, string>;
+  /** The `--with` arguments of an example `runbook run` of it, for the help text. */
+  example?: string;
   /**
    * A confirmation gate: the engine asks the operator this question (from the resolved
    * params) before any later step changes a host, and the action itself never runs.

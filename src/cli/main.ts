@@ -2,6 +2,7 @@
 // First: signals exit 130 while the rest of the program is still loading.
 import './stop-signals.js';
 import { Command, CommanderError } from 'commander';
+import { runExamples } from '../actions/registry.js';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommand } from './commands/audit.js';
@@ -25,8 +26,10 @@ export async function buildProgram(): Promise<Command> {
 Start here:
   runbook apply playbooks/spam-incident.yml --host demo --dry-run
   runbook investigate --host demo
-  runbook run exim.queue.purge --host demo --with sender=spammer@example.com --dry-run
-  runbook actions
+${runExamples()
+  .slice(0, 1)
+  .map((e) => `  runbook run ${e.name} --host demo ${e.args} --dry-run\n`)
+  .join('')}  runbook actions
 
 Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a gate ·
 4 approved plan differs · 5 audit log problem · 130 interrupted. NO_COLOR is respected.`,

@@ -23,7 +23,7 @@ export interface QueueFacts {
   senders: RankedItem[];
 }
 
-/** A file under a suspect directory, from `find -printf` (see web.suspect_files). */
+/** A file under a suspect directory, from `find -printf` (the suspect-files read). */
 export interface FileFact {
   path: string;
   mtime: number;
@@ -60,7 +60,7 @@ export function accountOf(path: string, homeRoots: string[] | undefined): string
 }
 
 export interface ScriptVerdict {
-  /** Filesystem path of the script (what file.disable acts on). */
+  /** Filesystem path of the script (what containment disables). */
   path: string;
   /** `host/path` from X-PHP-Script when known. */
   url: string | null;

@@ -340,6 +340,7 @@ export const queuePurge = defineAction({
   description: "Remove one sender's messages from the Exim queue (exact envelope sender or SMTP AUTH id), keeping header evidence first",
   mutates: true,
   reversible: false,
+  example: '--with sender=spammer@example.com',
   params: Params,
   outputs: {
     matched: 'messages that matched',

@@ -52,6 +52,7 @@ export const csfDeny = defineAction({
   description: 'Block an IP permanently in ConfigServer Firewall (csf -d), refusing allow-listed, ignored, own and private addresses',
   mutates: true,
   reversible: true,
+  example: '--with ip=203.0.113.7 --with comment="spam source"',
   params: DenyParams,
   outputs: {
     ip: 'the address',
