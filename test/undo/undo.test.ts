@@ -28,6 +28,18 @@ describe('undo plan from a log', () => {
     expect(plan.irreversible.map((i) => i.step)).toEqual(['reset', 'purge']);
     // The restart changed the host but has nothing to reverse; it is named, not attempted.
     expect(plan.manual.map((m) => m.step)).toEqual(['restart']);
+    // Its action declares it is not reversible, and the plan says so rather than "recorded no undo".
+    expect(plan.manual[0]?.reason).toMatch(/^service\.restart is not reversible \(restarted exim, imap\)/);
+  });
+
+  it('sends an undo naming an action that changes nothing to the operator instead of running it', () => {
+    const readOnly = [...registry.values()].find((a) => !a.mutates && a.gate === undefined)!;
+    const records = readAuditLog(writeSpamIncidentLog()).records.map((r) =>
+      r.type === 'step.finish' && r.step === 'disable' && r.undo ? { ...r, undo: r.undo.map((u) => ({ ...u, action: readOnly.name })) } : r,
+    );
+    const plan = buildUndoPlan(records as AuditRecord[], registry);
+    expect(plan.entries.map((e) => e.action)).not.toContain(readOnly.name);
+    expect(plan.manual.find((m) => m.step === 'disable')?.reason).toMatch(/does not change a host/);
   });
 
   it('keeps log values out of template text', () => {
