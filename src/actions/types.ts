@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
-import type { ExecResult, StdinInput } from '../transport/types.js';
+import type { ExecResult, StdinInput, Transport } from '../transport/types.js';
 
 /** One command an action runs or would run: always an argv array. */
 export interface CommandSpec {
@@ -16,9 +16,15 @@ export interface CommandSpec {
   maxOutputBytes?: number;
 }
 
+/**
+ * The host as an action sees it: names, tools, layout and variables, and which kind of
+ * connection it has, but not the connection itself: commands go through `exec`, recorded.
+ */
+export type ActionHost = Omit<HostTarget, 'transport'> & { transport: Pick<Transport, 'kind' | 'host'> };
+
 /** What the engine gives an action. Actions never print and never write the audit log. */
 export interface ActionContext {
-  host: HostTarget;
+  host: ActionHost;
   /**
    * Runs a command on the host through the engine, which records it in the audit log. For a
    * mutating action in its run phase, the intent is on disk before the command starts.
@@ -132,7 +138,7 @@ export interface ReadOnlyAction<S extends TSchema = TSchema> extends ActionBase<
   mutates: false;
   dryRun?: 'run' | 'plan';
   /** Shown in a dry-run for `dryRun: 'plan'` actions. */
-  describe?(params: Static<S>, host: HostTarget): string;
+  describe?(params: Static<S>, host: ActionHost): string;
   run(ctx: ActionContext, params: Static<S>): Promise<ActionResult>;
 }
 
