@@ -336,9 +336,11 @@ export function buildReport(records: readonly AuditRecord[], verification: Repor
     let row = planning.get(k);
     if (row === undefined) {
       const planned = plan?.steps.find((p) => p.host === record.host && p.step === record.step);
+      // Step "-" is the run's own: the host lock it takes and releases around the steps.
+      const own = planned === undefined && record.step === '-';
       row = {
-        host: record.host, step: record.step, action: planned?.action ?? 'unknown', item: undefined, mutates: plannedMutates.get(k),
-        status: 'planned', summary: 'reads made while planning this step', error: undefined, durationMs: undefined, commands: [],
+        host: record.host, step: record.step, action: planned?.action ?? (own ? '-' : 'unknown'), item: undefined, mutates: own ? true : plannedMutates.get(k),
+        status: own ? 'lock' : 'planned', summary: own ? 'the run lock on this host, taken and released' : 'reads made while planning this step', error: undefined, durationMs: undefined, commands: [],
       };
       planning.set(k, row);
       steps.push(row);
