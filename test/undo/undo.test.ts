@@ -11,6 +11,7 @@ import { parsePlaybook } from '../../src/playbook/load.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import { buildUndoPlan, prepareUndo, runUndo, undoPlaybook, UndoError } from '../../src/undo/index.js';
 import { readAuditLog } from '../../src/audit/read.js';
+import { buildReport } from '../../src/audit/render/model.js';
 import { simHost, type SimHost } from '../actions/support/sim.js';
 import { ATTACKER_IPS, SCRIPT, writeSpamIncidentLog } from '../audit-report/sample-log.js';
 
@@ -140,6 +141,25 @@ describe('runbook undo on a simulated cPanel host', () => {
     for (const ip of attackers) expect(readFileSync(denyFile, 'utf8')).toContain(ip);
     return logPath;
   }
+
+  it('writes each change typed into its step.finish record, and the report reads it from there', async () => {
+    const logPath = await applyContainment();
+    const records = readAuditLog(logPath).records;
+    const changes = records.flatMap((r) => (r.type === 'step.finish' && r.status === 'changed' ? (r.changes ?? []) : []));
+    expect(changes).toEqual([
+      { kind: 'file-mode', path: scripts[0], from: '0644', to: '0000' },
+      { kind: 'file-mode', path: scripts[1], from: '0750', to: '0000' },
+      { kind: 'ip-deny', ip: attackers[0], comment: 'spam test' },
+      { kind: 'ip-deny', ip: attackers[1], comment: 'spam test' },
+    ]);
+    const report = buildReport(records);
+    expect(report.changes.map((c) => [c.kind, c.what, c.target, c.before])).toEqual([
+      ['file-mode', 'file disabled (mode 000)', scripts[0], 'mode 0644'],
+      ['file-mode', 'file disabled (mode 000)', scripts[1], 'mode 0750'],
+      ['ip-deny', 'IP blocked in the firewall', attackers[0], undefined],
+      ['ip-deny', 'IP blocked in the firewall', attackers[1], undefined],
+    ]);
+  });
 
   it('restores the modes and removes exactly the denies the run added, after a gate', async () => {
     const logPath = await applyContainment();
