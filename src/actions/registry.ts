@@ -16,6 +16,33 @@ export function builtinActions(): ActionRegistry {
   return registry;
 }
 
+let builtins: ActionRegistry | undefined;
+
+/** A built-in action by name, for readers of its declarations (reports, plan views). */
+export function declaredAction(name: string): Action | undefined {
+  builtins ??= builtinActions();
+  return builtins.get(name);
+}
+
+/**
+ * Every counter the built-in actions declare, key → words, in registry order: what the run
+ * summary and the fleet table may count.
+ */
+export function declaredCounters(): ReadonlyMap<string, string> {
+  const counters = new Map<string, string>();
+  builtins ??= builtinActions();
+  for (const action of builtins.values()) {
+    if (action.mutates) for (const [key, label] of Object.entries(action.counters ?? {})) counters.set(key, label);
+  }
+  return counters;
+}
+
+/** Actions with an example `runbook run`, in registry order: name and `--with` arguments. */
+export function runExamples(): { name: string; args: string }[] {
+  builtins ??= builtinActions();
+  return [...builtins.values()].flatMap((a) => (a.example !== undefined ? [{ name: a.name, args: a.example }] : []));
+}
+
 /** The closest known name, for "did you mean" hints. */
 export function suggestAction(registry: ActionRegistry, name: string): string | undefined {
   let best: { name: string; distance: number } | undefined;

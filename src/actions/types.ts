@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
-import type { ExecResult, StdinInput } from '../transport/types.js';
+import type { ExecResult, StdinInput, Transport } from '../transport/types.js';
 
 /** One command an action runs or would run: always an argv array. */
 export interface CommandSpec {
@@ -16,9 +16,15 @@ export interface CommandSpec {
   maxOutputBytes?: number;
 }
 
+/**
+ * The host as an action sees it: names, tools, layout and variables, and which kind of
+ * connection it has, but not the connection itself: commands go through `exec`, recorded.
+ */
+export type ActionHost = Omit<HostTarget, 'transport'> & { transport: Pick<Transport, 'kind' | 'host'> };
+
 /** What the engine gives an action. Actions never print and never write the audit log. */
 export interface ActionContext {
-  host: HostTarget;
+  host: ActionHost;
   /**
    * Runs a command on the host through the engine, which records it in the audit log. For a
    * mutating action in its run phase, the intent is on disk before the command starts.
@@ -42,8 +48,29 @@ export interface UndoRecord {
   description: string;
 }
 
+/**
+ * What a changed step did to a host, written into its `step.finish` record. Reports describe
+ * changes from these fields instead of guessing from action names or output shapes.
+ */
+export type ChangeRecord =
+  | { kind: 'password-reset'; mailbox: string }
+  | { kind: 'mailbox-suspension'; mailbox: string; scope: string; suspended: boolean }
+  | { kind: 'account-outgoing'; account: string; suspended: boolean }
+  | { kind: 'services-restarted'; services: string[] }
+  /** Modes in octal text ("0644"); `from` is empty when an old log did not say. */
+  | { kind: 'file-mode'; path: string; from: string; to: string }
+  | { kind: 'ip-deny'; ip: string; comment?: string }
+  | { kind: 'ip-deny-removed'; ip: string }
+  | { kind: 'messages-removed'; count: number; ids: string[]; sender?: string; authId?: string };
+
+/**
+ * Counters a changed step adds to its host's outcome (`host.finish` counts, the fleet table),
+ * keyed in snake_case: `passwords_reset`. The engine sums them without knowing what they mean.
+ */
+export type Counts = Record<string, number>;
+
 /** What a mutating action would do, computed from the host's current state. */
-export interface ActionPlan {
+export interface ActionPlan<D = unknown> {
   /** One line for the plan view: "chmod 000 /home/u/public_html/x.php (now 0644)". */
   summary: string;
   /** The exact commands the run phase will execute, values resolved. */
@@ -56,7 +83,7 @@ export interface ActionPlan {
   /** The host is already in the desired state: nothing will run. */
   noop?: boolean;
   /** Private data the run phase needs (current mode, matched IDs, ...). Not shown. */
-  data?: unknown;
+  data?: D;
   /** Facts worth showing in the plan (current mode, messages matched). */
   facts?: Record<string, unknown>;
 }
@@ -69,6 +96,8 @@ export interface ActionResult {
   undo?: UndoRecord[];
   /** Changes that cannot be reversed (purged messages, a reset password). */
   irreversible?: string[];
+  /** What changed on the host, typed, for the audit record and the reports. */
+  changes?: ChangeRecord[];
 }
 
 /** Raised by an action for a failure the operator must read; the message says what to do. */
@@ -88,6 +117,18 @@ interface ActionBase<S extends TSchema> {
   params: S;
   /** Documentation of what the step registers under steps.<id>. */
   outputs?: Record<string, string>;
+  /** The `--with` arguments of an example `runbook run` of it, for the help text. */
+  example?: string;
+  /**
+   * A confirmation gate: the engine asks the operator this question (from the resolved
+   * params) before any later step changes a host, and the action itself never runs.
+   */
+  gate?(params: Static<S>): string;
+  /**
+   * The read that finds the spam source: its outputs (sender, scripts, IPs, evidence) are the
+   * findings of a report.
+   */
+  finds?: true;
 }
 
 /**
@@ -98,20 +139,32 @@ export interface ReadOnlyAction<S extends TSchema = TSchema> extends ActionBase<
   mutates: false;
   dryRun?: 'run' | 'plan';
   /** Shown in a dry-run for `dryRun: 'plan'` actions. */
-  describe?(params: Static<S>, host: HostTarget): string;
+  describe?(params: Static<S>, host: ActionHost): string;
   run(ctx: ActionContext, params: Static<S>): Promise<ActionResult>;
 }
 
 /** Changes a host. The engine plans it (probing state), gates it, then runs the plan. */
-export interface MutatingAction<S extends TSchema = TSchema> extends ActionBase<S> {
+export interface MutatingAction<S extends TSchema = TSchema, D = unknown> extends ActionBase<S> {
   mutates: true;
-  plan(ctx: ActionContext, params: Static<S>): Promise<ActionPlan>;
-  run(ctx: ActionContext, params: Static<S>, plan: ActionPlan): Promise<ActionResult>;
+  /**
+   * Whether `runbook undo` can reverse it: a reversible action returns `undo` records naming
+   * the action that reverses it; an irreversible one says why in `irreversible`.
+   */
+  reversible: boolean;
+  plan(ctx: ActionContext, params: Static<S>): Promise<ActionPlan<D>>;
+  run(ctx: ActionContext, params: Static<S>, plan: ActionPlan<D>): Promise<ActionResult>;
+  /** The counters it may add, key → what one counts in plural words ("IPs blocked"). */
+  counters?: Readonly<Record<string, string>>;
+  /** What a changed run of it adds to the host's counters, keys from `counters`. */
+  counts?(result: ActionResult): Counts;
 }
 
 export type Action<S extends TSchema = TSchema> = ReadOnlyAction<S> | MutatingAction<S>;
 
 /** Identity helper that keeps the params type of an action literal. */
+export function defineAction<S extends TSchema>(action: ReadOnlyAction<S>): Action<S>;
+/** A mutating action, its plan data typed between its plan and run phases. */
+export function defineAction<S extends TSchema, D>(action: MutatingAction<S, D>): Action<S>;
 export function defineAction<S extends TSchema>(action: Action<S>): Action<S> {
   return action;
 }

@@ -2,6 +2,7 @@
  * The audit log's record types. One JSON object per line; every record carries the sha256 of
  * the previous line (`prev`), so an edit, deletion, reordering or truncation breaks the chain.
  */
+import type { ChangeRecord } from '../actions/types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 export const AUDIT_FORMAT = 'runbook-audit/1';
@@ -147,6 +148,8 @@ export interface StepFinishRecord extends RecordBase {
   error?: string;
   undo?: UndoRecordJson[];
   irreversible?: string[];
+  /** What the step changed, typed by its action (absent in logs of older versions). */
+  changes?: ChangeRecord[];
   durationMs: number;
 }
 

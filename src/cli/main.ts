@@ -2,6 +2,7 @@
 // First: signals exit 130 while the rest of the program is still loading.
 import './stop-signals.js';
 import { Command, CommanderError } from 'commander';
+import { runExamples } from '../actions/registry.js';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -28,8 +29,10 @@ export async function buildProgram(): Promise<Command> {
 Start here:
   runbook apply playbooks/spam-incident.yml --host demo --dry-run
   runbook investigate --host demo
-  runbook run exim.queue.purge --host demo --with sender=spammer@example.com --dry-run
-  runbook actions
+${runExamples()
+  .slice(0, 1)
+  .map((e) => `  runbook run ${e.name} --host demo ${e.args} --dry-run\n`)
+  .join('')}  runbook actions
   runbook audit list
 
 Exit codes: 0 ok · 1 failure · 2 bad playbook, inputs or flags · 3 stopped at a gate ·

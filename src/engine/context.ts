@@ -28,7 +28,8 @@ export interface ContextOptions {
 export function createActionContext(options: ContextOptions): ActionContext {
   const { target, step, recorder } = options;
   return {
-    host: target,
+    // Without its transport: an action reaches the host only through the recorded exec below.
+    host: { name: target.name, tools: target.tools, layout: target.layout, vars: target.vars, transport: { kind: target.transport.kind, host: target.transport.host } },
     signal: options.signal,
     dryRun: options.dryRun,
     progress(message) {

@@ -68,6 +68,7 @@ async function runMutating(hostPlan: HostPlan, step: PlannedStep, options: StepR
     return finish(result.changed ? 'changed' : 'ok', {
       ...(result.summary !== undefined ? { summary: result.summary } : { summary: fresh.summary }),
       outputs: result.outputs,
+      ...(result.changes && result.changes.length > 0 ? { changes: result.changes } : {}),
       ...(result.undo ? { undo: result.undo } : {}),
       ...(result.irreversible ? { irreversible: result.irreversible } : {}),
     });
@@ -100,12 +101,10 @@ function byStep(steps: PlannedStep[]): PlannedStep[][] {
   return groups;
 }
 
-const COUNTERS: Record<string, (outputs: Record<string, unknown>) => Record<string, number>> = {
-  'exim.queue.purge': (o) => ({ messages_purged: typeof o.removed === 'number' ? o.removed : 0 }),
-  'csf.deny': (o) => ({ ips_blocked: o.blocked === true ? 1 : 0 }),
-  'file.disable': () => ({ files_disabled: 1 }),
-  'cpanel.email.reset_password': () => ({ passwords_reset: 1 }),
-};
+/** What a changed step adds to its host's counters, as its action declares. */
+function countsOf(step: PlannedStep): Record<string, number> {
+  return step.action.mutates && step.action.counts && step.result ? step.action.counts(step.result) : {};
+}
 
 /**
  * The execute phase on one host, after the gates. Returns the host's outcome, also when
@@ -130,9 +129,7 @@ async function executeSteps(hostPlan: HostPlan, options: ExecuteOptions, outcome
     outcome.steps.push({ id: step.spec.id, ...(step.item ? { item: step.item.index } : {}), status, ...extra });
     if (status === 'changed' && outcome.status === 'ok') outcome.status = 'changed';
     if (status === 'changed') {
-      const counter = COUNTERS[step.action.name];
-      const counts = counter ? counter(step.result?.outputs ?? {}) : {};
-      for (const [k, v] of Object.entries(counts)) outcome.counts[k] = (outcome.counts[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(countsOf(step))) outcome.counts[k] = (outcome.counts[k] ?? 0) + v;
     }
   };
   let stopReason: string | undefined = hostPlan.stopped?.error;
@@ -182,7 +179,7 @@ async function executeSteps(hostPlan: HostPlan, options: ExecuteOptions, outcome
           options.recorder.record({ type: 'step.finish', host, step: spec.id, action: step.action.name, status: 'skipped', summary: step.reason ?? 'skipped', durationMs: 0, ...(step.item ? { item: step.item } : {}) });
           options.observer({ type: 'step.finish', host, step: spec.id, title: step.title, status: 'skipped', summary: step.reason ?? 'skipped' });
           status = 'skipped';
-        } else if (step.action.name === 'confirm') {
+        } else if (step.action.gate) {
           step.result = { changed: false, outputs: { accepted: true } };
           status = 'ok';
         } else if (!step.action.mutates) {

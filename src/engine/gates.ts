@@ -1,7 +1,7 @@
 import type { HostPlan } from './types.js';
 
 /**
- * Where the confirmation gates of a run are: every `confirm` step and step with `confirm:`,
+ * Where the confirmation gates of a run are: every step of a gate action and step with `confirm:`,
  * merged across hosts (one question per step for the whole fleet), plus an implicit gate before
  * the first mutation when the playbook has none there. The engine asks them all before any
  * mutation (src/engine/run.ts).

@@ -117,7 +117,7 @@ export function resolveStep(
     const problem = checkParams(action, params);
     if (problem) throw new Error(`parameters of ${action.name} after resolving expressions: ${problem}`);
     planned.params = params;
-    if (action.name === 'confirm') planned.gate = String(params.message ?? 'Continue?');
+    if (action.gate) planned.gate = action.gate(params) || 'Continue?';
     else if (spec.confirm === true) planned.gate = `Run ${title} on ${hostPlan.target.name}?`;
     else if (typeof spec.confirm === 'string') planned.gate = String(renderTemplates(spec.confirm, context));
     return planned;
@@ -242,10 +242,10 @@ export async function planHost(
     for (const step of planned) {
       if (step.state !== 'ready') continue;
       if (!action.mutates) {
-        if (action.dryRun === 'plan' || action.name === 'confirm') {
+        if (action.dryRun === 'plan' || action.gate) {
           step.state = 'later';
           if (action.describe) step.reason = action.describe(step.params ?? {}, target);
-          if (action.name !== 'confirm') pending.add(spec.id);
+          if (!action.gate) pending.add(spec.id);
           continue;
         }
         try {

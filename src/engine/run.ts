@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { recordedTransport } from '../actions/recorded-transport.js';
 import type { Action } from '../actions/types.js';
 import type { AuditRecord, HostStatus, PlannedStepRecord, RunStatus, SummaryRecord } from '../audit/records.js';
 import type { AuditWriter } from '../audit/writer.js';
@@ -6,6 +7,7 @@ import { redactDeep, type Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
 import type { LoadedPlaybook } from '../playbook/load.js';
 import { scheduleHosts } from '../fleet/scheduler.js';
+import { createActionContext } from './context.js';
 import { hashedIntent, executeHost } from './execute.js';
 import { planHash } from './hash.js';
 import { collectGates, mutationsAfter } from './gates.js';
@@ -51,7 +53,10 @@ export interface RunOptions {
   forks?: number;
   serial?: number | number[];
   maxFailPercent?: number;
-  /** Taken per host before its first mutation; returns the release. */
+  /**
+   * Taken per host before its first mutation; returns the release. The target it gets runs
+   * its commands through the audit log, like an action's.
+   */
   lockHost?: (target: HostTarget) => Promise<() => Promise<void>>;
   incident?: string;
   mode?: 'apply' | 'dry-run' | 'undo';
@@ -102,7 +107,7 @@ function toRecord(step: PlannedStep): PlannedStepRecord {
     ...(step.state === 'skipped' ? { skipped: step.reason ?? 'skipped' } : {}),
     ...(step.state === 'failed' ? { skipped: `failed: ${step.reason ?? ''}` } : {}),
     ...(step.state === 'deferred' ? { deferred: step.reason ?? 'resolved when applied' } : {}),
-    ...(step.state === 'later' && step.action.name !== 'confirm' ? { deferred: `runs when applied: ${step.reason ?? step.title}` } : {}),
+    ...(step.state === 'later' && !step.action.gate ? { deferred: `runs when applied: ${step.reason ?? step.title}` } : {}),
     ...(step.plan?.facts ? { facts: step.plan.facts } : {}),
   };
 }
@@ -207,6 +212,12 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     signal: options.signal,
     dryRun: options.dryRun,
     deliverSecret: options.deliverSecret,
+  };
+  // The host lock's commands are recorded under step "-" (the run's own, as its notes are),
+  // write-ahead like a mutation's. An interrupt does not stop them: the lock must still go.
+  const lockTarget = (target: HostTarget): HostTarget => {
+    const ctx = createActionContext({ ...stepOptions, target, step: '-', mutating: true, signal: new AbortController().signal });
+    return { ...target, transport: recordedTransport(ctx) };
   };
 
   // 1. Plan every host.
@@ -324,7 +335,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
       let release: (() => Promise<void>) | undefined;
       try {
         const mutates = hostPlan.steps.some((s) => s.action.mutates && s.state !== 'skipped');
-        if (!hostPlan.stopped && stopAtStep === undefined && mutates && options.lockHost) release = await options.lockHost(hostPlan.target);
+        if (!hostPlan.stopped && stopAtStep === undefined && mutates && options.lockHost) release = await options.lockHost(lockTarget(hostPlan.target));
       } catch (error) {
         const outcome: HostOutcome = { host: hostPlan.target.name, status: 'failed', error: (error as Error).message, counts: {}, steps: [] };
         options.observer({ type: 'host.finish', outcome });

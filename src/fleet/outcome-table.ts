@@ -1,6 +1,7 @@
 /**
  * The per-host outcome table at the end of a fleet run, for a terminal and as JSON.
  */
+import { declaredCounters } from '../actions/registry.js';
 import type { HostStatus } from '../audit/records.js';
 
 /** What the table needs of an engine host outcome. */
@@ -14,32 +15,30 @@ export interface HostOutcomeLike {
 export interface OutcomeRow {
   host: string;
   status: HostStatus;
-  messagesPurged: number;
-  ipsBlocked: number;
+  /** The table's counters (its `counters` columns), zero where this host did none. */
+  counts: Record<string, number>;
   detail: string;
 }
 
 export interface OutcomeTable {
+  /** The counters actions declare that are non-zero on some host: key and words. */
+  counters: { key: string; label: string }[];
   rows: OutcomeRow[];
-  totals: Record<HostStatus, number> & { messagesPurged: number; ipsBlocked: number };
+  totals: Record<HostStatus, number> & { counts: Record<string, number> };
 }
 
 export function outcomeTable(outcomes: readonly HostOutcomeLike[]): OutcomeTable {
-  const totals = { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, messagesPurged: 0, ipsBlocked: 0 };
+  const counters = [...declaredCounters()]
+    .filter(([key]) => outcomes.some((o) => (o.counts[key] ?? 0) !== 0))
+    .map(([key, label]) => ({ key, label }));
+  const totals = { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, counts: Object.fromEntries(counters.map((c) => [c.key, 0])) as Record<string, number> };
   const rows = outcomes.map((o): OutcomeRow => {
-    const row = {
-      host: o.host,
-      status: o.status,
-      messagesPurged: o.counts.messages_purged ?? 0,
-      ipsBlocked: o.counts.ips_blocked ?? 0,
-      detail: o.error ?? '',
-    };
+    const counts = Object.fromEntries(counters.map((c) => [c.key, o.counts[c.key] ?? 0]));
     totals[o.status]++;
-    totals.messagesPurged += row.messagesPurged;
-    totals.ipsBlocked += row.ipsBlocked;
-    return row;
+    for (const c of counters) totals.counts[c.key] = (totals.counts[c.key] ?? 0) + (counts[c.key] ?? 0);
+    return { host: o.host, status: o.status, counts, detail: o.error ?? '' };
   });
-  return { rows, totals };
+  return { counters, rows, totals };
 }
 
 /** Control characters from hostile data (an error quoting a subject) must not drive the terminal. */
@@ -66,14 +65,15 @@ export function renderOutcomeTable(
   options: { color?: boolean } = {},
 ): string {
   const color = options.color ?? colorWanted();
-  const { rows, totals } = outcomeTable(outcomes);
-  const head = ['HOST', 'STATUS', 'PURGED', 'IPS BLOCKED', 'DETAIL'];
-  const cells = rows.map((r) => [oneLine(r.host), r.status, String(r.messagesPurged), String(r.ipsBlocked), oneLine(r.detail)]);
+  const { counters, rows, totals } = outcomeTable(outcomes);
+  const head = ['HOST', 'STATUS', ...counters.map((c) => c.label.toUpperCase()), 'DETAIL'];
+  const cells = rows.map((r) => [oneLine(r.host), r.status, ...counters.map((c) => String(r.counts[c.key] ?? 0)), oneLine(r.detail)]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const last = head.length - 1;
   const line = (c: string[], status?: HostStatus): string =>
     c
       .map((v, i) => {
-        const padded = i === 2 || i === 3 ? v.padStart(widths[i]!) : i === 4 ? v : v.padEnd(widths[i]!);
+        const padded = i === last ? v : i >= 2 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!);
         return i === 1 && status && color ? `${COLORS[status]}${padded}\u001b[0m` : padded;
       })
       .join('  ')
@@ -86,7 +86,7 @@ export function renderOutcomeTable(
     line(head),
     ...cells.map((c, i) => line(c, rows[i]!.status)),
     '',
-    `${summary}; ${totals.messagesPurged} messages purged, ${totals.ipsBlocked} IPs blocked`,
+    [summary, counters.map((c) => `${totals.counts[c.key] ?? 0} ${c.label}`).join(', ')].filter((part) => part !== '').join('; '),
   ].join('\n');
 }
 

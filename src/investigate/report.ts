@@ -1,5 +1,5 @@
 /**
- * Offline investigation: the same verdict as exim.detect from a copied main log and/or spool
+ * Offline investigation: the same verdict as the detection action from a copied main log and/or spool
  * directory (no Exim binary, no host), and its rendering for humans. Everything shown came
  * from logs and headers written by spammers, so every string passes safeForTerminal.
  */

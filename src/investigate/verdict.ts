@@ -31,7 +31,7 @@ export interface QueueFacts {
   senders: RankedItem[];
 }
 
-/** A file under a suspect directory, from `find -printf` (see web.suspect_files). */
+/** A file under a suspect directory, from `find -printf` (the suspect-files read). */
 export interface FileFact {
   path: string;
   mtime: number;
@@ -86,7 +86,7 @@ function accountHome(path: string, homeRoots: string[] | undefined): { user: str
 }
 
 export interface ScriptVerdict {
-  /** Filesystem path of the script (what file.disable acts on). */
+  /** Filesystem path of the script (what containment disables). */
   path: string;
   /** `host/path` from X-PHP-Script when known. */
   url: string | null;

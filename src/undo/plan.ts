@@ -72,8 +72,11 @@ export function buildUndoPlan(records: readonly AuditRecord[], registry?: Action
         description: undo.description,
       };
       const badKey = Object.keys(undo.params).find((k) => !PARAM_KEY.test(k));
-      if (registry !== undefined && !registry.has(undo.action)) {
+      const reverse = registry?.get(undo.action);
+      if (registry !== undefined && reverse === undefined) {
         manual.push({ host: record.host, step: record.step, reason: `${undo.description}: the action ${undo.action} is not available in this runbook version` });
+      } else if (reverse !== undefined && !reverse.mutates) {
+        manual.push({ host: record.host, step: record.step, reason: `${undo.description}: ${undo.action} does not change a host, so it cannot reverse anything` });
       } else if (badKey !== undefined) {
         manual.push({ host: record.host, step: record.step, reason: `${undo.description}: parameter ${JSON.stringify(badKey)} is not a valid name` });
       } else {
@@ -82,7 +85,13 @@ export function buildUndoPlan(records: readonly AuditRecord[], registry?: Action
     }
     const mutated = start?.mutates ?? true;
     if (mutated && (record.undo ?? []).length === 0 && (record.irreversible ?? []).length === 0) {
-      manual.push({ host: record.host, step: record.step, reason: `${record.action} changed the host and recorded no undo${record.summary ? ` (${record.summary})` : ''}; nothing to reverse automatically` });
+      const declared = registry?.get(record.action);
+      const done = record.summary ? ` (${record.summary})` : '';
+      const reason =
+        declared?.mutates === true && !declared.reversible
+          ? `${record.action} is not reversible${done}; there is nothing runbook can put back, check by hand whether anything needs to be`
+          : `${record.action} changed the host and recorded no undo${done}; nothing to reverse automatically`;
+      manual.push({ host: record.host, step: record.step, reason });
     }
   }
   // Mutating steps that started and never finished: the run stopped in the middle of them.

@@ -25,8 +25,8 @@ describe('report model', () => {
     expect(r.findings[0]?.tables.map((t) => t.title)).toEqual(['senders', 'subjects']);
     expect(r.gates).toHaveLength(1);
     expect(r.gates[0]?.answer).toBe('accepted');
-    expect(r.changes.map((c) => c.kind)).toEqual(['password-reset', 'other', 'file-disabled', 'messages-removed', 'ip-blocked', 'ip-blocked']);
-    expect(r.changes.find((c) => c.kind === 'file-disabled')).toMatchObject({ target: SCRIPT, before: 'mode 0644' });
+    expect(r.changes.map((c) => c.kind)).toEqual(['password-reset', 'other', 'file-mode', 'messages-removed', 'ip-deny', 'ip-deny']);
+    expect(r.changes.find((c) => c.kind === 'file-mode')).toMatchObject({ target: SCRIPT, before: 'mode 0644', what: 'file disabled (mode 000)' });
     expect(r.changes.find((c) => c.kind === 'messages-removed')?.what).toBe('2 messages removed from the queue');
     expect(r.failures).toEqual([
       { host: 'web2', step: 'reset', error: `You do not have an email account named “${SENDER}”.` },
@@ -41,6 +41,28 @@ describe('report model', () => {
     expect(purge?.commands[0]).toMatchObject({ outcome: 'ok', mutates: true });
     const reset = r.steps.find((s) => s.host === 'web1' && s.step === 'reset');
     expect(reset?.commands[0]?.stdin).toBe('[redacted]');
+  });
+
+  it('describes changed steps from the typed changes they recorded, whatever the action is called', () => {
+    const finish = (step: string, changes: unknown[]) =>
+      ({ type: 'step.finish', seq: 0, time: '2026-01-01T00:00:00Z', prev: '', host: 'h1', step, action: 'site.custom', status: 'changed', durationMs: 1, summary: `${step} done`, changes }) as never;
+    const r = buildReport([
+      finish('chmod', [{ kind: 'file-mode', path: '/home/u/x.php', from: '0644', to: '0000' }, { kind: 'file-mode', path: '/home/u/y.php', from: '0000', to: '0755' }]),
+      finish('purge', [{ kind: 'messages-removed', count: 1, ids: ['1abcde-000001-AB'], sender: 'a@example.com' }]),
+      finish('deny', [{ kind: 'ip-deny', ip: '203.0.113.9', comment: 'spam' }]),
+      finish('reset', [{ kind: 'password-reset', mailbox: 'b@example.com' }]),
+      finish('restart', [{ kind: 'services-restarted', services: ['exim', 'imap'] }]),
+      finish('hold', [{ kind: 'mailbox-suspension', mailbox: 'b@example.com', scope: 'outgoing', suspended: true }]),
+    ]);
+    expect(r.changes.map((c) => [c.kind, c.what, c.target, c.before])).toEqual([
+      ['file-mode', 'file disabled (mode 000)', '/home/u/x.php', 'mode 0644'],
+      ['file-mode', 'file mode set to 0755', '/home/u/y.php', 'mode 0000'],
+      ['messages-removed', '1 message removed from the queue', 'a@example.com', undefined],
+      ['ip-deny', 'IP blocked in the firewall', '203.0.113.9', undefined],
+      ['password-reset', 'mailbox password reset', 'b@example.com', undefined],
+      ['services-restarted', 'services restarted', ['exim', 'imap'], undefined],
+      ['mailbox-suspension', 'mailbox outgoing suspended', 'b@example.com', undefined],
+    ]);
   });
 
   it('shows a step that started but never finished as a failure, and a missing summary as incomplete', () => {

@@ -23,6 +23,7 @@ export const writeAction = defineAction({
   description: 'write a file with content (mutating, idempotent)',
   params: Type.Object({ path: Type.String(), content: Type.String() }, { additionalProperties: false }),
   mutates: true,
+  reversible: true,
   outputs: { written: 'bytes written' },
   async plan(ctx, params) {
     const current = await readFile(params.path, 'utf8').catch(() => undefined);
@@ -47,6 +48,7 @@ export const failAction = defineAction({
   description: 'a mutating step that fails',
   params: Type.Object({}, { additionalProperties: false }),
   mutates: true,
+  reversible: false,
   async plan() {
     return { summary: 'run false', commands: [{ argv: ['false'] }] };
   },
@@ -61,6 +63,7 @@ export const sleepAction = defineAction({
   description: 'a mutating step that sleeps',
   params: Type.Object({ seconds: Type.Integer() }, { additionalProperties: false }),
   mutates: true,
+  reversible: false,
   async plan(_ctx, params) {
     return { summary: `sleep ${params.seconds}`, commands: [{ argv: ['sleep', String(params.seconds)] }] };
   },
@@ -76,6 +79,7 @@ export const secretAction = defineAction({
   description: 'generates a secret, sends it on stdin, delivers it',
   params: Type.Object({ path: Type.String() }, { additionalProperties: false }),
   mutates: true,
+  reversible: false,
   async plan(_ctx, params) {
     return { summary: `store a new secret in ${params.path}`, commands: [{ argv: ['tee', '--', params.path] }] };
   },
@@ -93,6 +97,7 @@ export const appendAction = defineAction({
   description: 'append a line to a file unless it is there (mutating, idempotent)',
   params: Type.Object({ path: Type.String(), line: Type.String() }, { additionalProperties: false }),
   mutates: true,
+  reversible: false,
   async plan(ctx, params) {
     const current = await ctx.exec({ argv: ['cat', '--', params.path] });
     const noop = current.stdout.split('\n').includes(params.line);

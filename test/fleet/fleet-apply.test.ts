@@ -265,7 +265,9 @@ describe.runIf(sshAvailable || process.env.CI)('spam-incident across a fleet ove
     expectContained(ok);
 
     // The outcome table and the audit log agree on what happened to each host.
-    expect(row(r.stdout, ok.name)).toMatch(/^mx-0\s+changed\s+28\s+3\s*/);
+    // Every counter an action declares that is non-zero gets a column.
+    expect(r.stdout).toMatch(/^HOST\s+STATUS\s+PASSWORDS RESET\s+SERVICES RESTARTED\s+SCRIPTS DISABLED\s+MESSAGES PURGED\s+IPS BLOCKED\s+DETAIL$/m);
+    expect(row(r.stdout, ok.name)).toMatch(/^mx-0\s+changed\s+1\s+2\s+1\s+28\s+3\s*/);
     expect(row(r.stdout, down.name)).toMatch(/^mx-1\s+unreachable\s/);
     expect(row(r.stdout, dies.name)).toMatch(/^mx-2\s+unreachable\s.*connection to .* lost/);
     expect(row(r.stdout, fails.name)).toMatch(/^mx-3\s+failed\s.*restart/i);

@@ -11,6 +11,7 @@ import { parsePlaybook } from '../../src/playbook/load.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import { buildUndoPlan, prepareUndo, runUndo, undoPlaybook, UndoError } from '../../src/undo/index.js';
 import { readAuditLog } from '../../src/audit/read.js';
+import { buildReport } from '../../src/audit/render/model.js';
 import { simHost, type SimHost } from '../actions/support/sim.js';
 import { ATTACKER_IPS, SCRIPT, writeSpamIncidentLog } from '../audit-report/sample-log.js';
 
@@ -28,6 +29,18 @@ describe('undo plan from a log', () => {
     expect(plan.irreversible.map((i) => i.step)).toEqual(['reset', 'purge']);
     // The restart changed the host but has nothing to reverse; it is named, not attempted.
     expect(plan.manual.map((m) => m.step)).toEqual(['restart']);
+    // Its action declares it is not reversible, and the plan says so rather than "recorded no undo".
+    expect(plan.manual[0]?.reason).toMatch(/^service\.restart is not reversible \(restarted exim, imap\)/);
+  });
+
+  it('sends an undo naming an action that changes nothing to the operator instead of running it', () => {
+    const readOnly = [...registry.values()].find((a) => !a.mutates && a.gate === undefined)!;
+    const records = readAuditLog(writeSpamIncidentLog()).records.map((r) =>
+      r.type === 'step.finish' && r.step === 'disable' && r.undo ? { ...r, undo: r.undo.map((u) => ({ ...u, action: readOnly.name })) } : r,
+    );
+    const plan = buildUndoPlan(records as AuditRecord[], registry);
+    expect(plan.entries.map((e) => e.action)).not.toContain(readOnly.name);
+    expect(plan.manual.find((m) => m.step === 'disable')?.reason).toMatch(/does not change a host/);
   });
 
   it('keeps log values out of template text', () => {
@@ -128,6 +141,25 @@ describe('runbook undo on a simulated cPanel host', () => {
     for (const ip of attackers) expect(readFileSync(denyFile, 'utf8')).toContain(ip);
     return logPath;
   }
+
+  it('writes each change typed into its step.finish record, and the report reads it from there', async () => {
+    const logPath = await applyContainment();
+    const records = readAuditLog(logPath).records;
+    const changes = records.flatMap((r) => (r.type === 'step.finish' && r.status === 'changed' ? (r.changes ?? []) : []));
+    expect(changes).toEqual([
+      { kind: 'file-mode', path: scripts[0], from: '0644', to: '0000' },
+      { kind: 'file-mode', path: scripts[1], from: '0750', to: '0000' },
+      { kind: 'ip-deny', ip: attackers[0], comment: 'spam test' },
+      { kind: 'ip-deny', ip: attackers[1], comment: 'spam test' },
+    ]);
+    const report = buildReport(records);
+    expect(report.changes.map((c) => [c.kind, c.what, c.target, c.before])).toEqual([
+      ['file-mode', 'file disabled (mode 000)', scripts[0], 'mode 0644'],
+      ['file-mode', 'file disabled (mode 000)', scripts[1], 'mode 0750'],
+      ['ip-deny', 'IP blocked in the firewall', attackers[0], undefined],
+      ['ip-deny', 'IP blocked in the firewall', attackers[1], undefined],
+    ]);
+  });
 
   it('restores the modes and removes exactly the denies the run added, after a gate', async () => {
     const logPath = await applyContainment();

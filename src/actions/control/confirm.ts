@@ -13,6 +13,7 @@ export const confirmAction = defineAction({
     { additionalProperties: false },
   ),
   mutates: false,
+  gate: (params) => params.message,
   outputs: { accepted: 'true when the gate was accepted' },
   async run() {
     return { changed: false, outputs: { accepted: true } };

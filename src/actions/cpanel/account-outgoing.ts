@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { parseWhmEnvelope } from '../../parsers/cpanel-envelope.js';
 import { describeCommandFailure } from '../service/command-failure.js';
 import { readHostFile } from '../files/host-read.js';
-import { ActionError, defineAction, type Action, type ActionContext } from '../types.js';
+import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan } from '../types.js';
 import { apiErrorText } from './api-error.js';
 
 /*
@@ -38,9 +38,10 @@ function accountOutgoingAction(suspend: boolean): Action<typeof Params> {
     name,
     description: `${suspend ? 'Stop' : 'Allow again'} all outgoing mail of a cPanel account (WHM ${fn})`,
     mutates: true,
+    reversible: true,
     params: Params,
     outputs: { user: 'the account', suspended: 'whether its outgoing mail is suspended now' },
-    async plan(ctx, params: Static<typeof Params>) {
+    async plan(ctx, params: Static<typeof Params>): Promise<ActionPlan<{ user: string }>> {
       const text = await readHostFile(ctx, suspendedListPath(ctx));
       const already = text !== null && listsUser(text, params.user);
       if (already === suspend) {
@@ -50,7 +51,7 @@ function accountOutgoingAction(suspend: boolean): Action<typeof Params> {
       return { summary: `${fn.replace(/_/g, ' ')} for account ${params.user}`, commands: [{ argv, timeoutMs: 120_000, okExitCodes: [0, 1, 2, 255] }], data: { user: params.user }, facts: { suspended: already } };
     },
     async run(ctx, _params, plan) {
-      const { user } = plan.data as { user: string };
+      const { user } = plan.data!;
       if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs: { user, suspended: suspend }, summary: plan.summary };
       const result = await ctx.exec(plan.commands[0]!);
       const outcome = parseWhmEnvelope(result.stdout);
@@ -59,9 +60,11 @@ function accountOutgoingAction(suspend: boolean): Action<typeof Params> {
         changed: true,
         outputs: { user, suspended: suspend },
         summary: `account ${user}: outgoing mail ${suspend ? 'suspended' : 'allowed again'}`,
+        changes: [{ kind: 'account-outgoing', account: user, suspended: suspend }],
         undo: [{ action: inverse, params: { user }, description: `${suspend ? 'allow' : 'suspend'} outgoing mail of ${user} again` }],
       };
     },
+    ...(suspend ? { counters: { accounts_outgoing_suspended: 'accounts with outgoing mail suspended' }, counts: () => ({ accounts_outgoing_suspended: 1 }) } : {}),
   });
 }
 

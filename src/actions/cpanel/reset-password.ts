@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Secret } from '../../core/secret.js';
 import { parseUapiCpanelEnvelope } from '../../parsers/cpanel-envelope.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction } from '../types.js';
+import { ActionError, defineAction, type ActionPlan } from '../types.js';
 import { apiErrorText } from './api-error.js';
 import { cpanelUserFor, parseMailbox } from './mailbox.js';
 import { generatePassword } from './password.js';
@@ -22,9 +22,10 @@ export const resetPassword = defineAction({
   name: 'cpanel.email.reset_password',
   description: 'Replace a mailbox password with a generated one (WHM uapi_cpanel → Email::passwd_pop, password on stdin) and hand it to the operator once',
   mutates: true,
+  reversible: false,
   params: Params,
   outputs: { email: 'the mailbox', user: 'its cPanel account', delivered_to: 'where the new password was handed over' },
-  async plan(ctx, params: Static<typeof Params>) {
+  async plan(ctx, params: Static<typeof Params>): Promise<ActionPlan<PlanData>> {
     const box = parseMailbox(params.email);
     const user = await cpanelUserFor(ctx, box.domain);
     const argv = [ctx.host.tools.whmapi1, '--input=json', '--output=json', 'uapi_cpanel'];
@@ -32,12 +33,12 @@ export const resetPassword = defineAction({
       summary: `reset the password of ${box.email} (account ${user}); the new one is generated at run time, sent on stdin and shown to you once`,
       // The run adds the JSON body (with the password) on stdin; argv is exactly this.
       commands: [{ argv, timeoutMs: 120_000 }],
-      data: { email: box.email, domain: box.domain, user } satisfies PlanData,
+      data: { email: box.email, domain: box.domain, user },
       facts: { email: box.email, user },
     };
   },
   async run(ctx, _params, plan) {
-    const data = plan.data as PlanData;
+    const data = plan.data!;
     const command = plan.commands[0]!;
     const password = generatePassword();
     const body = new Secret(
@@ -68,7 +69,10 @@ export const resetPassword = defineAction({
       changed: true,
       outputs: { email: data.email, user: data.user, delivered_to: deliveredTo },
       summary: `password of ${data.email} replaced (handed over: ${deliveredTo})`,
+      changes: [{ kind: 'password-reset', mailbox: data.email }],
       irreversible: [`the old password of ${data.email} is gone; it cannot be restored (set a new one with the mailbox owner)`],
     };
   },
+  counters: { passwords_reset: 'passwords reset' },
+  counts: () => ({ passwords_reset: 1 }),
 });

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { parseUapiEnvelope } from '../../parsers/cpanel-envelope.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type Action, type ActionContext } from '../types.js';
+import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan } from '../types.js';
 import { readHostFile } from '../files/host-read.js';
 import { apiErrorText } from './api-error.js';
 import { cpanelUserFor, parseMailbox, uapiArg, type Mailbox } from './mailbox.js';
@@ -78,9 +78,10 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
     name,
     description: `${suspend ? 'Stop' : 'Allow again'} a mailbox ${meaning} (UAPI Email::${fn})`,
     mutates: true,
+    reversible: true,
     params: Params,
     outputs: { email: 'the mailbox', user: 'its cPanel account', suspended: `whether ${what} is suspended now` },
-    async plan(ctx, params: Static<typeof Params>) {
+    async plan(ctx, params: Static<typeof Params>): Promise<ActionPlan<PlanData>> {
       const box = parseMailbox(params.email);
       const user = await cpanelUserFor(ctx, box.domain);
       const state = await probeRestriction(ctx, user, box, what);
@@ -98,7 +99,7 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
       return { summary: `${fn.replace('_', ' ')} for ${box.email} (account ${user})`, commands: [{ argv, timeoutMs: 120_000, okExitCodes: [0, 1, 2, 255] }], data, facts: { suspended: state.suspended } };
     },
     async run(ctx, _params, plan) {
-      const data = plan.data as PlanData;
+      const data = plan.data!;
       if (plan.noop === true || plan.commands.length === 0) {
         return { changed: false, outputs: { email: data.email, user: data.user, suspended: suspend }, summary: plan.summary };
       }
@@ -112,9 +113,13 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
         changed: true,
         outputs: { email: data.email, user: data.user, suspended: suspend },
         summary: `${data.email}: ${what} ${suspend ? 'suspended' : 'allowed again'}`,
+        changes: [{ kind: 'mailbox-suspension', mailbox: data.email, scope: what, suspended: suspend }],
         undo: [{ action: inverse, params: { email: data.email }, description: `${suspend ? 'allow' : 'suspend'} ${what} for ${data.email} again` }],
       };
     },
+    ...(suspend
+      ? { counters: { [`mailboxes_${what}_suspended`]: `mailboxes with ${what} suspended` }, counts: () => ({ [`mailboxes_${what}_suspended`]: 1 }) }
+      : {}),
   });
 }
 

@@ -9,30 +9,9 @@ import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../..
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
 import { scanMainlogRemoteRotated } from '../../remote/rotated-scan.js';
 import { scanSpoolRemote } from '../../remote/scan.js';
-import type { Transport } from '../../transport/types.js';
+import { recordedTransport } from '../recorded-transport.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
-
-/**
- * The remote scanners take a Transport. This one sends every command through the engine's
- * ctx.exec, so the perl scans are recorded in the audit log like any other command.
- */
-export function recordedTransport(ctx: ActionContext): Transport {
-  return {
-    kind: ctx.host.transport.kind,
-    host: ctx.host.transport.host,
-    exec: (argv, options = {}) =>
-      ctx.exec({
-        argv: [...argv],
-        ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.onStdout !== undefined ? { onStdout: options.onStdout } : {}),
-        ...(options.maxOutputBytes !== undefined ? { maxOutputBytes: options.maxOutputBytes } : {}),
-      }),
-    // The host's connection belongs to the engine.
-    close: async () => {},
-  };
-}
 
 /**
  * The main log and the rotated files its window needs. Rotated files that could not be read are

@@ -155,6 +155,7 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
 
 export const eximDetect = defineAction({
   name: 'exim.detect',
+  finds: true,
   description: 'Decide whether a mailbox or a PHP script is sending spam: sender, scripts, client IPs, evidence.',
   mutates: false,
   params: DetectParams,

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { isEximId, spoolHeaderPath } from '../../parsers/exim-id.js';
 import { parseQueueListing, type QueueMessage } from '../../parsers/exim-bp.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type ActionContext } from '../types.js';
+import { ActionError, defineAction, type ActionContext, type ActionPlan } from '../types.js';
 
 /*
  * exim.queue.purge: remove one sender's messages from the queue, keeping evidence first.
@@ -348,6 +348,8 @@ export const queuePurge = defineAction({
   name: 'exim.queue.purge',
   description: "Remove one sender's messages from the Exim queue (exact envelope sender or SMTP AUTH id), keeping header evidence first",
   mutates: true,
+  reversible: false,
+  example: '--with sender=spammer@example.com',
   params: Params,
   outputs: {
     matched: 'messages that matched',
@@ -355,7 +357,7 @@ export const queuePurge = defineAction({
     removed_ids: 'every removed message ID',
     evidence: 'summary of the removed messages\' headers with the sha256 of everything read',
   },
-  async plan(ctx, params: PurgeParams) {
+  async plan(ctx, params: PurgeParams): Promise<ActionPlan<PlanData>> {
     const authId = requireAuthId(params.auth_id);
     if (params.sender === undefined && authId === undefined) throw new ActionError('exim.queue.purge needs a sender, an auth_id or both.');
     const sender = params.sender === undefined ? undefined : requireSender(params.sender);
@@ -376,7 +378,7 @@ export const queuePurge = defineAction({
     return { summary: `remove ${count} of ${selection.queueTotal} queued messages from ${who} (headers kept as evidence first)`, commands, hashed, data, facts };
   },
   async run(ctx, _params, plan) {
-    const data = plan.data as PlanData;
+    const data = plan.data!;
     let spool: SpoolInfo | undefined;
     const getSpool = async (): Promise<SpoolInfo> => (spool ??= await spoolInfo(ctx));
     let ids = data.ids;
@@ -413,7 +415,13 @@ export const queuePurge = defineAction({
       summary: `removed ${report.removed.length} messages from ${who}` +
         (report.gone.length > 0 ? `, ${report.gone.length} already gone` : '') +
         (report.locked.length > 0 ? `, ${report.locked.length} locked (still queued)` : ''),
+      changes:
+        report.removed.length > 0
+          ? [{ kind: 'messages-removed', count: report.removed.length, ids: report.removed, ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}) }]
+          : [],
       irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${who} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
     };
   },
+  counters: { messages_purged: 'messages purged' },
+  counts: (result) => ({ messages_purged: typeof result.outputs.removed === 'number' ? result.outputs.removed : 0 }),
 });

@@ -30,8 +30,7 @@ function modeText(mode: string): string {
  * Re-checks the file right before chmod: the account's owner (or the attacker inside it) may
  * have swapped it for a symlink since the plan, and chmod follows symlinks.
  */
-async function recheck(ctx: ActionContext, plan: ActionPlan, given: string): Promise<HomeTarget> {
-  const data = plan.data as ModePlanData;
+async function recheck(ctx: ActionContext, data: ModePlanData, given: string): Promise<HomeTarget> {
   const now = await resolveHomeFile(ctx, given);
   if (now.resolved !== data.path) {
     throw new ActionError(`${given} now resolves to ${now.resolved}, not ${data.path} as planned; nothing was changed. Look at the file and run again.`);
@@ -39,7 +38,7 @@ async function recheck(ctx: ActionContext, plan: ActionPlan, given: string): Pro
   return now;
 }
 
-async function chmodAndVerify(ctx: ActionContext, plan: ActionPlan, data: ModePlanData): Promise<void> {
+async function chmodAndVerify(ctx: ActionContext, plan: ActionPlan<ModePlanData>, data: ModePlanData): Promise<void> {
   const result = await ctx.exec(plan.commands[0]!);
   if (result.exitCode !== 0) throw new ActionError(`chmod failed on ${data.path}: ${describeCommandFailure(result)}`);
   const after = await ctx.exec({ argv: ['stat', '-c', '%a', '--', data.path], timeoutMs: 15_000, okExitCodes: [0, 1] });
@@ -58,7 +57,7 @@ async function planMode(
   mode: string,
   chmodMode: string,
   texts: { already: (file: string) => string; withOwner: boolean },
-): Promise<ActionPlan> {
+): Promise<ActionPlan<ModePlanData>> {
   const target = await resolveHomeFile(ctx, path);
   const data: ModePlanData = { path: target.resolved, oldMode: target.stat.mode, newMode: mode };
   const facts = { path: target.resolved, mode: modeText(target.stat.mode), ...(texts.withOwner ? { owner: target.stat.owner } : {}) };
@@ -74,35 +73,40 @@ async function planMode(
 }
 
 /** Runs a planMode plan: re-checks the file, chmods, verifies, and records how to go back. */
-async function applyMode(ctx: ActionContext, requestedPath: string, plan: ActionPlan, summary: (data: ModePlanData) => string): Promise<ActionResult> {
-  const data = plan.data as ModePlanData;
+async function applyMode(ctx: ActionContext, requestedPath: string, plan: ActionPlan<ModePlanData>, summary: (data: ModePlanData) => string): Promise<ActionResult> {
+  const data = plan.data!;
   const outputs = { path: data.path, old_mode: modeText(data.oldMode), mode: modeText(data.newMode) };
   if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs, summary: plan.summary };
-  await recheck(ctx, plan, requestedPath);
+  await recheck(ctx, data, requestedPath);
   await chmodAndVerify(ctx, plan, data);
   return {
     changed: true,
     outputs,
     summary: summary(data),
+    changes: [{ kind: 'file-mode', path: data.path, from: modeText(data.oldMode), to: modeText(data.newMode) }],
     undo: [{ action: 'file.restore_mode', params: { path: data.path, mode: modeText(data.oldMode) }, description: `chmod ${modeText(data.oldMode)} ${data.path}` }],
   };
 }
 
-export const fileDisable: MutatingAction<typeof DisableParams> = {
+export const fileDisable: MutatingAction<typeof DisableParams, ModePlanData> = {
   name: 'file.disable',
   description: 'chmod 000 a file inside an account home (a spam script), remembering its mode for undo',
   mutates: true,
+  reversible: true,
   params: DisableParams,
   outputs: { path: 'the file (symlinks resolved)', old_mode: 'its mode before', mode: 'its mode now (0000)' },
   plan: (ctx, params: Static<typeof DisableParams>) =>
     planMode(ctx, params.path, '0', '000', { already: (file) => `${file} is already mode 0000`, withOwner: true }),
   run: (ctx, params, plan) => applyMode(ctx, params.path, plan, (data) => `disabled ${data.path} (was ${modeText(data.oldMode)})`),
+  counters: { files_disabled: 'scripts disabled' },
+  counts: () => ({ files_disabled: 1 }),
 };
 
-export const fileRestoreMode: MutatingAction<typeof RestoreParams> = {
+export const fileRestoreMode: MutatingAction<typeof RestoreParams, ModePlanData> = {
   name: 'file.restore_mode',
   description: 'Set a file inside an account home back to a recorded mode (the undo of file.disable)',
   mutates: true,
+  reversible: true,
   params: RestoreParams,
   outputs: { path: 'the file', old_mode: 'its mode before', mode: 'its mode now' },
   plan: (ctx, params: Static<typeof RestoreParams>) =>

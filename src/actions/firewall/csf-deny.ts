@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { parseCsfDenyOutput, parseCsfRemoveOutput } from '../../parsers/csf-output.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type ActionContext } from '../types.js';
+import { ActionError, defineAction, type ActionContext, type ActionPlan } from '../types.js';
 import { findInCsfList, readCsfListTree } from './csf-files.js';
 import { coversIp, parseIp, sameAddress, specialRange, type ParsedIp } from './ip.js';
 import { ownAddresses } from './own-addresses.js';
@@ -79,12 +79,15 @@ export function cleanComment(comment: string | undefined): string | undefined {
 interface DenyPlanData {
   ip: string;
   already: boolean;
+  comment?: string;
 }
 
 export const csfDeny = defineAction({
   name: 'csf.deny',
   description: 'Block an IP permanently in ConfigServer Firewall (csf -d), refusing allow-listed, ignored, own and private addresses',
   mutates: true,
+  reversible: true,
+  example: '--with ip=203.0.113.7 --with comment="spam source"',
   params: DenyParams,
   outputs: {
     ip: 'the address',
@@ -93,7 +96,7 @@ export const csfDeny = defineAction({
     testing: 'csf is in TESTING mode: csf.deny was written but nothing is dropped',
     rotated: 'entries DENY_IP_LIMIT removed from csf.deny to make room',
   },
-  async plan(ctx, params: DenyParams) {
+  async plan(ctx, params: DenyParams): Promise<ActionPlan<DenyPlanData>> {
     const target = requireTarget(params.ip);
     const ip = target.ip;
     if (params.allow_private !== true) {
@@ -139,19 +142,19 @@ export const csfDeny = defineAction({
         summary: `${target.text} is already blocked in csf.deny (${denied.entry.address}, line ${denied.entry.line})`,
         commands: [],
         noop: true,
-        data: { ip: target.text, already: true } satisfies DenyPlanData,
+        data: { ip: target.text, already: true },
         facts: { ip: target.text, already: true, entry: denied.entry.address },
       };
     }
     return {
       summary: `csf -d ${target.text}${comment !== undefined ? ` "${comment}"` : ''}`,
       commands: [{ argv, timeoutMs: 120_000 }],
-      data: { ip: target.text, already: false } satisfies DenyPlanData,
+      data: { ip: target.text, already: false, ...(comment !== undefined ? { comment } : {}) },
       facts: { ip: target.text, already: false },
     };
   },
   async run(ctx, params, plan) {
-    const data = plan.data as DenyPlanData;
+    const data = plan.data!;
     if (plan.noop === true || plan.commands.length === 0) {
       return { changed: false, outputs: { ip: data.ip, blocked: true, already: true, testing: false, rotated: [] }, summary: plan.summary };
     }
@@ -171,6 +174,7 @@ export const csfDeny = defineAction({
           changed: true,
           outputs: { ...base, blocked: !report.testing, already: false, warnings },
           summary: `blocked ${data.ip} in csf${report.testing ? ' (TESTING mode: csf.deny only)' : ''}`,
+          changes: [{ kind: 'ip-deny', ip: data.ip, ...(data.comment !== undefined ? { comment: data.comment } : {}) }],
           undo: [{ action: 'csf.remove_deny', params: { ip: data.ip }, description: `unblock ${data.ip} (csf -dr)` }],
           ...(report.rotated.length > 0 ? { irreversible: [`csf rotated out of csf.deny: ${report.rotated.join(', ')}`] } : {}),
         };
@@ -189,15 +193,18 @@ export const csfDeny = defineAction({
         throw new ActionError(`csf -d ${data.ip} gave an answer runbook does not recognise; check csf.deny by hand. ${describeCommandFailure(result)}`);
     }
   },
+  counters: { ips_blocked: 'IPs blocked' },
+  counts: (result) => ({ ips_blocked: result.outputs.blocked === true ? 1 : 0 }),
 });
 
 export const csfRemoveDeny = defineAction({
   name: 'csf.remove_deny',
   description: 'Unblock an IP that csf.deny lists (csf -dr); the undo of csf.deny',
   mutates: true,
+  reversible: true,
   params: RemoveParams,
   outputs: { ip: 'the address', removed: 'true when csf removed a rule' },
-  async plan(ctx, params) {
+  async plan(ctx, params): Promise<ActionPlan<{ ip: string }>> {
     const target = requireTarget(params.ip);
     const ip = target.ip;
     const denied = await findInCsfList(ctx, csfPath(ctx, 'csf.deny'), ip);
@@ -215,7 +222,7 @@ export const csfRemoveDeny = defineAction({
     };
   },
   async run(ctx, _params, plan) {
-    const { ip } = plan.data as { ip: string };
+    const { ip } = plan.data!;
     if (plan.noop === true || plan.commands.length === 0) return { changed: false, outputs: { ip, removed: false }, summary: plan.summary };
     const result = await ctx.exec(plan.commands[0]!);
     const report = parseCsfRemoveOutput(result.stdout);
@@ -225,6 +232,7 @@ export const csfRemoveDeny = defineAction({
           changed: true,
           outputs: { ip, removed: true },
           summary: `unblocked ${ip}`,
+          changes: [{ kind: 'ip-deny-removed', ip }],
           undo: [{ action: 'csf.deny', params: { ip, allow_private: true }, description: `block ${ip} again` }],
         };
       case 'not-found':

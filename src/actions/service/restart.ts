@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ActionError, defineAction } from '../types.js';
+import { ActionError, defineAction, type ActionPlan } from '../types.js';
 import { describeCommandFailure } from './command-failure.js';
 
 const Service = Type.Union([Type.Literal('exim'), Type.Literal('imap'), Type.Literal('dovecot'), Type.Literal('pop3'), Type.Literal('lmtp')]);
@@ -29,9 +29,10 @@ export const serviceRestart = defineAction({
   name: 'service.restart',
   description: "Restart cPanel services with /scripts/restartsrv_<name> so live sessions of a compromised mailbox drop",
   mutates: true,
+  reversible: false,
   params: Params,
   outputs: { restarted: 'services restarted', results: 'per service: ok, exit code, the tool\'s last line' },
-  async plan(ctx, params: Static<typeof Params>) {
+  async plan(ctx, params: Static<typeof Params>): Promise<ActionPlan<{ services: string[] }>> {
     const dir = ctx.host.tools.restartsrvDir.replace(/\/+$/, '');
     const flag = params.mode === 'hard' ? ['--hard'] : [];
     return {
@@ -41,7 +42,7 @@ export const serviceRestart = defineAction({
     };
   },
   async run(ctx, _params, plan) {
-    const { services } = plan.data as { services: string[] };
+    const services = plan.data?.services ?? [];
     const outcomes: Outcome[] = [];
     // Every service is attempted: a failed Exim restart must not keep IMAP sessions alive.
     for (const [i, command] of plan.commands.entries()) {
@@ -62,6 +63,9 @@ export const serviceRestart = defineAction({
       changed: true,
       outputs: { restarted: outcomes.map((o) => o.service), results: outcomes },
       summary: outcomes.map((o) => `${o.service}: ${o.message || 'restarted'}`).join('; '),
+      changes: [{ kind: 'services-restarted', services: outcomes.map((o) => o.service) }],
     };
   },
+  counters: { services_restarted: 'services restarted' },
+  counts: (result) => ({ services_restarted: Array.isArray(result.outputs.restarted) ? result.outputs.restarted.length : 0 }),
 });

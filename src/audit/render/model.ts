@@ -9,6 +9,9 @@ import type {
   StepStartRecord,
   SummaryRecord,
 } from '../records.js';
+import { legacyChanges } from '../../actions/legacy-changes.js';
+import { declaredAction } from '../../actions/registry.js';
+import type { ChangeRecord } from '../../actions/types.js';
 
 /**
  * The incident report as data, built from audit records alone. Pure: the renderers (Markdown,
@@ -114,7 +117,7 @@ export interface StepRow {
   commands: CommandRow[];
 }
 
-export type ChangeKind = 'messages-removed' | 'file-disabled' | 'ip-blocked' | 'password-reset' | 'other';
+export type ChangeKind = ChangeRecord['kind'] | 'other';
 
 export interface ChangeRow {
   host: string;
@@ -195,10 +198,10 @@ function key(host: string, step: string): string {
   return `${host}\u0000${step}`;
 }
 
-/** A detection step is a read-only step whose outputs look like findings. */
+/** A detection step: its action declares it finds the source, or its outputs look like findings. */
 function looksLikeFindings(finish: StepFinishRecord, mutates: boolean | undefined): boolean {
   if (mutates === true || finish.outputs === undefined) return false;
-  if (/\.detect$|^exim\.(investigate|detect)/.test(finish.action)) return true;
+  if (declaredAction(finish.action)?.finds === true) return true;
   return ['sender', 'scripts', 'ips', 'evidence'].some((k) => finish.outputs !== undefined && k in finish.outputs);
 }
 
@@ -237,40 +240,44 @@ function buildFinding(finish: StepFinishRecord): Finding {
   };
 }
 
-function undoParam(finish: StepFinishRecord, action: string, name: string): unknown {
-  return finish.undo?.find((u) => u.action === action)?.params[name];
+/** A change in words: what happened, to what, and the state before when known. */
+function describeChange(change: ChangeRecord): Pick<ChangeRow, 'what' | 'target' | 'before'> {
+  switch (change.kind) {
+    case 'messages-removed':
+      return { what: `${change.count} message${change.count === 1 ? '' : 's'} removed from the queue`, target: change.sender ?? (change.authId !== undefined ? `AUTH id ${change.authId}` : undefined), before: undefined };
+    case 'file-mode':
+      return {
+        what: Number.parseInt(change.to, 8) === 0 ? 'file disabled (mode 000)' : `file mode set to ${change.to}`,
+        target: change.path,
+        before: change.from === '' ? undefined : `mode ${change.from}`,
+      };
+    case 'ip-deny':
+      return { what: 'IP blocked in the firewall', target: change.ip, before: undefined };
+    case 'ip-deny-removed':
+      return { what: 'IP unblocked in the firewall', target: change.ip, before: undefined };
+    case 'password-reset':
+      return { what: 'mailbox password reset', target: change.mailbox, before: undefined };
+    case 'mailbox-suspension':
+      return { what: `mailbox ${change.scope} ${change.suspended ? 'suspended' : 'allowed again'}`, target: change.mailbox, before: undefined };
+    case 'account-outgoing':
+      return { what: `account's outgoing mail ${change.suspended ? 'suspended' : 'allowed again'}`, target: change.account, before: undefined };
+    case 'services-restarted':
+      return { what: 'services restarted', target: change.services, before: undefined };
+  }
 }
 
-/** Describes a changed step in words, from typed fields of known actions. */
-function buildChange(finish: StepFinishRecord, start: StepStartRecord | undefined): ChangeRow {
+/**
+ * Describes a changed step in words from the typed changes its action recorded; logs of older
+ * versions carry none and are read by the legacy reader.
+ */
+function buildChanges(finish: StepFinishRecord, start: StepStartRecord | undefined): ChangeRow[] {
   const params = start?.params ?? {};
   const outputs = finish.outputs ?? {};
   const item = finish.item?.value;
   const base = { host: finish.host, step: finish.step, action: finish.action, summary: finish.summary };
-  const action = finish.action;
-  if (action === 'exim.queue.purge' || typeof outputs.removed === 'number') {
-    const removed = typeof outputs.removed === 'number' ? outputs.removed : Array.isArray(outputs.ids) ? outputs.ids.length : undefined;
-    return {
-      ...base,
-      kind: 'messages-removed',
-      what: removed === undefined ? 'messages removed from the queue' : `${removed} message${removed === 1 ? '' : 's'} removed from the queue`,
-      target: params.sender ?? params.ids ?? item,
-      before: undefined,
-    };
-  }
-  if (action === 'file.disable') {
-    const path = params.path ?? undoParam(finish, 'file.restore_mode', 'path') ?? item;
-    const mode = undoParam(finish, 'file.restore_mode', 'mode') ?? outputs.previousMode ?? outputs.oldMode;
-    return { ...base, kind: 'file-disabled', what: 'file disabled (mode 000)', target: path, before: mode === undefined ? undefined : `mode ${String(mode)}` };
-  }
-  if (action === 'csf.deny' || action.startsWith('firewall.') && action.endsWith('deny')) {
-    const ip = params.ip ?? undoParam(finish, 'csf.remove_deny', 'ip') ?? item;
-    return { ...base, kind: 'ip-blocked', what: 'IP blocked in the firewall', target: ip, before: undefined };
-  }
-  if (action.includes('reset_password') || action.includes('passwd')) {
-    return { ...base, kind: 'password-reset', what: 'mailbox password reset', target: params.email ?? params.user ?? item, before: undefined };
-  }
-  return { ...base, kind: 'other', what: finish.summary ?? `${action} changed the host`, target: item ?? params.email ?? params.user ?? params.services, before: undefined };
+  const typed = finish.changes ?? legacyChanges({ action: finish.action, params, outputs, item, undo: finish.undo ?? [] });
+  if (typed !== undefined && typed.length > 0) return typed.map((change) => ({ ...base, kind: change.kind, ...describeChange(change) }));
+  return [{ ...base, kind: 'other', what: finish.summary ?? `${finish.action} changed the host`, target: item ?? params.email ?? params.user ?? params.services, before: undefined }];
 }
 
 function commandRow(intent: CommandIntentRecord | undefined, result: CommandResultRecord | undefined): CommandRow {
@@ -331,9 +338,11 @@ export function buildReport(records: readonly AuditRecord[], verification: Repor
     let row = planning.get(k);
     if (row === undefined) {
       const planned = plan?.steps.find((p) => p.host === record.host && p.step === record.step);
+      // Step "-" is the run's own: the host lock it takes and releases around the steps.
+      const own = planned === undefined && record.step === '-';
       row = {
-        host: record.host, step: record.step, action: planned?.action ?? 'unknown', item: undefined, mutates: plannedMutates.get(k),
-        status: 'planned', summary: 'reads made while planning this step', error: undefined, durationMs: undefined, commands: [],
+        host: record.host, step: record.step, action: planned?.action ?? (own ? '-' : 'unknown'), item: undefined, mutates: own ? true : plannedMutates.get(k),
+        status: own ? 'lock' : 'planned', summary: own ? 'the run lock on this host, taken and released' : 'reads made while planning this step', error: undefined, durationMs: undefined, commands: [],
       };
       planning.set(k, row);
       steps.push(row);
@@ -388,7 +397,7 @@ export function buildReport(records: readonly AuditRecord[], verification: Repor
         });
         if (looksLikeFindings(record, mutates)) findings.push(buildFinding(record));
         if (record.status === 'changed') {
-          changes.push(buildChange(record, current?.start));
+          changes.push(...buildChanges(record, current?.start));
           for (const u of record.undo ?? []) undo.push({ host: record.host, step: record.step, action: u.action, params: u.params, description: u.description });
           for (const text of record.irreversible ?? []) irreversible.push({ host: record.host, step: record.step, text });
         }

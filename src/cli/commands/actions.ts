@@ -78,7 +78,7 @@ export function registerActionsCommand(program: Command): void {
   program
     .command('actions')
     .description('List the actions playbooks can use, their parameters and whether they change hosts')
-    .argument('[name]', 'one action or family (e.g. exim, csf.deny)')
+    .argument('[name]', 'one action or family (e.g. exim), as the list names them')
     .option('--json', 'machine-readable list')
     .action((name: string | undefined, flags: { json?: boolean }) => {
       process.exitCode = actionsCommand(name, flags);

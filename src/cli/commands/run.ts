@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { parse as parseYaml, stringify } from 'yaml';
+import { runExamples } from '../../actions/registry.js';
 import { parsePlaybook } from '../../playbook/load.js';
 import { reportError, UsageError } from '../errors.js';
 import { addAnsibleStyleOptions } from '../ansible-style.js';
@@ -68,8 +69,10 @@ export function registerRunCommand(program: Command): void {
       'after',
       `
 Examples:
-  runbook run exim.queue.purge --host demo --with sender=spammer@example.com --dry-run
-  runbook run csf.deny -i hosts.ini -l cpanel --with ip=203.0.113.7 --with comment="spam source" --yes
+${runExamples()
+  .slice(0, 2)
+  .map((e, i) => (i === 0 ? `  runbook run ${e.name} --host demo ${e.args} --dry-run` : `  runbook run ${e.name} -i hosts.ini -l cpanel ${e.args} --yes`))
+  .join('\n')}
 
 Exit codes: as for 'runbook apply'.`,
     )

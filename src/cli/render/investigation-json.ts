@@ -80,7 +80,7 @@ export function verdictFromFiles(inv: Investigation): InvestigationVerdict {
 }
 
 /**
- * The outputs of the exim.detect step on a host, or null when the step produced no verdict
+ * The outputs of the detection step on a host, or null when the step produced no verdict
  * (the engine leaves `{status: 'failed'}` or `{status: 'skipped'}` there).
  */
 export function verdictFromHost(outputs: unknown): InvestigationVerdict | null {

@@ -1,3 +1,4 @@
+import { declaredAction } from '../../actions/registry.js';
 import type { PlannedStepRecord } from '../../audit/records.js';
 import { safeLine } from '../../core/text.js';
 import { plannedChanges } from '../../engine/run.js';
@@ -67,7 +68,7 @@ function marker(step: PlannedStepRecord, style: Style): string {
   if (step.skipped?.startsWith('failed')) return style.red('✗');
   if (step.skipped !== undefined) return style.dim('-');
   if (step.deferred !== undefined) return style.yellow('…');
-  if (step.action === 'confirm') return style.yellow('?');
+  if (declaredAction(step.action)?.gate) return style.yellow('?');
   if (!step.mutates) return style.green('✓');
   if (step.noop) return style.dim('=');
   return style.cyan('→');

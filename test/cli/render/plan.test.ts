@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { builtinActions } from '../../../src/actions/registry.js';
 import type { PlannedStepRecord } from '../../../src/audit/records.js';
 import { displayCommand, renderPlan } from '../../../src/cli/render/plan.js';
 import { createStyle } from '../../../src/cli/style.js';
@@ -55,5 +56,18 @@ describe('the plan on an 80-column terminal', () => {
     expect(joined).toContain(`  ${approveHint}`);
     // A summary continues under its step, indented.
     expect(text).toMatch(/reset_password.*\n {6}\S/);
+  });
+});
+
+describe('plan markers', () => {
+  it('marks a gate step by its action declaring a gate, not by its name', () => {
+    const gate = [...builtinActions().values()].find((a) => a.gate !== undefined)!;
+    const text = renderPlan(
+      { hash: '3705f7c1db559af6', records: [step({ step: 'ask', action: gate.name, mutates: false, summary: 'Contain the spam source?' }), records[1]!] },
+      { playbook: 'spam-incident', dryRun: true, hosts: ['cpanel-web01.example.net'], approveHint },
+      createStyle(false),
+    );
+    expect(text).toMatch(/^\s*\? .*Contain the spam source\?/m);
+    expect(text).toMatch(/^\s*→ .*reset_password/m);
   });
 });
