@@ -31,6 +31,75 @@ export function rblSummary(outputs: Pick<RblCheckOutputs, 'addresses' | 'listed'
   return parts.join('; ');
 }
 
+export interface RblCheckParams {
+  addresses?: string[];
+  dns_server?: string;
+  dqs_key_file?: string;
+  lists?: string[];
+  timeout?: string;
+}
+
+/**
+ * The check itself, for the action and for `runbook rbl` with addresses already known (no host
+ * to ask). Errors are ActionErrors saying what to fix.
+ */
+export async function checkListings(
+  params: RblCheckParams,
+  io: { signal: AbortSignal; progress(message: string): void; askHost?: () => Promise<SendingAddress[]>; hostName?: string },
+): Promise<RblCheckOutputs> {
+  let server: string | undefined;
+  if (params.dns_server !== undefined && params.dns_server !== '') {
+    server = parseDnsServer(params.dns_server);
+    if (server === undefined) throw new ActionError(`dns_server '${params.dns_server}' is not IP, IP:PORT or [IPv6]:PORT`);
+  }
+  const timeoutMs = parseDuration(params.timeout ?? '3s');
+  if (timeoutMs === undefined || timeoutMs <= 0) throw new ActionError(`timeout '${params.timeout}' is not a duration such as 3s or 500ms`);
+  let lists;
+  try {
+    lists = selectBlocklists(params.lists);
+  } catch (error) {
+    throw new ActionError((error as Error).message);
+  }
+  let dqsKey;
+  if (params.dqs_key_file !== undefined && params.dqs_key_file !== '') {
+    try {
+      dqsKey = await readDqsKeyFile(params.dqs_key_file);
+    } catch (error) {
+      if (error instanceof DqsKeyError) throw new ActionError(error.message);
+      throw error;
+    }
+  }
+  let addresses: SendingAddress[];
+  if (params.addresses !== undefined && params.addresses.length > 0) {
+    addresses = params.addresses.map((text) => {
+      const ip = parseIp(text);
+      if (ip === undefined) throw new ActionError(`'${text}' is not an IP address`);
+      return { ip: ip.address, sources: ['given'] };
+    });
+  } else if (io.askHost !== undefined) {
+    addresses = await io.askHost();
+    if (addresses.length === 0) throw new ActionError(`found no public sending address on ${io.hostName ?? 'the host'} (ip -o addr, /var/cpanel/mainip, /etc/mailips); give the addresses to check`);
+  } else {
+    throw new ActionError('no address to check');
+  }
+  const resolver = new DnsblResolver({ ...(server !== undefined ? { server } : {}), timeoutMs, tries: 2, intervalMs: PER_LIST_INTERVAL_MS });
+  const onAbort = (): void => resolver.cancel();
+  io.signal.addEventListener('abort', onAbort, { once: true });
+  let results: ListingResult[];
+  try {
+    io.progress(`asking ${lists.length} blocklists about ${addresses.length} address(es)`);
+    results = await checkAddresses(
+      addresses.map((a) => a.ip),
+      { resolver, lists, ...(dqsKey !== undefined ? { dqsKey } : {}) },
+    );
+  } finally {
+    io.signal.removeEventListener('abort', onAbort);
+  }
+  const listed = results.filter((r) => r.status === 'listed');
+  const unchecked = results.filter((r) => r.status === 'unknown' || r.status === 'not-checked');
+  return { addresses, results, listed, unchecked, clean: listed.length === 0 && unchecked.length === 0, reviewed: LISTS_REVIEWED };
+}
+
 export const rblCheck = defineAction({
   name: 'rbl.check',
   description: `The server's sending addresses (interfaces, cPanel main IP, /etc/mailips) against DNS blocklists reviewed ${LISTS_REVIEWED}: listed (with reason and removal page), clean, or could not check. DNS is asked from the control host.`,
@@ -51,56 +120,9 @@ export const rblCheck = defineAction({
     reviewed: 'date the blocklist selection was reviewed',
   },
   async run(ctx, params) {
-    let server: string | undefined;
-    if (params.dns_server !== undefined && params.dns_server !== '') {
-      server = parseDnsServer(params.dns_server);
-      if (server === undefined) throw new ActionError(`dns_server '${params.dns_server}' is not IP, IP:PORT or [IPv6]:PORT`);
-    }
-    const timeoutMs = parseDuration(params.timeout ?? '3s') ?? 3000;
-    let lists;
-    try {
-      lists = selectBlocklists(params.lists);
-    } catch (error) {
-      throw new ActionError((error as Error).message);
-    }
-    let dqsKey;
-    if (params.dqs_key_file !== undefined && params.dqs_key_file !== '') {
-      try {
-        dqsKey = await readDqsKeyFile(params.dqs_key_file);
-      } catch (error) {
-        if (error instanceof DqsKeyError) throw new ActionError(error.message);
-        throw error;
-      }
-    }
-    let addresses: SendingAddress[];
-    if (params.addresses !== undefined && params.addresses.length > 0) {
-      addresses = params.addresses.map((text) => {
-        const ip = parseIp(text);
-        if (ip === undefined) throw new ActionError(`'${text}' is not an IP address`);
-        return { ip: ip.address, sources: ['given'] };
-      });
-    } else {
-      addresses = await sendingAddresses(ctx);
-      if (addresses.length === 0) throw new ActionError(`found no public sending address on ${ctx.host.name} (ip -o addr, /var/cpanel/mainip, /etc/mailips); give the addresses to check`);
-    }
-    const resolver = new DnsblResolver({ ...(server !== undefined ? { server } : {}), timeoutMs, tries: 2, intervalMs: PER_LIST_INTERVAL_MS });
-    const onAbort = (): void => resolver.cancel();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    let results: ListingResult[];
-    try {
-      ctx.progress(`asking ${lists.length} blocklists about ${addresses.length} address(es)`);
-      results = await checkAddresses(
-        addresses.map((a) => a.ip),
-        { resolver, lists, ...(dqsKey !== undefined ? { dqsKey } : {}) },
-      );
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort);
-    }
-    const listed = results.filter((r) => r.status === 'listed');
-    const unchecked = results.filter((r) => r.status === 'unknown' || r.status === 'not-checked');
-    const outputs: RblCheckOutputs = { addresses, results, listed, unchecked, clean: listed.length === 0 && unchecked.length === 0, reviewed: LISTS_REVIEWED };
+    const outputs = await checkListings(params, { signal: ctx.signal, progress: (m) => ctx.progress(m), askHost: () => sendingAddresses(ctx), hostName: ctx.host.name });
     const summary = rblSummary(outputs);
-    await ctx.note(`blocklists: ${summary}`, { listed: listed.map((r) => ({ ip: r.ip, list: r.list, parts: r.parts, reason: r.reason, removal: r.removal })) });
+    await ctx.note(`blocklists: ${summary}`, { listed: outputs.listed.map((r) => ({ ip: r.ip, list: r.list, parts: r.parts, reason: r.reason, removal: r.removal })) });
     return { changed: false, outputs: outputs as unknown as Record<string, unknown>, summary };
   },
 });
