@@ -5,7 +5,8 @@ import { parseIp } from '../firewall/ip.js';
 import { ActionError, defineAction } from '../types.js';
 import { checkAddresses, type ListingResult } from './check.js';
 import { DqsKeyError, readDqsKeyFile } from './dqs-key.js';
-import { LISTS_REVIEWED, selectBlocklists } from './lists.js';
+import { LISTS_REVIEWED, selectBlocklists, type Blocklist } from './lists.js';
+import type { Secret } from '../../core/secret.js';
 import { DnsblResolver, parseDnsServer } from './resolver.js';
 import { sendingAddresses, type SendingAddress } from './sending-addresses.js';
 
@@ -43,10 +44,15 @@ export interface RblCheckParams {
  * The check itself, for the action and for `runbook rbl` with addresses already known (no host
  * to ask). Errors are ActionErrors saying what to fix.
  */
-export async function checkListings(
-  params: RblCheckParams,
-  io: { signal: AbortSignal; progress(message: string): void; askHost?: () => Promise<SendingAddress[]>; hostName?: string },
-): Promise<RblCheckOutputs> {
+export interface PreparedCheck {
+  server?: string;
+  timeoutMs: number;
+  lists: Blocklist[];
+  dqsKey?: Secret;
+}
+
+/** The parameters checked and resolved (resolver, timeout, lists, DQS key); ActionError when wrong. */
+export async function prepareCheck(params: RblCheckParams): Promise<PreparedCheck> {
   let server: string | undefined;
   if (params.dns_server !== undefined && params.dns_server !== '') {
     server = parseDnsServer(params.dns_server);
@@ -69,6 +75,14 @@ export async function checkListings(
       throw error;
     }
   }
+  return { ...(server !== undefined ? { server } : {}), timeoutMs, lists, ...(dqsKey !== undefined ? { dqsKey } : {}) };
+}
+
+export async function checkListings(
+  params: RblCheckParams,
+  io: { signal: AbortSignal; progress(message: string): void; askHost?: () => Promise<SendingAddress[]>; hostName?: string },
+): Promise<RblCheckOutputs> {
+  const { server, timeoutMs, lists, dqsKey } = await prepareCheck(params);
   let addresses: SendingAddress[];
   if (params.addresses !== undefined && params.addresses.length > 0) {
     addresses = params.addresses.map((text) => {
