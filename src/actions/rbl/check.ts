@@ -1,6 +1,7 @@
 /** Check addresses against blocklists: one answer per (address, list), never a guess. */
 import { isIP } from 'node:net';
 import type { Secret } from '../../core/secret.js';
+import { parseIp, specialRange } from '../firewall/ip.js';
 import { safeLine } from '../../core/text.js';
 import type { Blocklist } from './lists.js';
 import { answerMeaning, reversedAddress } from './query.js';
@@ -38,6 +39,12 @@ export interface CheckOptions {
   resolver: DnsblResolver;
   lists: readonly Blocklist[];
   dqsKey?: Secret;
+  /**
+   * Ask about documentation addresses (192.0.2/24, 2001:db8::/32 ...) too. Only with a resolver
+   * chosen on purpose (a lab's): no public list holds them, so the system's resolver (the
+   * internet) is never asked about the demo host's addresses.
+   */
+  askDocumentation?: boolean;
 }
 
 function queryZone(list: Blocklist, dqsKey: Secret | undefined): string {
@@ -63,6 +70,10 @@ export async function checkOne(ip: string, list: Blocklist, options: CheckOption
     detail: null,
   };
   if (isIP(ip) === 6 && !list.ipv6) return { ...base, status: 'not-applicable', detail: 'the list has no IPv6 zone' };
+  const parsed = parseIp(ip);
+  if (options.askDocumentation !== true && parsed !== undefined && specialRange(parsed)?.startsWith('documentation') === true) {
+    return { ...base, status: 'not-applicable', detail: 'a documentation address: asked only of a resolver given with --dns-server (dns_server in a playbook)' };
+  }
   const name = `${reversedAddress(ip)}.${queryZone(list, options.dqsKey)}`;
   const a = await options.resolver.lookupA(list.id, name);
   if (a.kind === 'absent') return { ...base, status: 'clean' };

@@ -25,8 +25,11 @@ export interface RblCheckOutputs {
 }
 
 /** One line: what is listed where, and what could not be checked. */
-export function rblSummary(outputs: Pick<RblCheckOutputs, 'addresses' | 'listed' | 'unchecked'>): string {
-  const listed = outputs.listed.map((r) => `${r.ip} on ${r.name}${r.parts.length > 0 && r.parts.some((p) => !p.startsWith('127.')) ? ` (${r.parts.join(', ')})` : ''}`);
+export function rblSummary(outputs: Pick<RblCheckOutputs, 'addresses' | 'results' | 'listed' | 'unchecked'>): string {
+  if (outputs.addresses.length === 0) return 'no public sending address found (ip -o addr, /var/cpanel/mainip, /etc/mailips): nothing to check';
+  if (outputs.results.every((r) => r.status === 'not-applicable')) return `not asked: ${outputs.results[0]?.detail ?? 'no list applies'}`;
+  // Where to ask travels with each listing: the end-of-run report is what operators act on.
+  const listed = outputs.listed.map((r) => `${r.ip} on ${r.name}${r.parts.some((p) => !p.startsWith('127.')) ? ` (${r.parts.join(', ')})` : ''}, removal ${r.removal}`);
   const parts = [listed.length > 0 ? `listed: ${listed.join('; ')}` : `${outputs.addresses.length} address(es) not listed`];
   if (outputs.unchecked.length > 0) parts.push(`${outputs.unchecked.length} check(s) without an answer`);
   return parts.join('; ');
@@ -91,8 +94,8 @@ export async function checkListings(
       return { ip: ip.address, sources: ['given'] };
     });
   } else if (io.askHost !== undefined) {
+    // None (a host behind NAT): nothing to ask; the summary says so and `clean` stays false.
     addresses = await io.askHost();
-    if (addresses.length === 0) throw new ActionError(`found no public sending address on ${io.hostName ?? 'the host'} (ip -o addr, /var/cpanel/mainip, /etc/mailips); give the addresses to check`);
   } else {
     throw new ActionError('no address to check');
   }
@@ -104,14 +107,15 @@ export async function checkListings(
     io.progress(`asking ${lists.length} blocklists about ${addresses.length} address(es)`);
     results = await checkAddresses(
       addresses.map((a) => a.ip),
-      { resolver, lists, ...(dqsKey !== undefined ? { dqsKey } : {}) },
+      { resolver, lists, askDocumentation: server !== undefined, ...(dqsKey !== undefined ? { dqsKey } : {}) },
     );
   } finally {
     io.signal.removeEventListener('abort', onAbort);
   }
   const listed = results.filter((r) => r.status === 'listed');
   const unchecked = results.filter((r) => r.status === 'unknown' || r.status === 'not-checked');
-  return { addresses, results, listed, unchecked, clean: listed.length === 0 && unchecked.length === 0, reviewed: LISTS_REVIEWED };
+  const asked = results.some((r) => r.status === 'clean');
+  return { addresses, results, listed, unchecked, clean: asked && listed.length === 0 && unchecked.length === 0, reviewed: LISTS_REVIEWED };
 }
 
 export const rblCheck = defineAction({
@@ -130,13 +134,13 @@ export const rblCheck = defineAction({
     results: 'every (address, list) answer: {ip, list, name, zone, status, parts, reason, removal, delisting, detail}',
     listed: 'the results with status listed',
     unchecked: "the results with status unknown or not-checked (no answer is never 'clean')",
-    clean: 'true when every list answered and none lists any address',
+    clean: 'true when every list asked answered and none lists any address',
     reviewed: 'date the blocklist selection was reviewed',
   },
   async run(ctx, params) {
     const outputs = await checkListings(params, { signal: ctx.signal, progress: (m) => ctx.progress(m), askHost: () => sendingAddresses(ctx), hostName: ctx.host.name });
     const summary = rblSummary(outputs);
-    await ctx.note(`blocklists: ${summary}`, { listed: outputs.listed.map((r) => ({ ip: r.ip, list: r.list, parts: r.parts, reason: r.reason, removal: r.removal })) });
+    await ctx.note(`blocklists: ${summary}`, { listed: outputs.listed.map((r) => ({ ip: r.ip, list: r.list, parts: r.parts, reason: r.reason, removal: r.removal, delisting: r.delisting })) });
     return { changed: false, outputs: outputs as unknown as Record<string, unknown>, summary };
   },
 });

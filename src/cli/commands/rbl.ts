@@ -87,6 +87,9 @@ async function askHosts(flags: RblFlags, names: string[] | undefined, json: bool
       if (out?.results === undefined || out.addresses === undefined) {
         return { host: h.target.name, via: 'asked the host', addresses: [], results: [], error: h.stopped?.error ?? 'the check did not run' };
       }
+      if (out.addresses.length === 0) {
+        return { host: h.target.name, via: 'asked the host', addresses: [], results: [], error: 'no public sending address found (ip -o addr, /var/cpanel/mainip, /etc/mailips); give the addresses in the inventory (addresses=...)' };
+      }
       return { host: h.target.name, via: 'asked the host', addresses: out.addresses, results: out.results };
     });
     return { reports, auditPath: audit.path, exitCode: report.exitCode };
@@ -146,7 +149,8 @@ export async function rblCommand(ips: string[], flags: RblFlags, argv: string[])
     const listed = all.filter((r) => r.status === 'listed');
     const unchecked = all.filter((r) => r.status === 'unknown' || r.status === 'not-checked');
     const failedHosts = reports.filter((r) => r.error !== undefined);
-    const clean = listed.length === 0 && unchecked.length === 0 && failedHosts.length === 0;
+    const asked = all.some((r) => r.status === 'clean' || r.status === 'listed');
+    const clean = asked && listed.length === 0 && unchecked.length === 0 && failedHosts.length === 0;
     if (json) {
       printJson(redactDeep({ reviewed: LISTS_REVIEWED, clean, hosts: reports, audit_log: auditPath }));
     } else {

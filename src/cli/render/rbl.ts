@@ -1,4 +1,5 @@
 /** `runbook rbl` on a terminal: per host, one row per (address, list), reasons and removal pages. */
+import { isIP } from 'node:net';
 import type { ListingResult } from '../../actions/rbl/check.js';
 import type { SendingAddress } from '../../actions/rbl/sending-addresses.js';
 import { safeLine } from '../../core/text.js';
@@ -19,7 +20,7 @@ const STATUS_LABEL: Record<ListingResult['status'], string> = {
   clean: 'clean',
   unknown: 'unknown',
   'not-checked': 'could not check',
-  'not-applicable': 'n/a (IPv4 only)',
+  'not-applicable': 'not asked',
 };
 
 function pad(text: string, width: number): string {
@@ -35,7 +36,8 @@ export function renderRblReport(reports: readonly RblHostReport[], style: Style,
       continue;
     }
     for (const a of report.addresses) out.push(`${a.ip}  ${style.dim(a.sources.map(safeLine).join(', '))}`);
-    const rows = report.results.filter((r) => r.status !== 'not-applicable');
+    // An IPv4-only list for an IPv6 address is no news; other unasked rows say why.
+    const rows = report.results.filter((r) => !(r.status === 'not-applicable' && isIP(r.ip) === 6));
     const ipWidth = Math.max(7, ...rows.map((r) => r.ip.length));
     const nameWidth = Math.max(4, ...rows.map((r) => r.name.length));
     out.push(style.dim(`${pad('ADDRESS', ipWidth)}  ${pad('LIST', nameWidth)}  STATUS`));

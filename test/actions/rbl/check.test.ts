@@ -41,7 +41,7 @@ describe.runIf(requireDnsmasq())('DNSBL checks against a real DNS server on loop
   };
 
   it('tells listed, clean and the Spamhaus parts apart, with TXT reasons and removal pages', async () => {
-    const results = await checkAddresses([LISTED_IP, CLEAN_IP], { resolver: resolver(), lists: BLOCKLISTS });
+    const results = await checkAddresses([LISTED_IP, CLEAN_IP], { resolver: resolver(), lists: BLOCKLISTS, askDocumentation: true });
     const zen = find(results, LISTED_IP, 'spamhaus-zen');
     expect(zen).toMatchObject({ status: 'listed', parts: ['SBL', 'XBL', 'PBL'], answers: ['127.0.0.2', '127.0.0.4', '127.0.0.10'], policyOnly: false });
     expect(zen.reason).toContain(SBL_TXT);
@@ -53,7 +53,7 @@ describe.runIf(requireDnsmasq())('DNSBL checks against a real DNS server on loop
   });
 
   it('reports the Spamhaus error codes as could-not-check, never as a listing', async () => {
-    const results = await checkAddresses([PUBLIC_RESOLVER_IP, RATE_LIMITED_IP, BAD_ZONE_IP], { resolver: resolver(), lists: selectBlocklists(['spamhaus-zen']) });
+    const results = await checkAddresses([PUBLIC_RESOLVER_IP, RATE_LIMITED_IP, BAD_ZONE_IP], { resolver: resolver(), lists: selectBlocklists(['spamhaus-zen']), askDocumentation: true });
     expect(results.map((r) => r.status)).toEqual(['not-checked', 'not-checked', 'not-checked']);
     expect(results[0]?.detail).toMatch(/public or open resolvers.*127\.255\.255\.254.*use your own resolver or a DQS key/);
     expect(results[1]?.detail).toMatch(/too many queries.*127\.255\.255\.255/);
@@ -62,7 +62,7 @@ describe.runIf(requireDnsmasq())('DNSBL checks against a real DNS server on loop
   });
 
   it('queries IPv6 in nibble form and skips IPv4-only lists', async () => {
-    const results = await checkAddresses([LISTED_IPV6], { resolver: resolver(), lists: BLOCKLISTS });
+    const results = await checkAddresses([LISTED_IPV6], { resolver: resolver(), lists: BLOCKLISTS, askDocumentation: true });
     expect(find(results, LISTED_IPV6, 'spamhaus-zen')).toMatchObject({ status: 'listed', parts: ['CSS'] });
     expect(find(results, LISTED_IPV6, 's5h').status).toBe('listed');
     expect(find(results, LISTED_IPV6, 'spamcop').status).toBe('not-applicable');
@@ -71,13 +71,21 @@ describe.runIf(requireDnsmasq())('DNSBL checks against a real DNS server on loop
   it('answers unknown, not clean, when the server never answers', async () => {
     const { port } = silent.address();
     const slow = new DnsblResolver({ server: `127.0.0.1:${port}`, timeoutMs: 300, tries: 1, intervalMs: 0 });
-    const results = await checkAddresses([CLEAN_IP], { resolver: slow, lists: selectBlocklists(['spamcop', 'psbl']) });
+    const results = await checkAddresses([CLEAN_IP], { resolver: slow, lists: selectBlocklists(['spamcop', 'psbl']), askDocumentation: true });
     expect(results.map((r) => r.status)).toEqual(['unknown', 'unknown']);
     expect(results[0]?.detail).toMatch(/ETIMEOUT/);
   });
 
+  it('never asks about documentation addresses unless told to (no internet for the demo host)', async () => {
+    const { port } = silent.address();
+    const results = await checkAddresses([LISTED_IP], { resolver: resolver(`127.0.0.1:${port}`), lists: selectBlocklists(['spamcop']) });
+    expect(results[0]).toMatchObject({ status: 'not-applicable', detail: expect.stringMatching(/documentation address/) });
+    const asked = await checkAddresses([LISTED_IP], { resolver: resolver(), lists: selectBlocklists(['spamcop']), askDocumentation: true });
+    expect(asked[0]?.status).toBe('listed');
+  });
+
   it('asks the DQS zone with the key and never shows the key', async () => {
-    const results = await checkAddresses([LISTED_IP], { resolver: resolver(), lists: selectBlocklists(['spamhaus-zen']), dqsKey: new Secret(TEST_DQS_KEY) });
+    const results = await checkAddresses([LISTED_IP], { resolver: resolver(), lists: selectBlocklists(['spamhaus-zen']), dqsKey: new Secret(TEST_DQS_KEY), askDocumentation: true });
     expect(results[0]).toMatchObject({ status: 'listed', zone: 'zen.dq.spamhaus.net', parts: ['SBL'] });
     expect(JSON.stringify(results)).not.toContain(TEST_DQS_KEY);
   });

@@ -50,7 +50,7 @@ describe.runIf(requireDnsmasq())('rbl.check on a simulated cPanel host', () => {
     expect(ctx.calls.map((c) => c.argv[0])).toEqual([host.tools.ip, 'cat', 'cat']);
     expect(out.listed.map((r) => `${r.ip} ${r.list}`)).toEqual([`${LISTED_IP} spamhaus-zen`, `${LISTED_IP} spamcop`, `${LISTED_IPV6} spamhaus-zen`, `${LISTED_IPV6} s5h`]);
     expect(out.clean).toBe(false);
-    expect(result.summary).toMatch(/^listed: 192\.0\.2\.10 on Spamhaus ZEN \(SBL, XBL, PBL\); 192\.0\.2\.10 on SpamCop/);
+    expect(result.summary).toMatch(/^listed: 192\.0\.2\.10 on Spamhaus ZEN \(SBL, XBL, PBL\), removal https:\/\/check\.spamhaus\.org\/query\/ip\/192\.0\.2\.10; 192\.0\.2\.10 on SpamCop, removal https:\/\/www\.spamcop\.net\/bl\.shtml\?192\.0\.2\.10/);
     expect(ctx.notes[0]?.message).toMatch(/^blocklists: listed: 192\.0\.2\.10/);
   });
 
@@ -58,6 +58,18 @@ describe.runIf(requireDnsmasq())('rbl.check on a simulated cPanel host', () => {
     const result = await action.run(context(), { dns_server: dns.address, addresses: [CLEAN_IP] });
     expect(result.outputs).toMatchObject({ clean: true, listed: [], unchecked: [] });
     expect(result.summary).toBe('1 address(es) not listed');
+  });
+
+  it('a host without a public address has nothing to check, and says so', async () => {
+    const bare = simHost({ serverIps: ['10.0.0.5'] });
+    try {
+      const ctx = makeContext({ tools: bare.tools, layout: bare.layout });
+      const result = await action.run(ctx, { dns_server: dns.address });
+      expect(result.outputs).toMatchObject({ addresses: [], results: [], clean: false });
+      expect(result.summary).toMatch(/^no public sending address found/);
+    } finally {
+      bare.cleanup();
+    }
   });
 
   it('uses a 0600 DQS key file and keeps the key out of outputs and notes', async () => {
