@@ -30,6 +30,26 @@ export interface DnsblResolverOptions {
   intervalMs: number;
 }
 
+/**
+ * Spaces out queries per list: each caller reserves the next free moment for its list at
+ * once (so parallel callers queue in order) and then waits for it.
+ */
+export class PerListRateLimit {
+  readonly #nextSlot = new Map<string, number>();
+  constructor(
+    private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  async wait(list: string): Promise<void> {
+    const now = this.now();
+    const at = Math.max(now, this.#nextSlot.get(list) ?? 0);
+    this.#nextSlot.set(list, at + this.intervalMs);
+    if (at > now) await this.sleep(at - now);
+  }
+}
+
 /** Numeric IPv4 order, so 127.0.0.2 comes before 127.0.0.10. */
 function byAddress(a: string, b: string): number {
   const x = a.split('.').map(Number);
@@ -43,19 +63,18 @@ const ABSENT = new Set(['ENOTFOUND', 'ENODATA']);
 export class DnsblResolver {
   readonly #resolver: Resolver;
   readonly #cache = new Map<string, Promise<unknown>>();
-  readonly #nextSlot = new Map<string, number>();
-  readonly #intervalMs: number;
+  readonly #limit: PerListRateLimit;
 
   constructor(options: DnsblResolverOptions) {
     this.#resolver = new Resolver({ timeout: options.timeoutMs, tries: options.tries });
     if (options.server !== undefined) this.#resolver.setServers([options.server]);
-    this.#intervalMs = options.intervalMs;
+    this.#limit = new PerListRateLimit(options.intervalMs);
   }
 
   /** A records of `name`, asked under `list`'s rate limit. Never throws; errors keep only their code (names may hold a key). */
   lookupA(list: string, name: string): Promise<ALookup> {
     return this.#cached(`A ${name}`, async () => {
-      await this.#slot(list);
+      await this.#limit.wait(list);
       try {
         return { kind: 'answers', answers: (await this.#resolver.resolve4(name)).sort(byAddress) };
       } catch (error) {
@@ -68,7 +87,7 @@ export class DnsblResolver {
   /** TXT strings of `name` (each record's chunks joined); empty when none or on error. */
   lookupTxt(list: string, name: string): Promise<string[]> {
     return this.#cached(`TXT ${name}`, async () => {
-      await this.#slot(list);
+      await this.#limit.wait(list);
       try {
         return (await this.#resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
       } catch {
@@ -88,13 +107,5 @@ export class DnsblResolver {
       this.#cache.set(key, hit);
     }
     return hit;
-  }
-
-  /** Reserve the next free time for `list` and wait for it. */
-  async #slot(list: string): Promise<void> {
-    const now = Date.now();
-    const at = Math.max(now, this.#nextSlot.get(list) ?? 0);
-    this.#nextSlot.set(list, at + this.#intervalMs);
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
   }
 }

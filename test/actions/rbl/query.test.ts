@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMailIps, parseMainIp } from '../../../src/actions/rbl/host-addresses.js';
 import { BLOCKLISTS, LISTS_REVIEWED, selectBlocklists } from '../../../src/actions/rbl/lists.js';
 import { answerMeaning, expandIpv6, reversedAddress } from '../../../src/actions/rbl/query.js';
-import { parseDnsServer } from '../../../src/actions/rbl/resolver.js';
+import { parseDnsServer, PerListRateLimit } from '../../../src/actions/rbl/resolver.js';
 
 describe('DNSBL query names and answers', () => {
   it('reverses IPv4 and IPv6 (the RFC 5782 example)', () => {
@@ -47,6 +47,31 @@ describe('DNSBL query names and answers', () => {
     expect(parseMailIps('# outgoing\n*: 192.0.2.10\nshop.example: 2001:db8::25\nbroken line\nx.example: not-an-ip\n')).toEqual([
       { domain: '*', ip: { address: '192.0.2.10', family: 'ipv4' } },
       { domain: 'shop.example', ip: { address: '2001:db8::25', family: 'ipv6' } },
+    ]);
+  });
+});
+
+describe('per-list rate limit', () => {
+  it('spaces queries to one list and leaves other lists alone', async () => {
+    let clock = 1000;
+    const slept: Array<[string, number]> = [];
+    let current = '';
+    const limit = new PerListRateLimit(50, () => clock, async (ms) => {
+      slept.push([current, ms]);
+    });
+    const ask = async (list: string): Promise<void> => {
+      current = list;
+      await limit.wait(list);
+    };
+    await ask('spamcop');
+    await ask('spamcop');
+    await ask('psbl');
+    await ask('spamcop');
+    clock += 500;
+    await ask('spamcop');
+    expect(slept).toEqual([
+      ['spamcop', 50],
+      ['spamcop', 100],
     ]);
   });
 });
