@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSimHost } from '../../fixtures/sim/host.mjs';
 import { resetDemoHost } from '../../src/hosts/demo.js';
 import { requireDnsmasq, startDnsServer, type DnsServer } from '../support/dnsmasq.js';
 import { CLEAN_IP, dnsblTestZones, LISTED_IP, LISTED_IPV6, PUBLIC_RESOLVER_IP, SBL_TXT, SPAMCOP_TXT, TEST_DQS_KEY } from '../support/dnsbl-zones.js';
@@ -105,6 +106,38 @@ describe.runIf(requireDnsmasq())('runbook rbl against a real DNS server on loopb
     ]);
     expect(doc.audit_log).toBeNull();
     expect(existsSync(auditDir)).toBe(false);
+  });
+
+  it('asks only the inventory hosts without addresses, through their transport, audited', async () => {
+    const root = join(base, 'sim-b');
+    const sim = createSimHost({ root, serverIps: [CLEAN_IP] });
+    const inventory = join(base, 'fleet.yml');
+    writeFileSync(
+      inventory,
+      [
+        'hosts:',
+        '  mail-a.invalid:',
+        `    vars: { addresses: [${LISTED_IP}] }`,
+        '  mail-b:',
+        '    hostname: local',
+        `    tools: { ip: ${sim.tools.ip} }`,
+        `    layout: { mainIpFile: ${sim.layout.mainIpFile}, mailIpsFile: ${sim.layout.mailIpsFile} }`,
+        '    vars: { allow_documentation_ips: true }',
+        '',
+      ].join('\n'),
+    );
+    const auditDir = join(base, 'audit-mixed');
+    const r = await runCli(['rbl', '-i', inventory, '--dns-server', dns.address, '--list', 'spamcop', '--audit-dir', auditDir, '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as { audit_log: string; hosts: Array<{ host: string; via: string; addresses: Array<{ ip: string; sources: string[] }>; results: Array<{ status: string }> }> };
+    expect(doc.hosts.map((h) => [h.host, h.via, h.addresses.map((a) => a.ip), h.results[0]?.status])).toEqual([
+      ['mail-a.invalid', 'inventory', [LISTED_IP], 'listed'],
+      ['mail-b', 'asked the host', [CLEAN_IP], 'clean'],
+    ]);
+    expect(doc.hosts[1]?.addresses[0]?.sources).toEqual(['interface', 'cPanel main IP', '/etc/mailips (*)']);
+    const log = readFileSync(doc.audit_log, 'utf8');
+    expect(log).toContain('mail-b');
+    expect(log).not.toContain('mail-a.invalid');
   });
 
   it('refuses addresses and hosts together, and nothing to check', async () => {
