@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetDemoHost } from '../../src/hosts/demo.js';
 import { runCli } from '../cli/run-cli.js';
 import { requireDnsmasq, startDnsServer, type DnsServer } from '../support/dnsmasq.js';
-import { dnsblTestZones } from '../support/dnsbl-zones.js';
+import { dnsblTestZones, TEST_DQS_KEY } from '../support/dnsbl-zones.js';
 
 describe.runIf(requireDnsmasq())('spam-incident playbook: blocklist listings before and after', () => {
   let dns: DnsServer;
@@ -35,6 +35,20 @@ describe.runIf(requireDnsmasq())('spam-incident playbook: blocklist listings bef
     const log = readFileSync(join(auditDir, readdirSync(auditDir).find((f) => f.endsWith('.jsonl')) ?? ''), 'utf8');
     expect(log).toMatch(/blocklists: listed: 192\.0\.2\.10 on Spamhaus ZEN/);
     expect(log).toContain('expires by itself once reports stop');
+  });
+
+  it('takes a DQS key file as an input and never writes the key anywhere', async () => {
+    const auditDir = join(base, 'audit-dqs');
+    const keyFile = join(base, 'dqs.key');
+    writeFileSync(keyFile, `${TEST_DQS_KEY}\n`, { mode: 0o600 });
+    const r = await runCli(
+      ['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--audit-dir', auditDir, '--var', 'watch_for=1s', '--var', `dns_server=${dns.address}`, '--var', `dqs_key_file=${keyFile}`],
+      { env: { XDG_STATE_HOME: join(base, 'state') } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Blocklist listings before containment: listed: 192\.0\.2\.10 on Spamhaus ZEN \(SBL\)/);
+    const log = readFileSync(join(auditDir, readdirSync(auditDir).find((f) => f.endsWith('.jsonl')) ?? ''), 'utf8');
+    for (const text of [r.stdout, r.stderr, log]) expect(text).not.toContain(TEST_DQS_KEY);
   });
 
   it('without a resolver given, the demo host\'s documentation addresses are not asked of anyone', async () => {
