@@ -10,6 +10,7 @@ import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
+import { registerRblCommand } from './commands/rbl.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -49,6 +50,7 @@ NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH c
   registerUndoCommand(program);
   registerDemoCommand(program);
   registerDoctorCommand(program);
+  registerRblCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();

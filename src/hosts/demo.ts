@@ -59,6 +59,7 @@ export function demoHostIntact(root: string = demoRoot()): boolean {
     info.tools.uapi,
     info.tools.whmapi1,
     info.tools.csf,
+    info.tools.ip,
     join(info.tools.restartsrvDir, 'restartsrv_exim'),
     info.mainlog,
     info.layout.userdomainsFile,

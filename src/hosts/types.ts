@@ -9,6 +9,8 @@ export interface ToolPaths {
   csf: string;
   /** Directory holding restartsrv_exim, restartsrv_imap, ... */
   restartsrvDir: string;
+  /** iproute2's `ip` (for the host's own addresses); default: `ip` on the PATH. */
+  ip?: string;
 }
 
 export const CPANEL_TOOL_PATHS: ToolPaths = {
@@ -35,6 +37,10 @@ export interface HostLayout {
    * Optional; defaults to /var/cpanel/email_send_limits.
    */
   emailSendLimitsDir?: string;
+  /** cPanel's main IP; default /var/cpanel/mainip. */
+  mainIpFile?: string;
+  /** cPanel's per-domain outgoing addresses (`domain: IP`); default /etc/mailips. */
+  mailIpsFile?: string;
   /** Directory runbook creates (atomic mkdir) to lock the host during a run. Default /run/runbook.lock. */
   lockDir?: string;
   /** Dovecot's log (who reads each mailbox). Default /var/log/maillog, else /var/log/mail.log (Ubuntu). */

@@ -22,7 +22,7 @@ export function parseIpOAddr(text: string): ParsedIp[] {
 
 /** The host's own addresses: never block them. Asks `ip -o addr` first, `hostname -I` after. */
 export async function ownAddresses(ctx: ActionContext): Promise<ParsedIp[]> {
-  const viaIp = await ctx.exec({ argv: ['ip', '-o', 'addr', 'show'], okExitCodes: [0, 1, 2, 127], timeoutMs: 15_000 }).catch(() => undefined);
+  const viaIp = await ctx.exec({ argv: [ctx.host.tools.ip ?? 'ip', '-o', 'addr', 'show'], okExitCodes: [0, 1, 2, 127], timeoutMs: 15_000 }).catch(() => undefined);
   if (viaIp !== undefined && viaIp.exitCode === 0) {
     const found = parseIpOAddr(viaIp.stdout);
     if (found.length > 0) return found;
