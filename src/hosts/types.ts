@@ -9,6 +9,10 @@ export interface ToolPaths {
   csf: string;
   /** Directory holding restartsrv_exim, restartsrv_imap, ... */
   restartsrvDir: string;
+  /** Malware scanners; unset means cPanel's ClamAV, then the system's (see malware.scan). */
+  clamscan?: string;
+  clamdscan?: string;
+  maldet?: string;
 }
 
 export const CPANEL_TOOL_PATHS: ToolPaths = {
