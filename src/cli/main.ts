@@ -6,6 +6,7 @@ import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
+import { registerHardenCommand } from './commands/harden.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerUndoCommand } from './commands/undo.js';
@@ -39,6 +40,7 @@ Exit codes: 0 ok · 1 failure · 2 usage or invalid playbook · 3 stopped at a g
   registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
+  registerHardenCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();
