@@ -39,7 +39,8 @@ async function settings(root: string): Promise<{ tweaks: Record<string, string |
   return { tweaks, csf: readFileSync(join(root, 'etc/csf/csf.conf'), 'utf8') };
 }
 
-describe('runbook harden on the demo host', () => {
+// Each test starts the CLI several times on a busy machine.
+describe('runbook harden on the demo host', { timeout: 180_000 }, () => {
   it('--check lists the unsafe defaults with the exact change and changes nothing', async () => {
     const demo = await freshDemo();
     const before = await settings(demo.root);
@@ -77,11 +78,23 @@ describe('runbook harden on the demo host', () => {
     const again = await runCli(['harden', '--check', '--host', 'demo', '--audit-dir', demo.auditDir], { env: demo.env });
     expect(again.stdout).toContain('nothing to tighten');
 
+
     const log = readdirSync(demo.auditDir).find((f) => /Z-harden-\d+\.jsonl$/.test(f))!;
     const undone = await runCli(['undo', join(demo.auditDir, log), '--yes', '--audit-dir', demo.auditDir], { env: demo.env });
     expect(undone.code, undone.stderr + undone.stdout).toBe(0);
     expect(await settings(demo.root)).toEqual(before);
   });
+
+  it('names the spam sources earlier runs in the same audit directory found', async () => {
+    const demo = await freshDemo();
+    const incident = await runCli(['apply', 'playbooks/spam-incident.yml', '--host', 'demo', '--dry-run', '--audit-dir', demo.auditDir], { env: demo.env });
+    expect(incident.code, incident.stderr).toBe(0);
+    const withPast = await runCli(['harden', '--check', '--host', 'demo', '--audit-dir', demo.auditDir], { env: demo.env });
+    expect(withPast.code, withPast.stderr).toBe(0);
+    expect(withPast.stdout).toContain('Spam sources found by earlier runs');
+    expect(withPast.stdout).toMatch(/demo: mailbox info@shop\.example\.test \(1 run\(s\)/);
+    expect(withPast.stdout).toMatch(/demo: script \S+\/home\/shopuser\/public_html\/\S+\.php \(account shopuser, 1 run\(s\)/);
+  }, 180_000);
 
   it('--var skip leaves the named settings alone', async () => {
     const demo = await freshDemo();
