@@ -2,13 +2,15 @@ import { confirmAction } from './control/confirm.js';
 import { containmentActions } from './containment.js';
 import { eximDetectionActions } from './exim/detection.js';
 import { rblCheck } from './rbl/rbl-check.js';
+import { malwareScan } from './files/malware-scan.js';
+import { hardenActions } from './harden/index.js';
 import type { Action } from './types.js';
 
 export type ActionRegistry = ReadonlyMap<string, Action>;
 
 /** Every action a playbook may name, by dotted name. */
 export function builtinActions(): ActionRegistry {
-  const all: Action[] = [confirmAction as unknown as Action, ...eximDetectionActions, ...containmentActions, rblCheck as unknown as Action];
+  const all: Action[] = [confirmAction as unknown as Action, ...eximDetectionActions, ...containmentActions, rblCheck as unknown as Action, malwareScan as unknown as Action, ...hardenActions];
   const registry = new Map<string, Action>();
   for (const action of all) {
     if (registry.has(action.name)) throw new Error(`action ${action.name} is registered twice`);

@@ -56,6 +56,8 @@ export type ChangeRecord =
   | { kind: 'password-reset'; mailbox: string }
   | { kind: 'mailbox-suspension'; mailbox: string; scope: string; suspended: boolean }
   | { kind: 'account-outgoing'; account: string; suspended: boolean }
+  /** A configuration value (`where`: the file or panel holding it); `from` is '' when it was unset. */
+  | { kind: 'setting'; where: string; key: string; from: string; to: string }
   | { kind: 'services-restarted'; services: string[] }
   /** Modes in octal text ("0644"); `from` is empty when an old log did not say. */
   | { kind: 'file-mode'; path: string; from: string; to: string }

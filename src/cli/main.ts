@@ -9,6 +9,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
+import { registerHardenCommand } from './commands/harden.js';
 import { registerInvestigateCommand } from './commands/investigate.js';
 import { registerRblCommand } from './commands/rbl.js';
 import { registerRunCommand } from './commands/run.js';
@@ -51,6 +52,7 @@ NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH c
   registerDemoCommand(program);
   registerDoctorCommand(program);
   registerRblCommand(program);
+  registerHardenCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();

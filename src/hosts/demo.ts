@@ -71,7 +71,9 @@ export function demoHostIntact(root: string = demoRoot()): boolean {
 /** Throw the demo host away and stage a fresh incident. Returns its manifest. */
 export async function resetDemoHost(root: string = demoRoot()): Promise<IncidentManifest> {
   rmSync(root, { recursive: true, force: true });
-  return generateIncident({ root, mode: 'synthetic', seed: DEMO_SEED, sizes: DEMO_SIZES });
+  // ClamAV (Debian's real clamscan on cPanel's path, when installed) and maldet find the web
+  // shell planted beside the script.
+  return generateIncident({ root, mode: 'synthetic', seed: DEMO_SEED, sizes: DEMO_SIZES, hostOptions: { malware: { clamav: true, maldet: true } } });
 }
 
 /** The demo host, built on first use and reused while intact. */

@@ -11,6 +11,10 @@ export interface ToolPaths {
   restartsrvDir: string;
   /** iproute2's `ip` (for the host's own addresses); default: `ip` on the PATH. */
   ip?: string;
+  /** Malware scanners; unset means cPanel's ClamAV, then the system's (see malware.scan). */
+  clamscan?: string;
+  clamdscan?: string;
+  maldet?: string;
 }
 
 export const CPANEL_TOOL_PATHS: ToolPaths = {

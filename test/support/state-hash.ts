@@ -1,7 +1,8 @@
 // A fingerprint of a host root's state (files, contents, modes, owners, symlink targets) for
 // "a dry-run changed nothing" assertions. Read-only commands still leave traces that are not
 // state: the simulator's call log, and Exim's `cwd=` argument lines (+arguments logs every
-// invocation, `exim -bp` included). Those are left out; everything else counts.
+// invocation, `exim -bp` included), and maldet's scan reports and event log (every scan writes
+// them). Those are left out; everything else counts.
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,7 +26,7 @@ export interface HostStateOptions {
   ignore?: string[];
 }
 
-const ALWAYS_IGNORED = ['var/log/sim-calls.log'];
+const ALWAYS_IGNORED = ['var/log/sim-calls.log', 'usr/local/maldetect/sess', 'usr/local/maldetect/logs'];
 const EXIM_LOG = /^var\/log\/exim_[a-z]+log$/;
 const CWD_LINE = /^\S+ \S+ cwd=.* \d+ args: /;
 

@@ -50,10 +50,10 @@ function homeOf(path: string, root: string): string | undefined {
 }
 
 /**
- * Resolves a path on the host and proves it is a regular file inside one account's home,
- * with no symlink leading out of that home. Refuses with a reason otherwise.
+ * Resolves a path on the host and proves it is inside one account's home (a file or a
+ * directory below it), with no symlink leading out of that home. Refuses with a reason otherwise.
  */
-export async function resolveHomeFile(ctx: ActionContext, path: string): Promise<HomeTarget> {
+export async function resolveHomeEntry(ctx: ActionContext, path: string): Promise<HomeTarget> {
   if (!posix.isAbsolute(path) || UNSAFE.test(path)) {
     throw new ActionError(`refusing "${path.replace(UNSAFE, '?')}": not an absolute path without control characters.`);
   }
@@ -81,8 +81,14 @@ export async function resolveHomeFile(ctx: ActionContext, path: string): Promise
   const statResult = await ctx.exec({ argv: ['stat', '-c', '%a %F %u %U', '--', resolved], okExitCodes: [0, 1], timeoutMs: 15_000 });
   const stat = statResult.exitCode === 0 ? parseStatLine(statResult.stdout) : undefined;
   if (stat === undefined) throw new ActionError(`cannot stat ${resolved}: ${describeCommandFailure(statResult)}`);
-  if (!isRegularFile(stat)) throw new ActionError(`refusing ${resolved}: it is a ${stat.type}, not a regular file.`);
   return { resolved, home: match.home, stat };
+}
+
+/** resolveHomeEntry for a regular file only (what chmod may touch). */
+export async function resolveHomeFile(ctx: ActionContext, path: string): Promise<HomeTarget> {
+  const target = await resolveHomeEntry(ctx, path);
+  if (!isRegularFile(target.stat)) throw new ActionError(`refusing ${target.resolved}: it is a ${target.stat.type}, not a regular file.`);
+  return target;
 }
 
 export function sameMode(a: string, b: string): boolean {

@@ -259,6 +259,8 @@ function describeChange(change: ChangeRecord): Pick<ChangeRow, 'what' | 'target'
       return { what: 'mailbox password reset', target: change.mailbox, before: undefined };
     case 'mailbox-suspension':
       return { what: `mailbox ${change.scope} ${change.suspended ? 'suspended' : 'allowed again'}`, target: change.mailbox, before: undefined };
+    case 'setting':
+      return { what: `${change.where}: ${change.key} set to ${change.to === '' ? 'unset' : change.to}`, target: change.key, before: change.from === '' ? 'unset' : change.from };
     case 'account-outgoing':
       return { what: `account's outgoing mail ${change.suspended ? 'suspended' : 'allowed again'}`, target: change.account, before: undefined };
     case 'services-restarted':

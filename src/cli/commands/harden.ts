@@ -1,0 +1,81 @@
+/**
+ * `runbook harden --check --host H | -i INV`: the read-only check of outgoing-mail limits and
+ * CSF alerts (the `harden.check` action) on each host, through the same path as a dry-run of
+ * `apply`. The changes themselves are the shipped playbook `playbooks/harden.yml`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { pastSpamSources, type PastSpamSource } from '../../harden/past-incidents.js';
+import { escapeForDisplay } from '../../parsers/malware-scan.js';
+import { addAnsibleStyleOptions } from '../ansible-style.js';
+import { reportError, UsageError } from '../errors.js';
+import { addHostRunOptions, applyCommand, type ApplyFlags } from './apply.js';
+import { adHocPlaybook } from './run.js';
+
+interface HardenFlags extends ApplyFlags {
+  check?: boolean;
+}
+
+/** Every audit log in the directory (unreadable ones skipped: the list is a hint, not a verdict). */
+function readAuditLogs(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.jsonl'));
+  } catch {
+    return [];
+  }
+  const texts: string[] = [];
+  for (const name of names) {
+    try {
+      texts.push(readFileSync(join(dir, name), 'utf8'));
+    } catch {
+      // a log being written or removed right now
+    }
+  }
+  return texts;
+}
+
+/** The accounts behind past spam, with the per-account limit cPanel offers (set by hand). */
+export function renderPastSources(sources: readonly PastSpamSource[], dir: string): string {
+  if (sources.length === 0) return '';
+  const lines = [`Spam sources found by earlier runs (audit logs in ${escapeForDisplay(dir)}):`];
+  for (const s of sources.slice(0, 20)) {
+    const account = s.account !== undefined ? `account ${escapeForDisplay(s.account)}, ` : '';
+    lines.push(`  ${escapeForDisplay(s.host)}: ${s.kind} ${escapeForDisplay(s.source)} (${account}${s.runs} run(s), last ${s.last.slice(0, 10)})`);
+  }
+  if (sources.length > 20) lines.push(`  … and ${sources.length - 20} more`);
+  lines.push(
+    '  Consider a lower hourly limit for these accounts: MAX_EMAIL_PER_HOUR=<n> in /var/cpanel/users/<account>,',
+    '  then /usr/local/cpanel/scripts/updateuserdomains (not changed by runbook).',
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function registerHardenCommand(program: Command): void {
+  const command = program
+    .command('harden')
+    .description('Check outgoing-mail limits (WHM Tweak Settings) and CSF alerts, and list what to tighten (read-only)')
+    .option('--check', 'read the settings and list the changes with their exact commands (required: applying is playbooks/harden.yml)');
+  addHostRunOptions(command);
+  addAnsibleStyleOptions(command, { steps: false, inputs: false }).addHelpText(
+    'after',
+    `
+Examples:
+  runbook harden --check --host demo
+  runbook harden --check -i hosts.ini --json
+  runbook apply playbooks/harden.yml --host demo      # apply what the check lists (asks first)
+  runbook undo                                        # put every value back
+
+Exit codes: as for 'runbook apply --dry-run'.`,
+  );
+  command.action(async (flags: HardenFlags) => {
+    if (flags.check !== true) {
+      process.exitCode = reportError(new UsageError("runbook harden only checks: add --check. To apply the changes run 'runbook apply playbooks/harden.yml' (undo with 'runbook undo')."), flags.json === true);
+      return;
+    }
+    process.exitCode = await applyCommand('runbook harden --check', { ...flags, dryRun: true, yes: false }, process.argv.slice(2), adHocPlaybook('harden.check', {}));
+    // Text mode only: --json keeps the single document apply prints.
+    if (flags.json !== true) process.stdout.write(renderPastSources(pastSpamSources(readAuditLogs(flags.auditDir)), flags.auditDir));
+  });
+}
