@@ -11,7 +11,7 @@ export interface ToolPaths {
   restartsrvDir: string;
   /** iproute2's `ip` (for the host's own addresses); default: `ip` on the PATH. */
   ip?: string;
-  /** Malware scanners; unset means cPanel's ClamAV, then the system's (see malware.scan). */
+  /** Malware scanners; unset means cPanel's ClamAV, then the system's (see src/actions/files/malware-scan.ts). */
   clamscan?: string;
   clamdscan?: string;
   maldet?: string;

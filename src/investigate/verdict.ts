@@ -324,7 +324,7 @@ function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInp
   candidates.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
   if (candidates.length > 0) return candidates[0]!;
   // The directory's one suspect PHP file: changed in the week before the log ends, a random
-  // or hidden name (as web.suspect_files rates them).
+  // or hidden name (as the suspect-files action rates them).
   const suspect = listed.filter((f) => {
     if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
     const name = basename(f.path);

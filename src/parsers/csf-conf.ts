@@ -15,6 +15,6 @@ export function parseCsfConf(text: string): Map<string, string> {
   return values;
 }
 
-/** Keys and values csf.conf.set writes: nothing a sed expression or csf's reader could misread. */
+/** Keys and values the csf.conf setting action writes: nothing a sed expression or csf's reader could misread. */
 export const CSF_KEY = /^[A-Z][A-Z0-9_]{0,63}$/;
 export const CSF_SAFE_VALUE = /^[A-Za-z0-9_.,:|@+ -]{0,200}$/;

@@ -1,8 +1,9 @@
 /**
  * `runbook harden --check --host H | -i INV`: the read-only check of outgoing-mail limits and
- * CSF alerts (the `harden.check` action) on each host, through the same path as a dry-run of
+ * CSF alerts (the hardening check action) on each host, through the same path as a dry-run of
  * `apply`. The changes themselves are the shipped playbook `playbooks/harden.yml`.
  */
+import { hardenCheck } from '../../actions/harden/check.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -74,7 +75,7 @@ Exit codes: as for 'runbook apply --dry-run'.`,
       process.exitCode = reportError(new UsageError("runbook harden only checks: add --check. To apply the changes run 'runbook apply playbooks/harden.yml' (undo with 'runbook undo')."), flags.json === true);
       return;
     }
-    process.exitCode = await applyCommand('runbook harden --check', { ...flags, dryRun: true, yes: false }, process.argv.slice(2), adHocPlaybook('harden.check', {}));
+    process.exitCode = await applyCommand('runbook harden --check', { ...flags, dryRun: true, yes: false }, process.argv.slice(2), adHocPlaybook(hardenCheck.name, {}));
     // Text mode only: --json keeps the single document apply prints.
     if (flags.json !== true) process.stdout.write(renderPastSources(pastSpamSources(readAuditLogs(flags.auditDir)), flags.auditDir));
   });

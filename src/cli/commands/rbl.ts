@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { checkListings, prepareCheck, type RblCheckOutputs, type RblCheckParams } from '../../actions/rbl/rbl-check.js';
+import { checkListings, prepareCheck, rblCheck, type RblCheckOutputs, type RblCheckParams } from '../../actions/rbl/rbl-check.js';
 import { BLOCKLISTS, LISTS_REVIEWED } from '../../actions/rbl/lists.js';
 import { builtinActions } from '../../actions/registry.js';
 import { ActionError } from '../../actions/types.js';
@@ -59,7 +59,7 @@ function checkParams(flags: RblFlags, addresses?: string[]): RblCheckParams {
 /** Hosts without known addresses: asked over their transport through the engine (audited). */
 async function askHosts(flags: RblFlags, names: string[] | undefined, json: boolean, argv: string[]): Promise<{ reports: RblHostReport[]; auditPath: string; exitCode: number }> {
   const registry = builtinActions();
-  const playbook = await adHocPlaybook('rbl.check', checkParams(flags) as Record<string, unknown>)(registry);
+  const playbook = await adHocPlaybook(rblCheck.name, checkParams(flags) as Record<string, unknown>)(registry);
   const targets = await targetsFromFlags(flags, {}, { ask: (q) => askHidden(q), ...(names !== undefined ? { only: names } : {}) });
   const audit = AuditWriter.create(join(flags.auditDir, auditFileName('rbl')));
   const errStyle = createStyle(colorEnabled(process.stderr, flags.color));

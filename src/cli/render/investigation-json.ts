@@ -87,7 +87,7 @@ export function verdictFromHost(outputs: unknown): InvestigationVerdict | null {
   if (!isRecord(outputs) || typeof outputs.kind !== 'string') return null;
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const sources = strings(outputs.sources_failed).filter((s): s is EvidenceSource => s === 'queue' || s === 'mainlog' || s === 'spool');
-  // exim.detect's outputs are its Verdict plus the completeness fields (src/actions/exim/detect.ts);
+  // The detection action's outputs are its Verdict plus the completeness fields (src/actions/exim/detect.ts);
   // the engine adds the step's `status` to every step's outputs (registerOutputs), not a verdict field.
   const { status: _stepStatus, ...verdict } = outputs;
   return withCompleteness(verdict as unknown as Verdict, { problems: strings(outputs.problems), sources_failed: sources, incomplete: outputs.incomplete === true });
