@@ -64,14 +64,21 @@ describe('exit codes follow the README table', () => {
       expect(r.stderr).not.toMatch(RAW_ERRNO);
     });
 
-    it('an inventory that cannot be read (a directory) or is not YAML', async () => {
+    it('an inventory that cannot be read, a directory without Ansible, or not YAML', async () => {
       const w = await workspace();
+      // Under a regular file: unreadable even for root, whatever the machine has installed.
+      const file = join(w.base, 'notes.txt');
+      writeFileSync(file, 'not a directory\n');
+      const unreadable = await runCli(['investigate', '-i', join(file, 'inventory.yml')], { env: w.env });
+      expect(unreadable.code).toBe(2);
+      expect(unreadable.stderr).toContain(`cannot read inventory ${join(file, 'inventory.yml')}: a part of the path is not a directory`);
+      expect(unreadable.stderr).not.toMatch(RAW_ERRNO);
+      // An inventory directory is Ansible's to read; with Ansible's reader off it is refused.
       const dir = join(w.base, 'inventory.d');
       mkdirSync(dir);
-      const unreadable = await runCli(['investigate', '-i', dir], { env: w.env });
-      expect(unreadable.code).toBe(2);
-      expect(unreadable.stderr).toContain(`cannot read inventory ${dir}: is a directory, not a file`);
-      expect(unreadable.stderr).not.toMatch(RAW_ERRNO);
+      const directory = await runCli(['investigate', '-i', dir], { env: { ...w.env, RUNBOOK_ANSIBLE_INVENTORY: 'off' } });
+      expect(directory.code).toBe(2);
+      expect(directory.stderr).toContain(`${dir} is a directory: inventory directories are read only through Ansible`);
       const broken = join(w.base, 'broken.yml');
       writeFileSync(broken, 'hosts: [\n');
       const notYaml = await runCli(['apply', 'playbooks/spam-incident.yml', '-i', broken, '--dry-run', '--audit-dir', w.auditDir], { env: w.env });
