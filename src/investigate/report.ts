@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { safeForTerminal } from '../core/terminal-safe.js';
 import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
-import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
+import { topOf, type MainlogScanResult, type RankedItem } from '../parsers/mainlog-scan.js';
 import { scanMainlogSources } from './mainlog-sources.js';
 import { scanSpoolDir } from './spool.js';
 import { buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
@@ -65,6 +65,14 @@ async function accessClients(domlogs: string, host: string, path: string): Promi
   return topOf(counts, 1000);
 }
 
+/**
+ * What a main-log scan did not read, as problems: a verdict over input that was not read is
+ * incomplete, never a clean "nothing found".
+ */
+export function leftOutProblems(scan: Pick<MainlogScanResult, 'left_out'>): string[] {
+  return scan.left_out.map((part) => `main log ${part.file ?? '(input)'}: ${part.bytes} bytes not read: ${part.reason}`);
+}
+
 export async function investigate(options: InvestigateOptions): Promise<Investigation> {
   if ((options.mainlog === undefined || options.mainlog.length === 0) && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
   const t: Thresholds = {
@@ -78,6 +86,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   if (mainlogs.length > 0) {
     try {
       inputs.mainlog = await scanMainlogSources(mainlogs, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+      problems.push(...leftOutProblems(inputs.mainlog));
     } catch (err) {
       // The message names the file that failed.
       problems.push(`main log: ${(err as Error).message}`);
