@@ -20,7 +20,7 @@ import {
   type MainlogScanResult,
   type ScanLimits,
 } from '../parsers/mainlog-scan.js';
-import { countInWindowBefore, lastTimestamp, LAST_TIME_LIMIT, offsetForTime } from './mainlog-file.js';
+import { countInWindowBefore, lastTimestamp, LAST_TIME_LIMIT, offsetForTime, scanMainlogFile } from './mainlog-file.js';
 import { gunzipChunks, hasGzipMagic } from './mainlog-gzip.js';
 
 export interface MainlogSourcesOptions extends ScanLimits {
@@ -29,6 +29,8 @@ export interface MainlogSourcesOptions extends ScanLimits {
   /** Bytes handed to the scanner at a time (default 4 MiB). */
   chunkBytes?: number;
   signal?: AbortSignal;
+  /** Threads for one large plain file (see MainlogScanOptions.workers). */
+  workers?: number;
 }
 
 /** The scan of several files: which ones were read, oldest first. */
@@ -397,6 +399,13 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   } else {
     // A file without a timestamp in its first 4 MiB cannot be placed in time: not read, and said.
     for (const source of sources.slice(0, first)) if (source.firstTime === null) await leaveOut(source, 'no line with a timestamp in its first 4 MiB, so it cannot be placed in time');
+  }
+
+  // One plain file (the usual case: the current log holds the window) goes to the file
+  // scanner, which enters it by binary search and splits it over threads.
+  if (read.length === 1 && !read[0]!.gzip && !noWindow) {
+    const r = await scanMainlogFile(read[0]!.path, options);
+    return { ...r, left_out: [...leftOut, ...r.left_out], files: [read[0]!.path] };
   }
 
   const scanner = new MainlogScanner(options);

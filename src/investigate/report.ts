@@ -27,6 +27,8 @@ export interface InvestigateOptions {
   /** Parents of account homes (default /home, /home2, ...). */
   homeRoots?: string[];
   since?: string;
+  /** Threads reading one large plain main log (default: two on two or more cores). */
+  threads?: number;
   min_messages?: number;
   min_subject_repeats?: number;
   signal?: AbortSignal;
@@ -85,7 +87,11 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const mainlogs = options.mainlog === undefined ? [] : typeof options.mainlog === 'string' ? [options.mainlog] : options.mainlog;
   if (mainlogs.length > 0) {
     try {
-      inputs.mainlog = await scanMainlogSources(mainlogs, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+      inputs.mainlog = await scanMainlogSources(mainlogs, {
+        since,
+        ...(options.threads !== undefined ? { workers: options.threads } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      });
       problems.push(...leftOutProblems(inputs.mainlog));
     } catch (err) {
       // The message names the file that failed.

@@ -32,6 +32,7 @@ interface InvestigateFlags {
   domlogs?: string;
   since: string;
   minMessages: string;
+  threads?: string;
   acceptNewHostKeys?: boolean;
   askBecomePass?: boolean;
   becomePasswordFile?: string;
@@ -42,6 +43,12 @@ interface InvestigateFlags {
   listHosts?: boolean;
   verbose?: number;
   quiet?: boolean;
+}
+
+function threadCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--threads must be a whole number from 1 to 8, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 /** `--spool` names the directory holding `input/`; accept `input/` itself too. */
@@ -82,6 +89,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.domlogs ? { domlogs: flags.domlogs } : {}),
         since: flags.since,
         min_messages: minMessages,
+        ...(flags.threads !== undefined ? { threads: threadCount(flags.threads) } : {}),
       });
       // A file that could not be read makes the verdict incomplete: never a clean exit 0.
       const incomplete = verdict.problems.length > 0;
@@ -166,6 +174,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
+    .option('--threads <n>', 'offline: threads reading one large main log (default: 2 on 2 or more cores)')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
     .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
     .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')
