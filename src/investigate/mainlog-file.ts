@@ -169,6 +169,11 @@ export async function offsetForTime(fh: FileHandle, from: string, end: number): 
 /** How far back from the end the last timestamp is looked for. */
 export const LAST_TIME_LIMIT = 16 * 1024 * 1024;
 
+/** Why a log was not read when no timestamp was found to count `since` back from. */
+export function noReferenceReason(since: string): string {
+  return `no line with a timestamp in its last ${LAST_TIME_LIMIT / (1024 * 1024)} MiB to count the window (${since}) back from`;
+}
+
 /** The last timestamp in the file (the reference for `since` windows). */
 export async function lastTimestamp(fh: FileHandle, end: number): Promise<string | null> {
   let window = 64 * 1024;
@@ -257,7 +262,7 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
       if (reference === null) {
         // Nothing to count a window back from: said, not passed off as an empty window.
         start = end;
-        if (end > 0) leftOut.push({ file: path, bytes: end, reason: `no line with a timestamp in its last ${LAST_TIME_LIMIT / (1024 * 1024)} MiB to count the window (${options.since}) back from` });
+        if (end > 0) leftOut.push({ file: path, bytes: end, reason: noReferenceReason(options.since) });
       } else {
         const r = resolveSince(options.since, reference);
         if (!r.ok) throw new Error(r.error);

@@ -655,6 +655,8 @@ export interface FinishInfo {
   endOffset?: number;
   /** Lines dated inside the window found before its first line (and then read). */
   linesOutOfOrder?: number;
+  /** Lines dated before the window counted where they were read (a host's filter), instead of here. */
+  linesBeforeWindow?: number;
   leftOut?: { file: string | null; bytes: number; reason: string }[];
 }
 
@@ -674,7 +676,7 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       bytes_scanned: Math.max(0, end - start),
       first_time: part.firstTime,
       last_time: part.lastTime,
-      lines_before_window: part.outside,
+      lines_before_window: info.linesBeforeWindow ?? part.outside,
       lines_out_of_order: info.linesOutOfOrder ?? 0,
     },
     left_out: info.leftOut ?? [],
