@@ -51,6 +51,11 @@ const cases = [
   ['runbook: one pass, all findings (default: 2 threads on 2 cores)', [process.execPath, 'bench/mainlog/scan.mjs', log]],
   ['runbook: one pass, all findings, 1 thread', [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '1']],
   [`runbook: since ${since10} (last 10%)`, [process.execPath, 'bench/mainlog/scan.mjs', log, '--since', since10]],
+  // The command operators run: process start, module loading, scan, verdict and JSON included.
+  ['runbook CLI: investigate --mainlog --since 30d --json (2 threads)', [process.execPath, 'dist/cli/main.js', 'investigate', '--mainlog', log, '--since', '30d', '--json', '--threads', '2']],
+  ['runbook CLI: investigate --mainlog --since 30d --json (1 thread)', [process.execPath, 'dist/cli/main.js', 'investigate', '--mainlog', log, '--since', '30d', '--json', '--threads', '1']],
+  ['runbook CLI: investigate --mainlog --json (default 24h, 2 threads)', [process.execPath, 'dist/cli/main.js', 'investigate', '--mainlog', log, '--json']],
+  ['node: start and exit (floor of any Node CLI)', [process.execPath, '-e', '0']],
 ];
 
 function measure(argv) {
@@ -83,6 +88,7 @@ const seedsCpu = results.slice(0, 4).reduce((n, r) => n + r.cpu, 0);
 const fastest = results.slice(0, 4).reduce((a, b) => (b.wall < a.wall ? b : a));
 console.log(`four seed one-liners together: ${seedsTotal.toFixed(2)} s wall, ${seedsCpu.toFixed(2)} s CPU; runbook one pass (default): ${results[4].wall.toFixed(2)} s wall, ${results[4].cpu.toFixed(2)} s CPU`);
 console.log(`fastest seed one-liner: ${fastest.name} ${fastest.wall.toFixed(2)} s; runbook one pass (default) / fastest seed = ${(results[4].wall / fastest.wall).toFixed(2)}x wall, 1 thread = ${(results[5].wall / fastest.wall).toFixed(2)}x`);
+console.log(`CLI investigate 30d / fastest seed: 2 threads ${(results[7].wall / fastest.wall).toFixed(2)}x, 1 thread ${(results[8].wall / fastest.wall).toFixed(2)}x wall`);
 console.log('');
 console.log('--- outputs (tails) ---');
 for (const r of results) console.log(`# ${r.name}\n${r.out.trim().split('\n').slice(-4).join('\n')}\n`);

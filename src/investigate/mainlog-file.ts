@@ -166,6 +166,14 @@ export async function offsetForTime(fh: FileHandle, from: string, end: number): 
   return best;
 }
 
+/** How far back from the end the last timestamp is looked for. */
+export const LAST_TIME_LIMIT = 16 * 1024 * 1024;
+
+/** Why a log was not read when no timestamp was found to count `since` back from. */
+export function noReferenceReason(since: string): string {
+  return `no line with a timestamp in its last ${LAST_TIME_LIMIT / (1024 * 1024)} MiB to count the window (${since}) back from`;
+}
+
 /** The last timestamp in the file (the reference for `since` windows). */
 export async function lastTimestamp(fh: FileHandle, end: number): Promise<string | null> {
   let window = 64 * 1024;
@@ -181,7 +189,7 @@ export async function lastTimestamp(fh: FileHandle, end: number): Promise<string
       if (nl < 0) break;
       e = nl;
     }
-    if (start === 0 || window >= 16 * 1024 * 1024) return null;
+    if (start === 0 || window >= LAST_TIME_LIMIT) return null;
     window *= 4;
   }
 }
@@ -212,9 +220,9 @@ interface WorkerJob {
 }
 
 /** A worker reading [start, end) of the file already open as `fd` (threads share descriptors). */
-function startWorker(url: URL, fd: number, start: number, end: number, options: MainlogScanOptions): WorkerJob {
+function startWorker(url: URL, fd: number, start: number, end: number, from: string | null, options: MainlogScanOptions): WorkerJob {
   const { signal: _signal, onProgress: _p, ...plain } = options;
-  const worker = new Worker(url, { workerData: { fd, start, end, options: plain } });
+  const worker = new Worker(url, { workerData: { fd, start, end, from, options: plain } });
   const stop = async (): Promise<void> => {
     options.signal?.removeEventListener('abort', onAbort);
     await worker.terminate();
@@ -246,16 +254,27 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
     const end = (await fh.stat()).size;
     let start = 0;
     let from: string | null = null;
+    let linesOutOfOrder = 0;
+    const leftOut: { file: string; bytes: number; reason: string }[] = [];
+    const scanner = new MainlogScanner(options);
     if (options.since !== undefined && options.since !== null && options.since !== '') {
       const reference = await lastTimestamp(fh, end);
       if (reference === null) {
-        // No timestamped line at all: nothing falls inside any window.
+        // Nothing to count a window back from: said, not passed off as an empty window.
         start = end;
+        if (end > 0) leftOut.push({ file: path, bytes: end, reason: noReferenceReason(options.since) });
       } else {
         const r = resolveSince(options.since, reference);
         if (!r.ok) throw new Error(r.error);
         from = r.from;
+        scanner.setWindow(from);
         start = await offsetForTime(fh, from, end);
+        // The search trusts time order; a line of the window before `start` says it was wrong
+        // here, and then the whole file is read (lines before the window are left out by date).
+        if (start > 0) {
+          linesOutOfOrder = countInWindowBefore(scanner, fh.fd, start, options);
+          if (linesOutOfOrder > 0) start = 0;
+        }
       }
     }
     const workers = Math.max(1, Math.min(options.workers ?? Math.min(2, availableParallelism()), 8));
@@ -276,7 +295,6 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
       ranges.push([start, end]);
     }
     const url = ranges.length > 1 ? workerUrl() : null;
-    const scanner = new MainlogScanner(options);
     if (url === null) {
       scanRangeInto(scanner, fh.fd, start, end, options);
     } else {
@@ -286,7 +304,7 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
       // next: exactly the result of one sequential pass.
       const jobs: WorkerJob[] = [];
       try {
-        for (const [s, e] of ranges.slice(1)) jobs.push(startWorker(url, fh.fd, s, e, options));
+        for (const [s, e] of ranges.slice(1)) jobs.push(startWorker(url, fh.fd, s, e, from, options));
         scanRangeInto(scanner, fh.fd, ranges[0]![0], ranges[0]![1], options);
         const dumps: ScanDump[] = [];
         for (const job of jobs) dumps.push(await job.done);
@@ -296,8 +314,19 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
         await Promise.all(jobs.map((job) => job.stop()));
       }
     }
-    return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+    return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end, linesOutOfOrder, leftOut }, options);
   } finally {
     await fh.close();
   }
+}
+
+/** Lines in [0, end) of the file dated inside the scanner's window (see setWindow). */
+export function countInWindowBefore(scanner: MainlogScanner, fd: number, end: number, options: MainlogScanOptions): number {
+  let n = 0;
+  const { onProgress: _p, ...quiet } = options;
+  readLines(scanner, fd, 0, end, quiet, (last) => {
+    n += scanner.countInWindowInput(0, last);
+    return false;
+  });
+  return n;
 }

@@ -20,7 +20,7 @@ import {
   type MainlogScanResult,
   type ScanLimits,
 } from '../parsers/mainlog-scan.js';
-import { lastTimestamp, offsetForTime } from './mainlog-file.js';
+import { countInWindowBefore, lastTimestamp, LAST_TIME_LIMIT, offsetForTime, scanMainlogFile } from './mainlog-file.js';
 import { gunzipChunks, hasGzipMagic } from './mainlog-gzip.js';
 
 export interface MainlogSourcesOptions extends ScanLimits {
@@ -29,6 +29,8 @@ export interface MainlogSourcesOptions extends ScanLimits {
   /** Bytes handed to the scanner at a time (default 4 MiB). */
   chunkBytes?: number;
   signal?: AbortSignal;
+  /** Threads for one large plain file (see MainlogScanOptions.workers). */
+  workers?: number;
 }
 
 /** The scan of several files: which ones were read, oldest first. */
@@ -40,6 +42,8 @@ export interface MainlogSource {
   gzip: boolean;
   /** Its first timestamp (null: none in the first few MiB). */
   firstTime: string | null;
+  /** Nothing in it once decompressed (a gzip file of an empty log still has bytes). */
+  empty?: boolean;
 }
 
 /** How far into a file its first timestamp is looked for (as the binary search's probe). */
@@ -52,6 +56,8 @@ function firstTimeIn(buf: Buffer, end: number, final: boolean): { ts: string | n
   while (s < end) {
     const nl = buf.indexOf(NL, s);
     if (nl < 0 || nl >= end) {
+      // A line longer than what is at hand still shows its timestamp at its start.
+      if (end - s >= 64 && timestampPrefixLength(buf, s, end) > 0) return { ts: buf.toString('latin1', s, s + 19), used: s };
       if (!final) return { ts: null, used: s };
       return { ts: timestampPrefixLength(buf, s, end) > 0 ? buf.toString('latin1', s, s + 19) : null, used: end };
     }
@@ -109,7 +115,7 @@ async function probe(path: string, signal?: AbortSignal): Promise<MainlogSource>
     lines.drop(r.used);
     if (seen + lines.len > HEAD_LIMIT) return { path, gzip, firstTime: null };
   }
-  return { path, gzip, firstTime: firstTimeIn(lines.buf, lines.len, true).ts };
+  return { path, gzip, firstTime: firstTimeIn(lines.buf, lines.len, true).ts, ...(seen + lines.len === 0 ? { empty: true } : {}) };
 }
 
 async function plainFirstTime(fh: FileHandle): Promise<string | null> {
@@ -158,6 +164,8 @@ class WindowFeeder {
   offset = 0;
   /** Where the window started (null: not yet). */
   startOffset: number | null = null;
+  /** Lines dated inside the window found before its first line (then read too). */
+  outOfOrder = 0;
   readonly #chunk: number;
   readonly #lines: LineBuffer;
 
@@ -184,7 +192,16 @@ class WindowFeeder {
     if (end <= 0) return;
     const base = this.offset - len;
     let s = 0;
-    if (!this.started) s = this.#windowStart(buf, end);
+    if (!this.started) {
+      s = this.#windowStart(buf, end);
+      // The skip trusts time order: lines of the window before its start are read as well
+      // (the scanner leaves out those dated before it).
+      const late = s > 0 ? this.#lateLines(buf, s) : 0;
+      if (late > 0) {
+        this.outOfOrder += late;
+        this.scanner.feed(buf, 0, s);
+      }
+    }
     if (s < end) {
       if (!this.started) {
         this.started = true;
@@ -193,6 +210,13 @@ class WindowFeeder {
       this.scanner.feed(buf, s, end);
     }
     this.#lines.drop(end);
+  }
+
+  /** Lines of buf[0, end) dated inside the window. */
+  #lateLines(buf: Buffer, end: number): number {
+    const input = this.scanner.input(end);
+    buf.copy(input, 0, 0, end);
+    return this.scanner.countInWindowInput(0, end);
   }
 
   /** The first line in buf[0, end) that opens the window, or `end`. */
@@ -282,6 +306,12 @@ async function feedFile(source: MainlogSource, feeder: WindowFeeder, options: Ma
     if (!feeder.started && feeder.from !== null) {
       // Plain files can be entered by binary search instead of being read up to the window.
       pos = await offsetForTime(fh, feeder.from, size);
+      // The search trusts time order; lines of the window before `pos` say it was wrong here.
+      const late = pos > 0 ? countInWindowBefore(feeder.scanner, fh.fd, pos, options) : 0;
+      if (late > 0) {
+        feeder.outOfOrder += late;
+        pos = 0;
+      }
       feeder.offset += pos;
     }
     const buf = Buffer.allocUnsafe(Math.min(options.chunkBytes ?? 4 * 1024 * 1024, Math.max(1, size - pos)));
@@ -293,6 +323,15 @@ async function feedFile(source: MainlogSource, feeder: WindowFeeder, options: Ma
       feeder.push(buf.subarray(0, n));
     }
     feeder.flush(true);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const fh = await open(path, 'r');
+  try {
+    return (await fh.stat()).size;
   } finally {
     await fh.close();
   }
@@ -320,12 +359,15 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   const newest = sources[sources.length - 1]!;
   const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
   let from: string | null = null;
-  // Without any timestamp there is nothing to count back from and nothing at or after a time.
-  let noWindow = since !== null && newest.firstTime === null;
-  if (since !== null && !noWindow) {
-    // The reference is needed for a window only: an absolute time saves reading the newest file twice.
-    const reference = parseWindow(since) !== null ? await newestTime(newest, options.signal) : null;
-    if (reference === null && parseWindow(since) !== null) {
+  // Without any timestamp there is nothing to count back from. A newest file without one in
+  // its head (a first line longer than the probe) may still end in timestamped lines.
+  let noWindow = false;
+  if (since !== null) {
+    // The reference is needed for a window, or to learn whether a log without a timestamp in
+    // its head has any at all; an absolute time otherwise saves reading the newest file twice.
+    const needsReference = parseWindow(since) !== null || newest.firstTime === null;
+    const reference = needsReference ? await newestTime(newest, options.signal) : null;
+    if (reference === null && needsReference) {
       noWindow = true;
     } else {
       const r = resolveSince(since, reference);
@@ -346,8 +388,28 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
     while (first < sources.length - 1 && sources[first]!.firstTime === null) first++;
   }
   const read = noWindow ? [newest] : sources.slice(first);
+  const leftOut: { file: string; bytes: number; reason: string }[] = [];
+  const leaveOut = async (source: MainlogSource, reason: string): Promise<void> => {
+    const bytes = await sizeOf(source.path);
+    if (bytes > 0 && source.empty !== true) leftOut.push({ file: source.path, bytes, reason });
+  };
+  if (noWindow) {
+    const reason = `no line with a timestamp found (first 4 MiB, and last ${LAST_TIME_LIMIT / (1024 * 1024)} MiB of the newest file) to count the window (${since}) back from`;
+    for (const source of sources) await leaveOut(source, reason);
+  } else {
+    // A file without a timestamp in its first 4 MiB cannot be placed in time: not read, and said.
+    for (const source of sources.slice(0, first)) if (source.firstTime === null) await leaveOut(source, 'no line with a timestamp in its first 4 MiB, so it cannot be placed in time');
+  }
+
+  // One plain file (the usual case: the current log holds the window) goes to the file
+  // scanner, which enters it by binary search and splits it over threads.
+  if (read.length === 1 && !read[0]!.gzip && !noWindow) {
+    const r = await scanMainlogFile(read[0]!.path, options);
+    return { ...r, left_out: [...leftOut, ...r.left_out], files: [read[0]!.path] };
+  }
 
   const scanner = new MainlogScanner(options);
+  if (from !== null) scanner.setWindow(from);
   const feeder = new WindowFeeder(scanner, noWindow ? '\uffff' : from, options.chunkBytes ?? 4 * 1024 * 1024);
   if (noWindow) {
     // A window needs a timestamp to count back from; without one nothing falls inside.
@@ -368,7 +430,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   }
   const end = feeder.offset;
   return {
-    ...scanner.result({ file: newest.path, since, from, startOffset: feeder.startOffset ?? end, endOffset: end }, options),
+    ...scanner.result({ file: newest.path, since, from, startOffset: feeder.startOffset ?? end, endOffset: end, linesOutOfOrder: feeder.outOfOrder, leftOut }, options),
     files: read.map((s) => s.path),
   };
 }

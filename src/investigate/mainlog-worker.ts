@@ -8,12 +8,15 @@ interface Job {
   fd: number;
   start: number;
   end: number;
+  /** The window's first second: earlier lines are left out (see MainlogScanner.setWindow). */
+  from: string | null;
   options: MainlogScanOptions;
 }
 
 const job = workerData as Job;
 {
   const scanner = new MainlogScanner(job.options);
+  if (job.from !== null) scanner.setWindow(job.from);
   scanRangeInto(scanner, job.fd, job.start, job.end, job.options);
   const dump = scanner.dump();
   const { tables } = dump;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { safeForTerminal } from '../core/terminal-safe.js';
 import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
-import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
+import { topOf, type MainlogScanResult, type RankedItem } from '../parsers/mainlog-scan.js';
 import { scanMainlogSources } from './mainlog-sources.js';
 import { scanSpoolDir } from './spool.js';
 import { readActivity } from './activity-read.js';
@@ -39,6 +39,8 @@ export interface InvestigateOptions {
   allowFile?: string;
   allow?: string[];
   since?: string;
+  /** Threads reading one large plain main log (default: two on two or more cores). */
+  threads?: number;
   min_messages?: number;
   min_subject_repeats?: number;
   signal?: AbortSignal;
@@ -77,6 +79,14 @@ async function accessClients(domlogs: string, host: string, path: string): Promi
   return topOf(counts, 1000);
 }
 
+/**
+ * What a main-log scan did not read, as problems: a verdict over input that was not read is
+ * incomplete, never a clean "nothing found".
+ */
+export function leftOutProblems(scan: Pick<MainlogScanResult, 'left_out'>): string[] {
+  return scan.left_out.map((part) => `main log ${part.file ?? '(input)'}: ${part.bytes} bytes not read: ${part.reason}`);
+}
+
 export async function investigate(options: InvestigateOptions): Promise<Investigation> {
   if ((options.mainlog === undefined || options.mainlog.length === 0) && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
   const t: Thresholds = {
@@ -92,7 +102,12 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const mainlogs = options.mainlog === undefined ? [] : typeof options.mainlog === 'string' ? [options.mainlog] : options.mainlog;
   if (mainlogs.length > 0) {
     try {
-      inputs.mainlog = await scanMainlogSources(mainlogs, { since, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+      inputs.mainlog = await scanMainlogSources(mainlogs, {
+        since,
+        ...(options.threads !== undefined ? { workers: options.threads } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      });
+      problems.push(...leftOutProblems(inputs.mainlog));
     } catch (err) {
       // The message names the file that failed.
       problems.push(`main log: ${(err as Error).message}`);

@@ -37,6 +37,8 @@ export interface KernelExports {
   resolvePending(start: number, end: number): number;
   findKey(table: number, ptr: number, len: number): number;
   findKeyOf(table: number, from: number, id: number): number;
+  setWindow(at: number): void;
+  countInWindow(start: number, end: number): number;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */
@@ -57,7 +59,7 @@ export const RELATION_TABLES: readonly (readonly [number, number])[] = [
   [TABLE.auth, TABLE.ips],
 ];
 /** Order of `total(i)`. */
-export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId'] as const;
+export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId', 'outside'] as const;
 
 // src/parsers/ and dist/parsers/ are both two levels below the package root, so this one path
 // works for the compiled CLI and for tests running the TypeScript sources.

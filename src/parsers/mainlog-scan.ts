@@ -76,7 +76,19 @@ export interface MainlogScanResult {
     bytes_scanned: number;
     first_time: string | null;
     last_time: string | null;
+    /**
+     * Lines read but dated before `from` (the log is out of time order there): not counted.
+     * Those before the window's first line are not read at all when the log is in order.
+     */
+    lines_before_window: number;
+    /**
+     * Lines dated inside the window found before its first line (out of time order); when
+     * there are any, the part before the window is read too and they are counted.
+     */
+    lines_out_of_order: number;
   };
+  /** Parts of the input that were not read, and why: a result over them is no "nothing found". */
+  left_out: { file: string | null; bytes: number; reason: string }[];
   totals: {
     /** All `<=` lines. */
     arrivals: number;
@@ -154,6 +166,8 @@ export interface ScanPartial {
   subjects: Map<string, ScanBucket>;
   localUsers: Map<string, ScanBucket>;
   dropped: number;
+  /** Lines dated before the window, left out (see setWindow). */
+  outside: number;
   firstTime: string | null;
   lastTime: string | null;
 }
@@ -162,7 +176,7 @@ export function emptyPartial(): ScanPartial {
   return {
     arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, authWithoutIdArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
     cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
-    dropped: 0, firstTime: null, lastTime: null,
+    dropped: 0, outside: 0, firstTime: null, lastTime: null,
   };
 }
 
@@ -249,6 +263,24 @@ export class MainlogScanner {
   setPairCountLimitForTests(limit: number): void {
     if (!(limit >= 3 && Number.isInteger(Math.log2(limit + 1)))) throw new Error(`pair count limit must be 2^k - 1 with k >= 2, got ${limit}`);
     this.#kernel.setPairCountLimit(limit);
+  }
+
+  /** From now on leave out lines dated before `from` (`YYYY-MM-DD HH:MM:SS`), counting them. */
+  setWindow(from: string): void {
+    const at = this.#kernel.alloc(32);
+    Buffer.from(this.#kernel.memory.buffer, at, 19).write(from.slice(0, 19).padEnd(19, '0'), 'latin1');
+    this.#kernel.setWindow(at);
+    this.#kernel.release(at);
+  }
+
+  /**
+   * Lines of input[start, end) dated at or after the window's start (see setWindow), without
+   * counting anything else: a look at a part skipped because the log was taken to be in order.
+   */
+  countInWindowInput(start: number, end: number): number {
+    if (end <= start) return 0;
+    this.input(end);
+    return this.#kernel.countInWindow(start, end);
   }
 
   /** Scan input[start, end) (see `input`): complete lines; a final line without `\n` is fine. */
@@ -538,6 +570,7 @@ export class MainlogScanner {
       subjects: simple(keys.subjects, PAIRS.subjectSenders, keys.senders, true),
       localUsers: simple(keys.users, PAIRS.userSenders, keys.senders),
       dropped,
+      outside: total('outside'),
       firstTime: this.#firstTime,
       lastTime: this.#lastTime,
     };
@@ -620,6 +653,11 @@ export interface FinishInfo {
   from?: string | null;
   startOffset?: number;
   endOffset?: number;
+  /** Lines dated inside the window found before its first line (and then read). */
+  linesOutOfOrder?: number;
+  /** Lines dated before the window counted where they were read (a host's filter), instead of here. */
+  linesBeforeWindow?: number;
+  leftOut?: { file: string | null; bytes: number; reason: string }[];
 }
 
 /** Turn a partial into the JSON result. */
@@ -638,7 +676,10 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       bytes_scanned: Math.max(0, end - start),
       first_time: part.firstTime,
       last_time: part.lastTime,
+      lines_before_window: info.linesBeforeWindow ?? part.outside,
+      lines_out_of_order: info.linesOutOfOrder ?? 0,
     },
+    left_out: info.leftOut ?? [],
     totals: {
       arrivals: part.arrivals,
       incoming_arrivals: part.incomingArrivals,

@@ -3,7 +3,9 @@
  * perl, never Node. It finds the `since` window by binary search on the leading timestamps,
  * exactly as the local reader does, and sends back only what the scanner looks at: lines that
  * carry an arrival (`<= `) or a `cwd=` submission, plus the window's first and last
- * timestamped lines (for first_time/last_time). Output: `START\n` then that text, gzipped.
+ * timestamped lines (for first_time/last_time). Output: `START\n` then that text, gzipped;
+ * on stderr `late\tN` (lines of the window found before its first line: then the whole log is
+ * read) and `before\tN` (lines read but dated before the window: not sent).
  *
  * The log is read as bytes and nothing from it is interpreted by a shell.
  */
@@ -57,6 +59,22 @@ if (defined $from && $from ne '') {
     $start = $best;
   }
 }
+# The search trusts time order: lines of the window before $start say it was wrong here, and
+# then the whole log is read (lines dated before the window are left out below), as locally.
+my $window = defined $from && $from ne '' && $from ne '-';
+my $late = 0;
+if ($window && $start > 0) {
+  seek($fh, 0, 0) or exit 4;
+  my $p = 0;
+  while ($p < $start) {
+    my $line = <$fh>;
+    last unless defined $line;
+    $p += length($line);
+    $late++ if substr($line, 0, 19) ge $from && $line =~ $TS;
+  }
+  $start = 0 if $late > 0;
+}
+print STDERR "late\t$late\n";
 
 binmode(STDOUT);
 $| = 1;
@@ -67,13 +85,16 @@ my $pos = $start;
 my $first_done = 0;
 my ($last_line, $last_sent) = (undef, 1);
 my $lines = 0;
+my $before = 0;
 while ($pos < $end) {
   my $line = <$fh>;
   last unless defined $line;
   $line = substr($line, 0, $end - $pos) if $pos + length($line) > $end;
   $pos += length($line);
   my $ts = $line =~ $TS;
-  my $want = index($line, '<= ') >= 0 || index($line, 'wd=') >= 0 || index($line, ' args: ') >= 0;
+  my $early = $window && $ts && substr($line, 0, 19) lt $from;
+  $before++ if $early;
+  my $want = !$early && (index($line, '<= ') >= 0 || index($line, 'wd=') >= 0 || index($line, ' args: ') >= 0);
   my $send = $want || ($ts && !$first_done);
   if ($send) {
     $line .= "\n" unless substr($line, -1) eq "\n";
@@ -92,6 +113,7 @@ if (defined $last_line && !$last_sent) {
   $z->print($last_line);
 }
 $z->close();
+print STDERR "before\t$before\n";
 `;
 
 /**

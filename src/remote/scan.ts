@@ -8,6 +8,7 @@ import { resolveSince } from '../parsers/log-time.js';
 import { MainlogScanner, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
 import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
+import { noReferenceReason } from '../investigate/mainlog-file.js';
 import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from './mainlog-filter.pl.js';
 import { SPOOL_FILTER_PERL } from './spool-filter.pl.js';
 import { readSpoolFilterOutput, type SpoolFilterStats } from './spool-records.js';
@@ -42,7 +43,7 @@ async function perl(
   script: string,
   args: string[],
   options: RemoteMainlogScanOptions,
-): Promise<{ stdout: Buffer; sent: number }> {
+): Promise<{ stdout: Buffer; stderr: string; sent: number }> {
   const chunks: Buffer[] = [];
   const r = await transport.exec(['perl', '-', ...args], {
     stdin: script,
@@ -56,7 +57,7 @@ async function perl(
       `remote scan on ${transport.host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`,
     );
   }
-  return { stdout: Buffer.concat(chunks), sent: Buffer.byteLength(script) };
+  return { stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(script) };
 }
 
 /** What MAINLOG_INFO_PERL reports about the main log on the host. */
@@ -120,10 +121,16 @@ export async function scanMainlogRemote(
   transfer.bytesScanned = Math.max(0, end - start);
   transfer.bytesSelected = lines.length;
 
+  const count = (name: string): number => Number(new RegExp(`^${name}\t(\\d+)$`, 'm').exec(filtered.stderr)?.[1] ?? 0);
   const scanner = new MainlogScanner(options);
+  if (from !== null) scanner.setWindow(from);
   if (lines.length > 0) scanner.feed(lines, 0, lines.length);
   options.onTransfer?.(transfer);
-  return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end }, options);
+  const leftOut = fromArg === '-' && end > 0 ? [{ file: path, bytes: end, reason: noReferenceReason(options.since!) }] : [];
+  return scanner.result({
+    file: path, since: options.since ?? null, from, startOffset: start, endOffset: end,
+    linesOutOfOrder: count('late'), linesBeforeWindow: count('before'), leftOut,
+  }, options);
 }
 
 export interface RemoteSpoolScanOptions extends SpoolScanOptions {

@@ -36,6 +36,33 @@ describe.runIf(available)('main-log scan in worker threads (built package)', () 
     }
   });
 
+  it('leave out lines dated before the window in every thread, for a log out of time order', async () => {
+    const mod = (await import(pathToFileURL(built).href)) as typeof import('../../src/investigate/mainlog-file.js');
+    const dir = await mkdtemp(join(tmpdir(), 'runbook-workers-window-'));
+    try {
+      const line = (day: string, k: number, who: string): string =>
+        `${day} 10:${String(Math.floor(k / 60) % 60).padStart(2, '0')}:${String(k % 60).padStart(2, '0')} 1xV5FE-0001it-00 <= ${who}@x.test U=u P=local T="t" for r@y.test`;
+      // Merged by hand: new lines, then old ones, then new ones again.
+      const lines = [
+        ...Array.from({ length: 500 }, (_, k) => line('2026-11-21', k, 'early')),
+        ...Array.from({ length: 3000 }, (_, k) => line('2026-10-01', k, 'old')),
+        ...Array.from({ length: 500 }, (_, k) => line('2026-11-22', k, 'late')),
+      ];
+      const file = join(dir, 'exim_mainlog');
+      await writeFile(file, `${lines.join('\n')}\n`);
+      const want = scanMainlogBuffer(Buffer.from(`${lines.filter((l) => !l.startsWith('2026-10')).join('\n')}\n`));
+      for (const workers of [1, 2, 3]) {
+        const got = await mod.scanMainlogFile(file, { since: '7d', workers, splitThresholdBytes: 0, chunkBytes: 4096 });
+        expect(got.totals).toEqual(want.totals);
+        expect(got.senders).toEqual(want.senders);
+        expect(got.window.lines_before_window).toBe(3000);
+        expect(got.window.lines_out_of_order).toBe(500);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('workers read the file that was opened, even when the log is rotated during the scan', async () => {
     const mod = (await import(pathToFileURL(built).href)) as typeof import('../../src/investigate/mainlog-file.js');
     const dir = await mkdtemp(join(tmpdir(), 'runbook-workers-rotated-'));

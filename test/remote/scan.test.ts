@@ -43,6 +43,14 @@ const gen = spawnSync(process.execPath, ['bench/mainlog/generate.mjs', realistic
 if (gen.status !== 0) throw new Error(`log generator failed: ${gen.stderr}`);
 const emptyPath = join(dir, 'empty_mainlog');
 writeFileSync(emptyPath, '');
+// Merged by hand: yesterday's burst, last month's log, today's lines; and a log ending in
+// lines without a timestamp, with none to count a window back from.
+const arrivalsOn = (day: string, n: number, who: string): string[] =>
+  Array.from({ length: n }, (_, k) => `${day} 10:${String(Math.floor(k / 60) % 60).padStart(2, '0')}:${String(k % 60).padStart(2, '0')} 1vX000-0000000000${String(k % 10)}-AbCd <= ${who}@shop.example U=shop P=local S=900 T="x" for a@b.example`);
+const mergedPath = join(dir, 'merged_mainlog');
+writeFileSync(mergedPath, `${[...arrivalsOn('2026-11-21', 80, 'burst'), ...arrivalsOn('2026-10-01', 3000, 'old'), ...arrivalsOn('2026-11-22', 40, 'today')].join('\n')}\n`);
+const untimedTailPath = join(dir, 'untimed_tail_mainlog');
+writeFileSync(untimedTailPath, `${arrivalsOn('2026-11-22', 5, 'x').join('\n')}\n${'continued\n'.repeat(2 * 1024 * 1024)}`);
 
 const cases: Array<[string, string, string | null]> = [
   ['hostile log, whole file', hostilePath, null],
@@ -52,6 +60,9 @@ const cases: Array<[string, string, string | null]> = [
   ['generated log, whole file', realisticPath, null],
   ['generated log, 6h window', realisticPath, '6h'],
   ['empty log, 1h window', emptyPath, '1h'],
+  ['log out of time order, 2d window', mergedPath, '2d'],
+  ['log out of time order, absolute since', mergedPath, '2026-11-21 10:00:30'],
+  ['log without a timestamp in its last 16 MiB, 1h window', untimedTailPath, '1h'],
 ];
 
 describe('remote main-log scan = local scan', () => {
@@ -65,6 +76,16 @@ describe('remote main-log scan = local scan', () => {
       expect(transfer!.bytesScanned).toBe(expected.window.bytes_scanned);
     });
   }
+
+  it('reads a log out of time order, and says what it could not read', async () => {
+    const merged = await scanMainlogRemote(local, mergedPath, { since: '2d' });
+    expect(merged.totals.arrivals).toBe(120);
+    expect(merged.window.lines_out_of_order).toBe(80);
+    expect(merged.window.lines_before_window).toBe(3000);
+    const untimed = await scanMainlogRemote(local, untimedTailPath, { since: '1h' });
+    expect(untimed.left_out).toHaveLength(1);
+    expect(untimed.left_out[0]!.reason).toMatch(/no line with a timestamp/);
+  });
 
   it('a missing log is a clear error', async () => {
     await expect(scanMainlogRemote(local, join(dir, 'nope'), {})).rejects.toThrow(/cannot open .*nope/);

@@ -38,6 +38,7 @@ interface InvestigateFlags {
   homeRoot?: string[];
   since: string;
   minMessages: string;
+  threads?: string;
   acceptNewHostKeys?: boolean;
   askBecomePass?: boolean;
   becomePasswordFile?: string;
@@ -48,6 +49,12 @@ interface InvestigateFlags {
   listHosts?: boolean;
   verbose?: number;
   quiet?: boolean;
+}
+
+function threadCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--threads must be a whole number from 1 to 8, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 /** `--spool` names the directory holding `input/`; accept `input/` itself too. */
@@ -94,6 +101,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.homeRoot ? { homeRoots: flags.homeRoot } : {}),
         since: flags.since,
         min_messages: minMessages,
+        ...(flags.threads !== undefined ? { threads: threadCount(flags.threads) } : {}),
       });
       // A file that could not be read makes the verdict incomplete: never a clean exit 0.
       const incomplete = verdict.problems.length > 0;
@@ -193,6 +201,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--home-root <dir>', 'offline: parent of account homes as the main log names them (default /home, /home2, ...); the sending directories are read there (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
+    .option('--threads <n>', 'offline: threads reading one large main log (default: 2 on 2 or more cores)')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
     .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
     .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')

@@ -22,7 +22,7 @@ import { keyFind, keyId } from './key-table';
 import { COUNT_BITS, MAX_KEYS, pairAdd, pairTable, PairTable } from './pair-table';
 import { addTotal, table, TOTAL_DROPPED } from './scan';
 
-export { init, inputBuffer, feed, total, addTotal, pendingId, pendingTimeAt, setPending, sawCwdLine, resolvePending } from './scan';
+export { init, inputBuffer, feed, total, addTotal, pendingId, pendingTimeAt, setPending, sawCwdLine, resolvePending, setWindow, countInWindow } from './scan';
 export { setPairCountLimit, touched, spillList, spillLength } from './pair-table';
 
 // ---------------------------------------------------------------------------------------------
