@@ -1,4 +1,7 @@
-import { EXIT } from '../engine/run.js';
+import { EXIT, runPlaybook, type RunOptions, type RunReport } from '../engine/run.js';
+import { createGatekeeper } from './gate.js';
+import type { Style } from './style.js';
+import { VERSION } from './version.js';
 import { claimStopSignals } from './stop-signals.js';
 import { UsageError } from './errors.js';
 import { checkSecretsFile } from './secrets.js';
@@ -49,4 +52,24 @@ export function interruptibleRun(): { signal: AbortSignal; dispose(): void } {
     }
   });
   return { signal: controller.signal, dispose: release };
+}
+
+/**
+ * Runs a read-only playbook (investigate, rbl) as a dry-run: nothing is gated because nothing
+ * changes, and no secret can come up (one that did would be a bug, so it throws).
+ */
+export function runReadOnly(
+  options: Omit<RunOptions, 'dryRun' | 'gatekeeper' | 'toolVersion' | 'deliverSecret'>,
+  style: Style,
+  what: string,
+): Promise<RunReport> {
+  return runPlaybook({
+    ...options,
+    dryRun: true,
+    gatekeeper: createGatekeeper({ yes: false, interactive: false, style }),
+    toolVersion: VERSION,
+    deliverSecret: async () => {
+      throw new Error(`${what} never handles secrets`);
+    },
+  });
 }

@@ -5,19 +5,18 @@ import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { safeLine } from '../../core/text.js';
-import { EXIT, runPlaybook } from '../../engine/run.js';
+import { EXIT } from '../../engine/run.js';
 import { investigate, renderInvestigation } from '../../investigate/report.js';
 import { loadPlaybook } from '../../playbook/load.js';
 import { resolveInputs } from '../../playbook/inputs.js';
 import { reportError, UsageError } from '../errors.js';
-import { createGatekeeper } from '../gate.js';
 import { investigationEntry, investigationJson, verdictFromFiles, verdictFromHost, type InvestigationJson } from '../render/investigation-json.js';
 import { plainProgress } from '../render/progress.js';
-import { auditFileName, collect, interruptibleRun } from '../run-support.js';
+import { auditFileName, collect, interruptibleRun, runReadOnly } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { askHidden } from '../prompt-secret.js';
-import { PACKAGE_ROOT, VERSION } from '../version.js';
+import { PACKAGE_ROOT } from '../version.js';
 import { addAnsibleStyleOptions, checkVerbosity, printHostListing } from '../ansible-style.js';
 import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
 import { printJson } from '../render/json.js';
@@ -138,25 +137,23 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const run = interruptibleRun();
     let report;
     try {
-      report = await runPlaybook({
-        playbook,
-        inputs,
-        targets,
-        registry,
-        dryRun: true,
-        gatekeeper: createGatekeeper({ yes: false, interactive: false, style: errStyle }),
-        audit,
-        argv,
-        toolVersion: VERSION,
-        observer: (event) => {
-          progress.observer(event);
-          logStep?.(event);
+      report = await runReadOnly(
+        {
+          playbook,
+          inputs,
+          targets,
+          registry,
+          audit,
+          argv,
+          observer: (event) => {
+            progress.observer(event);
+            logStep?.(event);
+          },
+          signal: run.signal,
         },
-        signal: run.signal,
-        deliverSecret: async () => {
-          throw new Error('an investigation never handles secrets');
-        },
-      });
+        errStyle,
+        'an investigation',
+      );
     } finally {
       run.dispose();
       audit.close();

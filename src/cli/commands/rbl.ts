@@ -11,19 +11,17 @@ import { builtinActions } from '../../actions/registry.js';
 import { ActionError } from '../../actions/types.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
-import { EXIT, runPlaybook } from '../../engine/run.js';
+import { EXIT } from '../../engine/run.js';
 import { parseIp } from '../../actions/firewall/ip.js';
 import { resolveTargets } from '../../fleet/targets.js';
 import { reportError, UsageError } from '../errors.js';
-import { createGatekeeper } from '../gate.js';
 import { printJson } from '../render/json.js';
 import { plainProgress } from '../render/progress.js';
 import { renderRblReport, type RblHostReport } from '../render/rbl.js';
-import { auditFileName, collect, interruptibleRun } from '../run-support.js';
+import { auditFileName, collect, interruptibleRun, runReadOnly } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags, type HostSelectionFlags } from '../targets.js';
 import { askHidden } from '../prompt-secret.js';
-import { VERSION } from '../version.js';
 import { adHocPlaybook } from './run.js';
 
 interface RblFlags extends HostSelectionFlags {
@@ -66,22 +64,7 @@ async function askHosts(flags: RblFlags, names: string[] | undefined, json: bool
   const progress = plainProgress(process.stderr, errStyle, json);
   const run = interruptibleRun();
   try {
-    const report = await runPlaybook({
-      playbook,
-      inputs: {},
-      targets,
-      registry,
-      dryRun: true,
-      gatekeeper: createGatekeeper({ yes: false, interactive: false, style: errStyle }),
-      audit,
-      argv,
-      toolVersion: VERSION,
-      observer: progress.observer,
-      signal: run.signal,
-      deliverSecret: async () => {
-        throw new Error('a blocklist check never handles secrets');
-      },
-    });
+    const report = await runReadOnly({ playbook, inputs: {}, targets, registry, audit, argv, observer: progress.observer, signal: run.signal }, errStyle, 'a blocklist check');
     const reports = report.plan.hosts.map((h): RblHostReport => {
       const out = h.outputs.rbl_check as (Partial<RblCheckOutputs> & { status?: string }) | undefined;
       if (out?.results === undefined || out.addresses === undefined) {
