@@ -43,6 +43,11 @@ export interface ActivityFacts {
   interfaces: Set<string>;
   /** Mailbox (lower-cased) → IMAP/POP3 logins from the maillog. */
   readers: Map<string, MailReading>;
+  /**
+   * Address → every mailbox (lower-cased) read from it over IMAP/POP3, flagged or not: an
+   * address a customer's people read their mail from is that customer's own (its office).
+   */
+  mailboxesReadFrom?: Map<string, Set<string>>;
   /** Mainlog times seen, for the maillog's missing year. */
   lastTime: string | null;
   /** The earliest time the main logs read start at (not only the flagged ids' lines). */
@@ -168,6 +173,12 @@ export class ActivityCollector {
       if (login !== null && Number(login.time.slice(5, 7)) > refMonth) login = parseDovecotLogin(line, refYear - 1);
       if (login === null || login.user.startsWith('__cpanel__service__')) continue;
       const user = login.user.toLowerCase();
+      const readFrom = (this.facts.mailboxesReadFrom ??= new Map());
+      if (readFrom.size < 200_000 || readFrom.has(login.ip)) {
+        const set = readFrom.get(login.ip) ?? new Set<string>();
+        if (set.size < 1000) set.add(user);
+        readFrom.set(login.ip, set);
+      }
       if (!this.#authIds.has(user)) continue;
       let r = this.facts.readers.get(user);
       if (r === undefined) {

@@ -263,7 +263,7 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
 interface Classifier {
-  classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string }): { cls: AddressClass; reason: string };
+  classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string; flagged: Set<string> }): { cls: AddressClass; reason: string };
 }
 
 function classifier(inputs: VerdictInputs): Classifier {
@@ -274,6 +274,14 @@ function classifier(inputs: VerdictInputs): Classifier {
   }
   const proxies = inputs.proxies ?? proxyRanges();
   const allowIps = new Set((inputs.allow?.ips ?? []).map((i) => normalIp(i) ?? i));
+  const readFrom = inputs.activity?.mailboxesReadFrom;
+  const colleagueReadingFrom = (ip: string, mailbox: string, flagged: Set<string>): string | null => {
+    const at = mailbox.lastIndexOf('@');
+    if (at < 0 || readFrom === undefined) return null;
+    const domain = mailbox.slice(at).toLowerCase();
+    for (const m of readFrom.get(ip) ?? []) if (m.endsWith(domain) && m !== mailbox.toLowerCase() && !flagged.has(m)) return m;
+    return null;
+  };
   return {
     classify(ip, owner) {
       if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log'})` };
@@ -282,6 +290,11 @@ function classifier(inputs: VerdictInputs): Classifier {
       const proxy = proxyReason(proxies, ip);
       if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };
       if (allowIps.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
+      // The customer's own place (its office): other people of the same domain, not flagged,
+      // read their mail from it. A burst from there is the customer's bulk mail (a newsletter)
+      // or an infected office computer, not a stolen password used from elsewhere.
+      const colleague = owner !== undefined ? colleagueReadingFrom(ip, owner.mailbox, owner.flagged) : null;
+      if (colleague !== null) return { cls: 'owner', reason: `the customer's own address: ${colleague} (same domain) reads mail from it` };
       // An address that itself sent at burst rate since the incident began is an attacker
       // whatever its history: credentials are often tried (and mail read) before a run.
       if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
@@ -376,6 +389,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
     authCandidates.push({ id: a.id, sent: 0, queued: a.count, ips: a.ips, authenticators: [] });
   }
+  const flagged = new Set(authCandidates.map((c) => c.id.toLowerCase()));
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
     if (isMailbox && allowedSender(c.id, inputs.allow)) {
@@ -396,14 +410,20 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
     const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
     const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
+    const classified = addresses.map((ip) => ({ ip, ...cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id, flagged }) }));
+    const owned = classified.filter((r) => r.cls === 'owner');
+    if (owned.length > 0 && owned.length === classified.length) {
+      // Every address it sent from is its owner's: nobody else used the password.
+      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} only from its owner's addresses (${owned.map((r) => `${r.ip}: ${r.reason}`).join('; ')}): not a stolen password; an infected office computer would show here`, count: c.sent });
+      continue;
+    }
     const attackers: string[] = [];
     let owners = 0;
-    for (const ip of addresses) {
-      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id });
-      if (r.cls === 'attacker') attackers.push(ip);
+    for (const r of classified) {
+      if (r.cls === 'attacker') attackers.push(r.ip);
       else {
         if (r.cls === 'owner') owners++;
-        keepNotBlocked(ip, r.cls, r.reason, c.id);
+        keepNotBlocked(r.ip, r.cls, r.reason, c.id);
       }
     }
     // Worst first: the addresses that sent the most through it.
