@@ -263,6 +263,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
 interface Classifier {
+  /** A mailbox of `domain` (not flagged) whose mail is read from `ip`: the customer's own address. */
+  customer(ip: string, domain: string): string | null;
   classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string; flagged: Set<string> }): { cls: AddressClass; reason: string };
 }
 
@@ -283,6 +285,7 @@ function classifier(inputs: VerdictInputs): Classifier {
     return null;
   };
   return {
+    customer: (ip, domain) => colleagueReadingFrom(ip, `@${domain}`, new Set()),
     classify(ip, owner) {
       if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log'})` };
       if (ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
@@ -312,12 +315,33 @@ function classifier(inputs: VerdictInputs): Classifier {
  * The script file for a heavy directory: a file that exists in that directory (its listing),
  * named by X-PHP-Script (or X-PHP-Originating-Script) of mail sharing the directory's envelope
  * senders, or the directory's lone recent PHP file. Never a file of another account or one that
- * is not there: then the script is not identified.
+ * is not there: then the script is not identified. Offline (the directory could not be listed:
+ * a copied log) the X-PHP-Script inside the directory is named unchecked, and says so.
  */
-function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, recentSince: number | null): { path: string; url: string | null; how: string } | null {
+function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, recentSince: number | null): { path: string; url: string | null; how: string; unchecked: boolean } | null {
   const listed = inputs.listings?.[dir];
-  if (listed === undefined) return null;
-  const exists = new Set(listed.map((f) => f.path));
+  if (listed === undefined) {
+    const named = xPhpScriptIn(dir, dirSenders, inputs, null);
+    return named === null ? null : { ...named, how: `${named.how}; existence not checked (offline)`, unchecked: true };
+  }
+  const found = xPhpScriptIn(dir, dirSenders, inputs, new Set(listed.map((f) => f.path)));
+  if (found !== null) return { ...found, unchecked: false };
+  // The directory's one suspect PHP file: changed in the week before the log ends, a random
+  // or hidden name (as web.suspect_files rates them).
+  const suspect = listed.filter((f) => {
+    if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
+    const name = basename(f.path);
+    return (recentSince !== null && f.mtime >= recentSince) || looksRandomName(name) || name.startsWith('.');
+  });
+  if (suspect.length === 1) return { path: suspect[0]!.path, url: null, how: 'the only suspect PHP file in the directory (recently changed, random or hidden name)', unchecked: false };
+  return null;
+}
+
+/**
+ * The script named by X-PHP-Script (or, when files are listed, X-PHP-Originating-Script) of mail
+ * sharing the directory's senders, inside that directory; `exists` null: not checked.
+ */
+function xPhpScriptIn(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, exists: Set<string> | null): { path: string; url: string; how: string } | null {
   const home = accountHome(dir, inputs.home_roots);
   const senders = new Set(dirSenders.map((s) => s.key.toLowerCase()));
   const sharesSenders = (s: { senders: RankedItem[] }): boolean => senders.size === 0 || s.senders.some((x) => senders.has(x.key.toLowerCase()));
@@ -328,23 +352,14 @@ function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInp
     // A site's root-level script matches only a document root directly under the home.
     const dirMatches = urlDir === '/' ? home !== null && dirname(dir) === home.home : dir.endsWith(urlDir);
     const path = `${dir}/${basename(s.path)}`;
-    if (dirMatches && exists.has(path)) candidates.push({ path, url: s.script, count: s.count, how: `X-PHP-Script ${s.script}` });
+    if (dirMatches && (exists === null || exists.has(path))) candidates.push({ path, url: s.script, count: s.count, how: `X-PHP-Script ${s.script}` });
     for (const o of s.originating) {
       const name = o.key.slice(o.key.indexOf(':') + 1);
-      if (exists.has(`${dir}/${name}`)) candidates.push({ path: `${dir}/${name}`, url: s.script, count: o.count, how: `X-PHP-Originating-Script ${name}` });
+      if (exists?.has(`${dir}/${name}`) === true) candidates.push({ path: `${dir}/${name}`, url: s.script, count: o.count, how: `X-PHP-Originating-Script ${name}` });
     }
   }
   candidates.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
-  if (candidates.length > 0) return candidates[0]!;
-  // The directory's one suspect PHP file: changed in the week before the log ends, a random
-  // or hidden name (as web.suspect_files rates them).
-  const suspect = listed.filter((f) => {
-    if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
-    const name = basename(f.path);
-    return (recentSince !== null && f.mtime >= recentSince) || looksRandomName(name) || name.startsWith('.');
-  });
-  if (suspect.length === 1) return { path: suspect[0]!.path, url: null, how: 'the only suspect PHP file in the directory (recently changed, random or hidden name)' };
-  return null;
+  return candidates[0] ?? null;
 }
 
 export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS, since: string | null = null): Verdict {
@@ -458,7 +473,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
 
   // Scripts: heavy cwd directories under a home, and X-PHP-Script values in the queue.
-  const scripts: (ScriptVerdict & { sender: string | null; how: string })[] = [];
+  const scripts: (ScriptVerdict & { sender: string | null; how: string; unchecked?: boolean; dir?: string })[] = [];
   const directories: Verdict['directories'] = [];
   const proxies = inputs.proxies ?? proxyRanges();
   const scriptClients = (s: { ips: RankedItem[]; chains?: RankedItem[] } | undefined): RankedItem[] => {
@@ -498,7 +513,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const spoolScript = spool?.scripts.find((s) => s.script === r.url);
     const clients = [...scriptClients(spoolScript), ...(r.url !== null ? inputs.access_ips?.[r.url] ?? [] : [])];
-    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how });
+    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how, unchecked: r.unchecked, dir: c.path });
   }
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
@@ -519,14 +534,32 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   for (const [url, ips] of Object.entries(inputs.access_ips ?? {})) {
     if (ips.length > 0) evidence.push({ source: 'access_log', detail: `${ips.length} client addresses requested ${url}`, count: ips.reduce((n, i) => n + i.count, 0) });
   }
-  for (const sc of scripts) {
-    const attackers: string[] = [];
+  // Scripts only this server or the site's own customer requested (wp-cron's loopback call, a
+  // newsletter page used from the customer's office): the site's own mail, not a source.
+  const clearedDirs = new Set<string>();
+  const clearedSenders = new Set<string>();
+  for (const sc of [...scripts]) {
+    const host = sc.url === null ? null : sc.url.slice(0, sc.url.indexOf('/') < 0 ? sc.url.length : sc.url.indexOf('/')).replace(/^www\./i, '');
+    const classified: { ip: string; cls: AddressClass; reason: string }[] = [];
     for (const raw of new Set(sc.ips)) {
       const ip = normalIp(raw);
       if (ip === null) continue;
-      const r = cls.classify(ip);
-      if (r.cls === 'attacker') attackers.push(ip);
-      else keepNotBlocked(ip, r.cls, r.reason, sc.url ?? sc.path);
+      let r = cls.classify(ip);
+      const colleague = r.cls === 'attacker' && host !== null && host !== '' ? cls.customer(ip, host) : null;
+      if (colleague !== null) r = { cls: 'owner', reason: `the site's customer: ${colleague} reads mail from it` };
+      classified.push({ ip, ...r });
+    }
+    if (classified.length > 0 && classified.every((r) => r.cls === 'server' || r.cls === 'owner')) {
+      evidence.push({ source: 'mainlog', detail: `${sc.path} sent ${sc.count}, requested only by ${classified.map((r) => `${r.ip} (${r.reason})`).join(', ')}: the site's own mail, not acted on`, count: sc.count });
+      scripts.splice(scripts.indexOf(sc), 1);
+      if (sc.dir !== undefined) clearedDirs.add(sc.dir);
+      if (sc.sender !== null) clearedSenders.add(sc.sender.toLowerCase());
+      continue;
+    }
+    const attackers: string[] = [];
+    for (const r of classified) {
+      if (r.cls === 'attacker') attackers.push(r.ip);
+      else keepNotBlocked(r.ip, r.cls, r.reason, sc.url ?? sc.path);
     }
     sc.ips = attackers;
     sources.push({
@@ -534,7 +567,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       id: sc.path,
       ips: attackers,
       attackerIps: attackers,
-      confidence: sc.url !== null ? 'high' : 'medium',
+      confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
       reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : [])],
       counts: { sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0 },
       began: null,
@@ -596,9 +629,9 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if (c.count >= windowMin && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
+    if (c.count >= windowMin && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
   }
-  for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && anomalousSender(q.key)) addSender(q.key, q.count);
+  for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
   const senders = [...senderCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([s]) => s);
   const authIds = sources.filter((s) => s.kind !== 'script').map((s) => s.id);
@@ -669,7 +702,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     senders,
     auth_ids: authIds,
     sources: sources.map(({ attackerIps: _a, weight: _w, sender: _s, ...rest }) => rest),
-    scripts: scripts.map(({ sender: _s, how: _h, ...rest }) => rest),
+    scripts: scripts.map(({ sender: _s, how: _h, unchecked: _u, dir: _d, ...rest }) => rest),
     directories,
     ips: blocks,
     ip_reasons: ipReasons,
