@@ -260,6 +260,9 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   return { authIds: [...auth], senders: [...senders] };
 }
 
+/** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
+const MANY_STRANGERS = 10;
+
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
 interface Classifier {
@@ -413,19 +416,24 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const act = activity?.auth.get(c.id);
     const burst = act !== undefined ? burstOf(act, logStart) : null;
-    if (atUsualVolume(act, logStart)) {
+    const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
+    const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
+    const classified = addresses.map((ip) => ({ ip, ...cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id, flagged }) }));
+    const strangers = classified.filter((r) => r.cls === 'attacker').length;
+    // Steady volume spread over many addresses that never read its mail is a botnet dripping
+    // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
+    const dripping = strangers >= MANY_STRANGERS;
+    if (atUsualVolume(act, logStart) && !dripping) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
     }
     const reasons: string[] = [];
+    if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
     if (c.queued > 0) reasons.push(`${c.queued} messages queued`);
     if (burst !== null) reasons.push(burst.began !== null ? `up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before` : `up to ${burst.peak} messages an hour, already from the start of the log (when it began is not known)`);
     if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
-    const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
-    const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
-    const classified = addresses.map((ip) => ({ ip, ...cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id, flagged }) }));
     const owned = classified.filter((r) => r.cls === 'owner');
     if (owned.length > 0 && owned.length === classified.length) {
       // Every address it sent from is its owner's: nobody else used the password.
