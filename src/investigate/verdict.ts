@@ -252,7 +252,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   const queued = new Map((inputs.queue?.senders ?? inputs.spool?.senders ?? []).map((q) => [q.key.toLowerCase(), q.count]));
   for (const a of inputs.mainlog?.auth_senders ?? []) {
     if (a.id === '' || isServiceLogin(a.id)) continue;
-    if (a.count >= min || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
+    // Under the minimum too: their recipients may make them a mass mailing (wideReach).
+    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
   }
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
@@ -262,6 +263,19 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
 
 /** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
 const MANY_STRANGERS = 10;
+
+/** Messages in the window under which even a wide mailing is not looked at. */
+function lowVolumeMinimum(windowMin: number): number {
+  return Math.min(windowMin, Math.max(2 * BURST_FLOOR, Math.ceil(windowMin / 4)));
+}
+
+/**
+ * Few messages to many people each: as many distinct recipients as ten times the window
+ * minimum of messages, at ten or more a message. A person writes to a handful at a time.
+ */
+function wideReach(act: SourceActivity | undefined, windowMin: number): boolean {
+  return act !== undefined && act.total > 0 && act.uniqueRecipients.size >= 10 * windowMin && act.recipients / act.total >= 10;
+}
 
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
@@ -401,7 +415,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     if (a.id === '' || isServiceLogin(a.id)) continue;
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
-    if (a.count >= windowMin || q >= t.min_messages) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
+    const wide = a.count >= lowVolumeMinimum(windowMin) && wideReach(activity?.auth.get(a.id), windowMin);
+    if (a.count >= windowMin || q >= t.min_messages || wide) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
   }
   for (const a of spool?.auth_ids ?? []) {
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
@@ -423,12 +438,14 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Steady volume spread over many addresses that never read its mail is a botnet dripping
     // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
     const dripping = strangers >= MANY_STRANGERS;
-    if (atUsualVolume(act, logStart) && !dripping) {
+    const wide = wideReach(act, windowMin) && strangers > 0;
+    if (atUsualVolume(act, logStart) && !dripping && !wide) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
     }
     const reasons: string[] = [];
+    if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
     if (c.queued > 0) reasons.push(`${c.queued} messages queued`);

@@ -37,4 +37,23 @@ describe('investigate --json: low and slow', () => {
     expect([...v.ips].sort()).toEqual([...bots].sort());
     expect(v.auth_ids).toEqual(['sam@drip.test']);
   });
+
+  it('a few dozen messages to 40-60 people each is a mass mailing; a person writing to three at a time is not', async () => {
+    const logs = new SmallLogs();
+    const bots = ['45.33.80.1', '45.33.81.1', '45.33.82.1', '45.33.83.1'];
+    const office = '198.51.100.41';
+    for (let h = 0; h < 26; h++) {
+      if (h % 24 >= 8 && h % 24 < 18) {
+        logs.smtp(T0 + h * HOUR + 100, { sender: 'peter@wide.test', ip: office, authId: 'peter@wide.test', subject: `Order ${h}`, rcpts: ['client@remote.test'] });
+        logs.imap(T0 + h * HOUR + 50, 'peter@wide.test', office);
+      }
+      for (let k = 0; k < 2; k++) logs.smtp(T0 + h * HOUR + 900 + k * 60, { sender: 'lisa@team.test', ip: '198.51.100.42', authId: 'lisa@team.test', subject: `Minutes ${h}`, rcpts: ['a@remote.test', 'b@remote.test', 'c@remote.test'] });
+    }
+    for (let i = 0; i < 30; i++) logs.smtp(T0 + 6 * HOUR + i * 1800, { sender: 'peter@wide.test', ip: bots[i % bots.length]!, authId: 'peter@wide.test', subject: 'Document shared with you', rcpts: Array.from({ length: 40 + (i % 21) }, (_, k) => `w${i}-${k}@victims.test`), helo: 'User' });
+    const v = await verdictOf(logs, '24h');
+    expect(v.sources.map((s) => s.id)).toEqual(['peter@wide.test']);
+    expect(v.sources[0]!.reasons.join(' ')).toMatch(/\d+ distinct recipients, [\d.]+ a message: a mass mailing/);
+    expect([...v.ips].sort()).toEqual([...bots].sort());
+    expect(v.ips).not.toContain(office);
+  });
 });
