@@ -245,7 +245,7 @@ export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRES
 }
 
 /** AUTH ids and envelope senders whose times and addresses the verdict needs (activity.ts). */
-export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { authIds: string[]; senders: string[] } {
+export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { authIds: string[]; senders: string[]; sharedIps: string[] } {
   const min = windowMinimum(inputs.mainlog, t);
   const auth = new Set<string>();
   const senders = new Set<string>();
@@ -258,7 +258,28 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
-  return { authIds: [...auth], senders: [...senders] };
+  return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
+}
+
+/**
+ * Public addresses that logged in as mailboxes of two or more domains (customers): the
+ * second pass reads what they sent, to find one campaign run through many stolen passwords.
+ */
+function sharedAddresses(inputs: VerdictInputs): string[] {
+  const server = new Set((inputs.server_ips ?? []).map((i) => normalIp(i) ?? i));
+  const domains = new Map<string, Set<string>>();
+  for (const a of inputs.mainlog?.auth_senders ?? []) {
+    const at = a.id.lastIndexOf('@');
+    if (at < 0 || isServiceLogin(a.id)) continue;
+    for (const i of a.ips) {
+      const ip = normalIp(i.key);
+      if (ip === null || !isPublicIp(ip) || server.has(ip)) continue;
+      const set = domains.get(i.key) ?? new Set<string>();
+      set.add(a.id.slice(at + 1).toLowerCase());
+      domains.set(i.key, set);
+    }
+  }
+  return [...domains].filter(([, d]) => d.size >= 2).map(([ip]) => ip).slice(0, 200);
 }
 
 /** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
@@ -422,6 +443,30 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
     authCandidates.push({ id: a.id, sent: 0, queued: a.count, ips: a.ips, authenticators: [] });
   }
+  // One subject sent as mailboxes of several customers from the same addresses: one campaign run
+  // through many stolen passwords, each mailbox sending only a little. Every one is a source.
+  const campaignOf = new Map<string, { subject: string; ids: Set<string>; ips: Set<string> }>();
+  for (const [ip, bySubject] of activity?.shared ?? []) {
+    if (cls.classify(ip).cls !== 'attacker') continue;
+    // A campaign's address sends (nearly) nothing else; a shared webmail or office address
+    // carries many people's subjects, common ones ("Invoice") among them.
+    const total = [...bySubject.values()].reduce((n, e) => n + e.count, 0);
+    for (const [subject, e] of bySubject) {
+      const domains = new Set([...e.ids].map((id) => id.slice(id.lastIndexOf('@') + 1).toLowerCase()));
+      if (domains.size < 2 || e.count < BURST_FLOOR || e.count < 0.8 * total) continue;
+      for (const id of e.ids) {
+        const c = campaignOf.get(id) ?? { subject, ids: new Set<string>(), ips: new Set<string>() };
+        for (const other of e.ids) c.ids.add(other);
+        c.ips.add(ip);
+        campaignOf.set(id, c);
+      }
+    }
+  }
+  for (const id of campaignOf.keys()) {
+    if (authCandidates.some((c) => c.id === id) || isServiceLogin(id) || !id.includes('@')) continue;
+    const a = ml?.auth_senders.find((x) => x.id === id);
+    authCandidates.push({ id, sent: a?.count ?? activity?.auth.get(id)?.total ?? 0, queued: queued(id), ips: a?.ips ?? [], authenticators: a?.authenticators.map((x) => x.key) ?? [] });
+  }
   const flagged = new Set(authCandidates.map((c) => c.id.toLowerCase()));
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
@@ -433,18 +478,27 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const burst = act !== undefined ? burstOf(act, logStart) : null;
     const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
     const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
-    const classified = addresses.map((ip) => ({ ip, ...cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id, flagged }) }));
+    const campaign = campaignOf.get(c.id);
+    // Without a burst, a campaign began with its first message through this mailbox: who used
+    // the mailbox before that is its owner.
+    const campaignBegan = campaign === undefined ? null : [...campaign.ips].map((ip) => act?.ips.get(ip)?.first).filter((x): x is string => x !== undefined).sort()[0] ?? null;
+    const classified = addresses.map((ip) => {
+      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? campaignBegan, act, readers, mailbox: c.id, flagged });
+      // It sent the campaign's subject as other customers' mailboxes: no owner of this one.
+      return { ip, ...(r.cls === 'owner' && campaign?.ips.has(ip) === true ? { cls: 'attacker' as const, reason: '' } : r) };
+    });
     const strangers = classified.filter((r) => r.cls === 'attacker').length;
     // Steady volume spread over many addresses that never read its mail is a botnet dripping
     // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
     const dripping = strangers >= MANY_STRANGERS;
     const wide = wideReach(act, windowMin) && strangers > 0;
-    if (atUsualVolume(act, logStart) && !dripping && !wide) {
+    if (atUsualVolume(act, logStart) && !dripping && !wide && campaign === undefined) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
     }
     const reasons: string[] = [];
+    if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
@@ -452,7 +506,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (burst !== null) reasons.push(burst.began !== null ? `up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before` : `up to ${burst.peak} messages an hour, already from the start of the log (when it began is not known)`);
     if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
     const owned = classified.filter((r) => r.cls === 'owner');
-    if (owned.length > 0 && owned.length === classified.length) {
+    if (owned.length > 0 && owned.length === classified.length && campaign === undefined) {
       // Every address it sent from is its owner's: nobody else used the password.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} only from its owner's addresses (${owned.map((r) => `${r.ip}: ${r.reason}`).join('; ')}): not a stolen password; an infected office computer would show here`, count: c.sent });
       continue;
@@ -471,7 +525,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     attackers.sort((a, b) => weightOf(b) - weightOf(a) || (a < b ? -1 : 1));
     if (owners > 0) reasons.push(`${owners} address${owners === 1 ? '' : 'es'} of the owner not blocked`);
     if (attackers.length > 0) reasons.push(`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'}`);
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin || campaign !== undefined ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',

@@ -56,4 +56,29 @@ describe('investigate --json: low and slow', () => {
     expect([...v.ips].sort()).toEqual([...bots].sort());
     expect(v.ips).not.toContain(office);
   });
+
+  it('one subject sent as many customers\' mailboxes from shared addresses is one campaign: every mailbox is a source', async () => {
+    const logs = new SmallLogs();
+    const bots = ['45.33.90.1', '45.33.91.1', '45.33.92.1', '45.33.93.1'];
+    const webmail = '192.0.2.10';
+    const victims = Array.from({ length: 6 }, (_, i) => `box${i}@customer${i}.test`);
+    const phones = victims.map((_, i) => `198.51.100.${150 + i}`);
+    victims.forEach((mb, i) => {
+      // The owner's phone sent the day before; webmail (this server, shared by everyone) now and then.
+      logs.smtp(T0 + 2 * HOUR + i * 60, { sender: mb, ip: phones[i]!, authId: mb, subject: 'Hello', rcpts: ['friend@remote.test'] });
+      for (let k = 0; k < 3; k++) {
+        logs.smtp(T0 + (9 + k) * HOUR + i * 120, { sender: mb, ip: webmail, authId: mb, subject: k === 0 ? 'Invoice' : `Note ${i}-${k}`, rcpts: ['x@remote.test'] });
+        logs.imap(T0 + (9 + k) * HOUR + i * 120 - 30, mb, webmail);
+      }
+      for (let k = 0; k < 8; k++) logs.smtp(T0 + 15 * HOUR + i * 600 + k * 45, { sender: mb, ip: bots[(i + k) % bots.length]!, authId: mb, subject: '=?UTF-8?B?RG9jdW1lbnQgc2hhcmVkIHdpdGggeW91?=', rcpts: [`t${i}-${k}@victims.test`], helo: 'User' });
+      // The botnet checked each password over IMAP first.
+      logs.imap(T0 + 14 * HOUR + i * 60, mb, bots[i % bots.length]!);
+    });
+    const v = await verdictOf(logs, '24h');
+    expect(v.sources.map((s) => s.id).sort()).toEqual([...victims].sort());
+    expect(v.sources[0]!.reasons.join(' ')).toContain('one of 6 mailboxes of different customers sending "Document shared with you" from the same');
+    expect([...v.ips].sort()).toEqual([...bots].sort());
+    for (const ip of [webmail, ...phones]) expect(v.ips).not.toContain(ip);
+    expect([...v.auth_ids].sort()).toEqual([...victims].sort());
+  });
 });
