@@ -340,7 +340,11 @@ function classifier(inputs: VerdictInputs): Classifier {
       // whatever its history: credentials are often tried (and mail read) before a run.
       if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
         const read = owner.readers?.get(ip);
-        if (read !== undefined) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
+        // One or two logins, then only the incident's mail (a burst's worth, none before it):
+        // the attacker checking the stolen password over IMAP, not the owner reading mail.
+        const sent = owner.act?.ips.get(ip);
+        const passwordCheck = read !== undefined && sent !== undefined && owner.began !== null && sent.first >= owner.began && read.count <= 2 && sent.count >= BURST_FLOOR;
+        if (read !== undefined && !passwordCheck) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
         const u = owner.act?.ips.get(ip);
         if (u !== undefined && owner.began !== null && u.first < owner.began) return { cls: 'owner', reason: `used ${owner.mailbox} from ${iso(u.first)}, before the incident began at ${iso(owner.began)}` };
       }
