@@ -40,7 +40,7 @@ export interface ActivityFacts {
   auth: Map<string, SourceActivity>;
   /** By envelope sender (lower-cased). */
   senders: Map<string, SourceActivity>;
-  /** `I=[…]` addresses: this server's own receiving interfaces. */
+  /** `I=[…]` addresses and Dovecot's `lip=`: this server's own receiving interfaces. */
   interfaces: Set<string>;
   /** Mailbox (lower-cased) → IMAP/POP3 logins from the maillog. */
   readers: Map<string, MailReading>;
@@ -191,6 +191,10 @@ export class ActivityCollector {
     const refMonth = ref !== null ? Number(ref.slice(5, 7)) : 12;
     const sharedIds = new Set([...this.facts.auth.keys()].map((id) => id.toLowerCase()));
     for (const line of this.#maillog) {
+      // Dovecot's local address (lip=) is an address of this server, as Exim's I= is.
+      const lip = / lip=([0-9A-Fa-f:.]+)/.exec(line);
+      const local = lip === null ? null : normalIp(lip[1]!);
+      if (local !== null) this.facts.interfaces.add(local);
       let login = parseDovecotLogin(line, refYear);
       // A December line read in January belongs to the year before.
       if (login !== null && Number(login.time.slice(5, 7)) > refMonth) login = parseDovecotLogin(line, refYear - 1);

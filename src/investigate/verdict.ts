@@ -325,7 +325,7 @@ function classifier(inputs: VerdictInputs): Classifier {
   return {
     customer: (ip, domain) => colleagueReadingFrom(ip, `@${domain}`, new Set()),
     classify(ip, owner) {
-      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log'})` };
+      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log or Dovecot lip='})` };
       if (ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
       if (!isPublicIp(ip)) return { cls: 'private', reason: 'private or reserved address, not routable from outside' };
       const proxy = proxyReason(proxies, ip);

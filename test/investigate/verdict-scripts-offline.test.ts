@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageId, writeSpoolMessage } from '../../fixtures/sim/lib/spool.mjs';
 import type { Verdict } from '../../src/investigate/verdict.js';
 import { runCli } from '../cli/run-cli.js';
-import { HOUR, SmallLogs, T0 } from './small-logs.js';
+import { HOUR, SERVER_IP, SmallLogs, T0 } from './small-logs.js';
 
 /**
  * Offline (a copied log; the accounts' directories are not on this machine) the script is named
@@ -25,6 +25,7 @@ describe('investigate --json offline: scripts named unchecked', () => {
     const logs = new SmallLogs();
     for (let h = 8; h < 18; h++) logs.imap(T0 + h * HOUR, 'anna@other.test', office);
     for (let i = 0; i < 150; i++) logs.local(T0 + 20 * HOUR + i * 30, { cwd: spamDir, sender: 'zzshopuser@host.example.test', user: 'zzshopuser', subject: 'Your parcel', rcpts: [`r${i}@victims.test`] });
+    for (let i = 0; i < 150; i++) logs.local(T0 + 14 * HOUR + i * 7, { cwd: '/home/zzcron/public_html', sender: 'newsletter@cron.test', user: 'zzcron', subject: 'Our selection', rcpts: [`c${i}@remote.test`] });
     for (let i = 0; i < 200; i++) logs.local(T0 + 12 * HOUR + i * 5, { cwd: siteDir, sender: 'news@other.test', user: 'zzotheruser', subject: 'Member update', rcpts: [`m${i}@remote.test`] });
     const files = logs.write(base);
     const spool = join(base, 'spool');
@@ -35,6 +36,8 @@ describe('investigate --json offline: scripts named unchecked', () => {
     };
     for (let i = 0; i < 30; i++) queue('zzshopuser@host.example.test', 'zzshopuser', `shop.test/wp-content/uploads/2024/x7.php for ${bot}`);
     for (let i = 0; i < 150; i++) queue('news@other.test', 'zzotheruser', `other.test/index.php for ${office}`);
+    // wp-cron's loopback request: the client is this server (Dovecot's lip= in the maillog).
+    for (let i = 0; i < 120; i++) queue('newsletter@cron.test', 'zzcron', `cron.test/wp-cron.php for ${SERVER_IP}`);
     const r = await runCli(['investigate', '--json', '--since', '48h', '--mainlog', files.mainlog, '--maillog', files.maillog, '--spool', spool]);
     expect(r.code, r.stderr).toBe(0);
     v = (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
@@ -56,5 +59,11 @@ describe('investigate --json offline: scripts named unchecked', () => {
     expect(v.senders).not.toContain('news@other.test');
     expect(v.ips).not.toContain(office);
     expect(v.directories.map((d) => d.path)).not.toContain(siteDir);
+  });
+
+  it('leaves a script only this server requested alone (wp-cron), the server known from Dovecot\'s lip=', () => {
+    expect(JSON.stringify(v.scripts)).not.toContain('wp-cron.php');
+    expect(v.senders).not.toContain('newsletter@cron.test');
+    expect(v.ips).not.toContain(SERVER_IP);
   });
 });
