@@ -581,6 +581,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
     }
+    if (c.senders.length > 0 && c.senders.every((x) => isSystemSender(x.key))) {
+      // Mail sent as root or another system sender from a home directory: cron's output.
+      evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${c.senders.map((x) => x.key).join(', ')}: cron or system mail, not a script`, count: c.count });
+      continue;
+    }
     const dirSender = c.senders[0]?.key;
     const senderAct = dirSender !== undefined ? activity?.senders.get(dirSender.toLowerCase()) : undefined;
     if (atUsualVolume(senderAct, logStart)) {

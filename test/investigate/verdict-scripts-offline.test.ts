@@ -26,6 +26,8 @@ describe('investigate --json offline: scripts named unchecked', () => {
     for (let h = 8; h < 18; h++) logs.imap(T0 + h * HOUR, 'anna@other.test', office);
     for (let i = 0; i < 150; i++) logs.local(T0 + 20 * HOUR + i * 30, { cwd: spamDir, sender: 'zzshopuser@host.example.test', user: 'zzshopuser', subject: 'Your parcel', rcpts: [`r${i}@victims.test`] });
     for (let i = 0; i < 150; i++) logs.local(T0 + 14 * HOUR + i * 7, { cwd: '/home/zzcron/public_html', sender: 'newsletter@cron.test', user: 'zzcron', subject: 'Our selection', rcpts: [`c${i}@remote.test`] });
+    // A cron job mailing its output every few minutes, as root from the account's home.
+    for (let i = 0; i < 300; i++) logs.local(T0 + i * 240, { cwd: '/home/zzcronjob', sender: 'root@host.example.test', user: 'zzcronjob', subject: 'Cron <zzcronjob@host> php run.php', rcpts: ['zzcronjob'] });
     for (let i = 0; i < 200; i++) logs.local(T0 + 12 * HOUR + i * 5, { cwd: siteDir, sender: 'news@other.test', user: 'zzotheruser', subject: 'Member update', rcpts: [`m${i}@remote.test`] });
     const files = logs.write(base);
     const spool = join(base, 'spool');
@@ -59,6 +61,12 @@ describe('investigate --json offline: scripts named unchecked', () => {
     expect(v.senders).not.toContain('news@other.test');
     expect(v.ips).not.toContain(office);
     expect(v.directories.map((d) => d.path)).not.toContain(siteDir);
+  });
+
+  it('cron output sent as root from a home directory is no source and no directory', () => {
+    expect(v.directories.map((d) => d.path)).not.toContain('/home/zzcronjob');
+    expect(v.sender).not.toBe('root@host.example.test');
+    expect(v.evidence.some((e) => e.detail.includes('/home/zzcronjob as root@host.example.test: cron or system mail'))).toBe(true);
   });
 
   it('leaves a script only this server requested alone (wp-cron), the server known from Dovecot\'s lip=', () => {
