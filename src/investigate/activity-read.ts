@@ -67,11 +67,11 @@ export async function* linesContaining(path: string, needles: string[], signal?:
 
 /** Activity of `authIds` and `senders` from main logs and maillogs; unreadable files are reported. */
 export async function readActivity(
-  leads: { authIds: string[]; senders: string[] },
+  leads: { authIds: string[]; senders: string[]; sharedIps?: string[] },
   files: { mainlogs: string[]; maillogs: string[] },
   signal?: AbortSignal,
 ): Promise<{ facts: ActivityFacts; problems: string[] }> {
-  const collector = new ActivityCollector(leads.authIds, leads.senders);
+  const collector = new ActivityCollector(leads.authIds, leads.senders, leads.sharedIps);
   const problems: string[] = [];
   for (const f of files.mainlogs) {
     try {

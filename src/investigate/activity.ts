@@ -6,6 +6,7 @@
  * host's grep.
  */
 import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
+import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import { normalIp } from './addresses.js';
 
 /** One address's use of a mailbox. Times are the log's `YYYY-MM-DD HH:MM:SS`. */
@@ -39,10 +40,20 @@ export interface ActivityFacts {
   auth: Map<string, SourceActivity>;
   /** By envelope sender (lower-cased). */
   senders: Map<string, SourceActivity>;
-  /** `I=[…]` addresses: this server's own receiving interfaces. */
+  /** `I=[…]` addresses and Dovecot's `lip=`: this server's own receiving interfaces. */
   interfaces: Set<string>;
   /** Mailbox (lower-cased) → IMAP/POP3 logins from the maillog. */
   readers: Map<string, MailReading>;
+  /**
+   * Address → every mailbox (lower-cased) read from it over IMAP/POP3, flagged or not: an
+   * address a customer's people read their mail from is that customer's own (its office).
+   */
+  mailboxesReadFrom?: Map<string, Set<string>>;
+  /**
+   * For addresses that logged in as several ids (given as `sharedIps`): subject (decoded) → the
+   * ids that sent it from there and how many messages. Their lines also fill `auth` for those ids.
+   */
+  shared?: Map<string, Map<string, { ids: Set<string>; count: number }>>;
   /** Mainlog times seen, for the maillog's missing year. */
   lastTime: string | null;
   /** The earliest time the main logs read start at (not only the flagged ids' lines). */
@@ -97,13 +108,17 @@ export class ActivityCollector {
   readonly facts: ActivityFacts = { auth: new Map(), senders: new Map(), interfaces: new Set(), readers: new Map(), lastTime: null, firstTime: null };
   readonly #maillog: string[] = [];
 
-  constructor(authIds: Iterable<string>, senders: Iterable<string>) {
+  readonly #sharedIps: Set<string>;
+
+  constructor(authIds: Iterable<string>, senders: Iterable<string>, sharedIps: Iterable<string> = []) {
     this.#authIds = new Map([...authIds].map((id) => [id.toLowerCase(), id]));
     this.#senders = new Set([...senders].map((s) => s.toLowerCase()));
+    const shared = [...sharedIps];
+    this.#sharedIps = new Set(shared.map((ip) => normalIp(ip)).filter((ip): ip is string => ip !== null));
     // As logged and lower-cased: lines are matched byte for byte, not case-folded (a main log is
     // gigabytes); the first pass ranks ids as logged, so these are the spellings that matter.
     const given = [...authIds, ...senders];
-    this.#needles = [...new Set([...given, ...given.map((n) => n.toLowerCase())])];
+    this.#needles = [...new Set([...given, ...given.map((n) => n.toLowerCase()), ...shared.map((ip) => `[${ip}]`)])];
   }
 
   /** Fixed strings that find every main-log line this collector needs (lines without one are skipped). */
@@ -149,7 +164,19 @@ export class ActivityCollector {
       for (const r of a.recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r.toLowerCase());
     };
     const authId = a.auth?.id ?? '';
-    if (authId !== '' && this.#authIds.has(authId.toLowerCase())) record(this.facts.auth, this.#authIds.get(authId.toLowerCase())!);
+    const fromShared = ip !== null && authId !== '' && this.#sharedIps.has(ip);
+    if (fromShared) {
+      const bySubject = (this.facts.shared ??= new Map()).get(ip) ?? new Map<string, { ids: Set<string>; count: number }>();
+      this.facts.shared.set(ip, bySubject);
+      const subject = decodeEncodedWords(a.subject ?? '');
+      const entry = bySubject.get(subject) ?? { ids: new Set<string>(), count: 0 };
+      if (bySubject.size < 1000 || bySubject.has(subject)) {
+        entry.ids.add(authId);
+        entry.count++;
+        bySubject.set(subject, entry);
+      }
+    }
+    if (authId !== '' && (this.#authIds.has(authId.toLowerCase()) || fromShared)) record(this.facts.auth, this.#authIds.get(authId.toLowerCase()) ?? authId);
     if (this.#senders.has(a.sender.toLowerCase())) record(this.facts.senders, a.sender.toLowerCase());
   }
 
@@ -162,13 +189,25 @@ export class ActivityCollector {
     const ref = this.facts.lastTime;
     const refYear = ref !== null ? Number(ref.slice(0, 4)) : fallbackYear;
     const refMonth = ref !== null ? Number(ref.slice(5, 7)) : 12;
+    const sharedIds = new Set([...this.facts.auth.keys()].map((id) => id.toLowerCase()));
     for (const line of this.#maillog) {
+      // Dovecot's local address (lip=) is an address of this server, as Exim's I= is.
+      const lip = / lip=([0-9A-Fa-f:.]+)/.exec(line);
+      const local = lip === null ? null : normalIp(lip[1]!);
+      if (local !== null) this.facts.interfaces.add(local);
       let login = parseDovecotLogin(line, refYear);
       // A December line read in January belongs to the year before.
       if (login !== null && Number(login.time.slice(5, 7)) > refMonth) login = parseDovecotLogin(line, refYear - 1);
       if (login === null || login.user.startsWith('__cpanel__service__')) continue;
       const user = login.user.toLowerCase();
-      if (!this.#authIds.has(user)) continue;
+      const readFrom = (this.facts.mailboxesReadFrom ??= new Map());
+      if (readFrom.size < 200_000 || readFrom.has(login.ip)) {
+        const set = readFrom.get(login.ip) ?? new Set<string>();
+        if (set.size < 1000) set.add(user);
+        readFrom.set(login.ip, set);
+      }
+      // Ids found through a shared address were not known before the main log was read.
+      if (!this.#authIds.has(user) && !sharedIds.has(user)) continue;
       let r = this.facts.readers.get(user);
       if (r === undefined) {
         r = { ips: new Map() };

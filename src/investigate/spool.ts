@@ -145,7 +145,7 @@ export class SpoolSummary {
 
   result(spoolDir: string, split: boolean, truncated: boolean, limit = 50): SpoolScanResult {
     const scripts = [...this.#scripts]
-      .map(([script, s]) => ({ script, host: s.host, path: s.path, count: s.count, ips: topOf(s.ips, 20), chains: topOf(s.chains, 50), senders: topOf(s.senders, 10), originating: topOf(s.orig, 10) }))
+      .map(([script, s]) => ({ script, host: s.host, path: s.path, count: s.count, ips: topOf(s.ips, 20), chains: topOf(s.chains, 1000), senders: topOf(s.senders, 10), originating: topOf(s.orig, 10) }))
       .sort((a, b) => b.count - a.count || (a.script < b.script ? -1 : a.script > b.script ? 1 : 0))
       .slice(0, limit);
     const auth_ids = [...this.#auth]

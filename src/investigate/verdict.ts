@@ -245,25 +245,65 @@ export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRES
 }
 
 /** AUTH ids and envelope senders whose times and addresses the verdict needs (activity.ts). */
-export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { authIds: string[]; senders: string[] } {
+export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { authIds: string[]; senders: string[]; sharedIps: string[] } {
   const min = windowMinimum(inputs.mainlog, t);
   const auth = new Set<string>();
   const senders = new Set<string>();
   const queued = new Map((inputs.queue?.senders ?? inputs.spool?.senders ?? []).map((q) => [q.key.toLowerCase(), q.count]));
   for (const a of inputs.mainlog?.auth_senders ?? []) {
     if (a.id === '' || isServiceLogin(a.id)) continue;
-    if (a.count >= min || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
+    // Under the minimum too: their recipients may make them a mass mailing (wideReach).
+    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
   }
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
-  return { authIds: [...auth], senders: [...senders] };
+  return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
+}
+
+/**
+ * Public addresses that logged in as mailboxes of two or more domains (customers): the
+ * second pass reads what they sent, to find one campaign run through many stolen passwords.
+ */
+function sharedAddresses(inputs: VerdictInputs): string[] {
+  const server = new Set((inputs.server_ips ?? []).map((i) => normalIp(i) ?? i));
+  const domains = new Map<string, Set<string>>();
+  for (const a of inputs.mainlog?.auth_senders ?? []) {
+    const at = a.id.lastIndexOf('@');
+    if (at < 0 || isServiceLogin(a.id)) continue;
+    for (const i of a.ips) {
+      const ip = normalIp(i.key);
+      if (ip === null || !isPublicIp(ip) || server.has(ip)) continue;
+      const set = domains.get(i.key) ?? new Set<string>();
+      set.add(a.id.slice(at + 1).toLowerCase());
+      domains.set(i.key, set);
+    }
+  }
+  return [...domains].filter(([, d]) => d.size >= 2).map(([ip]) => ip).slice(0, 200);
+}
+
+/** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
+const MANY_STRANGERS = 10;
+
+/** Messages in the window under which even a wide mailing is not looked at. */
+function lowVolumeMinimum(windowMin: number): number {
+  return Math.min(windowMin, Math.max(2 * BURST_FLOOR, Math.ceil(windowMin / 4)));
+}
+
+/**
+ * Few messages to many people each: as many distinct recipients as ten times the window
+ * minimum of messages, at ten or more a message. A person writes to a handful at a time.
+ */
+function wideReach(act: SourceActivity | undefined, windowMin: number): boolean {
+  return act !== undefined && act.total > 0 && act.uniqueRecipients.size >= 10 * windowMin && act.recipients / act.total >= 10;
 }
 
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
 interface Classifier {
-  classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string }): { cls: AddressClass; reason: string };
+  /** A mailbox of `domain` (not flagged) whose mail is read from `ip`: the customer's own address. */
+  customer(ip: string, domain: string): string | null;
+  classify(ip: string, owner?: { level: number; began: string | null; act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; mailbox: string; flagged: Set<string> }): { cls: AddressClass; reason: string };
 }
 
 function classifier(inputs: VerdictInputs): Classifier {
@@ -274,19 +314,37 @@ function classifier(inputs: VerdictInputs): Classifier {
   }
   const proxies = inputs.proxies ?? proxyRanges();
   const allowIps = new Set((inputs.allow?.ips ?? []).map((i) => normalIp(i) ?? i));
+  const readFrom = inputs.activity?.mailboxesReadFrom;
+  const colleagueReadingFrom = (ip: string, mailbox: string, flagged: Set<string>): string | null => {
+    const at = mailbox.lastIndexOf('@');
+    if (at < 0 || readFrom === undefined) return null;
+    const domain = mailbox.slice(at).toLowerCase();
+    for (const m of readFrom.get(ip) ?? []) if (m.endsWith(domain) && m !== mailbox.toLowerCase() && !flagged.has(m)) return m;
+    return null;
+  };
   return {
+    customer: (ip, domain) => colleagueReadingFrom(ip, `@${domain}`, new Set()),
     classify(ip, owner) {
-      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log'})` };
+      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log or Dovecot lip='})` };
       if (ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
       if (!isPublicIp(ip)) return { cls: 'private', reason: 'private or reserved address, not routable from outside' };
       const proxy = proxyReason(proxies, ip);
       if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };
       if (allowIps.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
+      // The customer's own place (its office): other people of the same domain, not flagged,
+      // read their mail from it. A burst from there is the customer's bulk mail (a newsletter)
+      // or an infected office computer, not a stolen password used from elsewhere.
+      const colleague = owner !== undefined ? colleagueReadingFrom(ip, owner.mailbox, owner.flagged) : null;
+      if (colleague !== null) return { cls: 'owner', reason: `the customer's own address: ${colleague} (same domain) reads mail from it` };
       // An address that itself sent at burst rate since the incident began is an attacker
       // whatever its history: credentials are often tried (and mail read) before a run.
       if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
         const read = owner.readers?.get(ip);
-        if (read !== undefined) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
+        // One or two logins, then only the incident's mail (a burst's worth, none before it):
+        // the attacker checking the stolen password over IMAP, not the owner reading mail.
+        const sent = owner.act?.ips.get(ip);
+        const passwordCheck = read !== undefined && sent !== undefined && owner.began !== null && sent.first >= owner.began && read.count <= 2 && sent.count >= BURST_FLOOR;
+        if (read !== undefined && !passwordCheck) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
         const u = owner.act?.ips.get(ip);
         if (u !== undefined && owner.began !== null && u.first < owner.began) return { cls: 'owner', reason: `used ${owner.mailbox} from ${iso(u.first)}, before the incident began at ${iso(owner.began)}` };
       }
@@ -299,12 +357,33 @@ function classifier(inputs: VerdictInputs): Classifier {
  * The script file for a heavy directory: a file that exists in that directory (its listing),
  * named by X-PHP-Script (or X-PHP-Originating-Script) of mail sharing the directory's envelope
  * senders, or the directory's lone recent PHP file. Never a file of another account or one that
- * is not there: then the script is not identified.
+ * is not there: then the script is not identified. Offline (the directory could not be listed:
+ * a copied log) the X-PHP-Script inside the directory is named unchecked, and says so.
  */
-function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, recentSince: number | null): { path: string; url: string | null; how: string } | null {
+function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, recentSince: number | null): { path: string; url: string | null; how: string; unchecked: boolean } | null {
   const listed = inputs.listings?.[dir];
-  if (listed === undefined) return null;
-  const exists = new Set(listed.map((f) => f.path));
+  if (listed === undefined) {
+    const named = xPhpScriptIn(dir, dirSenders, inputs, null);
+    return named === null ? null : { ...named, how: `${named.how}; existence not checked (offline)`, unchecked: true };
+  }
+  const found = xPhpScriptIn(dir, dirSenders, inputs, new Set(listed.map((f) => f.path)));
+  if (found !== null) return { ...found, unchecked: false };
+  // The directory's one suspect PHP file: changed in the week before the log ends, a random
+  // or hidden name (as the suspect-files action rates them).
+  const suspect = listed.filter((f) => {
+    if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
+    const name = basename(f.path);
+    return (recentSince !== null && f.mtime >= recentSince) || looksRandomName(name) || name.startsWith('.');
+  });
+  if (suspect.length === 1) return { path: suspect[0]!.path, url: null, how: 'the only suspect PHP file in the directory (recently changed, random or hidden name)', unchecked: false };
+  return null;
+}
+
+/**
+ * The script named by X-PHP-Script (or, when files are listed, X-PHP-Originating-Script) of mail
+ * sharing the directory's senders, inside that directory; `exists` null: not checked.
+ */
+function xPhpScriptIn(dir: string, dirSenders: RankedItem[], inputs: VerdictInputs, exists: Set<string> | null): { path: string; url: string; how: string } | null {
   const home = accountHome(dir, inputs.home_roots);
   const senders = new Set(dirSenders.map((s) => s.key.toLowerCase()));
   const sharesSenders = (s: { senders: RankedItem[] }): boolean => senders.size === 0 || s.senders.some((x) => senders.has(x.key.toLowerCase()));
@@ -315,23 +394,14 @@ function resolveScript(dir: string, dirSenders: RankedItem[], inputs: VerdictInp
     // A site's root-level script matches only a document root directly under the home.
     const dirMatches = urlDir === '/' ? home !== null && dirname(dir) === home.home : dir.endsWith(urlDir);
     const path = `${dir}/${basename(s.path)}`;
-    if (dirMatches && exists.has(path)) candidates.push({ path, url: s.script, count: s.count, how: `X-PHP-Script ${s.script}` });
+    if (dirMatches && (exists === null || exists.has(path))) candidates.push({ path, url: s.script, count: s.count, how: `X-PHP-Script ${s.script}` });
     for (const o of s.originating) {
       const name = o.key.slice(o.key.indexOf(':') + 1);
-      if (exists.has(`${dir}/${name}`)) candidates.push({ path: `${dir}/${name}`, url: s.script, count: o.count, how: `X-PHP-Originating-Script ${name}` });
+      if (exists?.has(`${dir}/${name}`) === true) candidates.push({ path: `${dir}/${name}`, url: s.script, count: o.count, how: `X-PHP-Originating-Script ${name}` });
     }
   }
   candidates.sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1));
-  if (candidates.length > 0) return candidates[0]!;
-  // The directory's one suspect PHP file: changed in the week before the log ends, a random
-  // or hidden name (as the suspect-files action rates them).
-  const suspect = listed.filter((f) => {
-    if (!/\.(php\d?|phtml|phar)$/i.test(f.path) || dirname(f.path) !== dir) return false;
-    const name = basename(f.path);
-    return (recentSince !== null && f.mtime >= recentSince) || looksRandomName(name) || name.startsWith('.');
-  });
-  if (suspect.length === 1) return { path: suspect[0]!.path, url: null, how: 'the only suspect PHP file in the directory (recently changed, random or hidden name)' };
-  return null;
+  return candidates[0] ?? null;
 }
 
 export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS, since: string | null = null): Verdict {
@@ -370,12 +440,38 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     if (a.id === '' || isServiceLogin(a.id)) continue;
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
-    if (a.count >= windowMin || q >= t.min_messages) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
+    const wide = a.count >= lowVolumeMinimum(windowMin) && wideReach(activity?.auth.get(a.id), windowMin);
+    if (a.count >= windowMin || q >= t.min_messages || wide) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
   }
   for (const a of spool?.auth_ids ?? []) {
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
     authCandidates.push({ id: a.id, sent: 0, queued: a.count, ips: a.ips, authenticators: [] });
   }
+  // One subject sent as mailboxes of several customers from the same addresses: one campaign run
+  // through many stolen passwords, each mailbox sending only a little. Every one is a source.
+  const campaignOf = new Map<string, { subject: string; ids: Set<string>; ips: Set<string> }>();
+  for (const [ip, bySubject] of activity?.shared ?? []) {
+    if (cls.classify(ip).cls !== 'attacker') continue;
+    // A campaign's address sends (nearly) nothing else; a shared webmail or office address
+    // carries many people's subjects, common ones ("Invoice") among them.
+    const total = [...bySubject.values()].reduce((n, e) => n + e.count, 0);
+    for (const [subject, e] of bySubject) {
+      const domains = new Set([...e.ids].map((id) => id.slice(id.lastIndexOf('@') + 1).toLowerCase()));
+      if (domains.size < 2 || e.count < BURST_FLOOR || e.count < 0.8 * total) continue;
+      for (const id of e.ids) {
+        const c = campaignOf.get(id) ?? { subject, ids: new Set<string>(), ips: new Set<string>() };
+        for (const other of e.ids) c.ids.add(other);
+        c.ips.add(ip);
+        campaignOf.set(id, c);
+      }
+    }
+  }
+  for (const id of campaignOf.keys()) {
+    if (authCandidates.some((c) => c.id === id) || isServiceLogin(id) || !id.includes('@')) continue;
+    const a = ml?.auth_senders.find((x) => x.id === id);
+    authCandidates.push({ id, sent: a?.count ?? activity?.auth.get(id)?.total ?? 0, queued: queued(id), ips: a?.ips ?? [], authenticators: a?.authenticators.map((x) => x.key) ?? [] });
+  }
+  const flagged = new Set(authCandidates.map((c) => c.id.toLowerCase()));
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
     if (isMailbox && allowedSender(c.id, inputs.allow)) {
@@ -384,26 +480,48 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const act = activity?.auth.get(c.id);
     const burst = act !== undefined ? burstOf(act, logStart) : null;
-    if (atUsualVolume(act, logStart)) {
+    const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
+    const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
+    const campaign = campaignOf.get(c.id);
+    // Without a burst, a campaign began with its first message through this mailbox: who used
+    // the mailbox before that is its owner.
+    const campaignBegan = campaign === undefined ? null : [...campaign.ips].map((ip) => act?.ips.get(ip)?.first).filter((x): x is string => x !== undefined).sort()[0] ?? null;
+    const classified = addresses.map((ip) => {
+      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? campaignBegan, act, readers, mailbox: c.id, flagged });
+      // It sent the campaign's subject as other customers' mailboxes: no owner of this one.
+      return { ip, ...(r.cls === 'owner' && campaign?.ips.has(ip) === true ? { cls: 'attacker' as const, reason: '' } : r) };
+    });
+    const strangers = classified.filter((r) => r.cls === 'attacker').length;
+    // Steady volume spread over many addresses that never read its mail is a botnet dripping
+    // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
+    const dripping = strangers >= MANY_STRANGERS;
+    const wide = wideReach(act, windowMin) && strangers > 0;
+    if (atUsualVolume(act, logStart) && !dripping && !wide && campaign === undefined) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
     }
     const reasons: string[] = [];
+    if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
+    if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
+    if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
     if (c.queued > 0) reasons.push(`${c.queued} messages queued`);
     if (burst !== null) reasons.push(burst.began !== null ? `up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before` : `up to ${burst.peak} messages an hour, already from the start of the log (when it began is not known)`);
     if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
-    const addresses = act !== undefined ? [...act.ips.keys()] : [...new Set(c.ips.map((i) => normalIp(i.key)).filter((x): x is string => x !== null))];
-    const readers = activity?.readers.get(c.id.toLowerCase())?.ips;
+    const owned = classified.filter((r) => r.cls === 'owner');
+    if (owned.length > 0 && owned.length === classified.length && campaign === undefined) {
+      // Every address it sent from is its owner's: nobody else used the password.
+      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} only from its owner's addresses (${owned.map((r) => `${r.ip}: ${r.reason}`).join('; ')}): not a stolen password; an infected office computer would show here`, count: c.sent });
+      continue;
+    }
     const attackers: string[] = [];
     let owners = 0;
-    for (const ip of addresses) {
-      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? null, act, readers, mailbox: c.id });
-      if (r.cls === 'attacker') attackers.push(ip);
+    for (const r of classified) {
+      if (r.cls === 'attacker') attackers.push(r.ip);
       else {
         if (r.cls === 'owner') owners++;
-        keepNotBlocked(ip, r.cls, r.reason, c.id);
+        keepNotBlocked(r.ip, r.cls, r.reason, c.id);
       }
     }
     // Worst first: the addresses that sent the most through it.
@@ -411,7 +529,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     attackers.sort((a, b) => weightOf(b) - weightOf(a) || (a < b ? -1 : 1));
     if (owners > 0) reasons.push(`${owners} address${owners === 1 ? '' : 'es'} of the owner not blocked`);
     if (attackers.length > 0) reasons.push(`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'}`);
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin || campaign !== undefined ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',
@@ -438,7 +556,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
 
   // Scripts: heavy cwd directories under a home, and X-PHP-Script values in the queue.
-  const scripts: (ScriptVerdict & { sender: string | null; how: string })[] = [];
+  const scripts: (ScriptVerdict & { sender: string | null; how: string; unchecked?: boolean; dir?: string })[] = [];
   const directories: Verdict['directories'] = [];
   const proxies = inputs.proxies ?? proxyRanges();
   const scriptClients = (s: { ips: RankedItem[]; chains?: RankedItem[] } | undefined): RankedItem[] => {
@@ -463,6 +581,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
     }
+    if (c.senders.length > 0 && c.senders.every((x) => isSystemSender(x.key))) {
+      // Mail sent as root or another system sender from a home directory: cron's output.
+      evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${c.senders.map((x) => x.key).join(', ')}: cron or system mail, not a script`, count: c.count });
+      continue;
+    }
     const dirSender = c.senders[0]?.key;
     const senderAct = dirSender !== undefined ? activity?.senders.get(dirSender.toLowerCase()) : undefined;
     if (atUsualVolume(senderAct, logStart)) {
@@ -478,7 +601,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const spoolScript = spool?.scripts.find((s) => s.script === r.url);
     const clients = [...scriptClients(spoolScript), ...(r.url !== null ? inputs.access_ips?.[r.url] ?? [] : [])];
-    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how });
+    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how, unchecked: r.unchecked, dir: c.path });
   }
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
@@ -499,14 +622,32 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   for (const [url, ips] of Object.entries(inputs.access_ips ?? {})) {
     if (ips.length > 0) evidence.push({ source: 'access_log', detail: `${ips.length} client addresses requested ${url}`, count: ips.reduce((n, i) => n + i.count, 0) });
   }
-  for (const sc of scripts) {
-    const attackers: string[] = [];
+  // Scripts only this server or the site's own customer requested (wp-cron's loopback call, a
+  // newsletter page used from the customer's office): the site's own mail, not a source.
+  const clearedDirs = new Set<string>();
+  const clearedSenders = new Set<string>();
+  for (const sc of [...scripts]) {
+    const host = sc.url === null ? null : sc.url.slice(0, sc.url.indexOf('/') < 0 ? sc.url.length : sc.url.indexOf('/')).replace(/^www\./i, '');
+    const classified: { ip: string; cls: AddressClass; reason: string }[] = [];
     for (const raw of new Set(sc.ips)) {
       const ip = normalIp(raw);
       if (ip === null) continue;
-      const r = cls.classify(ip);
-      if (r.cls === 'attacker') attackers.push(ip);
-      else keepNotBlocked(ip, r.cls, r.reason, sc.url ?? sc.path);
+      let r = cls.classify(ip);
+      const colleague = r.cls === 'attacker' && host !== null && host !== '' ? cls.customer(ip, host) : null;
+      if (colleague !== null) r = { cls: 'owner', reason: `the site's customer: ${colleague} reads mail from it` };
+      classified.push({ ip, ...r });
+    }
+    if (classified.length > 0 && classified.every((r) => r.cls === 'server' || r.cls === 'owner')) {
+      evidence.push({ source: 'mainlog', detail: `${sc.path} sent ${sc.count}, requested only by ${classified.map((r) => `${r.ip} (${r.reason})`).join(', ')}: the site's own mail, not acted on`, count: sc.count });
+      scripts.splice(scripts.indexOf(sc), 1);
+      if (sc.dir !== undefined) clearedDirs.add(sc.dir);
+      if (sc.sender !== null) clearedSenders.add(sc.sender.toLowerCase());
+      continue;
+    }
+    const attackers: string[] = [];
+    for (const r of classified) {
+      if (r.cls === 'attacker') attackers.push(r.ip);
+      else keepNotBlocked(r.ip, r.cls, r.reason, sc.url ?? sc.path);
     }
     sc.ips = attackers;
     sources.push({
@@ -514,7 +655,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       id: sc.path,
       ips: attackers,
       attackerIps: attackers,
-      confidence: sc.url !== null ? 'high' : 'medium',
+      confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
       reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : [])],
       counts: { sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0 },
       began: null,
@@ -576,9 +717,9 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if (c.count >= windowMin && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
+    if (c.count >= windowMin && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
   }
-  for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && anomalousSender(q.key)) addSender(q.key, q.count);
+  for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
   const senders = [...senderCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([s]) => s);
   const authIds = sources.filter((s) => s.kind !== 'script').map((s) => s.id);
@@ -649,7 +790,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     senders,
     auth_ids: authIds,
     sources: sources.map(({ attackerIps: _a, weight: _w, sender: _s, ...rest }) => rest),
-    scripts: scripts.map(({ sender: _s, how: _h, ...rest }) => rest),
+    scripts: scripts.map(({ sender: _s, how: _h, unchecked: _u, dir: _d, ...rest }) => rest),
     directories,
     ips: blocks,
     ip_reasons: ipReasons,

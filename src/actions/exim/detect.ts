@@ -110,7 +110,7 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
   // Who used the flagged mailboxes, when, and who reads their mail: owner or attacker.
   if (inputs.mainlog !== undefined && mainlog !== undefined) {
     const wanted = activityLeads(inputs, t);
-    const collector = new ActivityCollector(wanted.authIds, wanted.senders);
+    const collector = new ActivityCollector(wanted.authIds, wanted.senders, wanted.sharedIps);
     ctx.progress('reading the flagged mailboxes\' history');
     try {
       for (const line of (await grepLines(ctx, [mainlog], collector.needles)).lines) collector.mainlogLine(line);
