@@ -1,5 +1,5 @@
 /**
- * Counting on the target, first step (not yet used by exim.detect): perl run on the host
+ * Counting on the target, first step (the detection action does not use it yet): perl run on the host
  * (`perl - FILE END FROM`, script on stdin; FROM `-` for no window) reads the log once and
  * sends back counts, not lines: `arrivals N\nbefore_window M\n`. It reads every line, so a log
  * out of time order is counted as MainlogScanner.setWindow counts it: lines dated before FROM
