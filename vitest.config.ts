@@ -77,6 +77,14 @@ const SYSTEM = [
   'test/fleet/inventory-ini.test.ts', // runs ansible-inventory
   'test/parsers/exim-real-arrivals.test.ts',
   'test/ssh/slow-session.test.ts',
+  // A real DNS server, the real clamscan, the simulated host's tools as processes, worker threads
+  // of the built package.
+  'test/actions/rbl/check.test.ts',
+  'test/actions/rbl/rbl-check.test.ts',
+  'test/actions/malware-scan.test.ts',
+  'test/actions/harden.test.ts',
+  'test/fixtures/whm-tweaksettings.test.ts',
+  'test/parsers/mainlog-workers.test.ts',
   'test/cli/investigate-host-flags.test.ts',
   'test/investigate/verdict-owners.test.ts',
   'test/investigate/verdict-scripts.test.ts',
@@ -103,7 +111,9 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default'],
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: SYSTEM_ALL } },
+      // In-process tests share nothing, so the unit set uses both cores (vitest's default leaves one
+      // free); the system set keeps the default, its real parts being the shared resource.
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: SYSTEM_ALL, maxWorkers: 2 } },
       { extends: true, test: { name: 'system', include: SYSTEM_ALL } },
     ],
   },
