@@ -1,32 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { demoManifest, resetDemoHost } from '../../src/hosts/demo.js';
+import { demoContainScript } from '../support/demo-contain.js';
 import { startOnPty } from '../support/pty.js';
 import { renderScreen } from '../support/screen.js';
 
 /** A one-gate playbook on the demo host: confirm, then chmod 000 the spam script. */
 async function containScript() {
-  const base = mkdtempSync(join(tmpdir(), 'runbook-live-'));
-  const root = join(base, 'state', 'runbook', 'demo');
-  await resetDemoHost(root);
-  const playbook = join(base, 'contain.yml');
-  writeFileSync(
-    playbook,
-    `name: contain-script
-steps:
-  - id: ask
-    action: confirm
-    with: { message: "chmod 000 the spam script?" }
-  - id: disable
-    name: Disable the spam script
-    action: file.disable
-    with: { path: ${JSON.stringify(demoManifest(root)!.script.path)} }
-`,
-  );
+  const demo = await demoContainScript('runbook-live-');
   // Colours on: the redrawing display is the one an operator's terminal gets.
-  const run = startOnPty(['apply', playbook, '--host', 'demo', '--audit-dir', join(base, 'audit')], { env: { XDG_STATE_HOME: join(base, 'state'), NO_COLOR: undefined, FORCE_COLOR: undefined } });
+  const run = startOnPty(['apply', demo.playbook, '--host', 'demo', '--audit-dir', demo.auditDir], { env: { ...demo.env, NO_COLOR: undefined, FORCE_COLOR: undefined } });
   return run;
 }
 

@@ -1,34 +1,14 @@
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/records.js';
-import { demoManifest, resetDemoHost } from '../../src/hosts/demo.js';
+import { demoContainScript } from '../support/demo-contain.js';
 import { hashHostState } from '../support/state-hash.js';
 import { runOnTty } from './run-cli.js';
 
 const GATE_PROMPT = "Type 'yes' to continue";
 
-async function demoWithPlaybook() {
-  const base = mkdtempSync(join(tmpdir(), 'runbook-tty-'));
-  const root = join(base, 'state', 'runbook', 'demo');
-  await resetDemoHost(root);
-  const manifest = demoManifest(root)!;
-  const playbook = join(base, 'contain.yml');
-  writeFileSync(
-    playbook,
-    `name: contain-script
-steps:
-  - id: ask
-    action: confirm
-    with: { message: "chmod 000 the spam script?" }
-  - id: disable
-    action: file.disable
-    with: { path: ${JSON.stringify(manifest.script.path)} }
-`,
-  );
-  return { base, root, playbook, script: manifest.script.path, env: { XDG_STATE_HOME: join(base, 'state') }, auditDir: join(base, 'audit') };
-}
+const demoWithPlaybook = () => demoContainScript('runbook-tty-');
 
 function lastLog(dir: string): AuditRecord[] {
   const name = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort().at(-1)!;

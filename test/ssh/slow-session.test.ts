@@ -4,7 +4,7 @@
  * through a ForceCommand wrapper that announces itself on a fifo and then blocks on a second
  * fifo until the test releases it, so a session is exactly as slow as the test decides.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,17 +23,9 @@ const gate = join(gateDir, 'gate');
 const sessionWaiting = (): Promise<string> => readFile(announce, 'utf8');
 /** Lets every waiting session go on to run its command. */
 const release = (): Promise<void> => writeFile(gate, '');
-/** Resolves once the process has exited (polled: it ends when its session is released). */
-async function processGone(pid: number): Promise<void> {
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Resolves once the process has exited (it ends when its session is released): GNU tail waits for it. */
+const processGone = (pid: number): Promise<void> =>
+  new Promise((resolve, reject) => execFile('tail', [`--pid=${pid}`, '-f', '/dev/null'], (error) => (error ? reject(error) : resolve())));
 /** Resolves after ms (only to make a held session last longer than a command's timeout). */
 const hold = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
