@@ -33,6 +33,8 @@ export interface HeaderRecord extends RecordBase {
   inputs: Record<string, unknown>;
   hosts: string[];
   incident?: string;
+  /** Started with no human present: only reversible steps could run. */
+  unattended?: true;
 }
 
 export interface PlannedStepRecord {

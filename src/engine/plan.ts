@@ -60,6 +60,14 @@ export interface StepRunOptions {
   dryRun: boolean;
   deliverSecret: ContextOptions['deliverSecret'];
   readCache?: ReadCache;
+  /** No human is there: only reversible mutations may run (see RunOptions.unattended). */
+  unattended?: boolean;
+}
+
+/** Why an unattended run leaves a step to a human, from the action's declaration. */
+export function waitsForHumanReason(action: Action): string | undefined {
+  if (!action.mutates || action.reversible) return undefined;
+  return `waiting for a human: ${action.name} cannot be undone, and an unattended run makes only reversible changes`;
 }
 
 export function expressionContext(hostPlan: HostPlan, inputs: Record<string, unknown>, item?: StepItem): ExpressionContext {
@@ -212,6 +220,15 @@ export async function planHost(
     if (!action) throw new Error(`unknown action ${spec.action}`);
     if (hostPlan.stopped) {
       hostPlan.steps.push({ host: target.name, spec, stepIndex, action, title: spec.name ?? spec.id, state: 'skipped', reason: 'not reached' });
+      continue;
+    }
+    // Decided from the declaration alone, before `when`, `foreach` or any probe: whatever the
+    // playbook says, nothing irreversible is even planned without a human.
+    const refusal = options.unattended ? waitsForHumanReason(action) : undefined;
+    if (refusal !== undefined) {
+      hostPlan.steps.push({ host: target.name, spec, stepIndex, action, title: spec.name ?? spec.id, state: 'skipped', reason: refusal, waitsForHuman: true });
+      options.recorder.record({ type: 'note', host: target.name, step: spec.id, message: `refused: ${refusal}`, data: { action: action.name, reversible: false } });
+      hostPlan.outputs[spec.id] = { status: 'skipped' };
       continue;
     }
     const waitingOn = [...stepDependencies(spec)].filter((d) => pending.has(d));

@@ -39,6 +39,13 @@ export interface RunOptions {
   dryRun: boolean;
   /** `--approve HASH`: run only if the fresh plan has this hash. */
   approve?: string;
+  /**
+   * No human is at the run (a watcher started it). Every mutating step whose action is not
+   * declared reversible is refused while planning, whatever the playbook says, and left in the
+   * plan as waiting for a human; the gates are not asked (nobody could answer) but recorded as
+   * passed by the unattended policy, since only reversible changes remain behind them.
+   */
+  unattended?: boolean;
   gatekeeper: Gatekeeper;
   audit?: AuditWriter;
   argv: string[];
@@ -203,6 +210,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     playbook: { path: options.playbook.path, sha256: options.playbook.sha256, name: options.playbook.spec.name },
     inputs: redactDeep(options.inputs) as Record<string, unknown>,
     hosts: options.targets.map((t) => t.name),
+    ...(options.unattended ? { unattended: true as const } : {}),
     ...(options.incident ? { incident: options.incident } : {}),
   });
 
@@ -212,6 +220,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     signal: options.signal,
     dryRun: options.dryRun,
     deliverSecret: options.deliverSecret,
+    ...(options.unattended ? { unattended: true } : {}),
   };
   // The host lock's commands are recorded under step "-" (the run's own, as its notes are),
   // write-ahead like a mutation's. An interrupt does not stop them: the lock must still go.
@@ -242,6 +251,8 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
   const hash = planHash(hashMaterial(hostPlans));
   recorder.record({ type: 'plan', planHash: hash, steps: records });
   const plan: RunPlan = { hash, hosts: hostPlans, records };
+  const waiting = hostPlans.flatMap((h) => h.steps.filter((s) => s.waitsForHuman));
+  const waitingNote = waiting.length === 0 ? undefined : `${waiting.length} step${waiting.length === 1 ? '' : 's'} not reversible, waiting for a human: ${[...new Set(waiting.map((s) => s.spec.id))].join(', ')}`;
 
   const hostStatuses = (outcomes: HostOutcome[]): Record<string, HostStatus> =>
     Object.fromEntries(outcomes.map((o) => [o.host, o.status]));
@@ -280,7 +291,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
 
   if (options.dryRun) {
     const failed = hostPlans.some((h) => h.stopped);
-    return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, hostPlans.map(planOutcome), failed ? 'planning failed on some hosts' : undefined);
+    return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, hostPlans.map(planOutcome), failed ? 'planning failed on some hosts' : waitingNote);
   }
 
   if (options.approve !== undefined && options.approve !== hash) {
@@ -299,7 +310,9 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     const next = gates[i + 1]?.stepIndex ?? Number.POSITIVE_INFINITY;
     const answer = options.approve !== undefined
       ? { answer: 'accepted' as const, by: `--approve ${options.approve}` }
-      : await options.gatekeeper.ask({ gate: gate.step, messages: gate.messages, mutations: mutationsAfter(hostPlans, gate.stepIndex, next), planHash: hash, plannedChanges: plannedChanges(records) });
+      : options.unattended
+        ? { answer: 'accepted' as const, by: 'unattended', reason: `no human to ask; only reversible steps run${waitingNote ? ` (${waitingNote})` : ''}` }
+        : await options.gatekeeper.ask({ gate: gate.step, messages: gate.messages, mutations: mutationsAfter(hostPlans, gate.stepIndex, next), planHash: hash, plannedChanges: plannedChanges(records) });
     recorder.record({
       type: 'gate',
       gate: gate.step,
@@ -368,5 +381,5 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
   if (options.signal.aborted) return finish('interrupted', EXIT.interrupted, outcomes, interruptReason(options.signal, outcomes));
   if (stopStatus) return finish(stopStatus, EXIT.gate, outcomes, stopReason);
   const failed = outcomes.some((o) => o.status === 'failed' || o.status === 'unreachable');
-  return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, outcomes, failed ? 'some hosts failed' : undefined);
+  return finish(failed ? 'failed' : 'ok', failed ? EXIT.failed : EXIT.ok, outcomes, failed ? 'some hosts failed' : waitingNote);
 }

@@ -33,6 +33,8 @@ export interface PlannedStep {
   gate?: string;
   /** Why this host's execution must stop after this step failed. */
   aborts?: boolean;
+  /** Skipped in an unattended run: the action is not reversible, so it waits for a human. */
+  waitsForHuman?: boolean;
 }
 
 export interface HostPlan {
