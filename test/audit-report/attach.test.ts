@@ -116,6 +116,25 @@ describe('adapters against a local service', () => {
     expect(body.log.jsonl).toBe(readFileSync(logPath, 'utf8'));
   });
 
+  it('Slack: {text, blocks} to the hook URL; the URL is never in the result or the saved report', async () => {
+    const hook = `${base}/services/T1/B1/slackSecretPath987`;
+    const result = await attachRun(logPath, `slack:${hook}`, { env: env({}), credentialsFile, ...noSleep, pending: { what: '1 step waits', command: 'runbook apply f.yml --approve abc' } });
+    expect(result).toMatchObject({ ok: true, head, target: `Slack webhook at ${new URL(base).host}` });
+    const [req] = service.seen;
+    expect(req?.url).toBe('/services/T1/B1/slackSecretPath987');
+    expect(req?.headers.authorization).toBeUndefined();
+    const body = JSON.parse(req!.body.toString()) as { text: string; blocks: { type: string; text: { text: string } }[] };
+    expect(body.blocks.map((b) => b.type)).toEqual(['header', 'section', 'section']);
+    expect(body.blocks[2]?.text.text).toContain('```runbook apply f.yml --approve abc```');
+
+    service.replies = [{ status: 404, body: 'no_service' }];
+    const fallbackDir = mkdtempSync(join(tmpdir(), 'runbook-fallback-'));
+    const failed = await attachRun(logPath, `slack:${hook}`, { env: env({}), credentialsFile, fallbackDir, ...noSleep });
+    expect(failed).toMatchObject({ ok: false, failure: 'rejected' });
+    expect(JSON.stringify(failed)).not.toContain('slackSecretPath987');
+    expect(readFileSync(failed.reportPath!, 'utf8')).not.toContain('slackSecretPath987');
+  });
+
   it('PagerDuty: incident note with the v2 headers', async () => {
     const result = await attachRun(logPath, 'pagerduty:PABC123', {
       env: env({ RUNBOOK_PAGERDUTY_TOKEN: 'pd-token-xyz', RUNBOOK_PAGERDUTY_FROM: 'oncall@example.com', RUNBOOK_PAGERDUTY_URL: base }), credentialsFile, ...noSleep,

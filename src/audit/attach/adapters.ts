@@ -2,7 +2,8 @@ import type { AttachCredentials } from './credentials.js';
 import { CREDENTIAL_ENV, CredentialsError } from './credentials.js';
 import type { AttachContent } from './content.js';
 import type { OutgoingRequest } from './http.js';
-import type { AttachTarget } from './target.js';
+import { describeTarget, type AttachTarget } from './target.js';
+import { displayText } from '../render/escape.js';
 
 /**
  * Request builders, one per service. Pure: they turn a target, credentials and the content
@@ -48,7 +49,49 @@ export function webhookRequests(target: Extract<AttachTarget, { kind: 'webhook' 
       summary: content.brief,
       report: { markdown: content.markdown, html: content.html },
       log: { name: content.logName, jsonl: content.logText },
+      ...(content.pending ? { pending: content.pending } : {}),
     }),
+  }];
+}
+
+const SLACK_SECTION_MAX = 3000;
+const SLACK_HEADER_MAX = 150;
+
+/**
+ * Slack mrkdwn with no markup of its own: `&`, `<` and `>` are escaped, as Slack asks, so no
+ * logged value can mention a channel (`<!channel>`) or hide a link.
+ */
+export function slackEscape(text: string): string {
+  return displayText(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A code block whose body cannot close it early: Slack has no longer fences, so backticks become primes. */
+function slackCode(text: string): string {
+  return `\`\`\`${slackEscape(text).replace(/`/g, 'ʹ')}\`\`\``;
+}
+
+/**
+ * A Slack incoming webhook: `{text, blocks}` POSTed to the hook URL, which is the only
+ * credential (no header carries one). `text` is the notification's fallback.
+ */
+export function slackRequests(target: Extract<AttachTarget, { kind: 'slack' }>, content: AttachContent): OutgoingRequest[] {
+  const [title = 'runbook run', ...rest] = content.brief.split('\n');
+  const details = rest.filter((l) => !l.startsWith('Waiting for a human: ') && !l.startsWith('To finish: '));
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: trimTo(displayText(title), SLACK_HEADER_MAX, '…') } },
+    { type: 'section', text: { type: 'mrkdwn', text: trimTo(details.map(slackEscape).join('\n'), SLACK_SECTION_MAX, '[cut; the full report stays with the audit log]') } },
+  ];
+  if (content.pending) {
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: trimTo(`*Waiting for a human:* ${slackEscape(content.pending.what)}\nTo finish, review and run:\n${slackCode(content.pending.command)}`, SLACK_SECTION_MAX, '') },
+    });
+  }
+  return [{
+    description: describeTarget(target),
+    url: target.url.reveal(),
+    headers: { 'Content-Type': 'application/json', 'User-Agent': 'runbook' },
+    body: json({ text: slackEscape(title), blocks }),
   }];
 }
 
@@ -137,6 +180,8 @@ export function requestsFor(target: AttachTarget, creds: AttachCredentials, cont
   switch (target.kind) {
     case 'webhook':
       return webhookRequests(target, creds, content);
+    case 'slack':
+      return slackRequests(target, content);
     case 'pagerduty':
       return pagerdutyRequests(target, creds, content);
     case 'jira':
@@ -151,6 +196,8 @@ export function authHint(target: AttachTarget): string {
   switch (target.kind) {
     case 'webhook':
       return `check ${CREDENTIAL_ENV.webhookToken}`;
+    case 'slack':
+      return 'the webhook URL was revoked or its app removed; create a new incoming webhook in Slack and use its URL';
     case 'pagerduty':
       return `check ${CREDENTIAL_ENV.pagerdutyToken} (a REST API key with write access) and ${CREDENTIAL_ENV.pagerdutyFrom} (an existing PagerDuty user's email)`;
     case 'jira':

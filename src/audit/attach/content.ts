@@ -3,7 +3,16 @@ import { parseAuditLog, checkChain, reportVerification } from '../read.js';
 import { buildReport, type IncidentReport } from '../render/model.js';
 import { renderHtml } from '../render/html.js';
 import { renderMarkdown } from '../render/markdown.js';
-import { displayText } from '../render/escape.js';
+import { displayText, escapeMarkdown, mdFence } from '../render/escape.js';
+
+/**
+ * What a run left for a human, with the exact command that does it: an unattended run's
+ * irreversible rest and the `runbook apply … --approve HASH` that finishes it.
+ */
+export interface PendingAction {
+  what: string;
+  command: string;
+}
 
 /** Everything an adapter may post about one run, built once from the log file. */
 export interface AttachContent {
@@ -17,6 +26,8 @@ export interface AttachContent {
   /** sha256 of the log's last line: the off-host anchor posted everywhere. */
   head: string;
   chainOk: boolean;
+  /** Left for a human; in the brief and the Markdown too. */
+  pending?: PendingAction;
 }
 
 function plural(n: number, word: string): string {
@@ -44,16 +55,28 @@ export function briefText(report: IncidentReport, head: string, chainOk: boolean
   return lines.join('\n');
 }
 
-export function buildAttachContent(logPath: string, logText: string): AttachContent {
+/** The brief's closing lines for what waits for a human. */
+function pendingLines(pending: PendingAction): string {
+  return `Waiting for a human: ${displayText(pending.what)}\nTo finish: ${displayText(pending.command)}`;
+}
+
+function pendingMarkdown(pending: PendingAction): string {
+  return `\n\n## Waiting for a human\n\n${escapeMarkdown(pending.what)}\n\n${mdFence(pending.command, 'sh')}\n`;
+}
+
+export function buildAttachContent(logPath: string, logText: string, pending?: PendingAction): AttachContent {
   const log = parseAuditLog(logText);
   const chain = checkChain(log);
   const verification = reportVerification(log, chain);
   const report = buildReport(log.records, verification);
+  const brief = briefText(report, log.head, chain.ok);
+  const markdown = renderMarkdown(report);
   return {
     report,
-    markdown: renderMarkdown(report),
+    markdown: pending ? `${markdown.trimEnd()}${pendingMarkdown(pending)}` : markdown,
     html: renderHtml(report),
-    brief: briefText(report, log.head, chain.ok),
+    brief: pending ? `${brief}\n${pendingLines(pending)}` : brief,
+    ...(pending ? { pending } : {}),
     logName: basename(logPath),
     logText,
     head: log.head,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ensureDirectory } from '../../core/ensure-dir.js';
 import { authHint, requestsFor } from './adapters.js';
-import { buildAttachContent } from './content.js';
+import { buildAttachContent, type PendingAction } from './content.js';
 import { CredentialsError, loadAttachCredentials } from './credentials.js';
 import { AttachHttpError, postWithRetry, type RetryOptions } from './http.js';
 import { describeTarget, parseAttachTarget, type AttachTarget } from './target.js';
@@ -15,6 +15,8 @@ export interface AttachOptions extends RetryOptions {
   credentialsFile?: string;
   /** Where to leave the report when posting fails. Default: beside the log. */
   fallbackDir?: string;
+  /** What the run left for a human and the command that does it; posted with the report. */
+  pending?: PendingAction;
 }
 
 export type AttachFailure = 'credentials' | 'auth' | 'rejected' | 'unreachable';
@@ -78,7 +80,7 @@ function saveReport(logPath: string, markdown: string, dir: string | undefined):
  */
 export async function attachRun(logPath: string, target: string | AttachTarget, options: AttachOptions = {}): Promise<AttachResult> {
   const parsed = typeof target === 'string' ? parseAttachTarget(target) : target;
-  const content = buildAttachContent(logPath, readFileSync(logPath, 'utf8'));
+  const content = buildAttachContent(logPath, readFileSync(logPath, 'utf8'), options.pending);
   const where = describeTarget(parsed);
   const base: AttachResult = { ok: false, message: '', target: where, head: content.head, chainVerified: content.chainOk, posted: [] };
   const fail = (failure: AttachFailure, error: string): AttachResult => {
@@ -112,4 +114,5 @@ export async function attachRun(logPath: string, target: string | AttachTarget, 
 
 export { parseAttachTarget, describeTarget, TARGET_FORMS, AttachTargetError } from './target.js';
 export type { AttachTarget } from './target.js';
+export type { PendingAction } from './content.js';
 export { CREDENTIAL_ENV, CredentialsError, loadAttachCredentials } from './credentials.js';

@@ -1,11 +1,15 @@
+import { Secret } from '../../core/secret.js';
+
 /** Where a run's report goes: parsed from `--to` / `--incident` values. */
 export type AttachTarget =
   | { kind: 'webhook'; url: string }
+  /** A Slack incoming webhook: its URL is its only credential, so it is held as a Secret. */
+  | { kind: 'slack'; url: Secret }
   | { kind: 'pagerduty'; incidentId: string }
   | { kind: 'jira'; issueKey: string }
   | { kind: 'github'; owner: string; repo: string; issue: number };
 
-export const TARGET_FORMS = 'webhook:URL, pagerduty:INCIDENT_ID, jira:ISSUE_KEY or github:OWNER/REPO#N';
+export const TARGET_FORMS = 'webhook:URL, slack:HOOK_URL, pagerduty:INCIDENT_ID, jira:ISSUE_KEY or github:OWNER/REPO#N';
 
 export class AttachTargetError extends Error {
   constructor(message: string) {
@@ -33,6 +37,21 @@ export function parseAttachTarget(text: string): AttachTarget {
       }
       return { kind: 'webhook', url: url.href };
     }
+    case 'slack': {
+      // Whoever has the URL can post to the channel: it is registered as a secret at once, so
+      // every sink (audit log, argv in its header, messages, --json) shows [redacted] instead,
+      // and no error here repeats it.
+      const raw = new Secret(value);
+      let url: URL;
+      try {
+        url = new URL(raw.reveal());
+      } catch {
+        throw new AttachTargetError('the Slack target is not a URL; use slack:https://hooks.slack.com/services/... (the incoming webhook URL Slack gave you)');
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AttachTargetError(`Slack webhook URL must be http(s), not ${url.protocol}`);
+      if (url.username !== '' || url.password !== '') throw new AttachTargetError('Slack webhook URL must not carry a user or password');
+      return { kind: 'slack', url: url.href === raw.reveal() ? raw : new Secret(url.href) };
+    }
     case 'pagerduty':
       if (!/^[A-Z0-9]{2,32}$/i.test(value)) throw new AttachTargetError(`PagerDuty incident id ${JSON.stringify(value)} is not valid; use pagerduty:PABC123`);
       return { kind: 'pagerduty', incidentId: value };
@@ -53,6 +72,9 @@ export function describeTarget(target: AttachTarget): string {
   switch (target.kind) {
     case 'webhook':
       return `webhook ${new URL(target.url).origin}`;
+    case 'slack':
+      // The origin only: the path is the credential.
+      return `Slack webhook at ${new URL(target.url.reveal()).host}`;
     case 'pagerduty':
       return `PagerDuty incident ${target.incidentId}`;
     case 'jira':
