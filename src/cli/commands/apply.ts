@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
-import { attachExitCode, attachRun, type AttachResult } from '../../audit/attach/index.js';
+import { attachExitCode, attachRun, AttachTargetError, parseAttachTarget, TARGET_FORMS, type AttachResult, type AttachTarget } from '../../audit/attach/index.js';
 import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
@@ -10,6 +10,7 @@ import { acquireHostLock } from '../../fleet/lock.js';
 import { hostsToRerun } from '../../fleet/rerun.js';
 import { renderOutcomeTable } from '../../fleet/outcome-table.js';
 import type { HostTarget } from '../../hosts/types.js';
+import { approveCommand } from '../approve-command.js';
 import { askHidden } from '../prompt-secret.js';
 import { safeLine } from '../../core/text.js';
 import { EXIT, runPlaybook, type RunPlan } from '../../engine/run.js';
@@ -58,20 +59,13 @@ export interface ApplyFlags extends SigningFlags, Partial<AnsibleStyleFlags> {
   color?: boolean;
 }
 
-/** The command line that applies exactly this plan. */
-function approveCommand(argv: string[], hash: string): string {
-  const kept: string[] = [];
-  for (let i = 0; i < argv.length; i += 1) {
-    const a = argv[i] as string;
-    if (a === '--dry-run' || a === '--yes' || a === '-y') continue;
-    if (a === '--approve') {
-      i += 1;
-      continue;
-    }
-    if (a.startsWith('--approve=')) continue;
-    kept.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+function incidentTarget(text: string): AttachTarget {
+  try {
+    return parseAttachTarget(text);
+  } catch (error) {
+    if (error instanceof AttachTargetError) throw new UsageError(`--incident: ${error.message}`);
+    throw error;
   }
-  return `runbook ${kept.join(' ')} --approve ${hash}`;
 }
 
 /** Where the playbook comes from: a file, or one built on the command line (`runbook run`). */
@@ -86,6 +80,9 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
   let audit: AuditWriter | undefined;
   try {
     checkRunFlags(flags);
+    // Parsed before anything is recorded: a bad target stops here, and a Slack hook URL (its
+    // own credential) is known as a secret before argv reaches the audit log's header.
+    const incident = flags.incident !== undefined ? incidentTarget(flags.incident) : undefined;
     const forks = positiveInt('--forks', flags.forks) ?? 10;
     const maxFail = flags.maxFailPercent === undefined ? undefined : Number(flags.maxFailPercent);
     if (maxFail !== undefined && !(maxFail >= 0 && maxFail <= 100)) throw new UsageError('--max-fail-percent takes a number from 0 to 100');
@@ -192,7 +189,7 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
     }
 
     let attached: AttachResult | undefined;
-    if (flags.incident && !flags.dryRun) attached = await attachRun(auditPath, flags.incident);
+    if (incident && !flags.dryRun) attached = await attachRun(auditPath, incident);
 
     if (json) {
       printJson(
@@ -286,7 +283,7 @@ export function addHostRunOptions(command: Command): Command {
     .option('--secrets-file <file>', 'write generated secrets (new passwords) to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
     .addOption(signKeyOption())
     .addOption(signKeyPassphraseOption())
-    .option('--incident <target>', 'attach the report to an incident: webhook:URL, pagerduty:ID, jira:KEY, github:OWNER/REPO#N')
+    .option('--incident <target>', `attach the report to an incident: ${TARGET_FORMS}`)
     .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
     .option('--break-stale-lock', "take over a host's run lock when its holder is gone, it is older than 6 hours, or it has had no owner file for 2 minutes (reported)")
     .option('--json', 'machine-readable result on stdout')
