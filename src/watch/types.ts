@@ -40,6 +40,11 @@ export interface ResponseConfig {
   notify: string[];
   /** The host the playbooks run on: `local` on the server itself. */
   host: string;
+  /**
+   * An inventory naming `host` (`runbook apply -i`), for a server whose tools or layout are not
+   * cPanel's defaults; the approve command carries it too.
+   */
+  inventory?: string;
 }
 
 export interface ResponseOutcome {
