@@ -120,6 +120,7 @@ signature check failed; the report says why) · 2 bad usage or unreadable log`,
       `
 Targets and what is posted:
   webhook:URL             JSON POST: summary, Markdown and HTML report, the raw log, chain head
+  slack:HOOK_URL          Slack incoming webhook: {text, blocks} with the summary and chain head
   pagerduty:INCIDENT_ID   incident note (summary and chain head)
   jira:ISSUE_KEY          HTML report and raw log as attachments, plus a comment
   github:OWNER/REPO#N     issue comment with the Markdown report
@@ -131,6 +132,8 @@ Credentials come only from the environment or the credentials file, never from t
   ${CREDENTIAL_ENV.githubToken} (or GITHUB_TOKEN), ${CREDENTIAL_ENV.githubUrl} (GitHub Enterprise)
 The file holds the same values in sections: pagerduty: {token, from, url}, jira: {url, email,
 token}, github: {token, url}, webhook: {token}.
+A Slack hook URL is its own credential: runbook shows it as [redacted] everywhere (audit log,
+messages, --json), but a shell keeps its history; 'runbook watch' reads it from its config file.
 
 Network errors, timeouts, 429 and 5xx are retried with backoff (4 attempts); other answers are not.
 When posting fails the Markdown report is saved beside the log and its path printed.
