@@ -66,14 +66,17 @@ export function createResponder(config: ResponseConfig, io: ResponderIo = {}): T
   const auditDir = resolve(config.auditDir);
 
   async function run(playbook: LoadedPlaybook, registry: ActionRegistry, trigger: Trigger, pairs: [string, string][], mode: 'contain' | 'plan', signal: AbortSignal): Promise<RunReport> {
+    const inputs = resolveInputs(playbook.spec, Object.fromEntries(pairs));
+    const handles = await targets(config);
+    // Created last: a host that cannot be resolved leaves no empty log behind.
     const auditPath = join(auditDir, auditFileName(`${playbook.spec.name}-${fileSafe(trigger.id)}`));
     const audit = AuditWriter.create(auditPath);
     const argv = applyArgv(playbook.path, config, pairs);
     try {
       return await runPlaybook({
         playbook,
-        inputs: resolveInputs(playbook.spec, Object.fromEntries(pairs)),
-        targets: await targets(config),
+        inputs,
+        targets: handles,
         registry,
         dryRun: mode === 'plan',
         ...(mode === 'contain' ? { unattended: true } : {}),
@@ -105,7 +108,10 @@ export function createResponder(config: ResponseConfig, io: ResponderIo = {}): T
   }
 
   async function notify(outcome: ResponseOutcome, pending: PendingAction | undefined, signal: AbortSignal): Promise<void> {
-    if (outcome.auditLog === undefined) return;
+    if (outcome.auditLog === undefined) {
+      if (config.notify.length > 0) outcome.errors.push('nobody was notified: the containment left no audit log to send');
+      return;
+    }
     for (const text of config.notify) {
       let where = 'a notification target';
       try {
