@@ -168,7 +168,10 @@ export function createResponder(config: ResponseConfig, io: ResponderIo = {}): T
         outcome.errors.push(`containment: ${message(error)}`);
       }
       log(`${trigger.id}: ${outcome.status}${outcome.auditLog ? `, audit log ${outcome.auditLog}` : ''}`);
-      if (signal.aborted) return outcome;
+      if (signal.aborted) {
+        outcome.errors.push('interrupted before the finishing plan and the notifications');
+        return outcome;
+      }
 
       // (b) The finishing plan and its hash, planned after the hold so it is about the held host.
       let pending: PendingAction | undefined;

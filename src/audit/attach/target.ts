@@ -64,7 +64,8 @@ export function parseAttachTarget(text: string): AttachTarget {
       return { kind: 'github', owner: m[1]!, repo: m[2]!, issue: Number(m[3]) };
     }
     default:
-      throw new AttachTargetError(`unknown attach target ${JSON.stringify(text)}; use ${TARGET_FORMS}`);
+      // Only the kind is repeated: a mistyped `slack:` prefix must not echo the hook URL.
+      throw new AttachTargetError(`${colon < 0 ? 'attach target has no kind' : `unknown attach target kind ${JSON.stringify(kind)}`}; use ${TARGET_FORMS}`);
   }
 }
 

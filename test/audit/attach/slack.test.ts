@@ -32,6 +32,11 @@ describe('slack targets', () => {
       expect(message).not.toContain(bad.slice('slack:'.length));
     }
   });
+
+  it('a mistyped kind is named without the rest, which may be a hook URL', () => {
+    expect(() => parseAttachTarget(`slak:${HOOK}`)).toThrow(/^unknown attach target kind "slak"; use /);
+    expect(() => parseAttachTarget(`slak:${HOOK}`)).not.toThrow(/slackHookSecretPart123/);
+  });
 });
 
 describe('slack request', () => {
