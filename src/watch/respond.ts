@@ -59,6 +59,12 @@ function triggerLine(trigger: Trigger): string {
  * the hash a human approves, and notifies every target with the report and the exact
  * `runbook apply … --approve HASH`. A failed notification is reported in the outcome; it never
  * undoes or hides the containment.
+ *
+ * Outcome status: `contained` when the unattended run finished and a reversible step applied
+ * (or found its hold in place); `refused` when nothing was run (a trigger input the playbooks
+ * cannot take) or nothing in the containment playbook could run unattended for this trigger;
+ * `failed` when the containment run failed or could not start. Every case but a refusal before
+ * any run still plans the finishing playbook and notifies.
  */
 export function createResponder(config: ResponseConfig, io: ResponderIo = {}): TriggerResponder {
   const log = io.log ?? (() => {});
