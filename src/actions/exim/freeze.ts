@@ -120,6 +120,7 @@ function freezeAction(freeze: boolean): Action<typeof Params> {
         }
         ctx.progress(`${freeze ? 'froze' : 'thawed'} ${changed.length}/${data.targets.length} messages`);
       }
+      // Each record gets its own copy of the ID list: the audit writer prints a shared one as [circular].
       const outputs = { matched: data.targets.length, [freeze ? 'frozen' : 'thawed']: changed.length, ids: changed, gone_ids: gone };
       if (changed.length === 0) return { changed: false, outputs, summary: `no messages of ${describeWho(data)} ${freeze ? 'frozen' : 'thawed'}` };
       return {
@@ -128,10 +129,10 @@ function freezeAction(freeze: boolean): Action<typeof Params> {
         summary: `${freeze ? 'froze' : 'thawed'} ${changed.length} queued messages of ${describeWho(data)}${gone.length > 0 ? `, ${gone.length} already gone` : ''}`,
         changes: [
           freeze
-            ? { kind: 'messages-frozen', count: changed.length, ids: changed, ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}) }
-            : { kind: 'messages-thawed', count: changed.length, ids: changed },
+            ? { kind: 'messages-frozen', count: changed.length, ids: [...changed], ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}) }
+            : { kind: 'messages-thawed', count: changed.length, ids: [...changed] },
         ],
-        undo: [{ action: inverse, params: { ids: changed, max: Math.max(changed.length, 1) }, description: `${freeze ? 'thaw' : 'freeze'} the ${changed.length} messages again` }],
+        undo: [{ action: inverse, params: { ids: [...changed], max: Math.max(changed.length, 1) }, description: `${freeze ? 'thaw' : 'freeze'} the ${changed.length} messages again` }],
       };
     },
     ...(freeze ? { counters: { messages_frozen: 'messages frozen' }, counts: (result: ActionResult) => ({ messages_frozen: typeof result.outputs.frozen === 'number' ? result.outputs.frozen : 0 }) } : {}),

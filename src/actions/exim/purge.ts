@@ -454,8 +454,9 @@ function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
     const removed = report.removed.length > 0;
     const undo: UndoRecord[] =
       removed && kept !== undefined
-        ? [{ action: queueRestore.name, params: { quarantine: kept.dir, ids: report.removed, manifest_sha256: kept.sha256 }, description: `put the ${report.removed.length} removed messages back into the queue from ${kept.dir}` }]
+        ? [{ action: queueRestore.name, params: { quarantine: kept.dir, ids: [...report.removed], manifest_sha256: kept.sha256 }, description: `put the ${report.removed.length} removed messages back into the queue from ${kept.dir}` }]
         : [];
+    // Each record gets its own copy of an ID list: the audit writer would print a shared one as [circular].
     const result: ActionResult = {
       changed: removed,
       outputs,
@@ -464,7 +465,7 @@ function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
         (report.gone.length > 0 ? `, ${report.gone.length} already gone` : '') +
         (report.locked.length > 0 ? `, ${report.locked.length} locked (still queued)` : ''),
       changes: removed
-        ? [{ kind: 'messages-removed', count: report.removed.length, ids: report.removed, ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}), ...(kept !== undefined ? { quarantine: kept.dir } : {}) }]
+        ? [{ kind: 'messages-removed', count: report.removed.length, ids: [...report.removed], ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}), ...(kept !== undefined ? { quarantine: kept.dir } : {}) }]
         : [],
       ...(undo.length > 0 ? { undo } : {}),
       irreversible: removed && kept === undefined ? [`${report.removed.length} queued messages from ${who} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],

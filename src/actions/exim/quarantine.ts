@@ -251,7 +251,7 @@ export const queueRestore = defineAction({
       changed: true,
       outputs: { restored: back.length, ids: back, already_queued: 0 },
       summary: `put ${back.length} messages back into the queue from ${dir}`,
-      changes: [{ kind: 'messages-restored', count: ids.length, ids, quarantine: dir }],
+      changes: [{ kind: 'messages-restored', count: ids.length, ids: [...ids], quarantine: dir }],
     };
   },
   counters: { messages_restored: 'messages restored from quarantine' },
