@@ -138,10 +138,10 @@ export function registerExpireCommand(program: Command): void {
       'after',
       `
 A step that holds a mailbox's or an account's outgoing mail with hold_for, or blocks an address
-with csf.temp_deny, records its deadline in its audit log. For each host and held thing, the
-newest finished step about it in --audit-dir decides: a hold whose deadline has passed is lifted
-(its recorded undo runs); a later release, undo, expiry, hold without hold_for or permanent
-csf.deny of the address means there is nothing to lift. A hold that found the thing already held
+for a time (a temporary CSF deny with its ttl), records its deadline in its audit log. For each
+host and held thing, the newest finished step about it in --audit-dir decides: a hold whose
+deadline has passed is lifted (its recorded undo runs); a later release, undo, expiry, hold
+without hold_for or permanent deny of the address means there is nothing to lift. A hold that found the thing already held
 sets no new deadline. Logs whose hash chain does not verify are not read (and listed).
 
 The deadline was approved with the hold, so the expiry needs no --yes; its gate is recorded as
