@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseManifest, parseSha256sum, queueRestore } from '../../src/actions/exim/quarantine.js';
@@ -87,12 +87,16 @@ describe.runIf(requireExim())('queue quarantine on a real Exim queue', () => {
     expect(manifest.messages.every((m) => m.sender === SPAMMER && m.recipients.length === 1 && m.files.length === 2)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['manifest.json', ...spam.flatMap((id) => [`${id}-D`, `${id}-H`])].sort());
 
+    // Split-spool directories left empty may be gone by the time of the restore: it makes them, as Exim's.
+    const input = join(sim.spoolDir, 'input');
+    for (const sub of readdirSync(input)) if (readdirSync(join(input, sub)).length === 0) rmdirSync(join(input, sub));
     const undo = result.undo![0]!;
     expect(undo.action).toBe(queueRestore.name);
     const restored = await planAndRun(queueRestore, ctx, undo.params);
     expect(restored.result.changes).toEqual([{ kind: 'messages-restored', count: 5, ids: expect.any(Array), quarantine: dir }]);
     const after = listing(sim.tools.exim);
     for (const id of spam) expect(after.get(id)).toBe(before.get(id));
+    for (const id of spam) expect(statSync(join(input, id.charAt(5))).uid).toBe(statSync(input).uid);
     // Restoring twice changes nothing.
     expect((await mutating(queueRestore).plan(ctx, undo.params as never)).noop).toBe(true);
 
@@ -101,6 +105,22 @@ describe.runIf(requireExim())('queue quarantine on a real Exim queue', () => {
     expect(delivered.status).toBe(0);
     expect(listing(sim.tools.exim).has(spam[0]!)).toBe(false);
     expect(readFileSync(join(sim.root, 'var/log/exim_mainlog'), 'utf8')).toMatch(new RegExp(`${spam[0]} Completed`));
+  });
+
+  it("works the same on a spool that is not split (Debian's layout)", async () => {
+    sim.cleanup();
+    sim = simHost({ exim: 'real' });
+    const conf = join(sim.root, 'etc/exim.conf');
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace('split_spool_directory = yes', 'split_spool_directory = no'));
+    ctx = makeContext({ tools: sim.tools, layout: sim.layout, env: sim.env });
+    queueMessages(sim.tools.exim, [{ from: SPAMMER, subject: 'one' }, { from: SPAMMER, subject: 'two' }]);
+    const before = listing(sim.tools.exim);
+    const { result } = await planAndRun(queuePurge, ctx, { sender: SPAMMER, quarantine: true });
+    expect(result.outputs['removed']).toBe(2);
+    expect(readdirSync(join(sim.spoolDir, 'input')).filter((n) => /-[HD]$/.test(n))).toEqual([]);
+    await planAndRun(queueRestore, ctx, result.undo![0]!.params);
+    expect(readdirSync(join(sim.spoolDir, 'input')).filter((n) => /-[HD]$/.test(n))).toHaveLength(4);
+    expect(listing(sim.tools.exim)).toEqual(before);
   });
 
   it('refuses a quarantine whose files changed since the purge', async () => {
