@@ -430,7 +430,18 @@ function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
       return { changed: false, outputs: { ...base, removed: 0, removed_ids: [], gone_ids: [], locked_ids: [], quarantine: null }, summary: `no queued messages from ${who}` };
     }
     const quarantine = data.quarantine ? await Quarantine.open(ctx, await getSpool(), data.quarantineDir) : undefined;
-    const { scan, report } = await evidenceThenRemove(ctx, await getSpool(), ids, data.batch, quarantine === undefined ? undefined : (batch) => quarantine.keep(batch));
+    let removal: Awaited<ReturnType<typeof evidenceThenRemove>>;
+    try {
+      removal = await evidenceThenRemove(ctx, await getSpool(), ids, data.batch, quarantine === undefined ? undefined : (batch) => quarantine.keep(batch));
+    } catch (error) {
+      // Some batches may be gone already: their copies get a manifest so they can be put back.
+      if (quarantine !== undefined && quarantine.keptIds().length > 0) {
+        const kept = await quarantine.writeManifest(quarantine.keptIds(), listed);
+        await ctx.note(`the purge stopped part-way; ${kept.count} messages copied so far are kept in ${quarantine.dir} (manifest sha256 ${kept.sha256}); ${queueRestore.name} with quarantine: ${quarantine.dir} puts back those no longer queued`, { quarantine: quarantine.dir, manifest_sha256: kept.sha256 });
+      }
+      throw error;
+    }
+    const { scan, report } = removal;
     const evidence = summariseEvidence(ids, scan);
     await ctx.note(`evidence: headers of ${evidence.headers_read} of ${ids.length} messages, each batch read before it was removed (sha256 ${evidence.sha256})`, { evidence });
     const kept = quarantine === undefined ? undefined : { dir: quarantine.dir, ...(await quarantine.writeManifest(report.removed, listed)) };

@@ -123,6 +123,11 @@ export class Quarantine {
     return complete;
   }
 
+  /** The messages copied so far (both files). */
+  keptIds(): string[] {
+    return [...this.kept.keys()];
+  }
+
   /** Removes the copies of messages that were not removed from the queue after all. */
   async discard(ids: readonly string[]): Promise<void> {
     const paths = ids.flatMap((id) => [`${this.dir}/${id}-H`, `${this.dir}/${id}-D`]);

@@ -180,7 +180,8 @@ export function registerUndoCommand(program: Command): void {
       'after',
       `
 Only changes recorded with an undo in steps that finished 'changed' are reversed, newest first.
-Purged messages and reset passwords cannot be brought back: they are listed, never attempted.
+Messages purged without quarantine and reset passwords cannot be brought back: they are
+listed, never attempted. Quarantined messages are put back into the queue.
 A log whose hash chain does not verify is refused.
 
 Examples:
