@@ -88,6 +88,11 @@ const SYSTEM = [
   'test/cli/investigate-host-flags.test.ts',
   'test/investigate/verdict-owners.test.ts',
   'test/investigate/verdict-scripts.test.ts',
+  // Reversible containment: the simulated host's csf, uapi and whmapi1 as processes.
+  'test/actions/csf-temp-deny.test.ts',
+  'test/actions/hold-deadline.test.ts',
+  'test/undo/expire.test.ts',
+  'test/cli/expire.test.ts',
 ];
 
 /** Test helpers that spawn the built CLI, start Exim or sshd, or drive a pseudo-terminal. */

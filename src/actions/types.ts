@@ -54,8 +54,9 @@ export interface UndoRecord {
  */
 export type ChangeRecord =
   | { kind: 'password-reset'; mailbox: string }
-  | { kind: 'mailbox-suspension'; mailbox: string; scope: string; suspended: boolean }
-  | { kind: 'account-outgoing'; account: string; suspended: boolean }
+  /** `until`: the deadline (ISO 8601) after which `runbook expire` lifts the suspension, if one was set. */
+  | { kind: 'mailbox-suspension'; mailbox: string; scope: string; suspended: boolean; until?: string }
+  | { kind: 'account-outgoing'; account: string; suspended: boolean; until?: string }
   /** A configuration value (`where`: the file or panel holding it); `from` is '' when it was unset. */
   | { kind: 'setting'; where: string; key: string; from: string; to: string }
   | { kind: 'services-restarted'; services: string[] }
@@ -63,7 +64,29 @@ export type ChangeRecord =
   | { kind: 'file-mode'; path: string; from: string; to: string }
   | { kind: 'ip-deny'; ip: string; comment?: string }
   | { kind: 'ip-deny-removed'; ip: string }
-  | { kind: 'messages-removed'; count: number; ids: string[]; sender?: string; authId?: string };
+  /** A temporary deny csf lifts by itself after `ttlSeconds`; `until` is that deadline (ISO 8601). */
+  | { kind: 'ip-temp-deny'; ip: string; ttlSeconds: number; until: string; comment?: string }
+  | { kind: 'ip-temp-deny-removed'; ip: string }
+  /** `quarantine`: the host directory holding the removed messages' spool files and manifest. */
+  | { kind: 'messages-removed'; count: number; ids: string[]; sender?: string; authId?: string; quarantine?: string }
+  | { kind: 'messages-frozen'; count: number; ids: string[]; sender?: string; authId?: string }
+  | { kind: 'messages-thawed'; count: number; ids: string[] }
+  /** Messages put back into the queue from a quarantine directory. */
+  | { kind: 'messages-restored'; count: number; ids: string[]; quarantine: string };
+
+/**
+ * What a finished step of a holding action (or of its release) says about one hold, whether it
+ * changed the host or found it already so. `runbook expire` reads it: the newest such step of a
+ * target decides whether a deadline still stands.
+ */
+export interface HoldEffect {
+  /** The held thing, the same for the hold and its release: `mailbox-outgoing:a@b.test`. */
+  target: string;
+  /** Held after the step. */
+  held: boolean;
+  /** The step set a deadline: a hold that found the target already held leaves the earlier one standing. */
+  timed: boolean;
+}
 
 /**
  * Counters a changed step adds to its host's outcome (`host.finish` counts, the fleet table),
@@ -159,6 +182,11 @@ export interface MutatingAction<S extends TSchema = TSchema, D = unknown> extend
   counters?: Readonly<Record<string, string>>;
   /** What a changed run of it adds to the host's counters, keys from `counters`. */
   counts?(result: ActionResult): Counts;
+  /**
+   * For an action that holds something until a deadline, or releases such a hold: what a step
+   * with these (resolved) params does to the hold; undefined when the params name nothing valid.
+   */
+  hold?(params: Static<S>): HoldEffect | undefined;
 }
 
 export type Action<S extends TSchema = TSchema> = ReadOnlyAction<S> | MutatingAction<S>;

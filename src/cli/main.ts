@@ -6,6 +6,7 @@ import { runExamples } from '../actions/registry.js';
 import { registerActionsCommand } from './commands/actions.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerExpireCommand } from './commands/expire.js';
 import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditReportCommands } from './commands/audit-report.js';
@@ -49,6 +50,7 @@ NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH c
   registerInvestigateCommand(program);
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
+  registerExpireCommand(program);
   registerDemoCommand(program);
   registerDoctorCommand(program);
   registerRblCommand(program);

@@ -130,3 +130,59 @@ export function parseCsfRemoveOutput(stdout: string): CsfRemoveReport {
   }
   return { outcome: { kind: 'unknown' }, text: stdout.trim().slice(0, 500) };
 }
+
+export type CsfTempDenyOutcome =
+  | { kind: 'denied'; seconds: number }
+  | { kind: 'already-permanent' }
+  | { kind: 'already-temporary' }
+  | { kind: 'own-address' }
+  | { kind: 'invalid' }
+  | { kind: 'disabled' }
+  | { kind: 'unknown' };
+
+/** Reads the output of `csf -td IP TTL …` (`csf: IP blocked on port * for 3600 seconds inbound`). */
+export function parseCsfTempDenyOutput(stdout: string): { outcome: CsfTempDenyOutcome; text: string } {
+  for (const line of lines(stdout)) {
+    const t = line.trim();
+    let m: RegExpExecArray | null;
+    if (DISABLED.test(t)) return { outcome: { kind: 'disabled' }, text: t };
+    if ((m = /^csf: \S+ blocked on port \S+ for (\d+) seconds/.exec(t)) !== null) return { outcome: { kind: 'denied', seconds: Number(m[1]) }, text: t };
+    if (/^csf: \S+ is already permanently blocked/.test(t)) return { outcome: { kind: 'already-permanent' }, text: t };
+    if (/^csf: \S+ is already temporarily blocked/.test(t)) return { outcome: { kind: 'already-temporary' }, text: t };
+    if (/is one of this servers addresses/.test(t)) return { outcome: { kind: 'own-address' }, text: t };
+    if (/is not a valid PUBLIC IP/.test(t)) return { outcome: { kind: 'invalid' }, text: t };
+  }
+  return { outcome: { kind: 'unknown' }, text: stdout.trim().slice(0, 500) };
+}
+
+/** Reads the output of `csf -trd IP` (`csf: IP temporary block removed` / `… not found in temporary bans`). */
+export function parseCsfTempRemoveOutput(stdout: string): { outcome: 'removed' | 'not-found' | 'disabled' | 'unknown'; text: string } {
+  for (const line of lines(stdout)) {
+    const t = line.trim();
+    if (DISABLED.test(t)) return { outcome: 'disabled', text: t };
+    if (/^csf: \S+ temporary block removed/.test(t)) return { outcome: 'removed', text: t };
+    if (/^csf: \S+ not found in temporary bans/.test(t)) return { outcome: 'not-found', text: t };
+  }
+  return { outcome: 'unknown', text: stdout.trim().slice(0, 500) };
+}
+
+export interface CsfTempEntry {
+  /** When it was added, seconds since the epoch. */
+  epoch: number;
+  ip: string;
+  port: string;
+  dir: string;
+  ttl: number;
+  comment: string;
+}
+
+/** `/var/lib/csf/csf.tempban` (and .tempallow): `epoch|ip|port|dir|ttl|comment` lines. Pure. */
+export function parseCsfTempList(text: string): CsfTempEntry[] {
+  const out: CsfTempEntry[] = [];
+  for (const line of lines(text)) {
+    const [epoch, ip, port, dir, ttl, ...comment] = line.split('|');
+    if (ip === undefined || ttl === undefined || !/^\d+$/.test(epoch ?? '') || !/^\d+$/.test(ttl)) continue;
+    out.push({ epoch: Number(epoch), ip, port: port ?? '*', dir: dir ?? 'in', ttl: Number(ttl), comment: comment.join('|') });
+  }
+  return out;
+}

@@ -17,6 +17,9 @@ describe('runbook actions', () => {
     expect(r.stdout).toContain("mode?: 'restart' | 'hard' = 'restart'");
     expect(r.stdout).toContain('min_messages?: integer = 100');
     expect(r.stdout).not.toMatch(/any\[\]|: union/);
+    // Whether runbook undo can take a step back, as each action declares it.
+    expect(r.stdout).toContain('csf.temp_deny  [mutates, reversible]');
+    expect(r.stdout).toContain('exim.queue.purge  [mutates, irreversible]');
     // Outputs of every action, without naming one.
     const detect = r.stdout.slice(r.stdout.indexOf('exim.detect  '));
     expect(detect).toMatch(/outputs:\n(?:.*\n)*? {4}steps\.<id>\.ip_reasons/);

@@ -3,13 +3,13 @@ import { parseUapiEnvelope } from '../../parsers/cpanel-envelope.js';
 import { describeCommandFailure } from '../service/command-failure.js';
 import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan } from '../types.js';
 import { readHostFile } from '../files/host-read.js';
+import { holdDeadline, holdLength, HoldForParam } from '../hold-deadline.js';
 import { apiErrorText } from './api-error.js';
 import { cpanelUserFor, parseMailbox, uapiArg, type Mailbox } from './mailbox.js';
 
-const Params = Type.Object(
-  { email: Type.String({ minLength: 3, maxLength: 320, description: 'The mailbox' }) },
-  { additionalProperties: false },
-);
+const Email = Type.String({ minLength: 3, maxLength: 320, description: 'The mailbox' });
+const Params = Type.Object({ email: Email, hold_for: HoldForParam }, { additionalProperties: false });
+const ReleaseParams = Type.Object({ email: Email }, { additionalProperties: false });
 
 type Restriction = 'outgoing' | 'login';
 
@@ -67,6 +67,16 @@ export async function probeRestriction(ctx: ActionContext, user: string, box: Ma
 interface PlanData {
   email: string;
   user: string;
+  holdFor?: string;
+}
+
+/** The hold a step names: `mailbox-outgoing:a@b.test`; undefined for an address runbook refuses. */
+function mailboxTarget(what: Restriction, email: string): string | undefined {
+  try {
+    return `mailbox-${what}:${parseMailbox(email).email}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function restrictionAction(what: Restriction, suspend: boolean): Action<typeof Params> {
@@ -79,13 +89,16 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
     description: `${suspend ? 'Stop' : 'Allow again'} a mailbox ${meaning} (UAPI Email::${fn})`,
     mutates: true,
     reversible: true,
-    params: Params,
-    outputs: { email: 'the mailbox', user: 'its cPanel account', suspended: `whether ${what} is suspended now` },
+    // A release takes no hold_for: its schema refuses one, its code reads none.
+    params: (suspend ? Params : ReleaseParams) as typeof Params,
+    outputs: { email: 'the mailbox', user: 'its cPanel account', suspended: `whether ${what} is suspended now`, ...(suspend ? { until: 'when runbook expire lifts it (ISO 8601), or null' } : {}) },
     async plan(ctx, params: Static<typeof Params>): Promise<ActionPlan<PlanData>> {
       const box = parseMailbox(params.email);
+      const holdFor = suspend ? params.hold_for : undefined;
+      holdLength(holdFor);
       const user = await cpanelUserFor(ctx, box.domain);
       const state = await probeRestriction(ctx, user, box, what);
-      const data: PlanData = { email: box.email, user };
+      const data: PlanData = { email: box.email, user, ...(holdFor !== undefined ? { holdFor } : {}) };
       if (state.suspended === suspend) {
         return {
           summary: `${box.email}: ${what} already ${suspend ? 'suspended' : 'allowed'}`,
@@ -96,7 +109,14 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
         };
       }
       const argv = [ctx.host.tools.uapi, `--user=${user}`, '--output=json', 'Email', fn, uapiArg('email', box.email)];
-      return { summary: `${fn.replace('_', ' ')} for ${box.email} (account ${user})`, commands: [{ argv, timeoutMs: 120_000, okExitCodes: [0, 1, 2, 255] }], data, facts: { suspended: state.suspended } };
+      return {
+        summary: `${fn.replace('_', ' ')} for ${box.email} (account ${user})${holdFor !== undefined ? ` for ${holdFor}` : ''}`,
+        commands: [{ argv, timeoutMs: 120_000, okExitCodes: [0, 1, 2, 255] }],
+        // The deadline is part of what is approved: a hold for 4h is not a hold for good.
+        ...(holdFor !== undefined ? { hashed: { argv, hold_for: holdFor } } : {}),
+        data,
+        facts: { suspended: state.suspended },
+      };
     },
     async run(ctx, _params, plan) {
       const data = plan.data!;
@@ -109,13 +129,18 @@ function restrictionAction(what: Restriction, suspend: boolean): Action<typeof P
         const why = outcome.envelope ? apiErrorText(outcome) : describeCommandFailure(result);
         throw new ActionError(`cPanel did not ${fn.replace('_', ' ')} for ${data.email}: ${why}`);
       }
+      const until = holdDeadline(data.holdFor);
       return {
         changed: true,
-        outputs: { email: data.email, user: data.user, suspended: suspend },
-        summary: `${data.email}: ${what} ${suspend ? 'suspended' : 'allowed again'}`,
-        changes: [{ kind: 'mailbox-suspension', mailbox: data.email, scope: what, suspended: suspend }],
+        outputs: { email: data.email, user: data.user, suspended: suspend, ...(suspend ? { until: until ?? null } : {}) },
+        summary: `${data.email}: ${what} ${suspend ? 'suspended' : 'allowed again'}${until !== undefined ? ` until ${until}` : ''}`,
+        changes: [{ kind: 'mailbox-suspension', mailbox: data.email, scope: what, suspended: suspend, ...(until !== undefined ? { until } : {}) }],
         undo: [{ action: inverse, params: { email: data.email }, description: `${suspend ? 'allow' : 'suspend'} ${what} for ${data.email} again` }],
       };
+    },
+    hold: (params) => {
+      const target = mailboxTarget(what, params.email);
+      return target === undefined ? undefined : { target, held: suspend, timed: suspend && params.hold_for !== undefined };
     },
     ...(suspend
       ? { counters: { [`mailboxes_${what}_suspended`]: `mailboxes with ${what} suspended` }, counts: () => ({ [`mailboxes_${what}_suspended`]: 1 }) }

@@ -3,7 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { isEximId, spoolHeaderPath } from '../../parsers/exim-id.js';
 import { parseQueueListing, type QueueMessage } from '../../parsers/exim-bp.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type ActionContext, type ActionPlan } from '../types.js';
+import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan, type ActionResult, type UndoRecord } from '../types.js';
+import { Quarantine, queueRestore } from './quarantine.js';
 
 /*
  * exim.queue.purge: remove one sender's messages from the queue, keeping evidence first.
@@ -16,10 +17,16 @@ const Params = Type.Object(
     auth_id: Type.Optional(Type.String({ minLength: 1, maxLength: 320, description: 'Also (or only) purge messages that arrived over SMTP AUTH as this id, whatever their envelope sender' })),
     max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 5000, description: 'Refuse when more messages match' })),
     batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000, description: 'IDs per exim -Mrm call' })),
+    quarantine: Type.Optional(Type.Boolean({ default: false, description: "Copy each message's spool files aside with a manifest before removing it, so runbook undo can put it back" })),
+    quarantine_dir: Type.Optional(Type.String({ pattern: '^/', maxLength: 4096, description: "Where quarantines go on the host (default: runbook-quarantine in Exim's spool directory)" })),
   },
   { additionalProperties: false },
 );
 export type PurgeParams = Static<typeof Params>;
+
+/** The quarantining purge always keeps the messages: it takes no `quarantine` switch. */
+const { quarantine: _always, ...quarantineFields } = Params.properties;
+const QuarantineParams = Type.Object(quarantineFields, { additionalProperties: false });
 
 const DEFAULT_MAX = 5000;
 const DEFAULT_BATCH = 1000;
@@ -34,18 +41,18 @@ const STALE_PLAN_MS = 15_000;
 // eslint-disable-next-line no-control-regex
 const WILDCARD_OR_SPACE = /[*?%\s<>\u0000-\u001f\u007f]/;
 
-/** The sender as purge will match it; refuses empty, bounce, wildcard and non-address senders. */
-export function requireSender(text: string): string {
+/** The sender as purge (or freeze: `verb`) will match it; refuses empty, bounce, wildcard and non-address senders. */
+export function requireSender(text: string, verb = 'purge'): string {
   const sender = text.trim();
   if (sender === '' || sender === '<>' || WILDCARD_OR_SPACE.test(sender) || !/^[^@]+@[^@]+\.[^@]+$/.test(sender)) {
     throw new ActionError(
-      `refusing to purge by sender "${text}": purge needs one exact envelope address (local@domain), never an empty, bounce (<>) or wildcard sender.`,
+      `refusing to ${verb} by sender "${text}": ${verb} needs one exact envelope address (local@domain), never an empty, bounce (<>) or wildcard sender.`,
     );
   }
   return sender.toLowerCase();
 }
 
-function requireAuthId(text: string | undefined): string | undefined {
+export function requireAuthId(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const id = text.trim();
   if (id === '' || WILDCARD_OR_SPACE.test(id)) throw new ActionError(`refusing auth_id "${text}": it must be one exact SMTP AUTH id, no wildcards or spaces.`);
@@ -268,6 +275,8 @@ export async function evidenceThenRemove(
   spool: SpoolInfo,
   ids: readonly string[],
   batchSize: number,
+  /** Runs on each batch after its headers are read and before it is removed; returns the IDs that may be removed. */
+  beforeRemove?: (batch: readonly string[]) => Promise<readonly string[]>,
 ): Promise<{ scan: HeaderScan; report: RemovalReport }> {
   const batches: string[][] = [];
   for (let i = 0; i < ids.length; i += batchSize) batches.push(ids.slice(i, i + batchSize));
@@ -281,7 +290,8 @@ export async function evidenceThenRemove(
       const batch = batches[index]!;
       try {
         scans[index] = await scanHeaders(ctx, spool, batch);
-        await removeBatch(ctx, batch, report);
+        const removable = beforeRemove === undefined ? batch : await beforeRemove(batch);
+        if (removable.length > 0) await removeBatch(ctx, removable, report);
       } catch (error) {
         failure ??= error;
       }
@@ -306,6 +316,8 @@ export async function evidenceThenRemove(
 
 export interface Selection {
   ids: string[];
+  /** The selected messages as `exim -bpr` listed them, in queue order. */
+  messages: QueueMessage[];
   queueTotal: number;
 }
 
@@ -323,7 +335,8 @@ export async function selectMessages(ctx: ActionContext, sender: string | undefi
     const scan = await scanHeaders(ctx, await spool(), rest);
     for (const [id, evidence] of scan.byId) if (evidence.authId?.toLowerCase() === authId && evidence.hostAddress !== undefined) chosen.add(id);
   }
-  return { ids: queue.filter((m) => chosen.has(m.id)).map((m) => m.id), queueTotal: queue.length };
+  const messages = queue.filter((m) => chosen.has(m.id));
+  return { ids: messages.map((m) => m.id), messages, queueTotal: queue.length };
 }
 
 interface PlanData {
@@ -332,7 +345,11 @@ interface PlanData {
   max: number;
   batch: number;
   ids: string[];
+  /** The selected messages as listed (sender, recipients) for the quarantine manifest. */
+  listed: Map<string, QueueMessage>;
   listedAt: number;
+  quarantine: boolean;
+  quarantineDir: string | undefined;
 }
 
 function tooMany(count: number, max: number, who: string): ActionError {
@@ -344,56 +361,91 @@ function describeWho(sender: string | undefined, authId: string | undefined): st
   return `${sender}${authId !== undefined ? ` or auth id ${authId}` : ''}`;
 }
 
-export const queuePurge = defineAction({
-  name: 'exim.queue.purge',
-  description: "Remove one sender's messages from the Exim queue (exact envelope sender or SMTP AUTH id), keeping header evidence first",
+function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
+  return defineAction({
+  name: alwaysQuarantine ? 'exim.queue.quarantine' : 'exim.queue.purge',
+  description: alwaysQuarantine
+    ? "Remove one sender's messages from the Exim queue, each kept aside (spool files and a manifest) so runbook undo can put it back"
+    : "Remove one sender's messages from the Exim queue (exact envelope sender or SMTP AUTH id), keeping header evidence first; quarantine: true keeps the messages too",
   mutates: true,
-  reversible: false,
-  example: '--with sender=spammer@example.com',
-  params: Params,
+  reversible: alwaysQuarantine,
+  ...(alwaysQuarantine ? {} : { example: '--with sender=spammer@example.com' }),
+  params: (alwaysQuarantine ? QuarantineParams : Params) as typeof Params,
   outputs: {
     matched: 'messages that matched',
     removed: 'messages removed',
     removed_ids: 'every removed message ID',
     evidence: 'summary of the removed messages\' headers with the sha256 of everything read',
+    quarantine: 'the host directory holding the removed messages and their manifest, or null',
   },
   async plan(ctx, params: PurgeParams): Promise<ActionPlan<PlanData>> {
     const authId = requireAuthId(params.auth_id);
-    if (params.sender === undefined && authId === undefined) throw new ActionError('exim.queue.purge needs a sender, an auth_id or both.');
+    if (params.sender === undefined && authId === undefined) throw new ActionError(`${alwaysQuarantine ? 'exim.queue.quarantine' : 'exim.queue.purge'} needs a sender, an auth_id or both.`);
     const sender = params.sender === undefined ? undefined : requireSender(params.sender);
     const max = params.max ?? DEFAULT_MAX;
     const batch = params.batch ?? DEFAULT_BATCH;
+    const quarantine = alwaysQuarantine || params.quarantine === true;
     let spool: SpoolInfo | undefined;
     const getSpool = async (): Promise<SpoolInfo> => (spool ??= await spoolInfo(ctx));
     const selection = await selectMessages(ctx, sender, authId, getSpool);
     const count = selection.ids.length;
     const who = describeWho(sender, authId);
     if (count > max) throw tooMany(count, max, who);
-    const data: PlanData = { sender, authId, max, batch, ids: selection.ids, listedAt: Date.now() };
-    const facts = { matched: count, queue_total: selection.queueTotal, sample_ids: selection.ids.slice(0, 5) };
-    const hashed = { sender: sender ?? null, auth_id: authId ?? null, max };
+    const data: PlanData = {
+      sender,
+      authId,
+      max,
+      batch,
+      ids: selection.ids,
+      listed: new Map(selection.messages.map((m) => [m.id, m])),
+      listedAt: Date.now(),
+      quarantine,
+      quarantineDir: params.quarantine_dir,
+    };
+    const facts = { matched: count, queue_total: selection.queueTotal, sample_ids: selection.ids.slice(0, 5), restorable: quarantine };
+    const hashed = { sender: sender ?? null, auth_id: authId ?? null, max, ...(quarantine ? { quarantine: params.quarantine_dir ?? true } : {}) };
     if (count === 0) return { summary: `no queued messages from ${who}`, commands: [], noop: true, hashed, data, facts };
     const commands = [];
     for (let i = 0; i < count; i += batch) commands.push({ argv: [ctx.host.tools.exim, '-Mrm', ...selection.ids.slice(i, i + batch)], okExitCodes: [0, 1] });
-    return { summary: `remove ${count} of ${selection.queueTotal} queued messages from ${who} (headers kept as evidence first)`, commands, hashed, data, facts };
+    const kept = quarantine
+      ? 'headers kept as evidence and the messages kept in quarantine first; runbook undo can put them back'
+      : 'headers kept as evidence first; NOTHING CAN RESTORE the messages: add quarantine: true to keep them';
+    return { summary: `remove ${count} of ${selection.queueTotal} queued messages from ${who} (${kept})`, commands, hashed, data, facts };
   },
   async run(ctx, _params, plan) {
     const data = plan.data!;
     let spool: SpoolInfo | undefined;
     const getSpool = async (): Promise<SpoolInfo> => (spool ??= await spoolInfo(ctx));
     let ids = data.ids;
+    let listed = data.listed;
     if (Date.now() - data.listedAt > STALE_PLAN_MS || plan.noop === true) {
-      ids = (await selectMessages(ctx, data.sender, data.authId, getSpool)).ids;
+      const fresh = await selectMessages(ctx, data.sender, data.authId, getSpool);
+      ids = fresh.ids;
+      listed = new Map(fresh.messages.map((m) => [m.id, m]));
       if (ids.length > data.max) throw tooMany(ids.length, data.max, describeWho(data.sender, data.authId));
     }
     const who = describeWho(data.sender, data.authId);
     const base = { sender: data.sender ?? null, auth_id: data.authId ?? null, matched: ids.length };
     if (ids.length === 0) {
-      return { changed: false, outputs: { ...base, removed: 0, removed_ids: [], gone_ids: [], locked_ids: [] }, summary: `no queued messages from ${who}` };
+      return { changed: false, outputs: { ...base, removed: 0, removed_ids: [], gone_ids: [], locked_ids: [], quarantine: null }, summary: `no queued messages from ${who}` };
     }
-    const { scan, report } = await evidenceThenRemove(ctx, await getSpool(), ids, data.batch);
+    const quarantine = data.quarantine ? await Quarantine.open(ctx, await getSpool(), data.quarantineDir) : undefined;
+    let removal: Awaited<ReturnType<typeof evidenceThenRemove>>;
+    try {
+      removal = await evidenceThenRemove(ctx, await getSpool(), ids, data.batch, quarantine === undefined ? undefined : (batch) => quarantine.keep(batch));
+    } catch (error) {
+      // Some batches may be gone already: their copies get a manifest so they can be put back.
+      if (quarantine !== undefined && quarantine.keptIds().length > 0) {
+        const kept = await quarantine.writeManifest(quarantine.keptIds(), listed);
+        await ctx.note(`the purge stopped part-way; ${kept.count} messages copied so far are kept in ${quarantine.dir} (manifest sha256 ${kept.sha256}); ${queueRestore.name} with quarantine: ${quarantine.dir} puts back those no longer queued`, { quarantine: quarantine.dir, manifest_sha256: kept.sha256 });
+      }
+      throw error;
+    }
+    const { scan, report } = removal;
     const evidence = summariseEvidence(ids, scan);
     await ctx.note(`evidence: headers of ${evidence.headers_read} of ${ids.length} messages, each batch read before it was removed (sha256 ${evidence.sha256})`, { evidence });
+    const kept = quarantine === undefined ? undefined : { dir: quarantine.dir, ...(await quarantine.writeManifest(report.removed, listed)) };
+    if (kept !== undefined) await ctx.note(`quarantine: ${kept.count} removed messages kept in ${kept.dir} (manifest sha256 ${kept.sha256})`, { quarantine: kept.dir, manifest_sha256: kept.sha256 });
     const outputs = {
       ...base,
       removed: report.removed.length,
@@ -402,6 +454,7 @@ export const queuePurge = defineAction({
       locked_ids: report.locked,
       unknown_ids: report.unknown,
       evidence,
+      quarantine: kept?.dir ?? null,
     };
     if (report.locked.length > 0 || report.unknown.length > 0) {
       await ctx.note(`${report.locked.length} messages stayed locked and ${report.unknown.length} got no answer from exim -Mrm; they are still queued`, {
@@ -409,19 +462,32 @@ export const queuePurge = defineAction({
         unknown: report.unknown.slice(0, 100),
       });
     }
-    return {
-      changed: report.removed.length > 0,
+    const removed = report.removed.length > 0;
+    const undo: UndoRecord[] =
+      removed && kept !== undefined
+        ? [{ action: queueRestore.name, params: { quarantine: kept.dir, ids: [...report.removed], manifest_sha256: kept.sha256 }, description: `put the ${report.removed.length} removed messages back into the queue from ${kept.dir}` }]
+        : [];
+    // Each record gets its own copy of an ID list: the audit writer would print a shared one as [circular].
+    const result: ActionResult = {
+      changed: removed,
       outputs,
       summary: `removed ${report.removed.length} messages from ${who}` +
+        (kept !== undefined ? ` (kept in ${kept.dir})` : '') +
         (report.gone.length > 0 ? `, ${report.gone.length} already gone` : '') +
         (report.locked.length > 0 ? `, ${report.locked.length} locked (still queued)` : ''),
-      changes:
-        report.removed.length > 0
-          ? [{ kind: 'messages-removed', count: report.removed.length, ids: report.removed, ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}) }]
-          : [],
-      irreversible: report.removed.length > 0 ? [`${report.removed.length} queued messages from ${who} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
+      changes: removed
+        ? [{ kind: 'messages-removed', count: report.removed.length, ids: [...report.removed], ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}), ...(kept !== undefined ? { quarantine: kept.dir } : {}) }]
+        : [],
+      ...(undo.length > 0 ? { undo } : {}),
+      irreversible: removed && kept === undefined ? [`${report.removed.length} queued messages from ${who} were deleted; their headers' evidence sha256 is ${evidence.sha256}`] : [],
     };
+    return result;
   },
   counters: { messages_purged: 'messages purged' },
   counts: (result) => ({ messages_purged: typeof result.outputs.removed === 'number' ? result.outputs.removed : 0 }),
-});
+  });
+}
+
+export const queuePurge = purgeAction(false);
+/** The purge that always keeps the messages: reversible, so an unattended run may use it. */
+export const queueQuarantine = purgeAction(true);

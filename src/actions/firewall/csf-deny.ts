@@ -7,14 +7,16 @@ import { coversIp, parseIp, sameAddress, specialRange, type ParsedIp } from './i
 import { ownAddresses } from './own-addresses.js';
 import { proxyRanges, proxyReason } from '../../investigate/proxies.js';
 
+/** The parameters every deny shares: what to block and which refusals to lift. */
+export const DENY_TARGET_PARAMS = {
+  ip: Type.String({ minLength: 2, maxLength: 64, description: 'One IPv4 or IPv6 address, or a CIDR (IPv4 /16 or longer, IPv6 /32 or longer)' }),
+  allow_private: Type.Optional(Type.Boolean({ default: false, description: 'Allow private, loopback, link-local and reserved addresses' })),
+  force: Type.Optional(Type.Boolean({ default: false, description: "Block even a proxy/CDN edge (Cloudflare's published ranges or trusted_proxies): that cuts off every site behind it" })),
+  trusted_proxies: Type.Optional(Type.Array(Type.String(), { description: 'your own proxies (addresses/CIDRs), refused like CDN edges' })),
+};
+
 const DenyParams = Type.Object(
-  {
-    ip: Type.String({ minLength: 2, maxLength: 64, description: 'One IPv4 or IPv6 address, or a CIDR (IPv4 /16 or longer, IPv6 /32 or longer)' }),
-    comment: Type.Optional(Type.String({ maxLength: 400, description: 'Written into csf.deny next to the IP' })),
-    allow_private: Type.Optional(Type.Boolean({ default: false, description: 'Allow private, loopback, link-local and reserved addresses' })),
-    force: Type.Optional(Type.Boolean({ default: false, description: "Block even a proxy/CDN edge (Cloudflare's published ranges or trusted_proxies): that cuts off every site behind it" })),
-    trusted_proxies: Type.Optional(Type.Array(Type.String(), { description: 'your own proxies (addresses/CIDRs), refused like CDN edges' })),
-  },
+  { ...DENY_TARGET_PARAMS, comment: Type.Optional(Type.String({ maxLength: 400, description: 'Written into csf.deny next to the IP' })) },
   { additionalProperties: false },
 );
 type DenyParams = Static<typeof DenyParams>;
@@ -24,11 +26,11 @@ const RemoveParams = Type.Object(
   { additionalProperties: false },
 );
 
-function csfPath(ctx: ActionContext, name: string): string {
+export function csfPath(ctx: ActionContext, name: string): string {
   return `${ctx.host.layout.csfDir.replace(/\/+$/, '')}/${name}`;
 }
 
-interface DenyTarget {
+export interface DenyTarget {
   /** What csf is given: the address, or `base/prefix`. */
   text: string;
   /** The address, or the range's base address. */
@@ -39,7 +41,7 @@ interface DenyTarget {
 const MIN_PREFIX = { ipv4: 16, ipv6: 32 } as const;
 
 /** An address, or a CIDR no wider than MIN_PREFIX (a typo must not block a continent). */
-function requireTarget(text: string): DenyTarget {
+export function requireTarget(text: string): DenyTarget {
   const [base, bits, extra] = text.trim().split('/');
   if (bits === undefined) {
     const ip = requireIp(text);
@@ -51,6 +53,15 @@ function requireTarget(text: string): DenyTarget {
     throw new ActionError(`"${text}" is not an address or a CIDR csf.deny takes here (IPv4 /${MIN_PREFIX.ipv4}-/32, IPv6 /${MIN_PREFIX.ipv6}-/128).`);
   }
   return { text: `${ip.address}/${prefix}`, ip, prefix };
+}
+
+/** The hold a deny names (`ip:45.33.12.7`), shared by permanent and temporary denies; undefined when invalid. */
+export function denyHoldTarget(text: string): string | undefined {
+  try {
+    return `ip:${requireTarget(text).text}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Does the target (address or range) cover `other`, or `other` (an entry, maybe a range) cover it? */
@@ -76,6 +87,57 @@ export function cleanComment(comment: string | undefined): string | undefined {
   return clean === '' ? undefined : clean;
 }
 
+/** What every deny (permanent or temporary) refuses to block. */
+export interface ProtectionParams {
+  allow_private?: boolean | undefined;
+  force?: boolean | undefined;
+  trusted_proxies?: string[] | undefined;
+}
+
+/**
+ * Refuses a target that is not an attacker's public address: private and reserved ranges, a
+ * proxy/CDN edge, the host's own addresses, and anything csf.allow or csf.ignore lists (csf's
+ * own temporary deny checks none of the lists, so runbook checks them for both kinds).
+ */
+export async function refuseProtected(ctx: ActionContext, target: DenyTarget, params: ProtectionParams): Promise<void> {
+  const ip = target.ip;
+  if (params.allow_private !== true) {
+    const special = specialRange(ip);
+    // Simulated and lab hosts (the demo) use the documentation ranges for their "attackers";
+    // they say so with a host variable, so real hosts keep refusing these addresses.
+    const labHost = ctx.host.vars.allow_documentation_ips === true && special?.startsWith('documentation') === true;
+    if (special !== undefined && !labHost) {
+      throw new ActionError(`refusing to block ${ip.address}: it is in the ${special}, not an attacker's public address. Set allow_private: true if you really mean it.`);
+    }
+  }
+  if (params.force !== true) {
+    let ranges;
+    try {
+      ranges = proxyRanges(undefined, undefined, params.trusted_proxies ?? []);
+    } catch (err) {
+      throw new ActionError((err as Error).message);
+    }
+    const edge = proxyReason(ranges, ip.address) ?? [...ranges.cdn.entries, ...ranges.trusted.entries].find((e) => overlaps(target, e)) ?? null;
+    if (edge !== null) {
+      throw new ActionError(`refusing to block ${target.text}: it is a proxy/CDN edge (${edge}); every site behind it would be cut off, and the attacker is the client behind it. Set force: true if you really mean it.`);
+    }
+  }
+  for (const own of await ownAddresses(ctx)) {
+    if (target.prefix === undefined ? sameAddress(own, ip) : coversIp(target.text, own)) {
+      throw new ActionError(`refusing to block ${target.text}: ${target.prefix === undefined ? 'it is' : `it covers ${own.address},`} one of ${ctx.host.name}'s own addresses.`);
+    }
+  }
+  for (const list of ['csf.allow', 'csf.ignore'] as const) {
+    const hit = (await readCsfListTree(ctx, csfPath(ctx, list))).find((h) => overlaps(target, h.entry.address));
+    if (hit !== undefined) {
+      throw new ActionError(
+        `refusing to block ${target.text}: ${hit.file} line ${hit.entry.line} lists ${hit.entry.address}` +
+          `${hit.entry.comment !== '' ? ` (${hit.entry.comment})` : ''}. Remove it from ${list} first if the block is intended.`,
+      );
+    }
+  }
+}
+
 interface DenyPlanData {
   ip: string;
   already: boolean;
@@ -99,41 +161,7 @@ export const csfDeny = defineAction({
   async plan(ctx, params: DenyParams): Promise<ActionPlan<DenyPlanData>> {
     const target = requireTarget(params.ip);
     const ip = target.ip;
-    if (params.allow_private !== true) {
-      const special = specialRange(ip);
-      // Simulated and lab hosts (the demo) use the documentation ranges for their "attackers";
-      // they say so with a host variable, so real hosts keep refusing these addresses.
-      const labHost = ctx.host.vars.allow_documentation_ips === true && special?.startsWith('documentation') === true;
-      if (special !== undefined && !labHost) {
-        throw new ActionError(`refusing to block ${ip.address}: it is in the ${special}, not an attacker's public address. Set allow_private: true if you really mean it.`);
-      }
-    }
-    if (params.force !== true) {
-      let ranges;
-      try {
-        ranges = proxyRanges(undefined, undefined, params.trusted_proxies ?? []);
-      } catch (err) {
-        throw new ActionError((err as Error).message);
-      }
-      const edge = proxyReason(ranges, ip.address) ?? [...ranges.cdn.entries, ...ranges.trusted.entries].find((e) => overlaps(target, e)) ?? null;
-      if (edge !== null) {
-        throw new ActionError(`refusing to block ${target.text}: it is a proxy/CDN edge (${edge}); every site behind it would be cut off, and the attacker is the client behind it. Set force: true if you really mean it.`);
-      }
-    }
-    for (const own of await ownAddresses(ctx)) {
-      if (target.prefix === undefined ? sameAddress(own, ip) : coversIp(target.text, own)) {
-        throw new ActionError(`refusing to block ${target.text}: ${target.prefix === undefined ? 'it is' : `it covers ${own.address},`} one of ${ctx.host.name}'s own addresses.`);
-      }
-    }
-    for (const list of ['csf.allow', 'csf.ignore'] as const) {
-      const hit = (await readCsfListTree(ctx, csfPath(ctx, list))).find((h) => overlaps(target, h.entry.address));
-      if (hit !== undefined) {
-        throw new ActionError(
-          `refusing to block ${target.text}: ${hit.file} line ${hit.entry.line} lists ${hit.entry.address}` +
-            `${hit.entry.comment !== '' ? ` (${hit.entry.comment})` : ''}. Remove it from ${list} first if the block is intended.`,
-        );
-      }
-    }
+    await refuseProtected(ctx, target, params);
     const denied = await findInCsfList(ctx, csfPath(ctx, 'csf.deny'), ip);
     const comment = cleanComment(params.comment);
     const argv = [ctx.host.tools.csf, '-d', target.text, ...(comment !== undefined ? [comment] : [])];
@@ -195,6 +223,11 @@ export const csfDeny = defineAction({
   },
   counters: { ips_blocked: 'IPs blocked' },
   counts: (result) => ({ ips_blocked: result.outputs.blocked === true ? 1 : 0 }),
+  // A permanent block of an address confirms a temporary one: expiry leaves it alone.
+  hold: (params) => {
+    const target = denyHoldTarget(params.ip);
+    return target === undefined ? undefined : { target, held: true, timed: false };
+  },
 });
 
 export const csfRemoveDeny = defineAction({

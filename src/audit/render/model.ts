@@ -11,6 +11,7 @@ import type {
 } from '../records.js';
 import { legacyChanges } from '../../actions/legacy-changes.js';
 import { declaredAction } from '../../actions/registry.js';
+import { describeChange } from '../../actions/describe-change.js';
 import type { ChangeRecord } from '../../actions/types.js';
 
 /**
@@ -238,34 +239,6 @@ function buildFinding(finish: StepFinishRecord): Finding {
     evidence: Array.isArray(outputs.evidence) ? outputs.evidence : outputs.evidence === undefined ? [] : [outputs.evidence],
     other,
   };
-}
-
-/** A change in words: what happened, to what, and the state before when known. */
-function describeChange(change: ChangeRecord): Pick<ChangeRow, 'what' | 'target' | 'before'> {
-  switch (change.kind) {
-    case 'messages-removed':
-      return { what: `${change.count} message${change.count === 1 ? '' : 's'} removed from the queue`, target: change.sender ?? (change.authId !== undefined ? `AUTH id ${change.authId}` : undefined), before: undefined };
-    case 'file-mode':
-      return {
-        what: Number.parseInt(change.to, 8) === 0 ? 'file disabled (mode 000)' : `file mode set to ${change.to}`,
-        target: change.path,
-        before: change.from === '' ? undefined : `mode ${change.from}`,
-      };
-    case 'ip-deny':
-      return { what: 'IP blocked in the firewall', target: change.ip, before: undefined };
-    case 'ip-deny-removed':
-      return { what: 'IP unblocked in the firewall', target: change.ip, before: undefined };
-    case 'password-reset':
-      return { what: 'mailbox password reset', target: change.mailbox, before: undefined };
-    case 'mailbox-suspension':
-      return { what: `mailbox ${change.scope} ${change.suspended ? 'suspended' : 'allowed again'}`, target: change.mailbox, before: undefined };
-    case 'setting':
-      return { what: `${change.where}: ${change.key} set to ${change.to === '' ? 'unset' : change.to}`, target: change.key, before: change.from === '' ? 'unset' : change.from };
-    case 'account-outgoing':
-      return { what: `account's outgoing mail ${change.suspended ? 'suspended' : 'allowed again'}`, target: change.account, before: undefined };
-    case 'services-restarted':
-      return { what: 'services restarted', target: change.services, before: undefined };
-  }
 }
 
 /**

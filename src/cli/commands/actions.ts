@@ -50,7 +50,7 @@ export function actionsCommand(name: string | undefined, flags: { json?: boolean
   const list = [...registry.values()]
     .filter((a) => name === undefined || a.name === name || a.name.startsWith(`${name}.`))
     .sort((a, b) => a.name.localeCompare(b.name))
-    .map((a) => ({ name: a.name, mutates: a.mutates, description: a.description, params: describeParams(a.params), outputs: a.outputs ?? {} }));
+    .map((a) => ({ name: a.name, mutates: a.mutates, ...(a.mutates ? { reversible: a.reversible } : {}), description: a.description, params: describeParams(a.params), outputs: a.outputs ?? {} }));
   if (name !== undefined && list.length === 0) {
     process.stderr.write(`error: no action named ${safeForTerminal(name)}; 'runbook actions' lists them all\n`);
     return EXIT.usage;
@@ -60,7 +60,7 @@ export function actionsCommand(name: string | undefined, flags: { json?: boolean
     return EXIT.ok;
   }
   for (const a of list) {
-    process.stdout.write(`${a.name}  ${a.mutates ? '[mutates]' : '[read-only]'}\n  ${a.description}\n`);
+    process.stdout.write(`${a.name}  ${a.mutates ? `[mutates, ${a.reversible === true ? 'reversible' : 'irreversible'}]` : '[read-only]'}\n  ${a.description}\n`);
     for (const p of a.params) {
       process.stdout.write(`    ${p.name}${p.required ? '' : '?'}: ${p.type}${p.default !== undefined ? ` = ${Array.isArray(p.default) ? `[${p.default.map(literal).join(', ')}]` : literal(p.default)}` : ''}${p.description ? `  — ${p.description}` : ''}\n`);
     }

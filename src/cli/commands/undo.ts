@@ -4,7 +4,7 @@ import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { safeLine } from '../../core/text.js';
-import { EXIT } from '../../engine/run.js';
+import { EXIT, type TargetHandle } from '../../engine/run.js';
 import { prepareUndo, runUndo, UndoError, type UndoPlan } from '../../undo/index.js';
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
@@ -52,6 +52,37 @@ export function renderUndoSummary(plan: UndoPlan, style: Style): string {
   return out.join('\n');
 }
 
+/** How to reach the hosts a run changed: --host/--inventory when given, else their names from the log. */
+export interface ReachFlags {
+  host: string[];
+  inventory?: string;
+  limit?: string;
+  acceptNewHostKeys?: boolean;
+  knownHosts?: string;
+}
+
+/**
+ * The targets for reversing changes on `hosts`. --limit narrows them to some of those hosts;
+ * otherwise every one must be reachable, so no reversal is left out silently.
+ */
+export async function reachChangedHosts(flags: ReachFlags, hosts: string[]): Promise<TargetHandle[]> {
+  const hostFlags = flags.host.length > 0 || flags.inventory ? flags.host : hosts;
+  const targets = await resolveTargetHandles(
+    {
+      host: hostFlags,
+      ...(flags.inventory ? { inventory: flags.inventory } : {}),
+      ...(flags.limit ? { limit: flags.limit } : {}),
+      ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
+      ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+    },
+    {},
+  );
+  const missing = flags.limit ? [] : hosts.filter((h) => !targets.some((t) => t.name === h));
+  if (flags.limit && !targets.some((t) => hosts.includes(t.name))) throw new UsageError(`--limit ${flags.limit} selects none of the hosts the run changed (${hosts.join(', ')})`);
+  if (missing.length > 0) throw new UsageError(`the run changed ${missing.join(', ')}, which the given --host/--inventory do not reach; name them (e.g. --host ${missing[0]}) so every reversal can run`);
+  return targets;
+}
+
 export async function undoCommand(logPath: string, flags: UndoFlags, argv: string[]): Promise<number> {
   const json = flags.json === true;
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
@@ -80,22 +111,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       if (json) printJson({ ok: true, status: 'nothing-to-undo', plan });
       return EXIT.ok;
     }
-    // Undo goes to the hosts the run changed; --host/--inventory say how to reach them.
-    const hostFlags = flags.host.length > 0 || flags.inventory ? flags.host : plan.hosts;
-    const targets = await resolveTargetHandles(
-      {
-        host: hostFlags,
-        ...(flags.inventory ? { inventory: flags.inventory } : {}),
-        ...(flags.limit ? { limit: flags.limit } : {}),
-        ...(flags.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
-        ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
-      },
-      {},
-    );
-    // --limit narrows the undo to some of the hosts the run changed; otherwise every one must be reachable.
-    const missing = flags.limit ? [] : plan.hosts.filter((h) => !targets.some((t) => t.name === h));
-    if (flags.limit && !targets.some((t) => plan.hosts.includes(t.name))) throw new UsageError(`--limit ${flags.limit} selects none of the hosts the run changed (${plan.hosts.join(', ')})`);
-    if (missing.length > 0) throw new UsageError(`the run changed ${missing.join(', ')}, which the given --host/--inventory do not reach; name them (e.g. --host ${missing[0]}) so every reversal can run`);
+    const targets = await reachChangedHosts(flags, plan.hosts);
 
     // Before the audit log is created: a bad key or passphrase leaves nothing behind.
     const signSummary = await summarySigner(flags);
@@ -164,7 +180,8 @@ export function registerUndoCommand(program: Command): void {
       'after',
       `
 Only changes recorded with an undo in steps that finished 'changed' are reversed, newest first.
-Purged messages and reset passwords cannot be brought back: they are listed, never attempted.
+Messages purged without quarantine and reset passwords cannot be brought back: they are
+listed, never attempted. Quarantined messages are put back into the queue.
 A log whose hash chain does not verify is refused.
 
 Examples:

@@ -1,0 +1,161 @@
+import { dirname, join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { builtinActions } from '../../actions/registry.js';
+import { AuditWriter } from '../../audit/writer.js';
+import { redactDeep } from '../../core/secret.js';
+import { safeLine } from '../../core/text.js';
+import { EXIT } from '../../engine/run.js';
+import { runExpiry, scanAuditDir, type ExpiryScan } from '../../undo/index.js';
+import { reportError, UsageError } from '../errors.js';
+import { renderOutcomeTable } from '../../fleet/outcome-table.js';
+import { renderPlan } from '../render/plan.js';
+import { plainProgress } from '../render/progress.js';
+import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
+import { auditFileName, collect, interruptibleRun, positiveInt } from '../run-support.js';
+import { colorEnabled, createStyle, type Style } from '../style.js';
+import { VERSION } from '../version.js';
+import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { printJson } from '../render/json.js';
+import { reachChangedHosts } from './undo.js';
+
+interface ExpireFlags extends SigningFlags {
+  dryRun?: boolean;
+  host: string[];
+  inventory?: string;
+  limit?: string;
+  forks?: string;
+  acceptNewHostKeys?: boolean;
+  knownHosts?: string;
+  auditDir: string;
+  now?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+/** What is due, what is still running, and which logs were not read. */
+export function renderExpirySummary(scan: ExpiryScan, now: Date, style: Style): string {
+  const out: string[] = [style.bold(`Holds and temporary denies past their deadline at ${now.toISOString()} (${scan.logs} audit logs read)`)];
+  if (scan.due.length === 0) out.push('  Nothing is due.');
+  for (const d of scan.due) out.push(`  ${safeLine(d.host)}: ${safeLine(d.target)}  deadline ${safeLine(d.until)}  ${style.dim(`[${safeLine(d.action)} in ${safeLine(d.log)}]`)}`);
+  if (scan.pending.length > 0) {
+    out.push(style.dim('Still running (not touched):'));
+    for (const p of scan.pending) out.push(style.dim(`  ${safeLine(p.host)}: ${safeLine(p.target)}  until ${safeLine(p.until)}`));
+  }
+  if (scan.skipped.length > 0) {
+    out.push(style.yellow('Audit logs not read (check them with runbook audit verify):'));
+    for (const s of scan.skipped) out.push(`  ${safeLine(s.log)}: ${safeLine(s.reason)}`);
+  }
+  return out.join('\n');
+}
+
+function parseNow(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new UsageError(`--now ${text} is not a time; give ISO 8601, e.g. 2026-12-07T18:00:00Z`);
+  return new Date(at);
+}
+
+export async function expireCommand(flags: ExpireFlags, argv: string[]): Promise<number> {
+  const json = flags.json === true;
+  const style = createStyle(colorEnabled(process.stdout, flags.color));
+  const errStyle = createStyle(colorEnabled(process.stderr, flags.color));
+  const run = interruptibleRun();
+  let audit: AuditWriter | undefined;
+  try {
+    const forks = positiveInt('--forks', flags.forks) ?? 10;
+    const now = parseNow(flags.now);
+    const registry = builtinActions();
+    const scan = scanAuditDir(flags.auditDir, registry, now);
+    if (!json) process.stdout.write(`${renderExpirySummary(scan, now, style)}\n\n`);
+    if (scan.due.length === 0) {
+      if (json) printJson({ ok: true, status: 'nothing-due', now: now.toISOString(), due: [], pending: scan.pending, skipped: scan.skipped });
+      return EXIT.ok;
+    }
+    const hosts = [...new Set(scan.due.map((d) => d.host))];
+    const targets = await reachChangedHosts(flags, hosts);
+    const signSummary = await summarySigner(flags);
+    const auditPath = join(flags.auditDir, auditFileName('expire'));
+    audit = AuditWriter.create(auditPath);
+    const progress = plainProgress(process.stderr, errStyle, json);
+    const report = await runExpiry(scan, {
+      auditDir: flags.auditDir,
+      now,
+      targets,
+      registry,
+      dryRun: flags.dryRun === true,
+      forks,
+      audit,
+      argv,
+      toolVersion: VERSION,
+      observer: (event) => progress.observer(event),
+      signal: run.signal,
+      ...(signSummary ? { signSummary } : {}),
+      // Releases generate no secrets; a file beside the log would be the place if one ever did.
+      deliverSecret: createSecretDelivery({ fallbackFile: fallbackSecretsFile(auditPath), interactive: false, emergencyDir: dirname(auditPath) }),
+      onPlan: async (p) => {
+        await progress.end();
+        if (!json) process.stdout.write(`${renderPlan(p, { playbook: 'expire', dryRun: flags.dryRun === true, hosts }, style)}\n\n`);
+      },
+    });
+    await progress.end();
+    audit.close();
+    if (json) {
+      printJson(
+        redactDeep({ ok: report.exitCode === 0, status: report.status, exitCode: report.exitCode, reason: report.reason, now: now.toISOString(), dryRun: flags.dryRun === true, auditLog: auditPath, due: scan.due, pending: scan.pending, skipped: scan.skipped, planHash: report.plan.hash, hosts: report.outcomes }),
+      );
+    } else {
+      if (!flags.dryRun && report.outcomes.length > 0) process.stdout.write(`${renderOutcomeTable(report.outcomes, { color: style.enabled })}\n`);
+      if (report.status === 'failed') process.stderr.write(errStyle.red(`Some releases failed: ${safeLine(report.reason ?? '')}; the next runbook expire tries them again\n`));
+      process.stderr.write(`Audit log: ${auditPath}\n`);
+    }
+    return report.exitCode;
+  } catch (error) {
+    return reportError(error, json);
+  } finally {
+    run.dispose();
+    audit?.close();
+  }
+}
+
+export function registerExpireCommand(program: Command): void {
+  program
+    .command('expire')
+    .description('Lift holds and temporary denies whose deadline (hold_for, ttl) has passed and that no later run confirmed; an audited run of its own')
+    .option('-n, --dry-run', 'show what is due and the plan; change nothing')
+    .option('--audit-dir <dir>', 'audit logs to read, and where the expiry run writes its own', 'runbook-audit')
+    .option('-H, --host <host>', 'how to reach the hosts (default: the host names in the logs)', collect, [])
+    .option('-i, --inventory <file>', 'inventory that resolves the host names in the logs')
+    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory')
+    .option('-f, --forks <n>', 'hosts worked on at once', '10')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
+    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
+    .option('--now <time>', 'measure deadlines against this time (ISO 8601) instead of the clock; with --dry-run, what a later run would lift')
+    .addOption(signKeyOption())
+    .addOption(signKeyPassphraseOption())
+    .option('--json', 'machine-readable result on stdout')
+    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
+    .addHelpText(
+      'after',
+      `
+A step that holds a mailbox's or an account's outgoing mail with hold_for, or blocks an address
+for a time (a temporary CSF deny with its ttl), records its deadline in its audit log. For each
+host and held thing, the newest finished step about it in --audit-dir decides: a hold whose
+deadline has passed is lifted (its recorded undo runs); a later release, undo, expiry, hold
+without hold_for or permanent deny of the address means there is nothing to lift. A hold that found the thing already held
+sets no new deadline. Logs whose hash chain does not verify are not read (and listed).
+
+The deadline was approved with the hold, so the expiry needs no --yes; its gate is recorded as
+accepted by the deadline. Run it from cron or a systemd timer, e.g. every 5 minutes:
+  */5 * * * * root runbook expire --audit-dir /var/log/runbook --host local
+
+Examples:
+  runbook expire --dry-run
+  runbook expire --audit-dir /var/log/runbook -i fleet.yml --json
+
+Exit codes: 0 lifted (or nothing due) · 1 a release failed (tried again next time) · 2 bad flags
+or unreachable hosts named wrongly · 5 audit log not writable · 130 interrupted`,
+    )
+    .action(async (flags: ExpireFlags) => {
+      process.exitCode = await expireCommand(flags, process.argv.slice(2));
+    });
+}
