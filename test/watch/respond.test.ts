@@ -78,7 +78,8 @@ function trigger(rule: string, kind: Trigger['key']['kind'], value: string, inpu
  * containment runs unattended (only reversible steps), a local webhook receives the report
  * and the approve command, and that command, pasted into a shell, finishes the incident.
  */
-describe.runIf(requireExim())('unattended response to a trigger', () => {
+// Each test runs the built CLI two or three times against real Exim: minutes on a loaded machine.
+describe.runIf(requireExim())('unattended response to a trigger', { timeout: 240_000 }, () => {
   let host: EximTestHost;
   let base: string;
   let inventory: string;
@@ -135,10 +136,14 @@ describe.runIf(requireExim())('unattended response to a trigger', () => {
     expect(outcome.errors).toEqual([]);
     expect(outcome).toMatchObject({ trigger: t.id, status: 'contained', notified: [`webhook ${hook.url}`, `Slack webhook at ${new URL(hook.url).host}`] });
 
-    // The hold happened; nothing irreversible did: same password, same queue, no CSF entry.
+    // The hold happened and the spam already queued is frozen; nothing irreversible did: same
+    // password, every message still queued, no CSF entry.
     expect(suspensions()).toContain(m.mailbox.split('@')[0]!);
     expect(shadow()).toBe(shadowBefore);
     expect((await host.queueIds()).sort()).toEqual(queuedBefore);
+    const listed = (await host.exim(['-bp'])).stdout;
+    const frozen = new Set([...listed.matchAll(/^\s*\d+[mhd]\s+\S*\s+(\S+) <[^>]*> \*\*\* frozen \*\*\*/gm)].map((f) => f[1]));
+    expect(m.messages.spammer.filter((id) => !frozen.has(id))).toEqual([]);
     expect(readFileSync(join(host.info.layout.csfDir, 'csf.deny'), 'utf8')).not.toContain(m.attackerIps[0]!);
 
     // The audit log says it ran unattended, what changed, and that nothing irreversible ran.
@@ -148,6 +153,8 @@ describe.runIf(requireExim())('unattended response to a trigger', () => {
     expect(finished.map((r) => (r.type === 'step.finish' ? [r.step, r.status] : []))).toEqual([
       ['hold_mailbox', 'changed'],
       ['hold_account', 'skipped'],
+      ['freeze_by_login', 'changed'],
+      ['freeze_by_sender', 'skipped'],
     ]);
     expect(finished.some((r) => r.type === 'step.finish' && (r.irreversible ?? []).length > 0)).toBe(false);
     expect(log.some((r) => r.type === 'note' && r.message.startsWith('watch: rule compromised-mailbox tripped'))).toBe(true);
