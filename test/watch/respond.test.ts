@@ -201,6 +201,16 @@ describe.runIf(requireExim())('unattended response to a trigger', { timeout: 240
     // The account's outgoing mail is held all the same.
     expect(readFileSync(join(host.root, 'etc/outgoing_mail_suspended_users'), 'utf8').split('\n')).toContain(m.cpanelUser);
     expect(outcome.approveCommand).toMatch(/-e account=\S+ .*--approve [0-9a-f]+$/);
+
+    // Nobody approves: five hours on (given as --now, not waited for) the expiry lifts the
+    // account's hold in an audited run, and leaves the mailbox hold the approval confirmed.
+    const later = new Date(Date.now() + 5 * 3_600_000).toISOString();
+    const expired = await runPasted(`runbook expire --audit-dir ${join(base, 'audit')} -i ${inventory} --now ${later} --json`, env());
+    expect(expired.code, expired.stdout + expired.stderr).toBe(0);
+    expect(readFileSync(join(host.root, 'etc/outgoing_mail_suspended_users'), 'utf8').split('\n')).not.toContain(m.cpanelUser);
+    expect(suspensions()).toContain(m.mailbox.split('@')[0]!);
+    const expiryLog = (JSON.parse(expired.stdout) as { auditLog: string }).auditLog;
+    expect((await verifyAuditLog(expiryLog)).ok).toBe(true);
   });
 
   it('run unattended, a playbook mixing a hold and a password reset holds and does not reset, and says why', async () => {
