@@ -122,6 +122,7 @@ function schemaProblems(data: unknown): PathProblem[] {
     else if (e.keyword === 'required') problem = { path, message: `${where} is missing required field '${String(params.missingProperty)}'` };
     else if (e.keyword === 'const') problem = { path, message: `${where} must be one of the allowed values (see packaging/watch.example.yml)` };
     else if (e.keyword === 'pattern' && /window|every|hold_for|remember/.test(where)) problem = { path, message: `${where} must be a duration such as 90s, 2m, 1h or 1h30m` };
+    else if (e.keyword === 'pattern' && path[1] === 'notify') problem = { path, message: `${where} must be webhook:URL, pagerduty:ROUTING_KEY or slack:URL (as for runbook audit attach)` };
     else problem = { path, message: `${where} ${e.message ?? 'is invalid'}` };
     const id = `${problem.path.join('.')}|${problem.message}`;
     if (seen.has(e.instancePath) && e.keyword === 'const') continue;
@@ -147,7 +148,7 @@ export function parseWatchConfig(file: string, text: string, baseDir = dirname(f
   if (pathProblems.length === 0) {
     const raw = data as RawConfig;
     for (const [name, rule] of Object.entries(raw.rules ?? {})) {
-      for (const p of checkRule({ name, ...rule })) pathProblems.push({ path: ['rules', name, ...p.path], message: p.message });
+      for (const p of checkRule({ name, ...rule })) pathProblems.push({ path: ['rules', name, ...p.path], message: p.message, ...(p.path[0] === 'overrides' ? { key: true } : {}) });
     }
     (raw.allow ?? []).forEach((entry, i) => {
       try {
