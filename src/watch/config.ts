@@ -51,8 +51,8 @@ export const WatchConfigSchema = Type.Object(
     logs: Type.Object({ mainlog: Type.String({ minLength: 1 }), maillog: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
     state: Type.String({ minLength: 1 }),
     start_at: Type.Optional(Type.Union([Type.Literal('end'), Type.Literal('beginning')])),
-    save_every: Type.Optional(Type.String({ pattern: DURATION })),
-    rescan_every: Type.Optional(Type.String({ pattern: DURATION })),
+    save_every: Type.Optional(Type.Union([Type.String({ pattern: DURATION }), Type.Literal(0)])),
+    rescan_every: Type.Optional(Type.Union([Type.String({ pattern: DURATION }), Type.Literal(0)])),
     allow_list: Type.Optional(Type.String({ minLength: 1 })),
     allow: Type.Optional(Type.Array(Type.String())),
     memory: Type.Optional(
@@ -135,7 +135,7 @@ function schemaProblems(data: unknown): PathProblem[] {
   return out;
 }
 
-const seconds = (text: string | undefined, fallback: number): number => (text === undefined ? fallback : text === '0' ? 0 : parseWindow(text)!);
+const seconds = (text: string | 0 | undefined, fallback: number): number => (text === undefined ? fallback : text === 0 || text === '0' ? 0 : parseWindow(text)!);
 
 /** Parses and checks a config's text; paths in it are resolved against `baseDir`. */
 export function parseWatchConfig(file: string, text: string, baseDir = dirname(file)): { config: WatchConfig; allowFile?: string } {

@@ -59,7 +59,9 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
       err: process.stderr,
       signal: controller.signal,
     });
-    if (flags.once === true && controller.signal.aborted) return EXIT.interrupted;
+    // A long-running watcher reports each response as it comes; stopping it is not a failure.
+    if (flags.once !== true) return EXIT.ok;
+    if (controller.signal.aborted) return EXIT.interrupted;
     return result.unsuccessful > 0 ? EXIT.failed : EXIT.ok;
   } catch (error) {
     if (error instanceof StateError) {
@@ -100,7 +102,7 @@ Examples:
   runbook watch --config /etc/runbook/watch.yml --once --json     # from cron
 
 Exit codes: 0 ok (long-running: stopped by SIGTERM/SIGINT after saving the state) ·
-1 a response did not contain its trigger, or a log could not be read · 2 bad config or flags
+1 --once: a response did not contain its trigger; either: a log could not be read · 2 bad config or flags
 (file:line:col printed) · 7 the state file is unreadable or corrupt (nothing read or done) ·
 130 --once interrupted (state saved)`,
     )
