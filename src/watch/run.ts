@@ -102,8 +102,9 @@ export async function runWatch(config: WatchConfig, responder: TriggerResponder,
         }
         result.outcomes.push(outcome);
         if (outcome.status !== 'contained') result.unsuccessful++;
-        // Answered (and saved so) before it is reported; interrupted: the next run hands it over again.
-        if (!responses.signal.aborted) await watcher.settle(t.id);
+        // Answered (and saved so) before it is reported. A response that did not contain it because
+        // the watcher was stopping is handed over again by the next run.
+        if (outcome.status === 'contained' || !responses.signal.aborted) await watcher.settle(t.id);
         if (json) out.write(jsonLine({ type: 'outcome', outcome }));
         else out.write(`${describeOutcome(outcome)}\n`);
       });
