@@ -63,7 +63,9 @@ export class WatchCounters {
   readonly #windows = new Map<WatchKeyKind, Map<Metric, number[]>>();
   readonly #allow: AllowList | undefined;
   readonly #allowIps = new AddressSet();
-  #keys = new Map<string, KeyState>();
+  /** kind → key → its windows (no joined key strings: this is looked up for every event). */
+  #keys = new Map<WatchKeyKind, Map<string, KeyState>>();
+  #keyCount = 0;
   /** rule \0 kind \0 key → log time until which it does not trip again. */
   #tripped = new Map<string, number>();
   #fired: Trigger[] = [];
@@ -107,23 +109,24 @@ export class WatchCounters {
   add(kind: WatchKeyKind, key: string, metric: Metric, value: number | string, ctx: LineContext): void {
     const windows = this.#windows.get(kind)?.get(metric);
     if (windows === undefined) return;
-    const id = `${kind}\0${key}`;
-    let state = this.#keys.get(id);
+    let ofKind = this.#keys.get(kind);
+    if (ofKind === undefined) {
+      ofKind = new Map();
+      this.#keys.set(kind, ofKind);
+    }
+    let state = ofKind.get(key);
     if (state === undefined) {
       if (this.#allowed(kind, key)) {
         this.allowedEvents++;
         return;
       }
-      if (this.#keys.size >= this.#limits.maxKeys) {
+      if (this.#keyCount >= this.#limits.maxKeys) {
         this.droppedEvents++;
         return;
       }
       state = { series: new Map(), recent: [] };
-      this.#keys.set(id, state);
-    }
-    if (state.recent[state.recent.length - 1] !== ctx.line) {
-      state.recent.push(ctx.line.length > EVIDENCE_CHARS ? `${ctx.line.slice(0, EVIDENCE_CHARS)}…` : ctx.line);
-      if (state.recent.length > EVIDENCE_LINES) state.recent.shift();
+      ofKind.set(key, state);
+      this.#keyCount++;
     }
     const distinct = DISTINCT_METRICS.has(metric);
     for (const seconds of windows) {
@@ -136,11 +139,20 @@ export class WatchCounters {
       if (distinct) (series as DistinctWindow).add(ctx.time, String(value));
       else (series as CountWindow).add(ctx.time, Number(value));
     }
+    let keepLine = false;
     for (const { rule, limit } of this.#readers.get(kind)!.get(metric)!) {
       const series = state.series.get(seriesId(metric, limit.seconds))!;
       const threshold = thresholdFor(rule, limit, key);
+      // Evidence is kept from half way to a threshold on: most keys never get there.
+      if (threshold !== null && series.count * 2 >= threshold && !keepLine) {
+        keepLine = true;
+        if (state.recent[state.recent.length - 1] !== ctx.line) {
+          state.recent.push(ctx.line.length > EVIDENCE_CHARS ? `${ctx.line.slice(0, EVIDENCE_CHARS)}…` : ctx.line);
+          if (state.recent.length > EVIDENCE_LINES) state.recent.shift();
+        }
+      }
       if (threshold === null || series.count < threshold) continue;
-      const tripKey = `${rule.spec.name}\0${id}`;
+      const tripKey = `${rule.spec.name}\0${kind}\0${key}`;
       const quietUntil = this.#tripped.get(tripKey);
       if (quietUntil !== undefined && ctx.time < quietUntil) continue;
       this.#tripped.set(tripKey, ctx.time + rule.quietSeconds);
@@ -157,26 +169,31 @@ export class WatchCounters {
 
   /** Drops what every window ending at `now` no longer covers, and keys left empty. */
   evict(now: number): void {
-    for (const [id, state] of this.#keys) {
-      let empty = true;
-      for (const s of state.series.values()) {
-        s.evict(now);
-        if (!s.empty) empty = false;
+    for (const ofKind of this.#keys.values()) {
+      for (const [key, state] of ofKind) {
+        let empty = true;
+        for (const s of state.series.values()) {
+          s.evict(now);
+          if (!s.empty) empty = false;
+        }
+        if (empty) {
+          ofKind.delete(key);
+          this.#keyCount--;
+        }
       }
-      if (empty) this.#keys.delete(id);
     }
     for (const [k, until] of this.#tripped) if (until <= now) this.#tripped.delete(k);
   }
 
   stats(): CounterStats {
     let droppedValues = 0;
-    for (const state of this.#keys.values()) for (const s of state.series.values()) if (s instanceof DistinctWindow) droppedValues += s.dropped;
-    return { keys: this.#keys.size, droppedEvents: this.droppedEvents, droppedValues, allowedEvents: this.allowedEvents };
+    for (const ofKind of this.#keys.values()) for (const state of ofKind.values()) for (const s of state.series.values()) if (s instanceof DistinctWindow) droppedValues += s.dropped;
+    return { keys: this.#keyCount, droppedEvents: this.droppedEvents, droppedValues, allowedEvents: this.allowedEvents };
   }
 
   dump(): CountersDump {
     return {
-      keys: [...this.#keys].map(([id, state]) => [id, { s: Object.fromEntries([...state.series].map(([sid, s]) => [sid, s.dump()])), r: state.recent }]),
+      keys: [...this.#keys].flatMap(([kind, ofKind]) => [...ofKind].map(([key, state]): CountersDump['keys'][number] => [`${kind}\0${key}`, { s: Object.fromEntries([...state.series].map(([sid, s]) => [sid, s.dump()])), r: state.recent }])),
       tripped: [...this.#tripped],
       droppedEvents: this.droppedEvents,
       allowedEvents: this.allowedEvents,
@@ -186,8 +203,10 @@ export class WatchCounters {
   /** Restores a dump; series no rule reads any more (the config changed) are left out. */
   restore(d: CountersDump): void {
     this.#keys = new Map();
+    this.#keyCount = 0;
     for (const [id, { s, r }] of d.keys) {
       const kind = id.slice(0, id.indexOf('\0')) as WatchKeyKind;
+      const key = id.slice(id.indexOf('\0') + 1);
       const series = new Map<string, Series>();
       for (const [sid, dump] of Object.entries(s)) {
         const at = sid.lastIndexOf('@');
@@ -198,7 +217,11 @@ export class WatchCounters {
           ? DistinctWindow.restore(seconds, this.#limits.maxDistinct, dump as { v: string[]; t: number[]; d: number })
           : CountWindow.restore(seconds, dump as { t: number[]; c: number[] }));
       }
-      if (series.size > 0) this.#keys.set(id, { series, recent: r });
+      if (series.size === 0) continue;
+      const ofKind = this.#keys.get(kind) ?? new Map<string, KeyState>();
+      this.#keys.set(kind, ofKind);
+      ofKind.set(key, { series, recent: r });
+      this.#keyCount++;
     }
     this.#tripped = new Map(d.tripped);
     this.droppedEvents = d.droppedEvents;

@@ -74,6 +74,8 @@ export async function runWatch(config: WatchConfig, responder: TriggerResponder,
   const stopResponses = (): void => responses.abort(options.signal.reason);
   options.signal.addEventListener('abort', stopResponses, { once: true });
 
+  // Triggers reach the responder from the follow loop (long-running) or from the one read (--once).
+  const fromEvents = !options.once;
   watcher.on('notice', (n) => {
     if (json) out.write(jsonLine({ type: 'notice', notice: n }));
     else err.write(`${describeNotice(n)}\n`);
@@ -104,7 +106,14 @@ export async function runWatch(config: WatchConfig, responder: TriggerResponder,
         if (outcome.status !== 'contained') result.unsuccessful++;
         // Answered (and saved so) before it is reported. A response that did not contain it because
         // the watcher was stopping is handed over again by the next run.
-        if (outcome.status === 'contained' || !responses.signal.aborted) await watcher.settle(t.id);
+        if (outcome.status === 'contained' || !responses.signal.aborted) {
+          try {
+            await watcher.settle(t.id);
+          } catch (error) {
+            // Without a saved state the next run would hand it over again: stop (systemd restarts).
+            watcher.emit('error', error as Error);
+          }
+        }
         if (json) out.write(jsonLine({ type: 'outcome', outcome }));
         else out.write(`${describeOutcome(outcome)}\n`);
       });
@@ -118,7 +127,7 @@ export async function runWatch(config: WatchConfig, responder: TriggerResponder,
       await queue;
     } else {
       const failed = new Promise<Error>((resolve) => watcher.on('error', resolve));
-      watcher.on('triggers', (t) => hand(t, false));
+      if (fromEvents) watcher.on('triggers', (t) => hand(t, false));
       watcher.start();
       const stopped = new Promise<null>((resolve) => {
         if (options.signal.aborted) resolve(null);

@@ -50,17 +50,17 @@ export interface LineContext {
 
 export type SignalSink = (kind: WatchKeyKind, key: string, metric: Metric, value: number | string, ctx: LineContext) => void;
 
-/** An accepted message, kept to attribute its later deferrals and failures. */
-interface Arrival {
-  time: number;
-  keys: [WatchKeyKind, string][];
-  inputs: Record<string, string>;
-  /** Recipients already counted as deferred (Exim logs one `==` per attempt). */
-  deferred?: string[];
-}
+/**
+ * An accepted message, kept to attribute its later deferrals and failures: its time, the keys
+ * that count them (`kind` NUL `key`, only kinds some rule counts failures for), then the
+ * recipients already counted as deferred (Exim logs one `==` per attempt). A flat array: a
+ * busy server accepts tens of thousands of messages in the hours this is kept.
+ */
+type Arrival = [time: number, keys: string[], deferred?: string[]];
 
 export interface SignalDump {
   cwd: { path: string; time: string } | null;
+  /** Message id → arrival, oldest first. */
   arrivals: [string, Arrival][];
   droppedArrivals: number;
 }
@@ -83,9 +83,13 @@ export class SignalReader {
   readonly #sink: SignalSink;
   readonly #joinSeconds: number;
   readonly #maxArrivals: number;
-  readonly #join: boolean;
+  /** Kinds some rule counts deferrals or failures for. */
+  readonly #joinKinds: Set<WatchKeyKind>;
   #cwd: { path: string; time: string } | null = null;
   #arrivals = new Map<string, Arrival>();
+  /** Ids in arrival order (from `#head` on), to drop the oldest without walking the map. */
+  #order: string[] = [];
+  #head = 0;
   droppedArrivals = 0;
   /** Newest log time read (seconds). */
   latest: number | null = null;
@@ -97,7 +101,7 @@ export class SignalReader {
     this.#sink = sink;
     this.#joinSeconds = options.joinSeconds;
     this.#maxArrivals = options.maxArrivals;
-    this.#join = [...needs.values()].some((m) => m.has('deferrals') || m.has('failures'));
+    this.#joinKinds = new Set([...needs].filter(([, m]) => m.has('deferrals') || m.has('failures')).map(([k]) => k));
   }
 
   #seconds(text: string): number | null {
@@ -137,12 +141,15 @@ export class SignalReader {
       if (a === undefined) return;
       const address = l.address.toLowerCase();
       if (l.kind === 'deferral') {
-        if (a.deferred?.includes(address) === true) return;
-        (a.deferred ??= []).push(address);
+        if (a[2]?.includes(address) === true) return;
+        (a[2] ??= []).push(address);
       }
-      const ctx: LineContext = { time, line, inputs: a.inputs };
+      const keys = a[1].map((k) => k.split('\0') as [WatchKeyKind, string]);
+      const inputs: Record<string, string> = {};
+      for (const [kind, key] of keys) inputs[kind === 'client_ip' ? 'ip' : kind] = key;
+      const ctx: LineContext = { time, line, inputs };
       const metric = l.kind === 'deferral' ? 'deferrals' : 'failures';
-      for (const [kind, key] of a.keys) this.#emit(kind, key, metric, 1, ctx);
+      for (const [kind, key] of keys) this.#emit(kind, key, metric, 1, ctx);
     } else if (l.kind === 'other') {
       const f = parseAuthFailure(l.text);
       const ip = f === null ? null : normalIp(f.ip);
@@ -156,9 +163,10 @@ export class SignalReader {
     this.#cwd = null;
     if (a.bounce) return;
     const ip = a.host?.ip != null ? normalIp(a.host.ip) : null;
+    const publicIp = ip !== null && isPublicIp(ip);
     const authId = a.auth?.id ?? null;
     // Mail from other servers to this one: inbound, nobody here sent it.
-    if (a.auth === null && ip !== null && isPublicIp(ip)) return;
+    if (a.auth === null && publicIp) return;
     if (authId !== null && isServiceLogin(authId)) return;
     const sender = a.sender.toLowerCase();
     const local = a.host === null;
@@ -169,7 +177,7 @@ export class SignalReader {
     if (authId !== null) inputs.auth_id = authId;
     if (account !== null) inputs.account = account;
     if (directory !== null) inputs.directory = directory;
-    if (ip !== null && isPublicIp(ip)) inputs.ip = ip;
+    if (publicIp) inputs.ip = ip;
     const keys: [WatchKeyKind, string][] = [];
     const localPart = sender.slice(0, sender.lastIndexOf('@') < 0 ? sender.length : sender.lastIndexOf('@'));
     if (sender !== '' && !SYSTEM_USERS.has(localPart)) keys.push(['sender', sender]);
@@ -184,17 +192,28 @@ export class SignalReader {
       if (this.#needs.get(kind)?.has('unique_recipients') === true) for (const r of a.recipients) this.#emit(kind, key, 'unique_recipients', r.toLowerCase(), ctx);
     }
     if (inputs.ip !== undefined && authId !== null) this.#emit('client_ip', inputs.ip, 'login_mailboxes', authId.toLowerCase(), ctx);
-    if (this.#join && keys.length > 0) this.#remember(a.id, { time, keys, inputs });
+    if (this.#joinKinds.size > 0) {
+      const joined = keys.filter(([kind]) => this.#joinKinds.has(kind)).map(([kind, key]) => `${kind}\0${key}`);
+      if (joined.length > 0) this.#remember(a.id, [time, joined]);
+    }
   }
 
   #remember(id: string, arrival: Arrival): void {
+    if (!this.#arrivals.has(id)) this.#order.push(id);
     this.#arrivals.set(id, arrival);
-    // Insertion order is log order: the oldest are first.
-    const floor = arrival.time - this.#joinSeconds;
-    for (const [oldId, old] of this.#arrivals) {
-      if (old.time > floor && this.#arrivals.size <= this.#maxArrivals) break;
+    const floor = arrival[0] - this.#joinSeconds;
+    while (this.#head < this.#order.length) {
+      const oldId = this.#order[this.#head]!;
+      const old = this.#arrivals.get(oldId);
+      if (old !== undefined && old[0] > floor && this.#arrivals.size <= this.#maxArrivals) break;
+      this.#head++;
+      if (old === undefined) continue;
       this.#arrivals.delete(oldId);
-      if (old.time > floor) this.droppedArrivals++;
+      if (old[0] > floor) this.droppedArrivals++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
     }
   }
 
@@ -222,6 +241,8 @@ export class SignalReader {
   restore(d: SignalDump, latest: number | null): void {
     this.#cwd = d.cwd;
     this.#arrivals = new Map(d.arrivals);
+    this.#order = d.arrivals.map(([id]) => id);
+    this.#head = 0;
     this.droppedArrivals = d.droppedArrivals;
     this.latest = latest;
   }

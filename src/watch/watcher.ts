@@ -105,7 +105,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /**
    * Reads everything appended since the last read, from every log. Triggers that fired are in
-   * the saved state as pending before this returns them.
+   * the saved state as pending before they are emitted (`triggers`, then `progress`) and returned.
    */
   async readAppended(): Promise<Trigger[]> {
     for (const { follower, line } of this.#followers) {
@@ -125,6 +125,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const due = fired.length > 0 || this.options.saveEverySeconds === 0 || Date.now() - this.#lastSave >= this.options.saveEverySeconds * 1000;
     if (this.#dirty && due) await this.save();
     else if (this.#dirty) this.#saveLater();
+    if (fired.length > 0) this.emit('triggers', fired);
     this.emit('progress', this.#followers.map(({ follower }) => ({ file: follower.path, offset: follower.position?.offset ?? 0, saved: !this.#dirty })));
     return fired;
   }
@@ -136,8 +137,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     await this.save();
   }
 
+  /** A save waiting for the one under way: later requests join it (bursts of answers make one write). */
+  #queuedSave: Promise<void> | null = null;
+
   async save(): Promise<void> {
+    if (this.#queuedSave !== null) return this.#queuedSave;
     const run = async (): Promise<void> => {
+      this.#queuedSave = null;
       const state: WatchState = {
         version: STATE_VERSION,
         files: { ...this.#files },
@@ -151,6 +157,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       await saveState(this.options.statePath, state);
     };
     this.#saveChain = this.#saveChain.then(run, run);
+    this.#queuedSave = this.#saveChain;
     await this.#saveChain;
   }
 
@@ -177,8 +184,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       try {
         do {
           this.#again = false;
-          const fired = await this.readAppended();
-          if (fired.length > 0) this.emit('triggers', fired);
+          await this.readAppended();
         } while (this.#again && !this.#stopped);
       } catch (error) {
         this.emit('error', error as Error);
