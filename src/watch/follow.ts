@@ -258,7 +258,17 @@ export class LogFollower {
       pos.head = hashHead(this.#headBuf, this.#headBuf.length);
     }
     pos.offset += consumed;
-    const lines = buf.toString('utf8', 0, textEnd).split('\n');
+    // One string per line, not one per chunk split up: a chunk decodes to a single external
+    // string, and every key or id the windows keep (a slice of it) would keep the whole
+    // megabyte alive for as long as the window holds it.
+    const lines: string[] = [];
+    let start = 0;
+    while (start < textEnd) {
+      let nl = buf.indexOf(0x0a, start);
+      if (nl < 0 || nl > textEnd) nl = textEnd;
+      lines.push(buf.toString('utf8', start, nl));
+      start = nl + 1;
+    }
     await consume(lines, { ...pos }, from);
   }
 }
