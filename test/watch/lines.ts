@@ -46,6 +46,12 @@ export function dovecotFailure(i: number, ip: string, user: string): string {
   return `${stamp} host dovecot: imap-login: Disconnected: Aborted login by logging out (auth failed, 1 attempts in 2 secs): user=<${user}>, method=PLAIN, rip=${ip}, lip=192.0.2.10, TLS, session=<yuUwPAVi191/AAAC>`;
 }
 
+export function dovecotLogin(i: number, ip: string, user: string): string {
+  const t = new Date((BASE + i) * 1000);
+  const stamp = `Dec  ${t.getUTCDate()} ${t.toISOString().slice(11, 19)}`;
+  return `${stamp} host dovecot[2071]: imap-login: Login: user=<${user}>, method=PLAIN, rip=${ip}, lip=192.0.2.10, mpid=12443, TLS, session=<L8hVOgVigaN/AAAC>`;
+}
+
 export const text = (lines: string[]): string => lines.map((l) => `${l}\n`).join('');
 
 /** Resolves when the watcher has read `file` up to `offset` (its progress event says so). */

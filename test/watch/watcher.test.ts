@@ -10,7 +10,7 @@ import { SHIPPED_RULES, type RuleSpec } from '../../src/watch/rules.js';
 import { StateError } from '../../src/watch/state.js';
 import type { Trigger } from '../../src/watch/types.js';
 import { Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
-import { at, authArrival, delivery, dovecotFailure, eximAuthFailure, iso, nextTriggers, readUpTo, scriptRun, text } from './lines.js';
+import { at, authArrival, delivery, dovecotFailure, dovecotLogin, eximAuthFailure, iso, nextTriggers, readUpTo, scriptRun, text } from './lines.js';
 
 let dir: string;
 let mainlog: string;
@@ -209,6 +209,20 @@ describe('the shipped rules', () => {
     await w.stop();
     expect(fired.map((t) => [t.key.kind, t.key.value, t.observed.metric, t.observed.value])).toEqual([['client_ip', '198.51.100.66', 'failed_login_mailboxes', 5]]);
     expect(fired[0]!.inputs.ip).toBe('198.51.100.66');
+  });
+
+  it('credential stuffing: one address getting into ten mailboxes (IMAP and SMTP AUTH) trips; webmail on loopback never does', async () => {
+    const mail: string[] = [];
+    const main: string[] = [];
+    for (let k = 0; k < 6; k++) mail.push(dovecotLogin(k * 30, '198.51.100.77', `box${k}@example.test`));
+    for (let k = 6; k < 10; k++) main.push(authArrival(k * 30, `box${k}@example.test`, '198.51.100.77'));
+    for (let k = 0; k < 30; k++) mail.push(dovecotLogin(k, '::1', `user${k}@example.test`));
+    appendFileSync(mainlog, text(main));
+    writeFileSync(maillog, text(mail));
+    const w = await Watcher.open(options(ruleNamed('credential-stuffing'), { maillog }));
+    const fired = await w.readAppended();
+    await w.stop();
+    expect(fired.map((t) => [t.key.value, t.observed.metric, t.observed.value])).toEqual([['198.51.100.77', 'login_mailboxes', 10]]);
   });
 
   it('a script under a home trips spamming-script with its directory and account as inputs', async () => {
