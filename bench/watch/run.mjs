@@ -123,7 +123,11 @@ async function costPart() {
   const tailGrep = readTime(join(dir, 'time.floor'));
   const counted = Number(floorOut.trim());
   if (counted !== arrivals) throw new Error(`the floor counted ${counted} arrivals, the file has ${arrivals}: it did not read everything`);
-  const first = readFileSync(source, { encoding: 'utf8', flag: 'r' }).slice(0, 19);
+  const head = Buffer.alloc(19);
+  const headFd = openSync(source, 'r');
+  readSync(headFd, head, 0, 19, 0);
+  closeSync(headFd);
+  const first = head.toString('latin1');
   const tail = spawnSync('tail', ['-c', '300', source]).stdout.toString().trim().split('\n').at(-1).slice(0, 19);
   const gib = total / 2 ** 30;
   rmSync(dir, { recursive: true, force: true });
