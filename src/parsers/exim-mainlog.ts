@@ -170,7 +170,9 @@ export function classifyMainlogLine(line: string): MainlogLine {
  * client tried (client-chosen, may hold anything), null when Exim logged none.
  */
 export function parseAuthFailure(text: string): { authenticator: string; ip: string; setId: string | null } | null {
-  const m = /^(\S+) authenticator failed for [^[]*\[([0-9A-Fa-f:.]+)\]/.exec(text);
+  // `for [name ][(helo) ][ip]:port`: the HELO is the client's choice and may itself be an
+  // address literal (`([1.2.3.4])`), so the address is the bracket after it, never the first one.
+  const m = /^(\S+) authenticator failed for (?:[^\s(][^\s]* )?(?:\(\S*\) )?\[([0-9A-Fa-f:.]+)\]/.exec(text);
   if (m === null) return null;
   const at = text.lastIndexOf(' (set_id=');
   const setId = at >= 0 && text.endsWith(')') ? text.slice(at + 9, -1) : null;
