@@ -16,6 +16,7 @@ import { registerRblCommand } from './commands/rbl.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerUndoCommand } from './commands/undo.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { tidyOptionHelp } from './help.js';
 import { VERSION } from './version.js';
 
@@ -39,7 +40,8 @@ ${runExamples()
   runbook audit list
 
 Exit codes: 0 ok · 1 failure · 2 bad playbook, inputs or flags · 3 stopped at a gate ·
-4 approved plan differs · 5 audit log problem · 6 audit attach credentials · 130 interrupted.
+4 approved plan differs · 5 audit log problem · 6 audit attach credentials ·
+7 watch state file corrupt · 130 interrupted.
 NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH crypto.`,
     );
   registerApplyCommand(program);
@@ -55,6 +57,7 @@ NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH c
   registerDoctorCommand(program);
   registerRblCommand(program);
   registerHardenCommand(program);
+  registerWatchCommand(program);
   // Usage errors anywhere in the tree (audit verify, audit render ...) exit 2, not commander's 1.
   const override = (command: Command): void => {
     command.exitOverride();

@@ -91,6 +91,23 @@ export function parseDovecotLogin(line: string, year: number): { time: string; p
   return { time, protocol: m[4] as 'imap' | 'pop3', user: m[5]!, ip };
 }
 
+/** `… dovecot[pid]: imap-login: Disconnected: … (auth failed, N attempts in S secs): user=<x>, …, rip=IP, …` (and Dovecot 2.2's `Aborted login (auth failed, …)`). */
+const DOVECOT_AUTH_FAILED = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d:\d\d:\d\d) \S+ dovecot(?:\[\d+\])?: (imap|pop3)-login: [^(]*\((?:auth|authorization) failed, (\d+) attempts[^)]*\): user=<([^>]*)>.*?\brip=([0-9A-Fa-f:.]+)/;
+
+/**
+ * The fields of a failed Dovecot IMAP/POP3 login (a wrong password and an unknown user log the
+ * same line), or null. `user` is empty when the client sent no name. Pure.
+ */
+export function parseDovecotLoginFailure(line: string, year: number): { time: string; protocol: 'imap' | 'pop3'; user: string; ip: string; attempts: number } | null {
+  const m = DOVECOT_AUTH_FAILED.exec(line);
+  if (m === null) return null;
+  const month = MONTHS.indexOf(m[1]!);
+  const ip = normalIp(m[7]!);
+  if (month < 0 || ip === null) return null;
+  const time = `${year}-${String(month + 1).padStart(2, '0')}-${m[2]!.padStart(2, '0')} ${m[3]!}`;
+  return { time, protocol: m[4] as 'imap' | 'pop3', user: m[6]!, ip, attempts: Number(m[5]) };
+}
+
 /** The hour key of a log time. */
 export function hourOf(time: string): string {
   return time.slice(0, 13);

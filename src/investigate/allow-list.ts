@@ -26,6 +26,19 @@ export function parseAllowList(entries: string[], origin = 'allow-list'): AllowL
   return out;
 }
 
+/** Whether an envelope sender (or a mailbox used as an AUTH id) is allow-listed, by address or domain. */
+export function allowedSender(sender: string, allow: AllowList | undefined): boolean {
+  if (allow === undefined) return false;
+  const s = sender.toLowerCase();
+  const domain = s.slice(s.lastIndexOf('@') + 1);
+  return allow.senders.some((x) => x.toLowerCase() === s) || allow.domains.some((d) => d.toLowerCase() === domain);
+}
+
+/** Whether a directory is an allow-listed one or under one. */
+export function allowedDirectory(dir: string, allow: AllowList | undefined): boolean {
+  return allow?.directories.some((d) => dir === d.replace(/\/+$/, '') || dir.startsWith(`${d.replace(/\/+$/, '')}/`)) ?? false;
+}
+
 export function mergeAllowLists(a: AllowList, b: AllowList): AllowList {
   return { senders: [...a.senders, ...b.senders], domains: [...a.domains, ...b.domains], directories: [...a.directories, ...b.directories], ips: [...a.ips, ...b.ips] };
 }

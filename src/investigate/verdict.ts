@@ -11,6 +11,7 @@ import { isPublicIp } from '../parsers/ip.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, normalIp } from './addresses.js';
+import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
 import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
 import { clientOfChain, proxyRanges, proxyReason, type ProxyRanges } from './proxies.js';
@@ -207,16 +208,6 @@ function isLocalUserSender(sender: string, localUsers: Set<string>): boolean {
   return localUsers.has((at < 0 ? sender : sender.slice(0, at)).toLowerCase());
 }
 
-function allowedSender(sender: string, allow: AllowList | undefined): boolean {
-  if (allow === undefined) return false;
-  const s = sender.toLowerCase();
-  const domain = s.slice(s.lastIndexOf('@') + 1);
-  return allow.senders.some((x) => x.toLowerCase() === s) || allow.domains.some((d) => d.toLowerCase() === domain);
-}
-
-function allowedDirectory(dir: string, allow: AllowList | undefined): boolean {
-  return allow?.directories.some((d) => dir === d.replace(/\/+$/, '') || dir.startsWith(`${d.replace(/\/+$/, '')}/`)) ?? false;
-}
 
 /**
  * Messages in the main-log window that make a source a candidate: `min_messages` per 24 hours,

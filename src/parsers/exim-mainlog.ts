@@ -164,6 +164,21 @@ export function classifyMainlogLine(line: string): MainlogLine {
   return { kind: 'other', time, id, text: rest };
 }
 
+/**
+ * `dovecot_plain authenticator failed for (helo) [ip]:port: 535 Incorrect authentication data
+ * (set_id=name)`: the text of an `other` line after its timestamp. `setId` is the login the
+ * client tried (client-chosen, may hold anything), null when Exim logged none.
+ */
+export function parseAuthFailure(text: string): { authenticator: string; ip: string; setId: string | null } | null {
+  // `for [name ][(helo) ][ip]:port`: the HELO is the client's choice and may itself be an
+  // address literal (`([1.2.3.4])`), so the address is the bracket after it, never the first one.
+  const m = /^(\S+) authenticator failed for (?:[^\s(][^\s]* )?(?:\(\S*\) )?\[([0-9A-Fa-f:.]+)\]/.exec(text);
+  if (m === null) return null;
+  const at = text.lastIndexOf(' (set_id=');
+  const setId = at >= 0 && text.endsWith(')') ? text.slice(at + 9, -1) : null;
+  return { authenticator: m[1]!, ip: m[2]!, setId: setId === '' ? null : setId };
+}
+
 const ARGS_RE = / (\d+) args: /;
 
 /** A `cwd=` line always has ` N args: `; without it the line is not one Exim wrote. */

@@ -16,8 +16,8 @@ export interface LoadedPlaybook {
   spec: PlaybookSpec;
 }
 
-/** The first problems in file order as diagnostics; the rest only counted. */
-function playbookError(file: string, source: SourceText, problems: SourceProblem[]): PlaybookError {
+/** The first problems in file order as diagnostics; the rest only counted (also for other YAML files: the watcher's config). */
+export function playbookError(file: string, source: SourceText, problems: SourceProblem[]): PlaybookError {
   const shown = [...problems].sort((a, b) => a.start - b.start).slice(0, MAX_REPORTED_PROBLEMS);
   const diagnostics: Diagnostic[] = shown.map((p) => {
     const { line, col } = source.position(p.start);

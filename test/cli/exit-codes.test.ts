@@ -9,8 +9,8 @@ import { runCli } from './run-cli.js';
 
 /**
  * One test per row of the README's exit-code table. Exit 5 (`audit verify` on a tampered log)
- * is proven in test/cli/apply.test.ts and test/audit-report/cli.test.ts, exit 130 in
- * test/cli/interrupt.test.ts.
+ * is proven in test/cli/apply.test.ts and test/audit-report/cli.test.ts, exit 7 (`watch` with a
+ * corrupt state file) in test/watch/cli.test.ts, exit 130 in test/cli/interrupt.test.ts.
  */
 
 async function workspace() {
