@@ -30,7 +30,8 @@ beforeEach(() => {
     '  count:',
     '    key: auth_id',
     '    limits: [ { metric: messages, threshold: 20, window: 1d } ]',
-    'response: { contain_playbook: contain.yml, finish_playbook: finish.yml, hold_for: 4h, audit_dir: audit }',
+    // The shipped playbooks, aimed at a host no name resolves: every response fails, harmlessly.
+    `response: { contain_playbook: ${join(REPO, 'playbooks/watch-contain.yml')}, finish_playbook: ${join(REPO, 'playbooks/watch-finish.yml')}, hold_for: 4h, audit_dir: audit, host: no-such-host.invalid }`,
     '',
   ].join('\n'));
 });
@@ -145,5 +146,11 @@ describe('runbook watch, long-running and from cron', () => {
     const bad = await runCli(['watch', '--config', config, '--once']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`${config}:9:58: error: rules.count.limits.0.window must be a duration such as 90s, 2m, 1h or 1h30m`);
+
+    // A playbook the response names but nobody can read is a wrong config too, found at start.
+    writeFileSync(config, readFileSync(config, 'utf8').replace('window: daily', 'window: 1d').replace('watch-contain.yml', 'watch-contian.yml'));
+    const missing = await runCli(['watch', '--config', config, '--once']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read playbook \S*watch-contian\.yml: no such file/);
   });
 });

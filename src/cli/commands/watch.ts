@@ -8,6 +8,8 @@ import { PlaybookError } from '../../playbook/diagnostics.js';
 import { FileReadError } from '../../core/read-error.js';
 import { safeText } from '../../core/text.js';
 import { loadWatchConfig, type WatchConfig } from '../../watch/config.js';
+import { builtinActions } from '../../actions/registry.js';
+import { loadPlaybook } from '../../playbook/load.js';
 import { createResponder } from '../../watch/respond.js';
 import { runWatch } from '../../watch/run.js';
 import { StateError } from '../../watch/state.js';
@@ -49,6 +51,9 @@ export async function watchCommand(flags: WatchFlags): Promise<number> {
   try {
     if (flags.config === undefined) throw new UsageError('--config FILE is required (a sample: packaging/watch.example.yml in the package)');
     const config = await readConfig(flags.config);
+    // A playbook that cannot be read is a wrong config: say so now (exit 2), not at the first trip.
+    const registry = builtinActions();
+    for (const playbook of [config.response.containPlaybook, config.response.finishPlaybook]) await loadPlaybook(playbook, registry);
     // The responder's own progress is for a person reading the journal; --json keeps stdout to the outcomes.
     const responder = createResponder(config.response, { log: (line) => (json ? undefined : process.stderr.write(`${safeText(line)}\n`)) });
     if (!json && (flags.verbose ?? 0) > 0) process.stderr.write(`${safeText(`watching ${config.mainlog}${config.maillog !== undefined ? ` and ${config.maillog}` : ''}; state in ${config.statePath}`)}\n`);
