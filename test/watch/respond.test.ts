@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,52 +6,8 @@ import type { AuditRecord } from '../../src/audit/records.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import { createResponder } from '../../src/watch/respond.js';
 import type { ResponseConfig, Trigger } from '../../src/watch/types.js';
-import { CLI, REPO } from '../cli/run-cli.js';
+import { runPasted, startHook } from '../support/operator.js';
 import { requireExim, startEximHost, type EximTestHost } from '../support/exim.js';
-
-interface Received {
-  url: string;
-  body: string;
-}
-
-/** A notification endpoint on 127.0.0.1 answering every POST with `status`. */
-async function startHook(status: number): Promise<{ url: string; received: Received[]; stop(): Promise<void> }> {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(status, { 'Content-Type': 'text/plain' });
-      res.end(status === 200 ? 'ok' : 'internal error');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    received,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** Runs a `runbook …` line as a human pasting it would: through a POSIX shell, the built CLI as `runbook`. */
-function runPasted(line: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  expect(line.startsWith('runbook ')).toBe(true);
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', `runbook() { "$RUNBOOK_NODE" "$RUNBOOK_CLI" "$@"; }; ${line}`], {
-      cwd: REPO,
-      env: { ...process.env, NO_COLOR: '1', RUNBOOK_NODE: process.execPath, RUNBOOK_CLI: CLI, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function records(path: string): AuditRecord[] {
   return readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
