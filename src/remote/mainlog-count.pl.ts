@@ -1,33 +1,323 @@
 /**
- * Counting on the target, first step (the detection action does not use it yet): perl run on the host
- * (`perl - FILE END FROM`, script on stdin; FROM `-` for no window) reads the log once and
- * sends back counts, not lines: `arrivals N\nbefore_window M\n`. It reads every line, so a log
- * out of time order is counted as MainlogScanner.setWindow counts it: lines dated before FROM
- * are left out and counted, the others counted wherever they stand.
+ * Counting on the target: perl run on the host (`perl - FILE END FROM MAXKEYS`, script on
+ * stdin; FROM empty for no window, `-` for a window with no timestamp to count back from) reads
+ * the main log once and sends back the scanner's count tables, not lines: kilobytes, whatever
+ * the size of the log. cPanel hosts always have perl, never Node.
  *
- * The line rules are those of the scanner's kernel (src/parsers/wasm/scan.ts): a timestamp
- * prefix (fraction, zone and [pid] optional), a 23- or 16-character message ID followed by a
- * space, then `<= `. The other findings (senders, AUTH ids, addresses, subjects, cwd= pairs)
- * are still filtered lines sent back by mainlog-filter.pl.ts.
+ * It enters the window as the local reader does (src/investigate/mainlog-file.ts): binary
+ * search on the leading timestamps, then, when lines of the window stand before that start
+ * (a log out of time order), the whole log is read and lines dated before the window are left
+ * out and counted.
+ *
+ * The line rules are the scanner kernel's (src/parsers/wasm/scan.ts), statement for statement:
+ * the property test in test/remote/mainlog-count.test.ts holds both to the same tables over
+ * generated hostile logs. A new per-sender counter is added in both, in `arrival` (here and in
+ * the kernel), and read into the partial in src/remote/count-tables.ts.
+ *
+ * Output, gzip (binary-safe: keys are hex):
+ *   `start\tN`, `late\tN`, `before\tN`, `first\tTS`, `last\tTS`, `total\tNAME\tN`,
+ *   `key\tTABLE\tID\tHEX\tCOUNT` (ids per table, in order of first sight),
+ *   `pair\tRELATION\tPARENT_ID\tCHILD_ID\tCOUNT`.
+ * The log is read as bytes and nothing from it is interpreted by a shell.
  */
 export const MAINLOG_COUNT_PERL = String.raw`
 use strict;
 use warnings;
-my ($file, $end, $from) = @ARGV;
-$from = '' if !defined($from) || $from eq '-';
+use IO::Compress::Gzip qw($GzipError);
+my ($file, $end, $from, $max_keys) = @ARGV;
+$from = '' unless defined $from;
+$max_keys = 200000 unless defined $max_keys && $max_keys =~ /^[0-9]+$/;
 open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
-my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{2})/;
-my $ARRIVAL = qr/^([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? (?:\[[0-9]+\] )?$ID <= /;
-my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? /;
-my ($arrivals, $before, $pos) = (0, 0, 0);
-while ($pos < $end && defined(my $line = <$fh>)) {
-  $pos += length($line);
-  if ($from ne '' && substr($line, 0, 19) lt $from && $line =~ $TS) {
-    $before++;
-    next;
+$end = -s $fh if !defined($end) || $end eq '';
+my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? /;
+# The kernel's timestampPrefix: its length, or 0.
+my $PREFIX = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? (?:\[[0-9]+\] )?/;
+my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{2})(?= |$)/;
+
+# First line starting at or after $off that begins with a timestamp: [start, ts] or undef.
+sub first_ts {
+  my ($off) = @_;
+  my $pos = $off;
+  if ($off > 0) {
+    seek($fh, $off - 1, 0) or return undef;
+    my $skip = <$fh>;
+    return undef unless defined $skip;
+    $pos = $off - 1 + length($skip);
+  } else {
+    seek($fh, 0, 0) or return undef;
   }
-  next if index($line, '<= ') < 0;
-  $arrivals++ if $line =~ $ARRIVAL;
+  my $scanned = 0;
+  while ($pos < $end && $scanned < 4 * 1024 * 1024) {
+    my $line = <$fh>;
+    last unless defined $line;
+    return [$pos, substr($line, 0, 19)] if $line =~ $TS;
+    $pos += length($line);
+    $scanned += length($line);
+  }
+  return undef;
 }
-print "arrivals $arrivals\nbefore_window $before\n";
+
+my $window = $from ne '' && $from ne '-';
+my $start = 0;
+if ($from eq '-') {
+  $start = $end;    # no timestamp anywhere: an empty window
+} elsif ($window) {
+  my ($lo, $hi, $best) = (0, $end, $end);
+  while ($lo < $hi) {
+    my $mid = int(($lo + $hi) / 2);
+    my $r = first_ts($mid);
+    if (!defined $r || $r->[1] ge $from) {
+      $best = $r->[0] if defined $r && $r->[0] < $best;
+      $hi = $mid;
+    } else {
+      $lo = $r->[0] + 1;
+    }
+  }
+  $start = $best;
+}
+# The search trusts time order: lines of the window before $start say it was wrong here.
+my $late = 0;
+if ($window && $start > 0) {
+  seek($fh, 0, 0) or exit 4;
+  my $p = 0;
+  while ($p < $start) {
+    my $line = <$fh>;
+    last unless defined $line;
+    $p += length($line);
+    $late++ if substr($line, 0, 19) ge $from && $line =~ $TS;
+  }
+  $start = 0 if $late > 0;
+}
+
+# Tables (the kernel's T_*) and relations (P_*, with the self pairs folded in).
+my @TABLES = qw(cwd senders auth subjects users ips names);
+my %tid = map { $TABLES[$_] => $_ } 0 .. $#TABLES;
+my (@ids, @keys, @counts);
+for my $t (0 .. $#TABLES) { $ids[$t] = {}; $keys[$t] = []; $counts[$t] = [] }
+my @RELATIONS = qw(cwd_senders sender_ips auth_ips auth_names subject_senders user_senders);
+my %rid = map { $RELATIONS[$_] => $_ } 0 .. $#RELATIONS;
+my @pairs = map { {} } @RELATIONS;
+my %total = map { $_ => 0 } qw(arrivals incoming bounces local auth auth_without_id cwd admin dropped);
+my ($before, $first, $last) = (0, '', '');
+my ($pending, $pending_time) = (-1, '');
+
+# Id of a key in table $t, counted; -1 (and dropped) when the table is full.
+sub key_id {
+  my ($t, $k) = @_;
+  my $id = $ids[$t]{$k};
+  if (!defined $id) {
+    if (@{$keys[$t]} >= ($t == $tid{names} ? 1000 : $max_keys)) { $total{dropped}++; return -1 }
+    $id = scalar @{$keys[$t]};
+    $ids[$t]{$k} = $id;
+    push @{$keys[$t]}, $k;
+    push @{$counts[$t]}, 0;
+  }
+  $counts[$t][$id]++;
+  return $id;
+}
+sub pair { $pairs[$_[0]]{"$_[1],$_[2]"}++ }
+
+# The kernel's findByte: first $c in [$p, $e), else $e.
+sub find {
+  my ($l, $c, $p, $e) = @_;
+  my $i = index($l, $c, $p);
+  return $i < 0 || $i >= $e ? $e : $i;
+}
+sub at { my ($l, $i, $e) = @_; return $i >= $e ? "\n" : substr($l, $i, 1) }
+sub is_field_token {
+  my ($l, $s, $e) = @_;
+  my $i = $s;
+  $i++ while $i < $e && substr($l, $i, 1) =~ /[A-Za-z]/;
+  return $i > $s && $i < $e && substr($l, $i, 1) eq '=';
+}
+sub address_end {
+  my ($l, $p, $e, $colon) = @_;
+  my $plain = find($l, ' ', $p, $e);
+  $plain = find($l, ':', $p, $plain) if $colon;
+  return $plain if find($l, '"', $p, $plain) >= $plain;
+  my $quoted = 0;
+  for (my $i = $p; $i < $e; $i++) {
+    my $c = substr($l, $i, 1);
+    if ($quoted) {
+      if ($c eq '\\') { $i++ }
+      elsif ($c eq '"') { $quoted = 0 }
+    } elsif ($c eq '"') { $quoted = 1 }
+    elsif ($c eq ' ' || ($colon && $c eq ':')) { return $i }
+  }
+  return $quoted ? $plain : $e;
+}
+sub user_end {
+  my ($l, $p, $e) = @_;
+  my $first_sp = find($l, ' ', $p, $e);
+  my $sp = $first_sp;
+  while ($sp < $e) {
+    my $t = $sp + 1;
+    my $tn = find($l, ' ', $t, $e);
+    return $sp if is_field_token($l, $t, $tn) || ($tn - $t == 3 && substr($l, $t, 3) eq 'for');
+    $sp = $tn;
+  }
+  return $first_sp;
+}
+
+sub arrival {
+  my ($l, $p, $e) = @_;
+  $total{arrivals}++;
+  my $sp = address_end($l, $p, $e, 0);
+  my $bounce = $sp - $p == 2 && substr($l, $p, 2) eq '<>';
+  my ($ip, $user, $aname, $aid, $subj);
+  my ($host_seen, $has_auth) = (0, 0);
+  my $pos = $sp + 1;
+  while ($pos < $e) {
+    my $c0 = substr($l, $pos, 1);
+    my $c1 = at($l, $pos + 1, $e);
+    if ($c0 eq 'T' && $c1 eq '=' && at($l, $pos + 2, $e) eq '"') {
+      my $i = $pos + 3;
+      my $endq = $e;
+      while ($i < $e) {
+        my $q = find($l, '"', $i, $e);
+        my $b = find($l, '\\', $i, $q);
+        if ($b < $q) { $i = $b + 2; next }
+        $endq = $q if $q < $e;
+        last;
+      }
+      $subj = substr($l, $pos + 3, $endq - $pos - 3);
+      last;
+    }
+    my $next = find($l, ' ', $pos, $e);
+    last if $next - $pos == 3 && substr($l, $pos, 3) eq 'for';
+    if ($c1 eq '=') {
+      if ($c0 eq 'H' && !$host_seen) {
+        $host_seen = 1;
+        my $t = $pos + 2;
+        for (my $k = 0; $k < 3 && $t <= $e; $k++) {
+          my $tn = find($l, ' ', $t, $e);
+          if (at($l, $t, $e) eq '[') {
+            my $close = find($l, ']', $t + 1, $tn);
+            $ip = substr($l, $t + 1, $close - $t - 1) if $close < $tn;
+            last;
+          }
+          last if $k > 0 && is_field_token($l, $t, $tn);
+          $t = $tn + 1;
+        }
+      } elsif ($c0 eq 'U') {
+        $next = user_end($l, $pos, $e);
+        $user = substr($l, $pos + 2, $next - $pos - 2) unless defined $user;
+      } elsif ($c0 eq 'A') {
+        my $name_end = $pos + 2;
+        $name_end++ while $name_end < $e && substr($l, $name_end, 1) ne ':' && substr($l, $name_end, 1) ne ' ';
+        my ($stop, $id_end) = ($name_end, $name_end);
+        if ($name_end < $e && substr($l, $name_end, 1) eq ':') {
+          $stop = $id_end = address_end($l, $name_end + 1, $e, 1);
+          $stop = address_end($l, $stop + 1, $e, 0) if $stop < $e && substr($l, $stop, 1) eq ':';
+        }
+        if (!$has_auth && $name_end > $pos + 2) {
+          $has_auth = 1;
+          $aname = substr($l, $pos + 2, $name_end - $pos - 2);
+          $aid = $id_end > $name_end + 1 ? substr($l, $name_end + 1, $id_end - $name_end - 1) : undef;
+        }
+        $next = $stop;
+      }
+    } elsif ($c0 eq 'i' && $c1 eq 'd' && (at($l, $pos + 2, $e) eq '=' || (at($l, $pos + 2, $e) eq '*' && at($l, $pos + 3, $e) eq '='))) {
+      $next = address_end($l, $pos, $e, 0);
+    }
+    $pos = $next + 1;
+  }
+
+  $total{bounces}++ if $bounce;
+  my $local = !$host_seen;
+  if (!$local && !$has_auth) { $total{incoming}++; return }
+  my $sender = $bounce ? -1 : key_id($tid{senders}, substr($l, $p, $sp - $p));
+  my $ip_id = defined $ip ? key_id($tid{ips}, $ip) : -1;
+  my $auth = -1;
+  if ($has_auth) {
+    $total{auth}++;
+    if (defined $aid) { $auth = key_id($tid{auth}, $aid) } else { $total{auth_without_id}++ }
+  }
+  if ($ip_id >= 0) {
+    pair($rid{sender_ips}, $sender, $ip_id) if $sender >= 0;
+    pair($rid{auth_ips}, $auth, $ip_id) if $auth >= 0;
+  }
+  if ($auth >= 0) {
+    my $name = key_id($tid{names}, $aname);
+    pair($rid{auth_names}, $auth, $name) if $name >= 0;
+  }
+  if ($local) {
+    $total{local}++;
+    if (defined $user) {
+      my $u = key_id($tid{users}, $user);
+      pair($rid{user_senders}, $u, $sender) if $u >= 0 && $sender >= 0;
+    }
+    if ($pending >= 0 && !$bounce && substr($l, 0, 19) eq $pending_time) {
+      pair($rid{cwd_senders}, $pending, $sender) if $sender >= 0;
+      $pending = -1;
+    }
+  }
+  if (defined $subj && !$bounce) {
+    my $s = key_id($tid{subjects}, $subj);
+    pair($rid{subject_senders}, $s, $sender) if $s >= 0 && $sender >= 0;
+  }
+}
+
+sub cwd_line {
+  my ($l, $p, $e) = @_;
+  # The path ends at the first " N args: ".
+  my $rest = substr($l, $p, $e - $p);
+  return unless $rest =~ / [0-9]+ args: /;
+  my ($path_end, $args) = ($p + $-[0], $p + $+[0]);
+  my @argv = split(/ /, substr($l, $args, $e - $args), -1);
+  my $admin = 0;
+  for my $i (1 .. $#argv) {
+    my $a = $argv[$i];
+    next unless length($a) >= 2 && substr($a, 0, 1) eq '-';
+    my $c = substr($a, 1, 1);
+    if ($c eq 'M' || $c eq 'q' || $c eq 'R') { $admin = 1; last }
+    if ($c eq 'b') {
+      my $d = length($a) > 2 ? substr($a, 2, 1) : '';
+      if ($d ne 'm' && $d ne 's' && $d ne 'S' && $d ne 'n') { $admin = 1; last }
+    }
+  }
+  if ($admin) { $total{admin}++; $pending = -1; return }
+  $total{cwd}++;
+  my $id = key_id($tid{cwd}, substr($l, $p, $path_end - $p));
+  if ($id < 0) { $pending = -1; return }
+  $pending = $id;
+  $pending_time = substr($l, 0, 19);
+}
+
+seek($fh, $start, 0) or exit 4;
+my $pos = $start;
+while ($pos < $end) {
+  my $l = <$fh>;
+  last unless defined $l;
+  $l = substr($l, 0, $end - $pos) if $pos + length($l) > $end;
+  $pos += length($l);
+  chop($l) if substr($l, -1) eq "\n";
+  next unless $l =~ $PREFIX;
+  my $tl = $+[0];
+  my $ts = substr($l, 0, 19);
+  $first = $ts if $first eq '';
+  $last = $ts;
+  if ($window && $ts lt $from) { $before++; next }
+  my $e = length($l);
+  if (substr($l, $tl, 4) eq 'cwd=') { cwd_line($l, $tl + 4, $e); next }
+  next unless index($l, '<= ', $tl) >= 0 && substr($l, $tl) =~ /^$ID <= /;
+  arrival($l, $+[0] + $tl, $e);
+}
+
+binmode(STDOUT);
+my $z = IO::Compress::Gzip->new(\*STDOUT, -Level => 6) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
+$z->print("start\t$start\nlate\t$late\nbefore\t$before\nfirst\t$first\nlast\t$last\n");
+$z->print("total\t$_\t$total{$_}\n") for sort keys %total;
+for my $t (0 .. $#TABLES) {
+  my ($k, $c) = ($keys[$t], $counts[$t]);
+  $z->print("key\t$TABLES[$t]\t$_\t" . unpack('H*', $k->[$_]) . "\t$c->[$_]\n") for 0 .. $#$k;
+}
+for my $r (0 .. $#RELATIONS) {
+  my $h = $pairs[$r];
+  for my $pc (keys %$h) {
+    my ($a, $b) = split(/,/, $pc);
+    $z->print("pair\t$RELATIONS[$r]\t$a\t$b\t$h->{$pc}\n");
+  }
+}
+$z->close();
 `;

@@ -11,7 +11,7 @@
  *                        Walks PRED (newest first) until one starts before FROM, then reads
  *                        the chosen ones oldest first and CURRENT as one log. Prints
  *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
- *                        the selected lines gzipped (as mainlog-filter.pl); `window\tSTART\tEND`
+ *                        the selected lines gzipped; `window\tSTART\tEND`
  *                        (uncompressed offsets over the files read) follows on stderr.
  *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
  *
