@@ -101,21 +101,21 @@ my %total = map { $_ => 0 } qw(arrivals incoming bounces local auth auth_without
 my ($before, $first, $last) = (0, '', '');
 my ($pending, $pending_time) = (-1, '');
 
-# Id of a key in table $t, counted; -1 (and dropped) when the table is full.
+# Id of a key in table $t, counted $n times; -1 (and $n dropped) when the table is full.
 sub key_id {
-  my ($t, $k) = @_;
+  my ($t, $k, $n) = @_;
+  $n //= 1;
   my $id = $ids[$t]{$k};
   if (!defined $id) {
-    if (@{$keys[$t]} >= ($t == $tid{names} ? 1000 : $max_keys)) { $total{dropped}++; return -1 }
+    if (@{$keys[$t]} >= ($t == $tid{names} ? 1000 : $max_keys)) { $total{dropped} += $n; return -1 }
     $id = scalar @{$keys[$t]};
     $ids[$t]{$k} = $id;
     push @{$keys[$t]}, $k;
     push @{$counts[$t]}, 0;
   }
-  $counts[$t][$id]++;
+  $counts[$t][$id] += $n;
   return $id;
 }
-sub pair { $pairs[$_[0]]{"$_[1],$_[2]"}++ }
 
 # The kernel's findByte: first $c in [$p, $e), else $e.
 sub find {
@@ -159,11 +159,11 @@ sub user_end {
   return $first_sp;
 }
 
-sub arrival {
+# The fields of an arrival whose sender starts at $p, byte for byte as the kernel's
+# parseArrival: (sender, ip, user, authenticator, AUTH id, subject, host seen, auth seen).
+sub parse_exact {
   my ($l, $p, $e) = @_;
-  $total{arrivals}++;
   my $sp = address_end($l, $p, $e, 0);
-  my $bounce = $sp - $p == 2 && substr($l, $p, 2) eq '<>';
   my ($ip, $user, $aname, $aid, $subj);
   my ($host_seen, $has_auth) = (0, 0);
   my $pos = $sp + 1;
@@ -222,39 +222,146 @@ sub arrival {
     }
     $pos = $next + 1;
   }
+  return (substr($l, $p, $sp - $p), $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth);
+}
 
-  $total{bounces}++ if $bounce;
-  my $local = !$host_seen;
-  if (!$local && !$has_auth) { $total{incoming}++; return }
-  my $sender = $bounce ? -1 : key_id($tid{senders}, substr($l, $p, $sp - $p));
-  my $ip_id = defined $ip ? key_id($tid{ips}, $ip) : -1;
-  my $auth = -1;
-  if ($has_auth) {
-    $total{auth}++;
-    if (defined $aid) { $auth = key_id($tid{auth}, $aid) } else { $total{auth_without_id}++ }
+# The same fields, for the usual line: no quote before ' T="' and no backslash in the subject.
+# Then every address is one space-separated token, and the fields are read token by token.
+# Any other line goes to parse_exact.
+sub parse_arrival {
+  my ($l, $p, $e) = @_;
+  my $tq = index($l, ' T="', $p);
+  my $q = index($l, '"', $p);
+  my $cq = -1;
+  if ($tq >= 0) {
+    return parse_exact($l, $p, $e) if $q != $tq + 3;
+    $cq = index($l, '"', $tq + 4);
+    my $bs = index($l, '\\', $tq + 4);
+    return parse_exact($l, $p, $e) if $bs >= 0 && ($cq < 0 || $bs < $cq);
+  } elsif ($q >= 0) {
+    return parse_exact($l, $p, $e);
   }
-  if ($ip_id >= 0) {
-    pair($rid{sender_ips}, $sender, $ip_id) if $sender >= 0;
-    pair($rid{auth_ips}, $auth, $ip_id) if $auth >= 0;
-  }
-  if ($auth >= 0) {
-    my $name = key_id($tid{names}, $aname);
-    pair($rid{auth_names}, $auth, $name) if $name >= 0;
-  }
-  if ($local) {
-    $total{local}++;
-    if (defined $user) {
-      my $u = key_id($tid{users}, $user);
-      pair($rid{user_senders}, $u, $sender) if $u >= 0 && $sender >= 0;
+  my @t = split(/ /, substr($l, $p, ($tq >= 0 ? $tq : $e) - $p), -1);
+  my $n = @t;
+  my ($ip, $user, $aname, $aid, $subj);
+  my ($host_seen, $has_auth, $broke) = (0, 0, 0);
+  my $i = 1;
+  while ($i < $n) {
+    my $tok = $t[$i];
+    if ($tok eq 'for') { $broke = 1; last }
+    if (length($tok) > 1 && substr($tok, 1, 1) eq '=') {
+      my $c0 = substr($tok, 0, 1);
+      if ($c0 eq 'H' && !$host_seen) {
+        $host_seen = 1;
+        # The first [..] among this value and the next two tokens (a field token ends the look).
+        for (my $k = 0; $k < 3 && $i + $k < $n; $k++) {
+          my $v = $k == 0 ? substr($tok, 2) : $t[$i + $k];
+          if (substr($v, 0, 1) eq '[') {
+            my $c = index($v, ']', 1);
+            $ip = substr($v, 1, $c - 1) if $c > 0;
+            last;
+          }
+          last if $k > 0 && $v =~ /^[A-Za-z]+=/;
+        }
+      } elsif ($c0 eq 'U') {
+        # Up to the next field token or bare "for"; with none, this token only (the subject
+        # token, when there is one, is a field token).
+        my $j = $i + 1;
+        $j++ while $j < $n && $t[$j] ne 'for' && $t[$j] !~ /^[A-Za-z]+=/;
+        $j = $i + 1 if $j >= $n && $tq < 0;
+        $user = substr(join(' ', @t[$i .. $j - 1]), 2) unless defined $user;
+        $i = $j;
+        next;
+      } elsif ($c0 eq 'A' && !$has_auth) {
+        my $c = index($tok, ':');
+        my $name = $c < 0 ? substr($tok, 2) : substr($tok, 2, $c - 2);
+        if ($name ne '') {
+          $has_auth = 1;
+          $aname = $name;
+          if ($c >= 0) {
+            my $c2 = index($tok, ':', $c + 1);
+            my $id = $c2 < 0 ? substr($tok, $c + 1) : substr($tok, $c + 1, $c2 - $c - 1);
+            $aid = $id if $id ne '';
+          }
+        }
+      }
     }
-    if ($pending >= 0 && !$bounce && substr($l, 0, 19) eq $pending_time) {
-      pair($rid{cwd_senders}, $pending, $sender) if $sender >= 0;
-      $pending = -1;
+    $i++;
+  }
+  $subj = substr($l, $tq + 4, ($cq < 0 ? $e : $cq) - $tq - 4) if $tq >= 0 && !$broke;
+  return ($t[0], $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth);
+}
+
+# Arrivals are counted by their fields first: one hash increment per line, the tables are made
+# from the distinct field tuples at the end (count_tuples), in order of first sight, so every
+# key gets the id (and a full table drops the keys) it would get line by line.
+my (%tuples, @tuple_order, %cwd_pairs);
+
+# One arrival, as the kernel's arrival(). A new per-sender counter goes into its tuple here
+# and into count_tuples (and the kernel's arrival), read into the partial in count-tables.ts.
+sub arrival {
+  my ($l, $p, $e) = @_;
+  my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth) = parse_arrival($l, $p, $e);
+  my $bounce = $from_addr eq '<>';
+  if (!$bounce && !$host_seen && $pending >= 0 && substr($l, 0, 19) eq $pending_time) {
+    $cwd_pairs{pack('N a*', $pending, $from_addr)}++;
+    $pending = -1;
+  }
+  if ($host_seen && !$has_auth) {
+    # Inbound mail from another server: counted, not ranked.
+    $total{arrivals}++;
+    $total{bounces}++ if $bounce;
+    $total{incoming}++;
+    return;
+  }
+  my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);
+  my $k = pack('C (N/a*)6', $defined, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');
+  push(@tuple_order, $k) if !$tuples{$k}++;
+}
+
+sub count_tuples {
+  for my $k (@tuple_order) {
+    my $n = $tuples{$k};
+    my ($defined, $from_addr, $ip, $user, $aname, $aid, $subj) = unpack('C (N/a*)6', $k);
+    my $host_seen = $defined & 16;
+    my $has_auth = $defined & 32;
+    $total{arrivals} += $n;
+    my $bounce = $from_addr eq '<>';
+    $total{bounces} += $n if $bounce;
+    if ($host_seen && !$has_auth) { $total{incoming} += $n; next }
+    my $sender = $bounce ? -1 : key_id($tid{senders}, $from_addr, $n);
+    my $ip_id = $defined & 1 ? key_id($tid{ips}, $ip, $n) : -1;
+    my $auth = -1;
+    if ($has_auth) {
+      $total{auth} += $n;
+      if ($defined & 4) { $auth = key_id($tid{auth}, $aid, $n) } else { $total{auth_without_id} += $n }
+    }
+    if ($ip_id >= 0) {
+      $pairs[$rid{sender_ips}]{"$sender,$ip_id"} += $n if $sender >= 0;
+      $pairs[$rid{auth_ips}]{"$auth,$ip_id"} += $n if $auth >= 0;
+    }
+    if ($auth >= 0) {
+      my $name = key_id($tid{names}, $aname, $n);
+      $pairs[$rid{auth_names}]{"$auth,$name"} += $n if $name >= 0;
+    }
+    if (!$host_seen) {
+      $total{local} += $n;
+      if ($defined & 2) {
+        my $u = key_id($tid{users}, $user, $n);
+        $pairs[$rid{user_senders}]{"$u,$sender"} += $n if $u >= 0 && $sender >= 0;
+      }
+    }
+    if ($defined & 8 && !$bounce) {
+      my $s = key_id($tid{subjects}, $subj, $n);
+      $pairs[$rid{subject_senders}]{"$s,$sender"} += $n if $s >= 0 && $sender >= 0;
     }
   }
-  if (defined $subj && !$bounce) {
-    my $s = key_id($tid{subjects}, $subj);
-    pair($rid{subject_senders}, $s, $sender) if $s >= 0 && $sender >= 0;
+  # A cwd= line's arrival counts for it when its sender has a key (as in the kernel, where
+  # the sender is counted on that same line).
+  for my $k (keys %cwd_pairs) {
+    my ($cwd, $from_addr) = unpack('N a*', $k);
+    my $sender = $ids[$tid{senders}]{$from_addr};
+    $pairs[$rid{cwd_senders}]{"$cwd,$sender"} += $cwd_pairs{$k} if defined $sender;
   }
 }
 
@@ -284,25 +391,63 @@ sub cwd_line {
   $pending_time = substr($l, 0, 19);
 }
 
+# Most lines are deliveries: only lines with '<= ' or 'cwd=' can count, and only lines
+# before the window need their date looked at.
 seek($fh, $start, 0) or exit 4;
 my $pos = $start;
 while ($pos < $end) {
   my $l = <$fh>;
   last unless defined $l;
-  $l = substr($l, 0, $end - $pos) if $pos + length($l) > $end;
   $pos += length($l);
+  if ($pos > $end) {
+    $l = substr($l, 0, length($l) - ($pos - $end));
+    $pos = $end;
+  }
+  if ($window && substr($l, 0, 19) lt $from && $l =~ $TS) { $before++; next }
+  next if index($l, '<= ') < 0 && index($l, 'cwd=') < 0;
   chop($l) if substr($l, -1) eq "\n";
   next unless $l =~ $PREFIX;
   my $tl = $+[0];
-  my $ts = substr($l, 0, 19);
-  $first = $ts if $first eq '';
-  $last = $ts;
-  if ($window && $ts lt $from) { $before++; next }
   my $e = length($l);
   if (substr($l, $tl, 4) eq 'cwd=') { cwd_line($l, $tl + 4, $e); next }
   next unless index($l, '<= ', $tl) >= 0 && substr($l, $tl) =~ /^$ID <= /;
   arrival($l, $+[0] + $tl, $e);
 }
+
+# The first and last timestamped lines of what was read (the scanner's first_time, last_time).
+sub first_in {
+  my ($lo, $hi) = @_;
+  seek($fh, $lo, 0) or return '';
+  my $p = $lo;
+  while ($p < $hi) {
+    my $l = <$fh>;
+    last unless defined $l;
+    $p += length($l);
+    $l = substr($l, 0, length($l) - ($p - $hi)) if $p > $hi;
+    chop($l) if substr($l, -1) eq "\n";
+    return substr($l, 0, 19) if $l =~ $PREFIX;
+  }
+  return '';
+}
+sub last_in {
+  my ($lo, $hi) = @_;
+  my ($p, $carry) = ($hi, '');
+  while ($p > $lo) {
+    my $s = $p - 1048576 < $lo ? $lo : $p - 1048576;
+    seek($fh, $s, 0) or return '';
+    my $buf = '';
+    read($fh, $buf, $p - $s) == $p - $s or return '';
+    my @lines = split(/\n/, $buf . $carry, -1);
+    # The block's first line may start in the block before.
+    $carry = $s > $lo ? shift(@lines) : '';
+    for (my $i = $#lines; $i >= 0; $i--) { return substr($lines[$i], 0, 19) if $lines[$i] =~ $PREFIX }
+    $p = $s;
+  }
+  return $carry =~ $PREFIX ? substr($carry, 0, 19) : '';
+}
+count_tuples();
+$first = first_in($start, $end);
+$last = $first eq '' ? '' : last_in($start, $end);
 
 binmode(STDOUT);
 my $z = IO::Compress::Gzip->new(\*STDOUT, -Level => 6) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
