@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { ActivityCollector } from '../../investigate/activity.js';
 import { loadAllowList } from '../../investigate/allow-list.js';
 import { loadProxyRanges } from '../../investigate/proxies.js';
+import { leftOutProblems } from '../../investigate/report.js';
 import { rotatedNames } from '../../investigate/rotated-logs.js';
 import { activityLeads, buildVerdict, scriptLeads, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
 import { ownAddresses } from '../firewall/own-addresses.js';
@@ -55,7 +56,7 @@ async function grepLines(ctx: ActionContext, files: string[], needles: string[],
 }
 
 /** Gathers inputs on the host; problems with one source are recorded, not fatal. */
-export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean; maillog?: string; trusted_proxies?: string[]; proxy_ranges_file?: string; allow?: string[]; allow_file?: string }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[]; filesMissed: string[] }> {
+export async function gatherOnHost(ctx: ActionContext, params: { since?: string; mainlog?: string; spool_dir?: string; access_logs?: boolean; maillog?: string; trusted_proxies?: string[]; proxy_ranges_file?: string; allow?: string[]; allow_file?: string }, t: Thresholds): Promise<{ inputs: VerdictInputs; problems: string[]; sourcesFailed: string[]; filesMissed: string[]; partsLeftOut: string[] }> {
   const problems: string[] = [];
   /** The primary evidence sources that could not be read: a verdict without them is incomplete. */
   const sourcesFailed: string[] = [];
@@ -65,6 +66,8 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
    * verdict is incomplete all the same.
    */
   const filesMissed: string[] = [];
+  /** Parts of the main log the scan did not read, described for the summary. */
+  const partsLeftOut: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, home_roots: ctx.host.layout.homeRoots };
   try {
     inputs.proxies = await loadProxyRanges({ ...(params.proxy_ranges_file !== undefined ? { rangesFile: params.proxy_ranges_file } : {}), trusted: params.trusted_proxies ?? [] });
@@ -96,6 +99,10 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
       problems.push(`cannot read the rotated main log ${u.file} on ${ctx.host.name}: ${why}; its part of the window was not scanned`);
       filesMissed.push(u.file);
     }
+    // Input the scan did not read (no timestamp to count the window back from, say) makes
+    // the verdict incomplete, never a clean "nothing found".
+    problems.push(...leftOutProblems(scanned));
+    for (const part of scanned.left_out) partsLeftOut.push(`main log ${part.file ?? mainlog} (${part.bytes} bytes not read)`);
   } catch (err) {
     problems.push((err as Error).message);
     sourcesFailed.push('mainlog');
@@ -150,7 +157,7 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
       }
     }
   }
-  return { inputs, problems, sourcesFailed, filesMissed };
+  return { inputs, problems, sourcesFailed, filesMissed, partsLeftOut };
 }
 
 export const eximDetect = defineAction({
@@ -175,18 +182,18 @@ export const eximDetect = defineAction({
     summary: 'one human line',
     problems: 'what could not be read or understood (messages)',
     sources_failed: "primary sources that could not be read: 'queue', 'mainlog', 'spool'",
-    incomplete: 'true when a primary source, or a rotated main log the window needs, could not be read: the verdict may miss the sender',
+    incomplete: 'true when a primary source, a rotated main log the window needs, or part of the main log could not be read: the verdict may miss the sender',
   },
   async run(ctx, params) {
     const t: Thresholds = { min_messages: params.min_messages ?? 100, min_subject_repeats: params.min_subject_repeats ?? 100 };
-    const { inputs, problems, sourcesFailed, filesMissed } = await gatherOnHost(ctx, params, t);
+    const { inputs, problems, sourcesFailed, filesMissed, partsLeftOut } = await gatherOnHost(ctx, params, t);
     if (sourcesFailed.length === 3) {
       throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
     }
     const verdict = buildVerdict(inputs, t, params.since ?? '24h');
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
     // A verdict built without one of its sources must not read as a clean "none".
-    const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`)];
+    const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`), ...partsLeftOut];
     const incomplete = unread.length > 0;
     const summary = incomplete ? `${verdict.summary} — INCOMPLETE: could not read the ${unread.join(', ')}` : verdict.summary;
     return { changed: false, outputs: { ...verdict, summary, problems, sources_failed: sourcesFailed, incomplete } as unknown as Record<string, unknown>, summary };
