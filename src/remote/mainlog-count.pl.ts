@@ -20,75 +20,21 @@
  *   `pair\tRELATION\tPARENT_ID\tCHILD_ID\tCOUNT`.
  * The log is read as bytes and nothing from it is interpreted by a shell.
  */
-export const MAINLOG_COUNT_PERL = String.raw`
+
+/** What every driver starts with: pragmas and the line rules. */
+export const LINE_RULES = String.raw`
 use strict;
 use warnings;
 use IO::Compress::Gzip qw($GzipError);
-my ($file, $end, $from, $max_keys) = @ARGV;
-$from = '' unless defined $from;
-$max_keys = 200000 unless defined $max_keys && $max_keys =~ /^[0-9]+$/;
-open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
-$end = -s $fh if !defined($end) || $end eq '';
 my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? /;
 # The kernel's timestampPrefix: its length, or 0.
 my $PREFIX = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? (?:\[[0-9]+\] )?/;
 my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{2})(?= |$)/;
+`;
 
-# First line starting at or after $off that begins with a timestamp: [start, ts] or undef.
-sub first_ts {
-  my ($off) = @_;
-  my $pos = $off;
-  if ($off > 0) {
-    seek($fh, $off - 1, 0) or return undef;
-    my $skip = <$fh>;
-    return undef unless defined $skip;
-    $pos = $off - 1 + length($skip);
-  } else {
-    seek($fh, 0, 0) or return undef;
-  }
-  my $scanned = 0;
-  while ($pos < $end && $scanned < 4 * 1024 * 1024) {
-    my $line = <$fh>;
-    last unless defined $line;
-    return [$pos, substr($line, 0, 19)] if $line =~ $TS;
-    $pos += length($line);
-    $scanned += length($line);
-  }
-  return undef;
-}
-
-my $window = $from ne '' && $from ne '-';
-my $start = 0;
-if ($from eq '-') {
-  $start = $end;    # no timestamp anywhere: an empty window
-} elsif ($window) {
-  my ($lo, $hi, $best) = (0, $end, $end);
-  while ($lo < $hi) {
-    my $mid = int(($lo + $hi) / 2);
-    my $r = first_ts($mid);
-    if (!defined $r || $r->[1] ge $from) {
-      $best = $r->[0] if defined $r && $r->[0] < $best;
-      $hi = $mid;
-    } else {
-      $lo = $r->[0] + 1;
-    }
-  }
-  $start = $best;
-}
-# The search trusts time order: lines of the window before $start say it was wrong here.
-my $late = 0;
-if ($window && $start > 0) {
-  seek($fh, 0, 0) or exit 4;
-  my $p = 0;
-  while ($p < $start) {
-    my $line = <$fh>;
-    last unless defined $line;
-    $p += length($line);
-    $late++ if substr($line, 0, 19) ge $from && $line =~ $TS;
-  }
-  $start = 0 if $late > 0;
-}
-
+/** Counting shared by the drivers below: tables, line rules, output (see the comment above). */
+export const COUNT_CORE = String.raw`
+# --- The counting core (shared by the drivers; they declare $max_keys, and leave out lines dated before the window). ---
 # Tables (the kernel's T_*) and relations (P_*, with the self pairs folded in).
 my @TABLES = qw(cwd senders auth subjects users ips names);
 my %tid = map { $TABLES[$_] => $_ } 0 .. $#TABLES;
@@ -391,6 +337,106 @@ sub cwd_line {
   $pending_time = substr($l, 0, 19);
 }
 
+# One line that can count (it holds '<= ' or 'cwd=', and is not dated before the window).
+sub count_line {
+  my ($l) = @_;
+  chop($l) if substr($l, -1) eq "\n";
+  return unless $l =~ $PREFIX;
+  my $tl = $+[0];
+  my $e = length($l);
+  if (substr($l, $tl, 4) eq 'cwd=') { cwd_line($l, $tl + 4, $e); return }
+  return unless index($l, '<= ', $tl) >= 0 && substr($l, $tl) =~ /^$ID <= /;
+  arrival($l, $+[0] + $tl, $e);
+}
+
+# The tables, gzipped, to $out; $start and $late describe the window read.
+sub emit_tables {
+  my ($out, $start, $late) = @_;
+  count_tuples();
+  my $z = IO::Compress::Gzip->new($out, -Level => 6) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
+  $z->print("start\t$start\nlate\t$late\nbefore\t$before\nfirst\t$first\nlast\t$last\n");
+  $z->print("total\t$_\t$total{$_}\n") for sort keys %total;
+  for my $t (0 .. $#TABLES) {
+    my ($k, $c) = ($keys[$t], $counts[$t]);
+    $z->print("key\t$TABLES[$t]\t$_\t" . unpack('H*', $k->[$_]) . "\t$c->[$_]\n") for 0 .. $#$k;
+  }
+  for my $r (0 .. $#RELATIONS) {
+    my $h = $pairs[$r];
+    for my $pc (keys %$h) {
+      my ($a, $b) = split(/,/, $pc);
+      $z->print("pair\t$RELATIONS[$r]\t$a\t$b\t$h->{$pc}\n");
+    }
+  }
+  $z->close();
+}
+# --- End of the counting core. ---
+`;
+
+/** Reads one main log: enters the window by binary search, as the local reader does. */
+const SINGLE_FILE_PRELUDE = String.raw`
+my ($file, $end, $from, $max_keys) = @ARGV;
+$from = '' unless defined $from;
+$max_keys = 200000 unless defined $max_keys && $max_keys =~ /^[0-9]+$/;
+open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
+$end = -s $fh if !defined($end) || $end eq '';
+
+# First line starting at or after $off that begins with a timestamp: [start, ts] or undef.
+sub first_ts {
+  my ($off) = @_;
+  my $pos = $off;
+  if ($off > 0) {
+    seek($fh, $off - 1, 0) or return undef;
+    my $skip = <$fh>;
+    return undef unless defined $skip;
+    $pos = $off - 1 + length($skip);
+  } else {
+    seek($fh, 0, 0) or return undef;
+  }
+  my $scanned = 0;
+  while ($pos < $end && $scanned < 4 * 1024 * 1024) {
+    my $line = <$fh>;
+    last unless defined $line;
+    return [$pos, substr($line, 0, 19)] if $line =~ $TS;
+    $pos += length($line);
+    $scanned += length($line);
+  }
+  return undef;
+}
+
+my $window = $from ne '' && $from ne '-';
+my $start = 0;
+if ($from eq '-') {
+  $start = $end;    # no timestamp anywhere: an empty window
+} elsif ($window) {
+  my ($lo, $hi, $best) = (0, $end, $end);
+  while ($lo < $hi) {
+    my $mid = int(($lo + $hi) / 2);
+    my $r = first_ts($mid);
+    if (!defined $r || $r->[1] ge $from) {
+      $best = $r->[0] if defined $r && $r->[0] < $best;
+      $hi = $mid;
+    } else {
+      $lo = $r->[0] + 1;
+    }
+  }
+  $start = $best;
+}
+# The search trusts time order: lines of the window before $start say it was wrong here.
+my $late = 0;
+if ($window && $start > 0) {
+  seek($fh, 0, 0) or exit 4;
+  my $p = 0;
+  while ($p < $start) {
+    my $line = <$fh>;
+    last unless defined $line;
+    $p += length($line);
+    $late++ if substr($line, 0, 19) ge $from && $line =~ $TS;
+  }
+  $start = 0 if $late > 0;
+}
+`;
+
+const SINGLE_FILE_DRIVER = String.raw`
 # Most lines are deliveries: only lines with '<= ' or 'cwd=' can count, and only lines
 # before the window need their date looked at.
 seek($fh, $start, 0) or exit 4;
@@ -405,13 +451,7 @@ while ($pos < $end) {
   }
   if ($window && substr($l, 0, 19) lt $from && $l =~ $TS) { $before++; next }
   next if index($l, '<= ') < 0 && index($l, 'cwd=') < 0;
-  chop($l) if substr($l, -1) eq "\n";
-  next unless $l =~ $PREFIX;
-  my $tl = $+[0];
-  my $e = length($l);
-  if (substr($l, $tl, 4) eq 'cwd=') { cwd_line($l, $tl + 4, $e); next }
-  next unless index($l, '<= ', $tl) >= 0 && substr($l, $tl) =~ /^$ID <= /;
-  arrival($l, $+[0] + $tl, $e);
+  count_line($l);
 }
 
 # The first and last timestamped lines of what was read (the scanner's first_time, last_time).
@@ -445,24 +485,10 @@ sub last_in {
   }
   return $carry =~ $PREFIX ? substr($carry, 0, 19) : '';
 }
-count_tuples();
 $first = first_in($start, $end);
 $last = $first eq '' ? '' : last_in($start, $end);
-
 binmode(STDOUT);
-my $z = IO::Compress::Gzip->new(\*STDOUT, -Level => 6) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
-$z->print("start\t$start\nlate\t$late\nbefore\t$before\nfirst\t$first\nlast\t$last\n");
-$z->print("total\t$_\t$total{$_}\n") for sort keys %total;
-for my $t (0 .. $#TABLES) {
-  my ($k, $c) = ($keys[$t], $counts[$t]);
-  $z->print("key\t$TABLES[$t]\t$_\t" . unpack('H*', $k->[$_]) . "\t$c->[$_]\n") for 0 .. $#$k;
-}
-for my $r (0 .. $#RELATIONS) {
-  my $h = $pairs[$r];
-  for my $pc (keys %$h) {
-    my ($a, $b) = split(/,/, $pc);
-    $z->print("pair\t$RELATIONS[$r]\t$a\t$b\t$h->{$pc}\n");
-  }
-}
-$z->close();
+emit_tables(\*STDOUT, $start, $late);
 `;
+
+export const MAINLOG_COUNT_PERL = LINE_RULES + SINGLE_FILE_PRELUDE + COUNT_CORE + SINGLE_FILE_DRIVER;
