@@ -4,7 +4,17 @@
  * finishScan turns either into the result. Pure: bytes in, partial out.
  */
 import { unescapeSubject } from '../parsers/exim-mainlog.js';
-import { emptyPartial, type ScanBucket, type ScanPartial } from '../parsers/mainlog-scan.js';
+import { emptyPartial, type ScanBucket, type ScanLimits, type ScanPartial } from '../parsers/mainlog-scan.js';
+
+/**
+ * The counter's LIMITS argument (`MAXKEYS:LIMIT:NESTED`): keys kept per table as the kernel
+ * keeps them (at most 2^18 - 1), and the result's list lengths, so that only what can reach
+ * the lists is sent back.
+ */
+export function countLimits(limits: ScanLimits): string {
+  const keys = Math.min(Math.max(0, Math.floor(limits.maxKeys ?? 200_000)), 262_143);
+  return `${keys}:${limits.limit ?? 50}:${limits.nestedLimit ?? 10}`;
+}
 
 /** What the counter reports beside the tables. */
 export interface CountedWindow {

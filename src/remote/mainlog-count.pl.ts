@@ -34,7 +34,16 @@ my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Z
 
 /** Counting shared by the drivers below: tables, line rules, output (see the comment above). */
 export const COUNT_CORE = String.raw`
-# --- The counting core (shared by the drivers; they declare $max_keys, and leave out lines dated before the window). ---
+# --- The counting core (shared by the drivers; they call set_limits, and leave out lines dated before the window). ---
+# Keys kept per table, and entries per list and per nested list of the result.
+my ($max_keys, $limit, $nested_limit) = (200000, 50, 10);
+sub set_limits {
+  my ($text) = @_;
+  my @v = split(/:/, defined $text ? $text : '');
+  $max_keys = $v[0] if defined $v[0] && $v[0] =~ /^[0-9]+$/;
+  $limit = $v[1] if defined $v[1] && $v[1] =~ /^[0-9]+$/;
+  $nested_limit = $v[2] if defined $v[2] && $v[2] =~ /^[0-9]+$/;
+}
 # Tables (the kernel's T_*) and relations (P_*, with the self pairs folded in).
 my @TABLES = qw(cwd senders auth subjects users ips names);
 my %tid = map { $TABLES[$_] => $_ } 0 .. $#TABLES;
@@ -349,24 +358,67 @@ sub count_line {
   arrival($l, $+[0] + $tl, $e);
 }
 
-# The tables, gzipped, to $out; $start and $late describe the window read.
+# A key that may decode to the same string as another (bytes that are not ASCII; a subject's
+# escapes): it is kept whatever its count, as the scanner keeps it (rankable in mainlog-scan.ts).
+sub may_merge { my ($k, $subjects) = @_; return $k =~ /[\x80-\xff]/ || ($subjects && index($k, '\\') >= 0) }
+
+# Of @$ids (with counts $count->{id}), those that can be among the top $n once decoded: all
+# when few, else the ones that may merge and those counted at least the n-th largest count.
+sub rankable {
+  my ($ids, $count, $t, $n, $subjects) = @_;
+  return $ids if @$ids <= $n;
+  my (@out, @plain);
+  for my $id (@$ids) { if (may_merge($keys[$t][$id], $subjects)) { push @out, $id } else { push @plain, $id } }
+  return $ids if @plain <= $n;
+  my @sorted = sort { $b <=> $a } map { $count->{$_} } @plain;
+  my $threshold = $sorted[$n - 1];
+  push @out, grep { $count->{$_} >= $threshold } @plain;
+  return \@out;
+}
+
+# The tables, gzipped, to $out; $start and $late describe the window read. Only what can reach
+# the result's lists is sent: kilobytes, however many distinct keys the log holds.
 sub emit_tables {
   my ($out, $start, $late) = @_;
   count_tuples();
+  my %parent = (cwd_senders => 'cwd', sender_ips => 'senders', auth_ips => 'auth', auth_names => 'auth', subject_senders => 'subjects', user_senders => 'users');
+  my %child = (cwd_senders => 'senders', sender_ips => 'ips', auth_ips => 'ips', auth_names => 'names', subject_senders => 'senders', user_senders => 'senders');
+  my @send = map { {} } @TABLES;
+  my %kept;
+  for my $name (qw(cwd senders auth subjects users)) {
+    my $t = $tid{$name};
+    my %count = map { $_ => $counts[$t][$_] } 0 .. $#{$keys[$t]};
+    my $ids = rankable([0 .. $#{$keys[$t]}], \%count, $t, $limit, $name eq 'subjects');
+    $kept{$name} = { map { $_ => 1 } @$ids };
+    $send[$t]{$_} = 1 for @$ids;
+  }
+  my @pair_lines;
+  for my $r (0 .. $#RELATIONS) {
+    my $rel = $RELATIONS[$r];
+    my ($pt, $ct) = ($tid{$parent{$rel}}, $tid{$child{$rel}});
+    my %children;
+    while (my ($pc, $n) = each %{$pairs[$r]}) {
+      my ($pid, $cid) = split(/,/, $pc);
+      $children{$pid}{$cid} = $n if $kept{$parent{$rel}}{$pid};
+    }
+    for my $pid (keys %children) {
+      my $c = $children{$pid};
+      my $ids = $rel eq 'auth_names' || may_merge($keys[$pt][$pid], $rel eq 'subject_senders')
+        ? [keys %$c] : rankable([keys %$c], $c, $ct, $nested_limit, 0);
+      for my $cid (@$ids) {
+        push @pair_lines, "pair\t$rel\t$pid\t$cid\t$c->{$cid}\n";
+        $send[$ct]{$cid} = 1;
+      }
+    }
+  }
   my $z = IO::Compress::Gzip->new($out, -Level => 6) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
   $z->print("start\t$start\nlate\t$late\nbefore\t$before\nfirst\t$first\nlast\t$last\n");
   $z->print("total\t$_\t$total{$_}\n") for sort keys %total;
   for my $t (0 .. $#TABLES) {
     my ($k, $c) = ($keys[$t], $counts[$t]);
-    $z->print("key\t$TABLES[$t]\t$_\t" . unpack('H*', $k->[$_]) . "\t$c->[$_]\n") for 0 .. $#$k;
+    $z->print("key\t$TABLES[$t]\t$_\t" . unpack('H*', $k->[$_]) . "\t$c->[$_]\n") for sort { $a <=> $b } keys %{$send[$t]};
   }
-  for my $r (0 .. $#RELATIONS) {
-    my $h = $pairs[$r];
-    for my $pc (keys %$h) {
-      my ($a, $b) = split(/,/, $pc);
-      $z->print("pair\t$RELATIONS[$r]\t$a\t$b\t$h->{$pc}\n");
-    }
-  }
+  $z->print($_) for @pair_lines;
   $z->close();
 }
 # --- End of the counting core. ---
@@ -374,9 +426,8 @@ sub emit_tables {
 
 /** Reads one main log: enters the window by binary search, as the local reader does. */
 const SINGLE_FILE_PRELUDE = String.raw`
-my ($file, $end, $from, $max_keys) = @ARGV;
+my ($file, $end, $from, $limits) = @ARGV;
 $from = '' unless defined $from;
-$max_keys = 200000 unless defined $max_keys && $max_keys =~ /^[0-9]+$/;
 open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
 $end = -s $fh if !defined($end) || $end eq '';
 
@@ -437,6 +488,7 @@ if ($window && $start > 0) {
 `;
 
 const SINGLE_FILE_DRIVER = String.raw`
+set_limits($limits);
 # Most lines are deliveries: only lines with '<= ' or 'cwd=' can count, and only lines
 # before the window need their date looked at.
 seek($fh, $start, 0) or exit 4;

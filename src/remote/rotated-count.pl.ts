@@ -8,7 +8,7 @@
  * Which rotations exist comes from MAINLOG_INFO_PERL. Modes (`perl - MODE ARGS`, script on stdin):
  *   newest FILE...       PATH\tLAST\n of the first FILE with a timestamped line (reference for
  *                        a window when the current log was just rotated and is empty).
- *   scan FROM MAXKEYS CURRENT PRED...
+ *   scan FROM LIMITS CURRENT PRED...
  *                        Walks PRED (newest first) until one starts before FROM, then reads
  *                        the chosen ones oldest first and CURRENT as one log. Prints
  *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
@@ -90,8 +90,7 @@ if ($mode eq 'newest') {
 }
 
 if ($mode ne 'scan') { print STDERR "unknown mode\n"; exit 2 }
-my ($from, $max_keys, $current, @preds) = @ARGV;
-$max_keys = 200000 unless defined $max_keys && $max_keys =~ /^[0-9]+$/;
+my ($from, $limits, $current, @preds) = @ARGV;
 my @chosen;
 my @header;
 for my $file (@preds) {
@@ -105,6 +104,7 @@ print join('', map { "$_\n" } @header, map { "read\t$_" } @files), "\n";
 `;
 
 const ROTATED_DRIVER = String.raw`
+set_limits($limits);
 # The window opens at the first line dated at or after FROM, across the files in order.
 my $pos = 0;
 my $start;

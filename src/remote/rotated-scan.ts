@@ -10,7 +10,7 @@ import { rotatedNames, type RotatedScanResult, type UnreadableLog } from '../inv
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
 import { finishScan } from '../parsers/mainlog-scan.js';
 import type { Transport } from '../transport/types.js';
-import { readCountTables, type CountedWindow } from './count-tables.js';
+import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
 import { ROTATED_COUNT_PERL } from './rotated-count.pl.js';
 import { RemoteScanError, remoteMainlogInfo, scanMainlogRemote, type RemoteMainlogScanOptions } from './scan.js';
 
@@ -78,7 +78,7 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     if (!unreadable.some((u) => u.file === file)) unreadable.push({ file, error });
   };
   while (true) {
-    const r = await run(transport, ['scan', from, String(options.maxKeys ?? 200_000), path, ...predecessors], options);
+    const r = await run(transport, ['scan', from, countLimits(options), path, ...predecessors], options);
     const blank = r.stdout.indexOf('\n\n');
     const headerEnd = r.stdout[0] === 0x0a ? 0 : blank < 0 ? -1 : blank + 1;
     const files: string[] = [];

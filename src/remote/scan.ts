@@ -10,7 +10,7 @@ import { finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/
 import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
 import { noReferenceReason } from '../investigate/mainlog-file.js';
-import { readCountTables, type CountedWindow } from './count-tables.js';
+import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
 import { MAINLOG_COUNT_PERL } from './mainlog-count.pl.js';
 import { MAINLOG_INFO_PERL } from './mainlog-info.pl.js';
 import { SPOOL_FILTER_PERL } from './spool-filter.pl.js';
@@ -114,7 +114,7 @@ export async function scanMainlogRemote(
     }
   }
 
-  const counted = await perl(transport, MAINLOG_COUNT_PERL, [path, String(end), fromArg, String(options.maxKeys ?? 200_000)], options);
+  const counted = await perl(transport, MAINLOG_COUNT_PERL, [path, String(end), fromArg, countLimits(options)], options);
   transfer.bytesReceived += counted.stdout.length;
   transfer.bytesSent += counted.sent;
   let tables: CountedWindow;
