@@ -8,8 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../src/audit/records.js';
-import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from '../../src/remote/mainlog-filter.pl.js';
-import { ROTATED_FILTER_PERL } from '../../src/remote/rotated-filter.pl.js';
+import { MAINLOG_COUNT_PERL } from '../../src/remote/mainlog-count.pl.js';
+import { MAINLOG_INFO_PERL } from '../../src/remote/mainlog-info.pl.js';
+import { ROTATED_COUNT_PERL } from '../../src/remote/rotated-count.pl.js';
 import { SPOOL_FILTER_PERL } from '../../src/remote/spool-filter.pl.js';
 import { quoteArgvForPosixShell } from '../../src/transport/quote.js';
 
@@ -20,7 +21,7 @@ export interface ReplayCommand {
 }
 
 const SCRIPTS = new Map(
-  [MAINLOG_INFO_PERL, MAINLOG_FILTER_PERL, ROTATED_FILTER_PERL, SPOOL_FILTER_PERL].map((script) => [createHash('sha256').update(script).digest('hex'), script]),
+  [MAINLOG_INFO_PERL, MAINLOG_COUNT_PERL, ROTATED_COUNT_PERL, SPOOL_FILTER_PERL].map((script) => [createHash('sha256').update(script).digest('hex'), script]),
 );
 
 /** Per host, in order: every command the dry-run really ran, with its stdin. */

@@ -24,24 +24,79 @@ async function* chunksOf(path: string, signal?: AbortSignal): AsyncGenerator<Buf
 }
 
 /**
- * The lines of a file that contain one of `needles` (exact bytes), without splitting the rest:
- * a main log is gigabytes and the flagged ids are a handful of its lines' worth.
+ * Whether a byte range holds one of many fixed strings, in one pass over it (Rabin-Karp on the
+ * length of the shortest): the flagged ids and addresses are a couple of hundred strings, and
+ * searching the range once per string made this the slowest part of an investigation.
  */
-export async function* linesContaining(path: string, needles: string[], signal?: AbortSignal, onFirstLine?: (line: string) => void): AsyncGenerator<string> {
+class NeedleSet {
+  readonly #width: number;
+  readonly #pow: number;
+  readonly #byHash = new Map<number, Buffer[]>();
+
+  constructor(needles: Buffer[]) {
+    this.#width = Math.min(...needles.map((n) => n.length));
+    let pow = 1;
+    for (let i = 1; i < this.#width; i++) pow = Math.imul(pow, 257);
+    this.#pow = pow;
+    for (const n of needles) {
+      const h = this.#hash(n, 0);
+      const list = this.#byHash.get(h) ?? [];
+      list.push(n);
+      this.#byHash.set(h, list);
+    }
+  }
+
+  #hash(buf: Buffer, at: number): number {
+    let h = 0;
+    for (let i = at; i < at + this.#width; i++) h = (Math.imul(h, 257) + buf[i]!) | 0;
+    return h;
+  }
+
+  foundIn(buf: Buffer, start: number, end: number): boolean {
+    const w = this.#width;
+    if (end - start < w) return false;
+    let h = this.#hash(buf, start);
+    for (let at = start; ; at++) {
+      const list = this.#byHash.get(h);
+      if (list !== undefined) {
+        for (const n of list) if (at + n.length <= end && buf.compare(n, 0, n.length, at, at + n.length) === 0) return true;
+      }
+      if (at + w >= end) return false;
+      h = (Math.imul(h - Math.imul(buf[at]!, this.#pow), 257) + buf[at + w]!) | 0;
+    }
+  }
+}
+
+/**
+ * The lines of a file that contain one of `needles` (exact bytes), without splitting the rest:
+ * a main log is gigabytes and the flagged ids are a handful of its lines' worth. With `within`,
+ * only lines that also hold that string are looked at (arrivals: ` <= `).
+ */
+export async function* linesContaining(path: string, needles: string[], signal?: AbortSignal, onFirstLine?: (line: string) => void, within?: string): AsyncGenerator<string> {
   const patterns = needles.filter((n) => n !== '').map((n) => Buffer.from(n));
+  const set = patterns.length === 0 ? null : new NeedleSet(patterns);
+  const marker = within === undefined ? null : Buffer.from(within);
   let carry: Buffer = Buffer.alloc(0);
   const scan = function* (buf: Buffer, end: number): Generator<string> {
-    const starts = new Set<number>();
-    for (const p of patterns) {
-      for (let at = buf.indexOf(p, 0); at >= 0 && at < end; at = buf.indexOf(p, at + p.length)) {
+    if (set === null) return;
+    if (marker !== null) {
+      // Lines holding the marker, each once, then the needle test on those lines only.
+      let at = buf.indexOf(marker, 0);
+      while (at >= 0 && at < end) {
         const start = at === 0 ? 0 : buf.lastIndexOf(0x0a, at - 1) + 1;
-        starts.add(start);
+        let stop = buf.indexOf(0x0a, at);
+        if (stop < 0 || stop > end) stop = end;
+        if (set.foundIn(buf, start, stop)) yield buf.toString('utf8', start, stop);
+        at = stop >= end ? -1 : buf.indexOf(marker, stop + 1);
       }
+      return;
     }
-    for (const start of [...starts].sort((x, y) => x - y)) {
+    let start = 0;
+    while (start < end) {
       let stop = buf.indexOf(0x0a, start);
       if (stop < 0 || stop > end) stop = end;
-      yield buf.toString('utf8', start, stop);
+      if (set.foundIn(buf, start, stop)) yield buf.toString('utf8', start, stop);
+      start = stop + 1;
     }
   };
   let first = onFirstLine;
@@ -75,7 +130,8 @@ export async function readActivity(
   const problems: string[] = [];
   for (const f of files.mainlogs) {
     try {
-      for await (const line of linesContaining(f, collector.needles, signal, (l) => collector.logStartLine(l))) collector.mainlogLine(line);
+      // The collector reads arrivals only.
+      for await (const line of linesContaining(f, collector.needles, signal, (l) => collector.logStartLine(l), ' <= ')) collector.mainlogLine(line);
     } catch (err) {
       problems.push(`main log ${f}: ${(err as Error).message} (owner and attacker addresses told apart without it)`);
     }

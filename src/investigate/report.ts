@@ -3,19 +3,10 @@
  * directory (no Exim binary, no host), and its rendering for humans. Everything shown came
  * from logs and headers written by spammers, so every string passes safeForTerminal.
  */
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { safeForTerminal } from '../core/terminal-safe.js';
-import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
-import { topOf, type MainlogScanResult, type RankedItem } from '../parsers/mainlog-scan.js';
-import { scanMainlogSources } from './mainlog-sources.js';
-import { scanSpoolDir } from './spool.js';
-import { readActivity } from './activity-read.js';
-import { loadAllowList } from './allow-list.js';
-import { loadProxyRanges } from './proxies.js';
-import { activityLeads, buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
+import { fileSource } from './file-source.js';
+import { gatherEvidence } from './gather.js';
+import { buildVerdict, DEFAULT_THRESHOLDS, type Thresholds, type Verdict } from './verdict.js';
 
 export interface InvestigateOptions {
   /**
@@ -48,44 +39,7 @@ export interface InvestigateOptions {
 
 export type Investigation = Verdict & { problems: string[] };
 
-async function listDir(dir: string): Promise<FileFact[]> {
-  const out: FileFact[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const p = join(dir, e.name);
-    const st = await stat(p);
-    out.push({ path: p, mtime: Math.floor(st.mtimeMs / 1000), mode: (st.mode & 0o7777).toString(8), size: st.size });
-  }
-  return out;
-}
-
-async function accessClients(domlogs: string, host: string, path: string): Promise<RankedItem[]> {
-  if (!/^[A-Za-z0-9.-]+$/.test(host) || host.includes('..')) return [];
-  const counts = new Map<string, number>();
-  for (const file of [join(domlogs, host), join(domlogs, `${host}-ssl_log`)]) {
-    try {
-      await stat(file);
-    } catch {
-      continue;
-    }
-    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (!line.includes(`"POST ${path}`)) continue;
-      const e = parseAccessLogLine(line);
-      if (e === null || e.method !== 'POST' || pathWithoutQuery(e.path) !== path) continue;
-      counts.set(e.ip, (counts.get(e.ip) ?? 0) + 1);
-    }
-  }
-  return topOf(counts, 1000);
-}
-
-/**
- * What a main-log scan did not read, as problems: a verdict over input that was not read is
- * incomplete, never a clean "nothing found".
- */
-export function leftOutProblems(scan: Pick<MainlogScanResult, 'left_out'>): string[] {
-  return scan.left_out.map((part) => `main log ${part.file ?? '(input)'}: ${part.bytes} bytes not read: ${part.reason}`);
-}
+export { leftOutProblems } from './gather.js';
 
 export async function investigate(options: InvestigateOptions): Promise<Investigation> {
   if ((options.mainlog === undefined || options.mainlog.length === 0) && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
@@ -94,49 +48,23 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     min_subject_repeats: options.min_subject_repeats ?? DEFAULT_THRESHOLDS.min_subject_repeats,
   };
   const since = options.since ?? '24h';
-  const problems: string[] = [];
-  const inputs: VerdictInputs = { listings: {}, access_ips: {}, ...(options.homeRoots !== undefined ? { home_roots: options.homeRoots } : {}) };
-  // Settings errors are the operator's to fix before anything is read.
-  inputs.proxies = await loadProxyRanges({ ...(options.proxyRangesFile !== undefined ? { rangesFile: options.proxyRangesFile } : {}), trusted: options.trustedProxies ?? [] });
-  inputs.allow = await loadAllowList(options.allowFile, options.allow ?? []);
-  const mainlogs = options.mainlog === undefined ? [] : typeof options.mainlog === 'string' ? [options.mainlog] : options.mainlog;
-  if (mainlogs.length > 0) {
-    try {
-      inputs.mainlog = await scanMainlogSources(mainlogs, {
-        since,
-        ...(options.threads !== undefined ? { workers: options.threads } : {}),
-        ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      });
-      problems.push(...leftOutProblems(inputs.mainlog));
-    } catch (err) {
-      // The message names the file that failed.
-      problems.push(`main log: ${(err as Error).message}`);
-    }
-  }
-  if (options.spool !== undefined) {
-    try {
-      inputs.spool = await scanSpoolDir(options.spool, options.signal !== undefined ? { signal: options.signal } : {});
-    } catch (err) {
-      problems.push(`spool ${options.spool}: ${(err as Error).message}`);
-    }
-  }
-  const maillogs = options.maillog === undefined ? [] : typeof options.maillog === 'string' ? [options.maillog] : options.maillog;
-  if (inputs.mainlog !== undefined && inputs.mainlog !== null) {
-    const read = await readActivity(activityLeads(inputs, t), { mainlogs, maillogs }, options.signal);
-    inputs.activity = read.facts;
-    problems.push(...read.problems);
-  }
-  const leads = scriptLeads(inputs, t);
-  for (const dir of leads.dirs.slice(0, 5)) {
-    try {
-      inputs.listings![dir] = await listDir(dir);
-    } catch {
-      // The log names a directory of another machine (a copied log): nothing to list here.
-    }
-  }
-  if (options.domlogs !== undefined) {
-    for (const u of leads.urls.slice(0, 5)) inputs.access_ips![`${u.host}${u.path}`] = await accessClients(options.domlogs, u.host, u.path);
-  }
+  const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
+  const source = fileSource({
+    mainlogs: list(options.mainlog),
+    maillogs: list(options.maillog),
+    ...(options.spool !== undefined ? { spool: options.spool } : {}),
+    ...(options.domlogs !== undefined ? { domlogs: options.domlogs } : {}),
+    ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  const { inputs, problems } = await gatherEvidence(source, {
+    since,
+    ...(options.trustedProxies !== undefined ? { trustedProxies: options.trustedProxies } : {}),
+    ...(options.proxyRangesFile !== undefined ? { proxyRangesFile: options.proxyRangesFile } : {}),
+    ...(options.allowFile !== undefined ? { allowFile: options.allowFile } : {}),
+    ...(options.allow !== undefined ? { allow: options.allow } : {}),
+  }, t);
   return { ...buildVerdict(inputs, t, since), problems };
 }
 

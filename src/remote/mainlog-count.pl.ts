@@ -1,33 +1,546 @@
 /**
- * Counting on the target, first step (the detection action does not use it yet): perl run on the host
- * (`perl - FILE END FROM`, script on stdin; FROM `-` for no window) reads the log once and
- * sends back counts, not lines: `arrivals N\nbefore_window M\n`. It reads every line, so a log
- * out of time order is counted as MainlogScanner.setWindow counts it: lines dated before FROM
- * are left out and counted, the others counted wherever they stand.
+ * Counting on the target: perl run on the host (`perl - FILE END FROM MAXKEYS`, script on
+ * stdin; FROM empty for no window, `-` for a window with no timestamp to count back from) reads
+ * the main log once and sends back the scanner's count tables, not lines: kilobytes, whatever
+ * the size of the log. cPanel hosts always have perl, never Node.
  *
- * The line rules are those of the scanner's kernel (src/parsers/wasm/scan.ts): a timestamp
- * prefix (fraction, zone and [pid] optional), a 23- or 16-character message ID followed by a
- * space, then `<= `. The other findings (senders, AUTH ids, addresses, subjects, cwd= pairs)
- * are still filtered lines sent back by mainlog-filter.pl.ts.
+ * It enters the window as the local reader does (src/investigate/mainlog-file.ts): binary
+ * search on the leading timestamps, then, when lines of the window stand before that start
+ * (a log out of time order), the whole log is read and lines dated before the window are left
+ * out and counted.
+ *
+ * The line rules are the scanner kernel's (src/parsers/wasm/scan.ts), statement for statement:
+ * the property test in test/remote/mainlog-count.test.ts holds both to the same tables over
+ * generated hostile logs. A new per-sender counter is added in both, in `arrival` (here and in
+ * the kernel), and read into the partial in src/remote/count-tables.ts.
+ *
+ * Output, gzip (binary-safe: keys are hex):
+ *   `start\tN`, `late\tN`, `before\tN`, `first\tTS`, `last\tTS`, `total\tNAME\tN`,
+ *   `key\tTABLE\tID\tHEX\tCOUNT` (ids per table, in order of first sight),
+ *   `pair\tRELATION\tPARENT_ID\tCHILD_ID\tCOUNT`.
+ * The log is read as bytes and nothing from it is interpreted by a shell.
  */
-export const MAINLOG_COUNT_PERL = String.raw`
+
+/** What every driver starts with: pragmas and the line rules. */
+export const LINE_RULES = String.raw`
 use strict;
 use warnings;
-my ($file, $end, $from) = @ARGV;
-$from = '' if !defined($from) || $from eq '-';
-open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
-my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{2})/;
-my $ARRIVAL = qr/^([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? (?:\[[0-9]+\] )?$ID <= /;
-my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? /;
-my ($arrivals, $before, $pos) = (0, 0, 0);
-while ($pos < $end && defined(my $line = <$fh>)) {
-  $pos += length($line);
-  if ($from ne '' && substr($line, 0, 19) lt $from && $line =~ $TS) {
-    $before++;
-    next;
-  }
-  next if index($line, '<= ') < 0;
-  $arrivals++ if $line =~ $ARRIVAL;
-}
-print "arrivals $arrivals\nbefore_window $before\n";
+use IO::Compress::Gzip qw($GzipError);
+my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? /;
+# The kernel's timestampPrefix: its length, or 0.
+my $PREFIX = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?: [+-][0-9]{4}(?= ))? (?:\[[0-9]+\] )?/;
+my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Za-z0-9]{6}-[A-Za-z0-9]{2})(?= |$)/;
 `;
+
+/** Counting shared by the drivers below: tables, line rules, output (see the comment above). */
+export const COUNT_CORE = String.raw`
+# --- The counting core (shared by the drivers; they call set_limits, and leave out lines dated before the window). ---
+# Keys kept per table, and entries per list and per nested list of the result.
+my ($max_keys, $limit, $nested_limit) = (200000, 50, 10);
+sub set_limits {
+  my ($text) = @_;
+  my @v = split(/:/, defined $text ? $text : '');
+  $max_keys = $v[0] if defined $v[0] && $v[0] =~ /^[0-9]+$/;
+  $limit = $v[1] if defined $v[1] && $v[1] =~ /^[0-9]+$/;
+  $nested_limit = $v[2] if defined $v[2] && $v[2] =~ /^[0-9]+$/;
+}
+# Tables (the kernel's T_*) and relations (P_*, with the self pairs folded in).
+my @TABLES = qw(cwd senders auth subjects users ips names);
+my %tid = map { $TABLES[$_] => $_ } 0 .. $#TABLES;
+my (@ids, @keys, @counts);
+for my $t (0 .. $#TABLES) { $ids[$t] = {}; $keys[$t] = []; $counts[$t] = [] }
+my @RELATIONS = qw(cwd_senders sender_ips auth_ips auth_names subject_senders user_senders);
+my %rid = map { $RELATIONS[$_] => $_ } 0 .. $#RELATIONS;
+my @pairs = map { {} } @RELATIONS;
+my %total = map { $_ => 0 } qw(arrivals incoming bounces local auth auth_without_id cwd admin dropped);
+my ($before, $first, $last) = (0, '', '');
+my ($pending, $pending_time) = (-1, '');
+
+# Id of a key in table $t, counted $n times; -1 (and $n dropped) when the table is full.
+sub key_id {
+  my ($t, $k, $n) = @_;
+  $n //= 1;
+  my $id = $ids[$t]{$k};
+  if (!defined $id) {
+    if (@{$keys[$t]} >= ($t == $tid{names} ? 1000 : $max_keys)) { $total{dropped} += $n; return -1 }
+    $id = scalar @{$keys[$t]};
+    $ids[$t]{$k} = $id;
+    push @{$keys[$t]}, $k;
+    push @{$counts[$t]}, 0;
+  }
+  $counts[$t][$id] += $n;
+  return $id;
+}
+
+# The kernel's findByte: first $c in [$p, $e), else $e.
+sub find {
+  my ($l, $c, $p, $e) = @_;
+  my $i = index($l, $c, $p);
+  return $i < 0 || $i >= $e ? $e : $i;
+}
+sub at { my ($l, $i, $e) = @_; return $i >= $e ? "\n" : substr($l, $i, 1) }
+sub is_field_token {
+  my ($l, $s, $e) = @_;
+  my $i = $s;
+  $i++ while $i < $e && substr($l, $i, 1) =~ /[A-Za-z]/;
+  return $i > $s && $i < $e && substr($l, $i, 1) eq '=';
+}
+sub address_end {
+  my ($l, $p, $e, $colon) = @_;
+  my $plain = find($l, ' ', $p, $e);
+  $plain = find($l, ':', $p, $plain) if $colon;
+  return $plain if find($l, '"', $p, $plain) >= $plain;
+  my $quoted = 0;
+  for (my $i = $p; $i < $e; $i++) {
+    my $c = substr($l, $i, 1);
+    if ($quoted) {
+      if ($c eq '\\') { $i++ }
+      elsif ($c eq '"') { $quoted = 0 }
+    } elsif ($c eq '"') { $quoted = 1 }
+    elsif ($c eq ' ' || ($colon && $c eq ':')) { return $i }
+  }
+  return $quoted ? $plain : $e;
+}
+sub user_end {
+  my ($l, $p, $e) = @_;
+  my $first_sp = find($l, ' ', $p, $e);
+  my $sp = $first_sp;
+  while ($sp < $e) {
+    my $t = $sp + 1;
+    my $tn = find($l, ' ', $t, $e);
+    return $sp if is_field_token($l, $t, $tn) || ($tn - $t == 3 && substr($l, $t, 3) eq 'for');
+    $sp = $tn;
+  }
+  return $first_sp;
+}
+
+# The fields of an arrival whose sender starts at $p, byte for byte as the kernel's
+# parseArrival: (sender, ip, user, authenticator, AUTH id, subject, host seen, auth seen).
+sub parse_exact {
+  my ($l, $p, $e) = @_;
+  my $sp = address_end($l, $p, $e, 0);
+  my ($ip, $user, $aname, $aid, $subj);
+  my ($host_seen, $has_auth) = (0, 0);
+  my $pos = $sp + 1;
+  while ($pos < $e) {
+    my $c0 = substr($l, $pos, 1);
+    my $c1 = at($l, $pos + 1, $e);
+    if ($c0 eq 'T' && $c1 eq '=' && at($l, $pos + 2, $e) eq '"') {
+      my $i = $pos + 3;
+      my $endq = $e;
+      while ($i < $e) {
+        my $q = find($l, '"', $i, $e);
+        my $b = find($l, '\\', $i, $q);
+        if ($b < $q) { $i = $b + 2; next }
+        $endq = $q if $q < $e;
+        last;
+      }
+      $subj = substr($l, $pos + 3, $endq - $pos - 3);
+      last;
+    }
+    my $next = find($l, ' ', $pos, $e);
+    last if $next - $pos == 3 && substr($l, $pos, 3) eq 'for';
+    if ($c1 eq '=') {
+      if ($c0 eq 'H' && !$host_seen) {
+        $host_seen = 1;
+        my $t = $pos + 2;
+        for (my $k = 0; $k < 3 && $t <= $e; $k++) {
+          my $tn = find($l, ' ', $t, $e);
+          if (at($l, $t, $e) eq '[') {
+            my $close = find($l, ']', $t + 1, $tn);
+            $ip = substr($l, $t + 1, $close - $t - 1) if $close < $tn;
+            last;
+          }
+          last if $k > 0 && is_field_token($l, $t, $tn);
+          $t = $tn + 1;
+        }
+      } elsif ($c0 eq 'U') {
+        $next = user_end($l, $pos, $e);
+        $user = substr($l, $pos + 2, $next - $pos - 2) unless defined $user;
+      } elsif ($c0 eq 'A') {
+        my $name_end = $pos + 2;
+        $name_end++ while $name_end < $e && substr($l, $name_end, 1) ne ':' && substr($l, $name_end, 1) ne ' ';
+        my ($stop, $id_end) = ($name_end, $name_end);
+        if ($name_end < $e && substr($l, $name_end, 1) eq ':') {
+          $stop = $id_end = address_end($l, $name_end + 1, $e, 1);
+          $stop = address_end($l, $stop + 1, $e, 0) if $stop < $e && substr($l, $stop, 1) eq ':';
+        }
+        if (!$has_auth && $name_end > $pos + 2) {
+          $has_auth = 1;
+          $aname = substr($l, $pos + 2, $name_end - $pos - 2);
+          $aid = $id_end > $name_end + 1 ? substr($l, $name_end + 1, $id_end - $name_end - 1) : undef;
+        }
+        $next = $stop;
+      }
+    } elsif ($c0 eq 'i' && $c1 eq 'd' && (at($l, $pos + 2, $e) eq '=' || (at($l, $pos + 2, $e) eq '*' && at($l, $pos + 3, $e) eq '='))) {
+      $next = address_end($l, $pos, $e, 0);
+    }
+    $pos = $next + 1;
+  }
+  return (substr($l, $p, $sp - $p), $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth);
+}
+
+# The same fields, for the usual line: no quote before ' T="' and no backslash in the subject.
+# Then every address is one space-separated token, and the fields are read token by token.
+# Any other line goes to parse_exact.
+sub parse_arrival {
+  my ($l, $p, $e) = @_;
+  my $tq = index($l, ' T="', $p);
+  my $q = index($l, '"', $p);
+  my $cq = -1;
+  if ($tq >= 0) {
+    return parse_exact($l, $p, $e) if $q != $tq + 3;
+    $cq = index($l, '"', $tq + 4);
+    my $bs = index($l, '\\', $tq + 4);
+    return parse_exact($l, $p, $e) if $bs >= 0 && ($cq < 0 || $bs < $cq);
+  } elsif ($q >= 0) {
+    return parse_exact($l, $p, $e);
+  }
+  my @t = split(/ /, substr($l, $p, ($tq >= 0 ? $tq : $e) - $p), -1);
+  my $n = @t;
+  my ($ip, $user, $aname, $aid, $subj);
+  my ($host_seen, $has_auth, $broke) = (0, 0, 0);
+  my $i = 1;
+  while ($i < $n) {
+    my $tok = $t[$i];
+    if ($tok eq 'for') { $broke = 1; last }
+    if (length($tok) > 1 && substr($tok, 1, 1) eq '=') {
+      my $c0 = substr($tok, 0, 1);
+      if ($c0 eq 'H' && !$host_seen) {
+        $host_seen = 1;
+        # The first [..] among this value and the next two tokens (a field token ends the look).
+        for (my $k = 0; $k < 3 && $i + $k < $n; $k++) {
+          my $v = $k == 0 ? substr($tok, 2) : $t[$i + $k];
+          if (substr($v, 0, 1) eq '[') {
+            my $c = index($v, ']', 1);
+            $ip = substr($v, 1, $c - 1) if $c > 0;
+            last;
+          }
+          last if $k > 0 && $v =~ /^[A-Za-z]+=/;
+        }
+      } elsif ($c0 eq 'U') {
+        # Up to the next field token or bare "for"; with none, this token only (the subject
+        # token, when there is one, is a field token).
+        my $j = $i + 1;
+        $j++ while $j < $n && $t[$j] ne 'for' && $t[$j] !~ /^[A-Za-z]+=/;
+        $j = $i + 1 if $j >= $n && $tq < 0;
+        $user = substr(join(' ', @t[$i .. $j - 1]), 2) unless defined $user;
+        $i = $j;
+        next;
+      } elsif ($c0 eq 'A' && !$has_auth) {
+        my $c = index($tok, ':');
+        my $name = $c < 0 ? substr($tok, 2) : substr($tok, 2, $c - 2);
+        if ($name ne '') {
+          $has_auth = 1;
+          $aname = $name;
+          if ($c >= 0) {
+            my $c2 = index($tok, ':', $c + 1);
+            my $id = $c2 < 0 ? substr($tok, $c + 1) : substr($tok, $c + 1, $c2 - $c - 1);
+            $aid = $id if $id ne '';
+          }
+        }
+      }
+    }
+    $i++;
+  }
+  $subj = substr($l, $tq + 4, ($cq < 0 ? $e : $cq) - $tq - 4) if $tq >= 0 && !$broke;
+  return ($t[0], $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth);
+}
+
+# Arrivals are counted by their fields first: one hash increment per line, the tables are made
+# from the distinct field tuples at the end (count_tuples), in order of first sight, so every
+# key gets the id (and a full table drops the keys) it would get line by line.
+my (%tuples, @tuple_order, %cwd_pairs);
+
+# One arrival, as the kernel's arrival(). A new per-sender counter goes into its tuple here
+# and into count_tuples (and the kernel's arrival), read into the partial in count-tables.ts.
+sub arrival {
+  my ($l, $p, $e) = @_;
+  my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth) = parse_arrival($l, $p, $e);
+  my $bounce = $from_addr eq '<>';
+  if (!$bounce && !$host_seen && $pending >= 0 && substr($l, 0, 19) eq $pending_time) {
+    $cwd_pairs{pack('N a*', $pending, $from_addr)}++;
+    $pending = -1;
+  }
+  if ($host_seen && !$has_auth) {
+    # Inbound mail from another server: counted, not ranked.
+    $total{arrivals}++;
+    $total{bounces}++ if $bounce;
+    $total{incoming}++;
+    return;
+  }
+  my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);
+  my $k = pack('C (N/a*)6', $defined, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');
+  push(@tuple_order, $k) if !$tuples{$k}++;
+}
+
+sub count_tuples {
+  for my $k (@tuple_order) {
+    my $n = $tuples{$k};
+    my ($defined, $from_addr, $ip, $user, $aname, $aid, $subj) = unpack('C (N/a*)6', $k);
+    my $host_seen = $defined & 16;
+    my $has_auth = $defined & 32;
+    $total{arrivals} += $n;
+    my $bounce = $from_addr eq '<>';
+    $total{bounces} += $n if $bounce;
+    if ($host_seen && !$has_auth) { $total{incoming} += $n; next }
+    my $sender = $bounce ? -1 : key_id($tid{senders}, $from_addr, $n);
+    my $ip_id = $defined & 1 ? key_id($tid{ips}, $ip, $n) : -1;
+    my $auth = -1;
+    if ($has_auth) {
+      $total{auth} += $n;
+      if ($defined & 4) { $auth = key_id($tid{auth}, $aid, $n) } else { $total{auth_without_id} += $n }
+    }
+    if ($ip_id >= 0) {
+      $pairs[$rid{sender_ips}]{"$sender,$ip_id"} += $n if $sender >= 0;
+      $pairs[$rid{auth_ips}]{"$auth,$ip_id"} += $n if $auth >= 0;
+    }
+    if ($auth >= 0) {
+      my $name = key_id($tid{names}, $aname, $n);
+      $pairs[$rid{auth_names}]{"$auth,$name"} += $n if $name >= 0;
+    }
+    if (!$host_seen) {
+      $total{local} += $n;
+      if ($defined & 2) {
+        my $u = key_id($tid{users}, $user, $n);
+        $pairs[$rid{user_senders}]{"$u,$sender"} += $n if $u >= 0 && $sender >= 0;
+      }
+    }
+    if ($defined & 8 && !$bounce) {
+      my $s = key_id($tid{subjects}, $subj, $n);
+      $pairs[$rid{subject_senders}]{"$s,$sender"} += $n if $s >= 0 && $sender >= 0;
+    }
+  }
+  # A cwd= line's arrival counts for it when its sender has a key (as in the kernel, where
+  # the sender is counted on that same line).
+  for my $k (keys %cwd_pairs) {
+    my ($cwd, $from_addr) = unpack('N a*', $k);
+    my $sender = $ids[$tid{senders}]{$from_addr};
+    $pairs[$rid{cwd_senders}]{"$cwd,$sender"} += $cwd_pairs{$k} if defined $sender;
+  }
+}
+
+sub cwd_line {
+  my ($l, $p, $e) = @_;
+  # The path ends at the first " N args: ".
+  my $rest = substr($l, $p, $e - $p);
+  return unless $rest =~ / [0-9]+ args: /;
+  my ($path_end, $args) = ($p + $-[0], $p + $+[0]);
+  my @argv = split(/ /, substr($l, $args, $e - $args), -1);
+  my $admin = 0;
+  for my $i (1 .. $#argv) {
+    my $a = $argv[$i];
+    next unless length($a) >= 2 && substr($a, 0, 1) eq '-';
+    my $c = substr($a, 1, 1);
+    if ($c eq 'M' || $c eq 'q' || $c eq 'R') { $admin = 1; last }
+    if ($c eq 'b') {
+      my $d = length($a) > 2 ? substr($a, 2, 1) : '';
+      if ($d ne 'm' && $d ne 's' && $d ne 'S' && $d ne 'n') { $admin = 1; last }
+    }
+  }
+  if ($admin) { $total{admin}++; $pending = -1; return }
+  $total{cwd}++;
+  my $id = key_id($tid{cwd}, substr($l, $p, $path_end - $p));
+  if ($id < 0) { $pending = -1; return }
+  $pending = $id;
+  $pending_time = substr($l, 0, 19);
+}
+
+# One line that can count (it holds '<= ' or 'cwd=', and is not dated before the window).
+sub count_line {
+  my ($l) = @_;
+  chop($l) if substr($l, -1) eq "\n";
+  return unless $l =~ $PREFIX;
+  my $tl = $+[0];
+  my $e = length($l);
+  if (substr($l, $tl, 4) eq 'cwd=') { cwd_line($l, $tl + 4, $e); return }
+  return unless index($l, '<= ', $tl) >= 0 && substr($l, $tl) =~ /^$ID <= /;
+  arrival($l, $+[0] + $tl, $e);
+}
+
+# A key that may decode to the same string as another (bytes that are not ASCII; a subject's
+# escapes): it is kept whatever its count, as the scanner keeps it (rankable in mainlog-scan.ts).
+sub may_merge { my ($k, $subjects) = @_; return $k =~ /[\x80-\xff]/ || ($subjects && index($k, '\\') >= 0) }
+
+# Of @$ids (with counts $count->{id}), those that can be among the top $n once decoded: all
+# when few, else the ones that may merge and those counted at least the n-th largest count.
+sub rankable {
+  my ($ids, $count, $t, $n, $subjects) = @_;
+  return $ids if @$ids <= $n;
+  my (@out, @plain);
+  for my $id (@$ids) { if (may_merge($keys[$t][$id], $subjects)) { push @out, $id } else { push @plain, $id } }
+  return $ids if @plain <= $n;
+  my @sorted = sort { $b <=> $a } map { $count->{$_} } @plain;
+  my $threshold = $sorted[$n - 1];
+  push @out, grep { $count->{$_} >= $threshold } @plain;
+  return \@out;
+}
+
+# The tables, gzipped, to $out; $start and $late describe the window read. Only what can reach
+# the result's lists is sent: kilobytes, however many distinct keys the log holds.
+sub emit_tables {
+  my ($out, $start, $late) = @_;
+  count_tuples();
+  my %parent = (cwd_senders => 'cwd', sender_ips => 'senders', auth_ips => 'auth', auth_names => 'auth', subject_senders => 'subjects', user_senders => 'users');
+  my %child = (cwd_senders => 'senders', sender_ips => 'ips', auth_ips => 'ips', auth_names => 'names', subject_senders => 'senders', user_senders => 'senders');
+  my @send = map { {} } @TABLES;
+  my %kept;
+  for my $name (qw(cwd senders auth subjects users)) {
+    my $t = $tid{$name};
+    my %count = map { $_ => $counts[$t][$_] } 0 .. $#{$keys[$t]};
+    my $ids = rankable([0 .. $#{$keys[$t]}], \%count, $t, $limit, $name eq 'subjects');
+    $kept{$name} = { map { $_ => 1 } @$ids };
+    $send[$t]{$_} = 1 for @$ids;
+  }
+  my @pair_lines;
+  for my $r (0 .. $#RELATIONS) {
+    my $rel = $RELATIONS[$r];
+    my ($pt, $ct) = ($tid{$parent{$rel}}, $tid{$child{$rel}});
+    my %children;
+    while (my ($pc, $n) = each %{$pairs[$r]}) {
+      my ($pid, $cid) = split(/,/, $pc);
+      $children{$pid}{$cid} = $n if $kept{$parent{$rel}}{$pid};
+    }
+    for my $pid (keys %children) {
+      my $c = $children{$pid};
+      my $ids = $rel eq 'auth_names' || may_merge($keys[$pt][$pid], $rel eq 'subject_senders')
+        ? [keys %$c] : rankable([keys %$c], $c, $ct, $nested_limit, 0);
+      for my $cid (@$ids) {
+        push @pair_lines, "pair\t$rel\t$pid\t$cid\t$c->{$cid}\n";
+        $send[$ct]{$cid} = 1;
+      }
+    }
+  }
+  my $z = IO::Compress::Gzip->new($out, -Level => 6) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
+  $z->print("start\t$start\nlate\t$late\nbefore\t$before\nfirst\t$first\nlast\t$last\n");
+  $z->print("total\t$_\t$total{$_}\n") for sort keys %total;
+  for my $t (0 .. $#TABLES) {
+    my ($k, $c) = ($keys[$t], $counts[$t]);
+    $z->print("key\t$TABLES[$t]\t$_\t" . unpack('H*', $k->[$_]) . "\t$c->[$_]\n") for sort { $a <=> $b } keys %{$send[$t]};
+  }
+  $z->print($_) for @pair_lines;
+  $z->close();
+}
+# --- End of the counting core. ---
+`;
+
+/** Reads one main log: enters the window by binary search, as the local reader does. */
+const SINGLE_FILE_PRELUDE = String.raw`
+my ($file, $end, $from, $limits) = @ARGV;
+$from = '' unless defined $from;
+open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
+$end = -s $fh if !defined($end) || $end eq '';
+
+# First line starting at or after $off that begins with a timestamp: [start, ts] or undef.
+sub first_ts {
+  my ($off) = @_;
+  my $pos = $off;
+  if ($off > 0) {
+    seek($fh, $off - 1, 0) or return undef;
+    my $skip = <$fh>;
+    return undef unless defined $skip;
+    $pos = $off - 1 + length($skip);
+  } else {
+    seek($fh, 0, 0) or return undef;
+  }
+  my $scanned = 0;
+  while ($pos < $end && $scanned < 4 * 1024 * 1024) {
+    my $line = <$fh>;
+    last unless defined $line;
+    return [$pos, substr($line, 0, 19)] if $line =~ $TS;
+    $pos += length($line);
+    $scanned += length($line);
+  }
+  return undef;
+}
+
+my $window = $from ne '' && $from ne '-';
+my $start = 0;
+if ($from eq '-') {
+  $start = $end;    # no timestamp anywhere: an empty window
+} elsif ($window) {
+  my ($lo, $hi, $best) = (0, $end, $end);
+  while ($lo < $hi) {
+    my $mid = int(($lo + $hi) / 2);
+    my $r = first_ts($mid);
+    if (!defined $r || $r->[1] ge $from) {
+      $best = $r->[0] if defined $r && $r->[0] < $best;
+      $hi = $mid;
+    } else {
+      $lo = $r->[0] + 1;
+    }
+  }
+  $start = $best;
+}
+# The search trusts time order: lines of the window before $start say it was wrong here.
+my $late = 0;
+if ($window && $start > 0) {
+  seek($fh, 0, 0) or exit 4;
+  my $p = 0;
+  while ($p < $start) {
+    my $line = <$fh>;
+    last unless defined $line;
+    $p += length($line);
+    $late++ if substr($line, 0, 19) ge $from && $line =~ $TS;
+  }
+  $start = 0 if $late > 0;
+}
+`;
+
+const SINGLE_FILE_DRIVER = String.raw`
+set_limits($limits);
+# Most lines are deliveries: only lines with '<= ' or 'cwd=' can count, and only lines
+# before the window need their date looked at.
+seek($fh, $start, 0) or exit 4;
+my $pos = $start;
+while ($pos < $end) {
+  my $l = <$fh>;
+  last unless defined $l;
+  $pos += length($l);
+  if ($pos > $end) {
+    $l = substr($l, 0, length($l) - ($pos - $end));
+    $pos = $end;
+  }
+  if ($window && substr($l, 0, 19) lt $from && $l =~ $TS) { $before++; next }
+  next if index($l, '<= ') < 0 && index($l, 'cwd=') < 0;
+  count_line($l);
+}
+
+# The first and last timestamped lines of what was read (the scanner's first_time, last_time).
+sub first_in {
+  my ($lo, $hi) = @_;
+  seek($fh, $lo, 0) or return '';
+  my $p = $lo;
+  while ($p < $hi) {
+    my $l = <$fh>;
+    last unless defined $l;
+    $p += length($l);
+    $l = substr($l, 0, length($l) - ($p - $hi)) if $p > $hi;
+    chop($l) if substr($l, -1) eq "\n";
+    return substr($l, 0, 19) if $l =~ $PREFIX;
+  }
+  return '';
+}
+sub last_in {
+  my ($lo, $hi) = @_;
+  my ($p, $carry) = ($hi, '');
+  while ($p > $lo) {
+    my $s = $p - 1048576 < $lo ? $lo : $p - 1048576;
+    seek($fh, $s, 0) or return '';
+    my $buf = '';
+    read($fh, $buf, $p - $s) == $p - $s or return '';
+    my @lines = split(/\n/, $buf . $carry, -1);
+    # The block's first line may start in the block before.
+    $carry = $s > $lo ? shift(@lines) : '';
+    for (my $i = $#lines; $i >= 0; $i--) { return substr($lines[$i], 0, 19) if $lines[$i] =~ $PREFIX }
+    $p = $s;
+  }
+  return $carry =~ $PREFIX ? substr($carry, 0, 19) : '';
+}
+$first = first_in($start, $end);
+$last = $first eq '' ? '' : last_in($start, $end);
+binmode(STDOUT);
+emit_tables(\*STDOUT, $start, $late);
+`;
+
+export const MAINLOG_COUNT_PERL = LINE_RULES + SINGLE_FILE_PRELUDE + COUNT_CORE + SINGLE_FILE_DRIVER;

@@ -1,16 +1,17 @@
 /**
  * The main log over SSH with its rotated predecessors: the same result as
  * scanMainlogWithRotation (src/investigate/rotated-logs.ts) run on the host. Perl on the host
- * picks the rotations the window needs, decompresses gzip ones there and sends back only the
- * selected lines (see rotated-filter.pl.ts); the scanner here sees them as one log.
+ * picks the rotations the window needs, decompresses gzip ones there and counts them as one
+ * log (see rotated-count.pl.ts); only the count tables come back.
  */
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { rotatedNames, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
-import { MainlogScanner } from '../parsers/mainlog-scan.js';
+import { finishScan } from '../parsers/mainlog-scan.js';
 import type { Transport } from '../transport/types.js';
-import { ROTATED_FILTER_PERL } from './rotated-filter.pl.js';
+import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
+import { ROTATED_COUNT_PERL } from './rotated-count.pl.js';
 import { RemoteScanError, remoteMainlogInfo, scanMainlogRemote, type RemoteMainlogScanOptions } from './scan.js';
 
 interface PerlRun {
@@ -22,7 +23,7 @@ interface PerlRun {
 async function run(transport: Transport, args: string[], options: RemoteMainlogScanOptions): Promise<PerlRun> {
   const chunks: Buffer[] = [];
   const r = await transport.exec(['perl', '-', ...args], {
-    stdin: ROTATED_FILTER_PERL,
+    stdin: ROTATED_COUNT_PERL,
     maxOutputBytes: 64 * 1024,
     onStdout: (c) => chunks.push(c),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
@@ -77,7 +78,7 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     if (!unreadable.some((u) => u.file === file)) unreadable.push({ file, error });
   };
   while (true) {
-    const r = await run(transport, ['scan', from, path, ...predecessors], options);
+    const r = await run(transport, ['scan', from, countLimits(options), path, ...predecessors], options);
     const blank = r.stdout.indexOf('\n\n');
     const headerEnd = r.stdout[0] === 0x0a ? 0 : blank < 0 ? -1 : blank + 1;
     const files: string[] = [];
@@ -99,15 +100,21 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     ok(transport, r);
     const window = /^window\t(\d+)\t(\d+)$/m.exec(r.stderr);
     if (headerEnd < 0 || window === null) throw new RemoteScanError(`remote scan on ${transport.host}: malformed output`);
-    const lines = gunzipSync(r.stdout.subarray(headerEnd + 1));
-    const scanner = new MainlogScanner(options);
-    if (lines.length > 0) scanner.feed(lines, 0, lines.length);
+    let tables: CountedWindow;
+    let selected: number;
+    try {
+      const text = gunzipSync(r.stdout.subarray(headerEnd + 1)).toString('latin1');
+      selected = text.length;
+      tables = readCountTables(text);
+    } catch (err) {
+      throw new RemoteScanError(`remote scan on ${transport.host}: malformed output (${(err as Error).message})`);
+    }
     // No timestamped line anywhere: like the host, no window start to report.
     if (files.length === 1 && first === '') from = null;
     const start = Number(window[1]);
     const end = Number(window[2]);
-    options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: Buffer.byteLength(ROTATED_FILTER_PERL), bytesScanned: end - start, bytesSelected: lines.length });
-    const result = scanner.result({ file: path, since, from, startOffset: start, endOffset: end }, options);
+    options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: Buffer.byteLength(ROTATED_COUNT_PERL), bytesScanned: end - start, bytesSelected: selected });
+    const result = finishScan(tables.partial, { file: path, since, from, startOffset: start, endOffset: end }, options);
     return unreadable.length > 0 ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
   }
 }

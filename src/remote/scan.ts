@@ -1,15 +1,18 @@
 /**
  * Detection over SSH without copying logs: a perl script runs on the target (which has perl
- * but no Node), does the selective part of the work there, and sends back only what the scanner
- * needs. The result is produced by the same scanner code as a local scan, so it is identical.
+ * but no Node), counts there, and sends back the scanner's count tables (mainlog-count.pl.ts)
+ * or, for the spool, the few headers the summary reads. The result is made by the same
+ * finishScan as a local scan, and is proven identical to it.
  */
 import { gunzipSync } from 'node:zlib';
 import { resolveSince } from '../parsers/log-time.js';
-import { MainlogScanner, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
+import { finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
 import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
 import { noReferenceReason } from '../investigate/mainlog-file.js';
-import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from './mainlog-filter.pl.js';
+import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
+import { MAINLOG_COUNT_PERL } from './mainlog-count.pl.js';
+import { MAINLOG_INFO_PERL } from './mainlog-info.pl.js';
 import { SPOOL_FILTER_PERL } from './spool-filter.pl.js';
 import { readSpoolFilterOutput, type SpoolFilterStats } from './spool-records.js';
 
@@ -20,7 +23,7 @@ export interface RemoteTransfer {
   bytesSent: number;
   /** Size of the log window scanned on the host. */
   bytesScanned: number;
-  /** Uncompressed size of the selected lines. */
+  /** Uncompressed size of what the host selected: count tables for the main log, lines for a rotated set. */
   bytesSelected: number;
 }
 
@@ -111,25 +114,22 @@ export async function scanMainlogRemote(
     }
   }
 
-  const filtered = await perl(transport, MAINLOG_FILTER_PERL, [path, String(end), fromArg], options);
-  transfer.bytesReceived += filtered.stdout.length;
-  transfer.bytesSent += filtered.sent;
-  const nl = filtered.stdout.indexOf(0x0a);
-  const start = Number(filtered.stdout.subarray(0, nl).toString('latin1'));
-  if (nl < 0 || !Number.isSafeInteger(start)) throw new RemoteScanError(`remote scan on ${transport.host}: malformed output`);
-  const lines = gunzipSync(filtered.stdout.subarray(nl + 1));
-  transfer.bytesScanned = Math.max(0, end - start);
-  transfer.bytesSelected = lines.length;
-
-  const count = (name: string): number => Number(new RegExp(`^${name}\t(\\d+)$`, 'm').exec(filtered.stderr)?.[1] ?? 0);
-  const scanner = new MainlogScanner(options);
-  if (from !== null) scanner.setWindow(from);
-  if (lines.length > 0) scanner.feed(lines, 0, lines.length);
+  const counted = await perl(transport, MAINLOG_COUNT_PERL, [path, String(end), fromArg, countLimits(options)], options);
+  transfer.bytesReceived += counted.stdout.length;
+  transfer.bytesSent += counted.sent;
+  let tables: CountedWindow;
+  try {
+    const text = gunzipSync(counted.stdout).toString('latin1');
+    transfer.bytesSelected = text.length;
+    tables = readCountTables(text);
+  } catch (err) {
+    throw new RemoteScanError(`remote scan on ${transport.host}: malformed output (${(err as Error).message})`);
+  }
+  transfer.bytesScanned = Math.max(0, end - tables.start);
   options.onTransfer?.(transfer);
   const leftOut = fromArg === '-' && end > 0 ? [{ file: path, bytes: end, reason: noReferenceReason(options.since!) }] : [];
-  return scanner.result({
-    file: path, since: options.since ?? null, from, startOffset: start, endOffset: end,
-    linesOutOfOrder: count('late'), linesBeforeWindow: count('before'), leftOut,
+  return finishScan(tables.partial, {
+    file: path, since: options.since ?? null, from, startOffset: tables.start, endOffset: end, linesOutOfOrder: tables.late, leftOut,
   }, options);
 }
 

@@ -122,7 +122,7 @@ describe.runIf(sshAvailable || process.env.CI)('rotated main logs over SSH', () 
     await fleet?.stop();
   });
 
-  it('reads the gzip rotation on the host and sends back the selected lines only', async () => {
+  it('reads and counts the gzip rotation on the host, as a local reading does', async () => {
     const t = fleet.transport(fleet.hosts[0]!);
     const dir = await mkdtemp(join(root, 'ssh-'));
     await writeFile(join(dir, 'mainlog'), current);

@@ -1,5 +1,5 @@
 /**
- * The remote scan (perl selecting lines on the host, then the scanner) on logs whose senders
+ * The remote scan (perl counting on the host) on logs whose senders
  * are chosen by an attacker: the same logins, addresses and totals as with plain senders.
  * Perl runs for real, through the local transport.
  */
@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'runbook-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('remote scan with hostile envelope senders', () => {
-  it('perl filter + scanner: same totals, AUTH logins and addresses as with plain senders, same result as a local scan', async () => {
+  it('perl counter: same totals, AUTH logins and addresses as with plain senders, same result as a local scan', async () => {
     const local = new LocalTransport();
     const limits = { limit: 1000, nestedLimit: 1000 };
     let n = 0;

@@ -1,14 +1,14 @@
-// The counting perl (run here as it runs on a target) gives the scanner's arrival count and
-// the count of lines left out before the window, for any log, in order or not.
-import { spawnSync } from 'node:child_process';
+// Counting on the target: the perl counter (run here as a target runs it) gives the local
+// reader's result, table for table, for any log: out of time order, overlong lines, hostile
+// text, RFC 2047 subjects, IPv6 clients, bytes that are not UTF-8, with and without a window.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
-import { MainlogScanner } from '../../src/parsers/mainlog-scan.js';
-import { MAINLOG_COUNT_PERL } from '../../src/remote/mainlog-count.pl.js';
+import { scanMainlogRemote, type RemoteTransfer } from '../../src/remote/scan.js';
+import { LocalTransport } from '../../src/transport/local.js';
 import { arrivalLine, messyLog, prefix } from '../parsers/log-gen.js';
 
 let dir: string;
@@ -19,21 +19,35 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function perlCounts(file: string, size: number, from: string | null): { arrivals: number; before: number } {
-  const r = spawnSync('perl', ['-', file, String(size), from ?? '-'], { input: MAINLOG_COUNT_PERL, encoding: 'latin1' });
-  if (r.status !== 0) throw new Error(`perl failed: ${r.stderr}`);
-  const m = /^arrivals (\d+)\nbefore_window (\d+)\n$/.exec(r.stdout);
-  if (m === null) throw new Error(`unexpected output ${JSON.stringify(r.stdout)}`);
-  return { arrivals: Number(m[1]), before: Number(m[2]) };
-}
+const at = (dt: number): string => new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + dt * 1000).toISOString().slice(0, 19).replace('T', ' ');
 
-/** Timestamped arrival lines in any order, with the generator's other lines and junk. */
-const shuffledLog = fc
-  .tuple(messyLog, fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), prefix, arrivalLine), { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 40 }))
-  .map(([lines, extra, swaps]) => {
+/** Lines the shared generator does not make: encoded subjects, IPv6 logins, long lines, raw bytes, a burst. */
+const unusual = fc.oneof(
+  fc.constantFrom(
+    '1vX000-000000-AB <= news@shop.test U=shop P=local T="=?UTF-8?B?0J/RgNC40LLQtdGC?= =?utf-8?q?caf=C3=A9?=" for a@b.test',
+    '1vX000-000000-AC <= box@client.test H=(pc) [2001:db8::5]:587 I=[2001:db8::1]:587 P=esmtpa A=dovecot_login:box@client.test T="=?ISO-8859-1?Q?Gr=FC=DFe?=" for z@far.test',
+    '1vX000-000000-AD <= box@client.test H=(pc) [::ffff:203.0.113.9]:587 P=esmtpa A=dovecot_plain:Box@Client.test T="x" for z@far.test',
+    'cwd=/home/shop/public_html/wp-content/uploads 3 args: /usr/sbin/sendmail -t -i',
+    '1vX000-000000-AE <= shop@shop.test U=shop P=local S=900 T="Cheap \\"pills\\" <= now $(id) `x`" for a@victim.test',
+    '1vX000-000000-AF == a@b.test R=dnslookup T=remote_smtp defer (-44): SMTP error',
+    '1vX000-000000-AF ** a@b.test R=dnslookup T=remote_smtp: 550 no such user',
+  ),
+  fc.integer({ min: 1, max: 3 }).map((k) => `1vX000-000000-AG <= long@shop.test U=shop P=local T="${'x'.repeat(k * 70_000)}" for a@b.test`),
+  fc.constant('\u0000\u00ff raw \u00c3 bytes <= [\u00e9] T="\u00ff'),
+);
+
+/** A log in any order: the generator's lines, unusual ones, arrivals at random seconds, swaps. */
+const anyLog = fc
+  .tuple(
+    messyLog,
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), prefix, fc.oneof(arrivalLine.map((a) => `1vX111-000000-Zz ${a}`), unusual)), { maxLength: 40 }),
+    fc.array(fc.nat(), { maxLength: 40 }),
+    fc.boolean(),
+  )
+  .map(([lines, extra, swaps, crlf]) => {
     const out = [...lines];
     for (const [dt, pre, body] of extra) {
-      const ts = new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + dt * 1000).toISOString().slice(0, 19).replace('T', ' ');
+      const ts = at(dt);
       out.push(pre.startsWith('[') ? `${ts} ${pre}${body}` : pre === '' ? `${ts} ${body}` : `${ts}${pre}${body}`);
     }
     for (let i = 0; i + 1 < swaps.length && out.length > 1; i += 2) {
@@ -41,30 +55,49 @@ const shuffledLog = fc
       const b = swaps[i + 1]! % out.length;
       [out[a], out[b]] = [out[b]!, out[a]!];
     }
-    return out;
+    // Raw bytes: latin1 keeps the \u00ff above as one byte that is not UTF-8.
+    return Buffer.from(out.length === 0 ? '' : `${out.join(crlf ? '\r\n' : '\n')}\n`, 'latin1');
   });
 
-describe('counting arrivals on the target with perl', () => {
-  it('matches the local scanner over the same bytes, with and without a window', async () => {
+/** List lengths: the default, and short ones, so that the host's cut of what it sends is tested. */
+const lists = fc.constantFrom({}, { limit: 2, nestedLimit: 1 }, { limit: 1, nestedLimit: 3 }, { limit: 3, nestedLimit: 2 });
+
+describe('counting on the target with perl', () => {
+  const local = new LocalTransport();
+
+  it('gives the local reader\'s result, every table, with and without a window, for any list lengths', async () => {
     let n = 0;
-    let counted = 0;
+    let arrivals = 0;
     await fc.assert(
-      fc.asyncProperty(shuffledLog, fc.constantFrom(null, '2026-11-22 10:00:30', '2026-11-22 10:01:00', '2026-11-22 09:00:00'), async (lines, from) => {
-        const bytes = Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`, 'latin1');
+      fc.asyncProperty(anyLog, fc.constantFrom(null, '2026-11-22 10:00:30', '2026-11-22 10:01:00', '2026-11-22 09:00:00', '30s', '2m'), lists, async (bytes, since, limits) => {
         const file = join(dir, `log${n++}`);
         await writeFile(file, bytes);
-        const scanner = new MainlogScanner();
-        if (from !== null) scanner.setWindow(from);
-        scanner.feed(bytes, 0, bytes.length);
-        const local = scanner.result({ startOffset: 0, endOffset: bytes.length });
-        const got = perlCounts(file, bytes.length, from);
-        expect(got).toEqual({ arrivals: local.totals.arrivals, before: local.window.lines_before_window });
-        counted += got.arrivals;
-        // The file scanner, which enters the window by binary search, counts the same arrivals.
-        if (from !== null) expect((await scanMainlogFile(file, { since: from })).totals.arrivals).toBe(got.arrivals);
+        const expected = await scanMainlogFile(file, { since, workers: 1, ...limits });
+        const actual = await scanMainlogRemote(local, file, { since, ...limits });
+        expect(actual).toEqual(expected);
+        arrivals += actual.totals.arrivals;
       }),
       { numRuns: 100 },
     );
-    expect(counted).toBeGreaterThan(0);
+    expect(arrivals).toBeGreaterThan(0);
+  });
+
+  it('sends back tables, not the log: a busy log gives kilobytes', async () => {
+    const lines: string[] = [];
+    for (let k = 0; k < 40_000; k++) {
+      const ts = at(Math.floor(k / 10));
+      lines.push(`${ts} cwd=/home/shop/public_html/wp-content/uploads 3 args: /usr/sbin/sendmail -t -i`);
+      lines.push(`${ts} 1vX${String(k % 1000).padStart(3, '0')}-000000-AB <= promo${k % 7}@shop.test U=shop P=local S=900 T="Offer ${k % 5}" for v${k}@victim.test`);
+      lines.push(`${ts} 1vX${String(k % 1000).padStart(3, '0')}-000000-AB => v${k}@victim.test R=dnslookup T=remote_smtp H=mx.victim.test [192.0.2.${k % 200}]`);
+    }
+    const file = join(dir, 'busy');
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    await writeFile(file, bytes);
+    let transfer: RemoteTransfer | undefined;
+    const actual = await scanMainlogRemote(local, file, { since: null, onTransfer: (t) => (transfer = t) });
+    expect(actual).toEqual(await scanMainlogFile(file, { workers: 1 }));
+    expect(actual.totals.arrivals).toBe(40_000);
+    expect(transfer!.bytesScanned).toBe(bytes.length);
+    expect(transfer!.bytesReceived).toBeLessThan(4096);
   });
 });

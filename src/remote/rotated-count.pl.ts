@@ -2,27 +2,26 @@
  * Perl run on the target for a `since` window that reaches back before the last rotation of
  * the main log (see src/investigate/rotated-logs.ts for the local equivalent). Rotated files
  * may be gzip (known by the magic bytes 1f 8b); IO::Uncompress::Gunzip is core perl, so they
- * are decompressed on the host, as a stream, and only the selected lines cross the wire.
+ * are decompressed on the host, as a stream, and counted there by the same counting core as
+ * one main log (mainlog-count.pl.ts): only the count tables cross the wire.
  *
  * Which rotations exist comes from MAINLOG_INFO_PERL. Modes (`perl - MODE ARGS`, script on stdin):
  *   newest FILE...       PATH\tLAST\n of the first FILE with a timestamped line (reference for
  *                        a window when the current log was just rotated and is empty).
- *   scan FROM CURRENT PRED...
+ *   scan FROM LIMITS CURRENT PRED...
  *                        Walks PRED (newest first) until one starts before FROM, then reads
  *                        the chosen ones oldest first and CURRENT as one log. Prints
  *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
- *                        the selected lines gzipped (as mainlog-filter.pl); `window\tSTART\tEND`
+ *                        the count tables of the window; `window\tSTART\tEND`
  *                        (uncompressed offsets over the files read) follows on stderr.
  *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
  *
  * File contents are data: nothing read is interpreted by a shell.
  */
-export const ROTATED_FILTER_PERL = String.raw`
-use strict;
-use warnings;
-use IO::Compress::Gzip qw($GzipError);
+import { COUNT_CORE, LINE_RULES } from './mainlog-count.pl.js';
+
+const ROTATED_PRELUDE = String.raw`
 use IO::Uncompress::Gunzip qw($GunzipError);
-my $TS = qr/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? /;
 my $mode = shift @ARGV;
 
 sub clean { my ($t) = @_; $t =~ s/[\r\n\t]+/ /g; return $t }
@@ -91,7 +90,7 @@ if ($mode eq 'newest') {
 }
 
 if ($mode ne 'scan') { print STDERR "unknown mode\n"; exit 2 }
-my ($from, $current, @preds) = @ARGV;
+my ($from, $limits, $current, @preds) = @ARGV;
 my @chosen;
 my @header;
 for my $file (@preds) {
@@ -102,10 +101,13 @@ for my $file (@preds) {
 }
 my @files = ((map { $_->[0] } reverse @chosen), $current);
 print join('', map { "$_\n" } @header, map { "read\t$_" } @files), "\n";
-my $z = IO::Compress::Gzip->new(\*STDOUT, -Level => 1) or do { print STDERR "gzip: $GzipError\n"; exit 3 };
+`;
+
+const ROTATED_DRIVER = String.raw`
+set_limits($limits);
+# The window opens at the first line dated at or after FROM, across the files in order.
 my $pos = 0;
 my $start;
-my ($first_done, $last_line, $last_sent) = (0, undef, 1);
 for my $file (@files) {
   my ($h, $err) = open_log($file);
   if (defined $err) { print STDERR "failed\t$file\t" . clean($err) . "\n"; exit 5 }
@@ -113,34 +115,27 @@ for my $file (@files) {
     while (defined(my $line = next_line($h, $file))) {
       my $at = $pos;
       $pos += length($line);
-      my $ts = $line =~ $TS;
       if (!defined $start) {
-        next unless $ts && substr($line, 0, 19) ge $from;
+        next unless substr($line, 0, 19) ge $from && $line =~ $TS;
         $start = $at;
       }
-      my $want = index($line, '<= ') >= 0 || index($line, 'wd=') >= 0 || index($line, ' args: ') >= 0;
-      my $send = $want || ($ts && !$first_done);
-      if ($send) {
-        $line .= "\n" unless substr($line, -1) eq "\n";
-        $z->print($line);
+      if ($line =~ $PREFIX) {
+        $first = substr($line, 0, 19) if $first eq '';
+        $last = substr($line, 0, 19);
+        if (substr($line, 0, 19) lt $from) { $before++; next }
       }
-      if ($ts) {
-        $first_done = 1;
-        $last_line = $line;
-        $last_sent = $send ? 1 : 0;
-      }
+      next if index($line, '<= ') < 0 && index($line, 'cwd=') < 0;
+      count_line($line);
     }
     1;
   };
   if (!$ok) { print STDERR "failed\t$file\t" . clean($@) . "\n"; exit 5 }
   close($h);
 }
-if (defined $last_line && !$last_sent) {
-  $last_line .= "\n" unless substr($last_line, -1) eq "\n";
-  $z->print($last_line);
-}
-$z->close();
 $start = $pos unless defined $start;
 # The window is known only at the end: it follows on stderr.
 print STDERR "window\t$start\t$pos\n";
+emit_tables(\*STDOUT, $start, 0);
 `;
+
+export const ROTATED_COUNT_PERL = LINE_RULES + ROTATED_PRELUDE + COUNT_CORE + ROTATED_DRIVER;

@@ -1,0 +1,105 @@
+/**
+ * Evidence from files copied off a server (or read in place): a main log or rotated set, a
+ * spool directory, domlogs, Dovecot's maillog. The evidence source offline investigation
+ * gathers from (see gather.ts).
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
+import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
+import { readActivity } from './activity-read.js';
+import type { EvidenceSource } from './gather.js';
+import { scanMainlogSources } from './mainlog-sources.js';
+import { scanSpoolDir } from './spool.js';
+import type { FileFact } from './verdict.js';
+
+export interface FileSourceOptions {
+  /** Main log files (a rotated set, plain or gzip, in any order): read as one log in time order. */
+  mainlogs: string[];
+  /** A spool directory (the one holding `input/`). */
+  spool?: string;
+  /** Apache domlogs directory for script client lookups. */
+  domlogs?: string;
+  /** Dovecot's logs: who read each mailbox's mail. */
+  maillogs: string[];
+  homeRoots?: string[];
+  /** Threads reading one large plain main log. */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+async function listDir(dir: string): Promise<FileFact[] | null> {
+  const out: FileFact[] = [];
+  try {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      const p = join(dir, e.name);
+      const st = await stat(p);
+      out.push({ path: p, mtime: Math.floor(st.mtimeMs / 1000), mode: (st.mode & 0o7777).toString(8), size: st.size });
+    }
+  } catch {
+    // The log names a directory of another machine (a copied log): nothing to list here.
+    return null;
+  }
+  return out;
+}
+
+async function accessClients(domlogs: string, host: string, path: string): Promise<RankedItem[]> {
+  if (!/^[A-Za-z0-9.-]+$/.test(host) || host.includes('..')) return [];
+  const counts = new Map<string, number>();
+  for (const file of [join(domlogs, host), join(domlogs, `${host}-ssl_log`)]) {
+    try {
+      await stat(file);
+    } catch {
+      continue;
+    }
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line.includes(`"POST ${path}`)) continue;
+      const e = parseAccessLogLine(line);
+      if (e === null || e.method !== 'POST' || pathWithoutQuery(e.path) !== path) continue;
+      counts.set(e.ip, (counts.get(e.ip) ?? 0) + 1);
+    }
+  }
+  return topOf(counts, 1000);
+}
+
+export function fileSource(options: FileSourceOptions): EvidenceSource {
+  const { mainlogs, spool, domlogs, maillogs, signal } = options;
+  return {
+    where: '',
+    ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
+    ...(mainlogs.length > 0
+      ? {
+          mainlog: async (since: string) => {
+            try {
+              return await scanMainlogSources(mainlogs, {
+                since,
+                ...(options.threads !== undefined ? { workers: options.threads } : {}),
+                ...(signal !== undefined ? { signal } : {}),
+              });
+            } catch (err) {
+              // The message names the file that failed.
+              throw new Error(`main log: ${(err as Error).message}`);
+            }
+          },
+        }
+      : {}),
+    ...(spool !== undefined
+      ? {
+          spool: async () => {
+            try {
+              return await scanSpoolDir(spool, signal !== undefined ? { signal } : {});
+            } catch (err) {
+              throw new Error(`spool ${spool}: ${(err as Error).message}`);
+            }
+          },
+        }
+      : {}),
+    history: (leads) => readActivity(leads, { mainlogs, maillogs }, signal),
+    listDir,
+    ...(domlogs !== undefined ? { scriptClients: (host: string, path: string) => accessClients(domlogs, host, path) } : {}),
+  };
+}
