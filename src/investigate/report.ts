@@ -31,6 +31,8 @@ export interface InvestigateOptions {
   homeRoots?: string[];
   /** Dovecot's log (cPanel /var/log/maillog, Ubuntu /var/log/mail.log): who read each mailbox's mail. */
   maillog?: string | string[];
+  /** cPanel's /usr/local/cpanel/logs/session_log or login_log: who logged in to webmail, from where. */
+  webmailLog?: string[];
   /** Addresses and CIDRs of the operator's own proxies, looked past like CDN edges. */
   trustedProxies?: string[];
   /** A file of CDN ranges replacing the shipped Cloudflare list. */
@@ -122,7 +124,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   }
   const maillogs = options.maillog === undefined ? [] : typeof options.maillog === 'string' ? [options.maillog] : options.maillog;
   if (inputs.mainlog !== undefined && inputs.mainlog !== null) {
-    const read = await readActivity(activityLeads(inputs, t), { mainlogs, maillogs }, options.signal);
+    const read = await readActivity(activityLeads(inputs, t), { mainlogs, maillogs, webmailLogs: options.webmailLog ?? [] }, options.signal);
     inputs.activity = read.facts;
     problems.push(...read.problems);
   }
@@ -137,7 +139,19 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   if (options.domlogs !== undefined) {
     for (const u of leads.urls.slice(0, 5)) inputs.access_ips![`${u.host}${u.path}`] = await accessClients(options.domlogs, u.host, u.path);
   }
-  return { ...buildVerdict(inputs, t, since), problems };
+  const verdict = buildVerdict(inputs, t, since);
+  if ((options.webmailLog ?? []).length === 0) problems.push(...webmailUnread(verdict));
+  return { ...verdict, problems };
+}
+
+/**
+ * Flagged mailboxes that sent through webmail (Exim saw 127.0.0.1) while no webmail log was
+ * read: their attackers' addresses are in cpsrvd's logs only, so the block list is short of them.
+ */
+export function webmailUnread(v: Verdict): string[] {
+  const ids = new Set(v.sources.filter((s) => s.kind === 'mailbox').map((s) => s.id));
+  const viaWebmail = [...new Set(v.not_blocked.filter((n) => n.class === 'server' && (n.ip === '127.0.0.1' || n.ip === '::1')).flatMap((n) => [...ids].filter((id) => n.reason.endsWith(`(seen with ${id})`))))];
+  return viaWebmail.map((id) => `${id} sent through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read; give them with --webmail-log to block the attacker's addresses`);
 }
 
 const ANSI = { bold: '\u001b[1m', red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };

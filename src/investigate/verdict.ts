@@ -548,6 +548,28 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     authCandidates.push({ id, sent: a?.count ?? activity?.auth.get(id)?.total ?? 0, queued: queued(id), ips: a?.ips ?? [], authenticators: a?.authenticators.map((x) => x.key) ?? [] });
   }
   const flagged = new Set(authCandidates.map((c) => c.id.toLowerCase()));
+  /**
+   * Mail a mailbox sent through webmail reaches Exim from 127.0.0.1; who logged in is in
+   * cpsrvd's logs (activity.webmail). An address that logged in to its webmail within the two
+   * hours before its incident began or after, and never read its mail or used it before, is the
+   * attacker's; one that logged in earlier, or that the other rules call the owner's, is not.
+   */
+  const webmailAddresses = (id: string, seen: string[], began: string | null, ctx: { act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; flagged: Set<string>; level: number }): { ip: string; cls: AddressClass; reason: string }[] => {
+    const uses = activity?.webmail?.get(id.toLowerCase());
+    if (uses === undefined || !seen.some((ip) => ip === '127.0.0.1' || ip === '::1')) return [];
+    const out: { ip: string; cls: AddressClass; reason: string }[] = [];
+    const warmup = began === null ? null : new Date(Date.parse(`${began.replace(' ', 'T')}Z`) - 2 * HOUR_MS).toISOString().slice(0, 19).replace('T', ' ');
+    for (const [ip, u] of uses) {
+      if (seen.includes(ip)) continue;
+      const logins = `logged in to ${id}'s webmail (${u.count} login${u.count === 1 ? '' : 's'} from ${iso(u.first)})`;
+      const r = cls.classify(ip, { level: ctx.level, began, act: ctx.act, readers: ctx.readers, mailbox: id, flagged: ctx.flagged });
+      if (r.cls !== 'attacker') out.push({ ip, cls: r.cls, reason: `${logins}; ${r.reason}` });
+      else if (warmup === null) out.push({ ip, cls: 'owner', reason: `${logins}; nothing dates the incident, so it is not told from the owner` });
+      else if (u.first < warmup) out.push({ ip, cls: 'owner', reason: `${logins}, before the incident began at ${iso(began)}` });
+      else out.push({ ip, cls: 'attacker', reason: '' });
+    }
+    return out;
+  };
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
     if (isMailbox && allowedSender(c.id, inputs.allow)) {
@@ -573,6 +595,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       if (r.cls === 'attacker' && campaign !== undefined && !campaign.ips.has(ip) && own !== undefined && own.count < BURST_FLOOR / 2) return { ip, cls: 'owner' as const, reason: `sent ${own.count} as ${c.id} and is not one of the campaign's shared addresses` };
       return { ip, ...r };
     });
+    if (isMailbox) classified.push(...webmailAddresses(c.id, addresses, burst?.began ?? campaignBegan ?? dripFrom, { act, readers, flagged, level: burst?.level ?? Infinity }));
     const strangers = classified.filter((r) => r.cls === 'attacker').length;
     // Steady volume spread over many addresses that never read its mail is a botnet dripping
     // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
