@@ -14,6 +14,7 @@ import { scanMainlogSources } from './mainlog-sources.js';
 import { scanSpoolDir } from './spool.js';
 import { readActivity } from './activity-read.js';
 import { loadAllowList } from './allow-list.js';
+import { BURST_FLOOR } from './burst.js';
 import { loadProxyRanges } from './proxies.js';
 import { activityLeads, buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
 
@@ -145,13 +146,14 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
 }
 
 /**
- * Flagged mailboxes that sent through webmail (Exim saw 127.0.0.1) while no webmail log was
- * read: their attackers' addresses are in cpsrvd's logs only, so the block list is short of them.
+ * Flagged mailboxes that sent a burst's worth through webmail (Exim saw 127.0.0.1) while no
+ * webmail log was read: an attacker there is in cpsrvd's logs only, so the block list may be
+ * short of it. An owner's few webmail messages are no reason to call the evidence incomplete.
  */
 export function webmailUnread(v: Verdict): string[] {
-  const ids = new Set(v.sources.filter((s) => s.kind === 'mailbox').map((s) => s.id));
-  const viaWebmail = [...new Set(v.not_blocked.filter((n) => n.class === 'server' && (n.ip === '127.0.0.1' || n.ip === '::1')).flatMap((n) => [...ids].filter((id) => n.reason.endsWith(`(seen with ${id})`))))];
-  return viaWebmail.map((id) => `${id} sent through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read; give them with --webmail-log to block the attacker's addresses`);
+  return v.sources
+    .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
+    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read; give them with --webmail-log to block the attacker's addresses`);
 }
 
 const ANSI = { bold: '\u001b[1m', red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };

@@ -133,6 +133,8 @@ export interface Source {
     /** Distinct recipients and recipients per message over the log read (mailboxes and accounts). */
     unique_recipients?: number;
     recipients_per_message?: number;
+    /** Messages it sent through webmail (Exim saw 127.0.0.1): their senders are in cpsrvd's logs. */
+    webmail?: number;
   };
   /** When this source's incident began (log time, ISO), or null when no burst was seen. */
   began: string | null;
@@ -650,6 +652,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       counts: {
         sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0,
         ...(act !== undefined && act.total > 0 ? { unique_recipients: act.uniqueRecipients.size, recipients_per_message: Math.round((act.recipients / act.total) * 10) / 10 } : {}),
+        ...(((act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0)) > 0 ? { webmail: (act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0) } : {}),
       },
       began: iso(burst?.began ?? null),
       weight: Math.max(c.sent, c.queued),
@@ -715,6 +718,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
     if (s.senders.length > 0 && s.senders.every((x) => allowedSender(x.key, inputs.allow))) continue;
+    if (s.senders.length > 0 && s.senders.every((x) => atUsualVolume(activity?.senders.get(x.key.toLowerCase()), logStart))) {
+      // Queued because a provider defers it, not because it is unusual: the site's own mail.
+      evidence.push({ source: 'spool', detail: `${s.count} queued messages carry X-PHP-Script ${s.script}, sent as ${s.senders.map((x) => x.key).join(', ')} at the usual volume`, count: s.count });
+      continue;
+    }
     evidence.push({ source: 'spool', detail: `${s.count} queued messages carry X-PHP-Script ${s.script}`, count: s.count });
     // Without a cwd we know the URL, not the file: a listed directory must hold it.
     let path: string | null = null;
@@ -864,7 +872,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
   else if (kind === 'script') {
     const topScript = sources.find((s) => s.kind === 'script');
-    const dirSender = dirTop !== undefined ? ml?.cwd.find((c) => c.path === dirTop.path)?.senders[0]?.key ?? null : null;
+    // A directory known only from the queue (X-PHP-Script's host/path) sends as its queued mail's sender.
+    const dirSender = dirTop !== undefined ? ml?.cwd.find((c) => c.path === dirTop.path)?.senders[0]?.key ?? spool?.scripts.find((x) => `${x.host}${dirname(x.path)}` === dirTop.path)?.senders[0]?.key ?? null : null;
     sender = (topScript !== undefined && (dirTop === undefined || topScript.weight >= dirTop.count) ? topScript.sender : dirSender) ?? topScript?.sender ?? dirSender ?? '';
   }
   const begins = sources.map((s) => s.began).filter((b): b is string => b !== null).sort();

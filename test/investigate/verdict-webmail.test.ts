@@ -70,6 +70,6 @@ describe('investigate --json: a webmail takeover', () => {
     expect(code).toBe(1);
     expect(v.sources.map((s) => s.id)).toEqual([box]);
     expect(v.ips).toEqual([]);
-    expect(v.problems.join('\n')).toMatch(/info@victim\.test sent through webmail .*session_log and login_log.*--webmail-log/);
+    expect(v.problems.join('\n')).toMatch(/info@victim\.test sent \d+ through webmail .*session_log and login_log.*--webmail-log/);
   });
 });
