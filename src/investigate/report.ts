@@ -14,9 +14,8 @@ import { scanMainlogSources } from './mainlog-sources.js';
 import { scanSpoolDir } from './spool.js';
 import { readActivity } from './activity-read.js';
 import { loadAllowList } from './allow-list.js';
-import { BURST_FLOOR } from './burst.js';
 import { loadProxyRanges } from './proxies.js';
-import { activityLeads, buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
+import { activityLeads, buildVerdict, DEFAULT_THRESHOLDS, scriptLeads, webmailUnread, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
 
 export interface InvestigateOptions {
   /**
@@ -143,17 +142,6 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const verdict = buildVerdict(inputs, t, since);
   if ((options.webmailLog ?? []).length === 0) problems.push(...webmailUnread(verdict));
   return { ...verdict, problems };
-}
-
-/**
- * Flagged mailboxes that sent a burst's worth through webmail (Exim saw 127.0.0.1) while no
- * webmail log was read: an attacker there is in cpsrvd's logs only, so the block list may be
- * short of it. An owner's few webmail messages are no reason to call the evidence incomplete.
- */
-export function webmailUnread(v: Verdict): string[] {
-  return v.sources
-    .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
-    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read; give them with --webmail-log to block the attacker's addresses`);
 }
 
 const ANSI = { bold: '\u001b[1m', red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };

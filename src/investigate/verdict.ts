@@ -926,3 +926,13 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
 }
 
+/**
+ * Flagged mailboxes that sent a burst's worth through webmail (Exim saw 127.0.0.1) while no
+ * webmail log was read: an attacker there is in cpsrvd's logs only, so the block list may be
+ * short of it. An owner's few webmail messages are no reason to call the evidence incomplete.
+ */
+export function webmailUnread(v: Verdict): string[] {
+  return v.sources
+    .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
+    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read (offline: give them with --webmail-log); the attacker's addresses there are not blocked`);
+}

@@ -9,7 +9,7 @@ import { ActivityCollector } from '../../investigate/activity.js';
 import { loadAllowList } from '../../investigate/allow-list.js';
 import { loadProxyRanges } from '../../investigate/proxies.js';
 import { rotatedNames } from '../../investigate/rotated-logs.js';
-import { activityLeads, buildVerdict, scriptLeads, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
+import { activityLeads, buildVerdict, scriptLeads, webmailUnread, type Thresholds, type VerdictInputs } from '../../investigate/verdict.js';
 import { ownAddresses } from '../firewall/own-addresses.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
@@ -32,6 +32,8 @@ export const DetectParams = Type.Object({
 });
 
 const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
+/** cpsrvd's session and login records: where a webmail user's address is (reference §1.6). */
+const CPANEL_LOGIN_LOGS = ['/usr/local/cpanel/logs/session_log', '/usr/local/cpanel/logs/login_log'];
 
 /** The newest rotated predecessor of the main log on the host (`exim_mainlog-YYYYMMDD[.gz]`, `.1`), or null. */
 async function newestRotation(ctx: ActionContext, mainlog: string): Promise<string | null> {
@@ -127,6 +129,10 @@ export async function gatherOnHost(ctx: ActionContext, params: { since?: string;
       const read = await grepLines(ctx, maillogs, mailboxes.map((m) => `user=<${m}>`));
       if (!read.read && chosen !== undefined) problems.push(`cannot read the maillog ${chosen} on ${ctx.host.name}: owners who read their mail are not recognised`);
       for (const line of read.lines) collector.maillogLine(line);
+      // Mail sent through webmail reaches Exim from 127.0.0.1: who logged in is in cpsrvd's logs.
+      const web = await grepLines(ctx, CPANEL_LOGIN_LOGS, mailboxes.flatMap((m) => [` NEW ${m}:`, ` - ${m} (possessor`]));
+      if (web.read || web.lines.some((l) => l !== '')) collector.webmailRead();
+      for (const line of web.lines) collector.webmailLine(line);
       inputs.activity = collector.finish();
     } catch (err) {
       problems.push(`cannot read the flagged mailboxes' history on ${ctx.host.name}: ${(err as Error).message}; owner and attacker addresses are not told apart`);
@@ -184,6 +190,7 @@ export const eximDetect = defineAction({
       throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
     }
     const verdict = buildVerdict(inputs, t, params.since ?? '24h');
+    if (inputs.activity?.webmail === undefined) problems.push(...webmailUnread(verdict));
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
     // A verdict built without one of its sources must not read as a clean "none".
     const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`)];
