@@ -560,6 +560,9 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const uses = activity?.webmail?.get(id.toLowerCase());
     if (uses === undefined || !seen.some((ip) => ip === '127.0.0.1' || ip === '::1')) return [];
     const out: { ip: string; cls: AddressClass; reason: string }[] = [];
+    // Only when webmail itself carried a burst's worth since the incident began is a fresh
+    // webmail login the attacker's (an owner may open webmail just before a botnet's run).
+    const viaWebmail = ['127.0.0.1', '::1'].some((lo) => burstingSince(ctx.act?.ips.get(lo), began, ctx.level));
     const warmup = began === null ? null : new Date(Date.parse(`${began.replace(' ', 'T')}Z`) - 2 * HOUR_MS).toISOString().slice(0, 19).replace('T', ' ');
     for (const [ip, u] of uses) {
       if (seen.includes(ip)) continue;
@@ -567,6 +570,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       const r = cls.classify(ip, { level: ctx.level, began, act: ctx.act, readers: ctx.readers, mailbox: id, flagged: ctx.flagged });
       if (r.cls !== 'attacker') out.push({ ip, cls: r.cls, reason: `${logins}; ${r.reason}` });
       else if (warmup === null) out.push({ ip, cls: 'owner', reason: `${logins}; nothing dates the incident, so it is not told from the owner` });
+      else if (!viaWebmail) out.push({ ip, cls: 'owner', reason: `${logins}; the incident's mail did not come through webmail` });
       else if (u.first < warmup) out.push({ ip, cls: 'owner', reason: `${logins}, before the incident began at ${iso(began)}` });
       else out.push({ ip, cls: 'attacker', reason: '' });
     }

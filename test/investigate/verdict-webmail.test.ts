@@ -73,3 +73,34 @@ describe('investigate --json: a webmail takeover', () => {
     expect(v.problems.join('\n')).toMatch(/info@victim\.test sent \d+ through webmail .*session_log and login_log.*--webmail-log/);
   });
 });
+
+/** The owner opens webmail for the first time that day half an hour before a botnet's SMTP run. */
+describe('investigate --json: the owner in webmail before an SMTP run', () => {
+  let dir: string;
+  let v: Verdict;
+  const box = 'sales@victim.test';
+  const owner = '198.51.100.88';
+  const bots = Array.from({ length: 6 }, (_, i) => `45.33.${110 + i}.5`);
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'runbook-webmail-owner-'));
+    const logs = new SmallLogs();
+    for (let h = 8; h < 18; h++) logs.smtp(T0 + h * HOUR, { sender: box, ip: '198.51.100.71', authId: box, subject: `Offer ${h}`, rcpts: ['client@remote.test'] });
+    const t = T0 + 19 * HOUR + 1800;
+    const session = `[${stamp(t)} +0000] info [cpsrvd] ${owner} NEW ${box}:Zq81xPw0 address=${owner},app=webmaild,creator=${box},method=handle_form_login,path=form,possessed=0\n`;
+    logs.smtp(t + 600, { sender: box, ip: '127.0.0.1', authId: box, subject: 'Re: offer', rcpts: ['client@remote.test'], helo: 'localhost' });
+    for (let i = 0; i < 300; i++) logs.smtp(T0 + 20 * HOUR + i * 20, { sender: box, ip: bots[i % bots.length]!, authId: box, subject: 'Invoice attached', rcpts: [`v${i}@victims.test`], helo: 'User' });
+    const files = logs.write(dir);
+    writeFileSync(join(dir, 'session_log'), session);
+    const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog, '--webmail-log', join(dir, 'session_log')]);
+    expect(r.code, r.stderr).toBe(0);
+    v = (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('blocks the botnet, not the address that opened webmail: the run did not come through webmail', () => {
+    expect([...v.ips].sort()).toEqual([...bots].sort());
+    const o = v.not_blocked.find((n) => n.ip === owner);
+    expect(o?.class).toBe('owner');
+    expect(o?.reason).toMatch(/did not come through webmail/);
+  });
+});
