@@ -73,6 +73,7 @@ const SYSTEM = [
   'test/cli/terminal-safe-output.test.ts',
   'test/engine/execute-counts.test.ts', // kills a real sshd mid-run
   'test/fixtures/scenarios.test.ts', // generates the detection corpus (several MB per scenario)
+  'test/fixtures/scenarios-blind.test.ts', // generates the blind corpus (4-16 MB per scenario)
   'test/fleet/ansible-inventory-ssh-config.test.ts',
   'test/fleet/inventory-ini.test.ts', // runs ansible-inventory
   'test/parsers/exim-real-arrivals.test.ts',

@@ -4,17 +4,19 @@
 // sources found and missed, legitimate targets (addresses that would be blocked, senders and
 // logins whose mail would be purged, scripts that would be disabled, outside the truth).
 //
-//   node bench/detection/run.mjs [--corpus DIR] [--seed N] [--only a,b] [--strict]
+//   node bench/detection/run.mjs [--corpus DIR] [--blind] [--seed N] [--only a,b] [--strict]
 //                                [--min-recall R] [--max-legit N] [--json FILE]
 //
 // Without --corpus the corpus is generated from the seed into a temporary directory (removed
-// afterwards). --strict exits 1 when recall of sources is below --min-recall (default 1) or
+// afterwards): fixtures/scenarios, or with --blind the independently built
+// fixtures/scenarios-blind (its own seed unless --seed is given). --strict exits 1 when recall of sources is below --min-recall (default 1) or
 // there are more than --max-legit legitimate targets in total (default 0).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_SEED as BLIND_SEED, generateBlindCorpus } from '../../fixtures/scenarios-blind/generate.mjs';
 import { DEFAULT_SEED, generateCorpus } from '../../fixtures/scenarios/generate.mjs';
 import { score } from './score.mjs';
 
@@ -22,12 +24,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 
 function usage(message) {
-  process.stderr.write(`${message}\nusage: node bench/detection/run.mjs [--corpus DIR] [--seed N] [--only a,b] [--strict] [--min-recall R] [--max-legit N] [--json FILE]\n`);
+  process.stderr.write(`${message}\nusage: node bench/detection/run.mjs [--corpus DIR] [--blind] [--seed N] [--only a,b] [--strict] [--min-recall R] [--max-legit N] [--json FILE]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { corpus: null, seed: DEFAULT_SEED, only: null, strict: false, minRecall: 1, maxLegit: 0, json: join(ROOT, 'bench/out/detection.json') };
+  const o = { corpus: null, blind: false, seed: null, only: null, strict: false, minRecall: 1, maxLegit: 0, json: join(ROOT, 'bench/out/detection.json') };
   const a = [...argv];
   while (a.length > 0) {
     const k = a.shift();
@@ -36,6 +38,7 @@ function parseArgs(argv) {
       return a.shift();
     };
     if (k === '--corpus') o.corpus = resolve(val());
+    else if (k === '--blind') o.blind = true;
     else if (k === '--seed') o.seed = Number(val());
     else if (k === '--only') o.only = val().split(',').filter(Boolean);
     else if (k === '--strict') o.strict = true;
@@ -45,6 +48,7 @@ function parseArgs(argv) {
     else if (k === '--help' || k === '-h') usage('Scores runbook investigate against the scenario corpus.');
     else usage(`unknown argument ${k}`);
   }
+  o.seed ??= o.blind ? BLIND_SEED : DEFAULT_SEED;
   if (!Number.isInteger(o.seed)) usage('--seed takes an integer');
   if (!(o.minRecall >= 0 && o.minRecall <= 1)) usage('--min-recall takes a number from 0 to 1');
   if (!Number.isInteger(o.maxLegit) || o.maxLegit < 0) usage('--max-legit takes a whole number');
@@ -55,7 +59,7 @@ function parseArgs(argv) {
 function supportedFlags() {
   const r = spawnSync(process.execPath, [CLI, 'investigate', '--help'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`runbook investigate --help failed (build first: npm run build): ${r.stderr}`);
-  return { maillog: /--maillog\b/.test(r.stdout), domlogs: /--domlogs\b/.test(r.stdout) };
+  return { maillog: /--maillog\b/.test(r.stdout), domlogs: /--domlogs\b/.test(r.stdout), webmailLog: /--webmail-log\b/.test(r.stdout) };
 }
 
 function loadCorpus(dir, only) {
@@ -72,6 +76,7 @@ function investigate(s, flags) {
   if (f.spool) argv.push('--spool', join(s.dir, f.spool));
   if (f.domlogs && flags.domlogs) argv.push('--domlogs', join(s.dir, f.domlogs));
   if (f.maillog && flags.maillog) argv.push('--maillog', join(s.dir, f.maillog));
+  if (Array.isArray(f.webmail_log) && flags.webmailLog) for (const w of f.webmail_log) argv.push('--webmail-log', join(s.dir, w));
   argv.push(...s.truth.args, '--json', '--no-color');
   const started = process.hrtime.bigint();
   const r = spawnSync(process.execPath, argv, { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, NO_COLOR: '1' } });
@@ -95,8 +100,8 @@ function main() {
   if (corpusDir === null) {
     temp = mkdtempSync(join(tmpdir(), 'runbook-detection-'));
     corpusDir = temp;
-    process.stderr.write(`generating the corpus (seed ${o.seed}) in ${temp} ...\n`);
-    generateCorpus(corpusDir, { seed: o.seed, only: o.only });
+    process.stderr.write(`generating the ${o.blind ? 'blind ' : ''}corpus (seed ${o.seed}) in ${temp} ...\n`);
+    (o.blind ? generateBlindCorpus : generateCorpus)(corpusDir, { seed: o.seed, only: o.only });
   }
   try {
     const scenarios = loadCorpus(corpusDir, o.only);

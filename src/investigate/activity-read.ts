@@ -1,7 +1,7 @@
 /**
  * Feeds the activity collector (activity.ts) from files on this machine: main logs (plain or
- * gzip, the whole files: an owner's use before the incident may predate the window) and
- * Dovecot's maillog.
+ * gzip, the whole files: an owner's use before the incident may predate the window),
+ * Dovecot's maillog and cpsrvd's webmail login logs.
  */
 import { createReadStream } from 'node:fs';
 import { ActivityCollector, type ActivityFacts } from './activity.js';
@@ -123,7 +123,7 @@ export async function* linesContaining(path: string, needles: string[], signal?:
 /** Activity of `authIds` and `senders` from main logs and maillogs; unreadable files are reported. */
 export async function readActivity(
   leads: { authIds: string[]; senders: string[]; sharedIps?: string[] },
-  files: { mainlogs: string[]; maillogs: string[] },
+  files: { mainlogs: string[]; maillogs: string[]; webmailLogs?: string[] },
   signal?: AbortSignal,
 ): Promise<{ facts: ActivityFacts; problems: string[] }> {
   const collector = new ActivityCollector(leads.authIds, leads.senders, leads.sharedIps);
@@ -141,6 +141,14 @@ export async function readActivity(
       for await (const line of linesContaining(f, ['-login: Login: user=<'], signal)) collector.maillogLine(line);
     } catch (err) {
       problems.push(`maillog ${f}: ${(err as Error).message}`);
+    }
+  }
+  for (const f of files.webmailLogs ?? []) {
+    try {
+      for await (const line of linesContaining(f, [' NEW ', ' LOGIN webmaild'], signal)) collector.webmailLine(line);
+      collector.webmailRead();
+    } catch (err) {
+      problems.push(`webmail log ${f}: ${(err as Error).message} (addresses that used webmail are not known)`);
     }
   }
   return { facts: collector.finish(), problems };

@@ -6,6 +6,7 @@
  * host's grep.
  */
 import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
+import { isWebmailLogin, parseCpanelLogin } from '../parsers/cpanel-login-log.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import { normalIp } from './addresses.js';
 
@@ -54,6 +55,11 @@ export interface ActivityFacts {
    * ids that sent it from there and how many messages. Their lines also fill `auth` for those ids.
    */
   shared?: Map<string, Map<string, { ids: Set<string>; count: number }>>;
+  /**
+   * Mailbox (lower-cased) → webmail logins (cpsrvd's session_log/login_log): the client address
+   * of what Exim shows as sent from 127.0.0.1. Absent when no such log was read.
+   */
+  webmail?: Map<string, Map<string, AddressUse>>;
   /** Mainlog times seen, for the maillog's missing year. */
   lastTime: string | null;
   /** The earliest time the main logs read start at (not only the flagged ids' lines). */
@@ -195,6 +201,20 @@ export class ActivityCollector {
     }
     if (authId !== '' && (this.#authIds.has(authId.toLowerCase()) || fromShared)) record(this.facts.auth, this.#authIds.get(authId.toLowerCase()) ?? authId);
     if (this.#senders.has(a.sender.toLowerCase())) record(this.facts.senders, a.sender.toLowerCase());
+  }
+
+  /** A cpsrvd session_log/login_log line: webmail logins of every mailbox (few per day each). */
+  webmailLine(line: string): void {
+    const l = parseCpanelLogin(line);
+    if (l === null || !isWebmailLogin(l) || !l.user.includes('@')) return;
+    const byIp = (this.facts.webmail ??= new Map()).get(l.user.toLowerCase()) ?? new Map<string, AddressUse>();
+    this.facts.webmail.set(l.user.toLowerCase(), byIp);
+    use(byIp, l.ip, l.time);
+  }
+
+  /** Marks that webmail logs were read (even when none had a login), so the verdict can say so. */
+  webmailRead(): void {
+    this.facts.webmail ??= new Map();
   }
 
   /** Maillog lines are kept until the main log has given the year (syslog lines have none). */

@@ -48,7 +48,13 @@ export function burstOf(act: SourceActivity, logStart?: string | null): Burst | 
   const from = logStart !== null && logStart !== undefined ? Math.min(hourNumber(hourOf(logStart)), hours[0]!) : hours[0]!;
   const before: number[] = [];
   for (let h = from; h < peakHour - 2; h++) before.push(counts.get(h) ?? 0);
-  const usual = median(before);
+  // A busiest hour in the log's first hours has too little before it to compare with: then the
+  // hours after it stand for the usual volume (a steady sender keeps its level; a burst that
+  // began before the log and still runs is told apart by its addresses, not its volume).
+  const last = hours[hours.length - 1]!;
+  const after: number[] = [];
+  if (before.length < 6) for (let h = peakHour + 1; h <= last; h++) after.push(counts.get(h) ?? 0);
+  const usual = after.length >= 12 ? median(after) : median(before);
   const level = Math.max(BURST_FLOOR, 3 * usual);
   if (peak < level) return null;
   let start = peakHour;

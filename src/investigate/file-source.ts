@@ -24,6 +24,8 @@ export interface FileSourceOptions {
   domlogs?: string;
   /** Dovecot's logs: who read each mailbox's mail. */
   maillogs: string[];
+  /** cPanel's webmail logins (session_log, login_log): the addresses behind mail Exim saw from 127.0.0.1. */
+  webmailLogs?: string[];
   homeRoots?: string[];
   /** Threads reading one large plain main log. */
   threads?: number;
@@ -98,7 +100,7 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
           },
         }
       : {}),
-    history: (leads) => readActivity(leads, { mainlogs, maillogs }, signal),
+    history: (leads) => readActivity(leads, { mainlogs, maillogs, webmailLogs: options.webmailLogs ?? [] }, signal),
     listDir,
     ...(domlogs !== undefined ? { scriptClients: (host: string, path: string) => accessClients(domlogs, host, path) } : {}),
   };

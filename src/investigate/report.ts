@@ -6,7 +6,7 @@
 import { safeForTerminal } from '../core/terminal-safe.js';
 import { fileSource } from './file-source.js';
 import { gatherEvidence } from './gather.js';
-import { buildVerdict, DEFAULT_THRESHOLDS, type Thresholds, type Verdict } from './verdict.js';
+import { buildVerdict, DEFAULT_THRESHOLDS, webmailProblems, type Thresholds, type Verdict } from './verdict.js';
 
 export interface InvestigateOptions {
   /**
@@ -22,6 +22,8 @@ export interface InvestigateOptions {
   homeRoots?: string[];
   /** Dovecot's log (cPanel /var/log/maillog, Ubuntu /var/log/mail.log): who read each mailbox's mail. */
   maillog?: string | string[];
+  /** cPanel's /usr/local/cpanel/logs/session_log or login_log: who logged in to webmail, from where. */
+  webmailLog?: string[];
   /** Addresses and CIDRs of the operator's own proxies, looked past like CDN edges. */
   trustedProxies?: string[];
   /** A file of CDN ranges replacing the shipped Cloudflare list. */
@@ -52,6 +54,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const source = fileSource({
     mainlogs: list(options.mainlog),
     maillogs: list(options.maillog),
+    webmailLogs: options.webmailLog ?? [],
     ...(options.spool !== undefined ? { spool: options.spool } : {}),
     ...(options.domlogs !== undefined ? { domlogs: options.domlogs } : {}),
     ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
@@ -65,7 +68,8 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     ...(options.allowFile !== undefined ? { allowFile: options.allowFile } : {}),
     ...(options.allow !== undefined ? { allow: options.allow } : {}),
   }, t);
-  return { ...buildVerdict(inputs, t, since), problems };
+  const verdict = buildVerdict(inputs, t, since);
+  return { ...verdict, problems: [...problems, ...webmailProblems(inputs, verdict)] };
 }
 
 const ANSI = { bold: '\u001b[1m', red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };

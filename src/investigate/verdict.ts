@@ -10,9 +10,10 @@ import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
-import { collapseToPrefixes, normalIp } from './addresses.js';
+import { collapseToPrefixes, groupPrefix, normalIp } from './addresses.js';
 import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
+import { hourOf } from './activity.js';
 import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
 import { clientOfChain, proxyRanges, proxyReason, type ProxyRanges } from './proxies.js';
 import type { SpoolScanResult } from './spool.js';
@@ -133,6 +134,8 @@ export interface Source {
     /** Distinct recipients and recipients per message over the log read (mailboxes and accounts). */
     unique_recipients?: number;
     recipients_per_message?: number;
+    /** Messages it sent through webmail (Exim saw 127.0.0.1): their senders are in cpsrvd's logs. */
+    webmail?: number;
   };
   /** When this source's incident began (log time, ISO), or null when no burst was seen. */
   began: string | null;
@@ -249,6 +252,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
+  // A heavy directory may send as several senders (with and without -f), each under the minimum.
+  for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
 }
 
@@ -289,6 +294,40 @@ function wideReach(act: SourceActivity | undefined, windowMin: number): boolean 
   return act !== undefined && act.total > 0 && act.uniqueRecipients.size >= 10 * windowMin && act.recipients / act.total >= 10;
 }
 
+/** One activity for several senders (a directory sending with and without -f). */
+function mergedActivity(acts: (SourceActivity | undefined)[]): SourceActivity | undefined {
+  const known = acts.filter((a): a is SourceActivity => a !== undefined);
+  if (known.length <= 1) return known[0];
+  const m: SourceActivity = { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set() };
+  for (const a of known) {
+    m.total += a.total;
+    m.recipients += a.recipients;
+    if (a.first !== null && (m.first === null || a.first < m.first)) m.first = a.first;
+    for (const [h, n] of a.hours) m.hours.set(h, (m.hours.get(h) ?? 0) + n);
+    for (const [ip, u] of a.ips) if (!m.ips.has(ip)) m.ips.set(ip, u);
+  }
+  return m;
+}
+
+/**
+ * A slow drip: over a window of days, a mailbox sends at three times or more its rate of the
+ * day(s) before the window (half a day of log before it at least). Returns the window's start, from
+ * when its users are compared (who used it before is its owner), or null.
+ */
+function rateJumpSince(act: SourceActivity | undefined, logStart: string | null, windowFrom: string | null, logEnd: string | null, windowMin: number): string | null {
+  if (act === undefined || logStart === null || windowFrom === null || logEnd === null) return null;
+  const t = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
+  const hoursBefore = (t(windowFrom) - t(logStart)) / HOUR_MS;
+  const hoursIn = (t(logEnd) - t(windowFrom)) / HOUR_MS;
+  if (!(hoursBefore >= 12) || !(hoursIn >= 24)) return null;
+  const fromHour = hourOf(windowFrom);
+  let before = 0;
+  for (const [h, n] of act.hours) if (h < fromHour) before += n;
+  const within = act.total - before;
+  if (within < windowMin) return null;
+  return within / hoursIn >= 3 * Math.max(before / hoursBefore, 1 / 24) ? windowFrom : null;
+}
+
 const iso = (logTime: string | null): string | null => (logTime === null ? null : logTime.replace(' ', 'T'));
 
 interface Classifier {
@@ -312,6 +351,19 @@ function classifier(inputs: VerdictInputs): Classifier {
     const domain = mailbox.slice(at).toLowerCase();
     for (const m of readFrom.get(ip) ?? []) if (m.endsWith(domain) && m !== mailbox.toLowerCase() && !flagged.has(m)) return m;
     return null;
+  };
+  const sharedBy = (ip: string, mailbox: string, flagged: Set<string>): string[] => {
+    const domain = mailbox.slice(mailbox.lastIndexOf('@')).toLowerCase();
+    const out: string[] = [];
+    const domains = new Set<string>();
+    for (const m of readFrom?.get(ip) ?? []) {
+      const d = m.slice(m.lastIndexOf('@'));
+      if (d !== domain && !flagged.has(m)) {
+        out.push(m);
+        domains.add(d);
+      }
+    }
+    return domains.size >= 2 ? out : [];
   };
   return {
     customer: (ip, domain) => colleagueReadingFrom(ip, `@${domain}`, new Set()),
@@ -338,6 +390,32 @@ function classifier(inputs: VerdictInputs): Classifier {
         if (read !== undefined && !passwordCheck) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
         const u = owner.act?.ips.get(ip);
         if (u !== undefined && owner.began !== null && u.first < owner.began) return { cls: 'owner', reason: `used ${owner.mailbox} from ${iso(u.first)}, before the incident began at ${iso(owner.began)}` };
+        // IPv6 hosts change their address inside their /64 (privacy extensions): an address of
+        // the owner's /64 that the owner read mail from or used before the incident is the owner's.
+        const net = ip.includes(':') ? groupPrefix(ip) : null;
+        // The /64 as a whole sending at burst rate since the incident began is the attacker's.
+        const netHours = new Map<string, number>();
+        if (net !== null && owner.began !== null) {
+          const from = hourOf(owner.began);
+          for (const [other, o] of owner.act?.ips ?? []) if (groupPrefix(other) === net) for (const [h, n] of o.hours ?? []) if (h >= from) netHours.set(h, (netHours.get(h) ?? 0) + n);
+        }
+        if (net !== null && ![...netHours.values()].some((n) => n >= owner.level)) {
+          // Reading logins from the /64, each address a login or two: more than a password check.
+          // Only reading from before the incident counts (attackers read the mailbox too, from
+          // their own /64); without a known start, reading by addresses that sent little.
+          const reads = [...(owner.readers ?? [])].filter(([other, r]) => {
+            if (groupPrefix(other) !== net) return false;
+            if (owner.began !== null) return r.first < owner.began;
+            return (owner.act?.ips.get(other)?.count ?? 0) < BURST_FLOOR / 2;
+          });
+          const logins = reads.reduce((n, [, r]) => n + r.count, 0);
+          if (logins > 2) return { cls: 'owner', reason: `in ${net}, from which ${owner.mailbox}'s mail is read (${logins} logins from ${reads.length} address${reads.length === 1 ? '' : 'es'}; IPv6 hosts rotate inside their /64)` };
+          for (const [other, o] of owner.act?.ips ?? []) if (other !== ip && groupPrefix(other) === net && owner.began !== null && o.first < owner.began) return { cls: 'owner', reason: `in ${net} like ${other}, which used ${owner.mailbox} before the incident began (IPv6 hosts rotate inside their /64)` };
+        }
+        // People of other customers, not flagged, read their mail from it: a carrier's CGNAT
+        // egress or a shared office, used by many. Blocking it cuts them all off.
+        const others = sharedBy(ip, owner.mailbox, owner.flagged);
+        if (others.length >= 2) return { cls: 'owner', reason: `shared address: ${others.length} mailboxes of other customers (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}) read mail from it (carrier NAT or shared office), and it sent no burst` };
       }
       return { cls: 'attacker', reason: '' };
     },
@@ -463,6 +541,32 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     authCandidates.push({ id, sent: a?.count ?? activity?.auth.get(id)?.total ?? 0, queued: queued(id), ips: a?.ips ?? [], authenticators: a?.authenticators.map((x) => x.key) ?? [] });
   }
   const flagged = new Set(authCandidates.map((c) => c.id.toLowerCase()));
+  /**
+   * Mail a mailbox sent through webmail reaches Exim from 127.0.0.1; who logged in is in
+   * cpsrvd's logs (activity.webmail). An address that logged in to its webmail within the two
+   * hours before its incident began or after, and never read its mail or used it before, is the
+   * attacker's; one that logged in earlier, or that the other rules call the owner's, is not.
+   */
+  const webmailAddresses = (id: string, seen: string[], began: string | null, ctx: { act: SourceActivity | undefined; readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined; flagged: Set<string>; level: number }): { ip: string; cls: AddressClass; reason: string }[] => {
+    const uses = activity?.webmail?.get(id.toLowerCase());
+    if (uses === undefined || !seen.some((ip) => ip === '127.0.0.1' || ip === '::1')) return [];
+    const out: { ip: string; cls: AddressClass; reason: string }[] = [];
+    // Only when webmail itself carried a burst's worth since the incident began is a fresh
+    // webmail login the attacker's (an owner may open webmail just before a botnet's run).
+    const viaWebmail = ['127.0.0.1', '::1'].some((lo) => burstingSince(ctx.act?.ips.get(lo), began, ctx.level));
+    const warmup = began === null ? null : new Date(Date.parse(`${began.replace(' ', 'T')}Z`) - 2 * HOUR_MS).toISOString().slice(0, 19).replace('T', ' ');
+    for (const [ip, u] of uses) {
+      if (seen.includes(ip)) continue;
+      const logins = `logged in to ${id}'s webmail (${u.count} login${u.count === 1 ? '' : 's'} from ${iso(u.first)})`;
+      const r = cls.classify(ip, { level: ctx.level, began, act: ctx.act, readers: ctx.readers, mailbox: id, flagged: ctx.flagged });
+      if (r.cls !== 'attacker') out.push({ ip, cls: r.cls, reason: `${logins}; ${r.reason}` });
+      else if (warmup === null) out.push({ ip, cls: 'owner', reason: `${logins}; nothing dates the incident, so it is not told from the owner` });
+      else if (!viaWebmail) out.push({ ip, cls: 'owner', reason: `${logins}; the incident's mail did not come through webmail` });
+      else if (u.first < warmup) out.push({ ip, cls: 'owner', reason: `${logins}, before the incident began at ${iso(began)}` });
+      else out.push({ ip, cls: 'attacker', reason: '' });
+    }
+    return out;
+  };
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
     if (isMailbox && allowedSender(c.id, inputs.allow)) {
@@ -477,17 +581,27 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Without a burst, a campaign began with its first message through this mailbox: who used
     // the mailbox before that is its owner.
     const campaignBegan = campaign === undefined ? null : [...campaign.ips].map((ip) => act?.ips.get(ip)?.first).filter((x): x is string => x !== undefined).sort()[0] ?? null;
+    const dripFrom = burst === null && campaign === undefined ? rateJumpSince(act, logStart, ml?.window.from ?? null, logEnd, windowMin) : null;
     const classified = addresses.map((ip) => {
-      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? campaignBegan, act, readers, mailbox: c.id, flagged });
+      const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? campaignBegan ?? dripFrom, act, readers, mailbox: c.id, flagged });
       // It sent the campaign's subject as other customers' mailboxes: no owner of this one.
-      return { ip, ...(r.cls === 'owner' && campaign?.ips.has(ip) === true ? { cls: 'attacker' as const, reason: '' } : r) };
+      if (r.cls === 'owner' && campaign?.ips.has(ip) === true) return { ip, cls: 'attacker' as const, reason: '' };
+      // A campaign is run from its shared addresses; another address that sent a message or
+      // two as this mailbox, none of them the campaign's, is its owner writing as usual.
+      const own = act?.ips.get(ip);
+      if (r.cls === 'attacker' && campaign !== undefined && !campaign.ips.has(ip) && own !== undefined && own.count < BURST_FLOOR / 2) return { ip, cls: 'owner' as const, reason: `sent ${own.count} as ${c.id} and is not one of the campaign's shared addresses` };
+      return { ip, ...r };
     });
+    if (isMailbox) classified.push(...webmailAddresses(c.id, addresses, burst?.began ?? campaignBegan ?? dripFrom, { act, readers, flagged, level: burst?.level ?? Infinity }));
     const strangers = classified.filter((r) => r.cls === 'attacker').length;
     // Steady volume spread over many addresses that never read its mail is a botnet dripping
     // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
     const dripping = strangers >= MANY_STRANGERS;
     const wide = wideReach(act, windowMin) && strangers > 0;
-    if (atUsualVolume(act, logStart) && !dripping && !wide && campaign === undefined) {
+    // Most of the window's volume came from addresses new in the window that never read its mail.
+    const strangerMail = classified.filter((r) => r.cls === 'attacker').reduce((n, r) => n + (act?.ips.get(r.ip)?.count ?? 0), 0);
+    const slowDrip = dripFrom !== null && strangers >= 2 && strangerMail * 2 >= c.sent;
+    if (atUsualVolume(act, logStart) && !dripping && !wide && !slowDrip && campaign === undefined) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
@@ -495,6 +609,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
+    if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
     if (c.queued > 0) reasons.push(`${c.queued} messages queued`);
@@ -532,6 +647,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       counts: {
         sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0,
         ...(act !== undefined && act.total > 0 ? { unique_recipients: act.uniqueRecipients.size, recipients_per_message: Math.round((act.recipients / act.total) * 10) / 10 } : {}),
+        ...(((act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0)) > 0 ? { webmail: (act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0) } : {}),
       },
       began: iso(burst?.began ?? null),
       weight: Math.max(c.sent, c.queued),
@@ -568,7 +684,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
     if (c.count < windowMin || user === null) continue;
-    if (allowedDirectory(c.path, inputs.allow)) {
+    if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
     }
@@ -578,7 +694,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       continue;
     }
     const dirSender = c.senders[0]?.key;
-    const senderAct = dirSender !== undefined ? activity?.senders.get(dirSender.toLowerCase()) : undefined;
+    const senderAct = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
     if (atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
@@ -596,6 +712,12 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
+    if (s.senders.length > 0 && s.senders.every((x) => allowedSender(x.key, inputs.allow))) continue;
+    if (s.senders.length > 0 && s.senders.every((x) => atUsualVolume(activity?.senders.get(x.key.toLowerCase()), logStart))) {
+      // Queued because a provider defers it, not because it is unusual: the site's own mail.
+      evidence.push({ source: 'spool', detail: `${s.count} queued messages carry X-PHP-Script ${s.script}, sent as ${s.senders.map((x) => x.key).join(', ')} at the usual volume`, count: s.count });
+      continue;
+    }
     evidence.push({ source: 'spool', detail: `${s.count} queued messages carry X-PHP-Script ${s.script}`, count: s.count });
     // Without a cwd we know the URL, not the file: a listed directory must hold it.
     let path: string | null = null;
@@ -708,7 +830,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if (c.count >= windowMin && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && anomalousSender(c.senders[0]?.key ?? '')) addSender(c.senders[0]?.key, c.count, true);
+    if (c.count >= windowMin && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
@@ -739,10 +861,14 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
 
   let sender = '';
-  if (top !== undefined && kind === 'mailbox') sender = top.id;
+  if (top !== undefined && kind === 'mailbox') {
+    // An account logs in with its user name; what it sends as (and what is watched) is an address.
+    sender = top.kind === 'account' ? senders.find((s) => s.toLowerCase().startsWith(`${top.id.toLowerCase()}@`)) ?? senders[0] ?? '' : top.id;
+  }
   else if (kind === 'script') {
     const topScript = sources.find((s) => s.kind === 'script');
-    const dirSender = dirTop !== undefined ? ml?.cwd.find((c) => c.path === dirTop.path)?.senders[0]?.key ?? null : null;
+    // A directory known only from the queue (X-PHP-Script's host/path) sends as its queued mail's sender.
+    const dirSender = dirTop !== undefined ? ml?.cwd.find((c) => c.path === dirTop.path)?.senders[0]?.key ?? spool?.scripts.find((x) => `${x.host}${dirname(x.path)}` === dirTop.path)?.senders[0]?.key ?? null : null;
     sender = (topScript !== undefined && (dirTop === undefined || topScript.weight >= dirTop.count) ? topScript.sender : dirSender) ?? topScript?.sender ?? dirSender ?? '';
   }
   const begins = sources.map((s) => s.began).filter((b): b is string => b !== null).sort();
@@ -795,3 +921,18 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
 }
 
+/**
+ * Flagged mailboxes that sent a burst's worth through webmail (Exim saw 127.0.0.1) while no
+ * webmail log was read: an attacker there is in cpsrvd's logs only, so the block list may be
+ * short of it. An owner's few webmail messages are no reason to call the evidence incomplete.
+ */
+/** What the verdict could not see through webmail: nothing when a webmail login log was read. */
+export function webmailProblems(inputs: VerdictInputs, v: Verdict): string[] {
+  return inputs.activity?.webmail === undefined ? webmailUnread(v) : [];
+}
+
+export function webmailUnread(v: Verdict): string[] {
+  return v.sources
+    .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
+    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read (offline: give them with --webmail-log); the attacker's addresses there are not blocked`);
+}

@@ -31,6 +31,18 @@ describe('bursts', () => {
     expect(burstingSince(act.ips.get('198.51.100.10'), b!.began, b!.level)).toBe(false);
   });
 
+  it("a steady sender whose busiest hour falls in the log's first hours is compared with the hours after it", () => {
+    // A shop's order mail: ~20 an hour for 36 hours, its busiest hour third; the log's first hour is partial.
+    const rows: [string, number, string?][] = [['2026-12-05 11', 2]];
+    for (let h = 12; h < 48; h++) rows.push([`2026-12-${String(5 + Math.floor(h / 24)).padStart(2, '0')} ${String(h % 24).padStart(2, '0')}`, h === 14 ? 30 : 15 + (h % 7)]);
+    const steady = activity(rows);
+    expect(burstOf(steady, '2026-12-05 11:50:00')).toBeNull();
+    expect(atUsualVolume(steady, '2026-12-05 11:50:00')).toBe(true);
+    // An incident early in the log that stops is still a burst against what follows.
+    const early = activity([['2026-12-05 11', 2], ['2026-12-05 12', 300, '45.33.1.1'], ...Array.from({ length: 20 }, (_, i): [string, number] => [`2026-12-06 ${String(i).padStart(2, '0')}`, 2])]);
+    expect(burstOf(early, '2026-12-05 11:50:00')).toMatchObject({ peak: 300 });
+  });
+
   it('a daily newsletter from the same (no) addresses is its usual volume', () => {
     const act = activity([['2026-12-06 10', 150], ['2026-12-07 10', 150]]);
     expect(burstOf(act, '2026-12-06 00:00:00')).toBeNull();

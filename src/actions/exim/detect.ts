@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { gatherEvidence, GatherSettingsError, type Gathered } from '../../investigate/gather.js';
-import { buildVerdict, type Thresholds } from '../../investigate/verdict.js';
+import { buildVerdict, webmailProblems, type Thresholds } from '../../investigate/verdict.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { hostSource } from './host-source.js';
 
@@ -76,6 +76,7 @@ export const eximDetect = defineAction({
       throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
     }
     const verdict = buildVerdict(inputs, t, params.since ?? '24h');
+    problems.push(...webmailProblems(inputs, verdict));
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
     // A verdict built without one of its sources must not read as a clean "none".
     const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`), ...partsLeftOut];

@@ -16,6 +16,8 @@ import { listFiles, scriptClients } from './detect-web.js';
 import { queueFacts } from './queue-read.js';
 
 const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
+/** cpsrvd's session and login records: where a webmail user's address is (reference §1.6). */
+const CPANEL_LOGIN_LOGS = ['/usr/local/cpanel/logs/session_log', '/usr/local/cpanel/logs/login_log'];
 
 export interface HostSourceParams {
   mainlog?: string;
@@ -99,6 +101,10 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
         const read = await grepLines(ctx, maillogs, mailboxes.map((m) => `user=<${m}>`));
         if (!read.read && chosen !== undefined) problems.push(`cannot read the maillog ${chosen} on ${host}: owners who read their mail are not recognised`);
         for (const line of read.lines) collector.maillogLine(line);
+        // Mail sent through webmail reaches Exim from 127.0.0.1: who logged in is in cpsrvd's logs.
+        const web = await grepLines(ctx, CPANEL_LOGIN_LOGS, mailboxes.flatMap((m) => [` NEW ${m}:`, ` - ${m} (possessor`]));
+        if (web.read || web.lines.some((l) => l !== '')) collector.webmailRead();
+        for (const line of web.lines) collector.webmailLine(line);
         return { facts: collector.finish(), problems };
       } catch (err) {
         problems.push(`cannot read the flagged mailboxes' history on ${host}: ${(err as Error).message}; owner and attacker addresses are not told apart`);

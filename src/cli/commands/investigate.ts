@@ -30,6 +30,7 @@ interface InvestigateFlags {
   spool?: string;
   domlogs?: string;
   maillog?: string[];
+  webmailLog?: string[];
   trustedProxy?: string[];
   proxyRanges?: string;
   allowList?: string;
@@ -93,6 +94,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.spool ? { spool: spoolRoot(flags.spool) } : {}),
         ...(flags.domlogs ? { domlogs: flags.domlogs } : {}),
         ...(flags.maillog ? { maillog: flags.maillog } : {}),
+        ...(flags.webmailLog ? { webmailLog: flags.webmailLog } : {}),
         ...(flags.trustedProxy ? { trustedProxies: flags.trustedProxy } : {}),
         ...(flags.proxyRanges ? { proxyRangesFile: flags.proxyRanges } : {}),
         ...(flags.allowList ? { allowFile: flags.allowList } : {}),
@@ -117,7 +119,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     // Files the command reads here have no meaning on a host: say so rather than ignore them.
-    for (const [flag, given] of [['--maillog', flags.maillog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot]] as const) {
+    for (const [flag, given] of [['--maillog', flags.maillog], ['--webmail-log', flags.webmailLog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot]] as const) {
       if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, and allow-lists and proxies are --allow and --trusted-proxy`);
     }
     const inputs = resolveInputs(playbook.spec, {
@@ -191,6 +193,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/, or input/ itself)')
     .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
     .option('--maillog <file>', "offline: Dovecot's log (cPanel /var/log/maillog): addresses that read a mailbox's mail are its owner's (repeatable)", (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--webmail-log <file>', "offline: cPanel's webmail logins (/usr/local/cpanel/logs/session_log or login_log): the addresses behind mail Exim saw from 127.0.0.1 (repeatable)", (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--trusted-proxy <cidr>', 'an address or CIDR of your own proxy/load balancer: never blocked, the client is found past it (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--proxy-ranges <file>', "CDN ranges (one CIDR a line) replacing the shipped Cloudflare list")
     .option('--allow-list <file>', 'known bulk senders never flagged: one x@domain, domain, /directory or address/CIDR a line')
