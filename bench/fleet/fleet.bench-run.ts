@@ -8,6 +8,9 @@
  * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json).
  * BENCH_SESSION_DELAY_MS=600: every SSH session starts that much later (PAM and a login shell
  * on a busy server), for all three contenders alike.
+ * BENCH_MAINLOG_MB=128: each host's main log also holds that much of a busy day's ordinary
+ * traffic (and the generator's own spam) before the incident, so detection reads a log of
+ * realistic size; the detection then names more sources than the staged mailbox.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,7 @@ const RUNBOOK_ONLY = process.env.BENCH_RUNBOOK_ONLY === '1';
  */
 const ALT_TREE = process.env.BENCH_RUNBOOK_ALT;
 const SESSION_DELAY_MS = Number(process.env.BENCH_SESSION_DELAY_MS ?? 0);
+const MAINLOG_MB = Number(process.env.BENCH_MAINLOG_MB ?? 0);
 
 let bench: BenchFleet;
 let base: string;
@@ -46,7 +50,7 @@ beforeAll(async () => {
   expect(existsSync(join(repo, 'dist/cli/main.js')), 'build first: npx tsc -p tsconfig.build.json').toBe(true);
   base = mkdtempSync(join(tmpdir(), 'runbook-fleet-bench-'));
   mkdirSync(join(base, 'home'));
-  bench = await startBenchFleet(Math.max(...SIZES), { sessionDelayMs: SESSION_DELAY_MS, dir: base });
+  bench = await startBenchFleet(Math.max(...SIZES), { sessionDelayMs: SESSION_DELAY_MS, dir: base, mainlogMb: MAINLOG_MB });
 });
 afterAll(async () => {
   await bench?.fleet.stop();
@@ -139,7 +143,8 @@ function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = re
   // Every host's detection found the compromised mailbox: the dry-run did the real work.
   const detections = out.plan.filter((p) => p.step === 'detect');
   expect(detections).toHaveLength(hosts.length);
-  for (const d of detections) expect(d.summary, d.host).toMatch(/^mailbox info@shop\.example\.test sent 300 /);
+  // With a busy day's log before it the staged mailbox is one source among others.
+  for (const d of detections) expect(d.summary, d.host).toMatch(MAINLOG_MB > 0 ? /info@shop\.example\.test/ : /^mailbox info@shop\.example\.test sent 300 /);
   const perPort = JSON.parse(readFileSync(bytesFile, 'utf8')) as Record<string, { bytesIn: number; bytesOut: number }>;
   const bytesPerHost = hosts.map((h) => {
     const b = perPort[String(h.ssh.port)];
@@ -323,6 +328,6 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
     });
   }
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
-  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, sessionDelayMs: SESSION_DELAY_MS, rows, perRound: roundsOut }, null, 2)}\n`);
+  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, sessionDelayMs: SESSION_DELAY_MS, mainlogMb: MAINLOG_MB, rows, perRound: roundsOut }, null, 2)}\n`);
   console.log(JSON.stringify(rows, null, 2));
 });

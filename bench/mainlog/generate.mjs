@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes a realistic cPanel-selector Exim main log (default 1 GiB) for the scan benchmark.
-// Usage: node bench/mainlog/generate.mjs [OUT] [SIZE_MB]   (default bench/out/exim_mainlog, 1024)
+// Usage: node bench/mainlog/generate.mjs [OUT] [SIZE_MB] [START]   (default bench/out/exim_mainlog, 1024,
+// 2026-11-01T00:00:00Z; START moves the whole log in time, e.g. to end just before a staged incident)
 // Deterministic (seeded PRNG), so runs are comparable. Never commit the output.
 import { mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -40,7 +41,7 @@ const subjects = ['Re: meeting', 'Invoice #4411', 'Your order has shipped', 'Pas
 const spamSubjects = ['You won a \\"prize\\" claim now', 'Most significant deal on prescription medications', 'Urgent: verify your account'];
 const serverIp = '192.0.2.10';
 
-let t = Math.floor(Date.UTC(2026, 10, 1) / 1000);
+let t = Math.floor((process.argv[4] ? Date.parse(process.argv[4]) : Date.UTC(2026, 10, 1)) / 1000);
 const fd = openSync(out, 'w');
 let written = 0;
 let batch = [];
