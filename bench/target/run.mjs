@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One command for the target benchmark (target.bench-run.ts, run by vitest because it reuses
 // the TypeScript sshd harness of the tests): `node bench/target/run.mjs`. Build first
-// (`npm run build`). Environment: BENCH_ROUNDS (3), BENCH_TARGET_MB (1024), BENCH_TARGET_LOG.
+// (`npm run build`). Environment: BENCH_ROUNDS (3), BENCH_TARGET_MB (1024), BENCH_WARMUP (1).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
