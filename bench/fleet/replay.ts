@@ -6,11 +6,9 @@
  * and the sha256 of its stdin). Stdin here is one of runbook's perl scanners, found by that
  * digest. Reads that were not run again while planning (`reusedFrom`) are left out.
  */
+/// <reference types="vite/client" />
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../src/audit/records.js';
-import { MAINLOG_FILTER_PERL, MAINLOG_INFO_PERL } from '../../src/remote/mainlog-filter.pl.js';
-import { ROTATED_FILTER_PERL } from '../../src/remote/rotated-filter.pl.js';
-import { SPOOL_FILTER_PERL } from '../../src/remote/spool-filter.pl.js';
 import { quoteArgvForPosixShell } from '../../src/transport/quote.js';
 
 export interface ReplayCommand {
@@ -19,8 +17,13 @@ export interface ReplayCommand {
   stdin?: string;
 }
 
+// Every script runbook ships to hosts (each `src/**/*.pl.ts` exports its text as strings), so
+// the replay follows a change of the scripts without being edited.
+const SHIPPED = import.meta.glob<Record<string, unknown>>('../../src/**/*.pl.ts', { eager: true });
 const SCRIPTS = new Map(
-  [MAINLOG_INFO_PERL, MAINLOG_FILTER_PERL, ROTATED_FILTER_PERL, SPOOL_FILTER_PERL].map((script) => [createHash('sha256').update(script).digest('hex'), script]),
+  Object.values(SHIPPED)
+    .flatMap((module) => Object.values(module).filter((v): v is string => typeof v === 'string'))
+    .map((script) => [createHash('sha256').update(script).digest('hex'), script]),
 );
 
 /** Per host, in order: every command the dry-run really ran, with its stdin. */
