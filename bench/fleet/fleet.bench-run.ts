@@ -112,6 +112,17 @@ function readAudit(path: string): AuditRecord[] {
   return readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
 }
 
+/** The hosts a run's JSON says did not finish ok, with why, for a failed round's message. */
+function failedHosts(stdout: string): string {
+  try {
+    const out = JSON.parse(stdout) as { hosts?: Array<{ host: string; status: string; error?: string }>; plan?: Array<{ host: string; step: string; summary: string; error?: string }> };
+    const bad = (out.hosts ?? []).filter((h) => h.status !== 'ok');
+    return JSON.stringify({ notOk: bad, detect: (out.plan ?? []).filter((p) => p.step === 'detect' && bad.some((b) => b.host === p.host)) }).slice(0, 4000);
+  } catch {
+    return stdout.slice(0, 2000);
+  }
+}
+
 interface RunbookRun {
   m: Measured;
   auditLog: string;
@@ -130,7 +141,7 @@ function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = re
     ],
     { cwd: tree, env: { HOME: join(base, 'home'), SSH_AUTH_SOCK: '', NO_COLOR: '1', RUNBOOK_BENCH_BYTES: bytesFile } },
   );
-  expect(m.status, m.stderr.slice(-3000)).toBe(0);
+  expect(m.status, `${m.stderr.slice(-3000)}\n${failedHosts(m.stdout)}`).toBe(0);
   const out = JSON.parse(m.stdout) as {
     status: string;
     auditLog: string;

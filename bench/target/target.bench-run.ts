@@ -107,7 +107,7 @@ function inventory(): string {
   return file;
 }
 
-function runbook(extra: string[], tag: string): Measured & { sources: string } {
+function runbook(extra: string[], tag: string): Measured & { sources: string; commands: string[] } {
   const bytesFile = join(base, `bytes-${tag}.json`);
   const m = measure(
     [process.execPath, '--import', countBytes, 'dist/cli/main.js', 'investigate', '-i', inventory(), ...extra, '--json', '--known-hosts', fleet.knownHostsFile, '--audit-dir', join(base, 'audit')],
@@ -119,9 +119,19 @@ function runbook(extra: string[], tag: string): Measured & { sources: string } {
     },
   );
   expect(m.status, `${m.stderr.slice(-2000)}\n${m.stdout.slice(Math.max(0, m.stdout.indexOf('"problems"')), 3000 + m.stdout.indexOf('"problems"'))}`).toBe(0);
-  const doc = JSON.parse(m.stdout) as { verdict?: { sources?: Array<{ id: string; counts?: { sent?: number } }> } };
+  const doc = JSON.parse(m.stdout) as { auditLog: string; verdict?: { sources?: Array<{ id: string; counts?: { sent?: number } }> } };
   const sources = (doc.verdict?.sources ?? []).map((s) => `${s.id} (${s.counts?.sent ?? '?'} sent)`).join(', ');
-  return { ...m, sources };
+  return { ...m, sources, commands: commandsRun(doc.auditLog) };
+}
+
+/** What ran on the host, from the run's audit log: the command, its output's size, its time. */
+function commandsRun(auditLog: string): string[] {
+  return readFileSync(auditLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; argv?: string[]; durationMs?: number; stdout?: { bytes: number }; stdinSha256?: string })
+    .filter((r) => r.type === 'command.result')
+    .map((r) => `${(r.argv ?? []).slice(0, 4).map((a) => (a.length > 40 ? `${a.slice(0, 40)}…` : a)).join(' ')}${r.stdinSha256 ? ' (script on stdin)' : ''}: ${(r.stdout?.bytes ?? 0).toLocaleString('en')} bytes out, ${((r.durationMs ?? 0) / 1000).toFixed(1)} s`);
 }
 
 function floor(): Measured {
@@ -144,14 +154,14 @@ function floor(): Measured {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -1", () => {
-  const contenders: Array<[string, () => Measured & { sources?: string }]> = [
+  const contenders: Array<[string, () => Measured & { sources?: string; commands?: string[] }]> = [
     ["floor: ssh HOST \"grep -F '<= ' LOG | gzip -1\"", floor],
     ['runbook investigate --host, --since 30d (whole log)', () => runbook(['--since', '30d'], 'whole')],
     ['runbook investigate --host, default --since 24h', () => runbook([], '24h')],
   ];
   // One unmeasured run of each first (page cache, sshd's first fork).
   if (WARMUP) for (const [, run] of contenders) run();
-  const samples = contenders.map(() => [] as Array<Measured & { sources?: string }>);
+  const samples = contenders.map(() => [] as Array<Measured & { sources?: string; commands?: string[] }>);
   for (let round = 0; round < ROUNDS; round++) {
     contenders.forEach(([, run], k) => samples[k]!.push(run()));
   }
@@ -168,6 +178,7 @@ it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -
       controlCpuS: median(s.map((x) => x.controlCpuS)),
       controlRssMb: Math.max(...s.map((x) => x.controlRssMb)),
       sources: s.at(-1)!.sources,
+      commands: s.at(-1)!.commands,
     };
   });
   const f = rows[0]!;
@@ -182,6 +193,8 @@ it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -
     ),
     '',
     ...rows.filter((r) => r.sources !== undefined).map((r) => `${r.name}: sources ${r.sources || 'none'}`),
+    '',
+    ...rows.filter((r) => r.commands !== undefined).flatMap((r) => [`${r.name}, commands on the host (last round):`, ...r.commands!.map((c) => `  ${c}`)]),
   ];
   console.log(lines.join('\n'));
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
