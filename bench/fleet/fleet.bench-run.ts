@@ -8,9 +8,8 @@
  * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json).
  * BENCH_SESSION_DELAY_MS=600: every SSH session starts that much later (PAM and a login shell
  * on a busy server), for all three contenders alike.
- * BENCH_MAINLOG_MB=128: each host's main log also holds that much of a busy day's ordinary
- * traffic (and the generator's own spam) before the incident, so detection reads a log of
- * realistic size; the detection then names more sources than the staged mailbox.
+ * BENCH_MAINLOG_MB=100: each host's main log also holds that much of a busy day's ordinary
+ * traffic before the incident, so detection reads a log of realistic size.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -154,8 +153,7 @@ function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = re
   // Every host's detection found the compromised mailbox: the dry-run did the real work.
   const detections = out.plan.filter((p) => p.step === 'detect');
   expect(detections).toHaveLength(hosts.length);
-  // With a busy day's log before it the staged mailbox is one source among others.
-  for (const d of detections) expect(d.summary, d.host).toMatch(MAINLOG_MB > 0 ? /info@shop\.example\.test/ : /^mailbox info@shop\.example\.test sent 300 /);
+  for (const d of detections) expect(d.summary, d.host).toMatch(/^mailbox info@shop\.example\.test sent 300 /);
   const perPort = JSON.parse(readFileSync(bytesFile, 'utf8')) as Record<string, { bytesIn: number; bytesOut: number }>;
   const bytesPerHost = hosts.map((h) => {
     const b = perPort[String(h.ssh.port)];

@@ -63,17 +63,18 @@ exec /bin/sh
 }
 
 /**
- * A day of a busy server's ordinary main-log traffic (bench/mainlog/generate.mjs: PHP mail,
- * authenticated submissions, incoming mail, deferrals, admin exim runs, and that generator's own
- * spam script and compromised mailbox), `sizeMb` of it, ending an hour before the staged
- * incident so the incident's lines follow it in time order. Generated once per run into `dir`.
+ * A busy server's ordinary main-log traffic (bench/mainlog/generate.mjs --ordinary: PHP mail,
+ * authenticated submissions, incoming mail, deferrals, bounces, admin exim runs; none of that
+ * generator's spam, whose domains the simulated host does not have), `sizeMb` of it, ending an
+ * hour before the staged incident so the incident's lines follow it in time order. Generated
+ * once per run into `dir`.
  */
 export function backgroundMainlog(dir: string, sizeMb: number): string {
   const file = join(dir, `background-${sizeMb}m.log`);
   if (existsSync(file)) return file;
   // generate.mjs writes about 134 MiB a day: start early enough to end an hour before now.
   const start = new Date(Date.now() - 3_600_000 - (sizeMb / 134) * 86_400_000).toISOString();
-  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'mainlog', 'generate.mjs'), file, String(sizeMb), start], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'mainlog', 'generate.mjs'), file, String(sizeMb), start, '--ordinary'], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error('generating the background main log failed');
   return file;
 }
