@@ -4,7 +4,7 @@
  * shipped spam-incident playbook's dry-run has real work to do on every one of them.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimHost } from '../../fixtures/sim/host.mjs';
 import { generateIncident, type IncidentManifest } from '../../fixtures/generator/incident.mjs';
@@ -79,11 +79,17 @@ export function backgroundMainlog(dir: string, sizeMb: number): string {
   return file;
 }
 
-/** The host's main log becomes `background` followed by the incident's own lines. */
+/**
+ * The host's main log becomes `background` followed by the incident's own lines, owned and
+ * moded as the staged log was: exim opens it as its own user.
+ */
 function prependBackground(manifest: IncidentManifest, background: string): void {
   const incident = readFileSync(manifest.mainlog);
+  const staged = statSync(manifest.mainlog);
   copyFileSync(background, manifest.mainlog);
   appendFileSync(manifest.mainlog, incident);
+  chownSync(manifest.mainlog, staged.uid, staged.gid);
+  chmodSync(manifest.mainlog, staged.mode & 0o7777);
 }
 
 /**
