@@ -260,7 +260,7 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
       const ra = ALT_TREE ? runbookDryRun(dir, hosts, round, ALT_TREE) : undefined;
       if (ra) alt.push(ra);
       if (RUNBOOK_ONLY) {
-        const show = (r: RunbookRun) => ({ ms: r.m.wallMs, cpuS: r.m.cpuS, machineCpuS: r.m.machineCpuS, rssKb: r.m.maxRssKb });
+        const show = (r: RunbookRun) => ({ ms: r.m.wallMs, cpuS: r.m.cpuS, machineCpuS: r.m.machineCpuS, rssKb: r.m.maxRssKb, bytesPerHost: median(r.bytesPerHost) });
         console.log(JSON.stringify({ hosts: n, round, runbook: show(rb), ...(ra ? { alt: show(ra) } : {}) }));
         continue;
       }
