@@ -30,6 +30,7 @@ const SYSTEM = [
   'test/cli/investigate.test.ts',
   'test/cli/real-exim-apply.test.ts',
   'test/cli/secrets-dir-writable.test.ts',
+  'test/cli/startup.test.ts',
   'test/cli/tty-gate.test.ts',
   'test/cli/undo-after-apply.test.ts',
   'test/cli/undo-flags.test.ts',

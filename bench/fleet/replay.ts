@@ -6,22 +6,30 @@
  * and the sha256 of its stdin). Stdin here is one of runbook's perl scanners, found by that
  * digest. Reads that were not run again while planning (`reusedFrom`) are left out.
  */
+/// <reference types="vite/client" />
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../src/audit/records.js';
-import { MAINLOG_COUNT_PERL } from '../../src/remote/mainlog-count.pl.js';
-import { MAINLOG_INFO_PERL } from '../../src/remote/mainlog-info.pl.js';
-import { ROTATED_COUNT_PERL } from '../../src/remote/rotated-count.pl.js';
-import { SPOOL_FILTER_PERL } from '../../src/remote/spool-filter.pl.js';
 import { quoteArgvForPosixShell } from '../../src/transport/quote.js';
 
 export interface ReplayCommand {
   argv: string[];
   /** Bytes the command reads on stdin (the perl scanners' scripts); none when absent. */
   stdin?: string;
+  /**
+   * The exit status the dry-run got, when not 0 (grep finding nothing, a log or a tool that does
+   * not exist): the replay accepts a failure there rather than stopping. Any non-zero status,
+   * since a missing program is 127 for a shell and 2 for Ansible's command module.
+   */
+  exitCode?: number;
 }
 
+// Every script runbook ships to hosts (each `src/**/*.pl.ts` exports its text as strings), so
+// the replay follows a change of the scripts without being edited.
+const SHIPPED = import.meta.glob<Record<string, unknown>>('../../src/**/*.pl.ts', { eager: true });
 const SCRIPTS = new Map(
-  [MAINLOG_INFO_PERL, MAINLOG_COUNT_PERL, ROTATED_COUNT_PERL, SPOOL_FILTER_PERL].map((script) => [createHash('sha256').update(script).digest('hex'), script]),
+  Object.values(SHIPPED)
+    .flatMap((module) => Object.values(module).filter((v): v is string => typeof v === 'string'))
+    .map((script) => [createHash('sha256').update(script).digest('hex'), script]),
 );
 
 /** Per host, in order: every command the dry-run really ran, with its stdin. */
@@ -31,13 +39,15 @@ export function replayFromAudit(records: AuditRecord[]): Map<string, ReplayComma
     if (r.type !== 'command.result' || r.reusedFrom !== undefined) continue;
     const list = out.get(r.host) ?? [];
     out.set(r.host, list);
+    // No status at all (null): the program could not be started, a failure too.
+    const status = r.exitCode !== 0 ? { exitCode: r.exitCode ?? -1 } : {};
     if (r.stdinSha256 === undefined) {
-      list.push({ argv: [...r.argv] });
+      list.push({ argv: [...r.argv], ...status });
       continue;
     }
     const stdin = SCRIPTS.get(r.stdinSha256);
     if (stdin === undefined) throw new Error(`${r.host}: ${r.argv.join(' ')} read a stdin this replay does not know (sha256 ${r.stdinSha256})`);
-    list.push({ argv: [...r.argv], stdin });
+    list.push({ argv: [...r.argv], stdin, ...status });
   }
   for (const [host, list] of out) {
     if (!list.some((c) => c.stdin !== undefined)) throw new Error(`${host}: no perl scanner in the dry-run; the audit log is not the expected one`);
@@ -48,19 +58,20 @@ export function replayFromAudit(records: AuditRecord[]): Map<string, ReplayComma
 /**
  * One POSIX sh script running the commands in sequence, each quoted the way runbook's SSH
  * transport quotes it; stdin from a quoted here-document (taken verbatim) or /dev/null. The
- * first failure stops the script with that command's status.
+ * first failure (a status other than the dry-run's) stops the script.
  */
 export function shellScript(commands: ReplayCommand[]): string {
   const lines = ['set -e'];
   commands.forEach((c, i) => {
     const cmd = quoteArgvForPosixShell(c.argv);
+    const expected = c.exitCode !== undefined ? ' || true' : '';
     if (c.stdin === undefined) {
-      lines.push(`${cmd} </dev/null`);
+      lines.push(`${cmd} </dev/null${expected}`);
       return;
     }
     const tag = `RUNBOOK_STDIN_${i}`;
     if (c.stdin.split('\n').includes(tag)) throw new Error(`stdin of command ${i} contains its here-document end line`);
-    lines.push(`${cmd} <<'${tag}'`, c.stdin.endsWith('\n') ? c.stdin.slice(0, -1) : c.stdin, tag);
+    lines.push(`${cmd} <<'${tag}'${expected}`, c.stdin.endsWith('\n') ? c.stdin.slice(0, -1) : c.stdin, tag);
   });
   return `${lines.join('\n')}\n`;
 }
@@ -93,6 +104,7 @@ export function ansibleInventory(
     for (const c of h.commands) {
       lines.push(`        - argv: [${c.argv.map(unsafe).join(', ')}]`);
       if (c.stdin !== undefined) lines.push(`          stdin: ${unsafe(c.stdin)}`);
+      if (c.exitCode !== undefined) lines.push(`          rc: ${c.exitCode}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -112,6 +124,8 @@ export function ansiblePlaybook(taskCount: number): string {
       `        stdin: "{{ rb_cmds[${i}].stdin | default(omit) }}"`,
       '        stdin_add_newline: false',
       `      when: rb_cmds | length > ${i}`,
+      '      register: result',
+      `      failed_when: result.rc != 0 and (rb_cmds[${i}].rc | default(0)) == 0`,
       '      changed_when: false',
     );
   }

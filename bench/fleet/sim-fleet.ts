@@ -3,7 +3,8 @@
  * each with its own simulated cPanel server and a staged spam incident under its root, so the
  * shipped spam-incident playbook's dry-run has real work to do on every one of them.
  */
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSimHost } from '../../fixtures/sim/host.mjs';
 import { generateIncident, type IncidentManifest } from '../../fixtures/generator/incident.mjs';
@@ -61,14 +62,50 @@ exec /bin/sh
   return [`ForceCommand ${wrapper}`];
 }
 
-/** `sessionDelayMs`: every session of every host starts that much later (see slowSessionConfig). */
-export async function startBenchFleet(count: number, options: { sessionDelayMs?: number; dir?: string } = {}): Promise<BenchFleet> {
+/**
+ * A busy server's ordinary main-log traffic (bench/mainlog/generate.mjs --ordinary: PHP mail,
+ * authenticated submissions, incoming mail, deferrals, bounces, admin exim runs; none of that
+ * generator's spam, whose domains the simulated host does not have), `sizeMb` of it, ending an
+ * hour before the staged incident so the incident's lines follow it in time order. Generated
+ * once per run into `dir`.
+ */
+export function backgroundMainlog(dir: string, sizeMb: number): string {
+  const file = join(dir, `background-${sizeMb}m.log`);
+  if (existsSync(file)) return file;
+  // generate.mjs writes about 134 MiB a day: start early enough to end an hour before now.
+  const start = new Date(Date.now() - 3_600_000 - (sizeMb / 134) * 86_400_000).toISOString();
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'mainlog', 'generate.mjs'), file, String(sizeMb), start, '--ordinary'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('generating the background main log failed');
+  return file;
+}
+
+/**
+ * The host's main log becomes `background` followed by the incident's own lines, owned and
+ * moded as the staged log was: exim opens it as its own user.
+ */
+function prependBackground(manifest: IncidentManifest, background: string): void {
+  const incident = readFileSync(manifest.mainlog);
+  const staged = statSync(manifest.mainlog);
+  copyFileSync(background, manifest.mainlog);
+  appendFileSync(manifest.mainlog, incident);
+  chownSync(manifest.mainlog, staged.uid, staged.gid);
+  chmodSync(manifest.mainlog, staged.mode & 0o7777);
+}
+
+/**
+ * `sessionDelayMs`: every session of every host starts that much later (see slowSessionConfig).
+ * `mainlogMb`: each host's main log also holds that much ordinary traffic before the incident.
+ */
+export async function startBenchFleet(count: number, options: { sessionDelayMs?: number; dir?: string; mainlogMb?: number } = {}): Promise<BenchFleet> {
   const manifests = new Map<string, IncidentManifest>();
+  const background = options.mainlogMb && options.dir !== undefined ? backgroundMainlog(options.dir, options.mainlogMb) : undefined;
   const fleet = await startSshHosts(count, {
     namePrefix: 'cp',
     sshdConfig: options.dir === undefined ? [] : slowSessionConfig(options.dir, options.sessionDelayMs ?? 0),
     prepare: async ({ name, root, index }) => {
-      manifests.set(name, await prepareCpanelRoot(root, 1000 + index));
+      const manifest = await prepareCpanelRoot(root, 1000 + index);
+      if (background) prependBackground(manifest, background);
+      manifests.set(name, manifest);
     },
   });
   return { fleet, hosts: fleet.hosts.map((ssh) => ({ ssh, manifest: manifests.get(ssh.name)! })) };

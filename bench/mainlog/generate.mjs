@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Writes a realistic cPanel-selector Exim main log (default 1 GiB) for the scan benchmark.
-// Usage: node bench/mainlog/generate.mjs [OUT] [SIZE_MB]   (default bench/out/exim_mainlog, 1024)
+// Usage: node bench/mainlog/generate.mjs [OUT] [SIZE_MB] [START]   (default bench/out/exim_mainlog, 1024,
+// 2026-11-01T00:00:00Z; START moves the whole log in time, e.g. to end just before a staged incident).
+// --ordinary: no spam script and no compromised mailbox, only a busy server's ordinary traffic.
 // Deterministic (seeded PRNG), so runs are comparable. Never commit the output.
 import { mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,6 +10,7 @@ import { dirname } from 'node:path';
 const out = process.argv[2] ?? 'bench/out/exim_mainlog';
 const sizeMb = Number(process.argv[3] ?? 1024);
 const target = sizeMb * 1024 * 1024;
+const ordinary = process.argv.includes('--ordinary');
 mkdirSync(dirname(out), { recursive: true });
 
 let seed = 0x2545f491;
@@ -40,7 +43,7 @@ const subjects = ['Re: meeting', 'Invoice #4411', 'Your order has shipped', 'Pas
 const spamSubjects = ['You won a \\"prize\\" claim now', 'Most significant deal on prescription medications', 'Urgent: verify your account'];
 const serverIp = '192.0.2.10';
 
-let t = Math.floor(Date.UTC(2026, 10, 1) / 1000);
+let t = Math.floor((process.argv[4] ? Date.parse(process.argv[4]) : Date.UTC(2026, 10, 1)) / 1000);
 const fd = openSync(out, 'w');
 let written = 0;
 let batch = [];
@@ -68,7 +71,7 @@ while (written + batchLen < target) {
   const dom = domains[ui];
   if (r < 0.25) {
     // PHP mail() from a site; a few hot spam scripts dominate.
-    const spam = rnd() < 0.5;
+    const spam = rnd() < 0.5 && !ordinary;
     const su = spam ? users[7] : user;
     const sd = spam ? domains[7] : dom;
     const cwd = spam ? `/home/${su}/public_html/wp-content/uploads/2019/x7k` : `/home/${su}/public_html${pick(['', '/wp-admin', '/forum', '/contact'])}`;
@@ -80,7 +83,7 @@ while (written + batchLen < target) {
     emit(`${now} ${id} Completed`);
   } else if (r < 0.5) {
     // Authenticated SMTP submission (a compromised mailbox is one of them).
-    const bad = rnd() < 0.3;
+    const bad = rnd() < 0.3 && !ordinary;
     const box = bad ? `sales@${domains[42]}` : `${pick(['info', 'me', 'office'])}@${dom}`;
     const ip = bad ? pick(ips.slice(0, 20)) : pick(ips);
     const id = msgId(t);

@@ -4,13 +4,11 @@
  * what runbook already has (inputs, host selection, step selection, diagnostics) so a run
  * started with them goes through the same plan, gates and audit log as any other.
  */
-import type { Command } from 'commander';
 import type { LoadedPlaybook } from '../playbook/load.js';
 import { readVarsFile } from '../playbook/inputs.js';
 import { selectSteps, splitTags, StepSelectionError } from '../playbook/select-steps.js';
 import { safeLine } from '../core/text.js';
 import { UsageError } from './errors.js';
-import { collect } from './run-support.js';
 import { listTargets, type HostListing, type HostSelectionFlags } from './targets.js';
 
 export interface AnsibleStyleFlags {
@@ -21,24 +19,6 @@ export interface AnsibleStyleFlags {
   tags: string[];
   skipTags: string[];
   startAtStep?: string;
-}
-
-const count = (_value: string, previous: number): number => previous + 1;
-
-/** `steps`: the playbook's steps can be selected; `inputs`: the playbook takes inputs from the command line. */
-export function addAnsibleStyleOptions(command: Command, options: { steps: boolean; inputs: boolean }): Command {
-  if (options.inputs) command.option('-e, --extra-vars <name=value|@file>', 'set an input like --var, or @FILE for a YAML/JSON file of inputs (repeatable; later wins)', collect, []);
-  command
-    .option('--list-hosts', 'print the selected hosts and how each would be reached (user@host:port, keys, jump hosts); connect to nothing')
-    .option('-v, --verbose', 'more detail on stderr as JSON lines: step timings (-v), every command with its exit status and time (-vv)', count, 0)
-    .option('-q, --quiet', 'only errors and the final outcome');
-  if (options.steps) {
-    command
-      .option('-t, --tags <tags>', "run only steps with one of these tags (comma-separated, repeatable); 'always' steps run too", collect, [])
-      .option('--skip-tags <tags>', 'leave out steps with one of these tags (comma-separated, repeatable)', collect, [])
-      .option('--start-at-step <id>', 'start at this step, leaving out the steps before it');
-  }
-  return command;
 }
 
 export function checkVerbosity(flags: Pick<AnsibleStyleFlags, 'verbose' | 'quiet'>): void {

@@ -1,12 +1,8 @@
 import { formatPlaybookError, PlaybookError } from '../playbook/diagnostics.js';
-import { InputError } from '../playbook/inputs.js';
-import { AuditWriteError } from '../audit/writer.js';
 import { scrubSecrets } from '../core/secret.js';
 import { safeText } from '../core/text.js';
-import { EXIT } from '../engine/run.js';
+import { EXIT } from '../engine/exit-codes.js';
 import { printJson } from './render/json.js';
-import { TargetError } from './targets.js';
-import { InventoryError } from '../fleet/inventory.js';
 import { FileReadError, whyUnreadable } from '../core/read-error.js';
 
 export class UsageError extends Error {
@@ -14,6 +10,15 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/**
+ * Errors recognised by name, not by class: their modules (inputs and inventories with YAML,
+ * SSH targets, the audit writer with its logger) are loaded only by the commands that use them,
+ * and every command reports errors through here.
+ */
+function named(error: unknown, ...names: string[]): error is Error {
+  return error instanceof Error && names.includes(error.name);
 }
 
 /** Prints an error the operator can act on and returns the exit code for it. */
@@ -25,15 +30,15 @@ export function reportError(error: unknown, json: boolean): number {
     code = EXIT.usage;
     kind = 'playbook';
     lines = formatPlaybookError(error);
-  } else if (error instanceof InputError) {
+  } else if (named(error, 'InputError') && Array.isArray((error as Error & { problems?: unknown }).problems)) {
     code = EXIT.usage;
     kind = 'inputs';
-    lines = error.problems.map((p) => `error: ${p}`);
-  } else if (error instanceof UsageError || error instanceof TargetError || error instanceof InventoryError || error instanceof FileReadError || (error instanceof Error && error.name === 'SigningKeyError')) {
+    lines = (error as Error & { problems: unknown[] }).problems.map((p) => `error: ${String(p)}`);
+  } else if (error instanceof UsageError || error instanceof FileReadError || named(error, 'TargetError', 'InventoryError', 'SigningKeyError')) {
     code = EXIT.usage;
     kind = 'usage';
     lines = [`error: ${error.message}`];
-  } else if (error instanceof AuditWriteError) {
+  } else if (named(error, 'AuditWriteError')) {
     code = EXIT.audit;
     kind = 'audit';
     lines = [`error: ${error.message}`];

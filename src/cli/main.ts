@@ -2,21 +2,20 @@
 // First: signals exit 130 while the rest of the program is still loading.
 import './stop-signals.js';
 import { Command, CommanderError } from 'commander';
-import { runExamples } from '../actions/registry.js';
-import { registerActionsCommand } from './commands/actions.js';
-import { registerApplyCommand } from './commands/apply.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerExpireCommand } from './commands/expire.js';
-import { doctorCommand, registerDoctorCommand } from './commands/doctor.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerAuditReportCommands } from './commands/audit-report.js';
-import { registerHardenCommand } from './commands/harden.js';
-import { registerInvestigateCommand } from './commands/investigate.js';
-import { registerRblCommand } from './commands/rbl.js';
-import { registerRunCommand } from './commands/run.js';
-import { registerUndoCommand } from './commands/undo.js';
-import { registerValidateCommand } from './commands/validate.js';
-import { registerWatchCommand } from './commands/watch.js';
+import { registerActionsCommand } from './register/actions.js';
+import { registerApplyCommand } from './register/apply.js';
+import { registerAuditCommand } from './register/audit.js';
+import { registerAuditReportCommands } from './register/audit-report.js';
+import { registerDemoCommand } from './register/demo.js';
+import { registerDoctorCommand } from './register/doctor.js';
+import { registerExpireCommand } from './register/expire.js';
+import { registerHardenCommand } from './register/harden.js';
+import { registerInvestigateCommand } from './register/investigate.js';
+import { registerRblCommand } from './register/rbl.js';
+import { registerRunCommand } from './register/run.js';
+import { registerUndoCommand } from './register/undo.js';
+import { registerValidateCommand } from './register/validate.js';
+import { registerWatchCommand } from './register/watch.js';
 import { tidyOptionHelp } from './help.js';
 import { VERSION } from './version.js';
 
@@ -33,10 +32,8 @@ export async function buildProgram(): Promise<Command> {
 Start here:
   runbook apply playbooks/spam-incident.yml --host demo --dry-run
   runbook investigate --host demo
-${runExamples()
-  .slice(0, 1)
-  .map((e) => `  runbook run ${e.name} --host demo ${e.args} --dry-run\n`)
-  .join('')}  runbook actions
+  runbook run --help          # one action without a playbook, with examples
+  runbook actions
   runbook audit list
 
 Exit codes: 0 ok · 1 failure · 2 bad playbook, inputs or flags · 3 stopped at a gate ·
@@ -84,7 +81,7 @@ async function main(): Promise<void> {
   // `--version -v`: commander prints --version on sight, so the verbose form is taken first.
   const args = process.argv.slice(2);
   if (args.length === 2 && args.some((a) => a === '--version' || a === '-V') && args.some((a) => a === '-v' || a === '--verbose')) {
-    process.exitCode = doctorCommand({});
+    process.exitCode = (await import('./commands/doctor.js')).doctorCommand({});
     return;
   }
   const program = await buildProgram();

@@ -6,9 +6,6 @@ import { claimStopSignals } from './stop-signals.js';
 import { UsageError } from './errors.js';
 import { checkSecretsFile } from './secrets.js';
 
-/** commander collector for repeatable flags (`--var a=1 --var b=2`). */
-export const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 /** A flag that takes a whole number of 1 or more (--forks, --serial); undefined when not given. */
 export function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

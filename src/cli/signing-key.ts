@@ -3,7 +3,6 @@
  * from a 0600 file or asked on the terminal when the key is encrypted (never from argv).
  */
 import type { KeyObject } from 'node:crypto';
-import { Option } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { loadPrivateKey, privateKeyIsEncrypted, signSummary, type AuditSignature } from '../audit/sign.js';
 import { UsageError } from './errors.js';
@@ -29,14 +28,6 @@ export async function loadSigningKey(path: string, passphraseFile: string | unde
 export interface SigningFlags {
   signKey?: string;
   signKeyPassphraseFile?: string;
-}
-
-export function signKeyOption(): Option {
-  return new Option('--sign-key <file>', 'Ed25519 private key (PEM or OpenSSH) to sign the audit log (its summary and chain head)');
-}
-
-export function signKeyPassphraseOption(): Option {
-  return new Option('--sign-key-passphrase-file <file>', 'passphrase of an encrypted --sign-key, from this 0600 file (on a terminal you are asked instead)');
 }
 
 /**

@@ -8,6 +8,7 @@ import type { HostTarget } from '../hosts/types.js';
 import type { LoadedPlaybook } from '../playbook/load.js';
 import { scheduleHosts } from '../fleet/scheduler.js';
 import { createActionContext } from './context.js';
+import { EXIT } from './exit-codes.js';
 import { hashedIntent, executeHost } from './execute.js';
 import { planHash } from './hash.js';
 import { collectGates, mutationsAfter } from './gates.js';
@@ -15,15 +16,9 @@ import { classifyFailure, planHost, type StepRunOptions } from './plan.js';
 import { Recorder } from './recorder.js';
 import type { EngineObserver, Gatekeeper, HostOutcome, HostPlan, PlannedStep } from './types.js';
 
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  usage: 2,
-  gate: 3,
-  approveMismatch: 4,
-  audit: 5,
-  interrupted: 130,
-} as const;
+
+/** Re-exported: most commands import the exit codes from here. */
+export { EXIT };
 
 /** A host to work on; connecting is part of the run so an unreachable host is an outcome. */
 export interface TargetHandle {

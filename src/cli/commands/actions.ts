@@ -1,6 +1,5 @@
-import type { Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
-import { EXIT } from '../../engine/run.js';
+import { EXIT } from '../../engine/exit-codes.js';
 import { printJson } from '../render/json.js';
 import { safeForTerminal } from '../../core/terminal-safe.js';
 
@@ -72,15 +71,4 @@ export function actionsCommand(name: string | undefined, flags: { json?: boolean
     process.stdout.write('\n');
   }
   return EXIT.ok;
-}
-
-export function registerActionsCommand(program: Command): void {
-  program
-    .command('actions')
-    .description('List the actions playbooks can use, their parameters and whether they change hosts')
-    .argument('[name]', 'one action or family (e.g. exim), as the list names them')
-    .option('--json', 'machine-readable list')
-    .action((name: string | undefined, flags: { json?: boolean }) => {
-      process.exitCode = actionsCommand(name, flags);
-    });
 }

@@ -1,9 +1,8 @@
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
-import { attachExitCode, attachRun, AttachTargetError, parseAttachTarget, TARGET_FORMS, type AttachResult, type AttachTarget } from '../../audit/attach/index.js';
-import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { attachExitCode, attachRun, AttachTargetError, parseAttachTarget, type AttachResult, type AttachTarget } from '../../audit/attach/index.js';
+import { summarySigner, type SigningFlags } from '../signing-key.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
 import { acquireHostLock } from '../../fleet/lock.js';
@@ -22,11 +21,11 @@ import { diffPlans, findPlanByHash } from '../plan-diff.js';
 import { renderPlan } from '../render/plan.js';
 import { canRedraw, listrProgress, plainProgress } from '../render/progress.js';
 import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
-import { auditFileName, checkRunFlags, collect, interruptibleRun, positiveInt } from '../run-support.js';
+import { auditFileName, checkRunFlags, interruptibleRun, positiveInt } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
 import { targetsFromFlags } from '../targets.js';
 import { VERSION } from '../version.js';
-import { addAnsibleStyleOptions, checkVerbosity, extraVars, printHostListing, selectedSteps, type AnsibleStyleFlags } from '../ansible-style.js';
+import { checkVerbosity, extraVars, printHostListing, selectedSteps, type AnsibleStyleFlags } from '../ansible-style.js';
 import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
 import type { LoadedPlaybook } from '../../playbook/load.js';
 import type { ActionRegistry } from '../../actions/registry.js';
@@ -235,57 +234,5 @@ export async function applyCommand(playbookPath: string, flags: ApplyFlags, argv
   }
 }
 
-export function registerApplyCommand(program: Command): void {
-  const command = program
-    .command('apply')
-    .description('Plan and run a playbook on one host or a fleet (read-only steps run, mutating steps are gated)')
-    .argument('<playbook>', 'playbook YAML file');
-  addHostRunOptions(command);
-  addAnsibleStyleOptions(command, { steps: true, inputs: true })
-    .addHelpText(
-      'after',
-      `
-Examples:
-  runbook apply playbooks/spam-incident.yml --host demo --dry-run
-  runbook apply playbooks/spam-incident.yml --host demo --approve <hash from the dry-run>
-  runbook apply playbooks/spam-incident.yml -i fleet.yml -l 'cpanel*' --forks 20 --yes
-  runbook apply playbooks/spam-incident.yml -i hosts.ini --list-hosts
-
-Exit codes: 0 ok · 1 a step or host failed · 2 bad playbook, inputs or flags ·
-3 stopped at a gate (declined, or no terminal and no --yes) · 4 --approve hash differs ·
-5 audit log not writable · 130 interrupted`,
-    )
-    .action(async (playbook: string, flags: ApplyFlags) => {
-      process.exitCode = await applyCommand(playbook, flags, process.argv.slice(2));
-    });
-}
 
 /** The options of every command that plans and runs steps on hosts (apply, run). */
-export function addHostRunOptions(command: Command): Command {
-  return command
-    .option('-n, --dry-run', 'run read-only steps, plan the rest; change nothing')
-    .option('-y, --yes', 'accept every confirmation gate (for automation)')
-    .option('--approve <hash>', 'apply only if the fresh plan has this hash (from a dry-run); accepts its gates')
-    .option('--var <name=value>', 'set an input (repeatable)', collect, [])
-    .option('--vars-file <file>', 'YAML file of input values')
-    .option('-H, --host <host>', "target: 'demo' (built-in simulated cPanel host), 'local', or [user@]host[:port] over SSH (repeatable)", collect, [])
-    .option('-i, --inventory <file>', 'inventory of hosts and groups: runbook YAML, or Ansible INI/YAML with group_vars/ and host_vars/')
-    .option('-l, --limit <pattern>', 'hosts/groups/globs from the inventory, e.g. "web*,!web3"')
-    .option('-f, --forks <n>', 'hosts worked on at once', '10')
-    .option('--serial <n[,n...]>', 'batches of hosts; the first batch is a canary')
-    .option('--max-fail-percent <pct>', 'stop starting new hosts once this share of hosts failed')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log); changed keys are still refused')
-    .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
-    .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against (default ~/.ssh/known_hosts)')
-    .option('--audit-log <file>', 'write the audit log here instead of the audit directory')
-    .option('--audit-dir <dir>', 'directory for audit logs', 'runbook-audit')
-    .option('--secrets-file <file>', 'write generated secrets (new passwords) to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
-    .addOption(signKeyOption())
-    .addOption(signKeyPassphraseOption())
-    .option('--incident <target>', `attach the report to an incident: ${TARGET_FORMS}`)
-    .option('--rerun-failed <auditlog>', 'only the hosts that failed or were unreachable in that run')
-    .option('--break-stale-lock', "take over a host's run lock when its holder is gone, it is older than 6 hours, or it has had no owner file for 2 minutes (reported)")
-    .option('--json', 'machine-readable result on stdout')
-    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'));
-}

@@ -1,10 +1,9 @@
-import { Command } from 'commander';
 import { verifySignedLog } from '../../audit/sign.js';
 import { verifyAuditLog } from '../../audit/verify.js';
 import { listAuditRuns } from '../../audit/list.js';
 import { safeLine } from '../../core/text.js';
 import { FileReadError } from '../../core/read-error.js';
-import { EXIT } from '../../engine/run.js';
+import { EXIT } from '../../engine/exit-codes.js';
 import { reportError } from '../errors.js';
 import { printJson } from '../render/json.js';
 import { safeForTerminal } from '../../core/terminal-safe.js';
@@ -72,28 +71,4 @@ export function auditListCommand(dir: string, flags: { json?: boolean }): number
   } catch (error) {
     return reportError(error, flags.json === true);
   }
-}
-
-export function registerAuditCommand(program: Command): Command {
-  const audit = program.command('audit').description('Work with audit logs: verify, render, attach');
-  audit
-    .command('verify')
-    .description('Check the hash chain of an audit log and report the first broken record')
-    .argument('<log>', 'audit log (JSONL)')
-    .option('--pubkey <file>', 'also check the Ed25519 signature of the run summary (outcome and chain head) with this public key')
-    .option('--json', 'machine-readable result')
-    .addHelpText('after', '\nExit codes: 0 intact · 5 broken, truncated, unsigned or wrongly signed · 2 bad usage')
-    .action(async (file: string, flags: { json?: boolean; pubkey?: string }) => {
-      process.exitCode = await auditVerifyCommand(file, flags);
-    });
-  audit
-    .command('list')
-    .description('List past runs in an audit directory: time, playbook, hosts, outcome and whether the log verifies')
-    .argument('[dir]', 'audit directory', 'runbook-audit')
-    .option('--json', 'machine-readable list')
-    .addHelpText('after', "\nA log that does not verify says no under VERIFIED; 'runbook audit verify LOG' says where it breaks.\nExit codes: 0 listed · 2 the directory cannot be read")
-    .action((dir: string, flags: { json?: boolean }) => {
-      process.exitCode = auditListCommand(dir, flags);
-    });
-  return audit;
 }

@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { EXIT } from '../../engine/run.js';
+import { EXIT } from '../../engine/exit-codes.js';
 import { reportError } from '../errors.js';
 
 /** `runbook demo reset`: throw the demo host's state away and stage a fresh incident. */
@@ -20,18 +19,4 @@ export async function demoResetCommand(flags: { json?: boolean }): Promise<numbe
   } catch (error) {
     return reportError(error, flags.json === true);
   }
-}
-
-export function registerDemoCommand(program: Command): void {
-  const demo = program
-    .command('demo')
-    .description('The built-in demo host (--host demo): a simulated cPanel server with a spam incident in progress');
-  demo
-    .command('reset')
-    .description('Undo everything runs did to the demo host and stage a fresh incident')
-    .option('--json', 'machine-readable result')
-    .addHelpText('after', '\nThe demo host lives in $XDG_STATE_HOME/runbook/demo (else <tmpdir>/runbook-demo-<uid>); it is rebuilt\nafter 12 hours or when damaged, and reset with this command.')
-    .action(async (flags: { json?: boolean }) => {
-      process.exitCode = await demoResetCommand(flags);
-    });
 }

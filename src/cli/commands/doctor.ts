@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { EXIT } from '../../engine/run.js';
+import { EXIT } from '../../engine/exit-codes.js';
 import { probeSshBinding, type NativeBinding } from '../../transport/ssh-native.js';
 import { VERSION } from '../version.js';
 
@@ -28,15 +27,4 @@ export function doctorCommand(flags: { json?: boolean }): number {
   const report = runtimeReport();
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderRuntimeReport(report)}\n`);
   return report.sshNativeCrypto.loaded ? EXIT.ok : EXIT.failed;
-}
-
-export function registerDoctorCommand(program: Command): void {
-  program
-    .command('doctor')
-    .description('Show the Node runbook runs on and whether ssh2\'s native crypto loaded (same as --version -v)')
-    .option('--json', 'machine-readable result')
-    .addHelpText('after', '\nExit codes: 0 all in place · 1 the native SSH crypto did not load (SSH still works, slower)')
-    .action((flags: { json?: boolean }) => {
-      process.exitCode = doctorCommand(flags);
-    });
 }

@@ -1,5 +1,4 @@
 import { dirname, join } from 'node:path';
-import { Option, type Command } from 'commander';
 import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
@@ -11,14 +10,14 @@ import { renderOutcomeTable } from '../../fleet/outcome-table.js';
 import { renderPlan } from '../render/plan.js';
 import { plainProgress } from '../render/progress.js';
 import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
-import { auditFileName, collect, interruptibleRun, positiveInt } from '../run-support.js';
+import { auditFileName, interruptibleRun, positiveInt } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { VERSION } from '../version.js';
-import { summarySigner, signKeyOption, signKeyPassphraseOption, type SigningFlags } from '../signing-key.js';
+import { summarySigner, type SigningFlags } from '../signing-key.js';
 import { printJson } from '../render/json.js';
 import { reachChangedHosts } from './undo.js';
 
-interface ExpireFlags extends SigningFlags {
+export interface ExpireFlags extends SigningFlags {
   dryRun?: boolean;
   host: string[];
   inventory?: string;
@@ -115,47 +114,4 @@ export async function expireCommand(flags: ExpireFlags, argv: string[]): Promise
     run.dispose();
     audit?.close();
   }
-}
-
-export function registerExpireCommand(program: Command): void {
-  program
-    .command('expire')
-    .description('Lift holds and temporary denies whose deadline (hold_for, ttl) has passed and that no later run confirmed; an audited run of its own')
-    .option('-n, --dry-run', 'show what is due and the plan; change nothing')
-    .option('--audit-dir <dir>', 'audit logs to read, and where the expiry run writes its own', 'runbook-audit')
-    .option('-H, --host <host>', 'how to reach the hosts (default: the host names in the logs)', collect, [])
-    .option('-i, --inventory <file>', 'inventory that resolves the host names in the logs')
-    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory')
-    .option('-f, --forks <n>', 'hosts worked on at once', '10')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
-    .option('--now <time>', 'measure deadlines against this time (ISO 8601) instead of the clock; with --dry-run, what a later run would lift')
-    .addOption(signKeyOption())
-    .addOption(signKeyPassphraseOption())
-    .option('--json', 'machine-readable result on stdout')
-    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
-    .addHelpText(
-      'after',
-      `
-A step that holds a mailbox's or an account's outgoing mail with hold_for, or blocks an address
-for a time (a temporary CSF deny with its ttl), records its deadline in its audit log. For each
-host and held thing, the newest finished step about it in --audit-dir decides: a hold whose
-deadline has passed is lifted (its recorded undo runs); a later release, undo, expiry, hold
-without hold_for or permanent deny of the address means there is nothing to lift. A hold that found the thing already held
-sets no new deadline. Logs whose hash chain does not verify are not read (and listed).
-
-The deadline was approved with the hold, so the expiry needs no --yes; its gate is recorded as
-accepted by the deadline. Run it from cron or a systemd timer, e.g. every 5 minutes:
-  */5 * * * * root runbook expire --audit-dir /var/log/runbook --host local
-
-Examples:
-  runbook expire --dry-run
-  runbook expire --audit-dir /var/log/runbook -i fleet.yml --json
-
-Exit codes: 0 lifted (or nothing due) · 1 a release failed (tried again next time) · 2 bad flags
-or unreachable hosts named wrongly · 5 audit log not writable · 130 interrupted`,
-    )
-    .action(async (flags: ExpireFlags) => {
-      process.exitCode = await expireCommand(flags, process.argv.slice(2));
-    });
 }

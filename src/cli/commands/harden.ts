@@ -6,15 +6,13 @@
 import { hardenCheck } from '../../actions/harden/check.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { pastSpamSources, type PastSpamSource } from '../../harden/past-incidents.js';
 import { escapeForDisplay } from '../../parsers/malware-scan.js';
-import { addAnsibleStyleOptions } from '../ansible-style.js';
 import { reportError, UsageError } from '../errors.js';
-import { addHostRunOptions, applyCommand, type ApplyFlags } from './apply.js';
+import { applyCommand, type ApplyFlags } from './apply.js';
 import { adHocPlaybook } from './run.js';
 
-interface HardenFlags extends ApplyFlags {
+export interface HardenFlags extends ApplyFlags {
   check?: boolean;
 }
 
@@ -53,30 +51,13 @@ export function renderPastSources(sources: readonly PastSpamSource[], dir: strin
   return lines.join('\n') + '\n';
 }
 
-export function registerHardenCommand(program: Command): void {
-  const command = program
-    .command('harden')
-    .description('Check outgoing-mail limits (WHM Tweak Settings) and CSF alerts, and list what to tighten (read-only)')
-    .option('--check', 'read the settings and list the changes with their exact commands (required: applying is playbooks/harden.yml)');
-  addHostRunOptions(command);
-  addAnsibleStyleOptions(command, { steps: false, inputs: false }).addHelpText(
-    'after',
-    `
-Examples:
-  runbook harden --check --host demo
-  runbook harden --check -i hosts.ini --json
-  runbook apply playbooks/harden.yml --host demo      # apply what the check lists (asks first)
-  runbook undo                                        # put every value back
-
-Exit codes: as for 'runbook apply --dry-run'.`,
-  );
-  command.action(async (flags: HardenFlags) => {
-    if (flags.check !== true) {
-      process.exitCode = reportError(new UsageError("runbook harden only checks: add --check. To apply the changes run 'runbook apply playbooks/harden.yml' (undo with 'runbook undo')."), flags.json === true);
-      return;
-    }
-    process.exitCode = await applyCommand('runbook harden --check', { ...flags, dryRun: true, yes: false }, process.argv.slice(2), adHocPlaybook(hardenCheck.name, {}));
-    // Text mode only: --json keeps the single document apply prints.
-    if (flags.json !== true) process.stdout.write(renderPastSources(pastSpamSources(readAuditLogs(flags.auditDir)), flags.auditDir));
-  });
+/** `runbook harden --check`: a dry-run of the check action, then the past sources in text mode. */
+export async function hardenCommand(flags: HardenFlags, argv: string[]): Promise<number> {
+  if (flags.check !== true) {
+    return reportError(new UsageError("runbook harden only checks: add --check. To apply the changes run 'runbook apply playbooks/harden.yml' (undo with 'runbook undo')."), flags.json === true);
+  }
+  const code = await applyCommand('runbook harden --check', { ...flags, dryRun: true, yes: false }, argv, adHocPlaybook(hardenCheck.name, {}));
+  // Text mode only: --json keeps the single document apply prints.
+  if (flags.json !== true) process.stdout.write(renderPastSources(pastSpamSources(readAuditLogs(flags.auditDir)), flags.auditDir));
+  return code;
 }

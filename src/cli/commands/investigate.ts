@@ -1,27 +1,36 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Option, type Command } from 'commander';
-import { builtinActions } from '../../actions/registry.js';
-import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
-import { safeLine } from '../../core/text.js';
-import { EXIT } from '../../engine/run.js';
+import { EXIT } from '../../engine/exit-codes.js';
 import { investigate, renderInvestigation } from '../../investigate/report.js';
-import { loadPlaybook } from '../../playbook/load.js';
-import { resolveInputs } from '../../playbook/inputs.js';
 import { reportError, UsageError } from '../errors.js';
 import { investigationEntry, investigationJson, verdictFromFiles, verdictFromHost, type InvestigationJson } from '../render/investigation-json.js';
-import { plainProgress } from '../render/progress.js';
-import { auditFileName, collect, interruptibleRun, runReadOnly } from '../run-support.js';
 import { colorEnabled, createStyle } from '../style.js';
-import { targetsFromFlags } from '../targets.js';
-import { askHidden } from '../prompt-secret.js';
-import { PACKAGE_ROOT } from '../version.js';
-import { addAnsibleStyleOptions, checkVerbosity, printHostListing } from '../ansible-style.js';
-import { diagnosticLogger, diagnosticObserver, withDiagnostics } from '../diagnostics.js';
 import { printJson } from '../render/json.js';
 
-interface InvestigateFlags {
+/**
+ * What only an investigation of hosts needs (the playbook engine, SSH, the audit log): loaded
+ * when hosts are asked, so reading files copied off a server starts as fast as the scan allows.
+ */
+async function hostModules() {
+  const [registry, audit, text, load, inputs, progress, support, targets, prompt, version, ansible, diagnostics] = await Promise.all([
+    import('../../actions/registry.js'),
+    import('../../audit/writer.js'),
+    import('../../core/text.js'),
+    import('../../playbook/load.js'),
+    import('../../playbook/inputs.js'),
+    import('../render/progress.js'),
+    import('../run-support.js'),
+    import('../targets.js'),
+    import('../prompt-secret.js'),
+    import('../version.js'),
+    import('../ansible-style.js'),
+    import('../diagnostics.js'),
+  ]);
+  return { ...registry, ...audit, ...text, ...load, ...inputs, ...progress, ...support, ...targets, ...prompt, ...version, ...ansible, ...diagnostics };
+}
+
+export interface InvestigateFlags {
   host: string[];
   inventory?: string;
   limit?: string;
@@ -116,6 +125,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
       return incomplete ? EXIT.failed : EXIT.ok;
     }
 
+    const { builtinActions, loadPlaybook, PACKAGE_ROOT, resolveInputs, checkVerbosity, printHostListing, diagnosticLogger, diagnosticObserver, withDiagnostics, targetsFromFlags, askHidden, AuditWriter, auditFileName, plainProgress, interruptibleRun, runReadOnly, safeLine } = await hostModules();
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     // Files the command reads here have no meaning on a host: say so rather than ignore them.
@@ -179,50 +189,4 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
   } catch (error) {
     return reportError(error, json);
   }
-}
-
-export function registerInvestigateCommand(program: Command): void {
-  const command = program.command('investigate');
-  addAnsibleStyleOptions(command, { steps: false, inputs: false });
-  command
-    .description('Read-only spam investigation: who is sending, from which mailbox or script, from which IPs')
-    .option('-H, --host <host>', "'demo', 'local' or [user@]host[:port] over SSH (repeatable)", collect, [])
-    .option('-i, --inventory <file>', 'inventory of hosts and groups')
-    .option('-l, --limit <pattern>', 'hosts/groups/globs from the inventory')
-    .option('--mainlog <file>', 'offline: an Exim main log copied off a server, plain or gzip (repeatable: a rotated set)', (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .option('--spool <dir>', 'offline: an Exim spool directory (the one holding input/, or input/ itself)')
-    .option('--domlogs <dir>', 'offline: Apache domlogs, to find who requested a script')
-    .option('--maillog <file>', "offline: Dovecot's log (cPanel /var/log/maillog): addresses that read a mailbox's mail are its owner's (repeatable)", (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .option('--webmail-log <file>', "offline: cPanel's webmail logins (/usr/local/cpanel/logs/session_log or login_log): the addresses behind mail Exim saw from 127.0.0.1 (repeatable)", (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .option('--trusted-proxy <cidr>', 'an address or CIDR of your own proxy/load balancer: never blocked, the client is found past it (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .option('--proxy-ranges <file>', "CDN ranges (one CIDR a line) replacing the shipped Cloudflare list")
-    .option('--allow-list <file>', 'known bulk senders never flagged: one x@domain, domain, /directory or address/CIDR a line')
-    .option('--allow <entry>', 'one allow-list entry (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .option('--home-root <dir>', 'offline: parent of account homes as the main log names them (default /home, /home2, ...); the sending directories are read there (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
-    .option('--since <duration>', 'how far back in the main log to look', '24h')
-    .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
-    .option('--threads <n>', 'offline: threads reading one large main log (default: 2 on 2 or more cores)')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
-    .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
-    .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
-    .option('--audit-dir <dir>', 'directory for the audit log of the investigation', 'runbook-audit')
-    .option('--json', 'machine-readable findings on stdout')
-    .addOption(new Option('--no-color', 'no colours (also NO_COLOR=1)'))
-    .addHelpText(
-      'after',
-      `
-Examples:
-  runbook investigate --host demo
-  runbook investigate --host root@mail1.example.net --since 6h --json
-  runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
-  runbook investigate --mainlog exim_mainlog-20261115.gz --mainlog exim_mainlog --since 7d
-  runbook investigate --mainlog ./exim_mainlog --maillog ./maillog --allow news@shop.example --json
-
-Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated, or
-some evidence (queue, main log, spool) could not be read · 2 bad usage`,
-    )
-    .action(async (flags: InvestigateFlags) => {
-      process.exitCode = await investigateCommand(flags, process.argv.slice(2));
-    });
 }

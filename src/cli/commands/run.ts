@@ -4,16 +4,12 @@
  * does (plan, dry-run, gates, --yes/--approve, locks, audit log): an ad hoc change is no less
  * a change.
  */
-import type { Command } from 'commander';
 import { parse as parseYaml, stringify } from 'yaml';
-import { runExamples } from '../../actions/registry.js';
 import { parsePlaybook } from '../../playbook/load.js';
 import { reportError, UsageError } from '../errors.js';
-import { addAnsibleStyleOptions } from '../ansible-style.js';
-import { collect } from '../run-support.js';
-import { addHostRunOptions, applyCommand, type ApplyFlags, type PlaybookSource } from './apply.js';
+import { applyCommand, type ApplyFlags, type PlaybookSource } from './apply.js';
 
-interface RunFlags extends ApplyFlags {
+export interface RunFlags extends ApplyFlags {
   with: string[];
 }
 
@@ -57,33 +53,13 @@ export function adHocPlaybook(action: string, params: Record<string, unknown>): 
   };
 }
 
-export function registerRunCommand(program: Command): void {
-  const command = program
-    .command('run')
-    .description('Run one action on hosts without a playbook file (planned, gated and audited like apply)')
-    .argument('<action>', "action name, see 'runbook actions'")
-    .option('-w, --with <name=value>', 'an action parameter (repeatable); numbers, booleans and [lists] are read as YAML', collect, []);
-  addHostRunOptions(command);
-  addAnsibleStyleOptions(command, { steps: false, inputs: false })
-    .addHelpText(
-      'after',
-      `
-Examples:
-${runExamples()
-  .slice(0, 2)
-  .map((e, i) => (i === 0 ? `  runbook run ${e.name} --host demo ${e.args} --dry-run` : `  runbook run ${e.name} -i hosts.ini -l cpanel ${e.args} --yes`))
-  .join('\n')}
-
-Exit codes: as for 'runbook apply'.`,
-    )
-    .action(async (action: string, flags: RunFlags) => {
-      let source: PlaybookSource;
-      try {
-        source = adHocPlaybook(action, withParams(flags.with));
-      } catch (error) {
-        process.exitCode = reportError(error, flags.json === true);
-        return;
-      }
-      process.exitCode = await applyCommand(`runbook run ${action}`, flags, process.argv.slice(2), source);
-    });
+/** `runbook run ACTION`: the one-step playbook through everything `apply` does. */
+export async function runCommand(action: string, flags: RunFlags, argv: string[]): Promise<number> {
+  let source: PlaybookSource;
+  try {
+    source = adHocPlaybook(action, withParams(flags.with));
+  } catch (error) {
+    return reportError(error, flags.json === true);
+  }
+  return applyCommand(`runbook run ${action}`, flags, argv, source);
 }

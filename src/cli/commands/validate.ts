@@ -1,9 +1,8 @@
-import type { Command } from 'commander';
 import { builtinActions, type ActionRegistry } from '../../actions/registry.js';
 import { safeForTerminal } from '../../core/terminal-safe.js';
 import { formatPlaybookError, PlaybookError, type Diagnostic } from '../../playbook/diagnostics.js';
 import { loadPlaybook } from '../../playbook/load.js';
-import { EXIT } from '../../engine/run.js';
+import { EXIT } from '../../engine/exit-codes.js';
 import { formatJson } from '../render/json.js';
 
 export interface ValidationResult {
@@ -63,16 +62,4 @@ export async function validateCommand(files: string[], flags: { json?: boolean }
   process.stdout.write(output.stdout);
   process.stderr.write(output.stderr);
   return output.code;
-}
-
-export function registerValidateCommand(program: Command): void {
-  program
-    .command('validate')
-    .description('Check playbooks: YAML, schema, actions, parameters, input defaults and expressions (reports file:line:col)')
-    .argument('<playbook...>', 'playbook files')
-    .option('--json', 'machine-readable result')
-    .addHelpText('after', '\nExit codes: 0 all valid · 2 a playbook has problems')
-    .action(async (files: string[], flags: { json?: boolean }) => {
-      process.exitCode = await validateCommand(files, flags);
-    });
 }
