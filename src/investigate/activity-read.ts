@@ -32,6 +32,11 @@ class NeedleSet {
   readonly #width: number;
   readonly #pow: number;
   readonly #byHash = new Map<number, Buffer[]>();
+  /**
+   * Which low hash bits any needle has: most windows of a log line miss here, so the map is
+   * asked only at the few that may match (a map lookup at every byte was most of the cost).
+   */
+  readonly #maybe = new Uint8Array(1 << 16);
 
   constructor(needles: Buffer[]) {
     this.#width = Math.min(...needles.map((n) => n.length));
@@ -43,6 +48,7 @@ class NeedleSet {
       const list = this.#byHash.get(h) ?? [];
       list.push(n);
       this.#byHash.set(h, list);
+      this.#maybe[h & 0xffff] = 1;
     }
   }
 
@@ -55,14 +61,18 @@ class NeedleSet {
   foundIn(buf: Buffer, start: number, end: number): boolean {
     const w = this.#width;
     if (end - start < w) return false;
+    const maybe = this.#maybe;
+    const pow = this.#pow;
     let h = this.#hash(buf, start);
     for (let at = start; ; at++) {
-      const list = this.#byHash.get(h);
-      if (list !== undefined) {
-        for (const n of list) if (at + n.length <= end && buf.compare(n, 0, n.length, at, at + n.length) === 0) return true;
+      if (maybe[h & 0xffff] === 1) {
+        const list = this.#byHash.get(h);
+        if (list !== undefined) {
+          for (const n of list) if (at + n.length <= end && buf.compare(n, 0, n.length, at, at + n.length) === 0) return true;
+        }
       }
       if (at + w >= end) return false;
-      h = (Math.imul(h - Math.imul(buf[at]!, this.#pow), 257) + buf[at + w]!) | 0;
+      h = (Math.imul(h - Math.imul(buf[at]!, pow), 257) + buf[at + w]!) | 0;
     }
   }
 }
@@ -77,13 +87,14 @@ export async function* linesContaining(path: string, needles: string[], signal?:
   const set = patterns.length === 0 ? null : new NeedleSet(patterns);
   const marker = within === undefined ? null : Buffer.from(within);
   let carry: Buffer = Buffer.alloc(0);
-  const scan = function* (buf: Buffer, end: number): Generator<string> {
+  /** The matching lines of buf[from, end), `from` at a line start and `end` at a line end. */
+  const scan = function* (buf: Buffer, from: number, end: number): Generator<string> {
     if (set === null) return;
     if (marker !== null) {
       // Lines holding the marker, each once, then the needle test on those lines only.
-      let at = buf.indexOf(marker, 0);
+      let at = buf.indexOf(marker, from);
       while (at >= 0 && at < end) {
-        const start = at === 0 ? 0 : buf.lastIndexOf(0x0a, at - 1) + 1;
+        const start = at === from ? from : Math.max(from, buf.lastIndexOf(0x0a, at - 1) + 1);
         let stop = buf.indexOf(0x0a, at);
         if (stop < 0 || stop > end) stop = end;
         if (set.foundIn(buf, start, stop)) yield buf.toString('utf8', start, stop);
@@ -91,7 +102,7 @@ export async function* linesContaining(path: string, needles: string[], signal?:
       }
       return;
     }
-    let start = 0;
+    let start = from;
     while (start < end) {
       let stop = buf.indexOf(0x0a, start);
       if (stop < 0 || stop > end) stop = end;
@@ -101,23 +112,28 @@ export async function* linesContaining(path: string, needles: string[], signal?:
   };
   let first = onFirstLine;
   for await (const chunk of chunksOf(path, signal)) {
-    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
     if (first !== undefined) {
-      const nl = buf.indexOf(0x0a);
+      const whole = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const nl = whole.indexOf(0x0a);
       if (nl >= 0) {
-        first(buf.toString('utf8', 0, nl));
+        first(whole.toString('utf8', 0, nl));
         first = undefined;
       }
     }
-    const last = buf.lastIndexOf(0x0a);
-    if (last < 0) {
-      carry = buf;
+    // The line cut by the previous chunk is completed on its own; the rest of this chunk is
+    // scanned where it lies (joining every chunk to its carry copied the whole log once more).
+    const nl = chunk.indexOf(0x0a);
+    if (nl < 0) {
+      carry = Buffer.concat([carry, chunk]);
       continue;
     }
-    yield* scan(buf, last);
-    carry = Buffer.from(buf.subarray(last + 1));
+    const head = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, nl)]) : chunk.subarray(0, nl);
+    yield* scan(head, 0, head.length);
+    const last = chunk.lastIndexOf(0x0a);
+    if (last > nl) yield* scan(chunk, nl + 1, last);
+    carry = Buffer.from(chunk.subarray(last + 1));
   }
-  if (carry.length > 0) yield* scan(carry, carry.length);
+  if (carry.length > 0) yield* scan(carry, 0, carry.length);
 }
 
 /** Activity of `authIds` and `senders` from main logs and maillogs; unreadable files are reported. */

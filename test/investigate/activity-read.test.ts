@@ -33,4 +33,25 @@ describe('lines holding one of many strings', () => {
       { numRuns: 150 },
     );
   });
+
+  it('finds lines cut by the 4 MiB reads, and lines longer than a read, exactly once', async () => {
+    // Lines of every length around the read size, so that cuts fall inside, before and after
+    // the needle, on a newline, and inside a line longer than a whole read.
+    const lines: string[] = [];
+    let size = 0;
+    for (let i = 0; size < 13 * 1024 * 1024; i++) {
+      const pad = 'x'.repeat((i * 7919) % 3000);
+      const line = i % 9 === 0 ? `t${i} <= spam@bad.example ${pad}` : i % 13 === 0 ? `t${i} -> spam@bad.example ${pad}` : `t${i} <= ok@fine.example ${pad}`;
+      lines.push(line);
+      size += line.length + 1;
+    }
+    lines.splice(500, 0, `long <= spam@bad.example ${'y'.repeat(9 * 1024 * 1024)}`);
+    const file = join(dir, 'big');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    for (const within of [' <= ', undefined]) {
+      const got: string[] = [];
+      for await (const l of linesContaining(file, ['spam@bad.example'], undefined, undefined, within)) got.push(l);
+      expect(got).toEqual(lines.filter((l) => l.includes('spam@bad.example') && (within === undefined || l.includes(within))));
+    }
+  });
 });
