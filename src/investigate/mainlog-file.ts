@@ -6,7 +6,6 @@
  */
 import { existsSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
@@ -277,7 +276,9 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
         }
       }
     }
-    const workers = Math.max(1, Math.min(options.workers ?? Math.min(2, availableParallelism()), 8));
+    // One thread unless asked: on two cores a second one cost 7-9% more wall and CPU in the
+    // command users run (bench/RESULTS.md, issue 13 in short), its merge being dearer than its share.
+    const workers = Math.max(1, Math.min(options.workers ?? 1, 8));
     const ranges: [number, number][] = [];
     if (workers > 1 && end - start >= (options.splitThresholdBytes ?? WORKER_THRESHOLD)) {
       let s = start;

@@ -32,7 +32,7 @@ export interface InvestigateOptions {
   allowFile?: string;
   allow?: string[];
   since?: string;
-  /** Threads reading one large plain main log (default: two on two or more cores). */
+  /** Threads reading one large plain main log (default one; see the --threads help). */
   threads?: number;
   min_messages?: number;
   min_subject_repeats?: number;
