@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { GENESIS_HASH, type AuditRecord, type SummaryRecord } from './records.js';
+import { GENESIS_HASH, type AuditRecord, type StepFinishRecord, type StepStartRecord, type SummaryRecord } from './records.js';
 import { DuplicateKeyError, parseJsonStrict } from './strict-json.js';
 import { verifyAuditText } from './verify.js';
 import { sha256Hex } from './writer.js';
@@ -99,4 +99,22 @@ export function checkChain(log: ParsedAuditLog): ChainCheck {
 /** What a report shows about the file it was rendered from. */
 export function reportVerification(log: ParsedAuditLog, chain: ChainCheck = checkChain(log)) {
   return { head: log.head, chainOk: chain.linksHold, complete: chain.complete, problems: chain.problems };
+}
+
+/**
+ * Each finished step of a log with the record that started it (the start holds the params and
+ * whether it mutates), in log order, and the steps that started but never finished (the run
+ * stopped in the middle of them).
+ */
+export function pairSteps(records: readonly AuditRecord[]): { finished: { start: StepStartRecord | undefined; finish: StepFinishRecord }[]; unfinished: StepStartRecord[] } {
+  const open = new Map<string, StepStartRecord>();
+  const finished: { start: StepStartRecord | undefined; finish: StepFinishRecord }[] = [];
+  for (const record of records) {
+    if (record.type === 'step.start') open.set(`${record.host}\u0000${record.step}`, record);
+    if (record.type !== 'step.finish') continue;
+    const key = `${record.host}\u0000${record.step}`;
+    finished.push({ start: open.get(key), finish: record });
+    open.delete(key);
+  }
+  return { finished, unfinished: [...open.values()] };
 }

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionRegistry } from '../actions/registry.js';
 import type { UndoRecord } from '../actions/types.js';
-import { checkChain, parseAuditLog } from '../audit/read.js';
-import type { AuditRecord, HeaderRecord, StepStartRecord } from '../audit/records.js';
+import { checkChain, pairSteps, parseAuditLog } from '../audit/read.js';
+import type { AuditRecord, HeaderRecord } from '../audit/records.js';
 import { runPlaybook, type RunOptions, type RunReport } from '../engine/run.js';
 import type { Gatekeeper } from '../engine/types.js';
 import type { LoadedPlaybook } from '../playbook/load.js';
@@ -83,12 +83,7 @@ export function holdEvents(records: readonly AuditRecord[], log: string, registr
   const header = records.find((r): r is HeaderRecord => r.type === 'run.header');
   if (header === undefined || header.mode === 'dry-run') return [];
   const events: HoldEvent[] = [];
-  const open = new Map<string, StepStartRecord>();
-  for (const record of records) {
-    if (record.type === 'step.start') open.set(`${record.host}\u0000${record.step}`, record);
-    if (record.type !== 'step.finish') continue;
-    const start = open.get(`${record.host}\u0000${record.step}`);
-    open.delete(`${record.host}\u0000${record.step}`);
+  for (const { start, finish: record } of pairSteps(records).finished) {
     if (start === undefined || (record.status !== 'changed' && record.status !== 'ok')) continue;
     const action = registry.get(record.action);
     if (action === undefined || !action.mutates || action.hold === undefined) continue;

@@ -1,5 +1,6 @@
 import type { ActionRegistry } from '../actions/registry.js';
-import type { AuditRecord, HeaderRecord, StepStartRecord } from '../audit/records.js';
+import { pairSteps } from '../audit/read.js';
+import type { AuditRecord, HeaderRecord } from '../audit/records.js';
 import type { LoadedPlaybook } from '../playbook/load.js';
 import type { StepSpec } from '../playbook/schema.js';
 
@@ -54,12 +55,8 @@ export function buildUndoPlan(records: readonly AuditRecord[], registry?: Action
   const applied: UndoEntry[] = [];
   const irreversible: UndoLeftover[] = [];
   const manual: UndoLeftover[] = [];
-  const open = new Map<string, StepStartRecord>();
-  for (const record of records) {
-    if (record.type === 'step.start') open.set(`${record.host}\u0000${record.step}`, record);
-    if (record.type !== 'step.finish') continue;
-    const start = open.get(`${record.host}\u0000${record.step}`);
-    open.delete(`${record.host}\u0000${record.step}`);
+  const steps = pairSteps(records);
+  for (const { start, finish: record } of steps.finished) {
     if (record.status !== 'changed') continue;
     for (const text of record.irreversible ?? []) irreversible.push({ host: record.host, step: record.step, reason: text });
     for (const undo of record.undo ?? []) {
@@ -95,7 +92,7 @@ export function buildUndoPlan(records: readonly AuditRecord[], registry?: Action
     }
   }
   // Mutating steps that started and never finished: the run stopped in the middle of them.
-  for (const start of open.values()) {
+  for (const start of steps.unfinished) {
     if (start.mutates) manual.push({ host: start.host, step: start.step, reason: `${start.action} started but never finished (the run was interrupted); check the host by hand` });
   }
   const entries = applied.reverse();

@@ -362,8 +362,9 @@ function describeWho(sender: string | undefined, authId: string | undefined): st
 }
 
 function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
+  const name = alwaysQuarantine ? 'exim.queue.quarantine' : 'exim.queue.purge';
   return defineAction({
-  name: alwaysQuarantine ? 'exim.queue.quarantine' : 'exim.queue.purge',
+  name,
   description: alwaysQuarantine
     ? "Remove one sender's messages from the Exim queue, each kept aside (spool files and a manifest) so runbook undo can put it back"
     : "Remove one sender's messages from the Exim queue (exact envelope sender or SMTP AUTH id), keeping header evidence first; quarantine: true keeps the messages too",
@@ -380,7 +381,7 @@ function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
   },
   async plan(ctx, params: PurgeParams): Promise<ActionPlan<PlanData>> {
     const authId = requireAuthId(params.auth_id);
-    if (params.sender === undefined && authId === undefined) throw new ActionError(`${alwaysQuarantine ? 'exim.queue.quarantine' : 'exim.queue.purge'} needs a sender, an auth_id or both.`);
+    if (params.sender === undefined && authId === undefined) throw new ActionError(`${name} needs a sender, an auth_id or both.`);
     const sender = params.sender === undefined ? undefined : requireSender(params.sender);
     const max = params.max ?? DEFAULT_MAX;
     const batch = params.batch ?? DEFAULT_BATCH;
