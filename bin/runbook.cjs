@@ -40,12 +40,18 @@ function bundledNode() {
 function reexec(node) {
   var env = Object.assign({}, process.env);
   env[REEXEC_MARK] = '1';
-  var child = childProcess.spawn(node, [__filename].concat(process.argv.slice(2)), { stdio: 'inherit', env: env });
-  // The child shares this process group, so Ctrl-C, a terminal hangup, `timeout` and service
-  // managers signal both. This process only waits for the child's exit: passing a signal on
-  // would deliver it twice, and a second interrupt means "quit at once" to the run.
+  // An IPC channel beside the terminal: a stop signal sent to this process alone (`kill PID`,
+  // a service manager that signals only the main process) is relayed over it. A signal to the
+  // whole process group (Ctrl-C, a hangup, `timeout`) reaches the child too; the child counts
+  // a relayed signal and its own as one (src/cli/stop-signals.ts), so Ctrl-C is never doubled
+  // into "quit at once".
+  var child = childProcess.spawn(node, [__filename].concat(process.argv.slice(2)), { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env: env });
   ['SIGINT', 'SIGTERM', 'SIGHUP'].forEach(function (name) {
-    process.on(name, function () {});
+    process.on(name, function () {
+      if (child.connected) {
+        child.send({ runbookStopSignal: name }, function () {});
+      }
+    });
   });
   child.on('error', function (error) {
     process.stderr.write('runbook: cannot start ' + node + ': ' + error.message + '\n');
