@@ -21,6 +21,11 @@ export interface WatchRunOptions {
   err: NodeJS.WritableStream;
   /** Aborted to stop (SIGTERM): the read under way finishes, the state is saved. */
   signal: AbortSignal;
+  /**
+   * Aborted to reload (SIGHUP): following stops as on `signal`, but a response under way is
+   * left to finish (a reload must not interrupt containment); the caller starts again.
+   */
+  reload?: AbortSignal;
 }
 
 export interface WatchRunResult {
@@ -130,8 +135,11 @@ export async function runWatch(config: WatchConfig, responder: TriggerResponder,
       if (fromEvents) watcher.on('triggers', (t) => hand(t, false));
       watcher.start();
       const stopped = new Promise<null>((resolve) => {
-        if (options.signal.aborted) resolve(null);
-        options.signal.addEventListener('abort', () => resolve(null), { once: true });
+        for (const s of [options.signal, options.reload]) {
+          if (s === undefined) continue;
+          if (s.aborted) resolve(null);
+          s.addEventListener('abort', () => resolve(null), { once: true });
+        }
       });
       const error = await Promise.race([failed, stopped]);
       if (error !== null) {
@@ -140,7 +148,7 @@ export async function runWatch(config: WatchConfig, responder: TriggerResponder,
         await queue;
         throw error;
       }
-      result.interrupted = true;
+      result.interrupted = options.signal.aborted;
     }
   } finally {
     await watcher.stop();

@@ -120,6 +120,32 @@ describe('runbook watch, long-running and from cron', () => {
     expect(cron.code).toBe(0);
   });
 
+  it('SIGHUP re-reads the config without losing its place; a config that no longer reads is refused and the watcher runs on', async () => {
+    const w = startWatch();
+    await w.next(readTo(0));
+    writeFileSync(config, readFileSync(config, 'utf8').replace('threshold: 20', 'threshold: 5'));
+    w.child.kill('SIGHUP');
+    expect(await w.next((o) => o.type === 'reload')).toEqual({ type: 'reload', message: `reloaded ${config}` });
+    appendFileSync(mainlog, text(burst(0, 6)));
+    const trigger = (await w.next((o) => o.type === 'trigger')).trigger as { trippedAt: string; observed: { value: number; threshold: number } };
+    expect(trigger.observed).toMatchObject({ value: 5, threshold: 5 });
+    expect(trigger.trippedAt).toBe(iso(4));
+    await w.next((o) => o.type === 'outcome');
+
+    writeFileSync(config, 'rules: [\n');
+    w.child.kill('SIGHUP');
+    const refused = (await w.next((o) => o.type === 'reload')).message as string;
+    expect(refused).toMatch(/^reload refused, still running with the configuration read before: /);
+    // Still following, with the rules read before.
+    const more = w.next(readTo(Buffer.byteLength(text(burst(0, 8)))));
+    appendFileSync(mainlog, text(burst(6, 8)));
+    await more;
+    w.child.kill('SIGTERM');
+    const [code] = (await once(w.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(w.lines.filter((o) => o.type === 'trigger')).toHaveLength(1);
+  });
+
   it('--once answers what tripped since the last run and exits 1 when a response did not contain it', async () => {
     appendFileSync(mainlog, text(burst(0, 20)));
     const r = await runCli(['watch', '--config', config, '--once']);

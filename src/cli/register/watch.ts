@@ -17,7 +17,9 @@ Reads the logs from where the last run stopped (the state file: positions, slidi
 unanswered triggers, written atomically), through rotation by rename or copytruncate. A log
 never read before is started at its end (start_at: beginning to read it whole). Each rule
 trips at most once per key per its longest window; the trigger is saved before it is handed
-over, so killing and restarting neither repeats nor loses one.
+over, so killing and restarting neither repeats nor loses one. SIGHUP (systemctl reload)
+re-reads the config after the read under way, keeping its place and letting a response under
+way finish; a config that no longer reads is refused and the watcher runs on with the old one.
 
 Rules shipped (thresholds in the config, per-key overrides and the allow-list there too):
   compromised-mailbox  per SMTP AUTH id: 8 messages in 2m, 40 in 1h, 500 unique recipients in 1h, 25 failures in 1h
