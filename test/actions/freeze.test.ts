@@ -52,7 +52,8 @@ describe.runIf(requireExim())('exim.queue.freeze and thaw on a real Exim queue',
     const after = frozenById(sim.tools.exim);
     expect([...after].filter(([, f]) => f).map(([id]) => id).sort()).toEqual([...frozenIds].sort());
     expect(result.changes).toEqual([{ kind: 'messages-frozen', count: 7, ids: frozenIds, sender: SPAMMER, authId: SPAMMER }]);
-    expect(result.undo).toEqual([{ action: 'exim.queue.thaw', params: { ids: frozenIds, max: 7 }, description: expect.any(String) }]);
+    // The thaw names the sender and login too: expiry and undo read it as the end of this hold.
+    expect(result.undo).toEqual([{ action: 'exim.queue.thaw', params: { sender: SPAMMER, auth_id: SPAMMER, ids: frozenIds, max: 7 }, description: expect.any(String) }]);
     // Already frozen: nothing more to do.
     expect((await mutating(queueFreeze).plan(ctx, { sender: SPAMMER } as never)).noop).toBe(true);
 
@@ -65,6 +66,21 @@ describe.runIf(requireExim())('exim.queue.freeze and thaw on a real Exim queue',
     const restored = frozenById(sim.tools.exim);
     expect([...restored].filter(([, f]) => f).map(([id]) => id)).toEqual([own]);
     expect(thawed.result.undo?.[0]?.action).toBe('exim.queue.freeze');
+  });
+
+  it('with hold_for the freeze is a hold with a deadline, which its thaw ends', async () => {
+    const t0 = Date.now();
+    const { result } = await planAndRun(queueFreeze, ctx, { sender: SPAMMER, hold_for: '4h' });
+    const until = result.outputs['until'] as string;
+    expect(Date.parse(until) - t0).toBeGreaterThanOrEqual(4 * 3_600_000);
+    expect(Date.parse(until) - t0).toBeLessThan(4 * 3_600_000 + 600_000);
+    expect(result.changes).toEqual([expect.objectContaining({ kind: 'messages-frozen', sender: SPAMMER, until })]);
+    const held = queueFreeze.hold!({ sender: SPAMMER, hold_for: '4h' } as never);
+    expect(held).toEqual({ target: `queued-mail:sender=${SPAMMER}`, held: true, timed: true });
+    expect(queueThaw.hold!(result.undo![0]!.params as never)).toEqual({ target: held!.target, held: false, timed: false });
+    // Bare IDs say nothing about whose mail it was.
+    expect(queueThaw.hold!({ ids: ['1xV5FE-0001it-00'] } as never)).toBeUndefined();
+    await expect(mutating(queueThaw).plan(ctx, { sender: SPAMMER, hold_for: '4h' } as never)).rejects.toThrow(/takes no hold_for/);
   });
 
   it('refuses a wildcard sender and more messages than max, changing nothing', async () => {

@@ -154,6 +154,12 @@ describe.runIf(requireExim())('unattended response to a trigger', { timeout: 240
     // The account's outgoing mail is held all the same.
     expect(readFileSync(join(host.root, 'etc/outgoing_mail_suspended_users'), 'utf8').split('\n')).toContain(m.cpanelUser);
     expect(outcome.approveCommand).toMatch(/-e account=\S+ .*--approve [0-9a-f]+$/);
+    const frozenIds = async (): Promise<Set<string | undefined>> =>
+      new Set([...(await host.exim(['-bp'])).stdout.matchAll(/^\s*\d+[mhd]\s+\S*\s+(\S+) <[^>]*> \*\*\* frozen \*\*\*/gm)].map((f) => f[1]));
+    const scriptIds = m.messages.script;
+    expect(scriptIds.length).toBeGreaterThan(0);
+    const frozenBefore = await frozenIds();
+    expect(scriptIds.filter((id) => !frozenBefore.has(id))).toEqual([]);
 
     // Nobody approves: five hours on (given as --now, not waited for) the expiry lifts the
     // account's hold in an audited run, and leaves the mailbox hold the approval confirmed.
@@ -162,6 +168,9 @@ describe.runIf(requireExim())('unattended response to a trigger', { timeout: 240
     expect(expired.code, expired.stdout + expired.stderr).toBe(0);
     expect(readFileSync(join(host.root, 'etc/outgoing_mail_suspended_users'), 'utf8').split('\n')).not.toContain(m.cpanelUser);
     expect(suspensions()).toContain(m.mailbox.split('@')[0]!);
+    // The script's queued mail was frozen with the same deadline: thawed with the hold.
+    const frozenAfter = await frozenIds();
+    expect(scriptIds.filter((id) => frozenAfter.has(id))).toEqual([]);
     const expiryLog = (JSON.parse(expired.stdout) as { auditLog: string }).auditLog;
     expect((await verifyAuditLog(expiryLog)).ok).toBe(true);
   });

@@ -1,13 +1,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { isEximId } from '../../parsers/exim-id.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan, type ActionResult } from '../types.js';
+import { holdDeadline, HoldForParam, holdLength } from '../hold-deadline.js';
+import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan, type ActionResult, type HoldEffect } from '../types.js';
 import { listQueue, requireAuthId, requireSender, selectMessages, spoolInfo, type SpoolInfo } from './purge.js';
 
 /*
  * Freeze a sender's queued messages (exim -Mf) so nothing more of them is delivered while a
  * human looks, and thaw them again (exim -Mt). A freeze records exactly the IDs it froze, so its
- * undo thaws those and never a message Exim froze for its own reasons.
+ * undo thaws those and never a message Exim froze for its own reasons. With `hold_for` the
+ * freeze is a hold with a deadline: `runbook expire` runs that undo once it has passed, unless a
+ * later run confirmed it (the watcher's containment freezes so, beside its mailbox hold).
  */
 
 const Params = Type.Object(
@@ -17,6 +20,7 @@ const Params = Type.Object(
     ids: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}$' }), { maxItems: 1_000_000, description: 'Exactly these message IDs (what an undo names)' })),
     max: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 5000, description: 'Refuse when more messages match' })),
     batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000, description: 'IDs per exim call' })),
+    hold_for: HoldForParam,
   },
   { additionalProperties: false },
 );
@@ -62,6 +66,7 @@ function describeWho(w: Who): string {
 
 interface PlanData extends Who {
   batch: number;
+  holdFor?: string;
   /** The messages to freeze (or thaw): those matching, not yet in the wanted state. */
   targets: string[];
 }
@@ -76,6 +81,15 @@ async function select(ctx: ActionContext, w: Who): Promise<{ id: string; frozen:
   const selection = await selectMessages(ctx, w.sender, w.authId, async () => (spool ??= await spoolInfo(ctx)));
   const named = new Set(w.ids ?? []);
   return selection.messages.filter((m) => w.ids === undefined || named.has(m.id)).map((m) => ({ id: m.id, frozen: m.frozen }));
+}
+
+/**
+ * What a freeze holds, for expiry and undo: the queued mail of one sender or login. A thaw of
+ * bare IDs says nothing about it (it is not known whose they were).
+ */
+function freezeTarget(params: FreezeParams): string | undefined {
+  const parts = [params.sender !== undefined ? `sender=${params.sender.toLowerCase()}` : undefined, params.auth_id !== undefined ? `auth=${params.auth_id}` : undefined].filter((p) => p !== undefined);
+  return parts.length === 0 ? undefined : `queued-mail:${parts.join(',')}`;
 }
 
 function freezeAction(freeze: boolean): Action<typeof Params> {
@@ -94,18 +108,20 @@ function freezeAction(freeze: boolean): Action<typeof Params> {
     outputs: { matched: 'messages that matched', [freeze ? 'frozen' : 'thawed']: `messages ${freeze ? 'frozen' : 'thawed'} by this step`, ids: `their IDs` },
     async plan(ctx, params: FreezeParams): Promise<ActionPlan<PlanData>> {
       const w = who(params, verb);
+      if (!freeze && params.hold_for !== undefined) throw new ActionError('a thaw takes no hold_for: it ends a hold.');
+      holdLength(params.hold_for);
       const max = params.max ?? DEFAULT_MAX;
       const batch = params.batch ?? DEFAULT_BATCH;
       const matched = await select(ctx, w);
       const targets = matched.filter((m) => m.frozen !== freeze).map((m) => m.id);
       if (targets.length > max) throw new ActionError(`${targets.length} queued messages match ${describeWho(w)}, more than max ${max}; nothing was changed. Raise max if that is right.`);
-      const data: PlanData = { ...w, batch, targets };
+      const data: PlanData = { ...w, batch, targets, ...(params.hold_for !== undefined ? { holdFor: params.hold_for } : {}) };
       const facts = { matched: matched.length, already: matched.length - targets.length, sample_ids: targets.slice(0, 5) };
-      const hashed = { verb, sender: w.sender ?? null, auth_id: w.authId ?? null, ids: w.ids ?? null, max };
+      const hashed = { verb, sender: w.sender ?? null, auth_id: w.authId ?? null, ids: w.ids ?? null, max, ...(params.hold_for !== undefined ? { hold_for: params.hold_for } : {}) };
       if (targets.length === 0) return { summary: `no queued messages of ${describeWho(w)} to ${verb}`, commands: [], noop: true, hashed, data, facts };
       const commands = [];
       for (let i = 0; i < targets.length; i += batch) commands.push({ argv: [ctx.host.tools.exim, flag, ...targets.slice(i, i + batch)], okExitCodes: [0, 1], timeoutMs: 600_000 });
-      return { summary: `${verb} ${targets.length} queued messages of ${describeWho(w)} (exim ${flag})`, commands, hashed, data, facts };
+      return { summary: `${verb} ${targets.length} queued messages of ${describeWho(w)} (exim ${flag})${params.hold_for !== undefined ? ` for ${params.hold_for}` : ''}`, commands, hashed, data, facts };
     },
     async run(ctx, _params, plan) {
       const data = plan.data!;
@@ -123,17 +139,24 @@ function freezeAction(freeze: boolean): Action<typeof Params> {
       // Each record gets its own copy of the ID list: the audit writer prints a shared one as [circular].
       const outputs = { matched: data.targets.length, [freeze ? 'frozen' : 'thawed']: changed.length, ids: changed, gone_ids: gone };
       if (changed.length === 0) return { changed: false, outputs, summary: `no messages of ${describeWho(data)} ${freeze ? 'frozen' : 'thawed'}` };
+      const until = freeze ? holdDeadline(data.holdFor) : undefined;
+      // The thaw names the same sender or login as the freeze, so expiry and undo see it end this hold.
+      const whose = { ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { auth_id: data.authId } : {}) };
       return {
         changed: true,
-        outputs,
-        summary: `${freeze ? 'froze' : 'thawed'} ${changed.length} queued messages of ${describeWho(data)}${gone.length > 0 ? `, ${gone.length} already gone` : ''}`,
+        outputs: { ...outputs, ...(until !== undefined ? { until } : {}) },
+        summary: `${freeze ? 'froze' : 'thawed'} ${changed.length} queued messages of ${describeWho(data)}${until !== undefined ? ` until ${until}` : ''}${gone.length > 0 ? `, ${gone.length} already gone` : ''}`,
         changes: [
           freeze
-            ? { kind: 'messages-frozen', count: changed.length, ids: [...changed], ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}) }
+            ? { kind: 'messages-frozen', count: changed.length, ids: [...changed], ...(data.sender !== undefined ? { sender: data.sender } : {}), ...(data.authId !== undefined ? { authId: data.authId } : {}), ...(until !== undefined ? { until } : {}) }
             : { kind: 'messages-thawed', count: changed.length, ids: [...changed] },
         ],
-        undo: [{ action: inverse, params: { ids: [...changed], max: Math.max(changed.length, 1) }, description: `${freeze ? 'thaw' : 'freeze'} the ${changed.length} messages again` }],
+        undo: [{ action: inverse, params: { ...whose, ids: [...changed], max: Math.max(changed.length, 1) }, description: `${freeze ? 'thaw' : 'freeze'} the ${changed.length} messages again` }],
       };
+    },
+    hold: (params: FreezeParams): HoldEffect | undefined => {
+      const target = freezeTarget(params);
+      return target === undefined ? undefined : { target, held: freeze, timed: freeze && params.hold_for !== undefined };
     },
     ...(freeze ? { counters: { messages_frozen: 'messages frozen' }, counts: (result: ActionResult) => ({ messages_frozen: typeof result.outputs.frozen === 'number' ? result.outputs.frozen : 0 }) } : {}),
   });
