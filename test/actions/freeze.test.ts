@@ -75,11 +75,11 @@ describe.runIf(requireExim())('exim.queue.freeze and thaw on a real Exim queue',
     expect(Date.parse(until) - t0).toBeGreaterThanOrEqual(4 * 3_600_000);
     expect(Date.parse(until) - t0).toBeLessThan(4 * 3_600_000 + 600_000);
     expect(result.changes).toEqual([expect.objectContaining({ kind: 'messages-frozen', sender: SPAMMER, until })]);
-    const held = queueFreeze.hold!({ sender: SPAMMER, hold_for: '4h' } as never);
+    const held = mutating(queueFreeze).hold!({ sender: SPAMMER, hold_for: '4h' } as never);
     expect(held).toEqual({ target: `queued-mail:sender=${SPAMMER}`, held: true, timed: true });
-    expect(queueThaw.hold!(result.undo![0]!.params as never)).toEqual({ target: held!.target, held: false, timed: false });
+    expect(mutating(queueThaw).hold!(result.undo![0]!.params as never)).toEqual({ target: held!.target, held: false, timed: false });
     // Bare IDs say nothing about whose mail it was.
-    expect(queueThaw.hold!({ ids: ['1xV5FE-0001it-00'] } as never)).toBeUndefined();
+    expect(mutating(queueThaw).hold!({ ids: ['1xV5FE-0001it-00'] } as never)).toBeUndefined();
     await expect(mutating(queueThaw).plan(ctx, { sender: SPAMMER, hold_for: '4h' } as never)).rejects.toThrow(/takes no hold_for/);
   });
 
