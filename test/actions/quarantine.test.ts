@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseManifest, parseSha256sum, queueRestore } from '../../src/actions/exim/quarantine.js';
+import { parseDf, parseDuTotal, parseManifest, parseSha256sum, quarantineReserve, queueRestore } from '../../src/actions/exim/quarantine.js';
 import { queuePurge, queueQuarantine } from '../../src/actions/exim/purge.js';
 import { builtinActions } from '../../src/actions/registry.js';
 import { readAuditLog } from '../../src/audit/read.js';
@@ -42,6 +42,56 @@ describe('quarantine helpers', () => {
     const evil = { ...manifest, messages: [{ ...entry, files: [{ name: '../../etc/passwd', sha256: 'a'.repeat(64) }, entry.files[1]] }] };
     expect(() => parseManifest(JSON.stringify(evil), '/q')).toThrow(/will not restore/);
     expect(() => parseManifest('{"format":"other"}', '/q')).toThrow(/not a runbook quarantine manifest/);
+  });
+});
+
+describe('room for a quarantine', () => {
+  it('reads df and du, and keeps 2% of the filesystem free, at least 100 MiB and at most 1 GiB', () => {
+    expect(parseDf('   1B-blocks       Avail\n270553174016 79635521536\n')).toEqual({ size: 270553174016, avail: 79635521536 });
+    expect(parseDf('')).toBeUndefined();
+    expect(parseDuTotal('3\t/etc/hostname\n3\ttotal\n')).toBe(3);
+    expect(quarantineReserve(1e9)).toBe(100 * 2 ** 20);
+    expect(quarantineReserve(20e9)).toBe(400e6);
+    expect(quarantineReserve(270e9)).toBe(2 ** 30);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+describe.runIf(requireExim() && (isRoot || (process.env.CI ?? '') !== ''))('a quarantine on a nearly full filesystem (tmpfs)', () => {
+  let sim: SimHost;
+  let ctx: TestContext;
+  let mount: string;
+  beforeEach(() => {
+    // Under CI a missing part fails the test; mounting needs root.
+    expect(isRoot, 'mounting a tmpfs for the quarantine needs root').toBe(true);
+    sim = simHost({ exim: 'real' });
+    ctx = makeContext({ tools: sim.tools, layout: sim.layout, env: sim.env });
+    queueMessages(sim.tools.exim, Array.from({ length: 3 }, (_, i) => ({ from: SPAMMER, subject: `prize ${i}` })));
+    mount = join(sim.root, 'small');
+    mkdirSync(mount);
+    // 64 MiB: less than the 100 MiB a quarantine must leave free.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'tmpfs', mount]);
+  });
+  afterEach(() => {
+    execFileSync('umount', [mount]);
+    sim.cleanup();
+  });
+
+  it('is refused before anything is removed, saying what to do', async () => {
+    const before = [...listing(sim.tools.exim).keys()].sort();
+    await expect(mutating(queueQuarantine).plan(ctx, { sender: SPAMMER, quarantine_dir: join(mount, 'q') } as never)).rejects.toThrow(
+      /the quarantine needs [\d.]+ MiB under \S+\/small\/q, and \S+\/small's filesystem has 64\.0 MiB free: copying would leave less than 100\.0 MiB.*Nothing was removed\. Give quarantine_dir on a filesystem with room/,
+    );
+    expect([...listing(sim.tools.exim).keys()].sort()).toEqual(before);
+    expect(ctx.calls.some((c) => c.argv.includes('-Mrm') || c.argv[0] === 'cp')).toBe(false);
+  });
+
+  it('goes ahead where there is room, and the plan says how much it copies', async () => {
+    execFileSync('mount', ['-o', 'remount,size=256m', mount]);
+    const { plan, result } = await planAndRun(queueQuarantine, ctx, { sender: SPAMMER, quarantine_dir: join(mount, 'q') });
+    expect(plan.facts).toMatchObject({ quarantine_bytes: expect.any(Number), free_bytes: 256 * 2 ** 20 });
+    expect((plan.facts as { quarantine_bytes: number }).quarantine_bytes).toBeGreaterThan(0);
+    expect(result.outputs['removed']).toBe(3);
   });
 });
 

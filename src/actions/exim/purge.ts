@@ -4,7 +4,7 @@ import { isEximId, spoolHeaderPath } from '../../parsers/exim-id.js';
 import { parseQueueListing, type QueueMessage } from '../../parsers/exim-bp.js';
 import { describeCommandFailure } from '../service/command-failure.js';
 import { ActionError, defineAction, type Action, type ActionContext, type ActionPlan, type ActionResult, type UndoRecord } from '../types.js';
-import { Quarantine, queueRestore } from './quarantine.js';
+import { checkQuarantineSpace, Quarantine, queueRestore } from './quarantine.js';
 
 /*
  * exim.queue.purge: remove one sender's messages from the queue, keeping evidence first.
@@ -403,7 +403,9 @@ function purgeAction(alwaysQuarantine: boolean): Action<typeof Params> {
       quarantine,
       quarantineDir: params.quarantine_dir,
     };
-    const facts = { matched: count, queue_total: selection.queueTotal, sample_ids: selection.ids.slice(0, 5), restorable: quarantine };
+    // Refused here, in the plan a dry-run shows, when the copies would fill the spool's filesystem.
+    const room = quarantine && count > 0 ? await checkQuarantineSpace(ctx, await getSpool(), params.quarantine_dir, selection.ids) : undefined;
+    const facts = { matched: count, queue_total: selection.queueTotal, sample_ids: selection.ids.slice(0, 5), restorable: quarantine, ...(room !== undefined ? { quarantine_bytes: room.need, free_bytes: room.avail } : {}) };
     const hashed = { sender: sender ?? null, auth_id: authId ?? null, max, ...(quarantine ? { quarantine: params.quarantine_dir ?? true } : {}) };
     if (count === 0) return { summary: `no queued messages from ${who}`, commands: [], noop: true, hashed, data, facts };
     const commands = [];

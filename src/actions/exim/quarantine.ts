@@ -11,7 +11,8 @@ import { listQueue, spoolInfo, type SpoolInfo } from './purge.js';
  * The queue quarantine: before exim -Mrm, each message's spool files (-H envelope and headers,
  * -D body) are copied aside with a manifest (ID, sender, recipients, sha256 of every file), so
  * a wrongly removed message can be put back into the spool exactly as it was. The copies stay on
- * the host, beside Exim's spool (same filesystem, same owner), until someone deletes them.
+ * the host, beside Exim's spool (same filesystem, same owner), until someone deletes them; a
+ * quarantine that would leave that filesystem nearly full is refused before anything is removed.
  */
 
 export const MANIFEST = 'manifest.json';
@@ -78,6 +79,67 @@ async function sha256Files(ctx: ActionContext, paths: readonly string[]): Promis
 async function run(ctx: ActionContext, command: CommandSpec, what: string): Promise<void> {
   const result = await ctx.exec(command);
   if (result.exitCode !== 0) throw new ActionError(`cannot ${what}: ${describeCommandFailure(result)}`);
+}
+
+/** Free space a quarantine must leave on its filesystem: Exim stops taking mail on a full spool. Pure. */
+export function quarantineReserve(filesystemBytes: number): number {
+  return Math.min(Math.max(100 * 2 ** 20, Math.floor(filesystemBytes * 0.02)), 2 ** 30);
+}
+
+/** `df -B1 --output=size,avail` output: the filesystem's size and free bytes. Pure. */
+export function parseDf(stdout: string): { size: number; avail: number } | undefined {
+  const m = /^\s*(\d+)\s+(\d+)\s*$/m.exec(stdout.split('\n').slice(1).join('\n'));
+  return m === null ? undefined : { size: Number(m[1]), avail: Number(m[2]) };
+}
+
+/** `du -c -b` output: its total line. Pure. */
+export function parseDuTotal(stdout: string): number {
+  const m = /^(\d+)\s+total$/m.exec(stdout);
+  return m === null ? 0 : Number(m[1]);
+}
+
+export interface QuarantineSpace {
+  /** Bytes of the messages' spool files. */
+  need: number;
+  avail: number;
+  reserve: number;
+  /** The existing directory `df` was asked about. */
+  checked: string;
+}
+
+/**
+ * Whether the copies of `ids` fit where the quarantine goes and leave the reserve free: the copies
+ * go beside Exim's spool by default, and filling that filesystem would stop the server's mail.
+ * Throws with what to do when they do not; nothing has been changed then.
+ */
+export async function checkQuarantineSpace(ctx: ActionContext, spool: SpoolInfo, base: string | undefined, ids: readonly string[]): Promise<QuarantineSpace> {
+  const target = (base ?? `${spoolDirectory(spool)}/runbook-quarantine`).replace(/\/+$/, '') || '/';
+  // The quarantine directory may not exist yet: ask about its nearest existing parent.
+  let checked = target;
+  let fs: { size: number; avail: number } | undefined;
+  for (;;) {
+    const r = await ctx.exec({ argv: ['df', '-B1', '--output=size,avail', '--', checked], okExitCodes: [0, 1], timeoutMs: 30_000 });
+    fs = r.exitCode === 0 ? parseDf(r.stdout) : undefined;
+    if (fs !== undefined || checked === '/') break;
+    checked = checked.slice(0, checked.lastIndexOf('/')) || '/';
+  }
+  if (fs === undefined) throw new ActionError(`cannot tell how much room there is for the quarantine under ${target} (df answered nothing); nothing was removed.`);
+  const files = ids.flatMap((id) => (['H', 'D'] as const).map((s) => `${spool.inputDir}/${spoolName(id, s, spool.split)}`));
+  let need = 0;
+  for (let i = 0; i < files.length; i += FILE_BATCH) {
+    // Exit 1: a message delivered meanwhile has no files; it needs no room.
+    const r = await ctx.exec({ argv: ['du', '-c', '-b', '--', ...files.slice(i, i + FILE_BATCH)], okExitCodes: [0, 1], timeoutMs: 600_000 });
+    need += parseDuTotal(r.stdout);
+  }
+  const reserve = quarantineReserve(fs.size);
+  const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (fs.avail - need < reserve) {
+    throw new ActionError(
+      `the quarantine needs ${mib(need)} under ${target}, and ${checked}'s filesystem has ${mib(fs.avail)} free: copying would leave less than ${mib(reserve)}, ` +
+        `and a full spool filesystem stops Exim taking mail. Nothing was removed. Give quarantine_dir on a filesystem with room, free some space, or purge without quarantine (not restorable).`,
+    );
+  }
+  return { need, avail: fs.avail, reserve, checked };
 }
 
 /** Copies a purge's messages aside batch by batch and writes the manifest once they are removed. */
