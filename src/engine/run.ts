@@ -5,6 +5,7 @@ import type { AuditRecord, HostStatus, PlannedStepRecord, RunStatus, SummaryReco
 import type { AuditWriter } from '../audit/writer.js';
 import { redactDeep, type Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
+import type { Transport } from '../transport/types.js';
 import type { LoadedPlaybook } from '../playbook/load.js';
 import { scheduleHosts } from '../fleet/scheduler.js';
 import { createActionContext } from './context.js';
@@ -218,10 +219,27 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
     ...(options.unattended ? { unattended: true } : {}),
   };
   // The host lock's commands are recorded under step "-" (the run's own, as its notes are),
-  // write-ahead like a mutation's. An interrupt does not stop them: the lock must still go.
+  // write-ahead like a mutation's. An interrupt does not stop them: the lock must still go. Nor
+  // does an audit log that can no longer be written: the run stops there, and a lock left behind
+  // would refuse every later run on the host; its release (a `cat` and an `rm -rf` of the lock,
+  // both harmless to repeat) then runs unrecorded, as nothing can be recorded any more.
   const lockTarget = (target: HostTarget): HostTarget => {
     const ctx = createActionContext({ ...stepOptions, target, step: '-', mutating: true, signal: new AbortController().signal });
-    return { ...target, transport: recordedTransport(ctx) };
+    const recorded = recordedTransport(ctx);
+    const transport: Transport = {
+      ...recorded,
+      exec: async (argv, opts) => {
+        if (recorder.failure === undefined) {
+          try {
+            return await recorded.exec(argv, opts);
+          } catch (error) {
+            if (recorder.failure === undefined) throw error;
+          }
+        }
+        return target.transport.exec(argv, opts);
+      },
+    };
+    return { ...target, transport };
   };
 
   // 1. Plan every host.
@@ -358,7 +376,7 @@ async function runOpened(options: RunOptions, opened: HostTarget[]): Promise<Run
         } catch (error) {
           // A lock left behind (the host went away) changes nothing of what ran: keep the outcome and its counts.
           const message = `could not release the run lock: ${(error as Error).message}`;
-          recorder.record({ type: 'note', host: hostPlan.target.name, step: '-', message });
+          if (recorder.failure === undefined) recorder.record({ type: 'note', host: hostPlan.target.name, step: '-', message });
           if (outcome) outcome.error ??= message;
         }
       }

@@ -12,6 +12,7 @@ import type { AuditRecord } from '../../src/audit/records.js';
 import { TORN_LAST_RECORD, verifyAuditText } from '../../src/audit/verify.js';
 import { AuditWriteError, AuditWriter } from '../../src/audit/writer.js';
 import { runPlaybook } from '../../src/engine/run.js';
+import { acquireHostLock } from '../../src/fleet/lock.js';
 import { createDemoHost, demoManifest } from '../../src/hosts/demo.js';
 import { loadPlaybook } from '../../src/playbook/load.js';
 import { resolveInputs } from '../../src/playbook/inputs.js';
@@ -47,6 +48,8 @@ interface RunResult {
   calls: string[];
   scriptPath: string;
   scriptMode: number;
+  /** The host's run lock is still there after the run. */
+  lockLeft: boolean;
 }
 
 describe.skipIf(!isRoot && !inCi)('audit log on a full disk (tmpfs)', () => {
@@ -71,7 +74,7 @@ describe.skipIf(!isRoot && !inCi)('audit log on a full disk (tmpfs)', () => {
   });
 
   /** One apply of the spam playbook with the audit tmpfs limited to `size` bytes. */
-  async function applyWithin(size: number, padding: number): Promise<RunResult> {
+  async function applyWithin(size: number, padding: number, lock = false): Promise<RunResult> {
     const auditPath = join(mountDir, 'run.jsonl');
     if (existsSync(auditPath)) unlinkSync(auditPath);
     execFileSync('mount', ['-o', `remount,size=${size}`, mountDir]);
@@ -109,6 +112,14 @@ describe.skipIf(!isRoot && !inCi)('audit log on a full disk (tmpfs)', () => {
         observer: () => {},
         signal: new AbortController().signal,
         deliverSecret: async () => 'test sink',
+        ...(lock
+          ? {
+              lockHost: async (locked: typeof target) => {
+                const held = await acquireHostLock(locked, { runId: 'full-disk' });
+                return () => held.release();
+              },
+            }
+          : {}),
       });
     } catch (caught) {
       error = caught;
@@ -120,7 +131,7 @@ describe.skipIf(!isRoot && !inCi)('audit log on a full disk (tmpfs)', () => {
       const call = JSON.parse(l) as { tool: string; argv: string[] };
       return callKey(call.tool, call.argv);
     });
-    return { text: readFileSync(auditPath, 'utf8'), error, calls, scriptPath: manifest.script.path, scriptMode: statSync(manifest.script.path).mode & 0o7777 };
+    return { text: readFileSync(auditPath, 'utf8'), error, calls, scriptPath: manifest.script.path, scriptMode: statSync(manifest.script.path).mode & 0o7777, lockLeft: existsSync(target.layout.lockDir!) };
   }
 
   function intentKey(record: AuditRecord): string | undefined {
@@ -232,4 +243,25 @@ describe.skipIf(!isRoot && !inCi)('audit log on a full disk (tmpfs)', () => {
     // Each cut landed where it was aimed: every record type was torn, and the purge intent at every edge.
     expect(seen).toEqual(cuts.map((c) => `${c.label}: ${c.exact === 'missing' ? 'missing' : 'torn'} ${records[c.seq]!.type}`));
   }, 900_000);
+
+  it('releases the host lock when the log fills after the lock was taken, so the next run is not refused', async () => {
+    const reference = await applyWithin(MAX_SIZE, 0, true);
+    expect(reference.error).toBeUndefined();
+    expect(reference.lockLeft).toBe(false);
+    const lines = reference.text.trimEnd().split('\n');
+    // Cut inside the first changing command after the lock, and inside the purge's intent.
+    const lockAt = lines.findIndex((l) => l.includes('"command.intent"') && l.includes('"mkdir"'));
+    const mrmAt = lines.findIndex((l) => l.includes('"command.intent"') && l.includes('-Mrm'));
+    expect(lockAt).toBeGreaterThan(0);
+    expect(mrmAt).toBeGreaterThan(lockAt);
+    const startOf = (i: number) => lines.slice(0, i).reduce((at, l) => at + Buffer.byteLength(l) + 1, 0);
+    for (const seq of [lockAt + 4, mrmAt]) {
+      const size = Math.ceil((startOf(seq) + 10) / PAGE) * PAGE;
+      const result = await applyWithin(size, size - startOf(seq) - 10, true);
+      expect(result.error).toBeInstanceOf(AuditWriteError);
+      // The lock was taken (its intent is on record) and is gone all the same.
+      expect(result.text).toContain('runbook.lock');
+      expect(result.lockLeft).toBe(false);
+    }
+  }, 300_000);
 });
