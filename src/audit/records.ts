@@ -152,6 +152,8 @@ export interface StepFinishRecord extends RecordBase {
   irreversible?: string[];
   /** What the step changed, typed by its action (absent in logs of older versions). */
   changes?: ChangeRecord[];
+  /** A failed step: how many of its changing commands had run and exited 0 before it failed. */
+  changingCommandsRun?: number;
   durationMs: number;
 }
 

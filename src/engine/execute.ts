@@ -74,10 +74,13 @@ async function runMutating(hostPlan: HostPlan, step: PlannedStep, options: StepR
     });
   } catch (error) {
     const interrupted = options.signal.aborted;
-    const message = !interrupted && signal.aborted ? `timed out after ${step.spec.timeout}` : errorMessage(error);
+    const why = !interrupted && signal.aborted ? `timed out after ${step.spec.timeout}` : errorMessage(error);
+    // A step that changed the host before it failed must not read as if it changed nothing.
+    const ran = recorder.failure === undefined ? recorder.changingCommandsRun(host, step.spec.id) : [];
+    const message = ran.length === 0 ? why : `${why} (after ${ran.length} changing command${ran.length === 1 ? '' : 's'} of this step had succeeded, so the host may be changed part-way: ${ran.slice(0, 3).join('; ')}${ran.length > 3 ? '; …' : ''}; the audit log has each)`;
     step.reason = message;
     step.result = { changed: false, outputs: {} };
-    const status = finish(interrupted ? 'interrupted' : 'failed', { error: message });
+    const status = finish(interrupted ? 'interrupted' : 'failed', { error: message, ...(ran.length > 0 ? { changingCommandsRun: ran.length } : {}) });
     if (classifyFailure(error) === 'unreachable') throw error;
     return status;
   }

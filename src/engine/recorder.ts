@@ -55,6 +55,8 @@ export class Recorder {
   readonly #ran: string[] = [];
   /** Changing commands whose intent is on record but not (yet) their result. */
   readonly #started = new Map<string, string[]>();
+  /** Per host and step: the changing commands that ran and exited 0 (intent and result on record). */
+  readonly #ranByStep = new Map<string, string[]>();
 
   constructor(writer: AuditWriter | undefined) {
     this.writer = writer;
@@ -98,7 +100,13 @@ export class Recorder {
       this.#started.delete(key);
       const how = record.error !== undefined ? 'failed to start' : record.exitCode === 0 ? 'exit 0' : `exit ${record.exitCode ?? record.signal ?? '?'}`;
       this.#ran.push(`${record.host}: ${showCommand(argv)} (${how})`);
+      if (record.error === undefined && record.exitCode === 0) this.#ranByStep.set(key, [...(this.#ranByStep.get(key) ?? []), `${showCommand(argv)} (${how})`]);
     }
+  }
+
+  /** The changing commands a step has run on a host so far that exited 0 (intent and result on record). */
+  changingCommandsRun(host: string, step: string): readonly string[] {
+    return this.#ranByStep.get(`${host}\u0000${step}`) ?? [];
   }
 
   /** What the failure to write `record` meant for the run, in the operator's terms. */

@@ -197,6 +197,27 @@ steps:
     ]);
   });
 
+  it('a step that changed the host and then failed says so, in its error, its record and the outcome', async () => {
+    const ctx = setup((dir) => `
+name: t
+steps:
+  - id: half
+    action: test.halfway
+    with: { path: ${dir}/half.txt }
+`);
+    const r = await run(ctx);
+    expect(readFileSync(join(ctx.dir, 'half.txt'), 'utf8')).toBe('half\n');
+    const finish = r.records.find((x) => x.type === 'step.finish' && x.step === 'half');
+    expect(finish).toMatchObject({ status: 'failed', changingCommandsRun: 1 });
+    const error = finish?.type === 'step.finish' ? finish.error : '';
+    expect(error).toBe(`false exited 1 (after 1 changing command of this step had succeeded, so the host may be changed part-way: \`tee -- ${join(ctx.dir, 'half.txt')}\` (exit 0); the audit log has each)`);
+    expect(r.report.outcomes[0]).toMatchObject({ status: 'failed', error: `step half: ${error}` });
+    // A step whose only changing command failed changed nothing it knows of: no such claim.
+    const plain = setup(() => 'name: t\nsteps:\n  - id: boom\n    action: test.fail\n');
+    const p = await run(plain);
+    expect(p.records.find((x) => x.type === 'step.finish' && x.step === 'boom')).toMatchObject({ status: 'failed', error: 'false exited 1' });
+  });
+
   it('a step timeout kills the command and is recorded as a failure', async () => {
     const ctx = setup(() => `
 name: t

@@ -113,6 +113,25 @@ export const appendAction = defineAction({
 });
 
 export function testRegistry(): Map<string, Action> {
-  const all = [confirmAction, readAction, writeAction, failAction, sleepAction, secretAction, appendAction] as unknown as Action[];
+  const all = [confirmAction, readAction, writeAction, failAction, sleepAction, secretAction, appendAction, halfwayAction] as unknown as Action[];
   return new Map(all.map((a) => [a.name, a]));
 }
+
+/** Writes its file, then fails: a step that changes the host part-way. */
+export const halfwayAction = defineAction({
+  name: 'test.halfway',
+  description: 'writes a file, then fails',
+  params: Type.Object({ path: Type.String() }, { additionalProperties: false }),
+  mutates: true,
+  reversible: false,
+  async plan(_ctx, params) {
+    return { summary: `write ${params.path}, then fail`, commands: [{ argv: ['tee', '--', params.path], stdin: 'half\n' }, { argv: ['false'] }] };
+  },
+  async run(ctx, _params, plan) {
+    for (const command of plan.commands) {
+      const result = await ctx.exec(command);
+      if (result.exitCode !== 0) throw new Error(`${command.argv[0]} exited ${result.exitCode}`);
+    }
+    return { changed: true, outputs: {} };
+  },
+});
