@@ -121,8 +121,9 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
           { kind: 'webmail', needles: mailboxes, files: webmailLogs },
         ]);
         for (const f of logins.files) {
-          // The default maillogs are two guesses; a missing one is not a gap.
-          if (f.state === 'missing' && (f.kind === 'webmail' || chosen === undefined)) continue;
+          // The default maillogs are two guesses, and a host without webmail logs is said by
+          // the verdict only when webmail carried the incident: a missing one is not a gap here.
+          if (f.state === 'read' || (f.state === 'missing' && (f.kind === 'webmail' || chosen === undefined))) continue;
           problems.push(unreadHistory(f, host));
         }
         if (logins.files.some((f) => f.kind === 'webmail' && f.state === 'read')) collector.webmailRead();
