@@ -72,7 +72,88 @@ sub open_log {
 
 my $kept = 0;
 my $number = -1;
+my $pos = 0;
 my %lips;
+
+# A kept line (ending in "\n" but the last of a file) and the file's bytes read up to its end.
+sub keep {
+  my ($line, $at) = @_;
+  out(substr($line, -1) eq "\n" ? "L$line" : "L$line\n");
+  $kept += length($line);
+  if ($kept > $limit) { out("C\t$number\t$at\n"); finish() }
+}
+
+# The end of a file, or a read error (a truncated gzip, an I/O error): never a silent stop.
+sub check_end {
+  my ($h, $gz) = @_;
+  my $err = $gz ? $h->error() : ($h->error() ? "$!" : '');
+  die "$err\n" if defined $err && $err ne '';
+}
+
+# Arrivals holding a needle in $$b up to $stop (a line end), the block starting at file offset
+# $base. The needles are searched in the whole block, not line by line: most lines hold none.
+sub arrivals_in {
+  my ($b, $stop, $re, $base) = @_;
+  pos($$b) = 0;
+  while ($$b =~ /$re/g) {
+    my $at = $-[0];
+    last if $at >= $stop;
+    my $s = rindex($$b, "\n", $at) + 1;
+    my $e = index($$b, "\n", $at);
+    $e = length($$b) - 1 if $e < 0;
+    my $line = substr($$b, $s, $e + 1 - $s);
+    keep($line, $base + $e + 1) if index($line, ' <= ') >= 0;
+    pos($$b) = $e + 1;
+  }
+}
+
+# A main log: its first line, then its arrivals holding a needle, read in 4 MiB blocks.
+sub main_log {
+  my ($h, $gz, $re) = @_;
+  my $carry = '';
+  my $first = 1;
+  while (1) {
+    my $chunk = '';
+    my $n = $gz ? $h->read($chunk, 4194304) : read($h, $chunk, 4194304);
+    die(($gz ? $h->error() : "$!") . "\n") if !defined $n || $n < 0;
+    if ($n == 0) { check_end($h, $gz); last }
+    my $block = $carry . $chunk;
+    if ($first) {
+      my $nl = index($block, "\n");
+      if ($nl >= 0) { out('H' . substr($block, 0, $nl + 1)); $first = 0 }
+    }
+    my $stop = rindex($block, "\n") + 1;
+    arrivals_in(\$block, $stop, $re, $pos) if defined $re && $stop > 0;
+    $carry = substr($block, $stop);
+    $pos += $stop;
+  }
+  # The last line, without its newline.
+  if ($carry ne '') {
+    arrivals_in(\$carry, length($carry), $re, $pos) if defined $re;
+    $pos += length($carry);
+  }
+}
+
+# A maillog or webmail log, line by line (small beside a main log).
+sub login_log {
+  my ($h, $gz, $re, $kind) = @_;
+  while (1) {
+    my $line = <$h>;
+    if (!defined $line) { check_end($h, $gz); last }
+    $pos += length($line);
+    my $take;
+    if ($kind eq 'maillog') {
+      next if index($line, '-login: Login: user=<') < 0;
+      $take = defined $re && lc($line) =~ $re;
+      if ($line =~ / lip=([0-9A-Fa-f:.]+)/) { $take = 1 if !$lips{$1}++ }
+    } else {
+      next if index($line, ' NEW ') < 0 && index($line, ' LOGIN webmaild') < 0;
+      $take = defined $re && lc($line) =~ $re;
+    }
+    keep($line, $pos) if $take;
+  }
+}
+
 for my $group (@groups) {
   my ($kind, $needles, $files) = @$group;
   my $any = @$needles ? join('|', map { quotemeta } @$needles) : undef;
@@ -82,40 +163,10 @@ for my $group (@groups) {
     my ($h, $why, $text) = open_log($file);
     if (!defined $h) { out("E\t$number\t$why\t" . clean($text) . "\n"); next }
     out("F\t$number\n");
-    my $pos = 0;
+    $pos = 0;
+    my $gz = ref($h) eq 'IO::Uncompress::Gunzip';
     my $ok = eval {
-      my $first = $kind eq 'mainlog';
-      my $gz = ref($h) eq 'IO::Uncompress::Gunzip';
-      while (1) {
-        my $line = <$h>;
-        if (!defined $line) {
-          # The end, or a read error (a truncated gzip, an I/O error): never a silent stop.
-          my $err = $gz ? $h->error() : ($h->error() ? "$!" : '');
-          die "$err\n" if defined $err && $err ne '';
-          last;
-        }
-        $pos += length($line);
-        my $keep;
-        if ($kind eq 'mainlog') {
-          if ($first) {
-            $first = 0;
-            out("H$line") if substr($line, -1) eq "\n";
-          }
-          next if index($line, ' <= ') < 0;
-          $keep = defined $re && $line =~ $re;
-        } elsif ($kind eq 'maillog') {
-          next if index($line, '-login: Login: user=<') < 0;
-          $keep = defined $re && lc($line) =~ $re;
-          if ($line =~ / lip=([0-9A-Fa-f:.]+)/) { $keep = 1 if !$lips{$1}++ }
-        } else {
-          next if index($line, ' NEW ') < 0 && index($line, ' LOGIN webmaild') < 0;
-          $keep = defined $re && lc($line) =~ $re;
-        }
-        next unless $keep;
-        out(substr($line, -1) eq "\n" ? "L$line" : "L$line\n");
-        $kept += length($line);
-        if ($kept > $limit) { out("C\t$number\t$pos\n"); finish() }
-      }
+      if ($kind eq 'mainlog') { main_log($h, $gz, $re) } else { login_log($h, $gz, $re, $kind) }
       1;
     };
     if (!$ok) { out("X\t$number\t$pos\t" . clean($@) . "\n"); next }

@@ -15,7 +15,7 @@ import { hostSource } from '../../../src/actions/exim/host-source.js';
 import type { ActionContext, ReadOnlyAction } from '../../../src/actions/types.js';
 import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS, type HostLayout } from '../../../src/hosts/types.js';
 import type { ActivityFacts } from '../../../src/investigate/activity.js';
-import { readActivity } from '../../../src/investigate/activity-read.js';
+import { linesContaining, readActivity } from '../../../src/investigate/activity-read.js';
 import type { Verdict } from '../../../src/investigate/verdict.js';
 import { filterHistoryRemote, type HistoryKind } from '../../../src/remote/history-filter.js';
 import { LocalTransport } from '../../../src/transport/local.js';
@@ -199,6 +199,62 @@ describe("the flagged mailboxes' history on a host", () => {
     expect(cut.files.map((f) => f.state)).toEqual(['partial', 'unread']);
     expect(cut.files[0]!.detail).toBe('the history filter failed (signal SIGKILL)');
   });
+});
+
+/**
+ * The lines themselves, for logs with what a small incident lacks: lines across the filter's
+ * 4 MiB blocks, a needle in another case (the collector matches byte for byte), deliveries
+ * naming a needle, CR line ends, bytes that are not UTF-8, no newline at the end.
+ */
+describe('the history filter hands over the lines the offline reader does', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'runbook-history-lines-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('for a plain and a gzip main log of 9 MiB', async () => {
+    const needles = ['alice@example.test', 'Bob@Other.test', '[45.33.10.7]'];
+    const rows: string[] = [];
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
+    };
+    const whoms = ['alice@example.test', 'ALICE@example.test', 'bob@other.test', 'Bob@Other.test', 'carol@example.test', 'h [45.33.10.7]:1'];
+    for (let i = 0; i < 90_000; i++) {
+      const who = whoms[rnd(whoms.length)]!;
+      const pad = 'x'.repeat(rnd(120));
+      const kind = rnd(4);
+      rows.push(kind === 0 ? `2026-12-06 10:00:${String(i % 60).padStart(2, '0')} 1a-${i} => ${who} R=remote ${pad}`
+        : kind === 1 ? `2026-12-06 10:00:00 1a-${i} <= ${who} H=(x) [198.51.100.${i % 250}]:1 I=[192.0.2.${i % 3}]:587 A=dovecot_login:${who} T="caf\u00e9 ${pad}" for z@y\r`
+          : `2026-12-06 10:00:00 1a-${i} <= ${who} I=[192.0.2.9]:25 ${pad}`);
+    }
+    // The line across the filter's first block boundary is one to keep (same start, no shorter).
+    let offset = 0;
+    const k = rows.findIndex((r) => (offset += r.length + 1) > 4 * 1024 * 1024);
+    const kept = '2026-12-06 10:00:00 1a-B <= alice@example.test I=[192.0.2.9]:25 ';
+    rows[k] = kept + 'x'.repeat(Math.max(0, rows[k]!.length - kept.length));
+    // latin1: the é is one byte that is not UTF-8.
+    const text = Buffer.from(rows.join('\n'), 'latin1');
+    expect(text.length).toBeGreaterThan(9 * 1024 * 1024);
+    const across = text.toString('latin1', text.lastIndexOf(0x0a, 4 * 1024 * 1024) + 1, text.indexOf(0x0a, 4 * 1024 * 1024));
+    expect(across.includes(' <= ') && needles.some((n) => across.includes(n))).toBe(true);
+    const plain = join(dir, 'mainlog');
+    const gz = join(dir, 'mainlog-1.gz');
+    await writeFile(plain, text);
+    await writeFile(gz, gzipSync(text));
+    for (const file of [plain, gz]) {
+      const offline: string[] = [];
+      for await (const l of linesContaining(file, needles, undefined, (f) => offline.push(`first ${f}`), ' <= ')) offline.push(l);
+      const host: string[] = [];
+      const r = await filterHistoryRemote(new LocalTransport(), [{ kind: 'mainlog', needles, files: [file] }], { firstLine: (f) => host.push(`first ${f}`), line: (_k, l) => host.push(l) });
+      expect(r.files.map((f) => f.state)).toEqual(['read']);
+      expect(r.files[0]!.bytes).toBe(text.length);
+      expect(host.length).toBeGreaterThan(10_000);
+      expect(host).toEqual(offline);
+    }
+  }, 120_000);
 });
 
 /**
