@@ -4,7 +4,8 @@
  * cpsrvd's webmail logs (plain or gzip, known by the magic bytes 1f 8b) and sends back, gzip
  * level 1, only the lines the activity collector (src/investigate/activity.ts) would use:
  * tens of megabytes of a gigabyte log, not the log. It selects lines, it does not interpret
- * them: the collector stays the one place lines become facts.
+ * them: the collector stays the one place lines become facts. In a plain main log the needles
+ * are found by the host's grep -F (argv from perl, no shell), in a gzip one by perl itself.
  *
  * GROUP is `KIND N NEEDLE×N M FILE×M`. Each KIND keeps what the offline reader
  * (src/investigate/activity-read.ts) hands the collector, narrowed by its needles:
@@ -134,6 +135,31 @@ sub main_log {
   }
 }
 
+# grep, when the host has one: a plain main log's needles are found by grep -F (Aho-Corasick),
+# in less than half the CPU of perl's trie over the same text; perl keeps its arrivals.
+my ($grep) = grep { -x $_ } map { "$_/grep" } split(/:/, $ENV{PATH} // '/usr/bin:/bin');
+
+# A plain main log through grep: its first line here, then grep's lines holding a needle. -b
+# gives each line's offset in the file, for the record of a run cut by the limit.
+sub grep_main_log {
+  my ($h, $file, $needles) = @_;
+  my $head = <$h>;
+  out("H$head") if defined $head && substr($head, -1) eq "\n";
+  local $ENV{LC_ALL} = 'C';
+  open(my $g, '-|', $grep, '-F', '-a', '-b', (map { ('-e', $_) } @$needles), '--', $file) or die "cannot run grep: $!\n";
+  binmode($g);
+  while (defined(my $rec = <$g>)) {
+    my $colon = index($rec, ':');
+    my $line = substr($rec, $colon + 1);
+    $pos = substr($rec, 0, $colon) + length($line);
+    keep($line, $pos) if index($line, ' <= ') >= 0;
+  }
+  close($g);
+  # grep: 0 lines found, 1 none, 2 an error (it said which on stderr).
+  die 'grep ' . (($? & 127) ? 'killed by signal ' . ($? & 127) : 'failed with exit ' . ($? >> 8)) . "\n" if $? != 0 && $? != 256;
+  $pos = -s $file // $pos;
+}
+
 # A maillog or webmail log, line by line (small beside a main log).
 sub login_log {
   my ($h, $gz, $re, $kind) = @_;
@@ -166,7 +192,11 @@ for my $group (@groups) {
     $pos = 0;
     my $gz = ref($h) eq 'IO::Uncompress::Gunzip';
     my $ok = eval {
-      if ($kind eq 'mainlog') { main_log($h, $gz, $re) } else { login_log($h, $gz, $re, $kind) }
+      if ($kind eq 'mainlog') {
+        if (!$gz && defined $re && defined $grep) { grep_main_log($h, $file, $needles) } else { main_log($h, $gz, $re) }
+      } else {
+        login_log($h, $gz, $re, $kind);
+      }
       1;
     };
     if (!$ok) { out("X\t$number\t$pos\t" . clean($@) . "\n"); next }

@@ -181,6 +181,12 @@ describe("the flagged mailboxes' history on a host", () => {
     expect(limited.files[0]!.detail).toBe('the history output reached its limit of 0 MiB of lines');
     expect(limited.files[2]!.detail).toBe(limited.files[0]!.detail);
     expect(kept.join('\n').length).toBeGreaterThan(10_000);
+    // The same in a plain log (grep finds the needles there): cut at the line that passed it.
+    kept.length = 0;
+    const plain = await filterHistoryRemote(here, [{ kind: 'mainlog', needles: [EXPECT.alice], files: [files.mainlog, files.mainlog] }], sink, { limitBytes: 10_000 });
+    expect(plain.files.map((f) => f.state)).toEqual(['partial', 'unread']);
+    const text = await readFile(files.mainlog, 'utf8');
+    expect(plain.files[0]!.bytes).toBe(text.indexOf(kept.at(-1)!) + Buffer.byteLength(kept.at(-1)!) + 1);
 
     // A connection that drops mid-output: the real filter's output, cut, and the command killed.
     const dropped: Transport = {
