@@ -15,6 +15,9 @@
  * Bytes: both directions of the TCP connection(s) to the host's port, counted in the runbook
  * process by bench/fleet/count-bytes.mjs; for the floor, ssh -v's `Transferred:` line.
  *
+ * The history step (the flagged ids' arrivals over the whole main log, whatever the window) is
+ * measured alone too, as runbook sent it in the whole-log run, beside the grep it replaced.
+ *
  * It measures whatever the built CLI does, so rerun it after a change to the evidence path:
  *   npm run build && node bench/target/run.mjs        (BENCH_ROUNDS=3, BENCH_TARGET_MB=1024, BENCH_WARMUP=1)
  * The 24 h window is then the last 24 h of that log (about 134 MiB of it for 1 GiB).
@@ -46,6 +49,8 @@ beforeAll(async () => {
   expect(existsSync(join(repo, 'dist/cli/main.js')), 'build first: npm run build').toBe(true);
   base = mkdtempSync(join(tmpdir(), 'runbook-target-bench-'));
   mkdirSync(join(base, 'home'));
+  const { HISTORY_FILTER_PERL } = await import('../../src/remote/history-filter.pl.js');
+  writeFileSync(join(base, 'history-filter.pl'), HISTORY_FILTER_PERL);
   fleet = await startSshHosts(1, {
     namePrefix: 'target',
     prepare: async ({ root }) => {
@@ -66,8 +71,19 @@ afterAll(async () => {
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
+/**
+ * The listener's connection processes have ended and been reaped: the ssh client may return
+ * before sshd has collected its session, whose CPU would then be missed (seen as 0).
+ */
+function connectionsReaped(): void {
+  const pid = readFileSync(join(fleet.dir, fleet.hosts[0]!.name, 'sshd.pid'), 'utf8').trim();
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 6000 && readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim() !== ''; i++) Atomics.wait(pause, 0, 0, 5);
+}
+
 /** cutime + cstime of the host's sshd listener, seconds: the CPU of every finished connection. */
 function targetCpuS(): number {
+  connectionsReaped();
   const pid = readFileSync(join(fleet.dir, fleet.hosts[0]!.name, 'sshd.pid'), 'utf8').trim();
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   // After the ") ": field 3 of stat is index 0, so cutime (16) is 13 and cstime (17) is 14.
@@ -121,7 +137,17 @@ function runbook(extra: string[], tag: string): Measured & { sources: string; co
   expect(m.status, `${m.stderr.slice(-2000)}\n${m.stdout.slice(Math.max(0, m.stdout.indexOf('"problems"')), 3000 + m.stdout.indexOf('"problems"'))}`).toBe(0);
   const doc = JSON.parse(m.stdout) as { auditLog: string; verdict?: { sources?: Array<{ id: string; counts?: { sent?: number } }> } };
   const sources = (doc.verdict?.sources ?? []).map((s) => `${s.id} (${s.counts?.sent ?? '?'} sent)`).join(', ');
+  if (tag === 'whole') historyArgv = historyCommand(doc.auditLog);
   return { ...m, sources, commands: commandsRun(doc.auditLog) };
+}
+
+/** The argv of the run's main-log history filter (`perl - LIMIT mainlog …`). */
+function historyCommand(auditLog: string): string[] | undefined {
+  return readFileSync(auditLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; argv?: string[] })
+    .find((r) => r.type === 'command.result' && r.argv?.[0] === 'perl' && r.argv[3] === 'mainlog')?.argv;
 }
 
 /** What ran on the host, from the run's audit log: the command, its output's size, its time. */
@@ -134,12 +160,13 @@ function commandsRun(auditLog: string): string[] {
     .map((r) => `${(r.argv ?? []).slice(0, 4).map((a) => (a.length > 40 ? `${a.slice(0, 40)}…` : a)).join(' ')}${r.stdinSha256 ? ' (script on stdin)' : ''}: ${(r.stdout?.bytes ?? 0).toLocaleString('en')} bytes out, ${((r.durationMs ?? 0) / 1000).toFixed(1)} s`);
 }
 
-function floor(): Measured {
+/** One command on the host over one OpenSSH session, `stdin` (a file) on its stdin: its CPU there and its bytes. */
+function overSsh(command: string, stdin = '/dev/null'): Measured {
   const host = fleet.hosts[0]!;
   const m = measure(
     [
-      'sh', '-c', 'ssh -F /dev/null -o LogLevel=VERBOSE -o BatchMode=yes -o "UserKnownHostsFile=$1" -o StrictHostKeyChecking=yes -i "$2" -p "$3" root@127.0.0.1 "$4" > /dev/null',
-      'sh', fleet.knownHostsFile, fleet.clientKey, String(host.port), `grep -F '<= ' ${manifest.mainlog} | gzip -1`,
+      'sh', '-c', 'ssh -F /dev/null -o LogLevel=VERBOSE -o BatchMode=yes -o "UserKnownHostsFile=$1" -o StrictHostKeyChecking=yes -i "$2" -p "$3" root@127.0.0.1 "$4" < "$5" > /dev/null',
+      'sh', fleet.knownHostsFile, fleet.clientKey, String(host.port), command, stdin,
     ],
     {},
     (stderr) => {
@@ -151,6 +178,30 @@ function floor(): Measured {
   return m;
 }
 
+function floor(): Measured {
+  return overSsh(`grep -F '<= ' ${manifest.mainlog} | gzip -1`);
+}
+
+const shellQuote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+/** The history filter's argv as the last whole-log run sent it (from its audit log). */
+let historyArgv: string[] | undefined;
+
+/** The history step alone, as runbook runs it: the filter script on stdin, the same argv. */
+function historyStep(): Measured {
+  expect(historyArgv, 'the whole-log run names the history filter').toBeDefined();
+  const script = join(base, 'history-filter.pl');
+  return overSsh(historyArgv!.map(shellQuote).join(' '), script);
+}
+
+/** The history step before the filter: `grep -F -i` of the same needles over the main log, uncompressed. */
+function historyGrep(): Measured {
+  expect(historyArgv, 'the whole-log run names the history filter').toBeDefined();
+  // perl - LIMIT mainlog N NEEDLE×N M FILE×M
+  const n = Number(historyArgv![4]);
+  const needles = historyArgv!.slice(5, 5 + n);
+  return overSsh(['grep', '-F', '-i', '-h', '-s', ...needles.flatMap((x) => ['-e', x]), '--', manifest.mainlog].map(shellQuote).join(' '));
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -1", () => {
@@ -158,6 +209,8 @@ it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -
     ["floor: ssh HOST \"grep -F '<= ' LOG | gzip -1\"", floor],
     ['runbook investigate --host, --since 30d (whole log)', () => runbook(['--since', '30d'], 'whole')],
     ['runbook investigate --host, default --since 24h', () => runbook([], '24h')],
+    ["its history step alone: ssh HOST 'perl - …' (the filter runbook sends, arrivals holding a flagged id, gzip -1)", historyStep],
+    ["the history step before it: ssh HOST 'grep -F -i -e … LOG' (same ids, every line, uncompressed)", historyGrep],
   ];
   // One unmeasured run of each first (page cache, sshd's first fork).
   if (WARMUP) for (const [, run] of contenders) run();

@@ -56,7 +56,7 @@ export class InventoryError extends Error {
 }
 
 const TOOL_KEYS: ReadonlyArray<keyof ToolPaths> = ['exim', 'exiqgrep', 'uapi', 'whmapi1', 'csf', 'restartsrvDir', 'ip', 'clamscan', 'clamdscan', 'maldet'];
-const LAYOUT_KEYS = ['homeRoots', 'csfDir', 'domlogsDir', 'userdomainsFile', 'emailSendLimitsDir', 'lockDir', 'maillog', 'mainIpFile', 'mailIpsFile'] as const;
+const LAYOUT_KEYS = ['homeRoots', 'csfDir', 'domlogsDir', 'userdomainsFile', 'emailSendLimitsDir', 'lockDir', 'maillog', 'webmailLogs', 'mainIpFile', 'mailIpsFile'] as const;
 const HOST_KEYS = new Set(['ssh_host', 'hostname', 'port', 'user', 'identity_file', 'proxy_jump', 'become', 'tools', 'layout', 'vars']);
 const GROUP_KEYS = new Set(['hosts', 'children', 'vars']);
 
@@ -189,6 +189,9 @@ function parseOurHost(src: Source, name: string, node: Node | null, keyNode: Nod
           if (lk === 'homeRoots') {
             if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) src.fail(lv, `host ${name}: layout.homeRoots must be a list of paths`);
             fields.layout.homeRoots = v as string[];
+          } else if (lk === 'webmailLogs') {
+            if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) src.fail(lv, `host ${name}: layout.webmailLogs must be a list of paths`);
+            fields.layout.webmailLogs = v as string[];
           } else {
             (fields.layout as Record<string, string>)[lk] = str(src, lv, `host ${name}: layout.${lk}`);
           }

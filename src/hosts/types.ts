@@ -49,7 +49,12 @@ export interface HostLayout {
   lockDir?: string;
   /** Dovecot's log (who reads each mailbox). Default /var/log/maillog, else /var/log/mail.log (Ubuntu). */
   maillog?: string;
+  /** cpsrvd's webmail login records (who is behind mail Exim saw from 127.0.0.1). Default CPANEL_WEBMAIL_LOGS. */
+  webmailLogs?: string[];
 }
+
+/** cpsrvd's session and login records: where a webmail user's address is (reference §1.6). */
+export const CPANEL_WEBMAIL_LOGS = ['/usr/local/cpanel/logs/session_log', '/usr/local/cpanel/logs/login_log'];
 
 export const CPANEL_LAYOUT: HostLayout = {
   homeRoots: ['/home'],

@@ -927,12 +927,16 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
  * short of it. An owner's few webmail messages are no reason to call the evidence incomplete.
  */
 /** What the verdict could not see through webmail: nothing when a webmail login log was read. */
-export function webmailProblems(inputs: VerdictInputs, v: Verdict): string[] {
-  return inputs.activity?.webmail === undefined ? webmailUnread(v) : [];
+export function webmailProblems(inputs: VerdictInputs, v: Verdict, onHost?: { host: string; logs: string[] }): string[] {
+  return inputs.activity?.webmail === undefined ? webmailUnread(v, onHost) : [];
 }
 
-export function webmailUnread(v: Verdict): string[] {
+/** `onHost`: the host and the webmail logs looked for there (its layout's), named instead of cPanel's defaults. */
+export function webmailUnread(v: Verdict, onHost?: { host: string; logs: string[] }): string[] {
+  const where = onHost === undefined
+    ? "cPanel's /usr/local/cpanel/logs/session_log and login_log, not read (offline: give them with --webmail-log)"
+    : `${onHost.logs.join(' and ')} on ${onHost.host}, not read (absent or unreadable; set layout.webmailLogs in the inventory if they are elsewhere)`;
   return v.sources
     .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
-    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in cPanel's /usr/local/cpanel/logs/session_log and login_log, not read (offline: give them with --webmail-log); the attacker's addresses there are not blocked`);
+    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in ${where}; the attacker's addresses there are not blocked`);
 }

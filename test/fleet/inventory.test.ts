@@ -103,6 +103,12 @@ describe('inventory (runbook format)', () => {
     expect(() => parseInventory('hosts: [\n', 'x.yml')).toThrow(InventoryError);
     expect(() => parseInventory('hosts:\n  web1:\n    tools: { exim4: /x }\n', 'x.yml')).toThrow(/x\.yml:3:14: host web1: unknown tool 'exim4'/);
   });
+
+  it("takes a host's webmail login logs as a list of paths", () => {
+    const one = parseInventory('hosts:\n  web1:\n    layout: { webmailLogs: [/var/log/cpanel/session_log] }\n', 'x.yml');
+    expect(one.hosts[0]!.layout).toEqual({ webmailLogs: ['/var/log/cpanel/session_log'] });
+    expect(() => parseInventory('hosts:\n  web1:\n    layout: { webmailLogs: /x }\n', 'x.yml')).toThrow(/x\.yml:3:28: host web1: layout.webmailLogs must be a list of paths/);
+  });
 });
 
 describe('inventory (Ansible YAML format)', () => {

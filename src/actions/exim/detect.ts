@@ -4,6 +4,7 @@
  * plan names this host's actual sender, scripts and addresses.
  */
 import { Type } from '@sinclair/typebox';
+import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
 import { gatherEvidence, GatherSettingsError, type Gathered } from '../../investigate/gather.js';
 import { buildVerdict, webmailProblems, type Thresholds } from '../../investigate/verdict.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
@@ -76,7 +77,7 @@ export const eximDetect = defineAction({
       throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
     }
     const verdict = buildVerdict(inputs, t, params.since ?? '24h');
-    problems.push(...webmailProblems(inputs, verdict));
+    problems.push(...webmailProblems(inputs, verdict, { host: ctx.host.name, logs: ctx.host.layout.webmailLogs ?? CPANEL_WEBMAIL_LOGS }));
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
     // A verdict built without one of its sources must not read as a clean "none".
     const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`), ...partsLeftOut];

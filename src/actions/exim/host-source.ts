@@ -6,9 +6,12 @@
  */
 import { posix } from 'node:path';
 import { ActivityCollector } from '../../investigate/activity.js';
+import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
+import { filterHistoryRemote, type HistoryFile, type HistoryGroup } from '../../remote/history-filter.js';
 import type { EvidenceSource } from '../../investigate/gather.js';
 import { rotatedNames } from '../../investigate/rotated-logs.js';
 import { ownAddresses } from '../firewall/own-addresses.js';
+import { recordedTransport } from '../recorded-transport.js';
 import type { ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
 import { scanMainlogOn, scanSpoolOn } from './detect-scan.js';
@@ -16,8 +19,6 @@ import { listFiles, scriptClients } from './detect-web.js';
 import { queueFacts } from './queue-read.js';
 
 const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
-/** cpsrvd's session and login records: where a webmail user's address is (reference §1.6). */
-const CPANEL_LOGIN_LOGS = ['/usr/local/cpanel/logs/session_log', '/usr/local/cpanel/logs/login_log'];
 
 export interface HostSourceParams {
   mainlog?: string;
@@ -35,17 +36,19 @@ async function newestRotation(ctx: ActionContext, mainlog: string): Promise<stri
   return name === undefined ? null : posix.join(dir, name);
 }
 
-/**
- * Lines of `files` on the host that contain one of `needles` (fixed strings, any case). A
- * missing file gives nothing (grep exit 2 with -s); the caller says which were read.
- */
-async function grepLines(ctx: ActionContext, files: string[], needles: string[], tool: 'grep' | 'zgrep' = 'grep'): Promise<{ lines: string[]; read: boolean }> {
-  if (needles.length === 0 || files.length === 0) return { lines: [], read: true };
-  const argv = [tool, '-F', '-i', '-h', '-s'];
-  for (const n of needles) argv.push('-e', n);
-  argv.push('--', ...files);
-  const r = await ctx.exec({ argv, okExitCodes: [0, 1, 2], timeoutMs: 600_000, maxOutputBytes: 512 * 1024 * 1024 });
-  return { lines: r.stdout.split('\n'), read: r.exitCode !== 2 };
+/** What a history file that was not read whole leaves out, for the problems list. */
+function unreadHistory(f: HistoryFile, host: string): string {
+  const what = f.kind === 'mainlog'
+    ? `the main log ${f.file}`
+    : f.kind === 'maillog' ? `the maillog ${f.file}` : `the webmail log ${f.file}`;
+  const lost = f.kind === 'mainlog'
+    ? "the flagged mailboxes' use of it is not known (owner and attacker addresses are told apart without it)"
+    : f.kind === 'maillog' ? 'owners who read their mail there are not recognised' : 'addresses that used webmail there are not known';
+  const how = f.state === 'missing' ? 'does not exist'
+    : f.state === 'unreadable' ? `could not be read (${f.detail ?? ''})`
+      : f.state === 'partial' ? `was read only in part, to byte ${f.bytes ?? '?'} (${f.detail ?? ''})`
+        : `was not read (${f.detail ?? ''})`;
+  return `${what} on ${host} ${how}: ${lost}`;
 }
 
 export function hostSource(ctx: ActionContext, params: HostSourceParams): EvidenceSource {
@@ -86,25 +89,44 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
       const { mainlog } = await paths();
       const collector = new ActivityCollector(leads.authIds, leads.senders, leads.sharedIps);
       const problems: string[] = [];
+      const transport = recordedTransport(ctx);
+      const filter = (groups: HistoryGroup[]) => filterHistoryRemote(transport, groups, {
+        firstLine: (line) => collector.logStartLine(line),
+        line: (kind, line) => {
+          if (kind === 'mainlog') collector.mainlogLine(line);
+          else if (kind === 'maillog') collector.maillogLine(line);
+          else collector.webmailLine(line);
+        },
+      });
       try {
-        for (const line of (await grepLines(ctx, [mainlog], collector.needles)).lines) collector.mainlogLine(line);
-        // The owners' history before the last rotation: the newest rotated log too.
+        // The owners' history before the last rotation: the newest rotated log too, read first
+        // as the offline reader is given a rotated set, oldest first.
         const previous = await newestRotation(ctx, mainlog);
-        if (previous !== null) {
-          for (const line of (await grepLines(ctx, [previous], collector.needles, previous.endsWith('.gz') ? 'zgrep' : 'grep')).lines) collector.mainlogLine(line);
-        }
-        const head = await ctx.exec({ argv: ['head', '-n', '1', '--', mainlog], okExitCodes: [0, 1], timeoutMs: 30_000 });
-        collector.logStartLine(head.stdout.split('\n')[0] ?? '');
-        const mailboxes = collector.needles.filter((n) => n.includes('@'));
+        const mainlogs = previous === null ? [mainlog] : [previous, mainlog];
+        const arrivals = await filter([{ kind: 'mainlog', needles: collector.needles, files: mainlogs }]);
+        for (const f of arrivals.files) if (f.state !== 'read') problems.push(unreadHistory(f, host));
+
+        // Who read or logged in to these mailboxes: the flagged ones and those the main log
+        // showed sending from a shared address. For a mailbox, its domain's other mailboxes
+        // too (colleagues reading from the same address make it the customer's own).
+        const ids = [...new Set([...leads.authIds, ...leads.senders, ...collector.facts.auth.keys()].map((id) => id.toLowerCase()))];
+        const mailboxes = ids.filter((id) => id.includes('@'));
+        const readerNeedles = [...new Set([...mailboxes.map((m) => `${m.slice(m.lastIndexOf('@'))}>`), ...ids.filter((id) => !id.includes('@')).map((id) => `user=<${id}>`)])];
         const chosen = params.maillog ?? ctx.host.layout.maillog;
         const maillogs = chosen !== undefined ? [chosen] : DEFAULT_MAILLOGS;
-        const read = await grepLines(ctx, maillogs, mailboxes.map((m) => `user=<${m}>`));
-        if (!read.read && chosen !== undefined) problems.push(`cannot read the maillog ${chosen} on ${host}: owners who read their mail are not recognised`);
-        for (const line of read.lines) collector.maillogLine(line);
-        // Mail sent through webmail reaches Exim from 127.0.0.1: who logged in is in cpsrvd's logs.
-        const web = await grepLines(ctx, CPANEL_LOGIN_LOGS, mailboxes.flatMap((m) => [` NEW ${m}:`, ` - ${m} (possessor`]));
-        if (web.read || web.lines.some((l) => l !== '')) collector.webmailRead();
-        for (const line of web.lines) collector.webmailLine(line);
+        const webmailLogs = ctx.host.layout.webmailLogs ?? CPANEL_WEBMAIL_LOGS;
+        const logins = await filter([
+          { kind: 'maillog', needles: readerNeedles, files: maillogs },
+          // Mail sent through webmail reaches Exim from 127.0.0.1: who logged in is in cpsrvd's logs.
+          { kind: 'webmail', needles: mailboxes, files: webmailLogs },
+        ]);
+        for (const f of logins.files) {
+          // The default maillogs are two guesses, and a host without webmail logs is said by
+          // the verdict only when webmail carried the incident: a missing one is not a gap here.
+          if (f.state === 'read' || (f.state === 'missing' && (f.kind === 'webmail' || chosen === undefined))) continue;
+          problems.push(unreadHistory(f, host));
+        }
+        if (logins.files.some((f) => f.kind === 'webmail' && f.state === 'read')) collector.webmailRead();
         return { facts: collector.finish(), problems };
       } catch (err) {
         problems.push(`cannot read the flagged mailboxes' history on ${host}: ${(err as Error).message}; owner and attacker addresses are not told apart`);

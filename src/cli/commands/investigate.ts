@@ -130,7 +130,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     // Files the command reads here have no meaning on a host: say so rather than ignore them.
     for (const [flag, given] of [['--maillog', flags.maillog], ['--webmail-log', flags.webmailLog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot]] as const) {
-      if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, and allow-lists and proxies are --allow and --trusted-proxy`);
+      if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, the webmail logs layout.webmailLogs, and allow-lists and proxies are --allow and --trusted-proxy`);
     }
     const inputs = resolveInputs(playbook.spec, {
       since: flags.since,
