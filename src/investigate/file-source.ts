@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
+import { isDomainName, parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
 import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
 import { readActivity } from './activity-read.js';
 import type { EvidenceSource } from './gather.js';
@@ -49,7 +49,8 @@ async function listDir(dir: string): Promise<FileFact[] | null> {
 }
 
 async function accessClients(domlogs: string, host: string, path: string): Promise<RankedItem[]> {
-  if (!/^[A-Za-z0-9.-]+$/.test(host) || host.includes('..')) return [];
+  // The name becomes a file name here: only a domain name does.
+  if (!isDomainName(host)) return [];
   const counts = new Map<string, number>();
   for (const file of [join(domlogs, host), join(domlogs, `${host}-ssl_log`)]) {
     try {

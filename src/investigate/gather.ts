@@ -8,6 +8,7 @@
  * per-sender counter of the main log goes in the scanners (see src/remote/mainlog-count.pl.ts),
  * which every source's main-log scan shares.
  */
+import { isDomainName, isRequestPath } from '../parsers/access-log.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
 import type { ActivityFacts } from './activity.js';
 import { loadAllowList } from './allow-list.js';
@@ -145,6 +146,10 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
   }
   if (source.scriptClients !== undefined) {
     for (const u of leads.urls.slice(0, 5)) {
+      // A script named by a hostile header with a path no request line can hold (a quote, a
+      // space) or a host that is no domain was never requested as such: no client to look up,
+      // on any source.
+      if (!isDomainName(u.host) || !isRequestPath(u.path)) continue;
       try {
         inputs.access_ips![`${u.host}${u.path}`] = await source.scriptClients(u.host, u.path);
       } catch (err) {
