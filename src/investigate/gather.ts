@@ -15,7 +15,7 @@ import { loadAllowList } from './allow-list.js';
 import { loadProxyRanges } from './proxies.js';
 import type { UnreadableLog } from './rotated-logs.js';
 import type { SpoolScanResult } from './spool.js';
-import { activityLeads, scriptLeads, type FileFact, type Thresholds, type VerdictInputs } from './verdict.js';
+import { activityLeads, buildVerdict, scriptLeads, webmailProblems, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
 
 /** The flagged ids and addresses whose history the second pass reads. */
 export type ActivityLeads = ReturnType<typeof activityLeads>;
@@ -43,6 +43,9 @@ export interface EvidenceSource {
   progress?(text: string): void;
 }
 
+/** A primary evidence source: without it a verdict may miss the sender. */
+export type PrimarySource = 'queue' | 'mainlog' | 'spool';
+
 export interface GatherSettings {
   since: string;
   trustedProxies?: string[];
@@ -55,8 +58,8 @@ export interface Gathered {
   inputs: VerdictInputs;
   /** What could not be read or understood, for the verdict's problems. */
   problems: string[];
-  /** Primary sources that could not be read: 'queue', 'mainlog', 'spool'. */
-  sourcesFailed: string[];
+  /** Primary sources that could not be read. */
+  sourcesFailed: PrimarySource[];
   /** Rotated main logs the window needed but that could not be read. */
   filesMissed: string[];
   /** Parts of the main log the scan did not read, described. */
@@ -82,7 +85,7 @@ export function leftOutProblems(scan: Pick<MainlogScanResult, 'left_out'>): stri
 /** Read every piece of evidence `source` has; problems with one piece are recorded, not fatal. */
 export async function gatherEvidence(source: EvidenceSource, settings: GatherSettings, t: Thresholds): Promise<Gathered> {
   const problems: string[] = [];
-  const sourcesFailed: string[] = [];
+  const sourcesFailed: PrimarySource[] = [];
   const filesMissed: string[] = [];
   const partsLeftOut: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, ...(source.homeRoots !== undefined ? { home_roots: source.homeRoots } : {}) };
@@ -137,6 +140,9 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
   }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {
+    // A cwd= the log names that is no absolute path (hostile or mangled) names no directory
+    // on any source: nothing to list.
+    if (!isAbsoluteDirectory(dir)) continue;
     try {
       const listing = await source.listDir(dir);
       if (listing !== null) inputs.listings![dir] = listing;
@@ -158,4 +164,34 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
     }
   }
   return { inputs, problems, sourcesFailed, filesMissed, partsLeftOut };
+}
+
+/** An absolute path without `..` or NUL: the only kind of directory a source lists. */
+export function isAbsoluteDirectory(dir: string): boolean {
+  return dir.startsWith('/') && !dir.includes('\0') && !dir.split('/').includes('..');
+}
+
+/** The verdict of gathered evidence, with what could not be read: the same for every source. */
+export type GatheredVerdict = Verdict & {
+  /** Everything that could not be read or understood, as messages. */
+  problems: string[];
+  /** Primary sources that could not be read. */
+  sources_failed: PrimarySource[];
+  /** Some evidence could not be read or understood: the verdict may miss the sender. */
+  incomplete: boolean;
+};
+
+/**
+ * The verdict of what was gathered, finished the one way every source's is: a verdict built
+ * over evidence that was not read says so in its summary and is incomplete, never a clean
+ * "nothing found".
+ */
+export function verdictOf(gathered: Gathered, t: Thresholds, since: string): GatheredVerdict {
+  const { inputs, sourcesFailed, filesMissed, partsLeftOut } = gathered;
+  const verdict = buildVerdict(inputs, t, since);
+  const problems = [...gathered.problems, ...webmailProblems(inputs, verdict)];
+  const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`), ...partsLeftOut];
+  const incomplete = unread.length > 0 || problems.length > 0;
+  const why = unread.length > 0 ? `could not read the ${unread.join(', ')}` : `see ${problems.length === 1 ? 'the problem' : `the ${problems.length} problems`}`;
+  return { ...verdict, summary: incomplete ? `${verdict.summary} — INCOMPLETE: ${why}` : verdict.summary, problems, sources_failed: [...sourcesFailed], incomplete };
 }

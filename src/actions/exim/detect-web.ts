@@ -8,6 +8,7 @@ import { FIND_PRINTF_FORMAT, looksRandomName, parseFindPrintf, type FoundFile } 
 import { isDomainName, isRequestPath, parseAccessLogLine, pathWithoutQuery } from '../../parsers/access-log.js';
 import { isPublicIp } from '../../parsers/ip.js';
 import { topOf, type RankedItem } from '../../parsers/mainlog-scan.js';
+import { isAbsoluteDirectory } from '../../investigate/gather.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 
 export interface SuspectFile extends FoundFile {
@@ -16,7 +17,7 @@ export interface SuspectFile extends FoundFile {
 }
 
 function checkAbsolutePath(dir: string): void {
-  if (!dir.startsWith('/') || dir.includes('\0') || dir.split('/').includes('..')) {
+  if (!isAbsoluteDirectory(dir)) {
     throw new ActionError(`not an absolute directory path: ${JSON.stringify(dir)}`);
   }
 }
