@@ -14,6 +14,9 @@
  * Exim logs each of those commands to the main log it then reads (as a cPanel server's Exim
  * does with +arguments). So each host run starts from the incident's log as generated, and the
  * files are then read offline as that run left them: the same data, both ways.
+ *
+ * Twice: with the rotation whole, and with it broken part-way (a truncated gzip), when every
+ * source must leave it out, keep the rest of the log and say the verdict is incomplete.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -28,6 +31,8 @@ import { startSshHosts, sshAvailable, type SshTestFleet } from '../support/ssh-h
 let base: string;
 let m: IncidentManifest;
 let rotated: string;
+/** The rotation whole, and broken part-way through (its head, and so its first line, still reads). */
+let rotation: { whole: Buffer; broken: Buffer };
 let pristine: string;
 let inventory: string;
 let fleet: SshTestFleet | undefined;
@@ -48,11 +53,15 @@ beforeAll(async () => {
   env = { XDG_STATE_HOME: state, HOME: join(base, 'home'), SSH_AUTH_SOCK: '' };
   m = await generateIncident({ root: join(state, 'runbook', 'demo'), mode: 'synthetic', sizes: { spam: 150, script: 110, legit: 20, bounces: 3, frozen: 1 }, seed: 7 });
   pristine = await readFile(m.mainlog, 'utf8');
-  // The day before, inside the window: the first arrivals again, six hours earlier, rotated.
+  // The day before, inside the window: the first arrivals again, six hours earlier, rotated,
+  // after two days of the server's own cron mail from before the window.
+  const firstMs = Date.parse(`${pristine.slice(0, 19).replace(' ', 'T')}Z`);
+  const cron = Array.from({ length: 20_000 }, (_, i) => `${stamp(firstMs - 80 * 3_600_000 + i * 8_000)} cwd=/root 3 args: /usr/sbin/sendmail -t -i\n`);
   const earlier = pristine.split('\n').filter((l) => / <= /.test(l)).slice(0, 40)
     .map((l) => `${stamp(Date.parse(`${l.slice(0, 19).replace(' ', 'T')}Z`) - 6 * 3_600_000)}${l.slice(19)}\n`);
+  const whole = gzipSync([...cron, ...earlier].join(''));
+  rotation = { whole, broken: whole.subarray(0, Math.floor(whole.length * 0.6)) };
   rotated = `${m.mainlog}-${pristine.slice(0, 10).replace(/-/g, '')}.gz`;
-  await writeFile(rotated, gzipSync(earlier.join('')));
 
   const hosts: Record<string, unknown> = { here: { hostname: 'local', tools: m.tools, layout: m.layout } };
   if (sshAvailable || process.env.CI) {
@@ -90,11 +99,14 @@ interface Doc {
  *    audit log); left out.
  *  - The entry's `host`: the host's name, null for files.
  *  - The host's name in messages: hosts say where a problem was met (` on over-ssh`).
+ *  - The decompressor's own words for why gzip data broke, in parentheses after "corrupt or
+ *    truncated gzip data": zlib's here, IO::Uncompress::Gunzip's in perl on an SSH target.
  *  - Paths are the same everywhere (the hosts read the very files given offline): none.
  */
 function normalised(doc: Doc, host: string | null): unknown {
   let text = JSON.stringify({ ok: doc.ok, incomplete: doc.incomplete, verdict: doc.verdict, entry: { ...doc.hosts[0], host: null } });
   if (host !== null) text = text.split(` on ${host}`).join('');
+  text = text.replace(/corrupt or truncated gzip data \([^)]*\)/g, 'corrupt or truncated gzip data (WHY)');
   return JSON.parse(text);
 }
 
@@ -107,45 +119,60 @@ function withoutWindowBounds(doc: unknown): unknown {
   return JSON.parse(text);
 }
 
-async function investigateFiles(): Promise<Doc> {
+async function investigateFiles(code: number): Promise<Doc> {
   const r = await runCli(
     ['investigate', '--mainlog', rotated, '--mainlog', m.mainlog, '--spool', m.spoolDir, '--domlogs', m.layout.domlogsDir, '--home-root', m.layout.homeRoots[0]!, '--json'],
     { env },
   );
-  expect(r.code, r.stderr).toBe(0);
+  expect(r.code, r.stderr).toBe(code);
   return JSON.parse(r.stdout) as Doc;
 }
 
 /** A host run from the incident's log as generated, then the files read as the run left them. */
-async function hostAndFiles(hostArgs: string[], name: string): Promise<{ host: Doc; files: Doc }> {
+async function hostAndFiles(hostArgs: string[], name: string, code: number): Promise<{ host: Doc; files: Doc }> {
   await writeFile(m.mainlog, pristine);
   const r = await runCli(['investigate', ...hostArgs, '--json', '--audit-dir', join(base, 'audit', name)], { env });
-  expect(r.code, r.stderr).toBe(0);
+  expect(r.code, r.stderr).toBe(code);
   const host = JSON.parse(r.stdout) as Doc;
   expect(host.hosts.map((h) => h.host)).toEqual([name]);
   // The run logged its own Exim commands and nothing else.
   const added = (await readFile(m.mainlog, 'utf8')).slice(pristine.length).split('\n').filter((l) => l !== '');
   expect(added.length).toBeGreaterThan(0);
   for (const l of added) expect(l).toMatch(/^\S+ \S+ cwd=\S+ \d+ args: \/usr\/sbin\/exim -b[PVp]/);
-  return { host, files: await investigateFiles() };
+  return { host, files: await investigateFiles(code) };
+}
+
+/** Every source on the incident as it stands, each compared with the files read offline and with the first source. */
+async function everySource(code: number): Promise<Array<{ name: string; host: Doc; files: Doc }>> {
+  const runs: Array<{ name: string; host: Doc; files: Doc }> = [];
+  runs.push({ name: 'demo', ...(await hostAndFiles(['--host', 'demo'], 'demo', code)) });
+  runs.push({ name: 'here', ...(await hostAndFiles(['-i', inventory, '--limit', 'here'], 'here', code)) });
+  expect(fleet !== undefined || !sshAvailable).toBe(true);
+  if (fleet !== undefined) runs.push({ name: 'over-ssh', ...(await hostAndFiles(['-i', inventory, '--limit', 'over-ssh', '--known-hosts', fleet.knownHostsFile], 'over-ssh', code)) });
+  for (const { name, host, files } of runs) {
+    expect({ source: name, ...(normalised(host, name) as object) }).toEqual({ source: name, ...(normalised(files, null) as object) });
+    // And every source gives what the first one gave, but for the seconds its commands ran.
+    expect(withoutWindowBounds(normalised(host, name))).toEqual(withoutWindowBounds(normalised(runs[0]!.files, null)));
+  }
+  return runs;
 }
 
 describe('one incident, four sources, one investigate --json', () => {
   it('the files, this machine, the demo host and an SSH host give the same verdict', async () => {
-    const runs: Array<{ name: string; host: Doc; files: Doc }> = [];
-    runs.push({ name: 'demo', ...(await hostAndFiles(['--host', 'demo'], 'demo')) });
-    runs.push({ name: 'here', ...(await hostAndFiles(['-i', inventory, '--limit', 'here'], 'here')) });
-    expect(fleet !== undefined || !sshAvailable).toBe(true);
-    if (fleet !== undefined) runs.push({ name: 'over-ssh', ...(await hostAndFiles(['-i', inventory, '--limit', 'over-ssh', '--known-hosts', fleet.knownHostsFile], 'over-ssh')) });
-
-    for (const { name, host, files } of runs) {
-      const v = files.verdict!;
+    await writeFile(rotated, rotation.whole);
+    for (const { files } of await everySource(0)) {
       // The incident was found, from both files of the rotated set.
-      expect(v).toMatchObject({ kind: 'mailbox', sender: m.mailbox });
-      expect(v.problems).toEqual([]);
-      expect({ source: name, ...(normalised(host, name) as object) }).toEqual({ source: name, ...(normalised(files, null) as object) });
-      // And every source gives what the first one gave, but for the seconds its commands ran.
-      expect(withoutWindowBounds(normalised(host, name))).toEqual(withoutWindowBounds(normalised(runs[0]!.files, null)));
+      expect(files.verdict).toMatchObject({ kind: 'mailbox', sender: m.mailbox, problems: [], incomplete: false });
+    }
+  }, 300_000);
+
+  it('with the rotation broken part-way, every source leaves it out, reads the rest and says so the same way', async () => {
+    await writeFile(rotated, rotation.broken);
+    for (const { files } of await everySource(1)) {
+      const v = files.verdict!;
+      expect(v).toMatchObject({ kind: 'mailbox', sender: m.mailbox, incomplete: true, sources_failed: [] });
+      expect(v.problems).toEqual([expect.stringMatching(new RegExp(`^cannot read the rotated main log ${rotated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt or truncated gzip data`))]);
+      expect(v.summary).toMatch(/ — INCOMPLETE: could not read the rotated main log /);
     }
   }, 300_000);
 });
