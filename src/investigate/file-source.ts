@@ -7,11 +7,12 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
+import { isDomainName, parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
 import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
 import { readActivity } from './activity-read.js';
 import type { EvidenceSource } from './gather.js';
-import { scanMainlogSources } from './mainlog-sources.js';
+import { inTimeOrder, probeMainlogSource, type MainlogSource } from './mainlog-sources.js';
+import { scanKeepingWhatReads } from './rotated-logs.js';
 import { scanSpoolDir } from './spool.js';
 import type { FileFact } from './verdict.js';
 
@@ -49,7 +50,8 @@ async function listDir(dir: string): Promise<FileFact[] | null> {
 }
 
 async function accessClients(domlogs: string, host: string, path: string): Promise<RankedItem[]> {
-  if (!/^[A-Za-z0-9.-]+$/.test(host) || host.includes('..')) return [];
+  // The name becomes a file name here: only a domain name does.
+  if (!isDomainName(host)) return [];
   const counts = new Map<string, number>();
   for (const file of [join(domlogs, host), join(domlogs, `${host}-ssl_log`)]) {
     try {
@@ -70,6 +72,8 @@ async function accessClients(domlogs: string, host: string, path: string): Promi
 
 export function fileSource(options: FileSourceOptions): EvidenceSource {
   const { mainlogs, spool, domlogs, maillogs, signal } = options;
+  /** Main logs the scan found broken: said once, by the scan, and not half-read again for the history. */
+  const broken = new Set<string>();
   return {
     where: '',
     ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
@@ -77,11 +81,19 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
       ? {
           mainlog: async (since: string) => {
             try {
-              return await scanMainlogSources(mainlogs, {
+              // As on a host: every file must be found, and one that breaks part-way is left
+              // out with the files before it, not the whole log (rotated-logs.ts).
+              const probed: MainlogSource[] = [];
+              for (const path of mainlogs) probed.push(await probeMainlogSource(path, signal));
+              const older = inTimeOrder(probed);
+              const current = older.pop()!;
+              const r = await scanKeepingWhatReads(older, current, [], {
                 since,
                 ...(options.threads !== undefined ? { workers: options.threads } : {}),
                 ...(signal !== undefined ? { signal } : {}),
               });
+              for (const u of r.unreadable_files ?? []) broken.add(u.file);
+              return r;
             } catch (err) {
               // The message names the file that failed.
               throw new Error(`main log: ${(err as Error).message}`);
@@ -100,7 +112,7 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
           },
         }
       : {}),
-    history: (leads) => readActivity(leads, { mainlogs, maillogs, webmailLogs: options.webmailLogs ?? [] }, signal),
+    history: (leads) => readActivity(leads, { mainlogs: mainlogs.filter((f) => !broken.has(f)), maillogs, webmailLogs: options.webmailLogs ?? [] }, signal),
     listDir,
     ...(domlogs !== undefined ? { scriptClients: (host: string, path: string) => accessClients(domlogs, host, path) } : {}),
   };

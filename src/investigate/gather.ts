@@ -8,13 +8,14 @@
  * per-sender counter of the main log goes in the scanners (see src/remote/mainlog-count.pl.ts),
  * which every source's main-log scan shares.
  */
+import { isDomainName, isRequestPath } from '../parsers/access-log.js';
 import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
 import type { ActivityFacts } from './activity.js';
 import { loadAllowList } from './allow-list.js';
 import { loadProxyRanges } from './proxies.js';
 import type { UnreadableLog } from './rotated-logs.js';
 import type { SpoolScanResult } from './spool.js';
-import { activityLeads, scriptLeads, type FileFact, type Thresholds, type VerdictInputs } from './verdict.js';
+import { activityLeads, buildVerdict, scriptLeads, webmailProblems, type FileFact, type Thresholds, type Verdict, type VerdictInputs } from './verdict.js';
 
 /** The flagged ids and addresses whose history the second pass reads. */
 export type ActivityLeads = ReturnType<typeof activityLeads>;
@@ -42,6 +43,9 @@ export interface EvidenceSource {
   progress?(text: string): void;
 }
 
+/** A primary evidence source: without it a verdict may miss the sender. */
+export type PrimarySource = 'queue' | 'mainlog' | 'spool';
+
 export interface GatherSettings {
   since: string;
   trustedProxies?: string[];
@@ -54,8 +58,8 @@ export interface Gathered {
   inputs: VerdictInputs;
   /** What could not be read or understood, for the verdict's problems. */
   problems: string[];
-  /** Primary sources that could not be read: 'queue', 'mainlog', 'spool'. */
-  sourcesFailed: string[];
+  /** Primary sources that could not be read. */
+  sourcesFailed: PrimarySource[];
   /** Rotated main logs the window needed but that could not be read. */
   filesMissed: string[];
   /** Parts of the main log the scan did not read, described. */
@@ -81,7 +85,7 @@ export function leftOutProblems(scan: Pick<MainlogScanResult, 'left_out'>): stri
 /** Read every piece of evidence `source` has; problems with one piece are recorded, not fatal. */
 export async function gatherEvidence(source: EvidenceSource, settings: GatherSettings, t: Thresholds): Promise<Gathered> {
   const problems: string[] = [];
-  const sourcesFailed: string[] = [];
+  const sourcesFailed: PrimarySource[] = [];
   const filesMissed: string[] = [];
   const partsLeftOut: string[] = [];
   const inputs: VerdictInputs = { listings: {}, access_ips: {}, ...(source.homeRoots !== undefined ? { home_roots: source.homeRoots } : {}) };
@@ -136,6 +140,9 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
   }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {
+    // A cwd= the log names that is no absolute path (hostile or mangled) names no directory
+    // on any source: nothing to list.
+    if (!isAbsoluteDirectory(dir)) continue;
     try {
       const listing = await source.listDir(dir);
       if (listing !== null) inputs.listings![dir] = listing;
@@ -145,6 +152,10 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
   }
   if (source.scriptClients !== undefined) {
     for (const u of leads.urls.slice(0, 5)) {
+      // A script named by a hostile header with a path no request line can hold (a quote, a
+      // space) or a host that is no domain was never requested as such: no client to look up,
+      // on any source.
+      if (!isDomainName(u.host) || !isRequestPath(u.path)) continue;
       try {
         inputs.access_ips![`${u.host}${u.path}`] = await source.scriptClients(u.host, u.path);
       } catch (err) {
@@ -153,4 +164,34 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
     }
   }
   return { inputs, problems, sourcesFailed, filesMissed, partsLeftOut };
+}
+
+/** An absolute path without `..` or NUL: the only kind of directory a source lists. */
+export function isAbsoluteDirectory(dir: string): boolean {
+  return dir.startsWith('/') && !dir.includes('\0') && !dir.split('/').includes('..');
+}
+
+/** The verdict of gathered evidence, with what could not be read: the same for every source. */
+export type GatheredVerdict = Verdict & {
+  /** Everything that could not be read or understood, as messages. */
+  problems: string[];
+  /** Primary sources that could not be read. */
+  sources_failed: PrimarySource[];
+  /** Some evidence could not be read or understood: the verdict may miss the sender. */
+  incomplete: boolean;
+};
+
+/**
+ * The verdict of what was gathered, finished the one way every source's is: a verdict built
+ * over evidence that was not read says so in its summary and is incomplete, never a clean
+ * "nothing found".
+ */
+export function verdictOf(gathered: Gathered, t: Thresholds, since: string, onHost?: { host: string; logs: string[] }): GatheredVerdict {
+  const { inputs, sourcesFailed, filesMissed, partsLeftOut } = gathered;
+  const verdict = buildVerdict(inputs, t, since);
+  const problems = [...gathered.problems, ...webmailProblems(inputs, verdict, onHost)];
+  const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`), ...partsLeftOut];
+  const incomplete = unread.length > 0 || problems.length > 0;
+  const why = unread.length > 0 ? `could not read the ${unread.join(', ')}` : `see ${problems.length === 1 ? 'the problem' : `the ${problems.length} problems`}`;
+  return { ...verdict, summary: incomplete ? `${verdict.summary} — INCOMPLETE: ${why}` : verdict.summary, problems, sources_failed: [...sourcesFailed], incomplete };
 }

@@ -352,6 +352,32 @@ export function inTimeOrder(sources: MainlogSource[]): MainlogSource[] {
     .map((x) => x.s);
 }
 
+/**
+ * The file the window opens in, once the files placed before it by their first line are
+ * checked: the order of a set is trusted only as far as it is seen. Rotations that overlap, or
+ * a copy out of order, leave lines of the window in a file that starts earlier; its newest line
+ * says so, and the window then opens in that file (the scanner leaves out the lines of the
+ * files after it that are dated before the window). A file that cannot be read to tell is
+ * `unknown`: not read, and said, never taken to hold nothing.
+ */
+async function firstHoldingWindow(sources: MainlogSource[], first: number, from: string, signal?: AbortSignal): Promise<{ first: number; unknown: { source: MainlogSource; error: string }[] }> {
+  const unknown: { source: MainlogSource; error: string }[] = [];
+  let earliest = first;
+  for (let i = first - 1; i >= 0; i--) {
+    const source = sources[i]!;
+    if (source.firstTime === null) continue;
+    try {
+      const last = await newestTime(source, signal);
+      if (last !== null && last >= from) earliest = i;
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      const message = (err as Error).message;
+      unknown.push({ source, error: message.startsWith(`${source.path}: `) ? message.slice(source.path.length + 2) : message });
+    }
+  }
+  return { first: earliest, unknown };
+}
+
 /** Scan files already probed (see probeMainlogSource), as one log in time order. */
 export async function scanProbedSources(given: MainlogSource[], options: MainlogSourcesOptions = {}): Promise<MainlogSourcesResult> {
   if (given.length === 0) throw new Error('no main log file to scan');
@@ -387,7 +413,9 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
     }
     while (first < sources.length - 1 && sources[first]!.firstTime === null) first++;
   }
-  const read = noWindow ? [newest] : sources.slice(first);
+  const checked = from !== null && !noWindow ? await firstHoldingWindow(sources, first, from, options.signal) : { first, unknown: [] };
+  first = checked.first;
+  const read = noWindow ? [newest] : sources.slice(first).filter((s) => !checked.unknown.some((u) => u.source === s));
   const leftOut: { file: string; bytes: number; reason: string }[] = [];
   const leaveOut = async (source: MainlogSource, reason: string): Promise<void> => {
     const bytes = await sizeOf(source.path);
@@ -399,6 +427,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   } else {
     // A file without a timestamp in its first 4 MiB cannot be placed in time: not read, and said.
     for (const source of sources.slice(0, first)) if (source.firstTime === null) await leaveOut(source, 'no line with a timestamp in its first 4 MiB, so it cannot be placed in time');
+    for (const u of checked.unknown) await leaveOut(u.source, `it starts before the window and could not be read to tell whether it holds lines of it (${u.error})`);
   }
 
   // One plain file (the usual case: the current log holds the window) goes to the file

@@ -5,8 +5,8 @@
  */
 import { safeForTerminal } from '../core/terminal-safe.js';
 import { fileSource } from './file-source.js';
-import { gatherEvidence } from './gather.js';
-import { buildVerdict, DEFAULT_THRESHOLDS, webmailProblems, type Thresholds, type Verdict } from './verdict.js';
+import { gatherEvidence, verdictOf, type GatheredVerdict } from './gather.js';
+import { DEFAULT_THRESHOLDS, type Thresholds, type Verdict } from './verdict.js';
 
 export interface InvestigateOptions {
   /**
@@ -39,7 +39,8 @@ export interface InvestigateOptions {
   signal?: AbortSignal;
 }
 
-export type Investigation = Verdict & { problems: string[] };
+/** The verdict with what could not be read, finished as a host's is (see verdictOf). */
+export type Investigation = GatheredVerdict;
 
 export { leftOutProblems } from './gather.js';
 
@@ -61,15 +62,14 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
-  const { inputs, problems } = await gatherEvidence(source, {
+  const gathered = await gatherEvidence(source, {
     since,
     ...(options.trustedProxies !== undefined ? { trustedProxies: options.trustedProxies } : {}),
     ...(options.proxyRangesFile !== undefined ? { proxyRangesFile: options.proxyRangesFile } : {}),
     ...(options.allowFile !== undefined ? { allowFile: options.allowFile } : {}),
     ...(options.allow !== undefined ? { allow: options.allow } : {}),
   }, t);
-  const verdict = buildVerdict(inputs, t, since);
-  return { ...verdict, problems: [...problems, ...webmailProblems(inputs, verdict)] };
+  return verdictOf(gathered, t, since);
 }
 
 const ANSI = { bold: '\u001b[1m', red: '\u001b[31m', yellow: '\u001b[33m', green: '\u001b[32m', dim: '\u001b[2m', reset: '\u001b[0m' };

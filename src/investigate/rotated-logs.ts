@@ -113,14 +113,23 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
     if (source.firstTime !== null) chosen.push(source);
   }
 
-  // A predecessor that fails part-way (a corrupt gzip member) is dropped with everything older.
-  let sources = [...chosen].reverse();
+  const r = await scanKeepingWhatReads([...chosen].reverse(), current, unreadable, options);
+  // Named after the log asked for, even when it was just rotated and held no line yet.
+  return { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
+}
+
+/**
+ * Scan `older` (oldest first) and `current` as one log. A file of `older` that fails part-way
+ * (a corrupt gzip member) is dropped with everything older and listed in `unreadable_files`
+ * after those already in `unreadable`: the window before it is incomplete, the rest is still
+ * read. `current` must read. Files given offline and a host's rotations are kept the same way.
+ */
+export async function scanKeepingWhatReads(older: MainlogSource[], current: MainlogSource, unreadable: UnreadableLog[], options: MainlogScanOptions = {}): Promise<RotatedScanResult> {
+  let sources = older;
   while (true) {
     try {
       const r = await scanProbedSources([...sources, current], options);
-      // Named after the log asked for, even when it was just rotated and held no line yet.
-      const named = { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
-      return unreadable.length > 0 ? { ...named, unreadable_files: unreadable } : named;
+      return unreadable.length > 0 ? { ...r, unreadable_files: unreadable } : r;
     } catch (err) {
       const failed = err instanceof MainlogSourceError ? sources.findIndex((s) => s.path === err.path) : -1;
       if (failed < 0) throw err;

@@ -45,6 +45,21 @@ export function parseApacheTime(text: string): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
+const DOMAIN_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/;
+
+/** A virtual host name, as cPanel names a domain's access logs after it. */
+export function isDomainName(text: string): boolean {
+  return DOMAIN_RE.test(text);
+}
+
+/**
+ * A path a logged request line can hold: absolute, without whitespace, a quote or NUL (Apache
+ * escapes a quote, and a space ends the path). Any other path was never requested as such.
+ */
+export function isRequestPath(text: string): boolean {
+  return text.startsWith('/') && !/[\s"\0]/.test(text);
+}
+
 /** The path without its query string, for matching against an X-PHP-Script path. */
 export function pathWithoutQuery(path: string): string {
   const q = path.indexOf('?');

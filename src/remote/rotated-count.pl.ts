@@ -24,7 +24,8 @@ const ROTATED_PRELUDE = String.raw`
 use IO::Uncompress::Gunzip qw($GunzipError);
 my $mode = shift @ARGV;
 
-sub clean { my ($t) = @_; $t =~ s/[\r\n\t]+/ /g; return $t }
+# One line, without the newline die() ends a message with (kept as a trailing space otherwise).
+sub clean { my ($t) = @_; $t =~ s/[\r\n\t]+/ /g; $t =~ s/ +$//; return $t }
 
 # Open a log, plain or gzip (by its first two bytes): (handle, error).
 sub open_log {

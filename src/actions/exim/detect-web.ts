@@ -5,9 +5,10 @@
  */
 import { Type } from '@sinclair/typebox';
 import { FIND_PRINTF_FORMAT, looksRandomName, parseFindPrintf, type FoundFile } from '../../parsers/find-printf.js';
-import { parseAccessLogLine, pathWithoutQuery } from '../../parsers/access-log.js';
+import { isDomainName, isRequestPath, parseAccessLogLine, pathWithoutQuery } from '../../parsers/access-log.js';
 import { isPublicIp } from '../../parsers/ip.js';
 import { topOf, type RankedItem } from '../../parsers/mainlog-scan.js';
+import { isAbsoluteDirectory } from '../../investigate/gather.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 
 export interface SuspectFile extends FoundFile {
@@ -16,7 +17,7 @@ export interface SuspectFile extends FoundFile {
 }
 
 function checkAbsolutePath(dir: string): void {
-  if (!dir.startsWith('/') || dir.includes('\0') || dir.split('/').includes('..')) {
+  if (!isAbsoluteDirectory(dir)) {
     throw new ActionError(`not an absolute directory path: ${JSON.stringify(dir)}`);
   }
 }
@@ -68,8 +69,6 @@ export const webSuspectFiles = defineAction({
   },
 });
 
-const DOMAIN_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/;
-
 export interface ScriptClients {
   /** Every client address that requested the script, ranked. */
   clients: RankedItem[];
@@ -80,8 +79,8 @@ export interface ScriptClients {
 
 /** Clients that sent `METHOD /path` for a script, from the domain's access logs (http and https). */
 export async function scriptClients(ctx: ActionContext, domain: string, path: string, methods: string[] = ['POST']): Promise<ScriptClients> {
-  if (!DOMAIN_RE.test(domain)) throw new ActionError(`not a domain name: ${JSON.stringify(domain)}`);
-  if (!path.startsWith('/') || /[\s"\0]/.test(path)) throw new ActionError(`not a URL path: ${JSON.stringify(path)}`);
+  if (!isDomainName(domain)) throw new ActionError(`not a domain name: ${JSON.stringify(domain)}`);
+  if (!isRequestPath(path)) throw new ActionError(`not a URL path: ${JSON.stringify(path)}`);
   for (const m of methods) if (!/^[A-Z]{3,7}$/.test(m)) throw new ActionError(`not an HTTP method: ${JSON.stringify(m)}`);
   const dir = ctx.host.layout.domlogsDir;
   const files = [`${dir}/${domain}`, `${dir}/${domain}-ssl_log`];

@@ -5,8 +5,8 @@
  */
 import { Type } from '@sinclair/typebox';
 import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
-import { gatherEvidence, GatherSettingsError, type Gathered } from '../../investigate/gather.js';
-import { buildVerdict, webmailProblems, type Thresholds } from '../../investigate/verdict.js';
+import { gatherEvidence, GatherSettingsError, verdictOf, type Gathered } from '../../investigate/gather.js';
+import type { Thresholds } from '../../investigate/verdict.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { hostSource } from './host-source.js';
 
@@ -68,21 +68,17 @@ export const eximDetect = defineAction({
     summary: 'one human line',
     problems: 'what could not be read or understood (messages)',
     sources_failed: "primary sources that could not be read: 'queue', 'mainlog', 'spool'",
-    incomplete: 'true when a primary source, a rotated main log the window needs, or part of the main log could not be read: the verdict may miss the sender',
+    incomplete: 'true when any evidence could not be read or understood (a primary source, a rotated main log the window needs, part of the main log, or what problems name): the verdict may miss the sender',
   },
   async run(ctx, params) {
     const t: Thresholds = { min_messages: params.min_messages ?? 100, min_subject_repeats: params.min_subject_repeats ?? 100 };
-    const { inputs, problems, sourcesFailed, filesMissed, partsLeftOut } = await gatherOnHost(ctx, params, t);
-    if (sourcesFailed.length === 3) {
-      throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${problems.join('; ')}`);
+    const gathered = await gatherOnHost(ctx, params, t);
+    if (gathered.sourcesFailed.length === 3) {
+      throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${gathered.problems.join('; ')}`);
     }
-    const verdict = buildVerdict(inputs, t, params.since ?? '24h');
-    problems.push(...webmailProblems(inputs, verdict, { host: ctx.host.name, logs: ctx.host.layout.webmailLogs ?? CPANEL_WEBMAIL_LOGS }));
+    // Finished as files' are (src/investigate/gather.ts): one verdict for the same evidence.
+    const verdict = verdictOf(gathered, t, params.since ?? '24h', { host: ctx.host.name, logs: ctx.host.layout.webmailLogs ?? CPANEL_WEBMAIL_LOGS });
     await ctx.note(`detect: ${verdict.summary}`, { kind: verdict.kind, sender: verdict.sender, ips: verdict.ips, scripts: verdict.scripts.map((s) => s.path) });
-    // A verdict built without one of its sources must not read as a clean "none".
-    const unread = [...sourcesFailed, ...filesMissed.map((f) => `rotated main log ${f}`), ...partsLeftOut];
-    const incomplete = unread.length > 0;
-    const summary = incomplete ? `${verdict.summary} — INCOMPLETE: could not read the ${unread.join(', ')}` : verdict.summary;
-    return { changed: false, outputs: { ...verdict, summary, problems, sources_failed: sourcesFailed, incomplete } as unknown as Record<string, unknown>, summary };
+    return { changed: false, outputs: verdict as unknown as Record<string, unknown>, summary: verdict.summary };
   },
 });

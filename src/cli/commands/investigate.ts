@@ -113,8 +113,8 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         min_messages: minMessages,
         ...(flags.threads !== undefined ? { threads: threadCount(flags.threads) } : {}),
       });
-      // A file that could not be read makes the verdict incomplete: never a clean exit 0.
-      const incomplete = verdict.problems.length > 0;
+      // Evidence that could not be read makes the verdict incomplete: never a clean exit 0.
+      const incomplete = verdict.incomplete;
       if (json) {
         const source = { kind: 'files' as const, mainlog: listOf(flags.mainlog), spool: flags.spool ?? null, domlogs: flags.domlogs ?? null };
         writeJson(investigationJson(source, [investigationEntry(null, verdictFromFiles(verdict))], null));

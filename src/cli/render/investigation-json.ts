@@ -66,17 +66,12 @@ function withCompleteness(verdict: Verdict, completeness: Omit<InvestigationVerd
 }
 
 /**
- * The offline report: each problem starts with the source it came from ("main log: ...",
- * "spool PATH: ..." from investigate()), and any problem makes the verdict incomplete, as the
- * exit code says. test/cli-investigate-json checks the two stay in step.
+ * The offline report: investigate() finishes the verdict as the detection action does on a
+ * host (src/investigate/gather.ts verdictOf), completeness fields included.
  */
 export function verdictFromFiles(inv: Investigation): InvestigationVerdict {
-  const failed = new Set<EvidenceSource>();
-  for (const p of inv.problems) {
-    if (/^main ?log\b/i.test(p)) failed.add('mainlog');
-    else if (/^spool\b/i.test(p)) failed.add('spool');
-  }
-  return withCompleteness(inv, { problems: [...inv.problems], sources_failed: [...failed], incomplete: inv.problems.length > 0 });
+  const { problems, sources_failed, incomplete, ...verdict } = inv;
+  return withCompleteness(verdict, { problems: [...problems], sources_failed: [...sources_failed], incomplete });
 }
 
 /**

@@ -13,7 +13,7 @@ function verdictWithNewField(): Verdict & { added_later: string[] } {
 describe('the verdict in investigate --json is the whole Verdict', () => {
   it('files: every Verdict field, ip_reasons included, and fields added to Verdict later', () => {
     const v = verdictWithNewField();
-    const json = verdictFromFiles({ ...v, problems: ['spool /x: unreadable'] });
+    const json = verdictFromFiles({ ...v, problems: ['spool /x: unreadable'], sources_failed: ['spool'], incomplete: true });
     expect(Object.keys(json).sort()).toEqual([...Object.keys(v), ...COMPLETENESS].sort());
     expect(json.ip_reasons).toEqual({ '203.0.113.7': 'logged in as bob@example.com' });
     expect(json).toMatchObject({ added_later: ['x'], sources_failed: ['spool'], incomplete: true });
