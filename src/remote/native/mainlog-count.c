@@ -300,7 +300,8 @@ static int by_count_desc(const void *a, const void *b) {
  * the top `limit` once decoded: all when few, else those that may merge and those counted at
  * least the limit-th largest count of the others. */
 static void rankable(const u32 *ids, const double *counts, size_t n, int t, u32 limit, int subjects, uint8_t *keep) {
-  if (n <= limit) { memset(keep, 1, n); return; }
+  /* A limit of 0 keeps everything, as perl's threshold (the smallest count) does. */
+  if (n <= limit || limit == 0) { memset(keep, 1, n); return; }
   double *plain = malloc(n * sizeof *plain);
   uint8_t *merges = malloc(n);
   size_t np = 0;
