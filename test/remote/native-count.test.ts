@@ -1,8 +1,9 @@
 // The native counter uploaded to a target (src/remote/native-count.ts) gives the local reader's
 // result, table for table, for any log, windowed or whole, in time order or not; it is checked,
 // run and removed on the host, the audit log says so, and where it cannot run perl counts.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -14,7 +15,7 @@ import { createActionContext } from '../../src/engine/context.js';
 import { Recorder } from '../../src/engine/recorder.js';
 import { CPANEL_LAYOUT, CPANEL_TOOL_PATHS } from '../../src/hosts/types.js';
 import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
-import { nativeCounter } from '../../src/remote/native-count.js';
+import { nativeCounter, runNativeCounter } from '../../src/remote/native-count.js';
 import { scanMainlogRemote, type CounterReport, type RemoteMainlogScanOptions } from '../../src/remote/scan.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/types.js';
@@ -219,5 +220,38 @@ describe.runIf((built && sshAvailable) || process.env.CI)('the native counter ov
     // Nothing is left on the host (its /root is this directory).
     expect(leftUnder(join(host.root, 'root'))).toEqual([]);
     expect(leftUnder(join(host.root, 'root', '.cache'))).toEqual([]);
+  });
+
+  it('leaves nothing on the host when the run is killed part-way', async () => {
+    const host = fleet.hosts[0]!;
+    // A reader of a FIFO waits in open() until a writer comes: the counter is then running,
+    // after it removed its own file, when the run is stopped.
+    const fifo = join(host.root, 'var/log/exim4/fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // The first candidate directory ($HOME/.cache), made sure of so that it is the one watched.
+    const home = join(host.root, 'root');
+    const cache = join(home, '.cache');
+    mkdirSync(cache, { recursive: true });
+    const transport = fleet.transport(host);
+    const stop = new AbortController();
+    const seen = new Set<string>();
+    const watcher = watch(cache, (_event, name) => {
+      if (name === null || !name.startsWith('runbook-count-')) return;
+      if (existsSync(join(cache, name))) seen.add(name);
+      else if (seen.has(name)) stop.abort();
+    });
+    try {
+      const run = await runNativeCounter(transport, nativeCounter()!, ['/var/log/exim4/fifo', '1000', '', '200000:50:10'], { signal: stop.signal });
+      expect(run.result.aborted).toBe(true);
+      expect(seen.size).toBe(1);
+      expect(leftUnder(home)).toEqual([]);
+      expect(leftUnder(cache)).toEqual([]);
+    } finally {
+      watcher.close();
+      // Lets a counter still waiting (were the kill lost) go: it then fails to read and exits.
+      closeSync(openSync(fifo, 'r+'));
+      rmSync(fifo);
+      await transport.close();
+    }
   });
 });
