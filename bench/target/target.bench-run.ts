@@ -31,6 +31,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { IncidentManifest } from '../../fixtures/generator/incident.mjs';
 import { startSshHosts, type SshTestFleet } from '../../test/support/ssh-hosts.js';
 import { prepareCpanelRoot } from '../fleet/sim-fleet.js';
+import { nativeCounter } from '../../src/remote/native-count.js';
+import { scanMainlogRemote, type CounterReport } from '../../src/remote/scan.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** BENCH_WARMUP=0: no unmeasured run first (a run costs a minute while the host ships its log). */
@@ -202,21 +204,58 @@ function historyGrep(): Measured {
   return overSsh(['grep', '-F', '-i', '-h', '-s', ...needles.flatMap((x) => ['-e', x]), '--', manifest.mainlog].map(shellQuote).join(' '));
 }
 
+/**
+ * The counting part alone (issue 13): the main log's count tables over one SSH connection, by
+ * perl or by the native counter uploaded for the run; the info question included, the history
+ * pass of investigate not. Bytes are both directions of the connection (for the native counter
+ * they include its upload, gzipped).
+ */
+async function counterAlone(counter: 'perl' | 'native', since: string | null): Promise<Measured & { sources?: string }> {
+  const t = fleet.transport(fleet.hosts[0]!);
+  let report: CounterReport | undefined;
+  try {
+    await t.connect();
+    const before = targetCpuS();
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const r = await scanMainlogRemote(t, manifest.mainlog, { since, counter, onCounter: (c) => (report = c) });
+    const wallS = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const { bytesIn, bytesOut } = t.stats();
+    await t.close();
+    expect(report?.counter).toBe(counter);
+    return {
+      wallS, controlCpuS: (used.user + used.system) / 1e6, controlRssMb: process.memoryUsage().rss / 1048576, targetCpuS: targetCpuS() - before,
+      bytes: bytesIn + bytesOut, status: 0, stdout: '', stderr: '', sources: `${r.totals.arrivals} arrivals, top sender ${r.senders[0]?.sender ?? '-'}`,
+    };
+  } finally {
+    await t.close();
+  }
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -1", () => {
-  const contenders: Array<[string, () => Measured & { sources?: string; commands?: string[] }]> = [
+it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -1", async () => {
+  type Run = () => (Measured & { sources?: string; commands?: string[] }) | Promise<Measured & { sources?: string }>;
+  const contenders: Array<[string, Run]> = [
     ["floor: ssh HOST \"grep -F '<= ' LOG | gzip -1\"", floor],
     ['runbook investigate --host, --since 30d (whole log)', () => runbook(['--since', '30d'], 'whole')],
     ['runbook investigate --host, default --since 24h', () => runbook([], '24h')],
     ["its history step alone: ssh HOST 'perl - …' (the filter runbook sends, arrivals holding a flagged id, gzip -1)", historyStep],
     ["the history step before it: ssh HOST 'grep -F -i -e … LOG' (same ids, every line, uncompressed)", historyGrep],
+    ['counting alone, perl, whole log', () => counterAlone('perl', null)],
+    ['counting alone, perl, 24h window', () => counterAlone('perl', '24h')],
+    // Without wasm2c and gcc at build time there is no native counter: its rows are left out.
+    ...(nativeCounter() === null ? [] : ([
+      ['counting alone, native counter uploaded, whole log', () => counterAlone('native', null)],
+      ['counting alone, native counter uploaded, 24h window', () => counterAlone('native', '24h')],
+    ] as Array<[string, Run]>)),
   ];
   // One unmeasured run of each first (page cache, sshd's first fork).
-  if (WARMUP) for (const [, run] of contenders) run();
+  if (WARMUP) for (const [, run] of contenders) await run();
   const samples = contenders.map(() => [] as Array<Measured & { sources?: string; commands?: string[] }>);
   for (let round = 0; round < ROUNDS; round++) {
-    contenders.forEach(([, run], k) => samples[k]!.push(run()));
+    for (const [k, [, run]] of contenders.entries()) samples[k]!.push(await run());
   }
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const rows = contenders.map(([name], k) => {

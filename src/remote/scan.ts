@@ -1,8 +1,10 @@
 /**
- * Detection over SSH without copying logs: a perl script runs on the target (which has perl
- * but no Node), counts there, and sends back the scanner's count tables (mainlog-count.pl.ts)
- * or, for the spool, the few headers the summary reads. The result is made by the same
- * finishScan as a local scan, and is proven identical to it.
+ * Detection over SSH without copying logs: a counter runs on the target (which has perl but no
+ * Node), counts there, and sends back the scanner's count tables or, for the spool, the few
+ * headers the summary reads. The main log is counted by the native counter uploaded for the run
+ * (native-count.ts) where it can run, else by perl (mainlog-count.pl.ts); a window reaching into
+ * rotated files is counted by perl (rotated-scan.ts). The result is made by the same finishScan
+ * as a local scan, and is proven identical to it.
  */
 import { gunzipSync } from 'node:zlib';
 import { resolveSince } from '../parsers/log-time.js';
@@ -13,6 +15,7 @@ import { noReferenceReason } from '../investigate/mainlog-file.js';
 import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
 import { MAINLOG_COUNT_PERL } from './mainlog-count.pl.js';
 import { MAINLOG_INFO_PERL } from './mainlog-info.pl.js';
+import { nativeCounter, runNativeCounter, type NativeCounterUse } from './native-count.js';
 import { SPOOL_FILTER_PERL } from './spool-filter.pl.js';
 import { readSpoolFilterOutput, type SpoolFilterStats } from './spool-records.js';
 
@@ -32,6 +35,22 @@ export interface RemoteMainlogScanOptions extends ScanLimits {
   timeoutMs?: number;
   signal?: AbortSignal;
   onTransfer?: (transfer: RemoteTransfer) => void;
+  /**
+   * What counts the main log on the host: 'auto' (default) the native counter uploaded for the
+   * run (native-count.ts) where it is built and can run there, else perl; 'perl' only perl;
+   * 'native' the native counter or an error.
+   */
+  counter?: 'auto' | 'perl' | 'native';
+  /** Told which counter counted, and what was uploaded, for the audit log. */
+  onCounter?: (report: CounterReport) => void;
+}
+
+export interface CounterReport {
+  counter: 'native' | 'perl';
+  /** The native counter's upload, when one was tried. */
+  native?: NativeCounterUse;
+  /** Why perl counted after the native counter was tried. */
+  fallback?: string;
 }
 
 export class RemoteScanError extends Error {
@@ -61,6 +80,36 @@ async function perl(
     );
   }
   return { stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(script) };
+}
+
+/**
+ * The count tables of the main log (gzip, as mainlog-count.pl.ts writes them) from the native
+ * counter where it runs, else from perl: the same output either way (proven by
+ * test/remote/native-count.test.ts), read by one reader.
+ */
+async function countOnHost(transport: Transport, args: string[], options: RemoteMainlogScanOptions): Promise<{ stdout: Buffer; sent: number }> {
+  const choice = options.counter ?? 'auto';
+  const native = choice === 'perl' ? null : nativeCounter();
+  if (choice === 'native' && native === null) throw new RemoteScanError('the native main-log counter is not built (npm run build with wasm2c and gcc)');
+  if (native === null) {
+    options.onCounter?.({ counter: 'perl' });
+    return perl(transport, MAINLOG_COUNT_PERL, args, options);
+  }
+  const run = await runNativeCounter(transport, native, args, options);
+  if (run.result.exitCode === 0 && run.unavailable === null) {
+    options.onCounter?.({ counter: 'native', native: run.use });
+    return { stdout: run.stdout, sent: native.upload.length };
+  }
+  // Perl would take longer still, and an interrupted run is not to be repeated.
+  if (run.result.timedOut || run.result.aborted) {
+    throw new RemoteScanError(`remote scan on ${transport.host} ${run.result.timedOut ? 'timed out' : 'was interrupted'}`);
+  }
+  const stderr = run.result.stderr.split('\n').filter((l) => l !== '' && !/^(written|native|removed|noexec|unavailable)\t/.test(l));
+  const why = run.unavailable ?? `the native counter failed (exit ${run.result.exitCode}${stderr.length > 0 ? `: ${stderr.at(-1)!.slice(0, 200)}` : ''})`;
+  if (choice === 'native') throw new RemoteScanError(`remote scan on ${transport.host}: ${why}`);
+  options.onCounter?.({ counter: 'perl', native: run.use, fallback: why });
+  const counted = await perl(transport, MAINLOG_COUNT_PERL, args, options);
+  return { stdout: counted.stdout, sent: counted.sent + native.upload.length };
 }
 
 /** What MAINLOG_INFO_PERL reports about the main log on the host. */
@@ -114,7 +163,7 @@ export async function scanMainlogRemote(
     }
   }
 
-  const counted = await perl(transport, MAINLOG_COUNT_PERL, [path, String(end), fromArg, countLimits(options)], options);
+  const counted = await countOnHost(transport, [path, String(end), fromArg, countLimits(options)], options);
   transfer.bytesReceived += counted.stdout.length;
   transfer.bytesSent += counted.sent;
   let tables: CountedWindow;

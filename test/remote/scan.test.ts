@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
+import { nativeCounter } from '../../src/remote/native-count.js';
 import { scanMainlogRemote, type RemoteTransfer } from '../../src/remote/scan.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import { startSshHosts, sshAvailable, type SshTestFleet } from '../support/ssh-hosts.js';
@@ -67,11 +68,13 @@ const cases: Array<[string, string, string | null]> = [
 
 describe('remote main-log scan = local scan', () => {
   const local = new LocalTransport();
-  for (const [name, path, since] of cases) {
-    it(`${name} (perl on the host, same result)`, async () => {
+  // The native counter where it is built (always under CI: test/remote/native-count.test.ts).
+  const counters = nativeCounter() !== null || process.env.CI ? (['perl', 'native'] as const) : (['perl'] as const);
+  for (const [name, path, since] of cases) for (const counter of counters) {
+    it(`${name} (${counter} on the host, same result)`, async () => {
       const expected = await scanMainlogFile(path, { since, workers: 1 });
       let transfer: RemoteTransfer | undefined;
-      const actual = await scanMainlogRemote(local, path, { since, onTransfer: (t) => (transfer = t) });
+      const actual = await scanMainlogRemote(local, path, { since, counter, onTransfer: (t) => (transfer = t) });
       expect(actual).toEqual(expected);
       expect(transfer!.bytesScanned).toBe(expected.window.bytes_scanned);
     });

@@ -8,7 +8,7 @@ import { scanMainlogWithRotation, type RotatedScanResult } from '../../investiga
 import { scanSpoolDir, type SpoolScanOptions, type SpoolScanResult } from '../../investigate/spool.js';
 import type { MainlogScanResult } from '../../parsers/mainlog-scan.js';
 import { scanMainlogRemoteRotated } from '../../remote/rotated-scan.js';
-import { scanSpoolRemote } from '../../remote/scan.js';
+import { scanSpoolRemote, type CounterReport } from '../../remote/scan.js';
 import { recordedTransport } from '../recorded-transport.js';
 import { ActionError, defineAction, type ActionContext } from '../types.js';
 import { discoverExim } from './discover.js';
@@ -19,18 +19,43 @@ import { discoverExim } from './discover.js';
  */
 export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult & Pick<RotatedScanResult, 'unreadable_files'>> {
   const opts = { ...options, signal: ctx.signal };
+  const counters: CounterReport[] = [];
   try {
     // A window reaching back before the last rotation also reads the rotated files it needs.
     const r = ctx.host.transport.kind === 'local'
       ? await scanMainlogWithRotation(path, opts)
-      : await scanMainlogRemoteRotated(recordedTransport(ctx), path, opts);
+      : await scanMainlogRemoteRotated(recordedTransport(ctx), path, { ...opts, onCounter: (c) => counters.push(c) });
+    await noteCounters(ctx, path, counters);
     for (const u of r.unreadable_files ?? []) {
       ctx.progress(`cannot read rotated main log ${u.file}; the window before it is incomplete`);
       await ctx.note(`rotated main log not read: ${u.error}`, { file: u.file });
     }
     return r;
   } catch (err) {
+    // An upload is on record even when the scan then failed.
+    await noteCounters(ctx, path, counters);
     throw new ActionError(`cannot scan the main log ${path} on ${ctx.host.name}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * What counted the main log on the host, in the audit log: an executable written to the host
+ * for the run is a fact an operator must be able to find afterwards (where, which bytes, gone).
+ */
+async function noteCounters(ctx: ActionContext, path: string, counters: CounterReport[]): Promise<void> {
+  for (const c of counters.splice(0)) await noteCounter(ctx, path, c);
+}
+
+async function noteCounter(ctx: ActionContext, path: string, c: CounterReport): Promise<void> {
+  const upload = c.native === undefined ? {} : { upload: { ...c.native } };
+  if (c.native !== undefined && c.native.path !== '' && !c.native.removed) {
+    ctx.progress(`could not confirm that ${c.native.path} was removed from ${ctx.host.name}; remove it by hand`);
+  }
+  if (c.counter === 'native') {
+    await ctx.note(`main log counted on the host by the native counter uploaded for this run${c.native?.removed ? ' (removed afterwards)' : ''}`, { file: path, counter: 'native', ...upload });
+  } else if (c.fallback !== undefined) {
+    ctx.progress(`native counter not used on ${ctx.host.name} (${c.fallback}); counting with perl`);
+    await ctx.note(`native counter not used: ${c.fallback}; main log counted with perl`, { file: path, counter: 'perl', fallback: c.fallback, ...upload });
   }
 }
 

@@ -25,8 +25,34 @@ export const PAD: usize = 64;
   return (c | 0x20) - 0x61 < 26;
 }
 
+/**
+ * Bit 7 of each byte of `v` set where that byte is zero, exactly (no false hits, so the lowest
+ * set bit is the first zero byte). The scalar build (no SIMD: see the build script of the native
+ * counter, scripts/build-native-counter.mjs) searches 8 bytes at a time with it.
+ */
+@inline function zeroBytes(v: u64): u64 {
+  const low: u64 = 0x7f7f7f7f7f7f7f7f;
+  return ~(((v & low) + low) | v | low);
+}
+
+@inline function splat8(c: u32): u64 {
+  return <u64>(c & 0xff) * 0x0101010101010101;
+}
+
 /** First p in [p, e) holding byte c, else e. Reads up to 15 bytes past e (PAD). */
 export function findByte(p: usize, e: usize, c: u8): usize {
+  if (!ASC_FEATURE_SIMD) {
+    const needle = splat8(c);
+    while (p < e) {
+      const m = zeroBytes(load<u64>(p) ^ needle);
+      if (m != 0) {
+        const at = p + <usize>(ctz(m) >> 3);
+        return at < e ? at : e;
+      }
+      p += 8;
+    }
+    return e;
+  }
   const needle = i8x16.splat(c);
   while (p < e) {
     const m = i8x16.bitmask(i8x16.eq(v128.load(p), needle));
@@ -41,6 +67,20 @@ export function findByte(p: usize, e: usize, c: u8): usize {
 
 /** First p in [p, e) holding `"` or `\`, else e. */
 export function findQuoteOrBackslash(p: usize, e: usize): usize {
+  if (!ASC_FEATURE_SIMD) {
+    const q8 = splat8(QUOTE);
+    const b8 = splat8(BACKSLASH);
+    while (p < e) {
+      const v = load<u64>(p);
+      const m = zeroBytes(v ^ q8) | zeroBytes(v ^ b8);
+      if (m != 0) {
+        const at = p + <usize>(ctz(m) >> 3);
+        return at < e ? at : e;
+      }
+      p += 8;
+    }
+    return e;
+  }
   const q = i8x16.splat(<i8>QUOTE);
   const b = i8x16.splat(<i8>BACKSLASH);
   while (p < e) {
@@ -88,11 +128,24 @@ export function findQuoteOrBackslash(p: usize, e: usize): usize {
 
 /** Bit i set when byte i of the 16 at p is a digit. */
 @inline export function digitMask(p: usize): u32 {
+  if (!ASC_FEATURE_SIMD) {
+    let m: u32 = 0;
+    for (let i: u32 = 0; i < 16; i++) if (isDigit(byteAt(p + i))) m |= 1 << i;
+    return m;
+  }
   return <u32>i8x16.bitmask(i8x16.lt_u(i8x16.sub(v128.load(p), i8x16.splat(0x30)), i8x16.splat(10)));
 }
 
 /** Bit i set when byte i of the 16 at p is an ASCII letter or digit. */
 @inline export function alnumMask(p: usize): u32 {
+  if (!ASC_FEATURE_SIMD) {
+    let m: u32 = 0;
+    for (let i: u32 = 0; i < 16; i++) {
+      const c = byteAt(p + i);
+      if (isDigit(c) || isLetter(c)) m |= 1 << i;
+    }
+    return m;
+  }
   const v = v128.load(p);
   const digit = i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10));
   const letter = i8x16.lt_u(i8x16.sub(v128.or(v, i8x16.splat(0x20)), i8x16.splat(0x61)), i8x16.splat(26));

@@ -1,0 +1,639 @@
+/*
+ * The main-log counter run on an SSH target: the scanner's WebAssembly kernel
+ * (src/parsers/wasm/mainlog-kernel.ts, built without SIMD and translated to C by wasm2c) driven
+ * the way src/investigate/mainlog-file.ts drives it locally, printing the tables that the perl
+ * counter prints (src/remote/mainlog-count.pl.ts), so src/remote/count-tables.ts reads both.
+ * Built by scripts/build-native-counter.mjs into one static binary: nothing is installed on
+ * the target, and the host's perl stays the fallback.
+ *
+ * Usage: mainlog-count [--unlink-self] FILE END FROM LIMITS (as the perl counter: FROM empty for no window,
+ * `-` for a window with no timestamp to count back from; LIMITS `MAXKEYS:LIMIT:NESTED`).
+ * Output, gzip: `start`, `late`, `before`, `first`, `last`, `total\tNAME\tN`,
+ * `key\tTABLE\tID\tHEX\tCOUNT`, `pair\tRELATION\tPARENT\tCHILD\tCOUNT` (only what can reach
+ * the result's lists, chosen as the perl counter's emit_tables chooses it).
+ * Exit codes: 2 cannot open, 3 output failed, 4 read failed, 5 the kernel trapped.
+ */
+#define _FILE_OFFSET_BITS 64
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mainlog-kernel.h"
+#include "wasm-rt-impl.h"
+
+struct Z_env_instance_t {
+  int unused;
+};
+
+/* Only reachable when the kernel's allocator cannot grow its memory any further. */
+void Z_envZ_abort(struct Z_env_instance_t *env, u32 a, u32 b, u32 c, u32 d) {
+  (void)env; (void)a; (void)b; (void)c; (void)d;
+  fputs("main-log scanner ran out of memory\n", stderr);
+  exit(5);
+}
+
+static Z_kernel_instance_t K;
+static int fd = -1;
+
+static uint8_t *mem(void) { return K.w2c_memory.data; }
+
+/* Tables and relations in the kernel's numbering (src/parsers/mainlog-kernel.ts). */
+enum { T_CWD, T_SENDERS, T_AUTH, T_SUBJECTS, T_USERS, T_IPS, T_NAMES, TABLES };
+static const char *TABLE_NAMES[TABLES] = { "cwd", "senders", "auth", "subjects", "users", "ips", "names" };
+enum { P_CWD_SENDERS, P_SENDER_IPS, P_AUTH_IPS, P_AUTH_NAMES, P_SUBJECT_SENDERS, P_USER_SENDERS, P_SELF_IPS, RELATIONS };
+/* Order of the kernel's total(i). */
+enum { TOT_ARRIVALS, TOT_INCOMING, TOT_BOUNCES, TOT_LOCAL, TOT_AUTH, TOT_CWD, TOT_ADMIN, TOT_DROPPED, TOT_AUTH_WITHOUT_ID, TOT_OUTSIDE };
+
+static int is_digit(int c) { return c >= '0' && c <= '9'; }
+
+/* timestampPrefixLength of src/parsers/mainlog-scan.ts on buf[s, e), never reading past e. */
+static size_t timestamp_prefix(const uint8_t *b, size_t s, size_t e) {
+#define AT(i) ((i) < e ? (int)b[i] : -1)
+  if (e - s < 20) return 0;
+  if (b[s + 4] != '-' || b[s + 7] != '-' || b[s + 10] != ' ' || b[s + 13] != ':' || b[s + 16] != ':') return 0;
+  static const int digits[] = { 0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
+  for (size_t k = 0; k < sizeof digits / sizeof digits[0]; k++) if (!is_digit(b[s + digits[k]])) return 0;
+  size_t p = s + 19;
+  if (AT(p) == '.' && is_digit(AT(p + 1))) {
+    p++;
+    while (p < e && is_digit(b[p])) p++;
+  }
+  if (AT(p) == ' ' && (AT(p + 1) == '+' || AT(p + 1) == '-') && is_digit(AT(p + 2)) && is_digit(AT(p + 3)) &&
+      is_digit(AT(p + 4)) && is_digit(AT(p + 5)) && p + 6 < e && b[p + 6] == ' ') p += 6;
+  if (p >= e || b[p] != ' ') return 0;
+  p++;
+  if (AT(p) == '[' && is_digit(AT(p + 1))) {
+    size_t q = p + 1;
+    while (q < e && is_digit(b[q])) q++;
+    if (AT(q) == ']' && q + 1 < e && b[q + 1] == ' ') p = q + 2;
+  }
+  return p - s;
+#undef AT
+}
+
+static void read_failed(void) {
+  fprintf(stderr, "read failed: %s\n", strerror(errno));
+  exit(4);
+}
+
+static size_t pread_full(uint8_t *buf, size_t n, uint64_t off) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      read_failed();
+    }
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  return got;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Entering the window (offsetForTime in src/investigate/mainlog-file.ts) */
+
+#define PROBE 16384
+
+/* The first line starting at or after `offset` that begins with a timestamp: 1 with its start
+ * and first 19 bytes, else 0. Lines longer than the probe are read on from where they stand. */
+static int first_timestamped_line(uint64_t offset, uint64_t end, uint64_t *line_start, char ts[20]) {
+  static uint8_t buf[PROBE];
+  uint64_t pos = offset == 0 ? 0 : offset - 1;
+  int at_line_start = offset == 0;
+  uint64_t scanned = 0;
+  while (pos < end && scanned < 4 * 1024 * 1024) {
+    size_t want = end - pos < PROBE ? (size_t)(end - pos) : PROBE;
+    size_t got = pread_full(buf, want, pos);
+    if (got == 0) return 0;
+    size_t i = 0;
+    if (!at_line_start) {
+      uint8_t *nl = memchr(buf, '\n', got);
+      if (nl == NULL) {
+        pos += got;
+        scanned += got;
+        continue;
+      }
+      i = (size_t)(nl - buf) + 1;
+      at_line_start = 1;
+    }
+    while (i < got) {
+      uint8_t *nl = memchr(buf + i, '\n', got - i);
+      if (nl == NULL && got == PROBE && i > 0) break; /* re-read this line from its start */
+      size_t e = nl == NULL ? got : (size_t)(nl - buf);
+      if (timestamp_prefix(buf, i, e) > 0) {
+        *line_start = pos + i;
+        memcpy(ts, buf + i, 19);
+        ts[19] = 0;
+        return 1;
+      }
+      if (nl == NULL) {
+        i = got;
+        at_line_start = 0;
+        break;
+      }
+      i = e + 1;
+    }
+    pos += i;
+    scanned += i;
+  }
+  return 0;
+}
+
+static uint64_t offset_for_time(const char *from, uint64_t end) {
+  uint64_t lo = 0, hi = end, best = end;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    uint64_t at;
+    char ts[20];
+    int found = first_timestamped_line(mid, end, &at, ts);
+    if (!found || strcmp(ts, from) >= 0) {
+      if (found && at < best) best = at;
+      hi = mid;
+    } else {
+      lo = at + 1;
+    }
+  }
+  return best;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Reading a range into the kernel's input area (readLines in src/investigate/mainlog-file.ts) */
+
+static char first_time[20], last_time[20];
+
+/* First and last timestamps of what is fed (MainlogScanner's #bounds). */
+static void bounds(const uint8_t *b, size_t start, size_t end) {
+  if (first_time[0] == 0) {
+    size_t s = start;
+    while (s < end) {
+      const uint8_t *nl = memchr(b + s, '\n', end - s);
+      size_t e = nl == NULL ? end : (size_t)(nl - b);
+      if (timestamp_prefix(b, s, e) > 0) {
+        memcpy(first_time, b + s, 19);
+        break;
+      }
+      s = e + 1;
+    }
+  }
+  size_t e = end;
+  while (e > start) {
+    size_t line_end = b[e - 1] == '\n' ? e - 1 : e;
+    size_t s = line_end;
+    while (s > start && b[s - 1] != '\n') s--;
+    if (timestamp_prefix(b, s, line_end) > 0) {
+      memcpy(last_time, b + s, 19);
+      return;
+    }
+    if (s == start) return;
+    e = s;
+  }
+}
+
+enum { FEED, COUNT_IN_WINDOW };
+
+/* Complete lines of [start, end) handed to the kernel a chunk at a time; returns lines counted
+ * in the window for COUNT_IN_WINDOW. */
+static double read_range(uint64_t start, uint64_t end, int what) {
+  size_t size = 4 * 1024 * 1024;
+  size_t carry = 0;
+  uint64_t pos = start;
+  double n = 0;
+  while (pos < end) {
+    if (carry == size) size *= 2;
+    u32 input = Z_kernelZ_inputBuffer(&K, (u32)size);
+    size_t want = size - carry;
+    if (end - pos < want) want = (size_t)(end - pos);
+    size_t got = pread_full(mem() + input + carry, want, pos);
+    if (got == 0) {
+      fprintf(stderr, "the main log ended after %llu of %llu bytes (rotated or truncated meanwhile?)\n",
+              (unsigned long long)(pos - start), (unsigned long long)(end - start));
+      exit(4);
+    }
+    pos += got;
+    size_t filled = carry + got;
+    uint8_t *b = mem() + input;
+    size_t last = filled;
+    if (pos < end) {
+      last = 0;
+      for (size_t k = filled; k > 0; k--) if (b[k - 1] == '\n') { last = k; break; }
+    }
+    if (last > 0) {
+      if (what == FEED) {
+        bounds(b, 0, last);
+        Z_kernelZ_feed(&K, 0, (u32)last);
+      } else {
+        n += Z_kernelZ_countInWindow(&K, 0, (u32)last);
+      }
+    }
+    carry = filled - last;
+    if (carry > 0 && last > 0) memmove(mem() + input, mem() + input + last, carry);
+  }
+  if (carry > 0) {
+    u32 input = Z_kernelZ_inputBuffer(&K, (u32)size);
+    if (what == FEED) {
+      bounds(mem() + input, 0, carry);
+      Z_kernelZ_feed(&K, 0, (u32)carry);
+    } else {
+      n += Z_kernelZ_countInWindow(&K, 0, (u32)carry);
+    }
+  }
+  return n;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Choosing what to send (emit_tables in src/remote/mainlog-count.pl.ts) */
+
+static gzFile out;
+
+static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void put(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof line || gzwrite(out, line, (unsigned)n) != n) {
+    fputs("output failed\n", stderr);
+    exit(3);
+  }
+}
+
+static u32 table_size[TABLES];
+
+static const uint8_t *key_bytes(int t, u32 id, u32 *len) {
+  const uint8_t *keys = mem() + Z_kernelZ_tableKeys(&K, (u32)t) + (size_t)id * 8;
+  u32 off, l;
+  memcpy(&off, keys, 4);
+  memcpy(&l, keys + 4, 4);
+  *len = l;
+  return mem() + Z_kernelZ_tableArena(&K, (u32)t) + off;
+}
+
+static double key_count(int t, u32 id) {
+  double c;
+  memcpy(&c, mem() + Z_kernelZ_tableCounts(&K, (u32)t) + (size_t)id * 8, 8);
+  return c;
+}
+
+/* Whether the key may decode to the same string as another (see may_merge in the perl counter). */
+static int may_merge(int t, u32 id, int subjects) {
+  u32 len;
+  const uint8_t *k = key_bytes(t, id, &len);
+  for (u32 i = 0; i < len; i++) if (k[i] >= 0x80 || (subjects && k[i] == '\\')) return 1;
+  return 0;
+}
+
+static int by_count_desc(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Marks in keep[i] which of the n entries (ids[i] of table t, counted counts[i]) can be among
+ * the top `limit` once decoded: all when few, else those that may merge and those counted at
+ * least the limit-th largest count of the others. */
+static void rankable(const u32 *ids, const double *counts, size_t n, int t, u32 limit, int subjects, uint8_t *keep) {
+  /* A limit of 0 keeps everything, as perl's threshold (the smallest count) does. */
+  if (n <= limit || limit == 0) { memset(keep, 1, n); return; }
+  double *plain = malloc(n * sizeof *plain);
+  uint8_t *merges = malloc(n);
+  size_t np = 0;
+  for (size_t i = 0; i < n; i++) {
+    merges[i] = (uint8_t)may_merge(t, ids[i], subjects);
+    if (!merges[i]) plain[np++] = counts[i];
+  }
+  if (np <= limit) {
+    memset(keep, 1, n);
+  } else {
+    qsort(plain, np, sizeof *plain, by_count_desc);
+    double threshold = plain[limit - 1];
+    for (size_t i = 0; i < n; i++) keep[i] = merges[i] || counts[i] >= threshold;
+  }
+  free(plain);
+  free(merges);
+}
+
+/* The pairs of one kernel relation whose parent is marked in `kept`, grouped by parent. */
+typedef struct {
+  u32 parents;
+  u32 *start;   /* children of p at [start[p], start[p + 1]) */
+  u32 *child;
+  double *count;
+} Pairs;
+
+static Pairs gather(int relation, u32 parents, const uint8_t *kept) {
+  Pairs r = { parents, calloc((size_t)parents + 1, sizeof(u32)), NULL, NULL };
+  u32 kept_at = Z_kernelZ_alloc(&K, parents);
+  memcpy(mem() + kept_at, kept, parents);
+  u32 out_at = Z_kernelZ_alloc(&K, Z_kernelZ_pairSize(&K, (u32)relation) * 16);
+  u32 n = Z_kernelZ_gatherPairs(&K, (u32)relation, kept_at, out_at);
+  r.child = malloc(((size_t)n + 1) * sizeof(u32));
+  r.count = malloc(((size_t)n + 1) * sizeof(double));
+  u32 spills = Z_kernelZ_spillLength(&K);
+  u32 spill_at = Z_kernelZ_spillList(&K);
+  u32 *fill = calloc((size_t)parents + 1, sizeof(u32));
+  for (u32 k = 0; k < n; k++) {
+    u32 p;
+    memcpy(&p, mem() + out_at + (size_t)k * 16, 4);
+    r.start[p + 1]++;
+  }
+  for (u32 p = 0; p < parents; p++) r.start[p + 1] += r.start[p];
+  memcpy(fill, r.start, (size_t)parents * sizeof(u32));
+  for (u32 k = 0; k < n; k++) {
+    const uint8_t *at = mem() + out_at + (size_t)k * 16;
+    u32 p, c;
+    double count;
+    memcpy(&p, at, 4);
+    memcpy(&c, at + 4, 4);
+    memcpy(&count, at + 8, 8);
+    /* Counts of very frequent pairs spilled past the slot (see pair-table.ts). */
+    uint64_t tagged = ((uint64_t)relation << 40) | (((uint64_t)p + 1) << 18) | c;
+    for (u32 s = 0; s < spills; s++) {
+      uint64_t key;
+      double extra;
+      memcpy(&key, mem() + spill_at + (size_t)s * 16, 8);
+      memcpy(&extra, mem() + spill_at + (size_t)s * 16 + 8, 8);
+      if (key == tagged) count += extra;
+    }
+    u32 i = fill[p]++;
+    r.child[i] = c;
+    r.count[i] = count;
+  }
+  free(fill);
+  Z_kernelZ_release(&K, out_at);
+  Z_kernelZ_release(&K, kept_at);
+  return r;
+}
+
+static void free_pairs(Pairs *r) {
+  free(r->start);
+  free(r->child);
+  free(r->count);
+}
+
+static uint8_t *send[TABLES];
+static uint8_t *kept[TABLES];
+static u32 limit = 50, nested_limit = 10;
+
+/* Children of one parent, with the same child from two sources added up. */
+typedef struct {
+  size_t n, cap;
+  u32 *child;
+  double *count;
+  /* Per child id: its index in child[] plus one, 0 when absent (cleared after each parent). */
+  u32 *slot;
+} Children;
+
+static void add_child(Children *c, u32 child, double count) {
+  u32 k = c->slot[child];
+  if (k != 0) {
+    c->count[k - 1] += count;
+    return;
+  }
+  if (c->n == c->cap) {
+    c->cap = c->cap ? c->cap * 2 : 16;
+    c->child = realloc(c->child, c->cap * sizeof(u32));
+    c->count = realloc(c->count, c->cap * sizeof(double));
+  }
+  c->child[c->n] = child;
+  c->count[c->n++] = count;
+  c->slot[child] = (u32)c->n;
+}
+
+static void add_children(Children *c, const Pairs *r, u32 parent) {
+  if (parent >= r->parents) return;
+  for (u32 i = r->start[parent]; i < r->start[parent + 1]; i++) add_child(c, r->child[i], r->count[i]);
+}
+
+/* Pair lines of one relation of the perl counter: `a` (plus `b`, by `b_parent_of`, when set). */
+static void emit_relation(const char *name, int parent_t, int child_t, const Pairs *a, const Pairs *b, const int32_t *b_parent_of,
+                          int all_children, int subjects_parent) {
+  Children c = { 0, 0, NULL, NULL, calloc((size_t)table_size[child_t] + 1, sizeof(u32)) };
+  uint8_t *keep = NULL;
+  for (u32 p = 0; p < table_size[parent_t]; p++) {
+    if (!kept[parent_t][p]) continue;
+    for (size_t i = 0; i < c.n; i++) c.slot[c.child[i]] = 0;
+    c.n = 0;
+    if (a != NULL) add_children(&c, a, p);
+    if (b != NULL) {
+      int32_t q = b_parent_of == NULL ? (int32_t)p : b_parent_of[p];
+      if (q >= 0) add_children(&c, b, (u32)q);
+    }
+    if (c.n == 0) continue;
+    keep = realloc(keep, c.n);
+    if (all_children || may_merge(parent_t, p, subjects_parent)) memset(keep, 1, c.n);
+    else rankable(c.child, c.count, c.n, child_t, nested_limit, 0, keep);
+    for (size_t i = 0; i < c.n; i++) {
+      if (!keep[i]) continue;
+      put("pair\t%s\t%u\t%u\t%.0f\n", name, p, c.child[i], c.count[i]);
+      send[child_t][c.child[i]] = 1;
+    }
+  }
+  free(c.child);
+  free(c.count);
+  free(c.slot);
+  free(keep);
+}
+
+static void emit_tables(uint64_t start, double late) {
+  for (int t = 0; t < TABLES; t++) {
+    table_size[t] = Z_kernelZ_tableSize(&K, (u32)t);
+    send[t] = calloc((size_t)table_size[t] + 1, 1);
+    kept[t] = calloc((size_t)table_size[t] + 1, 1);
+  }
+  for (int t = T_CWD; t <= T_USERS; t++) {
+    u32 n = table_size[t];
+    u32 *ids = malloc(((size_t)n + 1) * sizeof(u32));
+    double *counts = malloc(((size_t)n + 1) * sizeof(double));
+    for (u32 id = 0; id < n; id++) {
+      ids[id] = id;
+      counts[id] = key_count(t, id);
+    }
+    rankable(ids, counts, n, t, limit, t == T_SUBJECTS, kept[t]);
+    memcpy(send[t], kept[t], n);
+    free(ids);
+    free(counts);
+  }
+
+  /* A sender's addresses are its sender_ips plus the self pairs of the AUTH id of its name; an
+   * AUTH id's are its auth_ips plus its self pairs (see PAIRS in mainlog-kernel.ts). */
+  u32 senders = table_size[T_SENDERS], auths = table_size[T_AUTH];
+  int32_t *auth_of_sender = malloc(((size_t)senders + 1) * sizeof(int32_t));
+  uint8_t *self_kept = calloc((size_t)auths + 1, 1);
+  for (u32 s = 0; s < senders; s++) {
+    auth_of_sender[s] = -1;
+    if (!kept[T_SENDERS][s]) continue;
+    auth_of_sender[s] = (int32_t)Z_kernelZ_findKeyOf(&K, T_AUTH, T_SENDERS, s);
+    if (auth_of_sender[s] >= 0) self_kept[auth_of_sender[s]] = 1;
+  }
+  for (u32 a = 0; a < auths; a++) if (kept[T_AUTH][a]) self_kept[a] = 1;
+
+  Pairs self_ips = gather(P_SELF_IPS, auths, self_kept);
+  Pairs cwd_senders = gather(P_CWD_SENDERS, table_size[T_CWD], kept[T_CWD]);
+  Pairs sender_ips = gather(P_SENDER_IPS, senders, kept[T_SENDERS]);
+  Pairs auth_ips = gather(P_AUTH_IPS, auths, kept[T_AUTH]);
+  Pairs auth_names = gather(P_AUTH_NAMES, auths, kept[T_AUTH]);
+  Pairs subject_senders = gather(P_SUBJECT_SENDERS, table_size[T_SUBJECTS], kept[T_SUBJECTS]);
+  Pairs user_senders = gather(P_USER_SENDERS, table_size[T_USERS], kept[T_USERS]);
+
+  /* Pairs dropped at the cap, as MainlogScanner's partial adds them (the self pairs twice:
+   * missing from both lists). */
+  double dropped = Z_kernelZ_total(&K, TOT_DROPPED);
+  for (int r = 0; r < RELATIONS; r++) dropped += Z_kernelZ_pairDropped(&K, (u32)r);
+  dropped += Z_kernelZ_pairDropped(&K, P_SELF_IPS);
+
+  put("start\t%llu\nlate\t%.0f\nbefore\t%.0f\nfirst\t%s\nlast\t%s\n", (unsigned long long)start, late,
+      Z_kernelZ_total(&K, TOT_OUTSIDE), first_time, last_time);
+  /* In the perl counter's order (sorted names). */
+  put("total\tadmin\t%.0f\n", Z_kernelZ_total(&K, TOT_ADMIN));
+  put("total\tarrivals\t%.0f\n", Z_kernelZ_total(&K, TOT_ARRIVALS));
+  put("total\tauth\t%.0f\n", Z_kernelZ_total(&K, TOT_AUTH));
+  put("total\tauth_without_id\t%.0f\n", Z_kernelZ_total(&K, TOT_AUTH_WITHOUT_ID));
+  put("total\tbounces\t%.0f\n", Z_kernelZ_total(&K, TOT_BOUNCES));
+  put("total\tcwd\t%.0f\n", Z_kernelZ_total(&K, TOT_CWD));
+  put("total\tdropped\t%.0f\n", dropped);
+  put("total\tincoming\t%.0f\n", Z_kernelZ_total(&K, TOT_INCOMING));
+  put("total\tlocal\t%.0f\n", Z_kernelZ_total(&K, TOT_LOCAL));
+
+  /* Pairs before keys: a pair marks the child keys to send, and the reader takes any order. */
+  emit_relation("cwd_senders", T_CWD, T_SENDERS, &cwd_senders, NULL, NULL, 0, 0);
+  emit_relation("sender_ips", T_SENDERS, T_IPS, &sender_ips, &self_ips, auth_of_sender, 0, 0);
+  emit_relation("auth_ips", T_AUTH, T_IPS, &auth_ips, &self_ips, NULL, 0, 0);
+  emit_relation("auth_names", T_AUTH, T_NAMES, &auth_names, NULL, NULL, 1, 0);
+  emit_relation("subject_senders", T_SUBJECTS, T_SENDERS, &subject_senders, NULL, NULL, 0, 1);
+  emit_relation("user_senders", T_USERS, T_SENDERS, &user_senders, NULL, NULL, 0, 0);
+
+  for (int t = 0; t < TABLES; t++) {
+    for (u32 id = 0; id < table_size[t]; id++) {
+      if (!send[t][id]) continue;
+      u32 len;
+      const uint8_t *k = key_bytes(t, id, &len);
+      char head[64];
+      int hn = snprintf(head, sizeof head, "key\t%s\t%u\t", TABLE_NAMES[t], id);
+      char *hex = malloc((size_t)len * 2 + 1);
+      static const char digits[] = "0123456789abcdef";
+      for (u32 i = 0; i < len; i++) {
+        hex[i * 2] = digits[k[i] >> 4];
+        hex[i * 2 + 1] = digits[k[i] & 15];
+      }
+      if (gzwrite(out, head, (unsigned)hn) != hn || (len > 0 && gzwrite(out, hex, len * 2) != (int)(len * 2))) {
+        fputs("output failed\n", stderr);
+        exit(3);
+      }
+      free(hex);
+      put("\t%.0f\n", key_count(t, id));
+    }
+  }
+  free_pairs(&self_ips);
+  free_pairs(&cwd_senders);
+  free_pairs(&sender_ips);
+  free_pairs(&auth_ips);
+  free_pairs(&auth_names);
+  free_pairs(&subject_senders);
+  free_pairs(&user_senders);
+}
+
+int main(int argc, char **argv) {
+  /* Run from the private directory it was uploaded to: the file and the directory go now, so
+   * nothing is left behind even if this process is killed (Linux keeps a running file). */
+  if (argc > 1 && strcmp(argv[1], "--unlink-self") == 0) {
+    char *slash = strrchr(argv[0], '/');
+    if (slash != NULL && slash != argv[0]) {
+      unlink(argv[0]);
+      *slash = 0;
+      rmdir(argv[0]);
+      *slash = '/';
+    }
+    argv++;
+    argc--;
+  }
+  if (argc < 2) {
+    fputs("usage: mainlog-count FILE [END [FROM [MAXKEYS:LIMIT:NESTED]]]\n", stderr);
+    return 1;
+  }
+  const char *file = argv[1];
+  const char *end_arg = argc > 2 ? argv[2] : "";
+  const char *from = argc > 3 ? argv[3] : "";
+  const char *limits = argc > 4 ? argv[4] : "";
+
+  fd = open(file, O_RDONLY);
+  if (fd < 0) {
+    fprintf(stderr, "cannot open %s: %s\n", file, strerror(errno));
+    return 2;
+  }
+  uint64_t end;
+  if (end_arg[0] != 0) {
+    end = strtoull(end_arg, NULL, 10);
+  } else {
+    struct stat st;
+    if (fstat(fd, &st) != 0) read_failed();
+    end = (uint64_t)st.st_size;
+  }
+  unsigned long max_keys = 200000;
+  {
+    unsigned long v[3] = { max_keys, limit, nested_limit };
+    const char *p = limits;
+    for (int i = 0; i < 3 && *p; i++) {
+      char *stop;
+      unsigned long x = strtoul(p, &stop, 10);
+      if (stop != p && (*stop == ':' || *stop == 0)) v[i] = x;
+      p = *stop == ':' ? stop + 1 : stop + strlen(stop);
+    }
+    max_keys = v[0] > 262143 ? 262143 : v[0];
+    limit = (u32)v[1];
+    nested_limit = (u32)v[2];
+  }
+
+  wasm_rt_init();
+  Z_kernel_init_module();
+  static struct Z_env_instance_t env;
+  if (wasm_rt_impl_try() != 0) {
+    fputs("main-log scanner trapped\n", stderr);
+    return 5;
+  }
+  Z_kernel_instantiate(&K, &env);
+  Z_kernelZ_init(&K, (u32)max_keys, 4000000);
+
+  int window = from[0] != 0 && strcmp(from, "-") != 0;
+  uint64_t start = 0;
+  double late = 0;
+  if (strcmp(from, "-") == 0) {
+    start = end; /* no timestamp anywhere to count back from: an empty window */
+  } else if (window) {
+    char from19[20];
+    size_t fl = strlen(from);
+    for (size_t i = 0; i < 19; i++) from19[i] = i < fl ? from[i] : '0';
+    from19[19] = 0;
+    u32 at = Z_kernelZ_alloc(&K, 32);
+    memcpy(mem() + at, from19, 19);
+    Z_kernelZ_setWindow(&K, at);
+    Z_kernelZ_release(&K, at);
+    start = offset_for_time(from19, end);
+    /* The search trusts time order; a line of the window before its start says it was wrong
+     * here, and then the whole log is read (lines before the window left out by date). */
+    if (start > 0) {
+      late = read_range(0, start, COUNT_IN_WINDOW);
+      if (late > 0) start = 0;
+    }
+  }
+  read_range(start, end, FEED);
+
+  out = gzdopen(dup(STDOUT_FILENO), "wb6");
+  if (out == NULL) {
+    fputs("output failed\n", stderr);
+    return 3;
+  }
+  emit_tables(start, late);
+  if (gzclose(out) != Z_OK) {
+    fputs("output failed\n", stderr);
+    return 3;
+  }
+  return 0;
+}
