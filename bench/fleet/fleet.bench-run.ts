@@ -25,6 +25,7 @@ import {
   type ReplayCommand,
 } from './replay.js';
 import { runbookInventory, startBenchFleet, type BenchFleet, type BenchHost } from './sim-fleet.js';
+import { hostCpuSeconds, listenerPid, waitHostIdle } from './target-cost.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -163,8 +164,28 @@ function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = re
   return { m, auditLog: out.auditLog, bytesPerHost };
 }
 
+/**
+ * Runs `run` and returns, per host, the CPU seconds the host spent on it (its sshd and every
+ * command; target-cost.ts), read once every connection of the run has closed.
+ */
+function withHostCpu<T>(hosts: BenchHost[], run: () => T): { result: T; hostCpuS: number[] } {
+  const pids = hosts.map((h) => listenerPid(h.ssh));
+  for (const pid of pids) expect(waitHostIdle(pid), `host ${pid} idle before the run`).toBe(true);
+  const before = pids.map(hostCpuSeconds);
+  const result = run();
+  for (const [i, pid] of pids.entries()) expect(waitHostIdle(pid), `${hosts[i]!.ssh.name}: connections closed after the run`).toBe(true);
+  return { result, hostCpuS: pids.map((pid, i) => hostCpuSeconds(pid) - before[i]!) };
+}
+
+/** `uptime`'s load averages, to be stated next to the times. */
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
 interface Contenders {
   ansible: string[];
+  /** Per host, OpenSSH's log of Ansible's connection (its `Transferred:` line). */
+  ansibleSshLogs: string[];
   ansibleEnv: Record<string, string>;
   controlDir: string;
   floor: string[];
@@ -180,11 +201,12 @@ function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): C
   writeFileSync(join(dir, 'commands.json'), `${JSON.stringify(Object.fromEntries(hosts.map((h, i) => [h.ssh.name, lists[i]!.map((c: ReplayCommand) => c.argv)])), null, 1)}\n`);
 
   // (a) Ansible.
+  const ansibleSshLogs = hosts.map((h) => join(dir, `ansible-ssh-${h.ssh.name}.log`));
   const inv = join(dir, 'ansible-inventory.yml');
   writeFileSync(
     inv,
     ansibleInventory(
-      hosts.map((h, i) => ({ name: h.ssh.name, port: h.ssh.port, commands: lists[i]! })),
+      hosts.map((h, i) => ({ name: h.ssh.name, port: h.ssh.port, commands: lists[i]!, sshLog: ansibleSshLogs[i]! })),
       { clientKey: bench.fleet.clientKey, knownHostsFile: bench.fleet.knownHostsFile },
     ),
   );
@@ -214,6 +236,7 @@ function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): C
   ];
   return {
     ansible: ['ansible-playbook', '-i', inv, playbook],
+    ansibleSshLogs,
     ansibleEnv: { ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: '1', ANSIBLE_HOME: join(base, 'ansible-home') },
     controlDir,
     floor,
@@ -238,6 +261,7 @@ function floorBytes(stderr: string): number[] {
 
 it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
   const rows: Array<Record<string, number>> = [];
+  const loadAtStart = loadAverage();
   const roundsOut: Array<Record<string, unknown>> = [];
   for (const n of SIZES) {
     const dir = join(base, `hosts-${n}`);
@@ -249,13 +273,18 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
     const ansible: Measured[] = [];
     const floor: Measured[] = [];
     const floorBytesRounds: number[] = [];
+    const ansibleBytesRounds: number[] = [];
+    // Per round, the median over hosts of each host's CPU seconds for that contender.
+    const hostCpu = { runbook: [] as number[], ansible: [] as number[], floor: [] as number[] };
     // One unmeasured dry-run first: the first read of a freshly generated spool costs more than
     // later ones (seen: 34 s of `exim -bpr` on 30 untouched hosts at once), and whoever went
     // first in round 0 would pay it alone. Its audit log gives the commands to replay.
     const warmup = runbookDryRun(dir, hosts, -1);
     const contenders = prepareContenders(dir, hosts, warmup.auditLog);
     for (let round = 0; round < ROUNDS; round++) {
-      const rb = runbookDryRun(dir, hosts, round);
+      const rbRun = withHostCpu(hosts, () => runbookDryRun(dir, hosts, round));
+      const rb = rbRun.result;
+      hostCpu.runbook.push(median(rbRun.hostCpuS));
       runbook.push(rb);
       const ra = ALT_TREE ? runbookDryRun(dir, hosts, round, ALT_TREE) : undefined;
       if (ra) alt.push(ra);
@@ -265,18 +294,29 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
         continue;
       }
 
-      let an: Measured;
-      try {
-        an = measure(contenders.ansible, { env: contenders.ansibleEnv });
-      } finally {
-        stopAnsibleMasters(contenders.controlDir);
-      }
+      for (const log of contenders.ansibleSshLogs) writeFileSync(log, '');
+      const anRun = withHostCpu(hosts, () => {
+        try {
+          return measure(contenders.ansible, { env: contenders.ansibleEnv });
+        } finally {
+          stopAnsibleMasters(contenders.controlDir);
+        }
+      });
+      const an = anRun.result;
+      hostCpu.ansible.push(median(anRun.hostCpuS));
+      // Every host's connection has closed (withHostCpu waited for it), so its master has
+      // logged what it transferred.
+      const ansiblePerHost = contenders.ansibleSshLogs.map((log) => floorBytes(readFileSync(log, 'utf8')));
+      for (const [i, b] of ansiblePerHost.entries()) expect(b.length, `${hosts[i]!.ssh.name}: Ansible's ssh logged what it transferred`).toBeGreaterThan(0);
+      ansibleBytesRounds.push(median(ansiblePerHost.map((b) => b.reduce((x, y) => x + y, 0))));
       expect(an.status, an.stdout.slice(-3000)).toBe(0);
       expect(an.stdout).toMatch(new RegExp(`ok=${contenders.commandsPerHost}\\s+changed=0\\s+unreachable=0\\s+failed=0`));
       expect(an.stdout.match(/ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/g)).toHaveLength(n);
       ansible.push(an);
 
-      const fl = measure(contenders.floor, { stdinFile: contenders.floorInput });
+      const flRun = withHostCpu(hosts, () => measure(contenders.floor, { stdinFile: contenders.floorInput }));
+      const fl = flRun.result;
+      hostCpu.floor.push(median(flRun.hostCpuS));
       expect(fl.status, fl.stderr.slice(-3000)).toBe(0);
       const floorPerHost = floorBytes(fl.stderr);
       expect(floorPerHost).toHaveLength(n);
@@ -290,6 +330,11 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
         ansibleMs: an.wallMs,
         floorMs: fl.wallMs,
         runbookCpuS: rb.m.cpuS,
+        ansibleCpuS: an.cpuS,
+        floorCpuS: fl.cpuS,
+        hostCpuSPerHost: { runbook: hostCpu.runbook.at(-1), ansible: hostCpu.ansible.at(-1), floor: hostCpu.floor.at(-1) },
+        bytesPerHost: { runbook: median(rb.bytesPerHost), ansible: ansibleBytesRounds.at(-1), floor: floorBytesRounds.at(-1) },
+        loadAverage: loadAverage(),
         machineCpuS: { runbook: rb.m.machineCpuS, ansible: an.machineCpuS, floor: fl.machineCpuS },
       });
       console.log(JSON.stringify(roundsOut.at(-1)));
@@ -331,12 +376,23 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
             runbookAltBytesPerHost: median(alt.map((r) => median(r.bytesPerHost))),
           }
         : {}),
+      runbookHostCpuS: median(hostCpu.runbook),
+      ansibleHostCpuS: median(hostCpu.ansible),
+      floorHostCpuS: median(hostCpu.floor),
+      ansibleBytesPerHost: median(ansibleBytesRounds),
+      // The ratios side by side: control wall and CPU, each target's CPU and bytes.
+      controlCpuAnsibleOverRunbook: median(ansible.map((m) => m.cpuS)) / median(runbook.map((r) => r.m.cpuS)),
+      controlCpuRunbookOverFloor: median(runbook.map((r) => r.m.cpuS)) / median(floor.map((m) => m.cpuS)),
+      hostCpuAnsibleOverRunbook: median(hostCpu.ansible) / median(hostCpu.runbook),
+      hostCpuRunbookOverFloor: median(hostCpu.runbook) / median(hostCpu.floor),
+      bytesAnsibleOverRunbook: median(ansibleBytesRounds) / median(runbook.map((r) => median(r.bytesPerHost))),
+      bytesRunbookOverFloor: median(runbook.map((r) => median(r.bytesPerHost))) / median(floorBytesRounds),
       floorBytesPerHost: median(floorBytesRounds),
       floorBytesPerHostMin: Math.min(...floorBytesRounds),
       floorBytesPerHostMax: Math.max(...floorBytesRounds),
     });
   }
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
-  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, sessionDelayMs: SESSION_DELAY_MS, mainlogMb: MAINLOG_MB, rows, perRound: roundsOut }, null, 2)}\n`);
+  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, loadAverage: { start: loadAtStart, end: loadAverage() }, sessionDelayMs: SESSION_DELAY_MS, mainlogMb: MAINLOG_MB, rows, perRound: roundsOut }, null, 2)}\n`);
   console.log(JSON.stringify(rows, null, 2));
 });
