@@ -4,15 +4,21 @@
  * with the same read-only commands run by (a) Ansible (forks = host count, no facts) and (b) the
  * floor: one OpenSSH session per host running them in sequence, all hosts at once (xargs -P).
  * The commands for (a) and (b) are the ones the dry-run ran, taken from its audit log.
+ * (c) Detection by hand: the seed articles' pipelines (by-hand.ts), one session per host, all
+ * hosts at once: less work than the dry-run, the floor of its detection part.
+ * Per contender: wall time and CPU on the control side, and per target host the CPU seconds its
+ * sshd and commands used (target-cost.ts) and the bytes on the wire (runbook: its sockets;
+ * Ansible, floor, by hand: OpenSSH's `Transferred:` line).
  * Run: npx tsc -p tsconfig.build.json && npx vitest run --config bench/fleet/vitest.config.ts
- * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json).
+ * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json, each round
+ * also appended to bench/out/fleet-rounds.jsonl as it ends).
  * BENCH_SESSION_DELAY_MS=600: every SSH session starts that much later (PAM and a login shell
- * on a busy server), for all three contenders alike.
+ * on a busy server), for every contender alike.
  * BENCH_MAINLOG_MB=100: each host's main log also holds that much of a busy day's ordinary
  * traffic before the incident, so detection reads a log of realistic size.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -273,6 +279,9 @@ function floorBytes(stderr: string): number[] {
 it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
   const rows: Array<Record<string, number>> = [];
   const loadAtStart = loadAverage();
+  mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
+  const roundsFile = join(repo, 'bench', 'out', 'fleet-rounds.jsonl');
+  appendFileSync(roundsFile, `${JSON.stringify({ start: new Date().toISOString(), sizes: SIZES, rounds: ROUNDS, mainlogMb: MAINLOG_MB, loadAverage: loadAtStart })}\n`);
   const roundsOut: Array<Record<string, unknown>> = [];
   for (const n of SIZES) {
     const dir = join(base, `hosts-${n}`);
@@ -364,8 +373,12 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
         hostCpuSPerHost: { runbook: hostCpu.runbook.at(-1), ansible: hostCpu.ansible.at(-1), floor: hostCpu.floor.at(-1), byHand: hostCpu.byHand.at(-1) },
         bytesPerHost: { runbook: median(rb.bytesPerHost), ansible: ansibleBytesRounds.at(-1), floor: floorBytesRounds.at(-1), byHand: byHandBytesRounds.at(-1) },
         loadAverage: loadAverage(),
+        peakRssKb: { runbook: rb.m.maxRssKb, ansible: an.maxRssKb, floor: fl.maxRssKb, byHand: bh.maxRssKb },
         machineCpuS: { runbook: rb.m.machineCpuS, ansible: an.machineCpuS, floor: fl.machineCpuS, byHand: bh.machineCpuS },
       });
+      // Also on disk at once: the console shows nothing until the test ends (the synchronous
+      // rounds keep the worker from flushing it), and a long run stopped early keeps its rounds.
+      appendFileSync(roundsFile, `${JSON.stringify(roundsOut.at(-1))}\n`);
       console.log(JSON.stringify(roundsOut.at(-1)));
     }
     if (RUNBOOK_ONLY) continue;
