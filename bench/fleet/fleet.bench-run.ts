@@ -4,15 +4,21 @@
  * with the same read-only commands run by (a) Ansible (forks = host count, no facts) and (b) the
  * floor: one OpenSSH session per host running them in sequence, all hosts at once (xargs -P).
  * The commands for (a) and (b) are the ones the dry-run ran, taken from its audit log.
+ * (c) Detection by hand: the seed articles' pipelines (by-hand.ts), one session per host, all
+ * hosts at once: less work than the dry-run, the floor of its detection part.
+ * Per contender: wall time and CPU on the control side, and per target host the CPU seconds its
+ * sshd and commands used (target-cost.ts) and the bytes on the wire (runbook: its sockets;
+ * Ansible, floor, by hand: OpenSSH's `Transferred:` line).
  * Run: npx tsc -p tsconfig.build.json && npx vitest run --config bench/fleet/vitest.config.ts
- * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json).
+ * (BENCH_SIZES=20,50 BENCH_ROUNDS=3 by default; results in bench/out/fleet.json, each round
+ * also appended to bench/out/fleet-rounds.jsonl as it ends).
  * BENCH_SESSION_DELAY_MS=600: every SSH session starts that much later (PAM and a login shell
- * on a busy server), for all three contenders alike.
+ * on a busy server), for every contender alike.
  * BENCH_MAINLOG_MB=100: each host's main log also holds that much of a busy day's ordinary
  * traffic before the incident, so detection reads a log of realistic size.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,6 +31,8 @@ import {
   type ReplayCommand,
 } from './replay.js';
 import { runbookInventory, startBenchFleet, type BenchFleet, type BenchHost } from './sim-fleet.js';
+import { seedDetectionScript } from './by-hand.js';
+import { hostCpuSeconds, listenerPid, waitHostIdle } from './target-cost.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '20,50').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -163,12 +171,34 @@ function runbookDryRun(dir: string, hosts: BenchHost[], round: number, tree = re
   return { m, auditLog: out.auditLog, bytesPerHost };
 }
 
+/**
+ * Runs `run` and returns, per host, the CPU seconds the host spent on it (its sshd and every
+ * command; target-cost.ts), read once every connection of the run has closed.
+ */
+function withHostCpu<T>(hosts: BenchHost[], run: () => T): { result: T; hostCpuS: number[] } {
+  const pids = hosts.map((h) => listenerPid(h.ssh));
+  for (const pid of pids) expect(waitHostIdle(pid), `host ${pid} idle before the run`).toBe(true);
+  const before = pids.map(hostCpuSeconds);
+  const result = run();
+  for (const [i, pid] of pids.entries()) expect(waitHostIdle(pid), `${hosts[i]!.ssh.name}: connections closed after the run`).toBe(true);
+  return { result, hostCpuS: pids.map((pid, i) => hostCpuSeconds(pid) - before[i]!) };
+}
+
+/** `uptime`'s load averages, to be stated next to the times. */
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
 interface Contenders {
   ansible: string[];
+  /** Per host, OpenSSH's log of Ansible's connection (its `Transferred:` line). */
+  ansibleSshLogs: string[];
   ansibleEnv: Record<string, string>;
   controlDir: string;
   floor: string[];
   floorInput: string;
+  /** Detection by hand: the seed articles' pipelines, one `ssh HOST sh -s` per host (by-hand.ts). */
+  byHandInput: string;
   commandsPerHost: number;
 }
 
@@ -180,11 +210,12 @@ function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): C
   writeFileSync(join(dir, 'commands.json'), `${JSON.stringify(Object.fromEntries(hosts.map((h, i) => [h.ssh.name, lists[i]!.map((c: ReplayCommand) => c.argv)])), null, 1)}\n`);
 
   // (a) Ansible.
+  const ansibleSshLogs = hosts.map((h) => join(dir, `ansible-ssh-${h.ssh.name}.log`));
   const inv = join(dir, 'ansible-inventory.yml');
   writeFileSync(
     inv,
     ansibleInventory(
-      hosts.map((h, i) => ({ name: h.ssh.name, port: h.ssh.port, commands: lists[i]! })),
+      hosts.map((h, i) => ({ name: h.ssh.name, port: h.ssh.port, commands: lists[i]!, sshLog: ansibleSshLogs[i]! })),
       { clientKey: bench.fleet.clientKey, knownHostsFile: bench.fleet.knownHostsFile },
     ),
   );
@@ -206,6 +237,13 @@ function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): C
   }
   const floorInput = join(dir, 'floor-hosts');
   writeFileSync(floorInput, `${lines.join('\n')}\n`);
+  const byHandLines = hosts.map((h) => {
+    const script = join(dir, `by-hand-${h.ssh.name}.sh`);
+    writeFileSync(script, seedDetectionScript(h.manifest));
+    return `${h.ssh.port} ${script}`;
+  });
+  const byHandInput = join(dir, 'by-hand-hosts');
+  writeFileSync(byHandInput, `${byHandLines.join('\n')}\n`);
   const floor = [
     'xargs', '-P', String(hosts.length), '-L', '1',
     'sh', '-c',
@@ -214,10 +252,12 @@ function prepareContenders(dir: string, hosts: BenchHost[], auditLog: string): C
   ];
   return {
     ansible: ['ansible-playbook', '-i', inv, playbook],
+    ansibleSshLogs,
     ansibleEnv: { ANSIBLE_CONFIG: cfg, ANSIBLE_NOCOLOR: '1', ANSIBLE_HOME: join(base, 'ansible-home') },
     controlDir,
     floor,
     floorInput,
+    byHandInput,
     commandsPerHost,
   };
 }
@@ -238,6 +278,10 @@ function floorBytes(stderr: string): number[] {
 
 it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
   const rows: Array<Record<string, number>> = [];
+  const loadAtStart = loadAverage();
+  mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
+  const roundsFile = join(repo, 'bench', 'out', 'fleet-rounds.jsonl');
+  appendFileSync(roundsFile, `${JSON.stringify({ start: new Date().toISOString(), sizes: SIZES, rounds: ROUNDS, mainlogMb: MAINLOG_MB, loadAverage: loadAtStart })}\n`);
   const roundsOut: Array<Record<string, unknown>> = [];
   for (const n of SIZES) {
     const dir = join(base, `hosts-${n}`);
@@ -249,13 +293,20 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
     const ansible: Measured[] = [];
     const floor: Measured[] = [];
     const floorBytesRounds: number[] = [];
+    const ansibleBytesRounds: number[] = [];
+    const byHand: Measured[] = [];
+    const byHandBytesRounds: number[] = [];
+    // Per round, the median over hosts of each host's CPU seconds for that contender.
+    const hostCpu = { runbook: [] as number[], ansible: [] as number[], floor: [] as number[], byHand: [] as number[] };
     // One unmeasured dry-run first: the first read of a freshly generated spool costs more than
     // later ones (seen: 34 s of `exim -bpr` on 30 untouched hosts at once), and whoever went
     // first in round 0 would pay it alone. Its audit log gives the commands to replay.
     const warmup = runbookDryRun(dir, hosts, -1);
     const contenders = prepareContenders(dir, hosts, warmup.auditLog);
     for (let round = 0; round < ROUNDS; round++) {
-      const rb = runbookDryRun(dir, hosts, round);
+      const rbRun = withHostCpu(hosts, () => runbookDryRun(dir, hosts, round));
+      const rb = rbRun.result;
+      hostCpu.runbook.push(median(rbRun.hostCpuS));
       runbook.push(rb);
       const ra = ALT_TREE ? runbookDryRun(dir, hosts, round, ALT_TREE) : undefined;
       if (ra) alt.push(ra);
@@ -265,23 +316,48 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
         continue;
       }
 
-      let an: Measured;
-      try {
-        an = measure(contenders.ansible, { env: contenders.ansibleEnv });
-      } finally {
-        stopAnsibleMasters(contenders.controlDir);
-      }
-      expect(an.status, an.stdout.slice(-3000)).toBe(0);
+      for (const log of contenders.ansibleSshLogs) writeFileSync(log, '');
+      const anRun = withHostCpu(hosts, () => {
+        try {
+          return measure(contenders.ansible, { env: contenders.ansibleEnv });
+        } finally {
+          stopAnsibleMasters(contenders.controlDir);
+        }
+      });
+      const an = anRun.result;
+      hostCpu.ansible.push(median(anRun.hostCpuS));
+      // Every host's connection has closed (withHostCpu waited for it), so its master has
+      // logged what it transferred.
+      const ansiblePerHost = contenders.ansibleSshLogs.map((log) => floorBytes(readFileSync(log, 'utf8')));
+      for (const [i, b] of ansiblePerHost.entries()) expect(b.length, `${hosts[i]!.ssh.name}: Ansible's ssh logged what it transferred`).toBeGreaterThan(0);
+      ansibleBytesRounds.push(median(ansiblePerHost.map((b) => b.reduce((x, y) => x + y, 0))));
+      expect(an.status, JSON.stringify(an.stdout.slice(-3000))).toBe(0);
       expect(an.stdout).toMatch(new RegExp(`ok=${contenders.commandsPerHost}\\s+changed=0\\s+unreachable=0\\s+failed=0`));
       expect(an.stdout.match(/ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/g)).toHaveLength(n);
       ansible.push(an);
 
-      const fl = measure(contenders.floor, { stdinFile: contenders.floorInput });
+      const flRun = withHostCpu(hosts, () => measure(contenders.floor, { stdinFile: contenders.floorInput }));
+      const fl = flRun.result;
+      hostCpu.floor.push(median(flRun.hostCpuS));
       expect(fl.status, fl.stderr.slice(-3000)).toBe(0);
       const floorPerHost = floorBytes(fl.stderr);
       expect(floorPerHost).toHaveLength(n);
       floorBytesRounds.push(median(floorPerHost));
       floor.push(fl);
+
+      const bhRun = withHostCpu(hosts, () => measure(contenders.floor, { stdinFile: contenders.byHandInput }));
+      const bh = bhRun.result;
+      hostCpu.byHand.push(median(bhRun.hostCpuS));
+      expect(bh.status, bh.stderr.slice(-3000)).toBe(0);
+      // Each host's count of the spam subject's senders names the compromised mailbox, above the
+      // playbook's threshold (some of its 300 messages carry the hostile subjects). The output
+      // holds those subjects: shown escaped, never raw.
+      const named = [...bh.stdout.matchAll(/^\s*(\d+) info@shop\.example\.test$/gm)].map((m) => Number(m[1]));
+      expect(named.filter((count) => count >= 100), JSON.stringify(bh.stdout.slice(-2000))).toHaveLength(n);
+      const byHandPerHost = floorBytes(bh.stderr);
+      expect(byHandPerHost).toHaveLength(n);
+      byHandBytesRounds.push(median(byHandPerHost));
+      byHand.push(bh);
       roundsOut.push({
         hosts: n,
         round,
@@ -289,9 +365,20 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
         ...(ra ? { runbookAltMs: ra.m.wallMs, runbookAltCpuS: ra.m.cpuS } : {}),
         ansibleMs: an.wallMs,
         floorMs: fl.wallMs,
+        byHandMs: bh.wallMs,
         runbookCpuS: rb.m.cpuS,
-        machineCpuS: { runbook: rb.m.machineCpuS, ansible: an.machineCpuS, floor: fl.machineCpuS },
+        ansibleCpuS: an.cpuS,
+        floorCpuS: fl.cpuS,
+        byHandCpuS: bh.cpuS,
+        hostCpuSPerHost: { runbook: hostCpu.runbook.at(-1), ansible: hostCpu.ansible.at(-1), floor: hostCpu.floor.at(-1), byHand: hostCpu.byHand.at(-1) },
+        bytesPerHost: { runbook: median(rb.bytesPerHost), ansible: ansibleBytesRounds.at(-1), floor: floorBytesRounds.at(-1), byHand: byHandBytesRounds.at(-1) },
+        loadAverage: loadAverage(),
+        peakRssKb: { runbook: rb.m.maxRssKb, ansible: an.maxRssKb, floor: fl.maxRssKb, byHand: bh.maxRssKb },
+        machineCpuS: { runbook: rb.m.machineCpuS, ansible: an.machineCpuS, floor: fl.machineCpuS, byHand: bh.machineCpuS },
       });
+      // Also on disk at once: the console shows nothing until the test ends (the synchronous
+      // rounds keep the worker from flushing it), and a long run stopped early keeps its rounds.
+      appendFileSync(roundsFile, `${JSON.stringify(roundsOut.at(-1))}\n`);
       console.log(JSON.stringify(roundsOut.at(-1)));
     }
     if (RUNBOOK_ONLY) continue;
@@ -331,12 +418,32 @@ it('fleet dry-run: runbook vs Ansible vs one OpenSSH session per host', () => {
             runbookAltBytesPerHost: median(alt.map((r) => median(r.bytesPerHost))),
           }
         : {}),
+      runbookHostCpuS: median(hostCpu.runbook),
+      ansibleHostCpuS: median(hostCpu.ansible),
+      floorHostCpuS: median(hostCpu.floor),
+      ansibleBytesPerHost: median(ansibleBytesRounds),
+      // The ratios side by side: control wall and CPU, each target's CPU and bytes.
+      controlCpuAnsibleOverRunbook: median(ansible.map((m) => m.cpuS)) / median(runbook.map((r) => r.m.cpuS)),
+      controlCpuRunbookOverFloor: median(runbook.map((r) => r.m.cpuS)) / median(floor.map((m) => m.cpuS)),
+      hostCpuAnsibleOverRunbook: median(hostCpu.ansible) / median(hostCpu.runbook),
+      hostCpuRunbookOverFloor: median(hostCpu.runbook) / median(hostCpu.floor),
+      bytesAnsibleOverRunbook: median(ansibleBytesRounds) / median(runbook.map((r) => median(r.bytesPerHost))),
+      bytesRunbookOverFloor: median(runbook.map((r) => median(r.bytesPerHost))) / median(floorBytesRounds),
       floorBytesPerHost: median(floorBytesRounds),
+      // Detection by hand (the seed pipelines): less work than the dry-run, the detection's floor.
+      byHandMs: median(byHand.map((m) => m.wallMs)),
+      byHandCpuS: median(byHand.map((m) => m.cpuS)),
+      byHandMachineCpuS: median(byHand.map((m) => m.machineCpuS)),
+      byHandHostCpuS: median(hostCpu.byHand),
+      byHandBytesPerHost: median(byHandBytesRounds),
+      runbookOverByHand: runbookMs / median(byHand.map((m) => m.wallMs)),
+      hostCpuRunbookOverByHand: median(hostCpu.runbook) / median(hostCpu.byHand),
+      bytesRunbookOverByHand: median(runbook.map((r) => median(r.bytesPerHost))) / median(byHandBytesRounds),
       floorBytesPerHostMin: Math.min(...floorBytesRounds),
       floorBytesPerHostMax: Math.max(...floorBytesRounds),
     });
   }
   mkdirSync(join(repo, 'bench', 'out'), { recursive: true });
-  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, sessionDelayMs: SESSION_DELAY_MS, mainlogMb: MAINLOG_MB, rows, perRound: roundsOut }, null, 2)}\n`);
+  writeFileSync(join(repo, 'bench', 'out', 'fleet.json'), `${JSON.stringify({ rounds: ROUNDS, loadAverage: { start: loadAtStart, end: loadAverage() }, sessionDelayMs: SESSION_DELAY_MS, mainlogMb: MAINLOG_MB, rows, perRound: roundsOut }, null, 2)}\n`);
   console.log(JSON.stringify(rows, null, 2));
 });

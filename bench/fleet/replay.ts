@@ -84,9 +84,11 @@ function unsafe(s: string): string {
 /**
  * Ansible YAML inventory: each host's commands as a host variable `rb_cmds` (marked !unsafe:
  * paths and scripts are data, never Jinja), and connection settings shared by all.
+ * `sshLog`: OpenSSH's own log for that host (`-E`, verbose), whose `Transferred:` line, written
+ * when the ControlPersist master closes, gives the bytes on the wire as it does for the floor.
  */
 export function ansibleInventory(
-  hosts: Array<{ name: string; port: number; commands: ReplayCommand[] }>,
+  hosts: Array<{ name: string; port: number; commands: ReplayCommand[]; sshLog?: string }>,
   conn: { clientKey: string; knownHostsFile: string },
 ): string {
   const lines = [
@@ -100,7 +102,9 @@ export function ansibleInventory(
     '  hosts:',
   ];
   for (const h of hosts) {
-    lines.push(`    ${h.name}:`, `      ansible_port: ${h.port}`, '      rb_cmds:');
+    lines.push(`    ${h.name}:`, `      ansible_port: ${h.port}`);
+    if (h.sshLog !== undefined) lines.push(`      ansible_ssh_extra_args: ${JSON.stringify(`-o LogLevel=VERBOSE -E ${h.sshLog}`)}`);
+    lines.push('      rb_cmds:');
     for (const c of h.commands) {
       lines.push(`        - argv: [${c.argv.map(unsafe).join(', ')}]`);
       if (c.stdin !== undefined) lines.push(`          stdin: ${unsafe(c.stdin)}`);
