@@ -68,6 +68,8 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
     }
     return located;
   };
+  /** Main logs the scan found broken. */
+  const broken = new Set<string>();
   return {
     where: ` on ${host}`,
     homeRoots: ctx.host.layout.homeRoots,
@@ -78,7 +80,9 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
     mainlog: async (since) => {
       const { mainlog } = await paths();
       ctx.progress(`scanning ${mainlog}`);
-      return scanMainlogOn(ctx, mainlog, { since });
+      const scanned = await scanMainlogOn(ctx, mainlog, { since });
+      for (const u of scanned.unreadable_files ?? []) broken.add(u.file);
+      return scanned;
     },
     spool: async () => {
       const { spool } = await paths();
@@ -102,7 +106,8 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
         // The owners' history before the last rotation: the newest rotated log too, read first
         // as the offline reader is given a rotated set, oldest first.
         const previous = await newestRotation(ctx, mainlog);
-        const mainlogs = previous === null ? [mainlog] : [previous, mainlog];
+        // A rotation the scan found broken is said once, by the scan, and not half-read again (as offline).
+        const mainlogs = (previous === null ? [mainlog] : [previous, mainlog]).filter((f) => !broken.has(f));
         const arrivals = await filter([{ kind: 'mainlog', needles: collector.needles, files: mainlogs }]);
         for (const f of arrivals.files) if (f.state !== 'read') problems.push(unreadHistory(f, host));
 
