@@ -27,8 +27,6 @@ export interface FileSourceOptions {
   /** cPanel's webmail logins (session_log, login_log): the addresses behind mail Exim saw from 127.0.0.1. */
   webmailLogs?: string[];
   homeRoots?: string[];
-  /** Threads reading one large plain main log. */
-  threads?: number;
   signal?: AbortSignal;
 }
 
@@ -79,7 +77,6 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
             try {
               return await scanMainlogSources(mainlogs, {
                 since,
-                ...(options.threads !== undefined ? { workers: options.threads } : {}),
                 ...(signal !== undefined ? { signal } : {}),
               });
             } catch (err) {

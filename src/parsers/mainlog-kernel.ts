@@ -24,18 +24,7 @@ export interface KernelExports {
   setPairCountLimit(limit: number): void;
   alloc(size: number): number;
   release(ptr: number): void;
-  mergeKeys(table: number, bytes: number, lens: number, counts: number, n: number, remap: number): void;
-  mergePairs(relation: number, words: number, n: number, parentRemap: number, childRemap: number, droppedPairs: number): void;
-  mergeSpill(relation: number, parent: number, child: number, extra: number): void;
-  addTotal(i: number, value: number): void;
-  compactPairs(relation: number, out: number): number;
   gatherPairs(relation: number, kept: number, out: number): number;
-  pendingId(): number;
-  pendingTimeAt(): number;
-  setPending(id: number, time: number): void;
-  sawCwdLine(): number;
-  resolvePending(start: number, end: number): number;
-  findKey(table: number, ptr: number, len: number): number;
   findKeyOf(table: number, from: number, id: number): number;
   setWindow(at: number): void;
   countInWindow(start: number, end: number): number;
@@ -48,16 +37,6 @@ export const TABLE = { cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 
  * not the AUTH id; selfIps holds (AUTH id, address) of those where it is (one pair for both lists).
  */
 export const PAIRS = { cwdSenders: 0, senderIps: 1, authIps: 2, authNames: 3, subjectSenders: 4, userSenders: 5, selfIps: 6 } as const;
-/** Parent and child table of each relation, by relation number. */
-export const RELATION_TABLES: readonly (readonly [number, number])[] = [
-  [TABLE.cwd, TABLE.senders],
-  [TABLE.senders, TABLE.ips],
-  [TABLE.auth, TABLE.ips],
-  [TABLE.auth, TABLE.names],
-  [TABLE.subjects, TABLE.senders],
-  [TABLE.users, TABLE.senders],
-  [TABLE.auth, TABLE.ips],
-];
 /** Order of `total(i)`. */
 export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId', 'outside'] as const;
 
