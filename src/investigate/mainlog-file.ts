@@ -30,11 +30,11 @@ export class MainlogChangedError extends Error {
 }
 
 /**
- * Read complete lines of a byte range of an open file straight into the scanner's input area
+ * Read complete lines of a byte range of an open file straight into a kernel's input area
  * (no copy) and hand each batch to `use(end)` (the lines are input[0, end)); `use` returns
  * true to stop early. `start` must be a line start; a line longer than the chunk grows it.
  */
-function readLines(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): void {
+export function readLines(scanner: { input(size: number): Buffer }, fd: number, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): void {
   let size = options.chunkBytes ?? 4 * 1024 * 1024;
   let carry = 0;
   let pos = start;

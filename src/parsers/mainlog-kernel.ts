@@ -28,6 +28,9 @@ export interface KernelExports {
   findKeyOf(table: number, from: number, id: number): number;
   setWindow(at: number): void;
   countInWindow(start: number, end: number): number;
+  historyNeedles(bytes: number, lens: number, n: number): void;
+  historyFeed(start: number, end: number): number;
+  historyRecords(): number;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */
@@ -61,6 +64,17 @@ function kernelModule(): WebAssembly.Module {
 
 /** A fresh kernel instance with its tables set up. */
 export function createKernel(maxKeys: number, maxPairs: number): KernelExports {
+  const kernel = instantiate();
+  kernel.init(maxKeys, maxPairs);
+  return kernel;
+}
+
+/** A fresh instance for the history filter (src/parsers/mainlog-history.ts): it counts nothing, so no tables. */
+export function createHistoryKernel(): KernelExports {
+  return instantiate();
+}
+
+function instantiate(): KernelExports {
   const instance = new WebAssembly.Instance(kernelModule(), {
     env: {
       abort(): never {
@@ -69,7 +83,5 @@ export function createKernel(maxKeys: number, maxPairs: number): KernelExports {
       },
     },
   });
-  const kernel = instance.exports as unknown as KernelExports;
-  kernel.init(maxKeys, maxPairs);
-  return kernel;
+  return instance.exports as unknown as KernelExports;
 }

@@ -11,7 +11,8 @@
  * bytes at a time with SIMD and keys are hashed 8 bytes at a time.
  *
  * Modules: bytes.ts (byte helpers), key-table.ts (interned keys), pair-table.ts (pair counts),
- * scan.ts (state and line rules); this file is the interface JavaScript sees.
+ * scan.ts (state and line rules), history.ts (the flagged ids' lines, for the history pass);
+ * this file is the interface JavaScript sees.
  *
  * Memory layout: every buffer comes from the runtime's allocator (TLSF, `--runtime minimal`);
  * no managed objects are created after start-up, so nothing needs collecting.
@@ -24,6 +25,7 @@ import { table } from './scan';
 
 export { init, inputBuffer, feed, total, addTotal, setWindow, countInWindow } from './scan';
 export { setPairCountLimit, touched, spillList, spillLength } from './pair-table';
+export { historyNeedles, historyFeed, historyRecords } from './history';
 
 // ---------------------------------------------------------------------------------------------
 // Results, read by src/parsers/mainlog-scan.ts through views of this memory

@@ -316,9 +316,12 @@ let aUserStart: usize = 0, aUserEnd: usize = 0, aHasUser = false;
 /** `A=name[:id[:sender]]`: aHasAuth for any authenticator name, aHasAuthId when an id follows. */
 let aAuthStart: usize = 0, aAuthNameEnd: usize = 0, aAuthIdStart: usize = 0, aAuthIdEnd: usize = 0, aHasAuth = false, aHasAuthId = false;
 let aSubjStart: usize = 0, aSubjEnd: usize = 0, aHasSubject = false;
+/** End of the bare `for` token the recipients follow (0: none; they may follow the subject). */
+let aForEnd: usize = 0;
 
 /** Read the fields of an arrival whose sender starts at p. */
 function parseArrival(p: usize, e: usize): void {
+  aForEnd = 0;
   const sp = addressEnd(p, e, false);
   const bounce = sp - p == 2 && byteAt(p) == 0x3c && byteAt(p + 1) == 0x3e;
   let ipStart: usize = 0, ipEnd: usize = 0, hasIp = false, hostSeen = false;
@@ -349,7 +352,10 @@ function parseArrival(p: usize, e: usize): void {
       break;
     }
     let next = findByte(pos, e, <u8>SP);
-    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) break; // "for"
+    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) { // "for"
+      aForEnd = next;
+      break;
+    }
     if (c1 == 0x3d) {
       if (c0 == 0x48 && !hostSeen) {
         // H=name (helo) [ip]:port: the first [..] among this value and the next two tokens.
@@ -540,3 +546,7 @@ export function addTotal(i: i32, value: f64): void {
     default: dropped += value;
   }
 }
+
+// The line rules and the fields of the arrival read last, for the history filter (history.ts).
+export { timestampPrefix, eximIdLength, parseArrival };
+export { aSenderEnd, aBounce, aIpStart, aIpEnd, aHasIp, aAuthIdStart, aAuthIdEnd, aHasAuthId, aSubjStart, aSubjEnd, aHasSubject, aForEnd };
