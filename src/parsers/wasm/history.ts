@@ -10,10 +10,11 @@
  * interface (`I=[..]` after the first ` <= `, as the collector reads it) and, for an arrival that
  * is not a bounce, its fields by the scanner's own rules (scan.ts).
  *
- * Needles are found with a map of 4-byte pieces of them (hashed, 64 Ki entries) probed every few
- * bytes of a line (see `step`); the few probes it lets through are checked against the needles
- * holding that piece. Needles shorter than four bytes are searched for one by one (rare: an id
- * of 1-3 bytes).
+ * Needles are found with a map of 8-byte pieces of them (4-byte when a needle is shorter than
+ * 8; hashed, 64 Ki entries) probed every few bytes of a line (see `step`); the few probes it lets
+ * through are checked against the needles holding that piece. Needles shorter than four bytes
+ * are searched for one by one (rare: an id of 1-3 bytes). Eight bytes because the flagged
+ * addresses share most 4-byte pieces (`@site`, `.exam`) with every arrival line.
  *
  * Its own instance of the module (state below is per instance); `inputBuffer` is the input area.
  */
@@ -44,16 +45,19 @@ let needles: usize = 0;
 let shortCount: u32 = 0;
 /**
  * Needles of 4 bytes or more are looked for at every `step`-th byte of a line only, where
- * step = (their shortest length) - 3: any occurrence then holds one of the probed positions at
- * an offset below `step` into it, and the 4 bytes there are among the needle's first
- * (step + 3). Each such (needle, offset) is listed under those 4 bytes.
+ * step = (their shortest length) - (width - 1): any occurrence then holds one of the probed
+ * positions at an offset below `step` into it, and the `width` bytes there are among the
+ * needle's first (step + width - 1). Each such (needle, offset) is listed under those bytes.
  */
 let step: usize = 1;
+/** Bytes of a piece: 8, or 4 when a needle of 4 to 7 bytes is among them. */
+let width: usize = 8;
+let widthMask: u64 = 0;
 let longFirst: u32 = 0;
 let longCount: u32 = 0;
 /** One byte per hashed 4 bytes: 1 when some (needle, offset) has 4 bytes of that hash. */
 let gramMap: usize = 0;
-/** Open addressing by the 4 bytes: value (u32), count, first entry, fill; 16 bytes a slot. */
+/** Open addressing by the piece: value (u64), count, first entry, fill (u32 each); 24 bytes a slot. */
 let groups: usize = 0;
 let groupMask: u32 = 0;
 /** (needle, offset) pairs, u32 each, grouped by slot. */
@@ -62,17 +66,26 @@ let entries: usize = 0;
 let records: usize = 0;
 let recordCap: u32 = 0;
 
-@inline function gramHash(x: u32): u32 {
-  return (x * 0x9e3779b1) >>> 16;
+@inline function gramHash(x: u64): u32 {
+  return <u32>((x * 0x9e3779b97f4a7c15) >> 48);
 }
 
-/** The slot of the 4 bytes `x` (inserted, count 0, when new). */
-function slotOf(x: u32): usize {
+/** The piece at p (`width` bytes; reads 8, PAD). */
+@inline function pieceAt(p: usize): u64 {
+  return load<u64>(p) & widthMask;
+}
+
+@inline function slotAt(slot: u32): usize {
+  return groups + <usize>slot * 24;
+}
+
+/** The slot of the piece `x` (inserted, count 0, when new). */
+function slotOf(x: u64): usize {
   let slot = gramHash(x) & groupMask;
   while (true) {
-    const at = groups + (<usize>slot << 4);
-    if (load<u32>(at, 4) == 0 || load<u32>(at) == x) {
-      store<u32>(at, x);
+    const at = slotAt(slot);
+    if (load<u32>(at, 8) == 0 || load<u64>(at) == x) {
+      store<u64>(at, x);
       return at;
     }
     slot = (slot + 1) & groupMask;
@@ -112,49 +125,51 @@ export function historyNeedles(bytes: usize, lens: usize, n: u32): void {
   }
   longFirst = shortCount;
   longCount = n - shortCount;
-  step = shortest > 3 ? shortest - 3 : 1;
+  width = shortest >= 8 || shortest == 0 ? 8 : 4;
+  widthMask = width == 8 ? <u64>-1 : 0xffffffff;
+  step = shortest >= width ? shortest - (width - 1) : 1;
   const pairs = <u32>(<usize>longCount * step);
   let slots: u32 = 16;
   while (slots < pairs * 2) slots <<= 1;
   groupMask = slots - 1;
-  groups = zeroed(<usize>slots << 4);
+  groups = zeroed(<usize>slots * 24);
   gramMap = zeroed(65536);
   entries = zeroed((<usize>pairs << 3) + 8);
   for (let k = longFirst; k < n; k++) {
     for (let o: usize = 0; o < step; o++) {
-      const x = load<u32>(needleAt(k) + o);
+      const x = pieceAt(needleAt(k) + o);
       const at = slotOf(x);
-      store<u32>(at, load<u32>(at, 4) + 1, 4);
+      store<u32>(at, load<u32>(at, 8) + 1, 8);
       store<u8>(gramMap + gramHash(x), 1);
     }
   }
   let first: u32 = 0;
   for (let slot: u32 = 0; slot <= groupMask; slot++) {
-    const at = groups + (<usize>slot << 4);
-    store<u32>(at, first, 8);
-    first += load<u32>(at, 4);
+    const at = slotAt(slot);
+    store<u32>(at, first, 12);
+    first += load<u32>(at, 8);
   }
   for (let k = longFirst; k < n; k++) {
     for (let o: usize = 0; o < step; o++) {
-      const at = slotOf(load<u32>(needleAt(k) + o));
-      const fill = load<u32>(at, 12);
-      const entry = entries + (<usize>(load<u32>(at, 8) + fill) << 3);
+      const at = slotOf(pieceAt(needleAt(k) + o));
+      const fill = load<u32>(at, 16);
+      const entry = entries + (<usize>(load<u32>(at, 12) + fill) << 3);
       store<u32>(entry, k);
       store<u32>(entry, <u32>o, 4);
-      store<u32>(at, fill + 1, 12);
+      store<u32>(at, fill + 1, 16);
     }
   }
 }
 
-/** Whether a needle of 4 bytes or more holds the 4 bytes `x`, found at j, at one of its listed offsets, within [s, e). */
-function longNeedleAround(x: u32, j: usize, s: usize, e: usize): bool {
+/** Whether a needle of 4 bytes or more holds the piece `x`, found at j, at one of its listed offsets, within [s, e). */
+function longNeedleAround(x: u64, j: usize, s: usize, e: usize): bool {
   let slot = gramHash(x) & groupMask;
   while (true) {
-    const at = groups + (<usize>slot << 4);
-    const count = load<u32>(at, 4);
+    const at = slotAt(slot);
+    const count = load<u32>(at, 8);
     if (count == 0) return false;
-    if (load<u32>(at) == x) {
-      const first = load<u32>(at, 8);
+    if (load<u64>(at) == x) {
+      const first = load<u32>(at, 12);
       for (let m = first; m < first + count; m++) {
         const k = load<u32>(entries + (<usize>m << 3));
         const o = <usize>load<u32>(entries + (<usize>m << 3), 4);
@@ -174,8 +189,9 @@ function holdsNeedle(s: usize, e: usize): bool {
   if (longCount > 0) {
     const map = gramMap;
     const by = step;
-    for (let j = s; j + 4 <= e; j += by) {
-      const x = load<u32>(j);
+    const w = width;
+    for (let j = s; j + w <= e; j += by) {
+      const x = pieceAt(j);
       if (load<u8>(map + gramHash(x)) != 0 && longNeedleAround(x, j, s, e)) return true;
     }
   }
