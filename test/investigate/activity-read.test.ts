@@ -153,4 +153,17 @@ describe('the history of flagged ids read through the kernel', () => {
       expect(got.facts.auth.get('spam@bad.example')?.total).toBe(1334);
     }
   });
+
+  it('hands over values the kernel no longer keeps as bytes (more distinct recipient lists than it keeps)', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 25_000; i++) lines.push(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 200}]:587 A=dovecot_login:spam@bad.example T="x" for R${i}@far.test r${i % 7}@far.test`);
+    const file = join(dir, 'many-lists');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const want = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+    const got = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    await readMainlogHistory(file, got);
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.senders.get('spam@bad.example')?.uniqueRecipients.size).toBe(25_000);
+  });
 });

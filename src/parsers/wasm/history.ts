@@ -30,9 +30,11 @@ const RECORD_WORDS: usize = 20;
 /**
  * Distinct values interned per field (senders, AUTH ids, client addresses, interfaces,
  * recipient lists): JavaScript makes one string per id, and a value that no longer fits is
- * handed over as bytes (id -1), so memory stays bounded whatever the log.
+ * handed over as bytes (id -1), so memory stays bounded whatever the log. Recipient lists are
+ * often one per message: fewer of them are kept.
  */
 const MAX_VALUES: u32 = 200000;
+const MAX_RECIPIENT_LISTS: u32 = 20000;
 const V_SENDER = 0, V_AUTH = 1, V_IP = 2, V_INTERFACE = 3, V_RECIPIENTS = 4;
 /** The five KeyTables (pointers). */
 let values: usize = 0;
@@ -106,7 +108,7 @@ function slotOf(x: u64): usize {
  */
 export function historyNeedles(bytes: usize, lens: usize, n: u32): void {
   values = zeroed(5 << alignof<usize>());
-  for (let i = 0; i < 5; i++) store<usize>(values + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(MAX_VALUES, 1024)));
+  for (let i = 0; i < 5; i++) store<usize>(values + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(i == V_RECIPIENTS ? MAX_RECIPIENT_LISTS : MAX_VALUES, 1024)));
   let total: usize = 0;
   for (let k: u32 = 0; k < n; k++) total += <usize>load<u32>(lens + (<usize>k << 2));
   arena = zeroed(total + PAD);
