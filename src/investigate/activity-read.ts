@@ -81,9 +81,10 @@ class NeedleSet {
 }
 
 /**
- * The lines of a file that contain one of `needles` (exact bytes), without splitting the rest:
- * a main log is gigabytes and the flagged ids are a handful of its lines' worth. With `within`,
- * only lines that also hold that string are looked at (arrivals: ` <= `).
+ * The lines of a file that contain one of `needles` (exact bytes), without splitting the rest
+ * (maillogs, webmail logs). With `within`, only lines that also hold that string are looked at
+ * (` <= `): fed to `mainlogLine`, that is what readMainlogHistory gives the collector, and
+ * the tests hold the two to it.
  */
 export async function* linesContaining(path: string, needles: string[], signal?: AbortSignal, onFirstLine?: (line: string) => void, within?: string): AsyncGenerator<string> {
   const patterns = needles.filter((n) => n !== '').map((n) => Buffer.from(n));

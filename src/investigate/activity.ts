@@ -2,8 +2,8 @@
  * The second look at the flagged sources: who used each suspect mailbox, from where and when,
  * and who read its mail. The first pass (mainlog-scan.ts) ranks; this one keeps times for the
  * few ids it is given, so the verdict can tell the owner (used the mailbox before the incident,
- * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines from files or a
- * host's grep.
+ * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines (a host's grep),
+ * or the arrival fields the kernel's history filter found in a file (activity-read.ts).
  */
 import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
 import { isWebmailLogin, parseCpanelLogin } from '../parsers/cpanel-login-log.js';
@@ -249,7 +249,6 @@ export class ActivityCollector {
     }
     return key;
   }
-
 
   #lastIp: string | null = null;
   #lastNormalIp: string | null = null;
