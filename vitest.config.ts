@@ -79,14 +79,12 @@ const SYSTEM = [
   'test/fleet/inventory-ini.test.ts', // runs ansible-inventory
   'test/parsers/exim-real-arrivals.test.ts',
   'test/ssh/slow-session.test.ts',
-  // A real DNS server, the real clamscan, the simulated host's tools as processes, worker threads
-  // of the built package.
+  // A real DNS server, the real clamscan, the simulated host's tools as processes.
   'test/actions/rbl/check.test.ts',
   'test/actions/rbl/rbl-check.test.ts',
   'test/actions/malware-scan.test.ts',
   'test/actions/harden.test.ts',
   'test/fixtures/whm-tweaksettings.test.ts',
-  'test/parsers/mainlog-workers.test.ts',
   'test/cli/investigate-host-flags.test.ts',
   'test/investigate/verdict-owners.test.ts',
   'test/investigate/verdict-scripts.test.ts',

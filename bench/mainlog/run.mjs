@@ -59,17 +59,14 @@ const cases = [
   { name: "seed: senders of every arrival (grep '<= ' | awk | sort | uniq -c)", seed: true, argv: sh(`grep '<= ' "$1" | awk '{print $5}' | sort | uniq -c | sort -n`) },
   { name: 'seed: lines of one sender (grep SENDER)', seed: true, argv: sh(`grep "${SENDER}" "$1" | wc -l`) },
   { name: 'seed: exigrep SENDER (whole messages)', seed: true, runs: exigrepRuns, argv: sh(`exigrep "${SENDER}" "$1" | wc -l`) },
-  { name: 'runbook investigate --since 30d (whole file), --threads 2', cli: true, argv: cli('--since', '30d', '--threads', '2') },
-  { name: 'runbook investigate --since 30d (whole file), default (one thread)', cli: true, argv: cli('--since', '30d') },
-  { name: 'runbook investigate (default --since 24h), --threads 2', cli: true, argv: cli('--threads', '2') },
-  { name: 'runbook investigate (default --since 24h), default (one thread)', cli: true, argv: cli() },
+  { name: 'runbook investigate --since 30d (whole file)', cli: true, argv: cli('--since', '30d') },
+  { name: 'runbook investigate (default --since 24h)', cli: true, argv: cli() },
   { name: 'runbook --help (start-up alone)', argv: [process.execPath, 'dist/cli/main.js', '--help'] },
   { name: 'node -e 0 (floor of any Node command)', argv: [process.execPath, '-e', '0'] },
 ];
 if (args.includes('--library')) {
   cases.push(
-    { name: 'library scan, whole file, 2 threads', argv: [process.execPath, 'bench/mainlog/scan.mjs', log] },
-    { name: 'library scan, whole file, 1 thread', argv: [process.execPath, 'bench/mainlog/scan.mjs', log, '--workers', '1'] },
+    { name: 'library scan, whole file', argv: [process.execPath, 'bench/mainlog/scan.mjs', log] },
   );
 }
 
@@ -119,12 +116,6 @@ for (const r of results) {
 console.log('');
 console.log(`fastest one-liner: ${fastest.name}, ${fastest.wall.toFixed(2)} s`);
 for (const r of results.filter((x) => x.cli)) console.log(`${r.name}: ${r.found}`);
-const pick = (name) => results.find((r) => r.name === name);
-for (const w of ['--since 30d (whole file)', '(default --since 24h)']) {
-  const one = pick(`runbook investigate ${w}, default (one thread)`);
-  const two = pick(`runbook investigate ${w}, --threads 2`);
-  console.log(`${w}: --threads 2 / --threads 1 = ${(two.wall / one.wall).toFixed(2)}x wall, ${(two.cpu / one.cpu).toFixed(2)}x CPU`);
-}
 mkdirSync(dirname(jsonOut), { recursive: true });
 writeFileSync(jsonOut, `${JSON.stringify({ log, size, first, last, runs, loadStart, loadEnd, results: results.map(({ argv, ...r }) => ({ ...r, argv })) }, null, 2)}\n`);
 console.log(`raw: ${jsonOut}`);

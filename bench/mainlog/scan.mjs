@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // runbook's one-pass main-log scan from the built package, for the benchmark.
-// Usage: node bench/mainlog/scan.mjs LOG [--since S] [--workers N]
+// Usage: node bench/mainlog/scan.mjs LOG [--since S]
 import { scanMainlogFile } from '../../dist/investigate/mainlog-file.js';
 
 const args = process.argv.slice(2);
@@ -10,8 +10,7 @@ const opt = (name) => {
   return i < 0 ? undefined : args[i + 1];
 };
 const since = opt('--since');
-const workers = opt('--workers');
-const r = await scanMainlogFile(log, { ...(since !== undefined ? { since } : {}), ...(workers !== undefined ? { workers: Number(workers) } : {}) });
+const r = await scanMainlogFile(log, since !== undefined ? { since } : {});
 const cpu = process.cpuUsage();
 process.stdout.write(`${JSON.stringify({
   bytes_scanned: r.window.bytes_scanned,

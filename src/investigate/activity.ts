@@ -2,13 +2,31 @@
  * The second look at the flagged sources: who used each suspect mailbox, from where and when,
  * and who read its mail. The first pass (mainlog-scan.ts) ranks; this one keeps times for the
  * few ids it is given, so the verdict can tell the owner (used the mailbox before the incident,
- * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines from files or a
- * host's grep.
+ * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines (a host's grep),
+ * or the arrival fields the kernel's history filter found in a file (activity-read.ts).
  */
 import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
 import { isWebmailLogin, parseCpanelLogin } from '../parsers/cpanel-login-log.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import { normalIp } from './addresses.js';
+
+/**
+ * The fields of an arrival the collector reads: from classifyMainlogLine, or found by the
+ * kernel's history filter (src/parsers/mainlog-history.ts) without parsing the line again.
+ */
+export interface ArrivalFields {
+  /** `YYYY-MM-DD HH:MM:SS`. */
+  time: string;
+  /** Envelope sender as logged. */
+  sender: string;
+  /** Client address of `H=` as logged, or null. */
+  ip: string | null;
+  /** AUTH id as logged; '' when none. */
+  authId: string;
+  recipients(): string[];
+  /** `T="..."` unescaped, or null. */
+  subject(): string | null;
+}
 
 /** One address's use of a mailbox. Times are the log's `YYYY-MM-DD HH:MM:SS`. */
 export interface AddressUse {
@@ -155,43 +173,44 @@ export class ActivityCollector {
     if (time !== null && (this.facts.firstTime === null || time < this.facts.firstTime)) this.facts.firstTime = time;
   }
 
+  /** A main-log line (lines without ` <= ` and one of the needles count for nothing). */
   mainlogLine(line: string): void {
     const arrow = line.indexOf(' <= ');
     if (arrow < 0) return;
     const iface = line.indexOf(' I=[', arrow);
     if (iface >= 0) {
       const end = line.indexOf(']', iface + 4);
-      const ip = end < 0 ? null : normalIp(line.slice(iface + 4, end));
-      if (ip !== null) this.facts.interfaces.add(ip);
+      if (end >= 0) this.interfaceAddress(line.slice(iface + 4, end));
     }
     if (!this.#needles.some((n) => line.includes(n))) return;
     const a = classifyMainlogLine(line);
     if (a.kind !== 'arrival' || a.bounce) return;
+    this.arrival({ time: a.time, sender: a.sender, ip: a.host?.ip ?? null, authId: a.auth?.id ?? '', recipients: () => a.recipients, subject: () => a.subject });
+  }
+
+  /**
+   * The `I=[…]` address of a main-log line holding ` <= ` and a needle, as logged. Fed with
+   * `arrival` by a reader that found such lines itself (the kernel's history filter).
+   */
+  interfaceAddress(text: string): void {
+    if (text === this.#lastInterface) return;
+    this.#lastInterface = text;
+    const ip = normalIp(text);
+    if (ip !== null) this.facts.interfaces.add(ip);
+  }
+
+  #lastInterface: string | null = null;
+
+  /** An arrival (not a bounce) of a main-log line holding one of the needles. */
+  arrival(a: ArrivalFields): void {
     if (this.facts.lastTime === null || a.time > this.facts.lastTime) this.facts.lastTime = a.time;
-    const ip = a.host?.ip != null ? normalIp(a.host.ip) : null;
-    const record = (map: Map<string, SourceActivity>, key: string): void => {
-      let act = map.get(key);
-      if (act === undefined) {
-        act = emptyActivity();
-        map.set(key, act);
-      }
-      act.total++;
-      if (act.first === null || a.time < act.first) act.first = a.time;
-      act.hours.set(hourOf(a.time), (act.hours.get(hourOf(a.time)) ?? 0) + 1);
-      if (ip !== null) {
-        const u = use(act.ips, ip, a.time);
-        u.hours ??= new Map();
-        u.hours.set(hourOf(a.time), (u.hours.get(hourOf(a.time)) ?? 0) + 1);
-      }
-      act.recipients += a.recipients.length;
-      for (const r of a.recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r.toLowerCase());
-    };
-    const authId = a.auth?.id ?? '';
+    const ip = a.ip !== null ? this.#normalIp(a.ip) : null;
+    const authId = a.authId;
     const fromShared = ip !== null && authId !== '' && this.#sharedIps.has(ip);
     if (fromShared) {
       const bySubject = (this.facts.shared ??= new Map()).get(ip) ?? new Map<string, { ids: Set<string>; count: number }>();
       this.facts.shared.set(ip, bySubject);
-      const subject = decodeEncodedWords(a.subject ?? '');
+      const subject = decodeEncodedWords(a.subject() ?? '');
       const entry = bySubject.get(subject) ?? { ids: new Set<string>(), count: 0 };
       if (bySubject.size < 1000 || bySubject.has(subject)) {
         entry.ids.add(authId);
@@ -199,8 +218,66 @@ export class ActivityCollector {
         bySubject.set(subject, entry);
       }
     }
-    if (authId !== '' && (this.#authIds.has(authId.toLowerCase()) || fromShared)) record(this.facts.auth, this.#authIds.get(authId.toLowerCase()) ?? authId);
-    if (this.#senders.has(a.sender.toLowerCase())) record(this.facts.senders, a.sender.toLowerCase());
+    // The flagged id as given, or null.
+    const flaggedId = authId === '' ? null : this.#lowerCased(authId, this.#authKeys, (lower) => this.#authIds.get(lower) ?? null);
+    const byAuth = authId !== '' && (flaggedId !== null || fromShared);
+    // The sender lower-cased when it is flagged, or null.
+    const sender = this.#senders.size === 0 ? null : this.#lowerCased(a.sender, this.#senderKeys, (lower) => (this.#senders.has(lower) ? lower : null));
+    if (!byAuth && sender === null) return;
+    const recipients = a.recipients();
+    if (this.#hour === null || !a.time.startsWith(this.#hour)) this.#hour = hourOf(a.time);
+    const hour = this.#hour;
+    if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients);
+    if (sender !== null) this.#record(this.facts.senders, sender, a.time, hour, ip, recipients);
+  }
+
+  /** The hour of the last arrival: one string for its run of lines. */
+  #hour: string | null = null;
+  readonly #authKeys = new Map<string, string | null>();
+  readonly #senderKeys = new Map<string, string | null>();
+
+  /**
+   * `decide(value.toLowerCase())`, remembered per value as logged (a reader that hands over the
+   * same strings again saves the lower-casing and the lookup); at most 100,000 remembered.
+   */
+  #lowerCased(value: string, memo: Map<string, string | null>, decide: (lower: string) => string | null): string | null {
+    let key = memo.get(value);
+    if (key === undefined) {
+      if (memo.size >= 100_000) memo.clear();
+      key = decide(value.toLowerCase());
+      memo.set(value, key);
+    }
+    return key;
+  }
+
+  #lastIp: string | null = null;
+  #lastNormalIp: string | null = null;
+
+  /** normalIp, for a run of lines from one client without asking again. */
+  #normalIp(text: string): string | null {
+    if (text !== this.#lastIp) {
+      this.#lastIp = text;
+      this.#lastNormalIp = normalIp(text);
+    }
+    return this.#lastNormalIp;
+  }
+
+  #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[]): void {
+    let act = map.get(key);
+    if (act === undefined) {
+      act = emptyActivity();
+      map.set(key, act);
+    }
+    act.total++;
+    if (act.first === null || time < act.first) act.first = time;
+    act.hours.set(hour, (act.hours.get(hour) ?? 0) + 1);
+    if (ip !== null) {
+      const u = use(act.ips, ip, time);
+      u.hours ??= new Map();
+      u.hours.set(hour, (u.hours.get(hour) ?? 0) + 1);
+    }
+    act.recipients += recipients.length;
+    for (const r of recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r.toLowerCase());
   }
 
   /** A cpsrvd session_log/login_log line: webmail logins of every mailbox (few per day each). */

@@ -28,8 +28,6 @@ export interface FileSourceOptions {
   /** cPanel's webmail logins (session_log, login_log): the addresses behind mail Exim saw from 127.0.0.1. */
   webmailLogs?: string[];
   homeRoots?: string[];
-  /** Threads reading one large plain main log. */
-  threads?: number;
   signal?: AbortSignal;
 }
 
@@ -89,7 +87,6 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
               const current = older.pop()!;
               const r = await scanKeepingWhatReads(older, current, [], {
                 since,
-                ...(options.threads !== undefined ? { workers: options.threads } : {}),
                 ...(signal !== undefined ? { signal } : {}),
               });
               for (const u of r.unreadable_files ?? []) broken.add(u.file);

@@ -1,47 +1,24 @@
 /**
  * Reads an Exim main log from disk for the one-pass scanner: streams fixed-size chunks (no
- * whole-file buffering), skips the part before `since` by binary search on the leading
- * timestamps, and splits large ranges over worker threads at a second boundary so that the
- * result is exactly what one sequential pass would give.
+ * whole-file buffering) and skips the part before `since` by binary search on the leading
+ * timestamps. One thread: on two cores a second one cost 7-9% more wall and CPU in the command
+ * users run (bench/RESULTS.md, issue 13), its merge being dearer than its share.
  */
-import { existsSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import {
-  MainlogScanner,
-  timestampPrefixLength,
-  type MainlogScanResult,
-  type PendingCwd,
-  type ScanDump,
-  type ScanLimits,
-} from '../parsers/mainlog-scan.js';
+import { MainlogScanner, timestampPrefixLength, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
 import { resolveSince } from '../parsers/log-time.js';
 
 export interface MainlogScanOptions extends ScanLimits {
   /** Only lines at or after this: a window (`24h`, counted back from the log's last line) or a time. */
   since?: string | null;
-  /**
-   * Threads for a large range (default: two when the machine has two or more CPUs, else one).
-   * This thread reads the first part and workers the others; results are identical either way.
-   */
-  workers?: number;
   /** Read size per chunk (default 4 MiB). */
   chunkBytes?: number;
   signal?: AbortSignal;
-  /** Called with a fraction 0..1 of bytes scanned (in-thread scanning only). */
+  /** Called with a fraction 0..1 of bytes scanned. */
   onProgress?: (fraction: number) => void;
-  /** Ranges smaller than this are scanned in one piece (default 32 MiB). */
-  splitThresholdBytes?: number;
 }
 
-/** Ranges below this size are not worth a worker thread. */
-const WORKER_THRESHOLD = 32 * 1024 * 1024;
-/**
- * About what this thread scans while a worker starts (~50 ms at ~1 GB/s): the first range is
- * made that much longer, at most a tenth of the whole, so that the threads finish together.
- */
-const WORKER_HEAD_START = 48 * 1024 * 1024;
 const PROBE = 16 * 1024;
 
 /** The main log changed size while it was read: rotated or truncated under us. */
@@ -53,11 +30,11 @@ export class MainlogChangedError extends Error {
 }
 
 /**
- * Read complete lines of a byte range of an open file straight into the scanner's input area
+ * Read complete lines of a byte range of an open file straight into a kernel's input area
  * (no copy) and hand each batch to `use(end)` (the lines are input[0, end)); `use` returns
  * true to stop early. `start` must be a line start; a line longer than the chunk grows it.
  */
-function readLines(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): void {
+export function readLines(scanner: { input(size: number): Buffer }, fd: number, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): void {
   let size = options.chunkBytes ?? 4 * 1024 * 1024;
   let carry = 0;
   let pos = start;
@@ -82,24 +59,11 @@ function readLines(scanner: MainlogScanner, fd: number, start: number, end: numb
 }
 
 /** Scan one byte range of an open file into `scanner`; `start` must be a line start. */
-export function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
+function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
   readLines(scanner, fd, start, end, options, (last) => {
     scanner.feedInput(0, last);
     return false;
   });
-}
-
-/**
- * Give `pending` (the cwd= line left waiting at the end of the range before) to the range
- * [start, end) as one pass would: its lines are read only until the line is used or replaced.
- */
-function carryPendingCwd(scanner: MainlogScanner, fd: number, pending: PendingCwd, start: number, end: number): 'used' | 'replaced' | 'open' {
-  let outcome: 'used' | 'replaced' | 'open' = 'open';
-  readLines(scanner, fd, start, end, {}, (last) => {
-    outcome = scanner.resolvePendingInput(pending, 0, last);
-    return outcome !== 'open';
-  });
-  return outcome;
 }
 
 interface LineAt {
@@ -193,59 +157,6 @@ export async function lastTimestamp(fh: FileHandle, end: number): Promise<string
   }
 }
 
-/** The first line start at or after `target` (`end` when none). */
-async function lineStartFrom(fh: FileHandle, target: number, end: number): Promise<number> {
-  if (target <= 0) return 0;
-  const buf = Buffer.allocUnsafe(PROBE);
-  for (let pos = target - 1; pos < end; pos += PROBE) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(PROBE, end - pos), pos);
-    if (bytesRead === 0) return end;
-    const nl = buf.subarray(0, bytesRead).indexOf(0x0a);
-    if (nl >= 0) return pos + nl + 1;
-  }
-  return end;
-}
-
-function workerUrl(): URL | null {
-  const url = new URL('./mainlog-worker.js', import.meta.url);
-  // Running from TypeScript sources (tests) there is no compiled worker: scan in this thread.
-  return existsSync(fileURLToPath(url)) ? url : null;
-}
-
-interface WorkerJob {
-  done: Promise<ScanDump>;
-  /** Ends the worker; resolves once it has exited (it reads our descriptor until then). */
-  stop: () => Promise<void>;
-}
-
-/** A worker reading [start, end) of the file already open as `fd` (threads share descriptors). */
-function startWorker(url: URL, fd: number, start: number, end: number, from: string | null, options: MainlogScanOptions): WorkerJob {
-  const { signal: _signal, onProgress: _p, ...plain } = options;
-  const worker = new Worker(url, { workerData: { fd, start, end, from, options: plain } });
-  const stop = async (): Promise<void> => {
-    options.signal?.removeEventListener('abort', onAbort);
-    await worker.terminate();
-  };
-  const onAbort = (): void => void stop();
-  const done = new Promise<ScanDump>((resolve, reject) => {
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (dump: ScanDump) => {
-      resolve(dump);
-      void stop();
-    });
-    worker.once('error', (error) => {
-      reject(error);
-      void stop();
-    });
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`main-log scan worker exited with code ${code}`));
-    });
-  });
-  // Settled by whoever awaits it; never an unhandled rejection while this thread is busy.
-  done.catch(() => undefined);
-  return { done, stop };
-}
-
 /** Scan a main log file. See MainlogScanResult for what comes back. */
 export async function scanMainlogFile(path: string, options: MainlogScanOptions = {}): Promise<MainlogScanResult> {
   const fh = await open(path, 'r');
@@ -276,45 +187,7 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
         }
       }
     }
-    // One thread unless asked: on two cores a second one cost 7-9% more wall and CPU in the
-    // command users run (bench/RESULTS.md, issue 13 in short), its merge being dearer than its share.
-    const workers = Math.max(1, Math.min(options.workers ?? 1, 8));
-    const ranges: [number, number][] = [];
-    if (workers > 1 && end - start >= (options.splitThresholdBytes ?? WORKER_THRESHOLD)) {
-      let s = start;
-      for (let k = 1; k < workers; k++) {
-        const share = Math.floor(((end - start) * k) / workers);
-        const head = Math.min(WORKER_HEAD_START / workers, (end - start) / 10);
-        const cut = await lineStartFrom(fh, start + Math.floor(share + head * (workers - k)), end);
-        if (cut > s && cut < end) {
-          ranges.push([s, cut]);
-          s = cut;
-        }
-      }
-      ranges.push([s, end]);
-    } else {
-      ranges.push([start, end]);
-    }
-    const url = ranges.length > 1 ? workerUrl() : null;
-    if (url === null) {
-      scanRangeInto(scanner, fh.fd, start, end, options);
-    } else {
-      // This thread reads the first range while workers read the others (on this descriptor,
-      // so a rotation meanwhile cannot hand them another file). Their tables are then added in
-      // range order, and a cwd= line left waiting at the end of a range is carried into the
-      // next: exactly the result of one sequential pass.
-      const jobs: WorkerJob[] = [];
-      try {
-        for (const [s, e] of ranges.slice(1)) jobs.push(startWorker(url, fh.fd, s, e, from, options));
-        scanRangeInto(scanner, fh.fd, ranges[0]![0], ranges[0]![1], options);
-        const dumps: ScanDump[] = [];
-        for (const job of jobs) dumps.push(await job.done);
-        scanner.absorbRanges(dumps, (i, pending) => carryPendingCwd(scanner, fh.fd, pending, ranges[i + 1]![0], ranges[i + 1]![1]));
-      } finally {
-        // Before the descriptor they read is closed.
-        await Promise.all(jobs.map((job) => job.stop()));
-      }
-    }
+    scanRangeInto(scanner, fh.fd, start, end, options);
     return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end, linesOutOfOrder, leftOut }, options);
   } finally {
     await fh.close();

@@ -29,8 +29,6 @@ export interface MainlogSourcesOptions extends ScanLimits {
   /** Bytes handed to the scanner at a time (default 4 MiB). */
   chunkBytes?: number;
   signal?: AbortSignal;
-  /** Threads for one large plain file (see MainlogScanOptions.workers). */
-  workers?: number;
 }
 
 /** The scan of several files: which ones were read, oldest first. */
@@ -431,7 +429,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   }
 
   // One plain file (the usual case: the current log holds the window) goes to the file
-  // scanner, which enters it by binary search and splits it over threads.
+  // scanner, which enters it by binary search.
   if (read.length === 1 && !read[0]!.gzip && !noWindow) {
     const r = await scanMainlogFile(read[0]!.path, options);
     return { ...r, left_out: [...leftOut, ...r.left_out], files: [read[0]!.path] };

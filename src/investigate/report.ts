@@ -32,8 +32,6 @@ export interface InvestigateOptions {
   allowFile?: string;
   allow?: string[];
   since?: string;
-  /** Threads reading one large plain main log (default one; see the --threads help). */
-  threads?: number;
   min_messages?: number;
   min_subject_repeats?: number;
   signal?: AbortSignal;
@@ -59,7 +57,6 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     ...(options.spool !== undefined ? { spool: options.spool } : {}),
     ...(options.domlogs !== undefined ? { domlogs: options.domlogs } : {}),
     ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
-    ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   const gathered = await gatherEvidence(source, {

@@ -76,7 +76,7 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
     const r = resolveSince(since, isWindow ? await newestTime(current, options.signal) : null);
     if (!r.ok) throw new Error(r.error);
     from = r.from;
-    // The usual case: the window lies inside the current log (scanned as before, workers and all).
+    // The usual case: the window lies inside the current log (entered by binary search, as before).
     if (current.firstTime < from) {
       return current.gzip ? await scanProbedSources([current], options) : { ...(await scanMainlogFile(path, options)), files: [path] };
     }

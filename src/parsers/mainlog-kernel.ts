@@ -24,21 +24,13 @@ export interface KernelExports {
   setPairCountLimit(limit: number): void;
   alloc(size: number): number;
   release(ptr: number): void;
-  mergeKeys(table: number, bytes: number, lens: number, counts: number, n: number, remap: number): void;
-  mergePairs(relation: number, words: number, n: number, parentRemap: number, childRemap: number, droppedPairs: number): void;
-  mergeSpill(relation: number, parent: number, child: number, extra: number): void;
-  addTotal(i: number, value: number): void;
-  compactPairs(relation: number, out: number): number;
   gatherPairs(relation: number, kept: number, out: number): number;
-  pendingId(): number;
-  pendingTimeAt(): number;
-  setPending(id: number, time: number): void;
-  sawCwdLine(): number;
-  resolvePending(start: number, end: number): number;
-  findKey(table: number, ptr: number, len: number): number;
   findKeyOf(table: number, from: number, id: number): number;
   setWindow(at: number): void;
   countInWindow(start: number, end: number): number;
+  historyNeedles(bytes: number, lens: number, n: number): void;
+  historyFeed(start: number, end: number): number;
+  historyRecords(): number;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */
@@ -48,16 +40,6 @@ export const TABLE = { cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 
  * not the AUTH id; selfIps holds (AUTH id, address) of those where it is (one pair for both lists).
  */
 export const PAIRS = { cwdSenders: 0, senderIps: 1, authIps: 2, authNames: 3, subjectSenders: 4, userSenders: 5, selfIps: 6 } as const;
-/** Parent and child table of each relation, by relation number. */
-export const RELATION_TABLES: readonly (readonly [number, number])[] = [
-  [TABLE.cwd, TABLE.senders],
-  [TABLE.senders, TABLE.ips],
-  [TABLE.auth, TABLE.ips],
-  [TABLE.auth, TABLE.names],
-  [TABLE.subjects, TABLE.senders],
-  [TABLE.users, TABLE.senders],
-  [TABLE.auth, TABLE.ips],
-];
 /** Order of `total(i)`. */
 export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId', 'outside'] as const;
 
@@ -82,6 +64,17 @@ function kernelModule(): WebAssembly.Module {
 
 /** A fresh kernel instance with its tables set up. */
 export function createKernel(maxKeys: number, maxPairs: number): KernelExports {
+  const kernel = instantiate();
+  kernel.init(maxKeys, maxPairs);
+  return kernel;
+}
+
+/** A fresh instance for the history filter (src/parsers/mainlog-history.ts): it counts nothing, so no tables. */
+export function createHistoryKernel(): KernelExports {
+  return instantiate();
+}
+
+function instantiate(): KernelExports {
   const instance = new WebAssembly.Instance(kernelModule(), {
     env: {
       abort(): never {
@@ -90,7 +83,5 @@ export function createKernel(maxKeys: number, maxPairs: number): KernelExports {
       },
     },
   });
-  const kernel = instance.exports as unknown as KernelExports;
-  kernel.init(maxKeys, maxPairs);
-  return kernel;
+  return instance.exports as unknown as KernelExports;
 }

@@ -12,7 +12,7 @@
  */
 import { unescapeSubject } from './exim-mainlog.js';
 import { createKernel, PAIRS, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
-import { absorbTables, dumpTables, keyViews, mergePendingPairs, PairView, settlePendingPairs, type KeyView, type PendingPairs, type TableDump } from './scan-tables.js';
+import { keyViews, PairView, type KeyView } from './scan-tables.js';
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -133,23 +133,6 @@ export interface ScanBucket {
   extra?: Map<string, number>;
 }
 
-/** A cwd= line waiting for the local arrival logged in its second: the path and that second. */
-export interface PendingCwd {
-  path: Uint8Array;
-  time: string;
-}
-
-/** A scanner's whole state as transferable arrays (see MainlogScanner.dump). */
-export interface ScanDump {
-  tables: TableDump;
-  firstTime: string | null;
-  lastTime: string | null;
-  /** The cwd= line still waiting at the end of the range. */
-  pending: PendingCwd | null;
-  /** Whether the range had a cwd= line at all (then `pending` is its own final state). */
-  sawCwd: boolean;
-}
-
 /** Counted state as string-keyed maps (finishScan turns it into the result). */
 export interface ScanPartial {
   arrivals: number;
@@ -225,7 +208,7 @@ function homeUser(path: string): string | null {
 const FEED_PIECE = 4 * 1024 * 1024;
 
 /**
- * Feeds complete lines; `partial` gives the mergeable state. One instance per byte range.
+ * Feeds complete lines; `partial` gives the counted state as maps. One instance per scan.
  *
  * The per-line work (classifying lines, walking the fields of arrivals, interning keys and
  * counting pairs) runs in a WebAssembly kernel (src/parsers/wasm/mainlog-kernel.ts) that
@@ -237,17 +220,13 @@ const FEED_PIECE = 4 * 1024 * 1024;
  */
 export class MainlogScanner {
   readonly #kernel: KernelExports;
-  readonly #maxPairs: number;
-  /** Pair counts of absorbed ranges still to be added (see absorbRanges). */
-  #pendingPairs: PendingPairs[] = [];
   #firstTime: string | null = null;
   #lastTime: string | null = null;
 
   constructor(limits: ScanLimits = {}) {
     // The kernel takes 32-bit limits (and clamps keys to its 18-bit ids).
     const clamp = (n: number): number => Math.max(0, Math.min(Math.floor(n), 2 ** 31 - 1));
-    this.#maxPairs = clamp(limits.maxPairs ?? 4_000_000);
-    this.#kernel = createKernel(clamp(limits.maxKeys ?? 200_000), this.#maxPairs);
+    this.#kernel = createKernel(clamp(limits.maxKeys ?? 200_000), clamp(limits.maxPairs ?? 4_000_000));
   }
 
   /**
@@ -339,114 +318,7 @@ export class MainlogScanner {
     }
   }
 
-  /** This scanner's state as transferable arrays, for `absorb` in another thread. */
-  dump(): ScanDump {
-    this.#settleAllPairs();
-    return {
-      tables: dumpTables(this.#kernel),
-      firstTime: this.#firstTime,
-      lastTime: this.#lastTime,
-      pending: this.pendingCwd(),
-      sawCwd: this.#kernel.sawCwdLine() !== 0,
-    };
-  }
-
-  /**
-   * The cwd= line still waiting for its arrival at the end of what was fed, if any. A range
-   * split for threads can fall between the two; see `resolvePendingInput`.
-   */
-  pendingCwd(): PendingCwd | null {
-    const kernel = this.#kernel;
-    const id = kernel.pendingId();
-    if (id < 0) return null;
-    const path = keyViews(kernel).cwd.bytes(id).slice();
-    const time = Buffer.from(kernel.memory.buffer, kernel.pendingTimeAt(), 19).toString('latin1');
-    return { path, time };
-  }
-
-  /**
-   * Make `pending` (from the range before, after its tables were absorbed) this scanner's
-   * pending cwd= line, then read input[start, end) of the range after it only as far as one
-   * pass would need it: 'used' when a local arrival of its second took it, 'replaced' when a
-   * cwd= line came first, 'open' when neither happened in these bytes.
-   */
-  resolvePendingInput(pending: PendingCwd, start: number, end: number): 'used' | 'replaced' | 'open' {
-    const kernel = this.#kernel;
-    const at = kernel.alloc(pending.path.length + 19);
-    new Uint8Array(kernel.memory.buffer, at, pending.path.length).set(pending.path);
-    Buffer.from(kernel.memory.buffer, at + pending.path.length, 19).write(pending.time, 'latin1');
-    const id = kernel.findKey(TABLE.cwd, at, pending.path.length);
-    kernel.setPending(id, at + pending.path.length);
-    kernel.release(at);
-    // A cwd= key that did not fit was dropped with its line; one pass would have cleared it too.
-    if (id < 0) return 'used';
-    const outcome = kernel.resolvePending(start, end);
-    return outcome === 1 ? 'used' : outcome === 2 ? 'replaced' : 'open';
-  }
-
-  /**
-   * Add the state of a scanner that read the byte range right after this one's. The ranges must
-   * be split where the second changes (a `cwd=` line and its arrival share a second); then the
-   * result is exactly that of one scanner reading both ranges in order.
-   */
-  absorb(other: ScanDump): void {
-    this.#settleAllPairs();
-    absorbTables(this.#kernel, other.tables);
-    this.#absorbTimes(other);
-  }
-
-  #absorbTimes(other: ScanDump): void {
-    this.#firstTime ??= other.firstTime;
-    this.#lastTime = other.lastTime ?? this.#lastTime;
-  }
-
-  /**
-   * Whether the pairs of `dumps` can wait for the ranking (see PendingPairs): only when no
-   * relation can reach maxPairs with all of them added (and one pair per range for a carried
-   * cwd= line), since then no pair is dropped and the order of additions changes nothing.
-   */
-  #canDeferPairs(dumps: ScanDump[]): boolean {
-    return Object.values(PAIRS).every((i) => {
-      const total = dumps.reduce((n, d) => n + d.tables.relations[i]!.words.length / 2 + 1, this.#kernel.pairSize(i));
-      return total <= this.#maxPairs;
-    });
-  }
-
-  /** Add the pending pairs of `relation` whose parents are marked in `kept` (null: all). */
-  #settlePairs(relation: number, kept: Uint8Array | null): void {
-    for (const pending of this.#pendingPairs) mergePendingPairs(this.#kernel, pending, relation, kept);
-  }
-
-  #settleAllPairs(): void {
-    for (const pending of this.#pendingPairs) settlePendingPairs(this.#kernel, pending);
-    this.#pendingPairs = [];
-  }
-
-  /**
-   * Add the dumps of the ranges that follow this one, in order, as one pass over all of them
-   * would count: a cwd= line still waiting at the end of a range is handed to `carryInto(i,
-   * pending)`, which reads the start of range i (of `dumps`) with `resolvePendingInput`.
-   */
-  absorbRanges(dumps: ScanDump[], carryInto: (i: number, pending: PendingCwd) => 'used' | 'replaced' | 'open'): void {
-    let carry = this.pendingCwd();
-    if (this.#canDeferPairs(dumps)) {
-      this.#settleAllPairs();
-      for (const dump of dumps) {
-        this.#pendingPairs.push(absorbTables(this.#kernel, dump.tables, true)!);
-        this.#absorbTimes(dump);
-      }
-    } else {
-      for (const dump of dumps) this.absorb(dump);
-    }
-    dumps.forEach((dump, i) => {
-      const outcome = carry === null ? 'open' : carryInto(i, carry);
-      // After its first cwd= line a range's own state is what one pass would have.
-      if (dump.sawCwd) carry = dump.pending;
-      else if (outcome !== 'open') carry = null;
-    });
-  }
-
-  /** The state so far as string-keyed maps (made once per distinct key): mergeable with others. */
+  /** The state so far as string-keyed maps (made once per distinct key). */
   get partial(): ScanPartial {
     return this.#partial(null, null);
   }
@@ -469,9 +341,8 @@ export class MainlogScanner {
     const keys = keyViews(kernel);
     let dropped = kernel.total(TOTALS.indexOf('dropped'));
     const keptOf = (table: KeyView, subjects = false): Uint8Array | null => (keep === null ? null : rankable(table, keep, subjects));
-    /** The pairs of `relation` whose parents are marked in `kept`, added from absorbed ranges first. */
+    /** The pairs of `relation` whose parents are marked in `kept`. */
     const view = (relation: number, parents: number, kept: Uint8Array | null): PairView => {
-      this.#settlePairs(relation, kept);
       const pairs = new PairView(kernel, relation, parents, kept);
       dropped += pairs.dropped;
       return pairs;

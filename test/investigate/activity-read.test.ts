@@ -1,11 +1,15 @@
 // The history pass's line finder: one pass for many ids gives exactly the lines a search per
-// id gives, in file order, each once.
+// id gives, in file order, each once; and the kernel's history filter gives the activity
+// collector exactly what those lines gave it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linesContaining } from '../../src/investigate/activity-read.js';
+import { linesContaining, readMainlogHistory } from '../../src/investigate/activity-read.js';
+import { ActivityCollector } from '../../src/investigate/activity.js';
+import { arrivalLine, messyLog } from '../parsers/log-gen.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -53,5 +57,113 @@ describe('lines holding one of many strings', () => {
       for await (const l of linesContaining(file, ['spam@bad.example'], undefined, undefined, within)) got.push(l);
       expect(got).toEqual(lines.filter((l) => l.includes('spam@bad.example') && (within === undefined || l.includes(within))));
     }
+  });
+});
+
+/** Maps and Sets as entry lists, in insertion order: the facts compared as the verdict reads them. */
+function plain(value: unknown): unknown {
+  if (value instanceof Map) return { map: [...value].map(([k, v]) => [k, plain(v)]) };
+  if (value instanceof Set) return { set: [...value] };
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+const at = (dt: number): string => new Date(Date.UTC(2026, 10, 22, 10, 0, 0) + dt * 1000).toISOString().slice(0, 19).replace('T', ' ');
+
+/** Lines the shared generator does not make: shared addresses, encoded subjects, IPv6, case, raw bytes, ` <= ` where no arrival is. */
+const unusual = fc.oneof(
+  fc.constantFrom(
+    '1vX000-000000-AB <= news@shop.test U=shop P=local T="=?UTF-8?B?0J/RgNC40LLQtdGC?= =?utf-8?q?caf=C3=A9?=" for a@b.test',
+    '1vX000-000000-AC <= box@client.test H=(pc) [2001:db8::5]:587 I=[2001:db8::1]:587 P=esmtpa A=dovecot_login:box@client.test T="=?ISO-8859-1?Q?Gr=FC=DFe?=" for z@far.test',
+    '1vX000-000000-AD <= box@client.test H=(pc) [::ffff:203.0.113.9]:587 I=[192.0.2.10]:587 P=esmtpa A=dovecot_plain:Box@Client.test T="x" for z@far.test',
+    '1vX000-000000-AE <= BOX@CLIENT.TEST H=(pc) [203.0.113.9]:587 I=[::ffff:192.0.2.11]:465 P=esmtpa A=dovecot_plain:alice@example.test T="Same \\"offer\\"" for Z@Far.test y@far.test',
+    '1vX000-000000-AF <= x@y.test H=(pc) [203.0.113.9]:587 P=esmtpa A=dovecot_login:bob@shop.test T="Same offer" for q@far.test',
+    '1vX000-000000-AF == box@client.test R=dnslookup T=remote_smtp defer (-44): SMTP error <= I=[192.0.2.99]',
+    '1vX000-000000-AG <= <> R=1vX000-000000-AF U=mailnull P=local I=[192.0.2.12]:25 T="Mail delivery failed" for box@client.test',
+    'noise <= box@client.test I=[192.0.2.13]:25',
+    '1vX000-000000-AH <= box@client.test H=(pc) [203.0.113.9]:587 P=esmtpa A=dovecot_login:box@client.test T="unterminated for a@b.test',
+    '1vX000-000000-AI <= box@client.test U=box P=local for',
+    '1vX000-000000-AJ <= ab H=[198.51.100.7]:25 A=x:ab S=1 T="" for ',
+  ),
+  fc.integer({ min: 1, max: 3 }).map((k) => `1vX000-000000-AK <= long@shop.test U=shop P=local T="${'x'.repeat(k * 3000)} box@client.test" for a@b.test`),
+  fc.constant('\u0000\u00ff raw \u00c3 bytes <= [\u00e9] box@client.test T="\u00ff'),
+  fc.constant('2026-11-22 10:00:09 1vX000-000000-AL <= box@client.test\u00c3 H=(pc) [203.0.113.9]:587 A=dovecot_login:box@client.test T="\u00e9\u00c3" for \u00c3@x.test'),
+);
+
+const anyLog = fc
+  .tuple(
+    messyLog,
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), fc.oneof(arrivalLine.map((a) => `1vX111-000000-Zz ${a}`), unusual)), { maxLength: 40 }),
+    fc.array(fc.nat(), { maxLength: 20 }),
+    fc.boolean(),
+  )
+  .map(([lines, extra, swaps, finalNewline]) => {
+    const out = [...lines];
+    for (const [dt, body] of extra) out.push(body.startsWith('2026-') || body.startsWith('noise') || body.startsWith('\u0000') ? body : `${at(dt)} ${body}`);
+    for (let i = 0; i + 1 < swaps.length && out.length > 1; i += 2) {
+      const a = swaps[i]! % out.length;
+      const b = swaps[i + 1]! % out.length;
+      [out[a], out[b]] = [out[b]!, out[a]!];
+    }
+    // latin1 keeps \u00c3 and \u00ff as single bytes that are not UTF-8.
+    return Buffer.from(`${out.join('\n')}${finalNewline && out.length > 0 ? '\n' : ''}`, 'latin1');
+  });
+
+/** What the first pass may flag: ids and senders as logged, in other cases, short ones, addresses. */
+const someIds = fc.array(fc.constantFrom('box@client.test', 'BOX@client.test', 'Box@Client.test', 'alice@example.test', 'bob@shop.test', 'support@shop.test', 'news@example.test', 'x', 'ab', 'x@y.test', 'long@shop.test', 'q\u00e9@x', 'a.b.c.d.e.f.g.h.i.j.k.l@example.test'), { maxLength: 6 });
+const leads = fc.record({
+  authIds: someIds,
+  senders: someIds,
+  sharedIps: fc.array(fc.constantFrom('203.0.113.9', '203.0.113.5', '198.51.100.7', '2001:db8::5', '2001:db8::1', '10.0.0.1'), { maxLength: 3 }),
+});
+
+describe('the history of flagged ids read through the kernel', () => {
+  it('gives the collector the same facts as every line holding " <= " and a needle, fed one by one', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(anyLog, leads, fc.boolean(), fc.integer({ min: 16, max: 2048 }), async (log, lead, gzip, chunkBytes) => {
+        const file = join(dir, `h${n++}`);
+        await writeFile(file, gzip ? gzipSync(log) : log);
+        const want = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+        for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+        const got = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+        await readMainlogHistory(file, got, { chunkBytes });
+        expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads lines longer than a read and cut by the reads, plain and gzip', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const who = i % 3 === 0 ? 'spam@bad.example' : `user${i % 17}@fine.example`;
+      lines.push(`${at(i)} 1vX000-000000-${String(i % 100).padStart(2, '0')} <= ${who} H=(pc) [203.0.113.${i % 9}]:587 I=[192.0.2.${i % 2}]:587 P=esmtpa A=dovecot_login:${who} T="Offer ${'y'.repeat((i * 7919) % 5000)}" for a${i % 5}@far.test`);
+    }
+    const log = Buffer.from(`${lines.join('\n')}\n`);
+    for (const gzip of [false, true]) {
+      const file = join(dir, `long-${gzip}`);
+      await writeFile(file, gzip ? gzipSync(log) : log);
+      const want = new ActivityCollector(['spam@bad.example'], ['user3@fine.example'], ['203.0.113.4']);
+      for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+      const got = new ActivityCollector(['spam@bad.example'], ['user3@fine.example'], ['203.0.113.4']);
+      await readMainlogHistory(file, got, { chunkBytes: 1000 });
+      expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+      expect(got.facts.auth.get('spam@bad.example')?.total).toBe(1334);
+    }
+  });
+
+  it('hands over values the kernel no longer keeps as bytes (more distinct recipient lists than it keeps)', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 25_000; i++) lines.push(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 200}]:587 A=dovecot_login:spam@bad.example T="x" for R${i}@far.test r${i % 7}@far.test`);
+    const file = join(dir, 'many-lists');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const want = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+    const got = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    await readMainlogHistory(file, got);
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.senders.get('spam@bad.example')?.uniqueRecipients.size).toBe(25_000);
   });
 });

@@ -101,12 +101,10 @@ describe('a log out of time order', () => {
       expect(r.left_out).toEqual([]);
     }
     const path = await write(text(lines));
-    for (const workers of [1, 2]) {
-      const r = await scanMainlogFile(path, { since: '2d', workers, splitThresholdBytes: 1024 });
-      expect(r.totals.arrivals).toBe(120);
-      expect(r.window.lines_out_of_order).toBe(80);
-      expect(r.window.lines_before_window).toBe(3000);
-    }
+    const r = await scanMainlogFile(path, { since: '2d' });
+    expect(r.totals.arrivals).toBe(120);
+    expect(r.window.lines_out_of_order).toBe(80);
+    expect(r.window.lines_before_window).toBe(3000);
   });
 
   it('counts exactly the lines dated inside the window, whatever the order of the lines', async () => {
@@ -115,9 +113,8 @@ describe('a log out of time order', () => {
         messyLog,
         fc.array(fc.nat(), { maxLength: 60 }),
         fc.constantFrom('1m', '30s', '2m', '5s', '2026-11-22 10:00:30'),
-        fc.integer({ min: 1, max: 2 }),
         fc.integer({ min: 16, max: 400 }),
-        async (ordered, swaps, since, workers, chunkBytes) => {
+        async (ordered, swaps, since, chunkBytes) => {
           const lines = [...ordered];
           for (let i = 0; i + 1 < swaps.length && lines.length > 1; i += 2) {
             const a = swaps[i]! % lines.length;
@@ -135,7 +132,7 @@ describe('a log out of time order', () => {
           const want = counted(scanMainlogBuffer(Buffer.from(text(inWindow), 'latin1'), LIMITS));
           const path = await write(Buffer.from(text(lines), 'latin1'));
           const gz = await write(Buffer.from(text(lines), 'latin1'), true);
-          expect(counted(await scanMainlogFile(path, { since, workers, splitThresholdBytes: 64, chunkBytes, ...LIMITS }))).toEqual(want);
+          expect(counted(await scanMainlogFile(path, { since, chunkBytes, ...LIMITS }))).toEqual(want);
           expect(counted(await scanMainlogSources([path], { since, chunkBytes, ...LIMITS }))).toEqual(want);
           expect(counted(await scanMainlogSources([gz], { since, chunkBytes, ...LIMITS }))).toEqual(want);
         },

@@ -1,12 +1,11 @@
-// Cases where the WebAssembly main-log scanner, its file reader or its thread split give a result
+// Cases where the WebAssembly main-log scanner or its file reader give a result
 // other than one sequential pass of the line-by-line reference, or hide that they did.
-import { existsSync, truncateSync } from 'node:fs';
+import { truncateSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MainlogScanner, finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
+import { finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
 import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
 import { referenceScan } from './mainlog-reference.js';
 
@@ -31,25 +30,6 @@ describe('caps are reported', () => {
   });
 });
 
-describe('pair counts over the slot limit', () => {
-  it('absorbing a range whose pair count is near the limit keeps the exact count', () => {
-    const line = (t: string): string => `${t} ${ID} <= a@b H=(x) [1.1.1.1]:1 A=p:a@b\n`;
-    const first = line(T1).repeat(3);
-    const second = line(T2).repeat(5);
-    const scan = (text: string): MainlogScanner => {
-      const s = new MainlogScanner();
-      s.setPairCountLimitForTests(3);
-      s.feed(Buffer.from(text), 0, Buffer.byteLength(text));
-      return s;
-    };
-    const one = scan(first + second).result();
-    expect(one.senders[0]!.ips).toEqual([{ key: '1.1.1.1', count: 8 }]);
-    const split = scan(first);
-    split.absorb(structuredClone(scan(second).dump()));
-    expect(split.result()).toEqual(one);
-  });
-});
-
 describe('file reader', () => {
   let dir: string;
   beforeAll(async () => {
@@ -65,7 +45,6 @@ describe('file reader', () => {
     await writeFile(file, text);
     let truncated = false;
     const scan = scanMainlogFile(file, {
-      workers: 1,
       chunkBytes: 1024,
       onProgress: () => {
         if (!truncated) truncateSync(file, 0);
@@ -79,12 +58,8 @@ describe('file reader', () => {
   });
 });
 
-const built = resolve('dist/investigate/mainlog-file.js');
-const available = existsSync(built) && existsSync(resolve('dist/investigate/mainlog-worker.js'));
-
-describe.runIf(available || process.env.CI)('thread split (built package)', () => {
+describe('cwd= lines and their arrivals', () => {
   it('a cwd= line and its arrival stay paired when a line of the next second is logged between them', async () => {
-    const mod = (await import(pathToFileURL(built).href)) as typeof import('../../src/investigate/mainlog-file.js');
     const lines: string[] = [];
     for (let i = 0; i < 60; i++) lines.push(`${T1} ${ID} Completed`);
     lines.push(`${T1} cwd=/home/u/public_html 3 args: /usr/sbin/sendmail -t -i`);
@@ -99,7 +74,7 @@ describe.runIf(available || process.env.CI)('thread split (built package)', () =
       await writeFile(file, text);
       const want = finishScan(referenceScan(text), { startOffset: 0, endOffset: Buffer.byteLength(text) });
       expect(want.cwd[0]!.senders).toEqual([{ key: 'spam@x.test', count: 1 }]);
-      const got = await mod.scanMainlogFile(file, { workers: 2, splitThresholdBytes: 0 });
+      const got = await scanMainlogFile(file);
       expect(got.cwd).toEqual(want.cwd);
     } finally {
       await rm(dir, { recursive: true, force: true });

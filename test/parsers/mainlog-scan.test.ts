@@ -81,117 +81,6 @@ describe('byte scanner agrees with the line-by-line reference', () => {
     );
   });
 
-  it('gives one pass\'s result when a scanner absorbs the ranges after it, split anywhere', () => {
-    fc.assert(
-      fc.property(messyLog, fc.nat(), fc.nat(), fc.boolean(), (lines, at1, at2, spill) => {
-        // Any two line boundaries, even inside one second or between a cwd= line and its arrival.
-        const cuts = [at1 % (lines.length + 1), at2 % (lines.length + 1)].sort((x, y) => x - y);
-        const parts = [lines.slice(0, cuts[0]), lines.slice(cuts[0], cuts[1]), lines.slice(cuts[1])].map((p) => Buffer.from(p.map((l) => `${l}\n`).join('')));
-        const limits = { limit: 1000, nestedLimit: 1000 };
-        const scan = (text: Buffer): MainlogScanner => {
-          const scanner = new MainlogScanner(limits);
-          if (spill) scanner.setPairCountLimitForTests(3);
-          scanner.feed(text, 0, text.length);
-          return scanner;
-        };
-        const first = scan(parts[0]!);
-        first.absorbRanges(parts.slice(1).map((p) => structuredClone(scan(p).dump())), (i, pending) => {
-          const text = parts[i + 1]!;
-          text.copy(first.input(Math.max(1, text.length)));
-          return first.resolvePendingInput(pending, 0, text.length);
-        });
-        expect(first.result({}, limits)).toEqual(scan(Buffer.concat(parts)).result({}, limits));
-      }),
-      { numRuns: 400 },
-    );
-  });
-
-  it('ranks absorbed ranges like one pass with short lists, and gives the full partial after the result', () => {
-    fc.assert(
-      fc.property(messyLog, fc.nat(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), (lines, at, limit, nestedLimit) => {
-        // Short lists add only the pairs of an absorbed range whose parents can rank; the
-        // partial asked for afterwards must still get all the others.
-        const cut = at % (lines.length + 1);
-        const parts = [lines.slice(0, cut), lines.slice(cut)].map((p) => Buffer.from(p.map((l) => `${l}\n`).join('')));
-        const limits = { limit, nestedLimit };
-        const scan = (text: Buffer): MainlogScanner => {
-          const scanner = new MainlogScanner(limits);
-          scanner.feed(text, 0, text.length);
-          return scanner;
-        };
-        const first = scan(parts[0]!);
-        first.absorbRanges([structuredClone(scan(parts[1]!).dump())], (_, pending) => {
-          const text = parts[1]!;
-          text.copy(first.input(Math.max(1, text.length)));
-          return first.resolvePendingInput(pending, 0, text.length);
-        });
-        const one = scan(Buffer.concat(parts));
-        expect(first.result({}, limits)).toEqual(one.result({}, limits));
-        expect(finishScan(first.partial, {}, limits)).toEqual(finishScan(one.partial, {}, limits));
-      }),
-      { numRuns: 400 },
-    );
-  });
-
-  it('stays within maxKeys and maxPairs, counting what did not fit as dropped', () => {
-    const lines: string[] = [];
-    for (let n = 0; n < 10; n++) {
-      for (let k = 1; k <= 3; k++) lines.push(`2026-11-22 10:56:28 1xV5FE-0001it-0${k} <= s${n}@x.test H=(h) [10.0.0.${k}]:1 A=dovecot_login:s${n}@x.test T="subj" for r@y.test`);
-    }
-    const text = lines.join('\n');
-    const limits = { maxKeys: 4, maxPairs: 5 };
-    const scanner = new MainlogScanner(limits);
-    scanner.feed(Buffer.from(text), 0, text.length);
-    const r = scanner.result({}, limits);
-    expect(r.totals.arrivals).toBe(30);
-    // The first four senders and AUTH ids are kept with exact counts; the other 6 x 3 of each are dropped.
-    expect(r.senders.map((x) => [x.sender, x.count])).toEqual([0, 1, 2, 3].map((n) => [`s${n}@x.test`, 3]));
-    expect(r.auth_senders.map((x) => x.id)).toEqual([0, 1, 2, 3].map((n) => `s${n}@x.test`));
-    // Five (sender, address) pairs fit: s0's three and s1's first two; 7 later ones are dropped, per relation.
-    expect(r.senders.map((x) => x.ips.length)).toEqual([3, 2, 0, 0]);
-    expect(r.subjects).toEqual([{ subject: 'subj', count: 30, senders: [0, 1, 2, 3].map((n) => ({ key: `s${n}@x.test`, count: 3 })) }]);
-    expect(r.truncated).toBe(true);
-    expect(r.dropped_keys).toBe(18 + 18 + 7 + 7);
-  });
-
-  it('adds back the counts of pairs that overflow a slot', () => {
-    const line = (n: number): string => `2026-11-22 10:56:${String(n % 60).padStart(2, '0')} 1xV5FE-0001it-0${n % 10} <= a@example.test H=(x) [203.0.113.5]:1 A=dovecot_login:a@example.test T="s" for b@remote.test`;
-    const text = Array.from({ length: 50 }, (_, n) => line(n)).join('\n');
-    const scanner = new MainlogScanner();
-    scanner.setPairCountLimitForTests(3);
-    scanner.feed(Buffer.from(text), 0, text.length);
-    const r = scanner.result();
-    expect(r.senders[0]!.ips).toEqual([{ key: '203.0.113.5', count: 50 }]);
-    expect(r.auth_senders[0]!.ips).toEqual([{ key: '203.0.113.5', count: 50 }]);
-    expect(r.subjects[0]!.senders).toEqual([{ key: 'a@example.test', count: 50 }]);
-    expect(r.truncated).toBe(false);
-  });
-
-  it('ranks keys of invalid UTF-8 that decode alike as one key', () => {
-    const arrival = (sender: Buffer, n: number): Buffer => Buffer.concat([
-      Buffer.from(`2026-11-22 10:56:28 1xV5FE-0001it-0${n} <= `), sender, Buffer.from(' U=u1 P=local T="s" for x@remote.test\n'),
-    ]);
-    // 0xff and 0xfe both decode to U+FFFD: two byte keys, one string key with count 3.
-    const lines = [arrival(Buffer.from([0x61, 0xff]), 1), arrival(Buffer.from([0x61, 0xfe]), 2), arrival(Buffer.from([0x61, 0xff]), 3)];
-    for (let i = 0; i < 4; i++) lines.push(arrival(Buffer.from(`b${i}@example.test`), i), arrival(Buffer.from(`b${i}@example.test`), i));
-    const buf = Buffer.concat(lines);
-    const scanner = new MainlogScanner({ limit: 1 });
-    scanner.feed(buf, 0, buf.length);
-    expect(scanner.result({}, { limit: 1 }).senders.map((s) => [s.sender, s.count])).toEqual([['a\ufffd', 3]]);
-    expect(scanner.result({}, { limit: 1 })).toEqual(finishScan(scanner.partial, {}, { limit: 1 }));
-  });
-
-  it('never throws on arbitrary bytes', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
-        const r = scanMainlogBuffer(Buffer.from(bytes));
-        expect(r.totals.arrivals).toBeGreaterThanOrEqual(0);
-      }),
-    );
-  });
-});
-
-describe('file reader', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'runbook-mainlog-'));
@@ -200,14 +89,14 @@ describe('file reader', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('gives the same result with tiny chunks and split ranges as in memory', async () => {
+  it('gives the same result with tiny chunks as in memory', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(messyLog, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 16, max: 300 }), async (lines, workers, chunk) => {
+      fc.asyncProperty(messyLog, fc.integer({ min: 16, max: 300 }), async (lines, chunk) => {
         const text = lines.join('\n') + '\n';
         const file = join(dir, `log${n++}`);
         await writeFile(file, text);
-        const got = await scanMainlogFile(file, { workers, chunkBytes: chunk, splitThresholdBytes: 0, limit: 1000, nestedLimit: 1000 });
+        const got = await scanMainlogFile(file, { chunkBytes: chunk, limit: 1000, nestedLimit: 1000 });
         const want = scanMainlogBuffer(Buffer.from(text), { limit: 1000, nestedLimit: 1000 });
         expect({ ...got, file: null }).toEqual(want);
       }),

@@ -62,7 +62,7 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
       fc.asyncProperty(anyLog, fc.constantFrom(null, '2026-11-22 10:00:30', '2026-11-22 10:01:00', '2026-11-22 09:00:00', '30s', '2m'), lists, async (bytes, since, limits) => {
         const file = join(dir, `log${n++}`);
         writeFileSync(file, bytes);
-        const expected = await scanMainlogFile(file, { since, workers: 1, ...limits });
+        const expected = await scanMainlogFile(file, { since, ...limits });
         const { options, reports } = countedBy({ since, ...limits, counter: 'native' });
         const actual = await scanMainlogRemote(local, file, options);
         expect(actual).toEqual(expected);
@@ -99,7 +99,7 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
   it('counts with perl, and says why, when no candidate directory lets it run', async () => {
     const file = join(dir, 'noexec-log');
     writeFileSync(file, fc.sample(anyLog, { numRuns: 1, seed: 11 })[0]!);
-    const expected = await scanMainlogFile(file, { since: null, workers: 1 });
+    const expected = await scanMainlogFile(file, { since: null });
     const dirs = [home, join(home, '.cache'), '/var/tmp', '/tmp', '/dev/shm'].filter((d) => existsSync(d));
     const { options, reports } = countedBy({ since: null });
     const actual = await scanMainlogRemote(noexec(local, dirs), file, options);
@@ -117,7 +117,7 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
     writeFileSync(file, fc.sample(anyLog, { numRuns: 1, seed: 12 })[0]!);
     const { options, reports } = countedBy({ since: null });
     const actual = await scanMainlogRemote(noexec(local, [home]), file, options);
-    expect(actual).toEqual(await scanMainlogFile(file, { since: null, workers: 1 }));
+    expect(actual).toEqual(await scanMainlogFile(file, { since: null }));
     expect(reports[0]).toMatchObject({ counter: 'native', native: { removed: true, noexec: [join(home, '.cache'), home] } });
     expect(reports[0]!.native!.path.startsWith(join(home, '.cache'))).toBe(false);
   });
@@ -130,7 +130,7 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
     const swapped = wrapped(local, (argv, options) => [argv, argv[0] === 'sh' ? { ...options, stdin: other } : options]);
     const { options, reports } = countedBy({ since: null });
     const actual = await scanMainlogRemote(swapped, file, options);
-    expect(actual).toEqual(await scanMainlogFile(file, { since: null, workers: 1 }));
+    expect(actual).toEqual(await scanMainlogFile(file, { since: null }));
     expect(reports[0]).toMatchObject({ counter: 'perl', fallback: expect.stringMatching(/^checksum mismatch on the host: [0-9a-f]{64}$/), native: { removed: true } });
     expect(leftUnder(join(home, '.cache'))).toEqual([]);
   });
@@ -198,7 +198,7 @@ describe.runIf((built && sshAvailable) || process.env.CI)('the native counter ov
         deliverSecret: async () => '',
       });
       const actual = await scanMainlogOn(ctx, '/var/log/exim4/mainlog', { since: null });
-      const expected = await scanMainlogFile(logPath, { since: null, workers: 1 });
+      const expected = await scanMainlogFile(logPath, { since: null });
       expect({ ...actual, file: null }).toEqual({ ...expected, file: null, files: ['/var/log/exim4/mainlog'] });
     } finally {
       writer.close();

@@ -72,7 +72,7 @@ describe('remote main-log scan = local scan', () => {
   const counters = nativeCounter() !== null || process.env.CI ? (['perl', 'native'] as const) : (['perl'] as const);
   for (const [name, path, since] of cases) for (const counter of counters) {
     it(`${name} (${counter} on the host, same result)`, async () => {
-      const expected = await scanMainlogFile(path, { since, workers: 1 });
+      const expected = await scanMainlogFile(path, { since });
       let transfer: RemoteTransfer | undefined;
       const actual = await scanMainlogRemote(local, path, { since, counter, onTransfer: (t) => (transfer = t) });
       expect(actual).toEqual(expected);
@@ -113,7 +113,7 @@ describe.runIf(sshAvailable || process.env.CI)('remote main-log scan over SSH', 
   it('gives the local result while moving a fraction of the log', async () => {
     const t = fleet.transport(fleet.hosts[0]!);
     try {
-      const expected = await scanMainlogFile(realisticPath, { since: '6h', workers: 1 });
+      const expected = await scanMainlogFile(realisticPath, { since: '6h' });
       let transfer: RemoteTransfer | undefined;
       const before = t.stats().bytesIn;
       const actual = await scanMainlogRemote(t, '/var/log/exim4/mainlog', { since: '6h', onTransfer: (x) => (transfer = x) });

@@ -47,7 +47,6 @@ export interface InvestigateFlags {
   homeRoot?: string[];
   since: string;
   minMessages: string;
-  threads?: string;
   acceptNewHostKeys?: boolean;
   askBecomePass?: boolean;
   becomePasswordFile?: string;
@@ -58,12 +57,6 @@ export interface InvestigateFlags {
   listHosts?: boolean;
   verbose?: number;
   quiet?: boolean;
-}
-
-function threadCount(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--threads must be a whole number from 1 to 8, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 /** `--spool` names the directory holding `input/`; accept `input/` itself too. */
@@ -111,7 +104,6 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.homeRoot ? { homeRoots: flags.homeRoot } : {}),
         since: flags.since,
         min_messages: minMessages,
-        ...(flags.threads !== undefined ? { threads: threadCount(flags.threads) } : {}),
       });
       // Evidence that could not be read makes the verdict incomplete: never a clean exit 0.
       const incomplete = verdict.incomplete;

@@ -43,8 +43,6 @@ let windowSet = false;
 /** Pending non-admin cwd line (table id), for the next local arrival in the same second. */
 let pendingCwd: i32 = -1;
 let pendingTime: usize = 0;
-/** Whether a cwd= line that sets or clears pendingCwd was seen (see resolvePending). */
-let sawCwd = false;
 
 let input: usize = 0;
 let inputCap: usize = 0;
@@ -132,68 +130,6 @@ export function feed(start: usize, end: usize): void {
   }
   applyQueued();
   store<u8>(e, saved);
-}
-
-// ---------------------------------------------------------------------------------------------
-// A cwd= line near the end of one thread's range can belong to an arrival in the next range
-// (lines of one second need not be in order). After the ranges are merged, the pending cwd=
-// line of a range is carried into the next the way one pass would: resolvePending reads that
-// range's lines only until the pending line is used by a local arrival of its second, or a
-// cwd= line replaces it.
-
-export function pendingId(): i32 {
-  return pendingCwd;
-}
-
-/** The 19-byte timestamp of the pending cwd= line. */
-export function pendingTimeAt(): usize {
-  return pendingTime;
-}
-
-export function setPending(id: i32, time: usize): void {
-  pendingCwd = id;
-  if (id >= 0) memory.copy(pendingTime, time, 19);
-}
-
-export function sawCwdLine(): bool {
-  return sawCwd;
-}
-
-/** 1: the pending line was used, 2: a cwd= line came first, 0: neither in input[start, end). */
-export function resolvePending(start: usize, end: usize): i32 {
-  if (pendingCwd < 0) return 1;
-  const base = input;
-  const e = base + end;
-  const saved = load<u8>(e);
-  store<u8>(e, <u8>NL);
-  let outcome = 0;
-  let s = base + start;
-  while (s < e && outcome == 0) {
-    const le = findByte(s, e, <u8>NL);
-    outcome = pendingOutcome(s, le);
-    s = le + 1;
-  }
-  store<u8>(e, saved);
-  return outcome;
-}
-
-function pendingOutcome(s: usize, e: usize): i32 {
-  if (beforeWindow(s, e)) return 0;
-  const tl = timestampPrefix(s, e);
-  if (tl == 0) return 0;
-  const p = s + tl;
-  if (byteAt(p) == 0x63 && byteAt(p + 1) == 0x77 && byteAt(p + 2) == 0x64 && byteAt(p + 3) == 0x3d) return cwdArgs(p + 4, e) != 0 ? 2 : 0;
-  const idLen = eximIdLength(p, e);
-  if (idLen == 0) return 0;
-  const q = p + idLen + 1;
-  if (!(q + 2 < e && byteAt(q) == 0x3c && byteAt(q + 1) == 0x3d && byteAt(q + 2) == SP)) return 0;
-  const a = q + 3;
-  parseArrival(a, e);
-  if (aHostSeen || aBounce || !bytesEqual(s, pendingTime, 19)) return 0;
-  const sender = keyFind(table(T_SENDERS), a, aSenderEnd - a);
-  if (sender >= 0) pairAdd(pairTable(P_CWD_SENDERS), pendingCwd, sender, 1);
-  pendingCwd = -1;
-  return 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,7 +226,6 @@ function cwdArgs(p: usize, e: usize): usize {
 function cwdLine(lineStart: usize, p: usize, e: usize): void {
   const argsStart = cwdArgs(p, e);
   if (argsStart == 0) return;
-  sawCwd = true;
   if (isAdminArgs(argsStart, e)) {
     adminInvocations++;
     pendingCwd = -1;
@@ -381,9 +316,12 @@ let aUserStart: usize = 0, aUserEnd: usize = 0, aHasUser = false;
 /** `A=name[:id[:sender]]`: aHasAuth for any authenticator name, aHasAuthId when an id follows. */
 let aAuthStart: usize = 0, aAuthNameEnd: usize = 0, aAuthIdStart: usize = 0, aAuthIdEnd: usize = 0, aHasAuth = false, aHasAuthId = false;
 let aSubjStart: usize = 0, aSubjEnd: usize = 0, aHasSubject = false;
+/** End of the bare `for` token the recipients follow (0: none; they may follow the subject). */
+let aForEnd: usize = 0;
 
 /** Read the fields of an arrival whose sender starts at p. */
 function parseArrival(p: usize, e: usize): void {
+  aForEnd = 0;
   const sp = addressEnd(p, e, false);
   const bounce = sp - p == 2 && byteAt(p) == 0x3c && byteAt(p + 1) == 0x3e;
   let ipStart: usize = 0, ipEnd: usize = 0, hasIp = false, hostSeen = false;
@@ -414,7 +352,10 @@ function parseArrival(p: usize, e: usize): void {
       break;
     }
     let next = findByte(pos, e, <u8>SP);
-    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) break; // "for"
+    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) { // "for"
+      aForEnd = next;
+      break;
+    }
     if (c1 == 0x3d) {
       if (c0 == 0x48 && !hostSeen) {
         // H=name (helo) [ip]:port: the first [..] among this value and the next two tokens.
@@ -507,8 +448,7 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
   }
   let ip: i32 = -1;
   if (aHasIp) {
-    // Addresses are counted too, so that one that did not fit is counted as dropped, here and
-    // when another thread's tables are merged.
+    // Addresses are counted too, so that one that did not fit is counted as dropped.
     const ips = table(T_IPS);
     ip = keyId(ips, aIpStart, aIpEnd - aIpStart);
     if (ip < 0) dropped++;
@@ -606,3 +546,7 @@ export function addTotal(i: i32, value: f64): void {
     default: dropped += value;
   }
 }
+
+// The line rules and the fields of the arrival read last, for the history filter (history.ts).
+export { timestampPrefix, eximIdLength, parseArrival };
+export { aSenderEnd, aBounce, aIpStart, aIpEnd, aHasIp, aAuthIdStart, aAuthIdEnd, aHasAuthId, aSubjStart, aSubjEnd, aHasSubject, aForEnd };
