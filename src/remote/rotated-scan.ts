@@ -73,6 +73,10 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     from = r.from;
   }
 
+  // Nothing rotated to reach into: the window is the whole current log, which the ordinary
+  // remote scan counts (with the native counter where it runs) as the host would.
+  if (predecessors.length === 0 && first !== '') return plain();
+
   const unreadable: UnreadableLog[] = [];
   const noteUnreadable = (file: string, error: string): void => {
     if (!unreadable.some((u) => u.file === file)) unreadable.push({ file, error });
