@@ -15,7 +15,8 @@ interface Job {
 
 const job = workerData as Job;
 {
-  const scanner = new MainlogScanner(job.options);
+  // A later range: its deferrals are joined to their arrivals once the ranges before it are in.
+  const scanner = new MainlogScanner(job.options, { laterRange: true });
   if (job.from !== null) scanner.setWindow(job.from);
   scanRangeInto(scanner, job.fd, job.start, job.end, job.options);
   const dump = scanner.dump();
@@ -24,6 +25,7 @@ const job = workerData as Job;
   const transfer = [
     tables.totals,
     tables.spills,
+    tables.joins,
     ...tables.tables.flatMap((t) => [t.bytes, t.lens, t.counts]),
     ...tables.relations.map((r) => r.words),
   ].map((array) => array.buffer as ArrayBuffer);

@@ -39,10 +39,19 @@ export interface KernelExports {
   findKeyOf(table: number, from: number, id: number): number;
   setWindow(at: number): void;
   countInWindow(start: number, end: number): number;
+  setJoinLog(on: number): void;
+  joinLogAt(): number;
+  joinLogLength(): number;
+  replayJoins(at: number, n: number, senderRemap: number, authRemap: number): void;
+  setJoinCap(cap: number): void;
 }
 
 /** Key tables and pair relations, in the kernel's numbering. */
-export const TABLE = { cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 5, names: 6 } as const;
+export const TABLE = {
+  cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 5, names: 6,
+  // Outcomes per sender and AUTH id, keyed by the same bytes (see T_SENDER_RCPTS in scan.ts).
+  senderRecipients: 7, senderDeferrals: 8, senderFailures: 9, authRecipients: 10, authDeferrals: 11, authFailures: 12,
+} as const;
 /**
  * Relations in the kernel's numbering. senderIps and authIps hold only arrivals whose sender is
  * not the AUTH id; selfIps holds (AUTH id, address) of those where it is (one pair for both lists).
@@ -59,7 +68,9 @@ export const RELATION_TABLES: readonly (readonly [number, number])[] = [
   [TABLE.auth, TABLE.ips],
 ];
 /** Order of `total(i)`. */
-export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId', 'outside'] as const;
+export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId', 'outside', 'deferrals', 'failures', 'unjoined', 'forgotten'] as const;
+/** Bytes per logged join of a later range (see setJoinLog in scan.ts). */
+export const JOIN_OP_BYTES = 24;
 
 // src/parsers/ and dist/parsers/ are both two levels below the package root, so this one path
 // works for the compiled CLI and for tests running the TypeScript sources.

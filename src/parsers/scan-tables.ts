@@ -5,7 +5,7 @@
  * memory no longer moves.
  */
 import { isAscii } from 'node:buffer';
-import { PAIRS, RELATION_TABLES, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
+import { JOIN_OP_BYTES, PAIRS, RELATION_TABLES, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
 
 export class KeyView {
   readonly size: number;
@@ -173,6 +173,8 @@ export interface TableDump {
   relations: { words: Uint32Array; dropped: number }[];
   /** Spilled counts: [relation, parent, child, extra] each. */
   spills: Float64Array;
+  /** Arrivals and outcomes of a later range to join after the ranges before it (see setJoinLog). */
+  joins: Uint8Array;
 }
 
 export function dumpTables(kernel: KernelExports): TableDump {
@@ -202,7 +204,8 @@ export function dumpTables(kernel: KernelExports): TableDump {
   for (const relation of Object.values(PAIRS)) {
     for (const [key, extra] of spillsOf(kernel, relation) ?? []) spills.push(relation, Math.floor(key / 2 ** 18) - 1, key % 2 ** 18, extra);
   }
-  return { totals, tables, relations, spills: Float64Array.from(spills) };
+  const joins = new Uint8Array(mem(), kernel.joinLogAt(), kernel.joinLogLength() * JOIN_OP_BYTES).slice();
+  return { totals, tables, relations, spills: Float64Array.from(spills), joins };
 }
 
 /**
@@ -245,6 +248,13 @@ export function absorbTables(kernel: KernelExports, dump: TableDump, deferPairs 
     kernel.release(countsAt);
     remaps.push(remapAt);
   });
+  if (dump.joins.length > 0) {
+    // After the keys (the ids are remapped) and in range order: as one pass would join them.
+    const joinsAt = kernel.alloc(dump.joins.length);
+    new Uint8Array(kernel.memory.buffer, joinsAt, dump.joins.length).set(dump.joins);
+    kernel.replayJoins(joinsAt, dump.joins.length / JOIN_OP_BYTES, remaps[TABLE.senders]!, remaps[TABLE.auth]!);
+    kernel.release(joinsAt);
+  }
   const pending: PendingPairs = {
     words: dump.relations.map((r) => {
       const wordsAt = kernel.alloc(r.words.byteLength);

@@ -38,6 +38,9 @@ describe('main-log scanner on real-format lines', () => {
       count: 2,
       authenticators: [{ key: 'dovecot_login', count: 1 }, { key: 'dovecot_plain', count: 1 }],
       ips: [{ key: '198.51.100.7', count: 1 }, { key: '203.0.113.5', count: 1 }],
+      recipients: 3,
+      deferrals: 0,
+      failures: 0,
     }]);
     const all = JSON.stringify(r);
     expect(all).not.toContain('192.0.2.10');
@@ -88,14 +91,14 @@ describe('byte scanner agrees with the line-by-line reference', () => {
         const cuts = [at1 % (lines.length + 1), at2 % (lines.length + 1)].sort((x, y) => x - y);
         const parts = [lines.slice(0, cuts[0]), lines.slice(cuts[0], cuts[1]), lines.slice(cuts[1])].map((p) => Buffer.from(p.map((l) => `${l}\n`).join('')));
         const limits = { limit: 1000, nestedLimit: 1000 };
-        const scan = (text: Buffer): MainlogScanner => {
-          const scanner = new MainlogScanner(limits);
+        const scan = (text: Buffer, laterRange = false): MainlogScanner => {
+          const scanner = new MainlogScanner(limits, { laterRange });
           if (spill) scanner.setPairCountLimitForTests(3);
           scanner.feed(text, 0, text.length);
           return scanner;
         };
         const first = scan(parts[0]!);
-        first.absorbRanges(parts.slice(1).map((p) => structuredClone(scan(p).dump())), (i, pending) => {
+        first.absorbRanges(parts.slice(1).map((p) => structuredClone(scan(p, true).dump())), (i, pending) => {
           const text = parts[i + 1]!;
           text.copy(first.input(Math.max(1, text.length)));
           return first.resolvePendingInput(pending, 0, text.length);
@@ -114,13 +117,13 @@ describe('byte scanner agrees with the line-by-line reference', () => {
         const cut = at % (lines.length + 1);
         const parts = [lines.slice(0, cut), lines.slice(cut)].map((p) => Buffer.from(p.map((l) => `${l}\n`).join('')));
         const limits = { limit, nestedLimit };
-        const scan = (text: Buffer): MainlogScanner => {
-          const scanner = new MainlogScanner(limits);
+        const scan = (text: Buffer, laterRange = false): MainlogScanner => {
+          const scanner = new MainlogScanner(limits, { laterRange });
           scanner.feed(text, 0, text.length);
           return scanner;
         };
         const first = scan(parts[0]!);
-        first.absorbRanges([structuredClone(scan(parts[1]!).dump())], (_, pending) => {
+        first.absorbRanges([structuredClone(scan(parts[1]!, true).dump())], (_, pending) => {
           const text = parts[1]!;
           text.copy(first.input(Math.max(1, text.length)));
           return first.resolvePendingInput(pending, 0, text.length);

@@ -23,6 +23,8 @@ import { COUNT_BITS, MAX_KEYS, pairAdd, pairTable, PairTable } from './pair-tabl
 import { addTotal, table, TOTAL_DROPPED } from './scan';
 
 export { init, inputBuffer, feed, total, addTotal, pendingId, pendingTimeAt, setPending, sawCwdLine, resolvePending, setWindow, countInWindow } from './scan';
+export { setJoinLog, joinLogAt, joinLogLength, replayJoins } from './scan';
+export { setCap as setJoinCap } from './join';
 export { setPairCountLimit, touched, spillList, spillLength } from './pair-table';
 
 // ---------------------------------------------------------------------------------------------
