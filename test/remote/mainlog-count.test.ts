@@ -31,6 +31,15 @@ const unusual = fc.oneof(
     '1vX000-000000-AE <= shop@shop.test U=shop P=local S=900 T="Cheap \\"pills\\" <= now $(id) `x`" for a@victim.test',
     '1vX000-000000-AF == a@b.test R=dnslookup T=remote_smtp defer (-44): SMTP error',
     '1vX000-000000-AF ** a@b.test R=dnslookup T=remote_smtp: 550 no such user',
+    // Deferrals and failures: retried, in other case, hostile, of messages that never arrived.
+    '1vX000-000000-AF == A@B.TEST R=dnslookup T=remote_smtp defer (-44): $(id) <= x@y.test',
+    '1xV5FE-0001it-00 ** "a b"@x.test <evil@x.test> R=x T=y: 550 `rm -rf` \u001b[2J',
+    '1wZ9QK-00000000Ab-Cd9e == \u00ff\u00c3@x.test defer (-1)',
+    '1wZ9QK-00000000Ab-Cd9e ** ',
+    '1vX000-000000-AF **',
+    '1vX999-000000-ZZ ** never@arrived.test R=x: 550',
+    '1xV5FE-0001it-00 <= shop@shop.test U=shop P=local T="Win \\"big\\"" for a@b.test C@D.test  e@f.test',
+    '1wZ9QK-00000000Ab-Cd9e <= box@client.test H=(pc) [203.0.113.9]:587 P=esmtpa A=dovecot_login:box@client.test for x@y.test T="not a subject"',
   ),
   fc.integer({ min: 1, max: 3 }).map((k) => `1vX000-000000-AG <= long@shop.test U=shop P=local T="${'x'.repeat(k * 70_000)}" for a@b.test`),
   fc.constant('\u0000\u00ff raw \u00c3 bytes <= [\u00e9] T="\u00ff'),
@@ -59,8 +68,11 @@ const anyLog = fc
     return Buffer.from(out.length === 0 ? '' : `${out.join(crlf ? '\r\n' : '\n')}\n`, 'latin1');
   });
 
-/** List lengths: the default, and short ones, so that the host's cut of what it sends is tested. */
-const lists = fc.constantFrom({}, { limit: 2, nestedLimit: 1 }, { limit: 1, nestedLimit: 3 }, { limit: 3, nestedLimit: 2 });
+/**
+ * List lengths: the default, and short ones, so that the host's cut of what it sends is tested;
+ * and a tiny join memory, so that forgetting the oldest messages is too.
+ */
+const lists = fc.constantFrom({}, { limit: 2, nestedLimit: 1 }, { limit: 1, nestedLimit: 3 }, { limit: 3, nestedLimit: 2 }, { maxMessages: 2 }, { maxMessages: 5, limit: 2, nestedLimit: 1 });
 
 describe('counting on the target with perl', () => {
   const local = new LocalTransport();
@@ -68,6 +80,8 @@ describe('counting on the target with perl', () => {
   it('gives the local reader\'s result, every table, with and without a window, for any list lengths', async () => {
     let n = 0;
     let arrivals = 0;
+    let joined = 0;
+    let forgotten = 0;
     await fc.assert(
       fc.asyncProperty(anyLog, fc.constantFrom(null, '2026-11-22 10:00:30', '2026-11-22 10:01:00', '2026-11-22 09:00:00', '30s', '2m'), lists, async (bytes, since, limits) => {
         const file = join(dir, `log${n++}`);
@@ -76,10 +90,15 @@ describe('counting on the target with perl', () => {
         const actual = await scanMainlogRemote(local, file, { since, ...limits });
         expect(actual).toEqual(expected);
         arrivals += actual.totals.arrivals;
+        joined += actual.senders.reduce((n, x) => n + x.deferrals + x.failures, 0);
+        forgotten += actual.totals.messages_forgotten;
       }),
       { numRuns: 100 },
     );
     expect(arrivals).toBeGreaterThan(0);
+    // The generated logs do join deferrals and failures to arrivals, and do overflow the memory.
+    expect(joined).toBeGreaterThan(0);
+    expect(forgotten).toBeGreaterThan(0);
   });
 
   it('sends back tables, not the log: a busy log gives kilobytes', async () => {
