@@ -39,7 +39,7 @@ export const COUNT_CORE = String.raw`
 # --- The counting core (shared by the drivers; they call set_limits, and leave out lines dated before the window). ---
 # Keys kept per table, entries per list and per nested list of the result, and messages
 # remembered for joining (half of them per generation).
-my ($max_keys, $limit, $nested_limit, $half) = (200000, 50, 10, 524288);
+my ($max_keys, $limit, $nested_limit, $half) = (200000, 50, 10, 131072);
 sub set_limits {
   my ($text) = @_;
   my @v = split(/:/, defined $text ? $text : '');

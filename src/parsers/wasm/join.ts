@@ -42,7 +42,7 @@ export function newMemory(): Memory {
 }
 
 /** Entries per generation (half the cap; at least 1). */
-let half: u32 = 1 << 19;
+let half: u32 = 1 << 17;
 /** Entries forgotten when a generation was dropped. */
 export let forgotten: f64 = 0;
 
@@ -51,7 +51,7 @@ export function addForgotten(n: f64): void {
   forgotten += n;
 }
 
-/** Messages remembered at most (and as many deferred pairs); default 2^20. */
+/** Messages remembered at most (and as many deferred pairs); default 2^18 (DEFAULT_MAX_MESSAGES in mainlog-scan.ts). */
 export function setCap(cap: u32): void {
   half = cap < 2 ? 1 : cap >> 1;
 }
