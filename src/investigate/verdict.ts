@@ -823,14 +823,21 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       else keepNotBlocked(r.ip, r.cls, r.reason, sc.url ?? sc.path);
     }
     sc.ips = attackers;
+    // The rates of the envelope sender its mail went out as (the senders list or the failing ones).
+    const own = sc.sender === null ? undefined : [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((x) => x.sender.toLowerCase() === sc.sender!.toLowerCase());
+    const outcomes = outcomeOf(own);
+    const rates = outcomeReason(outcomes);
     sources.push({
       kind: 'script',
       id: sc.path,
       ips: attackers,
       attackerIps: attackers,
       confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
-      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : [])],
-      counts: { sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0 },
+      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`sent as ${sc.sender}: ${rates}`] : [])],
+      counts: {
+        sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0,
+        ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
+      },
       began: null,
       sender: sc.sender,
       weight: sc.count,

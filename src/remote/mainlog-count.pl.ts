@@ -188,8 +188,15 @@ sub parse_exact {
   return (substr($l, $p, $sp - $p), $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts);
 }
 
-# Space-separated words (the kernel's words): recipients after 'for'.
-sub words { my $n = () = $_[0] =~ /[^ ]+/g; return $n }
+# Space-separated words (the kernel's words): recipients after 'for'. Usually single spaces
+# between them, then counting the spaces is enough.
+sub words {
+  my ($s) = @_;
+  return 0 if $s eq '';
+  return ($s =~ tr/ //) + 1 if index($s, '  ') < 0 && substr($s, 0, 1) ne ' ' && substr($s, -1) ne ' ';
+  my $n = () = $s =~ /[^ ]+/g;
+  return $n;
+}
 
 # The same fields, for the usual line: no quote before ' T="' and no backslash in the subject.
 # Then every address is one space-separated token, and the fields are read token by token.
@@ -277,12 +284,14 @@ my (%tuples, @tuple_order, %cwd_pairs);
 my @memory = ([{}, {}], [{}, {}]);
 sub remember {
   my ($m, $k, $v) = @_;
-  if (!exists $m->[0]{$k} && keys(%{$m->[0]}) >= $half) {
-    $total{forgotten} += keys %{$m->[1]};
-    $m->[1] = $m->[0];
-    $m->[0] = {};
-  }
+  rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$k};
   $m->[0]{$k} = $v;
+}
+sub rotate {
+  my ($m) = @_;
+  $total{forgotten} += keys %{$m->[1]};
+  $m->[1] = $m->[0];
+  $m->[0] = {};
 }
 sub recall { my ($m, $k) = @_; return $m->[0]{$k} // $m->[1]{$k} }
 # Joined deferrals and failures by sender and AUTH id string, in order of first sight (the
@@ -304,12 +313,15 @@ sub outcome {
     return if defined recall($memory[1], $k);
     remember($memory[1], $k, 1);
   }
-  my ($has_aid, $from_addr, $aid) = unpack('C N/a* N/a*', $m);
+  # A flag, the sender's length, the sender, the AUTH id (see arrival).
+  my $n = unpack('N', substr($m, 1, 4));
+  my ($from_addr, $aid) = (substr($m, 5, $n), substr($m, 0, 1) eq 'A' ? substr($m, 5 + $n) : undef);
   my $kind = $deferral ? 'deferrals' : 'failures';
-  for my $o (["sender_$kind", $from_addr], $has_aid ? ["auth_$kind", $aid] : ()) {
-    my ($t, $k) = @$o;
-    push @{$outcome_order{$t}}, $k if !$outcomes{$t}{$k}++;
-  }
+  my $t = "sender_$kind";
+  push @{$outcome_order{$t}}, $from_addr if !$outcomes{$t}{$from_addr}++;
+  return unless defined $aid;
+  $t = "auth_$kind";
+  push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
 }
 # One arrival, as the kernel's arrival(). A new per-sender counter goes into its tuple here
 # and into count_tuples (and the kernel's arrival), read into the partial in count-tables.ts.
@@ -329,7 +341,12 @@ sub arrival {
     return;
   }
   # A ranked arrival: remembered so that its deferrals and failures find it.
-  remember($memory[0], $id, pack('C N/a* N/a*', defined $aid ? 1 : 0, $from_addr, $aid // '')) if !$bounce;
+  # (Inline: one call per arrival costs perl a sub call per line of most of the log.)
+  if (!$bounce) {
+    my $m = $memory[0];
+    rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$id};
+    $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N', length $from_addr) . $from_addr . ($aid // '');
+  }
   my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);
   my $k = pack('C N (N/a*)6', $defined, $rcpts, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');
   push(@tuple_order, $k) if !$tuples{$k}++;

@@ -52,9 +52,17 @@ const anyLog = fc
     fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), prefix, fc.oneof(arrivalLine.map((a) => `1vX111-000000-Zz ${a}`), unusual)), { maxLength: 40 }),
     fc.array(fc.nat(), { maxLength: 40 }),
     fc.boolean(),
+    fc.boolean(),
   )
-  .map(([lines, extra, swaps, crlf]) => {
+  .map(([lines, extra, swaps, crlf, joined]) => {
     const out = [...lines];
+    // A message whose failure and deferrals (one retried in other case) follow it: joined.
+    if (joined) {
+      out.push(...[
+        '1zz000-000000-JN <= kim@farm.test U=kim P=local T="x" for a@dead.test b@dead.test',
+        '1zz000-000000-JN ** a@dead.test R=x: 550', '1zz000-000000-JN == b@dead.test defer (-44)', '1zz000-000000-JN == B@DEAD.test defer (-44)',
+      ].map((l) => `${at(121)} ${l}`));
+    }
     for (const [dt, pre, body] of extra) {
       const ts = at(dt);
       out.push(pre.startsWith('[') ? `${ts} ${pre}${body}` : pre === '' ? `${ts} ${body}` : `${ts}${pre}${body}`);
@@ -90,7 +98,7 @@ describe('counting on the target with perl', () => {
         const actual = await scanMainlogRemote(local, file, { since, ...limits });
         expect(actual).toEqual(expected);
         arrivals += actual.totals.arrivals;
-        joined += actual.senders.reduce((n, x) => n + x.deferrals + x.failures, 0);
+        joined += [...actual.senders, ...actual.failing_senders].reduce((n, x) => n + x.deferrals + x.failures, 0);
         forgotten += actual.totals.messages_forgotten;
       }),
       { numRuns: 100 },
