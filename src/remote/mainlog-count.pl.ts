@@ -20,6 +20,8 @@
  *   `start\tN`, `late\tN`, `before\tN`, `first\tTS`, `last\tTS`, `total\tNAME\tN`,
  *   `key\tTABLE\tID\tHEX\tCOUNT` (ids per table, in order of first sight),
  *   `pair\tRELATION\tPARENT_ID\tCHILD_ID\tCOUNT`.
+ * What emit_tables chooses to send, src/remote/native/mainlog-count.c chooses and prints too: a
+ * change to one goes in the other (test/remote/native-count.test.ts compares the two outputs).
  * The log is read as bytes and nothing from it is interpreted by a shell.
  */
 
