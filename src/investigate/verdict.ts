@@ -9,7 +9,7 @@
 import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
-import type { MainlogScanResult, RankedItem } from '../parsers/mainlog-scan.js';
+import type { MainlogScanResult, Outcomes, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, groupPrefix, normalIp } from './addresses.js';
 import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
@@ -136,6 +136,13 @@ export interface Source {
     recipients_per_message?: number;
     /** Messages it sent through webmail (Exim saw 127.0.0.1): their senders are in cpsrvd's logs. */
     webmail?: number;
+    /**
+     * Recipients of its arrivals in the window, those that failed for good (`**`) and those
+     * deferred (`==`, once each), joined by message id (mailboxes and accounts, by AUTH id).
+     */
+    recipients?: number;
+    failures?: number;
+    deferrals?: number;
   };
   /** When this source's incident began (log time, ISO), or null when no burst was seen. */
   began: string | null;
@@ -247,8 +254,11 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const a of inputs.mainlog?.auth_senders ?? []) {
     if (a.id === '' || isServiceLogin(a.id)) continue;
     // Under the minimum too: their recipients may make them a mass mailing (wideReach).
-    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages) auth.add(a.id);
+    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages || failsMostly(outcomeOf(a))) auth.add(a.id);
   }
+  // A mailbox whose mail mostly fails, however little it sent: if it logged in as itself, its
+  // sessions say who sent it.
+  for (const f of inputs.mainlog?.failing_senders ?? []) if (f.sender.includes('@') && !isServiceLogin(f.sender) && failsMostly(outcomeOf(f))) auth.add(f.sender);
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
@@ -276,6 +286,36 @@ function sharedAddresses(inputs: VerdictInputs): string[] {
     }
   }
   return [...domains].filter(([, d]) => d.size >= 2).map(([ip]) => ip).slice(0, 200);
+}
+
+/**
+ * Failed recipients (`**`) from which a sender's failure rate is a signal of its own: below it,
+ * an ordinary person's few mistyped or stale addresses.
+ */
+const MIN_FAILURES = 20;
+/**
+ * Share of recipients that failed for good marking mail to a harvested list: a newsletter's
+ * list bounces a few percent (10 at most for a stale one), spam to bought or scraped addresses
+ * mostly fails. Deferrals are not counted in it: greylisting defers honest mail too.
+ */
+const FAILING_SHARE = 0.5;
+/** A failure or deferral share worth saying in the reasons of a source flagged otherwise. */
+const NOTABLE_SHARE = 0.1;
+
+const outcomeOf = (o: Partial<Outcomes> | undefined): Outcomes => ({ recipients: o?.recipients ?? 0, deferrals: o?.deferrals ?? 0, failures: o?.failures ?? 0 });
+
+/** Most of its mail went to addresses that do not exist: a harvested list, whatever the volume. */
+function failsMostly(o: Outcomes): boolean {
+  return o.failures >= MIN_FAILURES && o.recipients > 0 && o.failures / o.recipients >= FAILING_SHARE;
+}
+
+const percent = (n: number, of: number): number => Math.round((n / of) * 100);
+
+/** Its failure and deferral rates, when they say something. */
+function outcomeReason(o: Outcomes): string | null {
+  if (o.recipients === 0 || (o.failures < NOTABLE_SHARE * o.recipients && o.deferrals < NOTABLE_SHARE * o.recipients)) return null;
+  const text = `${o.failures} of its ${o.recipients} recipients failed (${percent(o.failures, o.recipients)}%) and ${o.deferrals} were deferred (${percent(o.deferrals, o.recipients)}%)`;
+  return failsMostly(o) ? `${text}: mail to addresses that do not exist, as to a harvested list` : text;
 }
 
 /** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
@@ -500,7 +540,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const spoolAuth = new Map((spool?.auth_ids ?? []).map((a) => [a.id, a]));
   const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
-  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[] }[] = [];
+  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
     // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
@@ -510,7 +550,18 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (a.id === '' || isServiceLogin(a.id)) continue;
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
     const wide = a.count >= lowVolumeMinimum(windowMin) && wideReach(activity?.auth.get(a.id), windowMin);
-    if (a.count >= windowMin || q >= t.min_messages || wide) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key) });
+    const outcomes = outcomeOf(a);
+    if (a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes)) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes });
+  }
+  // Mailboxes among the senders whose mail fails most, too few messages to rank among the AUTH
+  // ids: one that logged in as itself (its sessions were read) is a candidate like the others.
+  for (const f of ml?.failing_senders ?? []) {
+    const outcomes = outcomeOf(f);
+    if (seenAuth.has(f.sender) || !failsMostly(outcomes) || isServiceLogin(f.sender)) continue;
+    const act = activity?.auth.get(f.sender);
+    if (act === undefined || act.total === 0) continue;
+    seenAuth.add(f.sender);
+    authCandidates.push({ id: f.sender, sent: f.count, queued: queued(f.sender), ips: [], authenticators: [], outcomes });
   }
   for (const a of spool?.auth_ids ?? []) {
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
@@ -538,7 +589,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   for (const id of campaignOf.keys()) {
     if (authCandidates.some((c) => c.id === id) || isServiceLogin(id) || !id.includes('@')) continue;
     const a = ml?.auth_senders.find((x) => x.id === id);
-    authCandidates.push({ id, sent: a?.count ?? activity?.auth.get(id)?.total ?? 0, queued: queued(id), ips: a?.ips ?? [], authenticators: a?.authenticators.map((x) => x.key) ?? [] });
+    authCandidates.push({ id, sent: a?.count ?? activity?.auth.get(id)?.total ?? 0, queued: queued(id), ips: a?.ips ?? [], authenticators: a?.authenticators.map((x) => x.key) ?? [], outcomes: a === undefined ? undefined : outcomeOf(a) });
   }
   const flagged = new Set(authCandidates.map((c) => c.id.toLowerCase()));
   /**
@@ -601,7 +652,10 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Most of the window's volume came from addresses new in the window that never read its mail.
     const strangerMail = classified.filter((r) => r.cls === 'attacker').reduce((n, r) => n + (act?.ips.get(r.ip)?.count ?? 0), 0);
     const slowDrip = dripFrom !== null && strangers >= 2 && strangerMail * 2 >= c.sent;
-    if (atUsualVolume(act, logStart) && !dripping && !wide && !slowDrip && campaign === undefined) {
+    const outcomes = c.outcomes ?? outcomeOf(undefined);
+    // Mail that mostly fails is no usual volume, however steady: spam to a harvested list.
+    const harvested = failsMostly(outcomes) && strangers > 0;
+    if (atUsualVolume(act, logStart) && !dripping && !wide && !slowDrip && !harvested && campaign === undefined) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
@@ -612,6 +666,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
+    const rates = outcomeReason(outcomes);
+    if (rates !== null) reasons.push(rates);
     if (c.queued > 0) reasons.push(`${c.queued} messages queued`);
     if (burst !== null) reasons.push(burst.began !== null ? `up to ${burst.peak} messages an hour from ${iso(burst.began)}, against a usual ${burst.usual} an hour before` : `up to ${burst.peak} messages an hour, already from the start of the log (when it began is not known)`);
     if (!isMailbox) reasons.push('the AUTH id is a cPanel account name (no @): the account itself logged in');
@@ -635,7 +691,10 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     attackers.sort((a, b) => weightOf(b) - weightOf(a) || (a < b ? -1 : 1));
     if (owners > 0) reasons.push(`${owners} address${owners === 1 ? '' : 'es'} of the owner not blocked`);
     if (attackers.length > 0) reasons.push(`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'}`);
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : c.sent >= windowMin || campaign !== undefined ? 'medium' : 'low';
+    // Mostly failing mail from addresses that are not the owner's: spam whatever the volume, and
+    // with a burst or the window's volume besides, beyond doubt.
+    const failing = failsMostly(outcomes) && attackers.length > 0;
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',
@@ -648,6 +707,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
         sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0,
         ...(act !== undefined && act.total > 0 ? { unique_recipients: act.uniqueRecipients.size, recipients_per_message: Math.round((act.recipients / act.total) * 10) / 10 } : {}),
         ...(((act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0)) > 0 ? { webmail: (act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0) } : {}),
+        ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
       },
       began: iso(burst?.began ?? null),
       weight: Math.max(c.sent, c.queued),
@@ -763,14 +823,21 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       else keepNotBlocked(r.ip, r.cls, r.reason, sc.url ?? sc.path);
     }
     sc.ips = attackers;
+    // The rates of the envelope sender its mail went out as (the senders list or the failing ones).
+    const own = sc.sender === null ? undefined : [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((x) => x.sender.toLowerCase() === sc.sender!.toLowerCase());
+    const outcomes = outcomeOf(own);
+    const rates = outcomeReason(outcomes);
     sources.push({
       kind: 'script',
       id: sc.path,
       ips: attackers,
       attackerIps: attackers,
       confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
-      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : [])],
-      counts: { sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0 },
+      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`sent as ${sc.sender}: ${rates}`] : [])],
+      counts: {
+        sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0,
+        ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
+      },
       began: null,
       sender: sc.sender,
       weight: sc.count,

@@ -41,6 +41,31 @@ export interface AuthFinding {
   authenticators: RankedItem[];
   /** Client addresses (`H=... [ip]`) of the sessions, never the server's `I=[...]`. */
   ips: RankedItem[];
+  /** Recipients, deferred recipients and failed recipients of its arrivals (see Outcomes). */
+  recipients: number;
+  deferrals: number;
+  failures: number;
+}
+
+/**
+ * What became of a sender's (or AUTH id's) mail in the window. `recipients`: addresses after
+ * `for` on its arrivals (cPanel logs them; 0 where the log does not). `deferrals`: recipients
+ * deferred at least once (`==`, counted once per message and recipient however often retried).
+ * `failures`: recipients that failed for good (`**`, logged once each). Both are joined to the
+ * arrival by message id, so only messages that arrived in the window count (see
+ * totals.unjoined_outcomes); `failures / recipients` is the failure rate.
+ */
+export interface Outcomes {
+  recipients: number;
+  deferrals: number;
+  failures: number;
+}
+
+/** A sender among those whose mail failed most, whatever its volume. */
+export interface FailingSender extends Outcomes {
+  sender: string;
+  /** Messages (`<=` lines). */
+  count: number;
 }
 
 export interface SenderFinding {
@@ -48,6 +73,9 @@ export interface SenderFinding {
   sender: string;
   count: number;
   ips: RankedItem[];
+  recipients: number;
+  deferrals: number;
+  failures: number;
 }
 
 export interface SubjectFinding {
@@ -102,13 +130,26 @@ export interface MainlogScanResult {
     authenticated_without_id: number;
     cwd_submissions: number;
     admin_invocations: number;
+    /** `==` lines in the window (every attempt). */
+    deferral_lines: number;
+    /** `**` lines in the window. */
+    failure_lines: number;
+    /**
+     * `==`/`**` lines whose message was not found: it arrived before the window, from another
+     * server, as a bounce, or was forgotten (messages_forgotten).
+     */
+    unjoined_outcomes: number;
+    /** Messages (and deferred recipients) no longer remembered for joining: a memory cap (ScanLimits.maxMessages). */
+    messages_forgotten: number;
   };
   cwd: CwdFinding[];
   auth_senders: AuthFinding[];
   senders: SenderFinding[];
   subjects: SubjectFinding[];
   local_users: LocalUserFinding[];
-  /** Some keys were not counted because a map reached its cap (memory bound). */
+  /** Senders ranked by failed recipients (those with any), whatever their volume: the low-and-slow ones too. */
+  failing_senders: FailingSender[];
+  /** Some keys were not counted, or messages not remembered for joining, because a map reached its cap (memory bound). */
   truncated: boolean;
   dropped_keys: number;
 }
@@ -122,6 +163,11 @@ export interface ScanLimits {
   maxKeys?: number;
   /** Distinct (key, nested key) pairs counted per relation while scanning (default 4 million). */
   maxPairs?: number;
+  /**
+   * Messages remembered to join deferrals and failures to their sender (default 2^18, see
+   * DEFAULT_MAX_MESSAGES); past it the oldest half is forgotten and counted (totals.messages_forgotten).
+   */
+  maxMessages?: number;
 }
 
 /** Counted key with nested counts. */
@@ -148,6 +194,13 @@ export interface ScanPartial {
   senders: Map<string, ScanBucket>;
   subjects: Map<string, ScanBucket>;
   localUsers: Map<string, ScanBucket>;
+  /** Outcomes by sender and by AUTH id (see Outcomes); absent keys have none. */
+  senderOutcomes: Map<string, Outcomes>;
+  authOutcomes: Map<string, Outcomes>;
+  deferralLines: number;
+  failureLines: number;
+  unjoined: number;
+  forgotten: number;
   dropped: number;
   /** Lines dated before the window, left out (see setWindow). */
   outside: number;
@@ -159,6 +212,7 @@ export function emptyPartial(): ScanPartial {
   return {
     arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, authWithoutIdArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
     cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
+    senderOutcomes: new Map(), authOutcomes: new Map(), deferralLines: 0, failureLines: 0, unjoined: 0, forgotten: 0,
     dropped: 0, outside: 0, firstTime: null, lastTime: null,
   };
 }
@@ -204,6 +258,13 @@ function homeUser(path: string): string | null {
   return m === null ? null : m[1]!;
 }
 
+/**
+ * Messages remembered for joining by default (ScanLimits.maxMessages): failures and first
+ * deferrals are logged at the first delivery attempt, seconds to a queue run after the arrival,
+ * so days of a busy server's mail are plenty; 8 MB in the kernel, about 35 MB in perl on a target.
+ */
+export const DEFAULT_MAX_MESSAGES = 2 ** 18;
+
 /** Bytes handed to the kernel at a time when feeding from a caller's buffer. */
 const FEED_PIECE = 4 * 1024 * 1024;
 
@@ -227,6 +288,7 @@ export class MainlogScanner {
     // The kernel takes 32-bit limits (and clamps keys to its 18-bit ids).
     const clamp = (n: number): number => Math.max(0, Math.min(Math.floor(n), 2 ** 31 - 1));
     this.#kernel = createKernel(clamp(limits.maxKeys ?? 200_000), clamp(limits.maxPairs ?? 4_000_000));
+    this.#kernel.setJoinCap(clamp(limits.maxMessages ?? DEFAULT_MAX_MESSAGES));
   }
 
   /**
@@ -393,7 +455,16 @@ export class MainlogScanner {
     // Addresses: a sender's are its senderIps plus the selfIps of the AUTH id of its name; an
     // AUTH id's are its authIps plus its selfIps (see PAIRS).
     const authKept = keptOf(keys.auth);
-    const senderKept = keptOf(keys.senders);
+    let senderKept = keptOf(keys.senders);
+    // Senders that can rank among the most failing are kept too, whatever their volume.
+    const failingKept = keptOf(keys.senderFailures);
+    if (senderKept !== null) {
+      for (let id = 0; id < keys.senderFailures.size; id++) {
+        if (failingKept !== null && failingKept[id] === 0) continue;
+        const s = kernel.findKeyOf(TABLE.senders, TABLE.senderFailures, id);
+        if (s >= 0) senderKept[s] = 1;
+      }
+    }
     const authOfSender = new Int32Array(keys.senders.size).fill(-1);
     const selfKept = new Uint8Array(keys.auth.size);
     for (let id = 0; id < keys.senders.size; id++) {
@@ -425,6 +496,26 @@ export class MainlogScanner {
         b.extra.set(name, (b.extra.get(name) ?? 0) + counts[k]!);
       }
     }
+    /** Outcomes of the kept keys of `table` (kernel table `from`), by their strings: keys that decode alike add up. */
+    const outcomes = (table: KeyView, kept: Uint8Array | null, from: number, into: [KeyView, number][]): Map<string, Outcomes> => {
+      const out = new Map<string, Outcomes>();
+      const count = ([view, t]: [KeyView, number], id: number): number => {
+        const k = kernel.findKeyOf(t, from, id);
+        return k < 0 ? 0 : view.count(k);
+      };
+      for (let id = 0; id < table.size; id++) {
+        if (kept !== null && kept[id] === 0) continue;
+        const r = count(into[0]!, id), d = count(into[1]!, id), f = count(into[2]!, id);
+        if (r === 0 && d === 0 && f === 0) continue;
+        const key = table.key(id);
+        const o = out.get(key) ?? { recipients: 0, deferrals: 0, failures: 0 };
+        o.recipients += r;
+        o.deferrals += d;
+        o.failures += f;
+        out.set(key, o);
+      }
+      return out;
+    };
     const total = (name: (typeof TOTALS)[number]): number => kernel.total(TOTALS.indexOf(name));
     return {
       arrivals: total('arrivals'),
@@ -440,6 +531,12 @@ export class MainlogScanner {
       senders,
       subjects: simple(keys.subjects, PAIRS.subjectSenders, keys.senders, true),
       localUsers: simple(keys.users, PAIRS.userSenders, keys.senders),
+      senderOutcomes: outcomes(keys.senders, senderKept, TABLE.senders, [[keys.senderRecipients, TABLE.senderRecipients], [keys.senderDeferrals, TABLE.senderDeferrals], [keys.senderFailures, TABLE.senderFailures]]),
+      authOutcomes: outcomes(keys.auth, authKept, TABLE.auth, [[keys.authRecipients, TABLE.authRecipients], [keys.authDeferrals, TABLE.authDeferrals], [keys.authFailures, TABLE.authFailures]]),
+      deferralLines: total('deferrals'),
+      failureLines: total('failures'),
+      unjoined: total('unjoined'),
+      forgotten: total('forgotten'),
       dropped,
       outside: total('outside'),
       firstTime: this.#firstTime,
@@ -531,6 +628,11 @@ export interface FinishInfo {
   leftOut?: { file: string | null; bytes: number; reason: string }[];
 }
 
+function outcomesOf(map: Map<string, Outcomes>, key: string): Outcomes {
+  const o = map.get(key);
+  return { recipients: o?.recipients ?? 0, deferrals: o?.deferrals ?? 0, failures: o?.failures ?? 0 };
+}
+
 /** Turn a partial into the JSON result. */
 export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
   const limit = limits.limit ?? 50;
@@ -560,15 +662,21 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       authenticated_without_id: part.authWithoutIdArrivals,
       cwd_submissions: part.cwdSubmissions,
       admin_invocations: part.adminInvocations,
+      deferral_lines: part.deferralLines,
+      failure_lines: part.failureLines,
+      unjoined_outcomes: part.unjoined,
+      messages_forgotten: part.forgotten,
     },
     cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl) })),
     auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
-      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl),
+      id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl), ...outcomesOf(part.authOutcomes, id),
     })),
-    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(b.nested, nl) })),
+    senders: topBuckets(part.senders, limit).map(([sender, b]) => ({ sender, count: b.count, ips: topOf(b.nested, nl), ...outcomesOf(part.senderOutcomes, sender) })),
     subjects: topBuckets(part.subjects, limit).map(([subject, b]) => ({ subject, count: b.count, senders: topOf(b.nested, nl) })),
     local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(b.nested, nl) })),
-    truncated: part.dropped > 0,
+    failing_senders: topOf(new Map([...part.senderOutcomes].filter(([, o]) => o.failures > 0).map(([k, o]) => [k, o.failures])), limit)
+      .map(({ key }) => ({ sender: key, count: part.senders.get(key)?.count ?? 0, ...outcomesOf(part.senderOutcomes, key) })),
+    truncated: part.dropped > 0 || part.forgotten > 0,
     dropped_keys: part.dropped,
   };
 }

@@ -4,16 +4,17 @@
  * finishScan turns either into the result. Pure: bytes in, partial out.
  */
 import { unescapeSubject } from '../parsers/exim-mainlog.js';
-import { emptyPartial, type ScanBucket, type ScanLimits, type ScanPartial } from '../parsers/mainlog-scan.js';
+import { DEFAULT_MAX_MESSAGES, emptyPartial, type Outcomes, type ScanBucket, type ScanLimits, type ScanPartial } from '../parsers/mainlog-scan.js';
 
 /**
- * The counter's LIMITS argument (`MAXKEYS:LIMIT:NESTED`): keys kept per table as the kernel
- * keeps them (at most 2^18 - 1), and the result's list lengths, so that only what can reach
- * the lists is sent back.
+ * The counter's LIMITS argument (`MAXKEYS:LIMIT:NESTED:MESSAGES`): keys kept per table as the
+ * kernel keeps them (at most 2^18 - 1), the result's list lengths, so that only what can reach
+ * the lists is sent back, and the messages remembered for joining deferrals and failures.
  */
 export function countLimits(limits: ScanLimits): string {
   const keys = Math.min(Math.max(0, Math.floor(limits.maxKeys ?? 200_000)), 262_143);
-  return `${keys}:${limits.limit ?? 50}:${limits.nestedLimit ?? 10}`;
+  const messages = Math.min(Math.max(0, Math.floor(limits.maxMessages ?? DEFAULT_MAX_MESSAGES)), 2 ** 31 - 1);
+  return `${keys}:${limits.limit ?? 50}:${limits.nestedLimit ?? 10}:${messages}`;
 }
 
 /** What the counter reports beside the tables. */
@@ -48,6 +49,20 @@ const TOTALS: Record<string, keyof ScanPartial> = {
   cwd: 'cwdSubmissions',
   admin: 'adminInvocations',
   dropped: 'dropped',
+  deferrals: 'deferralLines',
+  failures: 'failureLines',
+  unjoined: 'unjoined',
+  forgotten: 'forgotten',
+};
+
+/** Outcome tables: which partial map and field their counts go to. */
+const OUTCOMES: Record<string, [into: 'senderOutcomes' | 'authOutcomes', field: keyof Outcomes]> = {
+  sender_rcpts: ['senderOutcomes', 'recipients'],
+  sender_deferrals: ['senderOutcomes', 'deferrals'],
+  sender_failures: ['senderOutcomes', 'failures'],
+  auth_rcpts: ['authOutcomes', 'recipients'],
+  auth_deferrals: ['authOutcomes', 'deferrals'],
+  auth_failures: ['authOutcomes', 'failures'],
 };
 
 /** Parent table, child table and where the children go, per relation. */
@@ -122,6 +137,16 @@ export function readCountTables(text: string): CountedWindow {
     return b;
   };
   for (const [table, list] of counts) {
+    const outcome = OUTCOMES[table];
+    if (outcome !== undefined) {
+      const [into, field] = outcome;
+      list.forEach((n, id) => {
+        const key = names.get(table)![id]!;
+        const o = partial[into].get(key) ?? { recipients: 0, deferrals: 0, failures: 0 };
+        o[field] += n;
+        partial[into].set(key, o);
+      });
+    }
     if (LISTED[table] === undefined) continue;
     list.forEach((n, id) => (bucketOf(table, id)!.count += n));
   }

@@ -12,12 +12,16 @@
  * The line rules are the scanner kernel's (src/parsers/wasm/scan.ts), statement for statement:
  * the property test in test/remote/mainlog-count.test.ts holds both to the same tables over
  * generated hostile logs. A new per-sender counter is added in both, in `arrival` (here and in
- * the kernel), and read into the partial in src/remote/count-tables.ts.
+ * the kernel), and read into the partial in src/remote/count-tables.ts. Deferrals and failures
+ * (`outcome`) are joined to their arrival by message id through a bounded memory of two
+ * generations, as the kernel's join.ts (which keys by 64-bit hashes where this keys by strings).
  *
  * Output, gzip (binary-safe: keys are hex):
  *   `start\tN`, `late\tN`, `before\tN`, `first\tTS`, `last\tTS`, `total\tNAME\tN`,
  *   `key\tTABLE\tID\tHEX\tCOUNT` (ids per table, in order of first sight),
  *   `pair\tRELATION\tPARENT_ID\tCHILD_ID\tCOUNT`.
+ * What emit_tables chooses to send, src/remote/native/mainlog-count.c chooses and prints too: a
+ * change to one goes in the other (test/remote/native-count.test.ts compares the two outputs).
  * The log is read as bytes and nothing from it is interpreted by a shell.
  */
 
@@ -35,24 +39,26 @@ my $ID = qr/(?:[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}|[A-Za-z0-9]{6}-[A-Z
 /** Counting shared by the drivers below: tables, line rules, output (see the comment above). */
 export const COUNT_CORE = String.raw`
 # --- The counting core (shared by the drivers; they call set_limits, and leave out lines dated before the window). ---
-# Keys kept per table, and entries per list and per nested list of the result.
-my ($max_keys, $limit, $nested_limit) = (200000, 50, 10);
+# Keys kept per table, entries per list and per nested list of the result, and messages
+# remembered for joining (half of them per generation).
+my ($max_keys, $limit, $nested_limit, $half) = (200000, 50, 10, 131072);
 sub set_limits {
   my ($text) = @_;
   my @v = split(/:/, defined $text ? $text : '');
   $max_keys = $v[0] if defined $v[0] && $v[0] =~ /^[0-9]+$/;
   $limit = $v[1] if defined $v[1] && $v[1] =~ /^[0-9]+$/;
   $nested_limit = $v[2] if defined $v[2] && $v[2] =~ /^[0-9]+$/;
+  $half = $v[3] < 2 ? 1 : int($v[3] / 2) if defined $v[3] && $v[3] =~ /^[0-9]+$/;
 }
 # Tables (the kernel's T_*) and relations (P_*, with the self pairs folded in).
-my @TABLES = qw(cwd senders auth subjects users ips names);
+my @TABLES = qw(cwd senders auth subjects users ips names sender_rcpts sender_deferrals sender_failures auth_rcpts auth_deferrals auth_failures);
 my %tid = map { $TABLES[$_] => $_ } 0 .. $#TABLES;
 my (@ids, @keys, @counts);
 for my $t (0 .. $#TABLES) { $ids[$t] = {}; $keys[$t] = []; $counts[$t] = [] }
 my @RELATIONS = qw(cwd_senders sender_ips auth_ips auth_names subject_senders user_senders);
 my %rid = map { $RELATIONS[$_] => $_ } 0 .. $#RELATIONS;
 my @pairs = map { {} } @RELATIONS;
-my %total = map { $_ => 0 } qw(arrivals incoming bounces local auth auth_without_id cwd admin dropped);
+my %total = map { $_ => 0 } qw(arrivals incoming bounces local auth auth_without_id cwd admin dropped deferrals failures unjoined forgotten);
 my ($before, $first, $last) = (0, '', '');
 my ($pending, $pending_time) = (-1, '');
 
@@ -120,7 +126,7 @@ sub parse_exact {
   my ($l, $p, $e) = @_;
   my $sp = address_end($l, $p, $e, 0);
   my ($ip, $user, $aname, $aid, $subj);
-  my ($host_seen, $has_auth) = (0, 0);
+  my ($host_seen, $has_auth, $rcpts) = (0, 0, 0);
   my $pos = $sp + 1;
   while ($pos < $e) {
     my $c0 = substr($l, $pos, 1);
@@ -136,10 +142,14 @@ sub parse_exact {
         last;
       }
       $subj = substr($l, $pos + 3, $endq - $pos - 3);
+      $rcpts = words(substr($l, $endq + 6, $e - $endq - 6)) if $endq + 5 < $e && substr($l, $endq + 1, 5) eq ' for ';
       last;
     }
     my $next = find($l, ' ', $pos, $e);
-    last if $next - $pos == 3 && substr($l, $pos, 3) eq 'for';
+    if ($next - $pos == 3 && substr($l, $pos, 3) eq 'for') {
+      $rcpts = $next < $e ? words(substr($l, $next + 1, $e - $next - 1)) : 0;
+      last;
+    }
     if ($c1 eq '=') {
       if ($c0 eq 'H' && !$host_seen) {
         $host_seen = 1;
@@ -177,7 +187,17 @@ sub parse_exact {
     }
     $pos = $next + 1;
   }
-  return (substr($l, $p, $sp - $p), $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth);
+  return (substr($l, $p, $sp - $p), $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts);
+}
+
+# Space-separated words (the kernel's words): recipients after 'for'. Usually single spaces
+# between them, then counting the spaces is enough.
+sub words {
+  my ($s) = @_;
+  return 0 if $s eq '';
+  return ($s =~ tr/ //) + 1 if index($s, '  ') < 0 && substr($s, 0, 1) ne ' ' && substr($s, -1) ne ' ';
+  my $n = () = $s =~ /[^ ]+/g;
+  return $n;
 }
 
 # The same fields, for the usual line: no quote before ' T="' and no backslash in the subject.
@@ -199,11 +219,17 @@ sub parse_arrival {
   my @t = split(/ /, substr($l, $p, ($tq >= 0 ? $tq : $e) - $p), -1);
   my $n = @t;
   my ($ip, $user, $aname, $aid, $subj);
-  my ($host_seen, $has_auth, $broke) = (0, 0, 0);
+  my ($host_seen, $has_auth, $broke, $rcpts) = (0, 0, 0, 0);
   my $i = 1;
   while ($i < $n) {
     my $tok = $t[$i];
-    if ($tok eq 'for') { $broke = 1; last }
+    if ($tok eq 'for') {
+      # The recipients run to the line's end, past a subject if one follows.
+      $broke = 1;
+      my $after = $p + length(join(' ', @t[0 .. $i])) + 1;
+      $rcpts = $after < $e ? words(substr($l, $after, $e - $after)) : 0;
+      last;
+    }
     if (length($tok) > 1 && substr($tok, 1, 1) eq '=') {
       my $c0 = substr($tok, 0, 1);
       if ($c0 eq 'H' && !$host_seen) {
@@ -243,8 +269,11 @@ sub parse_arrival {
     }
     $i++;
   }
-  $subj = substr($l, $tq + 4, ($cq < 0 ? $e : $cq) - $tq - 4) if $tq >= 0 && !$broke;
-  return ($t[0], $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth);
+  if ($tq >= 0 && !$broke) {
+    $subj = substr($l, $tq + 4, ($cq < 0 ? $e : $cq) - $tq - 4);
+    $rcpts = words(substr($l, $cq + 6, $e - $cq - 6)) if $cq >= 0 && $cq + 5 < $e && substr($l, $cq + 1, 5) eq ' for ';
+  }
+  return ($t[0], $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts);
 }
 
 # Arrivals are counted by their fields first: one hash increment per line, the tables are made
@@ -252,11 +281,55 @@ sub parse_arrival {
 # key gets the id (and a full table drops the keys) it would get line by line.
 my (%tuples, @tuple_order, %cwd_pairs);
 
+# Joining (the kernel's join.ts): ranked arrivals by message id, and the (message, recipient)
+# pairs counted as deferred; each a current and an older generation of at most $half entries.
+my @memory = ([{}, {}], [{}, {}]);
+sub remember {
+  my ($m, $k, $v) = @_;
+  rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$k};
+  $m->[0]{$k} = $v;
+}
+sub rotate {
+  my ($m) = @_;
+  $total{forgotten} += keys %{$m->[1]};
+  $m->[1] = $m->[0];
+  $m->[0] = {};
+}
+sub recall { my ($m, $k) = @_; return $m->[0]{$k} // $m->[1]{$k} }
+# Joined deferrals and failures by sender and AUTH id string, in order of first sight (the
+# tables are made in count_tuples, for the keys the sender and auth tables hold).
+my @OUTCOMES = qw(sender_deferrals sender_failures auth_deferrals auth_failures);
+my %outcomes = map { $_ => {} } @OUTCOMES;
+my %outcome_order = map { $_ => [] } @OUTCOMES;
+
+# A deferral or failure of message $id to the recipient at $p (to the first space).
+sub outcome {
+  my ($id, $deferral, $l, $p, $e) = @_;
+  $total{$deferral ? 'deferrals' : 'failures'}++;
+  my $m = recall($memory[0], $id);
+  if (!defined $m) { $total{unjoined}++; return }
+  if ($deferral) {
+    my $r = substr($l, $p, find($l, ' ', $p, $e) - $p);
+    $r =~ tr/A-Z/a-z/;
+    my $k = "$id $r";
+    return if defined recall($memory[1], $k);
+    remember($memory[1], $k, 1);
+  }
+  # A flag, the sender's length, the sender, the AUTH id (see arrival).
+  my $n = unpack('N', substr($m, 1, 4));
+  my ($from_addr, $aid) = (substr($m, 5, $n), substr($m, 0, 1) eq 'A' ? substr($m, 5 + $n) : undef);
+  my $kind = $deferral ? 'deferrals' : 'failures';
+  my $t = "sender_$kind";
+  push @{$outcome_order{$t}}, $from_addr if !$outcomes{$t}{$from_addr}++;
+  return unless defined $aid;
+  $t = "auth_$kind";
+  push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
+}
 # One arrival, as the kernel's arrival(). A new per-sender counter goes into its tuple here
 # and into count_tuples (and the kernel's arrival), read into the partial in count-tables.ts.
 sub arrival {
-  my ($l, $p, $e) = @_;
-  my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth) = parse_arrival($l, $p, $e);
+  my ($l, $p, $e, $id) = @_;
+  my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts) = parse_arrival($l, $p, $e);
   my $bounce = $from_addr eq '<>';
   if (!$bounce && !$host_seen && $pending >= 0 && substr($l, 0, 19) eq $pending_time) {
     $cwd_pairs{pack('N a*', $pending, $from_addr)}++;
@@ -269,15 +342,22 @@ sub arrival {
     $total{incoming}++;
     return;
   }
+  # A ranked arrival: remembered so that its deferrals and failures find it.
+  # (Inline: one call per arrival costs perl a sub call per line of most of the log.)
+  if (!$bounce) {
+    my $m = $memory[0];
+    rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$id};
+    $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N', length $from_addr) . $from_addr . ($aid // '');
+  }
   my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);
-  my $k = pack('C (N/a*)6', $defined, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');
+  my $k = pack('C N (N/a*)6', $defined, $rcpts, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');
   push(@tuple_order, $k) if !$tuples{$k}++;
 }
 
 sub count_tuples {
   for my $k (@tuple_order) {
     my $n = $tuples{$k};
-    my ($defined, $from_addr, $ip, $user, $aname, $aid, $subj) = unpack('C (N/a*)6', $k);
+    my ($defined, $rcpts, $from_addr, $ip, $user, $aname, $aid, $subj) = unpack('C N (N/a*)6', $k);
     my $host_seen = $defined & 16;
     my $has_auth = $defined & 32;
     $total{arrivals} += $n;
@@ -310,6 +390,16 @@ sub count_tuples {
       my $s = key_id($tid{subjects}, $subj, $n);
       $pairs[$rid{subject_senders}]{"$s,$sender"} += $n if $s >= 0 && $sender >= 0;
     }
+    if (!$bounce && $rcpts > 0) {
+      key_id($tid{sender_rcpts}, $from_addr, $n * $rcpts) if $sender >= 0;
+      key_id($tid{auth_rcpts}, $aid, $n * $rcpts) if $auth >= 0;
+    }
+  }
+  # Joined outcomes count for senders and AUTH ids that have a key (the kernel joins to the
+  # ids an arrival got, -1 when its table was full).
+  for my $t (@OUTCOMES) {
+    my $of = $ids[$tid{$t =~ /^sender/ ? 'senders' : 'auth'}];
+    for my $k (@{$outcome_order{$t}}) { key_id($tid{$t}, $k, $outcomes{$t}{$k}) if defined $of->{$k} }
   }
   # A cwd= line's arrival counts for it when its sender has a key (as in the kernel, where
   # the sender is counted on that same line).
@@ -354,8 +444,9 @@ sub count_line {
   my $tl = $+[0];
   my $e = length($l);
   if (substr($l, $tl, 4) eq 'cwd=') { cwd_line($l, $tl + 4, $e); return }
-  return unless index($l, '<= ', $tl) >= 0 && substr($l, $tl) =~ /^$ID <= /;
-  arrival($l, $+[0] + $tl, $e);
+  return unless substr($l, $tl) =~ /^($ID) (<=|==|\*\*) /;
+  my ($id, $flag, $at) = ($1, $2, $+[0] + $tl);
+  if ($flag eq '<=') { arrival($l, $at, $e, $id) } else { outcome($id, $flag eq '==', $l, $at, $e) }
 }
 
 # A key that may decode to the same string as another (bytes that are not ASCII; a subject's
@@ -385,12 +476,22 @@ sub emit_tables {
   my %child = (cwd_senders => 'senders', sender_ips => 'ips', auth_ips => 'ips', auth_names => 'names', subject_senders => 'senders', user_senders => 'senders');
   my @send = map { {} } @TABLES;
   my %kept;
-  for my $name (qw(cwd senders auth subjects users)) {
+  for my $name (qw(cwd senders auth subjects users sender_failures)) {
     my $t = $tid{$name};
     my %count = map { $_ => $counts[$t][$_] } 0 .. $#{$keys[$t]};
     my $ids = rankable([0 .. $#{$keys[$t]}], \%count, $t, $limit, $name eq 'subjects');
     $kept{$name} = { map { $_ => 1 } @$ids };
     $send[$t]{$_} = 1 for @$ids;
+  }
+  # Senders that can rank among the most failing are kept too, whatever their volume.
+  for my $id (keys %{$kept{sender_failures}}) {
+    my $s = $ids[$tid{senders}]{$keys[$tid{sender_failures}][$id]};
+    $kept{senders}{$s} = $send[$tid{senders}]{$s} = 1;
+  }
+  # The outcomes of the kept senders and AUTH ids.
+  for my $name (qw(sender_rcpts sender_deferrals sender_failures auth_rcpts auth_deferrals auth_failures)) {
+    my ($t, $of) = ($tid{$name}, $name =~ /^sender/ ? 'senders' : 'auth');
+    for my $id (0 .. $#{$keys[$t]}) { $send[$t]{$id} = 1 if $kept{$of}{$ids[$tid{$of}]{$keys[$t][$id]}} }
   }
   my @pair_lines;
   for my $r (0 .. $#RELATIONS) {
@@ -489,7 +590,7 @@ if ($window && $start > 0) {
 
 const SINGLE_FILE_DRIVER = String.raw`
 set_limits($limits);
-# Most lines are deliveries: only lines with '<= ' or 'cwd=' can count, and only lines
+# Most lines are deliveries: only lines with '<= ', '== ', '** ' or 'cwd=' can count, and only lines
 # before the window need their date looked at.
 seek($fh, $start, 0) or exit 4;
 my $pos = $start;
@@ -502,7 +603,7 @@ while ($pos < $end) {
     $pos = $end;
   }
   if ($window && substr($l, 0, 19) lt $from && $l =~ $TS) { $before++; next }
-  next if index($l, '<= ') < 0 && index($l, 'cwd=') < 0;
+  next if index($l, '<= ') < 0 && index($l, 'cwd=') < 0 && index($l, '== ') < 0 && index($l, '** ') < 0;
   count_line($l);
 }
 

@@ -125,7 +125,7 @@ for my $file (@files) {
         $last = substr($line, 0, 19);
         if (substr($line, 0, 19) lt $from) { $before++; next }
       }
-      next if index($line, '<= ') < 0 && index($line, 'cwd=') < 0;
+      next if index($line, '<= ') < 0 && index($line, 'cwd=') < 0 && index($line, '== ') < 0 && index($line, '** ') < 0;
       count_line($line);
     }
     1;

@@ -36,8 +36,19 @@ export class SmallLogs {
     return `${b62(epoch, 6)}-${b62(1000 + this.#seq, 6)}-${b62(this.#seq % 3844, 2)}`;
   }
 
-  smtp(time: number, o: { sender: string; ip: string; authId: string; subject: string; rcpts: string[]; helo?: string }): void {
-    this.main.push({ time, text: `${stamp(time)} ${this.#id(time)} <= ${o.sender} H=(${o.helo ?? 'laptop'}) [${o.ip}]:${40000 + (time % 20000)} I=[${SERVER_IP}]:587 P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_login:${o.authId} S=${1200 + (time % 700)} id=${time}.${this.#seq}@mua T="${o.subject}" for ${o.rcpts.join(' ')}` });
+  /** A message submitted with SMTP AUTH; returns its id (for outcome). */
+  smtp(time: number, o: { sender: string; ip: string; authId: string; subject: string; rcpts: string[]; helo?: string }): string {
+    const id = this.#id(time);
+    this.main.push({ time, text: `${stamp(time)} ${id} <= ${o.sender} H=(${o.helo ?? 'laptop'}) [${o.ip}]:${40000 + (time % 20000)} I=[${SERVER_IP}]:587 P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_login:${o.authId} S=${1200 + (time % 700)} id=${time}.${this.#seq}@mua T="${o.subject}" for ${o.rcpts.join(' ')}` });
+    return id;
+  }
+
+  /** A delivery attempt of message `id` to `rcpt`: delivered (`=>`), deferred (`==`) or failed for good (`**`). */
+  outcome(time: number, id: string, flag: '=>' | '==' | '**', rcpt: string): void {
+    const tail = flag === '=>' ? 'R=lookuphost T=remote_smtp H=mx.remote.test [198.51.100.200] C="250 OK"'
+      : flag === '==' ? `R=lookuphost T=remote_smtp defer (-44) H=mx.remote.test [198.51.100.200]: SMTP error from remote mail server after RCPT TO:<${rcpt}>: 451 4.7.1 Greylisted`
+      : `R=lookuphost T=remote_smtp H=mx.remote.test [198.51.100.200]: SMTP error from remote mail server after RCPT TO:<${rcpt}>: 550 5.1.1 User unknown`;
+    this.main.push({ time, text: `${stamp(time)} ${id} ${flag} ${rcpt} ${tail}` });
   }
 
   local(time: number, o: { cwd: string; sender: string; user: string; subject: string; rcpts: string[] }): void {

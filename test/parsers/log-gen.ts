@@ -5,7 +5,12 @@ const noise = fc.string({ unit: fc.constantFrom('a', 'B', '1', ' ', '"', '\\', '
 const word = fc.stringMatching(/^[a-z0-9]{1,6}$/);
 const email = fc.tuple(fc.constantFrom('alice', 'bob', 'support', 'news', 'x'), fc.constantFrom('example.test', 'shop.test')).map(([l, d]) => `${l}@${d}`);
 const ip = fc.constantFrom('203.0.113.5', '198.51.100.7', '192.0.2.10', '2001:db8::1', '10.0.0.1');
-const id = fc.oneof(fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}$/), fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{11}-[0-9A-Za-z]{4}$/));
+/** Message ids: a few that recur (so that deferrals and failures meet their arrival, or come before it) and random ones. */
+const id = fc.oneof(
+  fc.constantFrom('1vX000-000000-AF', '1xV5FE-0001it-00', '1wZ9QK-00000000Ab-Cd9e'),
+  fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}$/),
+  fc.stringMatching(/^[0-9A-Za-z]{6}-[0-9A-Za-z]{11}-[0-9A-Za-z]{4}$/),
+);
 /**
  * Text a hostile sender can put inside a quoted local part: field lookalikes, ` for `,
  * brackets and addresses, quotes and backslashes (escaped with a backslash, as Exim keeps them).
@@ -60,10 +65,14 @@ export const arrivalLine = fc
   })
   .map((r) => ['<=', r.sender, r.host, r.iface, r.user, r.proto, r.auth, r.size, r.msgid, r.subject, r.rcpts, r.extra].filter((x) => x !== null).join(' '));
 
+/** A recipient as a deferral or failure names it: any case, or hostile text up to the first space. */
+const outcomeRcpt = fc.oneof(email, email.map((e) => e.toUpperCase()), fc.constantFrom('', '"a b"@x.test', '<>', 'x@y.test\u001b[2J', 'É@x.test'), noise);
 const otherBody = fc.oneof(
   email.map((e) => `=> ${e} R=lookuphost T=remote_smtp H=mx.test [192.0.2.1]`),
   email.map((e) => `** ${e} R=x: bad`),
   email.map((e) => `== ${e} defer (-1)`),
+  fc.tuple(fc.constantFrom('==', '**'), outcomeRcpt, noise).map(([f, r, n]) => `${f} ${r} ${n}`),
+  fc.constantFrom('==', '**', '== ', '**  x@y.test'),
   fc.constant('Completed'),
   fc.constant('removed by root'),
   fc.constant('frozen by root'),

@@ -3,7 +3,7 @@
  * byte scanner must agree with it exactly on any input.
  */
 import { classifyMainlogLine } from '../../src/parsers/exim-mainlog.js';
-import { emptyPartial, type ScanBucket, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
+import { emptyPartial, type Outcomes, type ScanBucket, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
 
 
 function bump(map: Map<string, ScanBucket>, key: string): ScanBucket & { nested: Map<string, number> } {
@@ -20,8 +20,17 @@ function nest(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
+function outcome(map: Map<string, Outcomes>, key: string, field: keyof Outcomes, n: number): void {
+  const o = map.get(key) ?? { recipients: 0, deferrals: 0, failures: 0 };
+  o[field] += n;
+  map.set(key, o);
+}
+
 export function referenceScan(text: string, from: string | null = null): ScanPartial {
   const part = emptyPartial();
+  /** Ranked arrivals by message id, and the (message, recipient) pairs counted as deferred. */
+  const messages = new Map<string, { sender: string; auth: string | null }>();
+  const deferred = new Set<string>();
   const lines = text === '' ? [] : text.split('\n');
   if (text.endsWith('\n')) lines.pop();
   let pending: { path: string; time: string } | null = null;
@@ -40,6 +49,25 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
         bump(part.cwd, c.cwd);
         pending = { path: c.cwd, time: c.time };
       }
+      continue;
+    }
+    if (c.kind === 'deferral' || c.kind === 'failure') {
+      if (c.kind === 'deferral') part.deferralLines++;
+      else part.failureLines++;
+      const m = messages.get(c.id);
+      if (m === undefined) {
+        part.unjoined++;
+        continue;
+      }
+      if (c.kind === 'deferral') {
+        // ASCII-only lower case, as the scanner's hash and perl's tr/A-Z/a-z/.
+        const pair = `${c.id} ${c.address.replace(/[A-Z]/g, (x) => x.toLowerCase())}`;
+        if (deferred.has(pair)) continue;
+        deferred.add(pair);
+      }
+      const field = c.kind === 'deferral' ? 'deferrals' : 'failures';
+      outcome(part.senderOutcomes, m.sender, field, 1);
+      if (m.auth !== null) outcome(part.authOutcomes, m.auth, field, 1);
       continue;
     }
     if (c.kind !== 'arrival') continue;
@@ -77,6 +105,14 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
       }
     }
     if (c.subject !== null && !c.bounce) nest(bump(part.subjects, c.subject).nested, c.sender);
+    if (!c.bounce) {
+      const auth = c.auth?.id ?? null;
+      messages.set(c.id, { sender: c.sender, auth });
+      if (c.recipients.length > 0) {
+        outcome(part.senderOutcomes, c.sender, 'recipients', c.recipients.length);
+        if (auth !== null) outcome(part.authOutcomes, auth, 'recipients', c.recipients.length);
+      }
+    }
   }
   return part;
 }

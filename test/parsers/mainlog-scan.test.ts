@@ -38,6 +38,9 @@ describe('main-log scanner on real-format lines', () => {
       count: 2,
       authenticators: [{ key: 'dovecot_login', count: 1 }, { key: 'dovecot_plain', count: 1 }],
       ips: [{ key: '198.51.100.7', count: 1 }, { key: '203.0.113.5', count: 1 }],
+      recipients: 3,
+      deferrals: 0,
+      failures: 0,
     }]);
     const all = JSON.stringify(r);
     expect(all).not.toContain('192.0.2.10');

@@ -17,6 +17,15 @@ export const unusual = fc.oneof(
     '1vX000-000000-AE <= shop@shop.test U=shop P=local S=900 T="Cheap \\"pills\\" <= now $(id) `x`" for a@victim.test',
     '1vX000-000000-AF == a@b.test R=dnslookup T=remote_smtp defer (-44): SMTP error',
     '1vX000-000000-AF ** a@b.test R=dnslookup T=remote_smtp: 550 no such user',
+    // Deferrals and failures: retried, in other case, hostile, of messages that never arrived.
+    '1vX000-000000-AF == A@B.TEST R=dnslookup T=remote_smtp defer (-44): $(id) <= x@y.test',
+    '1xV5FE-0001it-00 ** "a b"@x.test <evil@x.test> R=x T=y: 550 `rm -rf` \u001b[2J',
+    '1wZ9QK-00000000Ab-Cd9e == \u00ff\u00c3@x.test defer (-1)',
+    '1wZ9QK-00000000Ab-Cd9e ** ',
+    '1vX000-000000-AF **',
+    '1vX999-000000-ZZ ** never@arrived.test R=x: 550',
+    '1xV5FE-0001it-00 <= shop@shop.test U=shop P=local T="Win \\"big\\"" for a@b.test C@D.test  e@f.test',
+    '1wZ9QK-00000000Ab-Cd9e <= box@client.test H=(pc) [203.0.113.9]:587 P=esmtpa A=dovecot_login:box@client.test for x@y.test T="not a subject"',
   ),
   fc.integer({ min: 1, max: 3 }).map((k) => `1vX000-000000-AG <= long@shop.test U=shop P=local T="${'x'.repeat(k * 70_000)}" for a@b.test`),
   fc.constant('\u0000\u00ff raw \u00c3 bytes <= [\u00e9] T="\u00ff'),
@@ -29,9 +38,17 @@ export const anyLog = fc
     fc.array(fc.tuple(fc.integer({ min: 0, max: 120 }), prefix, fc.oneof(arrivalLine.map((a) => `1vX111-000000-Zz ${a}`), unusual)), { maxLength: 40 }),
     fc.array(fc.nat(), { maxLength: 40 }),
     fc.boolean(),
+    fc.boolean(),
   )
-  .map(([lines, extra, swaps, crlf]) => {
+  .map(([lines, extra, swaps, crlf, joined]) => {
     const out = [...lines];
+    // A message whose failure and deferrals (one retried in other case) follow it: joined.
+    if (joined) {
+      out.push(...[
+        '1zz000-000000-JN <= kim@farm.test U=kim P=local T="x" for a@dead.test b@dead.test',
+        '1zz000-000000-JN ** a@dead.test R=x: 550', '1zz000-000000-JN == b@dead.test defer (-44)', '1zz000-000000-JN == B@DEAD.test defer (-44)',
+      ].map((l) => `${at(121)} ${l}`));
+    }
     for (const [dt, pre, body] of extra) {
       const ts = at(dt);
       out.push(pre.startsWith('[') ? `${ts} ${pre}${body}` : pre === '' ? `${ts} ${body}` : `${ts}${pre}${body}`);
@@ -45,6 +62,9 @@ export const anyLog = fc
     return Buffer.from(out.length === 0 ? '' : `${out.join(crlf ? '\r\n' : '\n')}\n`, 'latin1');
   });
 
-/** List lengths: the default, and short ones, so that the host's cut of what it sends is tested. */
-export const lists = fc.constantFrom({}, { limit: 2, nestedLimit: 1 }, { limit: 1, nestedLimit: 3 }, { limit: 3, nestedLimit: 2 });
+/**
+ * List lengths: the default, and short ones, so that the host's cut of what it sends is tested;
+ * and a tiny join memory, so that forgetting the oldest messages is too.
+ */
+export const lists = fc.constantFrom({}, { limit: 2, nestedLimit: 1 }, { limit: 1, nestedLimit: 3 }, { limit: 3, nestedLimit: 2 }, { maxMessages: 2 }, { maxMessages: 5, limit: 2, nestedLimit: 1 });
 

@@ -58,6 +58,8 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
   it("gives the local reader's result, every table, with and without a window, for any list lengths", async () => {
     let n = 0;
     let arrivals = 0;
+    let joined = 0;
+    let forgotten = 0;
     await fc.assert(
       fc.asyncProperty(anyLog, fc.constantFrom(null, '2026-11-22 10:00:30', '2026-11-22 10:01:00', '2026-11-22 09:00:00', '30s', '2m'), lists, async (bytes, since, limits) => {
         const file = join(dir, `log${n++}`);
@@ -68,15 +70,20 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
         expect(actual).toEqual(expected);
         expect(reports).toEqual([{ counter: 'native', native: expect.objectContaining({ removed: true, sha256: nativeCounter()!.sha256 }) }]);
         arrivals += actual.totals.arrivals;
+        joined += [...actual.senders, ...actual.failing_senders].reduce((k, x) => k + x.deferrals + x.failures, 0);
+        forgotten += actual.totals.messages_forgotten;
         rmSync(file);
       }),
       { numRuns: 60 },
     );
     expect(arrivals).toBeGreaterThan(0);
+    // The generated logs do join deferrals and failures to arrivals, and do overflow the memory.
+    expect(joined).toBeGreaterThan(0);
+    expect(forgotten).toBeGreaterThan(0);
     expect(leftUnder(join(home, '.cache'))).toEqual([]);
   });
 
-  it('sends what the perl counter sends: the same totals, keys and pairs', async () => {
+  it.each([{}, { maxMessages: 5 }])('sends what the perl counter sends: the same totals, keys and pairs (%o)', async (joining) => {
     const file = join(dir, 'same');
     const bytes = fc.sample(anyLog, { numRuns: 4, seed: 7 });
     writeFileSync(file, Buffer.concat([...bytes, ...bytes]));
@@ -88,11 +95,14 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
         last = chunks;
         return [argv, { ...options, onStdout: (c) => { chunks.push(c); options.onStdout?.(c); } }];
       });
-      await scanMainlogRemote(capture, file, { since: '2026-11-22 10:00:30', limit: 2, nestedLimit: 1, counter });
+      await scanMainlogRemote(capture, file, { since: '2026-11-22 10:00:30', limit: 2, nestedLimit: 1, ...joining, counter });
       return namedLines(gunzipSync(Buffer.concat(last)).toString('latin1'));
     };
     const perl = await sent('perl');
     expect(perl.some((l) => l.startsWith('pair\t'))).toBe(true);
+    // Outcome keys and the joining totals are among what is compared.
+    expect(perl.some((l) => /^key\t(sender|auth)_(rcpts|deferrals|failures)\t/.test(l))).toBe(true);
+    expect(perl.some((l) => /^total\tfailures\t[1-9]/.test(l))).toBe(true);
     expect(await sent('native')).toEqual(perl);
   });
 

@@ -24,6 +24,7 @@ import { COUNT_BITS, MAX_KEYS, pairTable, PairTable } from './pair-table';
 import { table } from './scan';
 
 export { init, inputBuffer, feed, total, addTotal, setWindow, countInWindow } from './scan';
+export { setCap as setJoinCap } from './join';
 export { setPairCountLimit, touched, spillList, spillLength } from './pair-table';
 export { historyNeedles, historyFeed, historyRecords } from './history';
 

@@ -6,8 +6,17 @@
 import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
 import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
 import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
+import { addForgotten, find, finishHash, forgotten, HASH_START, hashByte, hashBytes, Memory, newMemory, remember } from './join';
 
 export const T_CWD = 0, T_SENDERS = 1, T_AUTH = 2, T_SUBJECTS = 3, T_USERS = 4, T_IPS = 5, T_NAMES = 6;
+/**
+ * Per-sender and per-AUTH-id outcome counts, keyed by the same bytes as T_SENDERS and T_AUTH:
+ * recipients of their arrivals (`for ...`), deferred recipients (`==`, once per message and
+ * recipient) and failed ones (`**`), the last two joined to the arrival by message id (join.ts).
+ * Key tables of their own, read like the others (the outcome maps of the result).
+ */
+export const T_SENDER_RCPTS = 7, T_SENDER_DEFERRALS = 8, T_SENDER_FAILURES = 9, T_AUTH_RCPTS = 10, T_AUTH_DEFERRALS = 11, T_AUTH_FAILURES = 12;
+const TABLE_COUNT = 13;
 /**
  * Relations. Addresses are split three ways: P_SELF_IPS holds (AUTH id, address) of arrivals
  * whose sender is that AUTH id, P_SENDER_IPS and P_AUTH_IPS those of all others. A sender's
@@ -29,6 +38,13 @@ let localArrivals: f64 = 0;
 let authArrivals: f64 = 0;
 /** Authenticated arrivals logged without an id (`A=plain`): in authArrivals, not in the auth table. */
 let authWithoutId: f64 = 0;
+/** `==` and `**` lines in the window, and those whose message was not remembered (see join.ts). */
+let deferralLines: f64 = 0;
+let failureLines: f64 = 0;
+let unjoined: f64 = 0;
+/** Ranked arrivals by message id, and the (message, recipient) pairs counted as deferred. */
+let messages: Memory = changetype<Memory>(0);
+let deferred: Memory = changetype<Memory>(0);
 let cwdSubmissions: f64 = 0;
 let adminInvocations: f64 = 0;
 let dropped: f64 = 0;
@@ -50,13 +66,15 @@ let inputCap: usize = 0;
 /** Set up the tables; call once per instance, before anything else. */
 export function init(maxKeys: u32, maxPairs: u32): void {
   if (maxKeys > MAX_KEYS) maxKeys = MAX_KEYS;
-  tables = zeroed(7 << alignof<usize>());
-  for (let i = 0; i < 7; i++) {
+  tables = zeroed(TABLE_COUNT << alignof<usize>());
+  for (let i = 0; i < TABLE_COUNT; i++) {
     store<usize>(tables + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(i == T_NAMES ? 1000 : maxKeys, 1024)));
   }
   initRelations(7, maxPairs);
   pendingTime = zeroed(32);
   windowFrom = zeroed(32);
+  messages = newMemory();
+  deferred = newMemory();
 }
 
 /** Leave out lines whose timestamp is before the 19-byte `YYYY-MM-DD HH:MM:SS` at `at`. */
@@ -175,6 +193,15 @@ function eximIdLength(p: usize, e: usize): usize {
 const ARRIVAL_FLAG: u32 = 0x203d3c;
 /** `cwd=` as a little-endian u32. */
 const CWD_MARK: u32 = 0x3d647763;
+/** `== ` and `** ` as little-endian u32s of three bytes. */
+const DEFERRAL_FLAG: u32 = 0x203d3d;
+const FAILURE_FLAG: u32 = 0x202a2a;
+
+/** Whether the three bytes at p are one of the flags a line can count for. */
+@inline function countedFlag(p: usize): bool {
+  const f = load<u32>(p) & 0xffffff;
+  return f == ARRIVAL_FLAG || f == DEFERRAL_FLAG || f == FAILURE_FLAG;
+}
 
 function line(s: usize, e: usize): void {
   if (beforeWindow(s, e)) {
@@ -187,8 +214,7 @@ function line(s: usize, e: usize): void {
   // cannot count, whatever the rest of it holds; anything unusual takes the full path below.
   if (e - s >= 20 && byteAt(s + 19) == SP) {
     const c = byteAt(s + 20);
-    if (c != 0x5b && c != 0x2b && c != 0x2d && load<u32>(s + 20) != CWD_MARK &&
-        (load<u32>(s + 44) & 0xffffff) != ARRIVAL_FLAG && (load<u32>(s + 37) & 0xffffff) != ARRIVAL_FLAG) return;
+    if (c != 0x5b && c != 0x2b && c != 0x2d && load<u32>(s + 20) != CWD_MARK && !countedFlag(s + 44) && !countedFlag(s + 37)) return;
   }
   const tl = timestampPrefix(s, e);
   if (tl == 0) return;
@@ -200,7 +226,64 @@ function line(s: usize, e: usize): void {
   const idLen = eximIdLength(p, e);
   if (idLen == 0) return;
   const q = p + idLen + 1;
-  if (q + 2 < e && byteAt(q) == 0x3c && byteAt(q + 1) == 0x3d && byteAt(q + 2) == SP) arrival(s, q + 3, e);
+  if (!(q + 2 < e && byteAt(q + 2) == SP)) return;
+  const c0 = byteAt(q), c1 = byteAt(q + 1);
+  if (c0 == 0x3c && c1 == 0x3d) arrival(s, q + 3, e, p, idLen);
+  else if (c0 == 0x3d && c1 == 0x3d) outcome(p, idLen, q + 3, e, true);
+  else if (c0 == 0x2a && c1 == 0x2a) outcome(p, idLen, q + 3, e, false);
+}
+
+/**
+ * A deferral or failure of message [id, id + idLen) to the recipient at p (up to the first
+ * space, as classifyMainlogLine reads it): counted for the sender and AUTH id of its arrival.
+ */
+function outcome(id: usize, idLen: usize, p: usize, e: usize, deferral: bool): void {
+  if (deferral) deferralLines++;
+  else failureLines++;
+  const key = finishHash(hashBytes(HASH_START, id, idLen, false));
+  let aux: u64 = 0;
+  if (deferral) {
+    // A recipient is deferred at every attempt: the pair is counted once.
+    const r = findByte(p, e, <u8>SP);
+    aux = finishHash(hashBytes(hashByte(hashBytes(HASH_START, id, idLen, false), SP), p, r - p, true));
+  }
+  const at = find(messages, key);
+  if (at == 0) {
+    unjoined++;
+    return;
+  }
+  if (deferral) {
+    if (find(deferred, aux) != 0) return;
+    remember(deferred, aux, 0, 0);
+  }
+  const sender = load<i32>(at, 8);
+  const auth = load<i32>(at, 12);
+  if (sender >= 0) countAs(deferral ? T_SENDER_DEFERRALS : T_SENDER_FAILURES, T_SENDERS, sender, 1);
+  if (auth >= 0) countAs(deferral ? T_AUTH_DEFERRALS : T_AUTH_FAILURES, T_AUTH, auth, 1);
+}
+
+/** Add `n` to the key of table `t` that holds the bytes of key `id` of table `from` (dropped when full). */
+function countAs(t: i32, from: i32, id: i32, n: f64): void {
+  const src = table(from);
+  const k = src.keys + (<usize>id << 3);
+  const into = table(t);
+  const to = keyId(into, src.arena + <usize>load<u32>(k), <usize>load<u32>(k, 4));
+  if (to < 0) dropped += n;
+  else store<f64>(into.counts + (<usize>to << 3), load<f64>(into.counts + (<usize>to << 3)) + n);
+}
+
+/** Space-separated words in [p, e): the recipients after `for`, as classifyMainlogLine splits them. */
+function words(p: usize, e: usize): u32 {
+  let n: u32 = 0;
+  let inWord = false;
+  for (let i = p; i < e; i++) {
+    if (byteAt(i) == SP) inWord = false;
+    else if (!inWord) {
+      n++;
+      inWord = true;
+    }
+  }
+  return n;
 }
 
 /** End of the path of a cwd= line (set by cwdArgs). */
@@ -318,6 +401,8 @@ let aAuthStart: usize = 0, aAuthNameEnd: usize = 0, aAuthIdStart: usize = 0, aAu
 let aSubjStart: usize = 0, aSubjEnd: usize = 0, aHasSubject = false;
 /** End of the bare `for` token the recipients follow (0: none; they may follow the subject). */
 let aForEnd: usize = 0;
+/** Recipients after `for` (after the subject, only as ` for ` right after its closing quote). */
+let aRcpts: u32 = 0;
 
 /** Read the fields of an arrival whose sender starts at p. */
 function parseArrival(p: usize, e: usize): void {
@@ -328,6 +413,7 @@ function parseArrival(p: usize, e: usize): void {
   let userStart: usize = 0, userEnd_: usize = 0, hasUser = false;
   let authStart: usize = 0, authNameEnd: usize = 0, authIdStart: usize = 0, authIdEnd: usize = 0, hasAuth = false, hasAuthId = false;
   let subjStart: usize = 0, subjEnd: usize = 0, hasSubject = false;
+  let rcpts: u32 = 0;
   let pos = sp + 1;
   while (pos < e) {
     const c0 = byteAt(pos);
@@ -349,11 +435,15 @@ function parseArrival(p: usize, e: usize): void {
       subjStart = pos + 3;
       subjEnd = endq;
       hasSubject = true;
+      if (endq + 5 < e && byteAt(endq + 1) == SP && byteAt(endq + 2) == 0x66 && byteAt(endq + 3) == 0x6f && byteAt(endq + 4) == 0x72 &&
+          byteAt(endq + 5) == SP) rcpts = words(endq + 6, e);
       break;
     }
     let next = findByte(pos, e, <u8>SP);
-    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) { // "for"
+    if (next - pos == 3 && c0 == 0x66 && c1 == 0x6f && byteAt(pos + 2) == 0x72) {
+      // "for": the recipients follow
       aForEnd = next;
+      rcpts = next < e ? words(next + 1, e) : 0;
       break;
     }
     if (c1 == 0x3d) {
@@ -426,9 +516,10 @@ function parseArrival(p: usize, e: usize): void {
   aSubjStart = subjStart;
   aSubjEnd = subjEnd;
   aHasSubject = hasSubject;
+  aRcpts = rcpts;
 }
 
-function arrival(lineStart: usize, p: usize, e: usize): void {
+function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize): void {
   arrivals++;
   parseArrival(p, e);
   const sp = aSenderEnd, bounce = aBounce, hostSeen = aHostSeen, hasAuth = aHasAuth;
@@ -501,6 +592,15 @@ function arrival(lineStart: usize, p: usize, e: usize): void {
       pendingCwd = -1;
     }
   }
+  if (!bounce) {
+    // A ranked arrival: remembered so that its deferrals and failures find it.
+    const key = finishHash(hashBytes(HASH_START, id, idLen, false));
+    remember(messages, key, sender, auth);
+    if (aRcpts > 0) {
+      if (sender >= 0) countAs(T_SENDER_RCPTS, T_SENDERS, sender, <f64>aRcpts);
+      if (auth >= 0) countAs(T_AUTH_RCPTS, T_AUTH, auth, <f64>aRcpts);
+    }
+  }
   if (aHasSubject && !bounce) {
     const subjects = table(T_SUBJECTS);
     const subject = keyId(subjects, aSubjStart, aSubjEnd - aSubjStart);
@@ -527,6 +627,10 @@ export function total(i: i32): f64 {
     case 6: return adminInvocations;
     case 8: return authWithoutId;
     case 9: return outside;
+    case 10: return deferralLines;
+    case 11: return failureLines;
+    case 12: return unjoined;
+    case 13: return forgotten;
     default: return dropped;
   }
 }
@@ -543,6 +647,10 @@ export function addTotal(i: i32, value: f64): void {
     case 6: adminInvocations += value; break;
     case 8: authWithoutId += value; break;
     case 9: outside += value; break;
+    case 10: deferralLines += value; break;
+    case 11: failureLines += value; break;
+    case 12: unjoined += value; break;
+    case 13: addForgotten(value); break;
     default: dropped += value;
   }
 }

@@ -7,7 +7,8 @@
  * the target, and the host's perl stays the fallback.
  *
  * Usage: mainlog-count [--unlink-self] FILE END FROM LIMITS (as the perl counter: FROM empty for no window,
- * `-` for a window with no timestamp to count back from; LIMITS `MAXKEYS:LIMIT:NESTED`).
+ * `-` for a window with no timestamp to count back from; LIMITS `MAXKEYS:LIMIT:NESTED:MESSAGES`,
+ * MESSAGES the messages remembered for joining deferrals and failures to their arrival).
  * Output, gzip: `start`, `late`, `before`, `first`, `last`, `total\tNAME\tN`,
  * `key\tTABLE\tID\tHEX\tCOUNT`, `pair\tRELATION\tPARENT\tCHILD\tCOUNT` (only what can reach
  * the result's lists, chosen as the perl counter's emit_tables chooses it).
@@ -45,11 +46,20 @@ static int fd = -1;
 static uint8_t *mem(void) { return K.w2c_memory.data; }
 
 /* Tables and relations in the kernel's numbering (src/parsers/mainlog-kernel.ts). */
-enum { T_CWD, T_SENDERS, T_AUTH, T_SUBJECTS, T_USERS, T_IPS, T_NAMES, TABLES };
-static const char *TABLE_NAMES[TABLES] = { "cwd", "senders", "auth", "subjects", "users", "ips", "names" };
+enum {
+  T_CWD, T_SENDERS, T_AUTH, T_SUBJECTS, T_USERS, T_IPS, T_NAMES,
+  T_SENDER_RCPTS, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_AUTH_RCPTS, T_AUTH_DEFERRALS, T_AUTH_FAILURES, TABLES
+};
+static const char *TABLE_NAMES[TABLES] = {
+  "cwd", "senders", "auth", "subjects", "users", "ips", "names",
+  "sender_rcpts", "sender_deferrals", "sender_failures", "auth_rcpts", "auth_deferrals", "auth_failures",
+};
 enum { P_CWD_SENDERS, P_SENDER_IPS, P_AUTH_IPS, P_AUTH_NAMES, P_SUBJECT_SENDERS, P_USER_SENDERS, P_SELF_IPS, RELATIONS };
 /* Order of the kernel's total(i). */
-enum { TOT_ARRIVALS, TOT_INCOMING, TOT_BOUNCES, TOT_LOCAL, TOT_AUTH, TOT_CWD, TOT_ADMIN, TOT_DROPPED, TOT_AUTH_WITHOUT_ID, TOT_OUTSIDE };
+enum {
+  TOT_ARRIVALS, TOT_INCOMING, TOT_BOUNCES, TOT_LOCAL, TOT_AUTH, TOT_CWD, TOT_ADMIN, TOT_DROPPED, TOT_AUTH_WITHOUT_ID, TOT_OUTSIDE,
+  TOT_DEFERRALS, TOT_FAILURES, TOT_UNJOINED, TOT_FORGOTTEN
+};
 
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 
@@ -448,7 +458,9 @@ static void emit_tables(uint64_t start, double late) {
     send[t] = calloc((size_t)table_size[t] + 1, 1);
     kept[t] = calloc((size_t)table_size[t] + 1, 1);
   }
-  for (int t = T_CWD; t <= T_USERS; t++) {
+  static const int ranked[] = { T_CWD, T_SENDERS, T_AUTH, T_SUBJECTS, T_USERS, T_SENDER_FAILURES };
+  for (size_t r = 0; r < sizeof ranked / sizeof ranked[0]; r++) {
+    int t = ranked[r];
     u32 n = table_size[t];
     u32 *ids = malloc(((size_t)n + 1) * sizeof(u32));
     double *counts = malloc(((size_t)n + 1) * sizeof(double));
@@ -460,6 +472,20 @@ static void emit_tables(uint64_t start, double late) {
     memcpy(send[t], kept[t], n);
     free(ids);
     free(counts);
+  }
+  /* Senders that can rank among the most failing are kept too, whatever their volume. */
+  for (u32 id = 0; id < table_size[T_SENDER_FAILURES]; id++) {
+    if (!kept[T_SENDER_FAILURES][id]) continue;
+    int32_t s = (int32_t)Z_kernelZ_findKeyOf(&K, T_SENDERS, T_SENDER_FAILURES, id);
+    if (s >= 0) kept[T_SENDERS][s] = send[T_SENDERS][s] = 1;
+  }
+  /* The outcomes of the kept senders and AUTH ids. */
+  for (int t = T_SENDER_RCPTS; t <= T_AUTH_FAILURES; t++) {
+    int of = t <= T_SENDER_FAILURES ? T_SENDERS : T_AUTH;
+    for (u32 id = 0; id < table_size[t]; id++) {
+      int32_t k = (int32_t)Z_kernelZ_findKeyOf(&K, (u32)of, (u32)t, id);
+      if (k >= 0 && kept[of][k]) send[t][id] = 1;
+    }
   }
 
   /* A sender's addresses are its sender_ips plus the self pairs of the AUTH id of its name; an
@@ -498,9 +524,13 @@ static void emit_tables(uint64_t start, double late) {
   put("total\tauth_without_id\t%.0f\n", Z_kernelZ_total(&K, TOT_AUTH_WITHOUT_ID));
   put("total\tbounces\t%.0f\n", Z_kernelZ_total(&K, TOT_BOUNCES));
   put("total\tcwd\t%.0f\n", Z_kernelZ_total(&K, TOT_CWD));
+  put("total\tdeferrals\t%.0f\n", Z_kernelZ_total(&K, TOT_DEFERRALS));
   put("total\tdropped\t%.0f\n", dropped);
+  put("total\tfailures\t%.0f\n", Z_kernelZ_total(&K, TOT_FAILURES));
+  put("total\tforgotten\t%.0f\n", Z_kernelZ_total(&K, TOT_FORGOTTEN));
   put("total\tincoming\t%.0f\n", Z_kernelZ_total(&K, TOT_INCOMING));
   put("total\tlocal\t%.0f\n", Z_kernelZ_total(&K, TOT_LOCAL));
+  put("total\tunjoined\t%.0f\n", Z_kernelZ_total(&K, TOT_UNJOINED));
 
   /* Pairs before keys: a pair marks the child keys to send, and the reader takes any order. */
   emit_relation("cwd_senders", T_CWD, T_SENDERS, &cwd_senders, NULL, NULL, 0, 0);
@@ -555,7 +585,7 @@ int main(int argc, char **argv) {
     argc--;
   }
   if (argc < 2) {
-    fputs("usage: mainlog-count FILE [END [FROM [MAXKEYS:LIMIT:NESTED]]]\n", stderr);
+    fputs("usage: mainlog-count FILE [END [FROM [MAXKEYS:LIMIT:NESTED:MESSAGES]]]\n", stderr);
     return 1;
   }
   const char *file = argv[1];
@@ -577,10 +607,12 @@ int main(int argc, char **argv) {
     end = (uint64_t)st.st_size;
   }
   unsigned long max_keys = 200000;
+  /* Messages remembered for joining: DEFAULT_MAX_MESSAGES of src/parsers/mainlog-scan.ts. */
+  unsigned long max_messages = 262144;
   {
-    unsigned long v[3] = { max_keys, limit, nested_limit };
+    unsigned long v[4] = { max_keys, limit, nested_limit, max_messages };
     const char *p = limits;
-    for (int i = 0; i < 3 && *p; i++) {
+    for (int i = 0; i < 4 && *p; i++) {
       char *stop;
       unsigned long x = strtoul(p, &stop, 10);
       if (stop != p && (*stop == ':' || *stop == 0)) v[i] = x;
@@ -589,6 +621,7 @@ int main(int argc, char **argv) {
     max_keys = v[0] > 262143 ? 262143 : v[0];
     limit = (u32)v[1];
     nested_limit = (u32)v[2];
+    max_messages = v[3] > 2147483647ul ? 2147483647ul : v[3];
   }
 
   wasm_rt_init();
@@ -600,6 +633,7 @@ int main(int argc, char **argv) {
   }
   Z_kernel_instantiate(&K, &env);
   Z_kernelZ_init(&K, (u32)max_keys, 4000000);
+  Z_kernelZ_setJoinCap(&K, (u32)max_messages);
 
   int window = from[0] != 0 && strcmp(from, "-") != 0;
   uint64_t start = 0;
