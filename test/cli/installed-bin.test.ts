@@ -93,5 +93,9 @@ describe('runbook --version -v and runbook doctor', () => {
     const json = await runCli(['doctor', '--json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ node: { version: process.versions.node, binary: process.execPath }, sshNativeCrypto: { loaded: true } });
+    // Which counter an SSH target gets: the native one where it was built (always under CI).
+    const built = existsSync(join(REPO, 'dist/native/mainlog-count-linux-x86_64'));
+    expect(JSON.parse(json.stdout).targetCounter).toMatchObject({ native: built || process.env.CI !== undefined });
+    expect(r.stdout).toMatch(built ? /^target counter: native, uploaded per run \(\d+ bytes, sha256 [0-9a-f]{64}\)$/m : /^target counter: not built \(/m);
   });
 });

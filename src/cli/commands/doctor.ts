@@ -1,4 +1,5 @@
 import { EXIT } from '../../engine/exit-codes.js';
+import { nativeCounter } from '../../remote/native-count.js';
 import { probeSshBinding, type NativeBinding } from '../../transport/ssh-native.js';
 import { VERSION } from '../version.js';
 
@@ -7,10 +8,20 @@ export interface RuntimeReport {
   runbook: string;
   node: { version: string; binary: string };
   sshNativeCrypto: NativeBinding;
+  /** What counts an SSH target's main log: the native counter built here, or perl there. */
+  targetCounter: { native: true; size: number; sha256: string } | { native: false; reason: string };
 }
 
 export function runtimeReport(): RuntimeReport {
-  return { runbook: VERSION, node: { version: process.versions.node, binary: process.execPath }, sshNativeCrypto: probeSshBinding() };
+  const counter = nativeCounter();
+  return {
+    runbook: VERSION,
+    node: { version: process.versions.node, binary: process.execPath },
+    sshNativeCrypto: probeSshBinding(),
+    targetCounter: counter !== null
+      ? { native: true, size: counter.size, sha256: counter.sha256 }
+      : { native: false, reason: 'not built (npm run build makes it when wasm2c and gcc are installed: Debian packages wabt, gcc, libc6-dev, zlib1g-dev); SSH targets are counted with perl, at several times the CPU' },
+  };
 }
 
 export function renderRuntimeReport(r: RuntimeReport): string {
@@ -19,6 +30,7 @@ export function renderRuntimeReport(r: RuntimeReport): string {
     `runbook ${r.runbook}`,
     `node    ${r.node.version} (${r.node.binary})`,
     `ssh2 native crypto: ${ssh.loaded ? `loaded (${ssh.path})` : `NOT loaded, SSH uses slower pure-JS ciphers: ${ssh.reason ?? ''}`}`,
+    `target counter: ${r.targetCounter.native ? `native, uploaded per run (${r.targetCounter.size} bytes, sha256 ${r.targetCounter.sha256})` : r.targetCounter.reason}`,
   ].join('\n');
 }
 
