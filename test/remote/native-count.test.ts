@@ -232,6 +232,28 @@ describe.runIf((built && sshAvailable) || process.env.CI)('the native counter ov
     expect(leftUnder(join(host.root, 'root', '.cache'))).toEqual([]);
   });
 
+  it('uploads nothing where the host variable target_counter is perl, and says so in the audit log', async () => {
+    const host = fleet.hosts[0]!;
+    const transport = fleet.transport(host);
+    const auditPath = join(dir, 'audit-perl.jsonl');
+    const writer = AuditWriter.create(auditPath);
+    const target = { name: host.name, transport, tools: CPANEL_TOOL_PATHS, layout: CPANEL_LAYOUT };
+    const context = (vars: Record<string, unknown>) =>
+      createActionContext({ target: { ...target, vars }, step: 'scan', recorder: new Recorder(writer), observer: () => {}, signal: new AbortController().signal, dryRun: false, mutating: false, deliverSecret: async () => '' });
+    try {
+      const actual = await scanMainlogOn(context({ target_counter: 'perl' }), '/var/log/exim4/mainlog', { since: null });
+      const expected = await scanMainlogFile(logPath, { since: null });
+      expect({ ...actual, file: null }).toEqual({ ...expected, file: null, files: ['/var/log/exim4/mainlog'] });
+      await expect(scanMainlogOn(context({ target_counter: 'fast' }), '/var/log/exim4/mainlog', { since: null })).rejects.toThrow(/host variable target_counter on \S+ is "fast"; give auto, perl or native/);
+    } finally {
+      writer.close();
+      await transport.close();
+    }
+    const records = readFileSync(auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.some((r) => r.type === 'command.result' && (r.argv as string[])[0] === 'sh')).toBe(false);
+    expect(records.find((r) => r.type === 'note')).toMatchObject({ message: 'main log counted with perl: the host variable target_counter is perl, so nothing was uploaded', data: { counter: 'perl' } });
+  });
+
   it('leaves nothing on the host when the run is killed part-way', async () => {
     const host = fleet.hosts[0]!;
     // A reader of a FIFO waits in open() until a writer comes: the counter is then running,

@@ -20,11 +20,13 @@ import { discoverExim } from './discover.js';
 export async function scanMainlogOn(ctx: ActionContext, path: string, options: MainlogScanOptions): Promise<MainlogScanResult & Pick<RotatedScanResult, 'unreadable_files'>> {
   const opts = { ...options, signal: ctx.signal };
   const counters: CounterReport[] = [];
+  const counter = targetCounter(ctx);
   try {
     // A window reaching back before the last rotation also reads the rotated files it needs.
     const r = ctx.host.transport.kind === 'local'
       ? await scanMainlogWithRotation(path, opts)
-      : await scanMainlogRemoteRotated(recordedTransport(ctx), path, { ...opts, onCounter: (c) => counters.push(c) });
+      : await scanMainlogRemoteRotated(recordedTransport(ctx), path, { ...opts, counter, onCounter: (c) => counters.push(c) });
+    if (counter === 'perl') await ctx.note('main log counted with perl: the host variable target_counter is perl, so nothing was uploaded', { file: path, counter: 'perl' });
     await noteCounters(ctx, path, counters);
     for (const u of r.unreadable_files ?? []) {
       ctx.progress(`cannot read rotated main log ${u.file}; the window before it is incomplete`);
@@ -36,6 +38,18 @@ export async function scanMainlogOn(ctx: ActionContext, path: string, options: M
     await noteCounters(ctx, path, counters);
     throw new ActionError(`cannot scan the main log ${path} on ${ctx.host.name}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The host variable `target_counter` (inventory, like Ansible's host vars): `auto` (default) the
+ * native counter where it runs, else perl; `perl` never uploads anything, for hosts whose policy
+ * forbids running a binary brought in for the run; `native` fails rather than fall back.
+ */
+function targetCounter(ctx: ActionContext): 'auto' | 'perl' | 'native' {
+  const v = ctx.host.vars.target_counter;
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'perl' || v === 'native') return v;
+  throw new ActionError(`host variable target_counter on ${ctx.host.name} is ${JSON.stringify(v)}; give auto, perl or native.`);
 }
 
 /**
