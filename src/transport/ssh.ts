@@ -268,6 +268,7 @@ export class SshTransport implements Transport {
     try {
       stream = await new Promise<ClientChannel>((resolve, reject) => {
         let gaveUp = false;
+        let lagRetries = 0;
         onSessionTimeout = () => {
           gaveUp = true;
           reject(sessionTimedOut());
@@ -289,6 +290,9 @@ export class SshTransport implements Transport {
                 // again; if one ended meanwhile (sshd counts it until the close is confirmed), now.
                 else if (isChannelOpenRefusal(error) && this.#openChannels > 0) this.#channelFreed.push(open);
                 else if (isChannelOpenRefusal(error) && this.#closedChannels > closedBefore) open();
+                // None of ours is open, but one closed just before this request and sshd has not
+                // yet counted its close: ask again shortly (bounded by the session start timeout).
+                else if (isChannelOpenRefusal(error) && this.#closedChannels > 0 && lagRetries < 12) setTimeout(open, 5 * 2 ** lagRetries++);
                 else reject(this.#broken ?? new HostUnreachableError(this.host, `could not start a command: ${error.message}`, { cause: error }));
                 return;
               }
