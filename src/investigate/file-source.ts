@@ -70,8 +70,6 @@ async function accessClients(domlogs: string, host: string, path: string): Promi
 
 export function fileSource(options: FileSourceOptions): EvidenceSource {
   const { mainlogs, spool, domlogs, maillogs, signal } = options;
-  /** Main logs the scan found broken: said once, by the scan, and not half-read again for the history. */
-  const broken = new Set<string>();
   return {
     where: '',
     ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
@@ -85,12 +83,10 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
               for (const path of mainlogs) probed.push(await probeMainlogSource(path, signal));
               const older = inTimeOrder(probed);
               const current = older.pop()!;
-              const r = await scanKeepingWhatReads(older, current, [], {
+              return await scanKeepingWhatReads(older, current, [], {
                 since,
                 ...(signal !== undefined ? { signal } : {}),
               });
-              for (const u of r.unreadable_files ?? []) broken.add(u.file);
-              return r;
             } catch (err) {
               // The message names the file that failed.
               throw new Error(`main log: ${(err as Error).message}`);
@@ -109,7 +105,7 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
           },
         }
       : {}),
-    history: (leads) => readActivity(leads, { mainlogs: mainlogs.filter((f) => !broken.has(f)), maillogs, webmailLogs: options.webmailLogs ?? [] }, signal),
+    history: (leads, skip) => readActivity(leads, { mainlogs: mainlogs.filter((f) => !skip.has(f)), maillogs, webmailLogs: options.webmailLogs ?? [] }, signal),
     listDir,
     ...(domlogs !== undefined ? { scriptClients: (host: string, path: string) => accessClients(domlogs, host, path) } : {}),
   };

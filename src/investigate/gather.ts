@@ -32,7 +32,10 @@ export interface EvidenceSource {
   mainlog?(since: string): Promise<MainlogScanResult & { unreadable_files?: UnreadableLog[] }>;
   spool?(): Promise<SpoolScanResult>;
   /** Who used the flagged ids, when, and who reads their mail (null: none could be read); problems say what could not be read. */
-  history(leads: ActivityLeads): Promise<{ facts: ActivityFacts | null; problems: string[] }>;
+  /**
+   * `skip`: main logs the scan found broken, said once by the scan and not half-read again.
+   */
+  history(leads: ActivityLeads, skip: ReadonlySet<string>): Promise<{ facts: ActivityFacts | null; problems: string[] }>;
   /** This server's own addresses. */
   serverIps?(): Promise<string[]>;
   /** Files in a directory the log names; null when it is not on this source (a copied log). */
@@ -133,7 +136,7 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
   }
   if (inputs.mainlog !== undefined && inputs.mainlog !== null) {
     source.progress?.("reading the flagged mailboxes' history");
-    const read = await source.history(activityLeads(inputs, t));
+    const read = await source.history(activityLeads(inputs, t), new Set(filesMissed));
     if (read.facts !== null) inputs.activity = read.facts;
     problems.push(...read.problems);
     if (source.serverIps !== undefined) inputs.server_ips = await source.serverIps();

@@ -68,8 +68,6 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
     }
     return located;
   };
-  /** Main logs the scan found broken. */
-  const broken = new Set<string>();
   return {
     where: ` on ${host}`,
     homeRoots: ctx.host.layout.homeRoots,
@@ -80,16 +78,14 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
     mainlog: async (since) => {
       const { mainlog } = await paths();
       ctx.progress(`scanning ${mainlog}`);
-      const scanned = await scanMainlogOn(ctx, mainlog, { since });
-      for (const u of scanned.unreadable_files ?? []) broken.add(u.file);
-      return scanned;
+      return scanMainlogOn(ctx, mainlog, { since });
     },
     spool: async () => {
       const { spool } = await paths();
       ctx.progress(`reading ${spool}/input`);
       return scanSpoolOn(ctx, spool, {});
     },
-    history: async (leads) => {
+    history: async (leads, skip) => {
       const { mainlog } = await paths();
       const collector = new ActivityCollector(leads.authIds, leads.senders, leads.sharedIps);
       const problems: string[] = [];
@@ -106,8 +102,7 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
         // The owners' history before the last rotation: the newest rotated log too, read first
         // as the offline reader is given a rotated set, oldest first.
         const previous = await newestRotation(ctx, mainlog);
-        // A rotation the scan found broken is said once, by the scan, and not half-read again (as offline).
-        const mainlogs = (previous === null ? [mainlog] : [previous, mainlog]).filter((f) => !broken.has(f));
+        const mainlogs = (previous === null ? [mainlog] : [previous, mainlog]).filter((f) => !skip.has(f));
         const arrivals = await filter([{ kind: 'mainlog', needles: collector.needles, files: mainlogs }]);
         for (const f of arrivals.files) if (f.state !== 'read') problems.push(unreadHistory(f, host));
 

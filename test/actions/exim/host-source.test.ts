@@ -119,7 +119,7 @@ describe("the flagged mailboxes' history on a host", () => {
   const onHost = async (ctx: ActionContext, dir: string) => {
     const at = (f: string): string => join(dir, f.slice(logs.length + 1));
     const source = hostSource({ ...ctx, host: { ...ctx.host, layout: { ...ctx.host.layout, maillog: at(files.maillog), webmailLogs: [at(files.session), at(files.login)] } } }, { mainlog: at(files.mainlog), spool_dir: join(dir, 'spool') });
-    return source.history(leads);
+    return source.history(leads, new Set());
   };
 
   it('a local host, and an SSH host, give the collector the facts the files give it offline', async () => {
