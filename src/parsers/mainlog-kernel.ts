@@ -34,19 +34,8 @@ export interface KernelExports {
   setJoinCap(cap: number): void;
 }
 
-/** Key tables and pair relations, in the kernel's numbering. */
-export const TABLE = {
-  cwd: 0, senders: 1, auth: 2, subjects: 3, users: 4, ips: 5, names: 6,
-  // Outcomes per sender and AUTH id, keyed by the same bytes (see T_SENDER_RCPTS in scan.ts).
-  senderRecipients: 7, senderDeferrals: 8, senderFailures: 9, authRecipients: 10, authDeferrals: 11, authFailures: 12,
-} as const;
-/**
- * Relations in the kernel's numbering. senderIps and authIps hold only arrivals whose sender is
- * not the AUTH id; selfIps holds (AUTH id, address) of those where it is (one pair for both lists).
- */
-export const PAIRS = { cwdSenders: 0, senderIps: 1, authIps: 2, authNames: 3, subjectSenders: 4, userSenders: 5, selfIps: 6 } as const;
-/** Order of `total(i)`. */
-export const TOTALS = ['arrivals', 'incoming', 'bounces', 'local', 'auth', 'cwd', 'admin', 'dropped', 'authWithoutId', 'outside', 'deferrals', 'failures', 'unjoined', 'forgotten'] as const;
+/** Key tables and pair relations, in the kernel's numbering: declared in count-registry.ts. */
+export { PAIRS, TABLE } from './count-registry.js';
 
 // src/parsers/ and dist/parsers/ are both two levels below the package root, so this one path
 // works for the compiled CLI and for tests running the TypeScript sources.

@@ -11,8 +11,12 @@
  * Results are plain JSON.
  */
 import { unescapeSubject } from './exim-mainlog.js';
-import { createKernel, PAIRS, TABLE, TOTALS, type KernelExports } from './mainlog-kernel.js';
+import { COUNTER_FIELDS, KERNEL_RELATIONS, noCounters, PAIRS, RELATIONS, TABLE, TABLES, TOTALS, type CounterField, type Counters, type RelationSpec, type TableName, type TableSpec } from './count-registry.js';
+import { createKernel, type KernelExports } from './mainlog-kernel.js';
 import { keyViews, PairView, type KeyView } from './scan-tables.js';
+
+const TABLE_SPECS: readonly TableSpec[] = TABLES;
+const RELATION_SPECS: readonly RelationSpec[] = RELATIONS;
 
 /** A key and how often it was seen. */
 export interface RankedItem {
@@ -30,7 +34,8 @@ export interface CwdFinding {
   senders: RankedItem[];
 }
 
-export interface AuthFinding {
+/** An AUTH id's counters (see Outcomes and count-registry.ts) are fields of it. */
+export interface AuthFinding extends Counters {
   /**
    * SMTP AUTH id from `A=dovecot_login:ID` / `A=dovecot_plain:ID` (a mailbox or cPanel user);
    * the third part of `A=name:ID:SENDER` (+smtp_mailauth) is the client's claim, not the id.
@@ -41,10 +46,6 @@ export interface AuthFinding {
   authenticators: RankedItem[];
   /** Client addresses (`H=... [ip]`) of the sessions, never the server's `I=[...]`. */
   ips: RankedItem[];
-  /** Recipients, deferred recipients and failed recipients of its arrivals (see Outcomes). */
-  recipients: number;
-  deferrals: number;
-  failures: number;
 }
 
 /**
@@ -62,20 +63,18 @@ export interface Outcomes {
 }
 
 /** A sender among those whose mail failed most, whatever its volume. */
-export interface FailingSender extends Outcomes {
+export interface FailingSender extends Counters {
   sender: string;
   /** Messages (`<=` lines). */
   count: number;
 }
 
-export interface SenderFinding {
+/** A sender's counters (see Outcomes and count-registry.ts) are fields of it. */
+export interface SenderFinding extends Counters {
   /** Envelope sender of `<=` lines (bounces `<>` are counted separately). */
   sender: string;
   count: number;
   ips: RankedItem[];
-  recipients: number;
-  deferrals: number;
-  failures: number;
 }
 
 export interface SubjectFinding {
@@ -194,9 +193,9 @@ export interface ScanPartial {
   senders: Map<string, ScanBucket>;
   subjects: Map<string, ScanBucket>;
   localUsers: Map<string, ScanBucket>;
-  /** Outcomes by sender and by AUTH id (see Outcomes); absent keys have none. */
-  senderOutcomes: Map<string, Outcomes>;
-  authOutcomes: Map<string, Outcomes>;
+  /** Counters (count-registry.ts) by sender and by AUTH id; absent keys have none. */
+  senderOutcomes: Map<string, Counters>;
+  authOutcomes: Map<string, Counters>;
   deferralLines: number;
   failureLines: number;
   unjoined: number;
@@ -401,15 +400,86 @@ export class MainlogScanner {
   #partial(keep: number | null, keepNested: number | null): ScanPartial {
     const kernel = this.#kernel;
     const keys = keyViews(kernel);
-    let dropped = kernel.total(TOTALS.indexOf('dropped'));
-    const keptOf = (table: KeyView, subjects = false): Uint8Array | null => (keep === null ? null : rankable(table, keep, subjects));
-    /** The pairs of `relation` whose parents are marked in `kept`. */
-    const view = (relation: number, parents: number, kept: Uint8Array | null): PairView => {
-      const pairs = new PairView(kernel, relation, parents, kept);
-      dropped += pairs.dropped;
-      return pairs;
+    const part = emptyPartial();
+    // Every table, relation, counter and total is read as count-registry.ts declares it.
+    TOTALS.forEach((t, i) => ((part[t.field] as number) = kernel.total(i)));
+    part.firstTime = this.#firstTime;
+    part.lastTime = this.#lastTime;
+
+    // Keys that can reach a list (all when `keep` is null).
+    const kept = new Map<string, Uint8Array | null>();
+    for (const t of TABLE_SPECS) if (t.list !== undefined || t.ranks) kept.set(t.name, keep === null ? null : rankable(keys[t.name as TableName], keep, t.subjects === true));
+    // Keys that can rank by a counter (the most failing senders) are kept too, whatever their volume.
+    for (const t of TABLE_SPECS) {
+      const parentKept = t.ranks && t.of !== undefined ? kept.get(t.of) : null;
+      if (parentKept === null || parentKept === undefined) continue;
+      const own = kept.get(t.name) ?? null;
+      for (let id = 0; id < keys[t.name as TableName].size; id++) {
+        if (own !== null && own[id] === 0) continue;
+        const k = kernel.findKeyOf(TABLE[t.of as TableName], TABLE[t.name as TableName], id);
+        if (k >= 0) parentKept[k] = 1;
+      }
+    }
+
+    // The kernel relations each relation of the result reads: its own, plus one whose parent is
+    // the key of the same bytes in another table (the self pairs of an AUTH id, see
+    // KERNEL_RELATIONS). Each kernel relation is read once, for the union of the parents wanted.
+    const viaOf = new Map<string, Int32Array | null>();
+    const via = (parent: string, table: string): Int32Array | null => {
+      if (parent === table) return null;
+      const cached = viaOf.get(`${parent}/${table}`);
+      if (cached !== undefined) return cached;
+      const pk = kept.get(parent) ?? null;
+      const map = new Int32Array(keys[parent as TableName].size).fill(-1);
+      for (let id = 0; id < map.length; id++) if (pk === null || pk[id] !== 0) map[id] = kernel.findKeyOf(TABLE[table as TableName], TABLE[parent as TableName], id);
+      viaOf.set(`${parent}/${table}`, map);
+      return map;
     };
-    const build = (table: KeyView, kept: Uint8Array | null, childrenOf: (id: number) => Children, child: KeyView, subjects = false): Map<string, ScanBucket> => {
+    const wanted = new Map<string, Uint8Array | null>();
+    const want = (relation: string, parents: number, marks: Uint8Array | null | ((add: Uint8Array) => void)): void => {
+      const had = wanted.get(relation);
+      if (had === null) return;
+      if (marks === null || (typeof marks !== 'function' && had === undefined)) {
+        wanted.set(relation, marks === null ? null : marks.slice());
+        return;
+      }
+      const into = had ?? new Uint8Array(parents);
+      if (typeof marks === 'function') marks(into);
+      else for (let i = 0; i < parents; i++) into[i] ||= marks[i]!;
+      wanted.set(relation, into);
+    };
+    for (const r of RELATION_SPECS) {
+      const parents = keys[r.parent as TableName].size;
+      want(r.name, parents, kept.get(r.parent) ?? null);
+      if (r.plus === undefined) continue;
+      const map = via(r.parent, r.plus.via);
+      const viaParents = keys[r.plus.via as TableName].size;
+      if (map === null) want(r.plus.relation, viaParents, kept.get(r.parent) ?? null);
+      else want(r.plus.relation, viaParents, (add) => map.forEach((q) => q >= 0 && (add[q] = 1)));
+    }
+    const views = new Map<string, PairView>();
+    for (const r of KERNEL_RELATIONS) {
+      const marks = wanted.get(r.name);
+      if (marks === undefined) continue;
+      views.set(r.name, new PairView(kernel, PAIRS[r.name], keys[r.parent].size, marks));
+    }
+    // Pairs that did not fit are missing from every list that reads them.
+    for (const r of RELATION_SPECS) {
+      part.dropped += views.get(r.name)!.dropped;
+      if (r.plus !== undefined) part.dropped += views.get(r.plus.relation)!.dropped;
+    }
+    const childrenOf = (r: RelationSpec): ((id: number) => Children) => {
+      const own = views.get(r.name)!;
+      if (r.plus === undefined) return (id) => own.children(id);
+      const plus = views.get(r.plus.relation)!;
+      const map = via(r.parent, r.plus.via);
+      return (id) => {
+        const q = map === null ? id : map[id]!;
+        return q < 0 ? own.children(id) : sumChildren(own.children(id), plus.children(q));
+      };
+    };
+
+    const build = (table: KeyView, kept: Uint8Array | null, childrenOf: ((id: number) => Children) | null, child: KeyView | null, subjects: boolean): Map<string, ScanBucket> => {
       const out = new Map<string, ScanBucket>();
       // Byte-distinct keys can decode to one string (invalid UTF-8, escapes): they share a
       // bucket, so the strings come first and each counts the keys it holds.
@@ -432,6 +502,7 @@ export class MainlogScanner {
           out.set(key, b);
         }
         b.count += table.count(id);
+        if (childrenOf === null || child === null) continue;
         const nested = b.nested;
         const { children, counts } = childrenOf(id);
         // A key alone in its bucket: only its top children can reach the nested list. A
@@ -446,102 +517,53 @@ export class MainlogScanner {
       }
       return out;
     };
-    const simple = (table: KeyView, relation: number, child: KeyView, subjects = false): Map<string, ScanBucket> => {
-      const kept = keptOf(table, subjects);
-      const pairs = view(relation, table.size, kept);
-      return build(table, kept, (id) => pairs.children(id), child, subjects);
-    };
 
-    // Addresses: a sender's are its senderIps plus the selfIps of the AUTH id of its name; an
-    // AUTH id's are its authIps plus its selfIps (see PAIRS).
-    const authKept = keptOf(keys.auth);
-    let senderKept = keptOf(keys.senders);
-    // Senders that can rank among the most failing are kept too, whatever their volume.
-    const failingKept = keptOf(keys.senderFailures);
-    if (senderKept !== null) {
-      for (let id = 0; id < keys.senderFailures.size; id++) {
-        if (failingKept !== null && failingKept[id] === 0) continue;
-        const s = kernel.findKeyOf(TABLE.senders, TABLE.senderFailures, id);
-        if (s >= 0) senderKept[s] = 1;
+    for (const t of TABLE_SPECS) {
+      if (t.list === undefined) continue;
+      const table = keys[t.name as TableName];
+      const tableKept = kept.get(t.name) ?? null;
+      const nested = RELATION_SPECS.find((r) => r.parent === t.name && r.into === 'nested');
+      const buckets = build(table, tableKept, nested === undefined ? null : childrenOf(nested), nested === undefined ? null : keys[nested.child as TableName], t.subjects === true);
+      part[t.list] = buckets;
+      // Relations whose children are all kept beside the ranked ones (an AUTH id's authenticators).
+      for (const r of RELATION_SPECS) {
+        if (r.parent !== t.name || r.into !== 'extra') continue;
+        const children = childrenOf(r);
+        const child = keys[r.child as TableName];
+        for (const b of buckets.values()) b.extra ??= new Map();
+        for (let id = 0; id < table.size; id++) {
+          if (tableKept !== null && tableKept[id] === 0) continue;
+          const extra = buckets.get(t.subjects === true ? unescapeSubject(table.key(id)) : table.key(id))!.extra!;
+          const { children: ids, counts } = children(id);
+          for (let k = 0; k < ids.length; k++) {
+            const name = child.key(ids[k]!);
+            extra.set(name, (extra.get(name) ?? 0) + counts[k]!);
+          }
+        }
       }
-    }
-    const authOfSender = new Int32Array(keys.senders.size).fill(-1);
-    const selfKept = new Uint8Array(keys.auth.size);
-    for (let id = 0; id < keys.senders.size; id++) {
-      if (senderKept !== null && senderKept[id] === 0) continue;
-      const a = kernel.findKeyOf(TABLE.auth, TABLE.senders, id);
-      authOfSender[id] = a;
-      if (a >= 0) selfKept[a] = 1;
-    }
-    for (let a = 0; a < keys.auth.size; a++) if (authKept === null || authKept[a] !== 0) selfKept[a] = 1;
-    const selfIps = view(PAIRS.selfIps, keys.auth.size, selfKept);
-    // A self pair that did not fit is missing from both lists.
-    dropped += selfIps.dropped;
-    const authIps = view(PAIRS.authIps, keys.auth.size, authKept);
-    const senderIps = view(PAIRS.senderIps, keys.senders.size, senderKept);
-    const auth = build(keys.auth, authKept, (id) => sumChildren(authIps.children(id), selfIps.children(id)), keys.ips);
-    const senders = build(keys.senders, senderKept, (id) => {
-      const own = senderIps.children(id);
-      return authOfSender[id]! < 0 ? own : sumChildren(own, selfIps.children(authOfSender[id]!));
-    }, keys.ips);
-
-    const names = view(PAIRS.authNames, keys.auth.size, authKept);
-    for (let id = 0; id < keys.auth.size; id++) {
-      const b = auth.get(keys.auth.key(id));
-      if (b === undefined) continue;
-      b.extra ??= new Map();
-      const { children, counts } = names.children(id);
-      for (let k = 0; k < children.length; k++) {
-        const name = keys.names.key(children[k]!);
-        b.extra.set(name, (b.extra.get(name) ?? 0) + counts[k]!);
-      }
-    }
-    /** Outcomes of the kept keys of `table` (kernel table `from`), by their strings: keys that decode alike add up. */
-    const outcomes = (table: KeyView, kept: Uint8Array | null, from: number, into: [KeyView, number][]): Map<string, Outcomes> => {
-      const out = new Map<string, Outcomes>();
-      const count = ([view, t]: [KeyView, number], id: number): number => {
-        const k = kernel.findKeyOf(t, from, id);
-        return k < 0 ? 0 : view.count(k);
-      };
+      // Counters of the kept keys, by their strings: keys that decode alike add up.
+      if (t.counters === undefined) continue;
+      const counters = TABLE_SPECS.filter((c) => c.of === t.name);
+      const out = part[t.counters];
+      const from = TABLE[t.name as TableName];
       for (let id = 0; id < table.size; id++) {
-        if (kept !== null && kept[id] === 0) continue;
-        const r = count(into[0]!, id), d = count(into[1]!, id), f = count(into[2]!, id);
-        if (r === 0 && d === 0 && f === 0) continue;
+        if (tableKept !== null && tableKept[id] === 0) continue;
+        let values: Counters | null = null;
+        for (const c of counters) {
+          const k = kernel.findKeyOf(TABLE[c.name as TableName], from, id);
+          const n = k < 0 ? 0 : keys[c.name as TableName].count(k);
+          if (n === 0) continue;
+          values ??= noCounters();
+          values[c.field as CounterField] += n;
+        }
+        if (values === null) continue;
         const key = table.key(id);
-        const o = out.get(key) ?? { recipients: 0, deferrals: 0, failures: 0 };
-        o.recipients += r;
-        o.deferrals += d;
-        o.failures += f;
-        out.set(key, o);
+        const o = out.get(key);
+        if (o === undefined) out.set(key, values);
+        else for (const f of COUNTER_FIELDS) o[f] += values[f];
       }
-      return out;
-    };
-    const total = (name: (typeof TOTALS)[number]): number => kernel.total(TOTALS.indexOf(name));
-    return {
-      arrivals: total('arrivals'),
-      incomingArrivals: total('incoming'),
-      bounces: total('bounces'),
-      localArrivals: total('local'),
-      authArrivals: total('auth'),
-      authWithoutIdArrivals: total('authWithoutId'),
-      cwdSubmissions: total('cwd'),
-      adminInvocations: total('admin'),
-      cwd: simple(keys.cwd, PAIRS.cwdSenders, keys.senders),
-      auth,
-      senders,
-      subjects: simple(keys.subjects, PAIRS.subjectSenders, keys.senders, true),
-      localUsers: simple(keys.users, PAIRS.userSenders, keys.senders),
-      senderOutcomes: outcomes(keys.senders, senderKept, TABLE.senders, [[keys.senderRecipients, TABLE.senderRecipients], [keys.senderDeferrals, TABLE.senderDeferrals], [keys.senderFailures, TABLE.senderFailures]]),
-      authOutcomes: outcomes(keys.auth, authKept, TABLE.auth, [[keys.authRecipients, TABLE.authRecipients], [keys.authDeferrals, TABLE.authDeferrals], [keys.authFailures, TABLE.authFailures]]),
-      deferralLines: total('deferrals'),
-      failureLines: total('failures'),
-      unjoined: total('unjoined'),
-      forgotten: total('forgotten'),
-      dropped,
-      outside: total('outside'),
-      firstTime: this.#firstTime,
-      lastTime: this.#lastTime,
-    };
+    }
+    return part;
   }
 }
 
@@ -628,9 +650,8 @@ export interface FinishInfo {
   leftOut?: { file: string | null; bytes: number; reason: string }[];
 }
 
-function outcomesOf(map: Map<string, Outcomes>, key: string): Outcomes {
-  const o = map.get(key);
-  return { recipients: o?.recipients ?? 0, deferrals: o?.deferrals ?? 0, failures: o?.failures ?? 0 };
+function outcomesOf(map: Map<string, Counters>, key: string): Counters {
+  return { ...noCounters(), ...map.get(key) };
 }
 
 /** Turn a partial into the JSON result. */

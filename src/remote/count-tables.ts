@@ -1,10 +1,11 @@
 /**
- * Reads the count tables that the target's perl counter sends back (mainlog-count.pl.ts) into
- * the scanner's partial: the same string-keyed maps MainlogScanner.partial gives, so one
+ * Reads the count tables that the target's counters send back (mainlog-count.pl.ts, and the
+ * native one), named as src/parsers/count-registry.ts declares them, into the scanner's partial: the same string-keyed maps MainlogScanner.partial gives, so one
  * finishScan turns either into the result. Pure: bytes in, partial out.
  */
 import { unescapeSubject } from '../parsers/exim-mainlog.js';
-import { DEFAULT_MAX_MESSAGES, emptyPartial, type Outcomes, type ScanBucket, type ScanLimits, type ScanPartial } from '../parsers/mainlog-scan.js';
+import { noCounters, RELATIONS, TABLES, TOTALS, type CounterField, type RelationSpec, type TableSpec, type TotalField, type TotalSpec } from '../parsers/count-registry.js';
+import { DEFAULT_MAX_MESSAGES, emptyPartial, type ScanBucket, type ScanLimits, type ScanPartial } from '../parsers/mainlog-scan.js';
 
 /**
  * The counter's LIMITS argument (`MAXKEYS:LIMIT:NESTED:MESSAGES`): keys kept per table as the
@@ -39,50 +40,12 @@ function decode(hex: string, subjects: boolean): string {
   return subjects ? unescapeSubject(s) : s;
 }
 
-const TOTALS: Record<string, keyof ScanPartial> = {
-  arrivals: 'arrivals',
-  incoming: 'incomingArrivals',
-  bounces: 'bounces',
-  local: 'localArrivals',
-  auth: 'authArrivals',
-  auth_without_id: 'authWithoutIdArrivals',
-  cwd: 'cwdSubmissions',
-  admin: 'adminInvocations',
-  dropped: 'dropped',
-  deferrals: 'deferralLines',
-  failures: 'failureLines',
-  unjoined: 'unjoined',
-  forgotten: 'forgotten',
-};
-
-/** Outcome tables: which partial map and field their counts go to. */
-const OUTCOMES: Record<string, [into: 'senderOutcomes' | 'authOutcomes', field: keyof Outcomes]> = {
-  sender_rcpts: ['senderOutcomes', 'recipients'],
-  sender_deferrals: ['senderOutcomes', 'deferrals'],
-  sender_failures: ['senderOutcomes', 'failures'],
-  auth_rcpts: ['authOutcomes', 'recipients'],
-  auth_deferrals: ['authOutcomes', 'deferrals'],
-  auth_failures: ['authOutcomes', 'failures'],
-};
-
-/** Parent table, child table and where the children go, per relation. */
-const RELATIONS: Record<string, { parent: string; child: string; into: 'nested' | 'extra' }> = {
-  cwd_senders: { parent: 'cwd', child: 'senders', into: 'nested' },
-  sender_ips: { parent: 'senders', child: 'ips', into: 'nested' },
-  auth_ips: { parent: 'auth', child: 'ips', into: 'nested' },
-  auth_names: { parent: 'auth', child: 'names', into: 'extra' },
-  subject_senders: { parent: 'subjects', child: 'senders', into: 'nested' },
-  user_senders: { parent: 'users', child: 'senders', into: 'nested' },
-};
-
-/** The partial's map for each table that becomes a list of the result. */
-const LISTED: Record<string, 'cwd' | 'senders' | 'auth' | 'subjects' | 'localUsers'> = {
-  cwd: 'cwd',
-  senders: 'senders',
-  auth: 'auth',
-  subjects: 'subjects',
-  users: 'localUsers',
-};
+// What each line names, as count-registry.ts declares it.
+const TOTALS_BY_NAME = new Map<string, TotalSpec>(TOTALS.map((t) => [t.name, t]));
+const TABLES_BY_NAME = new Map<string, TableSpec>(TABLES.map((t) => [t.name, t]));
+const RELATIONS_BY_NAME = new Map<string, RelationSpec>(RELATIONS.map((r) => [r.name, r]));
+/** Tables whose keys are parents of an `extra` relation: every bucket of theirs has its extra map, as in the scanner. */
+const WITH_EXTRA = new Set<string>(RELATIONS.filter((r) => r.into === 'extra').map((r) => r.parent));
 
 /** Parse the counter's (decompressed) output. */
 export function readCountTables(text: string): CountedWindow {
@@ -101,14 +64,14 @@ export function readCountTables(text: string): CountedWindow {
         names.set(table, []);
         counts.set(table, []);
       }
-      names.get(table)![id] = decode(f[3]!, table === 'subjects');
+      names.get(table)![id] = decode(f[3]!, TABLES_BY_NAME.get(table)?.subjects === true);
       counts.get(table)![id] = Number(f[4]);
     } else if (f[0] === 'pair' && f.length === 5) {
       pairs.push(f);
     } else if (f[0] === 'total' && f.length === 3) {
-      const field = TOTALS[f[1]!];
-      if (field === undefined) throw new CountTablesError(`unknown total ${JSON.stringify(f[1])}`);
-      (partial[field] as number) = Number(f[2]);
+      const total = TOTALS_BY_NAME.get(f[1]!);
+      if (total === undefined || total.header !== undefined) throw new CountTablesError(`unknown total ${JSON.stringify(f[1])}`);
+      (partial[total.field as TotalField] as number) = Number(f[2]);
     } else if (f.length === 2) {
       header.set(f[0]!, f[1]!);
     } else {
@@ -117,15 +80,19 @@ export function readCountTables(text: string): CountedWindow {
   }
   const start = Number(header.get('start'));
   const late = Number(header.get('late'));
-  const before = Number(header.get('before'));
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(late) || !Number.isSafeInteger(before)) throw new CountTablesError('incomplete output');
-  partial.outside = before;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(late)) throw new CountTablesError('incomplete output');
+  for (const t of TOTALS as readonly TotalSpec[]) {
+    if (t.header === undefined) continue;
+    const n = Number(header.get(t.header));
+    if (!Number.isSafeInteger(n)) throw new CountTablesError('incomplete output');
+    (partial[t.field as TotalField] as number) = n;
+  }
   partial.firstTime = header.get('first') || null;
   partial.lastTime = header.get('last') || null;
 
   // Byte-distinct keys can decode to one string: they share a bucket, as in the scanner.
   const bucketOf = (table: string, id: number): ScanBucket | undefined => {
-    const list = LISTED[table];
+    const list = TABLES_BY_NAME.get(table)?.list;
     const key = names.get(table)?.[id];
     if (list === undefined || key === undefined) return undefined;
     const map = partial[list];
@@ -137,21 +104,23 @@ export function readCountTables(text: string): CountedWindow {
     return b;
   };
   for (const [table, list] of counts) {
-    const outcome = OUTCOMES[table];
-    if (outcome !== undefined) {
-      const [into, field] = outcome;
+    const spec = TABLES_BY_NAME.get(table);
+    if (spec === undefined) throw new CountTablesError(`unknown table ${JSON.stringify(table)}`);
+    const into = spec.of === undefined ? undefined : TABLES_BY_NAME.get(spec.of)?.counters;
+    if (into !== undefined) {
+      const field = spec.field as CounterField;
       list.forEach((n, id) => {
         const key = names.get(table)![id]!;
-        const o = partial[into].get(key) ?? { recipients: 0, deferrals: 0, failures: 0 };
+        const o = partial[into].get(key) ?? noCounters();
         o[field] += n;
         partial[into].set(key, o);
       });
     }
-    if (LISTED[table] === undefined) continue;
+    if (spec.list === undefined) continue;
     list.forEach((n, id) => (bucketOf(table, id)!.count += n));
   }
   for (const [, relation, parent, child, count] of pairs) {
-    const r = RELATIONS[relation!];
+    const r = RELATIONS_BY_NAME.get(relation!);
     if (r === undefined) throw new CountTablesError(`unknown relation ${JSON.stringify(relation)}`);
     const b = bucketOf(r.parent, Number(parent));
     const name = names.get(r.child)?.[Number(child)];
@@ -160,6 +129,9 @@ export function readCountTables(text: string): CountedWindow {
     into.set(name, (into.get(name) ?? 0) + Number(count));
   }
   // The scanner gives every AUTH id its authenticators map, empty or not.
-  for (const b of partial.auth.values()) b.extra ??= new Map();
+  for (const table of WITH_EXTRA) {
+    const list = TABLES_BY_NAME.get(table)?.list;
+    if (list !== undefined) for (const b of partial[list].values()) b.extra ??= new Map();
+  }
   return { start, late, partial };
 }

@@ -6,24 +6,8 @@
 import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
 import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
 import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
+import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
 import { addForgotten, find, finishHash, forgotten, HASH_START, hashByte, hashBytes, Memory, newMemory, remember } from './join';
-
-export const T_CWD = 0, T_SENDERS = 1, T_AUTH = 2, T_SUBJECTS = 3, T_USERS = 4, T_IPS = 5, T_NAMES = 6;
-/**
- * Per-sender and per-AUTH-id outcome counts, keyed by the same bytes as T_SENDERS and T_AUTH:
- * recipients of their arrivals (`for ...`), deferred recipients (`==`, once per message and
- * recipient) and failed ones (`**`), the last two joined to the arrival by message id (join.ts).
- * Key tables of their own, read like the others (the outcome maps of the result).
- */
-export const T_SENDER_RCPTS = 7, T_SENDER_DEFERRALS = 8, T_SENDER_FAILURES = 9, T_AUTH_RCPTS = 10, T_AUTH_DEFERRALS = 11, T_AUTH_FAILURES = 12;
-const TABLE_COUNT = 13;
-/**
- * Relations. Addresses are split three ways: P_SELF_IPS holds (AUTH id, address) of arrivals
- * whose sender is that AUTH id, P_SENDER_IPS and P_AUTH_IPS those of all others. A sender's
- * addresses are its P_SENDER_IPS plus the P_SELF_IPS of the AUTH id of the same name; an AUTH
- * id's are its P_AUTH_IPS plus its P_SELF_IPS (src/parsers/mainlog-scan.ts adds them up).
- */
-export const P_CWD_SENDERS = 0, P_SENDER_IPS = 1, P_AUTH_IPS = 2, P_AUTH_NAMES = 3, P_SUBJECT_SENDERS = 4, P_USER_SENDERS = 5, P_SELF_IPS = 6;
 
 let tables: usize = 0;
 
@@ -68,9 +52,9 @@ export function init(maxKeys: u32, maxPairs: u32): void {
   if (maxKeys > MAX_KEYS) maxKeys = MAX_KEYS;
   tables = zeroed(TABLE_COUNT << alignof<usize>());
   for (let i = 0; i < TABLE_COUNT; i++) {
-    store<usize>(tables + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(i == T_NAMES ? 1000 : maxKeys, 1024)));
+    store<usize>(tables + (<usize>i << alignof<usize>()), changetype<usize>(newKeyTable(tableMaxKeys(i) != 0 ? tableMaxKeys(i) : maxKeys, 1024)));
   }
-  initRelations(7, maxPairs);
+  initRelations(RELATION_COUNT, maxPairs);
   pendingTime = zeroed(32);
   windowFrom = zeroed(32);
   messages = newMemory();
@@ -612,45 +596,42 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
   }
 }
 
-/** Index of `dropped` in the totals. */
-export const TOTAL_DROPPED = 7;
-
-/** Totals in a fixed order: arrivals, incoming, bounces, local, authenticated, cwd, admin, dropped, authenticated without an id. */
+/** Totals by number (TOT_* of the registry; every other number is `dropped`). */
 export function total(i: i32): f64 {
   switch (i) {
-    case 0: return arrivals;
-    case 1: return incoming;
-    case 2: return bounces;
-    case 3: return localArrivals;
-    case 4: return authArrivals;
-    case 5: return cwdSubmissions;
-    case 6: return adminInvocations;
-    case 8: return authWithoutId;
-    case 9: return outside;
-    case 10: return deferralLines;
-    case 11: return failureLines;
-    case 12: return unjoined;
-    case 13: return forgotten;
+    case TOT_ARRIVALS: return arrivals;
+    case TOT_INCOMING: return incoming;
+    case TOT_BOUNCES: return bounces;
+    case TOT_LOCAL: return localArrivals;
+    case TOT_AUTH: return authArrivals;
+    case TOT_CWD: return cwdSubmissions;
+    case TOT_ADMIN: return adminInvocations;
+    case TOT_AUTH_WITHOUT_ID: return authWithoutId;
+    case TOT_OUTSIDE: return outside;
+    case TOT_DEFERRALS: return deferralLines;
+    case TOT_FAILURES: return failureLines;
+    case TOT_UNJOINED: return unjoined;
+    case TOT_FORGOTTEN: return forgotten;
     default: return dropped;
   }
 }
 
-/** Add to a total (order of `total`). */
+/** Add to a total (numbered as in `total`). */
 export function addTotal(i: i32, value: f64): void {
   switch (i) {
-    case 0: arrivals += value; break;
-    case 1: incoming += value; break;
-    case 2: bounces += value; break;
-    case 3: localArrivals += value; break;
-    case 4: authArrivals += value; break;
-    case 5: cwdSubmissions += value; break;
-    case 6: adminInvocations += value; break;
-    case 8: authWithoutId += value; break;
-    case 9: outside += value; break;
-    case 10: deferralLines += value; break;
-    case 11: failureLines += value; break;
-    case 12: unjoined += value; break;
-    case 13: addForgotten(value); break;
+    case TOT_ARRIVALS: arrivals += value; break;
+    case TOT_INCOMING: incoming += value; break;
+    case TOT_BOUNCES: bounces += value; break;
+    case TOT_LOCAL: localArrivals += value; break;
+    case TOT_AUTH: authArrivals += value; break;
+    case TOT_CWD: cwdSubmissions += value; break;
+    case TOT_ADMIN: adminInvocations += value; break;
+    case TOT_AUTH_WITHOUT_ID: authWithoutId += value; break;
+    case TOT_OUTSIDE: outside += value; break;
+    case TOT_DEFERRALS: deferralLines += value; break;
+    case TOT_FAILURES: failureLines += value; break;
+    case TOT_UNJOINED: unjoined += value; break;
+    case TOT_FORGOTTEN: addForgotten(value); break;
     default: dropped += value;
   }
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Writes src/parsers/wasm/counters.ts, the WebAssembly kernel's numbering of its tables,
+// relations and totals, from the count registry (src/parsers/count-registry.ts) as compiled
+// into dist/ (AssemblyScript cannot import the registry itself). Run by `npm run build` after
+// tsc and before the kernel is compiled; test/parsers/count-registry.test.ts checks that the
+// file in the tree is current.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const repo = join(import.meta.dirname, '..');
+const { assemblyScriptConstants } = await import(join(repo, 'dist', 'parsers', 'count-codegen.js'));
+const out = join(repo, 'src', 'parsers', 'wasm', 'counters.ts');
+const text = assemblyScriptConstants();
+let old = '';
+try {
+  old = readFileSync(out, 'utf8');
+} catch {}
+if (old !== text) writeFileSync(out, text);
