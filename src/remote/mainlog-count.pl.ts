@@ -11,8 +11,9 @@
  *
  * The line rules are the scanner kernel's (src/parsers/wasm/scan.ts), statement for statement:
  * the property test in test/remote/mainlog-count.test.ts holds both to the same tables over
- * generated hostile logs. A new per-sender counter is added in both, in `arrival` (here and in
- * the kernel), and read into the partial in src/remote/count-tables.ts. Deferrals and failures
+ * generated hostile logs. Table, relation and total names and the choice of what to send come
+ * from src/parsers/count-registry.ts (REGISTRY_PERL); a new per-sender counter is declared
+ * there and counted in both, in count_tuples here and in the kernel's arrival(). Deferrals and failures
  * (`outcome`) are joined to their arrival by message id through a bounded memory of two
  * generations, as the kernel's join.ts (which keys by 64-bit hashes where this keys by strings).
  *
@@ -20,10 +21,49 @@
  *   `start\tN`, `late\tN`, `before\tN`, `first\tTS`, `last\tTS`, `total\tNAME\tN`,
  *   `key\tTABLE\tID\tHEX\tCOUNT` (ids per table, in order of first sight),
  *   `pair\tRELATION\tPARENT_ID\tCHILD_ID\tCOUNT`.
- * What emit_tables chooses to send, src/remote/native/mainlog-count.c chooses and prints too: a
- * change to one goes in the other (test/remote/native-count.test.ts compares the two outputs).
+ * What emit_tables chooses to send, src/remote/native/mainlog-count.c chooses and prints too, both
+ * walking the registry (test/remote/native-count.test.ts compares the two outputs).
  * The log is read as bytes and nothing from it is interpreted by a shell.
  */
+
+import { RELATIONS, TABLES, TOTALS, type RelationSpec, type TableSpec, type TotalSpec } from '../parsers/count-registry.js';
+
+/** A perl word list of registry names (checked: they are interpolated into the script). */
+function words(names: readonly string[]): string {
+  for (const n of names) if (!/^[a-z][a-z0-9_]*$/.test(n)) throw new Error(`count registry: name ${JSON.stringify(n)} is not a perl word`);
+  return names.join(' ');
+}
+
+/** A perl hash of registry names to names or numbers. */
+function hash(pairs: [string, string | number][]): string {
+  words(pairs.map(([k]) => k));
+  words(pairs.flatMap(([, v]) => (typeof v === 'string' ? [v] : [])));
+  return pairs.map(([k, v]) => `${k} => ${typeof v === 'string' ? `'${v}'` : String(v)}`).join(', ');
+}
+
+const tables: readonly TableSpec[] = TABLES;
+const relations: readonly RelationSpec[] = RELATIONS;
+const totals: readonly TotalSpec[] = TOTALS;
+
+/**
+ * The registry (src/parsers/count-registry.ts) as perl: table names in the kernel's order, keys
+ * kept at most where not MAXKEYS, the tables ranked into lists (and counters that rank their
+ * keys' owners), subject tables, each counter's owner table, the relations with their parent
+ * and child tables (those that send every child), and the totals sent as `total` lines.
+ */
+export const REGISTRY_PERL = [
+  `my @TABLES = qw(${words(tables.map((t) => t.name))});`,
+  `my %MAX_KEYS = (${hash(tables.flatMap((t) => (t.maxKeys === undefined ? [] : [[t.name, t.maxKeys] as [string, number]])))});`,
+  `my @RANKED = qw(${words(tables.filter((t) => t.list !== undefined || t.ranks).map((t) => t.name))});`,
+  `my %RANKS = (${hash(tables.filter((t) => t.ranks).map((t) => [t.name, 1]))});`,
+  `my %SUBJECTS = (${hash(tables.filter((t) => t.subjects).map((t) => [t.name, 1]))});`,
+  `my %OF = (${hash(tables.flatMap((t) => (t.of === undefined ? [] : [[t.name, t.of] as [string, string]])))});`,
+  `my @RELATIONS = qw(${words(relations.map((r) => r.name))});`,
+  `my %parent = (${hash(relations.map((r) => [r.name, r.parent]))});`,
+  `my %child = (${hash(relations.map((r) => [r.name, r.child]))});`,
+  `my %ALL_CHILDREN = (${hash(relations.filter((r) => r.into === 'extra').map((r) => [r.name, 1]))});`,
+  `my @TOTALS = qw(${words(totals.filter((t) => t.header === undefined).map((t) => t.name))});`,
+].join('\n');
 
 /** What every driver starts with: pragmas and the line rules. */
 export const LINE_RULES = String.raw`
@@ -50,15 +90,14 @@ sub set_limits {
   $nested_limit = $v[2] if defined $v[2] && $v[2] =~ /^[0-9]+$/;
   $half = $v[3] < 2 ? 1 : int($v[3] / 2) if defined $v[3] && $v[3] =~ /^[0-9]+$/;
 }
-# Tables (the kernel's T_*) and relations (P_*, with the self pairs folded in).
-my @TABLES = qw(cwd senders auth subjects users ips names sender_rcpts sender_deferrals sender_failures auth_rcpts auth_deferrals auth_failures);
+# Tables, relations (the self pairs folded in) and totals, as src/parsers/count-registry.ts declares them.
+${REGISTRY_PERL}
 my %tid = map { $TABLES[$_] => $_ } 0 .. $#TABLES;
 my (@ids, @keys, @counts);
 for my $t (0 .. $#TABLES) { $ids[$t] = {}; $keys[$t] = []; $counts[$t] = [] }
-my @RELATIONS = qw(cwd_senders sender_ips auth_ips auth_names subject_senders user_senders);
 my %rid = map { $RELATIONS[$_] => $_ } 0 .. $#RELATIONS;
 my @pairs = map { {} } @RELATIONS;
-my %total = map { $_ => 0 } qw(arrivals incoming bounces local auth auth_without_id cwd admin dropped deferrals failures unjoined forgotten);
+my %total = map { $_ => 0 } @TOTALS;
 my ($before, $first, $last) = (0, '', '');
 my ($pending, $pending_time) = (-1, '');
 
@@ -68,7 +107,7 @@ sub key_id {
   $n //= 1;
   my $id = $ids[$t]{$k};
   if (!defined $id) {
-    if (@{$keys[$t]} >= ($t == $tid{names} ? 1000 : $max_keys)) { $total{dropped} += $n; return -1 }
+    if (@{$keys[$t]} >= ($MAX_KEYS{$TABLES[$t]} // $max_keys)) { $total{dropped} += $n; return -1 }
     $id = scalar @{$keys[$t]};
     $ids[$t]{$k} = $id;
     push @{$keys[$t]}, $k;
@@ -325,8 +364,8 @@ sub outcome {
   $t = "auth_$kind";
   push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
 }
-# One arrival, as the kernel's arrival(). A new per-sender counter goes into its tuple here
-# and into count_tuples (and the kernel's arrival), read into the partial in count-tables.ts.
+# One arrival, as the kernel's arrival(). A new per-sender counter (declared in
+# count-registry.ts) goes into its tuple here and into count_tuples (and the kernel's arrival).
 sub arrival {
   my ($l, $p, $e, $id) = @_;
   my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts) = parse_arrival($l, $p, $e);
@@ -398,7 +437,7 @@ sub count_tuples {
   # Joined outcomes count for senders and AUTH ids that have a key (the kernel joins to the
   # ids an arrival got, -1 when its table was full).
   for my $t (@OUTCOMES) {
-    my $of = $ids[$tid{$t =~ /^sender/ ? 'senders' : 'auth'}];
+    my $of = $ids[$tid{$OF{$t}}];
     for my $k (@{$outcome_order{$t}}) { key_id($tid{$t}, $k, $outcomes{$t}{$k}) if defined $of->{$k} }
   }
   # A cwd= line's arrival counts for it when its sender has a key (as in the kernel, where
@@ -472,25 +511,26 @@ sub rankable {
 sub emit_tables {
   my ($out, $start, $late) = @_;
   count_tuples();
-  my %parent = (cwd_senders => 'cwd', sender_ips => 'senders', auth_ips => 'auth', auth_names => 'auth', subject_senders => 'subjects', user_senders => 'users');
-  my %child = (cwd_senders => 'senders', sender_ips => 'ips', auth_ips => 'ips', auth_names => 'names', subject_senders => 'senders', user_senders => 'senders');
   my @send = map { {} } @TABLES;
   my %kept;
-  for my $name (qw(cwd senders auth subjects users sender_failures)) {
+  for my $name (@RANKED) {
     my $t = $tid{$name};
     my %count = map { $_ => $counts[$t][$_] } 0 .. $#{$keys[$t]};
-    my $ids = rankable([0 .. $#{$keys[$t]}], \%count, $t, $limit, $name eq 'subjects');
+    my $ids = rankable([0 .. $#{$keys[$t]}], \%count, $t, $limit, $SUBJECTS{$name});
     $kept{$name} = { map { $_ => 1 } @$ids };
     $send[$t]{$_} = 1 for @$ids;
   }
-  # Senders that can rank among the most failing are kept too, whatever their volume.
-  for my $id (keys %{$kept{sender_failures}}) {
-    my $s = $ids[$tid{senders}]{$keys[$tid{sender_failures}][$id]};
-    $kept{senders}{$s} = $send[$tid{senders}]{$s} = 1;
+  # Keys that can rank by a counter (the most failing senders) are kept too, whatever their volume.
+  for my $name (grep { $RANKS{$_} } @TABLES) {
+    my $of = $OF{$name};
+    for my $id (keys %{$kept{$name}}) {
+      my $s = $ids[$tid{$of}]{$keys[$tid{$name}][$id]};
+      $kept{$of}{$s} = $send[$tid{$of}]{$s} = 1 if defined $s;
+    }
   }
-  # The outcomes of the kept senders and AUTH ids.
-  for my $name (qw(sender_rcpts sender_deferrals sender_failures auth_rcpts auth_deferrals auth_failures)) {
-    my ($t, $of) = ($tid{$name}, $name =~ /^sender/ ? 'senders' : 'auth');
+  # The counters of the kept keys (of senders and AUTH ids).
+  for my $name (grep { defined $OF{$_} } @TABLES) {
+    my ($t, $of) = ($tid{$name}, $OF{$name});
     for my $id (0 .. $#{$keys[$t]}) { $send[$t]{$id} = 1 if $kept{$of}{$ids[$tid{$of}]{$keys[$t][$id]}} }
   }
   my @pair_lines;
@@ -504,7 +544,7 @@ sub emit_tables {
     }
     for my $pid (keys %children) {
       my $c = $children{$pid};
-      my $ids = $rel eq 'auth_names' || may_merge($keys[$pt][$pid], $rel eq 'subject_senders')
+      my $ids = $ALL_CHILDREN{$rel} || may_merge($keys[$pt][$pid], $SUBJECTS{$parent{$rel}})
         ? [keys %$c] : rankable([keys %$c], $c, $ct, $nested_limit, 0);
       for my $cid (@$ids) {
         push @pair_lines, "pair\t$rel\t$pid\t$cid\t$c->{$cid}\n";
