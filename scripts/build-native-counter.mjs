@@ -4,7 +4,8 @@
 // WebAssembly kernel compiled without SIMD (wasm2c 1.0.32 has no SIMD), translated to C by
 // wasm2c and linked statically with its runtime and zlib, so it runs on any Linux x86_64 host
 // with nothing installed there. Output: dist/native/mainlog-count-linux-x86_64 and its
-// sha256 beside it. Run by `npm run build`; without wasm2c or a C compiler it says so in one
+// sha256 beside it. The driver's tables, relations and totals come from the count registry
+// (src/parsers/count-registry.ts) as a header generated here. Run by `npm run build` (after tsc); without wasm2c or a C compiler it says so in one
 // line and exits 0, and the targets keep being counted by perl.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -52,6 +53,9 @@ try {
   const asc = join(repo, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
   run([process.execPath, asc, 'src/parsers/wasm/mainlog-kernel.ts', '-O3', '--runtime', 'minimal', '--noAssert', '-o', join(work, 'kernel.wasm')], 'asc');
   run(['wasm2c', join(work, 'kernel.wasm'), '-n', 'kernel', '-o', join(work, 'mainlog-kernel.c')], 'wasm2c');
+  // What the driver counts and sends, from the count registry as compiled by tsc (run before this).
+  const { cHeader } = await import(join(repo, 'dist', 'parsers', 'count-codegen.js'));
+  writeFileSync(join(work, 'counters.h'), cHeader());
   mkdirSync(outDir, { recursive: true });
   const tmp = `${out}.tmp`;
   // The build directory's random name must not reach the binary (assert messages): the same

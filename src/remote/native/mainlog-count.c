@@ -45,21 +45,10 @@ static int fd = -1;
 
 static uint8_t *mem(void) { return K.w2c_memory.data; }
 
-/* Tables and relations in the kernel's numbering (src/parsers/mainlog-kernel.ts). */
-enum {
-  T_CWD, T_SENDERS, T_AUTH, T_SUBJECTS, T_USERS, T_IPS, T_NAMES,
-  T_SENDER_RCPTS, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_AUTH_RCPTS, T_AUTH_DEFERRALS, T_AUTH_FAILURES, TABLES
-};
-static const char *TABLE_NAMES[TABLES] = {
-  "cwd", "senders", "auth", "subjects", "users", "ips", "names",
-  "sender_rcpts", "sender_deferrals", "sender_failures", "auth_rcpts", "auth_deferrals", "auth_failures",
-};
-enum { P_CWD_SENDERS, P_SENDER_IPS, P_AUTH_IPS, P_AUTH_NAMES, P_SUBJECT_SENDERS, P_USER_SENDERS, P_SELF_IPS, RELATIONS };
-/* Order of the kernel's total(i). */
-enum {
-  TOT_ARRIVALS, TOT_INCOMING, TOT_BOUNCES, TOT_LOCAL, TOT_AUTH, TOT_CWD, TOT_ADMIN, TOT_DROPPED, TOT_AUTH_WITHOUT_ID, TOT_OUTSIDE,
-  TOT_DEFERRALS, TOT_FAILURES, TOT_UNJOINED, TOT_FORGOTTEN
-};
+/* Tables, relations and totals in the kernel's numbering, and what each is for: generated from
+ * src/parsers/count-registry.ts when this is built (scripts/build-native-counter.mjs), so the
+ * choice of what to send below walks the registry and names nothing itself. */
+#include "counters.h"
 
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 
@@ -452,15 +441,24 @@ static void emit_relation(const char *name, int parent_t, int child_t, const Pai
   free(keep);
 }
 
+/* Marks the parents of `into` (allocated on first use, `n` of them) that `marks` marks. */
+static void want(uint8_t **into, u32 *size, u32 n, const uint8_t *marks) {
+  if (*into == NULL) {
+    *into = calloc((size_t)n + 1, 1);
+    *size = n;
+  }
+  for (u32 i = 0; i < n; i++) if (marks[i]) (*into)[i] = 1;
+}
+
 static void emit_tables(uint64_t start, double late) {
   for (int t = 0; t < TABLES; t++) {
     table_size[t] = Z_kernelZ_tableSize(&K, (u32)t);
     send[t] = calloc((size_t)table_size[t] + 1, 1);
     kept[t] = calloc((size_t)table_size[t] + 1, 1);
   }
-  static const int ranked[] = { T_CWD, T_SENDERS, T_AUTH, T_SUBJECTS, T_USERS, T_SENDER_FAILURES };
-  for (size_t r = 0; r < sizeof ranked / sizeof ranked[0]; r++) {
-    int t = ranked[r];
+  /* Keys that can reach a list. */
+  for (int t = 0; t < TABLES; t++) {
+    if (!TABLE_SPECS[t].ranked) continue;
     u32 n = table_size[t];
     u32 *ids = malloc(((size_t)n + 1) * sizeof(u32));
     double *counts = malloc(((size_t)n + 1) * sizeof(double));
@@ -468,77 +466,83 @@ static void emit_tables(uint64_t start, double late) {
       ids[id] = id;
       counts[id] = key_count(t, id);
     }
-    rankable(ids, counts, n, t, limit, t == T_SUBJECTS, kept[t]);
+    rankable(ids, counts, n, t, limit, TABLE_SPECS[t].subjects, kept[t]);
     memcpy(send[t], kept[t], n);
     free(ids);
     free(counts);
   }
-  /* Senders that can rank among the most failing are kept too, whatever their volume. */
-  for (u32 id = 0; id < table_size[T_SENDER_FAILURES]; id++) {
-    if (!kept[T_SENDER_FAILURES][id]) continue;
-    int32_t s = (int32_t)Z_kernelZ_findKeyOf(&K, T_SENDERS, T_SENDER_FAILURES, id);
-    if (s >= 0) kept[T_SENDERS][s] = send[T_SENDERS][s] = 1;
+  /* Keys that can rank by a counter (the most failing senders) are kept too, whatever their volume. */
+  for (int t = 0; t < TABLES; t++) {
+    int of = TABLE_SPECS[t].of;
+    if (!TABLE_SPECS[t].ranks || of < 0) continue;
+    for (u32 id = 0; id < table_size[t]; id++) {
+      if (!kept[t][id]) continue;
+      int32_t s = (int32_t)Z_kernelZ_findKeyOf(&K, (u32)of, (u32)t, id);
+      if (s >= 0) kept[of][s] = send[of][s] = 1;
+    }
   }
-  /* The outcomes of the kept senders and AUTH ids. */
-  for (int t = T_SENDER_RCPTS; t <= T_AUTH_FAILURES; t++) {
-    int of = t <= T_SENDER_FAILURES ? T_SENDERS : T_AUTH;
+  /* The counters of the kept keys (of senders and AUTH ids). */
+  for (int t = 0; t < TABLES; t++) {
+    int of = TABLE_SPECS[t].of;
+    if (of < 0) continue;
     for (u32 id = 0; id < table_size[t]; id++) {
       int32_t k = (int32_t)Z_kernelZ_findKeyOf(&K, (u32)of, (u32)t, id);
       if (k >= 0 && kept[of][k]) send[t][id] = 1;
     }
   }
 
-  /* A sender's addresses are its sender_ips plus the self pairs of the AUTH id of its name; an
-   * AUTH id's are its auth_ips plus its self pairs (see PAIRS in mainlog-kernel.ts). */
-  u32 senders = table_size[T_SENDERS], auths = table_size[T_AUTH];
-  int32_t *auth_of_sender = malloc(((size_t)senders + 1) * sizeof(int32_t));
-  uint8_t *self_kept = calloc((size_t)auths + 1, 1);
-  for (u32 s = 0; s < senders; s++) {
-    auth_of_sender[s] = -1;
-    if (!kept[T_SENDERS][s]) continue;
-    auth_of_sender[s] = (int32_t)Z_kernelZ_findKeyOf(&K, T_AUTH, T_SENDERS, s);
-    if (auth_of_sender[s] >= 0) self_kept[auth_of_sender[s]] = 1;
+  /* The kernel relations each relation sent reads: its own, plus one whose parent is the key of
+   * the same bytes in another table (a sender's addresses are its sender_ips plus the self pairs
+   * of the AUTH id of its name). Each kernel relation is gathered once, for all parents wanted. */
+  uint8_t *wanted[KERNEL_RELATIONS] = { 0 };
+  u32 wanted_size[KERNEL_RELATIONS] = { 0 };
+  int32_t *via[WIRE_RELATIONS] = { 0 };
+  for (int w = 0; w < WIRE_RELATIONS; w++) {
+    const RelationSpec *r = &RELATION_SPECS[w];
+    want(&wanted[r->relation], &wanted_size[r->relation], table_size[r->parent], kept[r->parent]);
+    if (r->plus < 0) continue;
+    if (r->via == r->parent) {
+      want(&wanted[r->plus], &wanted_size[r->plus], table_size[r->via], kept[r->parent]);
+      continue;
+    }
+    u32 n = table_size[r->parent];
+    uint8_t *marks = calloc((size_t)table_size[r->via] + 1, 1);
+    via[w] = malloc(((size_t)n + 1) * sizeof(int32_t));
+    for (u32 p = 0; p < n; p++) {
+      via[w][p] = -1;
+      if (!kept[r->parent][p]) continue;
+      via[w][p] = (int32_t)Z_kernelZ_findKeyOf(&K, (u32)r->via, (u32)r->parent, p);
+      if (via[w][p] >= 0) marks[via[w][p]] = 1;
+    }
+    want(&wanted[r->plus], &wanted_size[r->plus], table_size[r->via], marks);
+    free(marks);
   }
-  for (u32 a = 0; a < auths; a++) if (kept[T_AUTH][a]) self_kept[a] = 1;
+  Pairs gathered[KERNEL_RELATIONS];
+  for (int k = 0; k < KERNEL_RELATIONS; k++) if (wanted[k] != NULL) gathered[k] = gather(k, wanted_size[k], wanted[k]);
 
-  Pairs self_ips = gather(P_SELF_IPS, auths, self_kept);
-  Pairs cwd_senders = gather(P_CWD_SENDERS, table_size[T_CWD], kept[T_CWD]);
-  Pairs sender_ips = gather(P_SENDER_IPS, senders, kept[T_SENDERS]);
-  Pairs auth_ips = gather(P_AUTH_IPS, auths, kept[T_AUTH]);
-  Pairs auth_names = gather(P_AUTH_NAMES, auths, kept[T_AUTH]);
-  Pairs subject_senders = gather(P_SUBJECT_SENDERS, table_size[T_SUBJECTS], kept[T_SUBJECTS]);
-  Pairs user_senders = gather(P_USER_SENDERS, table_size[T_USERS], kept[T_USERS]);
-
-  /* Pairs dropped at the cap, as MainlogScanner's partial adds them (the self pairs twice:
-   * missing from both lists). */
+  /* Pairs dropped at the cap, as MainlogScanner's partial adds them: once per relation sent
+   * that reads them (the self pairs twice: missing from both lists). */
   double dropped = Z_kernelZ_total(&K, TOT_DROPPED);
-  for (int r = 0; r < RELATIONS; r++) dropped += Z_kernelZ_pairDropped(&K, (u32)r);
-  dropped += Z_kernelZ_pairDropped(&K, P_SELF_IPS);
+  for (int w = 0; w < WIRE_RELATIONS; w++) {
+    dropped += Z_kernelZ_pairDropped(&K, (u32)RELATION_SPECS[w].relation);
+    if (RELATION_SPECS[w].plus >= 0) dropped += Z_kernelZ_pairDropped(&K, (u32)RELATION_SPECS[w].plus);
+  }
 
-  put("start\t%llu\nlate\t%.0f\nbefore\t%.0f\nfirst\t%s\nlast\t%s\n", (unsigned long long)start, late,
-      Z_kernelZ_total(&K, TOT_OUTSIDE), first_time, last_time);
+  put("start\t%llu\nlate\t%.0f\nfirst\t%s\nlast\t%s\n", (unsigned long long)start, late, first_time, last_time);
+  for (int i = 0; i < TOTALS; i++) if (TOTAL_HEADERS[i] != NULL) put("%s\t%.0f\n", TOTAL_HEADERS[i], Z_kernelZ_total(&K, (u32)i));
   /* In the perl counter's order (sorted names). */
-  put("total\tadmin\t%.0f\n", Z_kernelZ_total(&K, TOT_ADMIN));
-  put("total\tarrivals\t%.0f\n", Z_kernelZ_total(&K, TOT_ARRIVALS));
-  put("total\tauth\t%.0f\n", Z_kernelZ_total(&K, TOT_AUTH));
-  put("total\tauth_without_id\t%.0f\n", Z_kernelZ_total(&K, TOT_AUTH_WITHOUT_ID));
-  put("total\tbounces\t%.0f\n", Z_kernelZ_total(&K, TOT_BOUNCES));
-  put("total\tcwd\t%.0f\n", Z_kernelZ_total(&K, TOT_CWD));
-  put("total\tdeferrals\t%.0f\n", Z_kernelZ_total(&K, TOT_DEFERRALS));
-  put("total\tdropped\t%.0f\n", dropped);
-  put("total\tfailures\t%.0f\n", Z_kernelZ_total(&K, TOT_FAILURES));
-  put("total\tforgotten\t%.0f\n", Z_kernelZ_total(&K, TOT_FORGOTTEN));
-  put("total\tincoming\t%.0f\n", Z_kernelZ_total(&K, TOT_INCOMING));
-  put("total\tlocal\t%.0f\n", Z_kernelZ_total(&K, TOT_LOCAL));
-  put("total\tunjoined\t%.0f\n", Z_kernelZ_total(&K, TOT_UNJOINED));
+  for (int k = 0; TOTAL_ORDER[k] >= 0; k++) {
+    int i = TOTAL_ORDER[k];
+    put("total\t%s\t%.0f\n", TOTAL_NAMES[i], i == TOT_DROPPED ? dropped : Z_kernelZ_total(&K, (u32)i));
+  }
 
   /* Pairs before keys: a pair marks the child keys to send, and the reader takes any order. */
-  emit_relation("cwd_senders", T_CWD, T_SENDERS, &cwd_senders, NULL, NULL, 0, 0);
-  emit_relation("sender_ips", T_SENDERS, T_IPS, &sender_ips, &self_ips, auth_of_sender, 0, 0);
-  emit_relation("auth_ips", T_AUTH, T_IPS, &auth_ips, &self_ips, NULL, 0, 0);
-  emit_relation("auth_names", T_AUTH, T_NAMES, &auth_names, NULL, NULL, 1, 0);
-  emit_relation("subject_senders", T_SUBJECTS, T_SENDERS, &subject_senders, NULL, NULL, 0, 1);
-  emit_relation("user_senders", T_USERS, T_SENDERS, &user_senders, NULL, NULL, 0, 0);
+  for (int w = 0; w < WIRE_RELATIONS; w++) {
+    const RelationSpec *r = &RELATION_SPECS[w];
+    emit_relation(r->name, r->parent, r->child, &gathered[r->relation], r->plus < 0 ? NULL : &gathered[r->plus], via[w],
+                  r->all_children, TABLE_SPECS[r->parent].subjects);
+    free(via[w]);
+  }
 
   for (int t = 0; t < TABLES; t++) {
     for (u32 id = 0; id < table_size[t]; id++) {
@@ -546,7 +550,7 @@ static void emit_tables(uint64_t start, double late) {
       u32 len;
       const uint8_t *k = key_bytes(t, id, &len);
       char head[64];
-      int hn = snprintf(head, sizeof head, "key\t%s\t%u\t", TABLE_NAMES[t], id);
+      int hn = snprintf(head, sizeof head, "key\t%s\t%u\t", TABLE_SPECS[t].name, id);
       char *hex = malloc((size_t)len * 2 + 1);
       static const char digits[] = "0123456789abcdef";
       for (u32 i = 0; i < len; i++) {
@@ -561,13 +565,11 @@ static void emit_tables(uint64_t start, double late) {
       put("\t%.0f\n", key_count(t, id));
     }
   }
-  free_pairs(&self_ips);
-  free_pairs(&cwd_senders);
-  free_pairs(&sender_ips);
-  free_pairs(&auth_ips);
-  free_pairs(&auth_names);
-  free_pairs(&subject_senders);
-  free_pairs(&user_senders);
+  for (int k = 0; k < KERNEL_RELATIONS; k++) {
+    if (wanted[k] == NULL) continue;
+    free_pairs(&gathered[k]);
+    free(wanted[k]);
+  }
 }
 
 int main(int argc, char **argv) {
