@@ -5,7 +5,7 @@
  * SSH) differ only in how a source reads; what is read, when, and what a failure means is here.
  *
  * A new kind of evidence is one more method of EvidenceSource and one more step below; a new
- * per-sender counter of the main log goes in the scanners (see src/remote/mainlog-count.pl.ts),
+ * per-sender counter of the main log is declared in src/parsers/count-registry.ts (its recipe),
  * which every source's main-log scan shares.
  */
 import { isDomainName, isRequestPath } from '../parsers/access-log.js';

@@ -3,6 +3,7 @@
  * (src/parsers/wasm/mainlog-kernel.ts, built without SIMD and translated to C by wasm2c) driven
  * the way src/investigate/mainlog-file.ts drives it locally, printing the tables that the perl
  * counter prints (src/remote/mainlog-count.pl.ts), so src/remote/count-tables.ts reads both.
+ * What it counts and sends is declared in src/parsers/count-registry.ts (counters.h, generated).
  * Built by scripts/build-native-counter.mjs into one static binary: nothing is installed on
  * the target, and the host's perl stays the fallback.
  *
@@ -248,7 +249,7 @@ static double read_range(uint64_t start, uint64_t end, int what) {
 }
 
 /* ------------------------------------------------------------------------------------------
- * Choosing what to send (emit_tables in src/remote/mainlog-count.pl.ts) */
+ * Choosing what to send (emit_tables in src/remote/mainlog-count.pl.ts), by the registry's specs */
 
 static gzFile out;
 
