@@ -54,7 +54,8 @@ export interface AuthFinding extends Counters {
  * deferred at least once (`==`, counted once per message and recipient however often retried).
  * `failures`: recipients that failed for good (`**`, logged once each). Both are joined to the
  * arrival by message id, so only messages that arrived in the window count (see
- * totals.unjoined_outcomes); `failures / recipients` is the failure rate.
+ * totals.unjoined_outcomes); `failures / recipients` is the failure rate. These are counters
+ * of count-registry.ts; findings and the partial carry `Counters`, every counter it declares.
  */
 export interface Outcomes {
   recipients: number;
