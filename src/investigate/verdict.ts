@@ -270,6 +270,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   // A mailbox whose mail mostly fails, however little it sent: if it logged in as itself, its
   // sessions say who sent it.
   for (const f of inputs.mainlog?.failing_senders ?? []) if (f.sender.includes('@') && !isServiceLogin(f.sender) && failsMostly(outcomeOf(f))) auth.add(f.sender);
+  // A login whose mail mostly fails, whatever its envelope senders (forged ones fail a few each).
+  for (const f of inputs.mainlog?.failing_auth ?? []) if (f.id !== '' && !isServiceLogin(f.id) && failsMostly(outcomeOf(f))) auth.add(f.id);
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t))) senders.add(s.sender);
@@ -599,6 +601,14 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (act === undefined || act.total === 0) continue;
     seenAuth.add(f.sender);
     authCandidates.push({ id: f.sender, sent: f.count, queued: queued(f.sender), ips: [], authenticators: [], outcomes });
+  }
+  // Logins among those whose mail fails most that did not rank by volume: the same rule as a
+  // sender's, its sessions (read as a lead) tell the owner's addresses from the attacker's.
+  for (const f of ml?.failing_auth ?? []) {
+    const outcomes = outcomeOf(f);
+    if (seenAuth.has(f.id) || f.id === '' || isServiceLogin(f.id) || !failsMostly(outcomes)) continue;
+    seenAuth.add(f.id);
+    authCandidates.push({ id: f.id, sent: f.count, queued: queued(f.id), ips: [], authenticators: [], outcomes });
   }
   for (const a of spool?.auth_ids ?? []) {
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
