@@ -354,6 +354,11 @@ function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null 
 /** The hour key `YYYY-MM-DD HH` as ISO, its start. */
 const hourIso = (hour: string): string => `${hour.replace(' ', 'T')}:00:00`;
 
+/** The hour key of the hour before. */
+function hourBefore(hour: string): string {
+  return hourOf(new Date(Date.parse(`${hourIso(hour)}Z`) - HOUR_MS).toISOString().replace('T', ' '));
+}
+
 /** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
 const MANY_STRANGERS = 10;
 
@@ -578,7 +583,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const spoolAuth = new Map((spool?.auth_ids ?? []).map((a) => [a.id, a]));
   const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
-  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes }[] = [];
+  /** `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below). */
+  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes; byFlood?: boolean }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
     // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
@@ -589,8 +595,9 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
     const wide = a.count >= lowVolumeMinimum(windowMin) && wideReach(activity?.auth.get(a.id), windowMin);
     const outcomes = outcomeOf(a);
+    const other = a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes);
     const flood = (peakHourlyRecipients(activity?.auth.get(a.id))?.count ?? 0) >= t.unique_recipients_per_hour;
-    if (a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes) || flood) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes });
+    if (other || flood) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other });
   }
   // Mailboxes among the senders whose mail fails most, too few messages to rank among the AUTH
   // ids: one that logged in as itself (its sessions were read) is a candidate like the others.
@@ -697,9 +704,19 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const dripping = strangers >= MANY_STRANGERS;
     const wide = wideReach(act, windowMin) && strangers > 0;
     // cPanel's own measure: as many distinct recipients in one hour as its outbound spam check
-    // holds a mailbox for, sent from addresses that are not the owner's.
+    // holds a mailbox for, sent in that hour from an address new to the mailbox (first used in
+    // that hour or the one before) that read its mail twice at most (a password check). The
+    // burst rule calls any address that bursts an attacker; a customer's own newsletter from the
+    // office it has long used and read mail from is not one.
     const peakRcpts = peakHourlyRecipients(act);
-    const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour && strangers > 0;
+    const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour && classified.some((r) => {
+      const u = act?.ips.get(r.ip);
+      return r.cls === 'attacker' && u?.hours?.has(peakRcpts.hour) === true && hourOf(u.first) >= hourBefore(peakRcpts.hour) && (readers?.get(r.ip)?.count ?? 0) <= 2;
+    });
+    if (c.byFlood === true && !flood && campaign === undefined) {
+      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, up to ${peakRcpts?.count ?? 0} distinct recipients in one hour, from addresses it used before or reads its mail from: not acted on`, count: c.sent });
+      continue;
+    }
     // Most of the window's volume came from addresses new in the window that never read its mail.
     const strangerMail = classified.filter((r) => r.cls === 'attacker').reduce((n, r) => n + (act?.ips.get(r.ip)?.count ?? 0), 0);
     const slowDrip = dripFrom !== null && strangers >= 2 && strangerMail * 2 >= c.sent;
