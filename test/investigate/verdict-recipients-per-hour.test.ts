@@ -114,3 +114,21 @@ describe('investigate --json: distinct recipients per hour', () => {
     expect(v.ips).toEqual([]);
   });
 });
+
+describe('investigate --json: distinct recipients per hour of a script', () => {
+  it('a directory submitting 60 messages to 600 distinct recipients in one hour, under the window minimum, is named with its sender', async () => {
+    const logs = new SmallLogs();
+    const dir = '/home/shop/public_html/wp-content/uploads/2026';
+    for (let i = 0; i < 60; i++) {
+      const rcpts = Array.from({ length: 10 }, (_, k) => `s${i}-${k}@prospects.test`);
+      logs.local(T0 + 15 * HOUR + i * 55, { cwd: dir, sender: 'shop@host.shop.test', user: 'shop', subject: 'Your parcel', rcpts });
+    }
+    const v = await verdictOf(logs);
+    expect(v.directories.map((d) => d.path)).toEqual([dir]);
+    expect(v.senders).toEqual(['shop@host.shop.test']);
+    // Raised over the peak, nothing is named.
+    const raised = await verdictOf(logs, ['--unique-recipients-per-hour', '601']);
+    expect(raised.directories).toEqual([]);
+    expect(raised.senders).toEqual([]);
+  });
+});
