@@ -70,6 +70,11 @@ export interface VerdictInputs {
   server_ips?: string[];
   proxies?: ProxyRanges;
   allow?: AllowList;
+  /**
+   * Mailbox (lower-cased) → distinct recipients per hour that flag it, where its cPanel account
+   * overrides the server's (EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD in its cpuser file).
+   */
+  recipient_thresholds?: Record<string, number>;
 }
 
 /** The account owning a path under one of the home roots, or null (system paths, /root). */
@@ -581,6 +586,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
 
   // Mailboxes and cPanel accounts: AUTH ids over the threshold in the window, or with that much queued.
   const spoolAuth = new Map((spool?.auth_ids ?? []).map((a) => [a.id, a]));
+  // A mailbox's distinct recipients per hour threshold: its cPanel account's own when it has one.
+  const floodLimit = (id: string): number => inputs.recipient_thresholds?.[id.toLowerCase()] ?? t.unique_recipients_per_hour;
   const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
   /** `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below). */
@@ -596,7 +603,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const wide = a.count >= lowVolumeMinimum(windowMin) && wideReach(activity?.auth.get(a.id), windowMin);
     const outcomes = outcomeOf(a);
     const other = a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes);
-    const flood = (peakHourlyRecipients(activity?.auth.get(a.id))?.count ?? 0) >= t.unique_recipients_per_hour;
+    const flood = (peakHourlyRecipients(activity?.auth.get(a.id))?.count ?? 0) >= floodLimit(a.id);
     if (other || flood) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other });
   }
   // Mailboxes among the senders whose mail fails most, too few messages to rank among the AUTH
@@ -709,7 +716,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // burst rule calls any address that bursts an attacker; a customer's own newsletter from the
     // office it has long used and read mail from is not one.
     const peakRcpts = peakHourlyRecipients(act);
-    const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour && classified.some((r) => {
+    const limit = floodLimit(c.id);
+    const flood = peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
       const u = act?.ips.get(r.ip);
       return r.cls === 'attacker' && u?.hours?.has(peakRcpts.hour) === true && hourOf(u.first) >= hourBefore(peakRcpts.hour) && (readers?.get(r.ip)?.count ?? 0) <= 2;
     });
@@ -731,7 +739,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
-    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${t.unique_recipients_per_hour} (cPanel's outbound spam threshold), from addresses that never read its mail`);
+    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), from addresses that never read its mail`);
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,8 @@ import { HOUR, SmallLogs, T0 } from '../investigate/small-logs.js';
  * The shipped playbook's dry-run for the classes found by distinct recipients per hour and by a
  * login's failures: a mailbox sending 600 distinct recipients in one hour, a login sending with
  * forged envelope senders to a harvested list, and next to them a customer's newsletter of 600
- * distinct recipients in an hour from its office, which must stay untouched.
+ * distinct recipients in an hour from its office, which must stay untouched. A fourth mailbox
+ * peaks at 400 in an hour: under cPanel's default, over its account's own threshold (300).
  */
 interface PlanStep {
   step: string;
@@ -24,9 +25,11 @@ interface PlanStep {
 const FLOOD = 'lea@print.test';
 const FORGED = 'max@farm.test';
 const NEWS = 'news@bakery.test';
+const OWN_LIMIT = 'ola@shop.test';
+const OWN_LIMIT_BOT = '45.33.96.1';
 const FLOOD_BOTS = ['45.33.80.1', '45.33.81.1', '45.33.82.1'];
 const FORGED_BOTS = ['45.33.93.1', '45.33.94.1'];
-const OFFICES = { [FLOOD]: '198.51.100.71', [FORGED]: '198.51.100.72', [NEWS]: '198.51.100.73' };
+const OFFICES = { [FLOOD]: '198.51.100.71', [FORGED]: '198.51.100.72', [NEWS]: '198.51.100.73', [OWN_LIMIT]: '198.51.100.74' };
 
 function incidentLogs(): SmallLogs {
   const logs = new SmallLogs();
@@ -46,6 +49,13 @@ function incidentLogs(): SmallLogs {
       const id = logs.smtp(t, { sender: mailbox, ip: ips[i % ips.length]!, authId: mailbox, subject: mailbox === NEWS ? 'Bakery news' : 'Your invoice', rcpts, helo: mailbox === NEWS ? 'OFFICE-PC' : 'User' });
       for (const r of rcpts) logs.outcome(t + 1, id, '=>', r);
     }
+  }
+  // Ola's: 400 distinct recipients in one hour, 150 more the hour after (550 in the window).
+  for (let i = 0; i < 55; i++) {
+    const t = T0 + 19 * HOUR + (i < 40 ? i * 80 : 3600 + (i - 40) * 200);
+    const rcpts = Array.from({ length: 10 }, (_, k) => `o${i}-${k}@shop-list.test`);
+    const id = logs.smtp(t, { sender: OWN_LIMIT, ip: OWN_LIMIT_BOT, authId: OWN_LIMIT, subject: 'Document shared with you', rcpts, helo: 'User' });
+    for (const r of rcpts) logs.outcome(t + 1, id, '=>', r);
   }
   // Max's login with a new forged sender every message: three of four recipients do not exist.
   for (let i = 0; i < 30; i++) {
@@ -70,8 +80,11 @@ describe('spam-incident dry-run: distinct recipients per hour and a failing logi
         { user: 'printco', uid: 1201, domains: ['print.test'], mailboxes: [{ address: FLOOD, password: 'Old-pass-123-xyz' }] },
         { user: 'farmco', uid: 1202, domains: ['farm.test'], mailboxes: [{ address: FORGED, password: 'Old-pass-123-xyz' }] },
         { user: 'bakeryco', uid: 1203, domains: ['bakery.test'], mailboxes: [{ address: NEWS, password: 'Old-pass-123-xyz' }] },
+        { user: 'shopco', uid: 1204, domains: ['shop.test'], mailboxes: [{ address: OWN_LIMIT, password: 'Old-pass-123-xyz' }] },
       ],
     });
+    // cPanel's per-account override of the outbound spam threshold, in its cpuser file.
+    appendFileSync(join(info.layout.cpanelUsersDir, 'shopco'), 'EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD=300\n');
     const files = incidentLogs().write(base);
     copyFileSync(files.mainlog, info.mainlog);
     const maillog = join(root, 'var/log/maillog');
@@ -97,13 +110,13 @@ describe('spam-incident dry-run: distinct recipients per hour and a failing logi
 
   const steps = (id: string): PlanStep[] => plan.filter((s) => s.step === id);
 
-  it('resets both compromised mailboxes, never the newsletter\'s', () => {
-    expect(steps('reset_password').map((s) => s.params['email'])).toEqual([FLOOD, FORGED]);
+  it('resets the compromised mailboxes, never the newsletter\'s; ola\'s for its account\'s own threshold', () => {
+    expect(steps('reset_password').map((s) => s.params['email'])).toEqual([FLOOD, OWN_LIMIT, FORGED]);
   });
 
   it('purges their queued mail by login (the forged senders too), and none of the newsletter\'s', () => {
-    expect(steps('purge_auth').map((s) => s.params['auth_id'])).toEqual([FLOOD, FORGED]);
-    expect(steps('purge_auth')[1]!.summary).toMatch(/remove 3 of 12 queued messages from auth id max@farm\.test/);
+    expect(steps('purge_auth').map((s) => s.params['auth_id'])).toEqual([FLOOD, OWN_LIMIT, FORGED]);
+    expect(steps('purge_auth')[2]!.summary).toMatch(/remove 3 of 12 queued messages from auth id max@farm\.test/);
     expect(steps('purge').map((s) => s.params['sender'])).not.toContain(NEWS);
     const removed = plan.flatMap((s) => s.commands.filter((c) => c.includes('-Mrm')).flatMap((c) => c.slice(2)));
     expect(new Set(removed).size).toBe(4 + 3);
@@ -111,12 +124,12 @@ describe('spam-incident dry-run: distinct recipients per hour and a failing logi
 
   it('blocks both botnets and no office', () => {
     const blocked = steps('block').map((s) => s.params['ip'] as string).sort();
-    expect(blocked).toEqual([...FLOOD_BOTS, ...FORGED_BOTS].sort());
+    expect(blocked).toEqual([...FLOOD_BOTS, ...FORGED_BOTS, OWN_LIMIT_BOT].sort());
   });
 
-  it('the gate says why: the peak hour of distinct recipients and the failures', () => {
+  it('the gate names every source, never the newsletter', () => {
     const gate = steps('gate')[0]!.params['message'] as string;
-    for (const who of [FLOOD, FORGED]) expect(gate).toContain(who);
+    for (const who of [FLOOD, FORGED, OWN_LIMIT]) expect(gate).toContain(who);
     expect(gate).not.toContain(NEWS);
   });
 });
