@@ -52,7 +52,7 @@ describe('investigate --json: distinct recipients per hour', () => {
     expect(v.sources.map((s) => s.id)).toEqual(['lea@print.test']);
     const s = v.sources[0]!;
     expect(s.counts).toMatchObject({ sent: 65, peak_unique_recipients_per_hour: 600, peak_unique_recipients_hour: '2026-12-06T20:00:00' });
-    expect(s.reasons[0]).toBe("600 distinct recipients in one hour (2026-12-06T20:00:00), at or over 500 (cPanel's outbound spam threshold), from addresses that never read its mail");
+    expect(s.reasons[0]).toBe("600 distinct recipients in one hour (2026-12-06T20:00:00), at or over 500 (cPanel's outbound spam threshold), sent that hour from addresses new to it that did not read its mail (a login or two at most)");
     expect([...v.ips].sort()).toEqual(bots);
     expect(v.not_blocked.map((n) => n.ip)).toContain(office);
     expect(v.auth_ids).toEqual(['lea@print.test']);
