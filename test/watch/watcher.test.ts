@@ -200,8 +200,8 @@ describe('the shipped rules', () => {
       firstSeen: iso(0),
       trippedAt: iso(49),
     });
-    // The address of the line that tripped it (the 8th message came from the second address).
-    expect(t.inputs).toMatchObject({ auth_id: 'alice@example.test', sender: 'alice@example.test', ip: '198.51.100.23' });
+    // Both addresses that sent as it in the window, not just the tripping line's.
+    expect(t.inputs).toMatchObject({ auth_id: 'alice@example.test', sender: 'alice@example.test', ips: '198.51.100.23,203.0.113.7' });
     expect(t.evidence.at(-1)).toBe(lines[7]);
   });
 
