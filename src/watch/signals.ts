@@ -200,7 +200,8 @@ export class SignalReader {
     if (account !== null) keys.push(['account', account]);
     if (directory !== null) keys.push(['directory', directory]);
     if (inputs.ip !== undefined && authId !== null) keys.push(['client_ip', inputs.ip]);
-    const ctx: LineContext = { time, line, inputs, ...(ip !== null ? { ip } : {}) };
+    // One shape for every arrival's context (no spread): this runs for every `<=` line.
+    const ctx: LineContext = { time, line, inputs, ip: ip ?? undefined };
     const own = a.interfaceIp !== null ? normalIp(a.interfaceIp) : null;
     if (own !== null) this.#observer?.server(own);
     for (const [kind, key] of keys) {
