@@ -14,13 +14,15 @@ export interface FixedAddressContext {
   /** This server's addresses (interfaces, `I=` in the main log), normalised. */
   server: ReadonlySet<string>;
   proxies: ProxyRanges;
-  allow: AddressSet;
+  allow: Pick<AddressSet, 'has'>;
+  /** Why an address of `server` is the server's (where it was learnt), when the caller knows. */
+  serverReason?: (ip: string) => string;
 }
 
 /** The class `ip` (normalised) has whatever its history, with the reason; null when its history decides. */
 export function fixedAddressClass(ip: string, ctx: FixedAddressContext): { cls: FixedAddressClass; reason: string } | null {
-  if (ctx.server.has(ip)) return { cls: 'server', reason: "this server's own address" };
-  if (ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server' };
+  if (ctx.server.has(ip)) return { cls: 'server', reason: ctx.serverReason?.(ip) ?? "this server's own address" };
+  if (ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
   if (!isPublicIp(ip)) return { cls: 'private', reason: 'private or reserved address, not routable from outside' };
   const proxy = proxyReason(ctx.proxies, ip);
   if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };

@@ -15,7 +15,8 @@ import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
 import { hourOf } from './activity.js';
 import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
-import { clientOfChain, proxyRanges, proxyReason, type ProxyRanges } from './proxies.js';
+import { clientOfChain, proxyRanges, type ProxyRanges } from './proxies.js';
+import { fixedAddressClass } from './address-class.js';
 import type { SpoolScanResult } from './spool.js';
 
 export interface Thresholds {
@@ -453,15 +454,13 @@ function classifier(inputs: VerdictInputs): Classifier {
     }
     return domains.size >= 2 ? out : [];
   };
+  const serverReason = (ip: string): string =>
+    `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log or Dovecot lip='})`;
   return {
     customer: (ip, domain) => colleagueReadingFrom(ip, `@${domain}`, new Set()),
     classify(ip, owner) {
-      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log or Dovecot lip='})` };
-      if (ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
-      if (!isPublicIp(ip)) return { cls: 'private', reason: 'private or reserved address, not routable from outside' };
-      const proxy = proxyReason(proxies, ip);
-      if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };
-      if (allowIps.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
+      const fixed = fixedAddressClass(ip, { server, proxies, allow: allowIps, serverReason });
+      if (fixed !== null) return fixed;
       // The customer's own place (its office): other people of the same domain, not flagged,
       // read their mail from it. A burst from there is the customer's bulk mail (a newsletter)
       // or an infected office computer, not a stolen password used from elsewhere.
