@@ -3,12 +3,13 @@
  * audit log, so Ansible and plain OpenSSH can be made to run exactly the same work.
  *
  * The audit log records every command an action runs (`command.result`, with the argv as sent
- * and the sha256 of its stdin). Stdin here is one of runbook's perl scanners, found by that
+ * and the sha256 of its stdin). Stdin here is one of runbook's perl scanners or its native counter, found by that
  * digest. Reads that were not run again while planning (`reusedFrom`) are left out.
  */
 /// <reference types="vite/client" />
 import { createHash } from 'node:crypto';
 import type { AuditRecord } from '../../src/audit/records.js';
+import { nativeCounter } from '../../src/remote/native-count.js';
 import { quoteArgvForPosixShell } from '../../src/transport/quote.js';
 
 export interface ReplayCommand {
@@ -32,6 +33,16 @@ const SCRIPTS = new Map(
     .map((script) => [createHash('sha256').update(script).digest('hex'), script]),
 );
 
+// The native counter is uploaded as gzipped bytes, which neither a here-document nor Ansible's
+// `stdin` carries: the replay sends it base64 and decodes it on the host into the same command.
+const NATIVE = nativeCounter();
+const BINARY = new Map(NATIVE === null ? [] : [[createHash('sha256').update(NATIVE.upload).digest('hex'), NATIVE.upload]]);
+
+function binaryReplay(argv: readonly string[], bytes: Buffer): { argv: string[]; stdin: string } {
+  const text = bytes.toString('base64').replace(/.{1,76}/g, '$&\n');
+  return { argv: ['sh', '-c', 'base64 -d | "$@"', 'sh', ...argv], stdin: text };
+}
+
 /** Per host, in order: every command the dry-run really ran, with its stdin. */
 export function replayFromAudit(records: AuditRecord[]): Map<string, ReplayCommand[]> {
   const out = new Map<string, ReplayCommand[]>();
@@ -45,12 +56,17 @@ export function replayFromAudit(records: AuditRecord[]): Map<string, ReplayComma
       list.push({ argv: [...r.argv], ...status });
       continue;
     }
+    const binary = BINARY.get(r.stdinSha256);
+    if (binary !== undefined) {
+      list.push({ ...binaryReplay(r.argv, binary), ...status });
+      continue;
+    }
     const stdin = SCRIPTS.get(r.stdinSha256);
     if (stdin === undefined) throw new Error(`${r.host}: ${r.argv.join(' ')} read a stdin this replay does not know (sha256 ${r.stdinSha256})`);
     list.push({ argv: [...r.argv], stdin, ...status });
   }
   for (const [host, list] of out) {
-    if (!list.some((c) => c.stdin !== undefined)) throw new Error(`${host}: no perl scanner in the dry-run; the audit log is not the expected one`);
+    if (!list.some((c) => c.stdin !== undefined)) throw new Error(`${host}: no scanner in the dry-run; the audit log is not the expected one`);
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { suspendLogin, suspendOutgoing, unsuspendLogin, unsuspendOutgoing } from
 import { queueFreeze, queueThaw } from './exim/freeze.js';
 import { queuePurge, queueQuarantine } from './exim/purge.js';
 import { queueRestore } from './exim/quarantine.js';
+import { quarantinePrune } from './exim/quarantine-prune.js';
 import { queueWatch } from './exim/watch.js';
 import { fileDisable, fileRestoreMode } from './files/disable.js';
 import { csfDeny, csfRemoveDeny } from './firewall/csf-deny.js';
@@ -28,6 +29,7 @@ export const containmentActions: Action[] = [
   queuePurge,
   queueQuarantine,
   queueRestore,
+  quarantinePrune,
   csfDeny,
   csfRemoveDeny,
   csfTempDeny,

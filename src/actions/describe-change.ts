@@ -32,6 +32,8 @@ export function describeChange(change: ChangeRecord): ChangeWords {
       return { what: `${plural(change.count, 'queued message')} thawed`, target: change.ids.length <= 3 ? change.ids : `${change.ids.slice(0, 3).join(', ')}, …`, before: undefined };
     case 'messages-restored':
       return { what: `${plural(change.count, 'message')} put back into the queue from quarantine`, target: change.quarantine, before: undefined };
+    case 'quarantine-removed':
+      return { what: `quarantine copies of ${plural(change.count, 'message')} deleted`, target: change.quarantine, before: undefined };
     case 'file-mode':
       return {
         what: Number.parseInt(change.to, 8) === 0 ? 'file disabled (mode 000)' : `file mode set to ${change.to}`,

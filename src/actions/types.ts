@@ -72,7 +72,9 @@ export type ChangeRecord =
   | { kind: 'messages-frozen'; count: number; ids: string[]; sender?: string; authId?: string }
   | { kind: 'messages-thawed'; count: number; ids: string[] }
   /** Messages put back into the queue from a quarantine directory. */
-  | { kind: 'messages-restored'; count: number; ids: string[]; quarantine: string };
+  | { kind: 'messages-restored'; count: number; ids: string[]; quarantine: string }
+  /** A quarantine directory deleted (its purge can no longer be undone). */
+  | { kind: 'quarantine-removed'; quarantine: string; count: number };
 
 /**
  * What a finished step of a holding action (or of its release) says about one hold, whether it
@@ -187,6 +189,11 @@ export interface MutatingAction<S extends TSchema = TSchema, D = unknown> extend
    * with these (resolved) params does to the hold; undefined when the params name nothing valid.
    */
   hold?(params: Static<S>): HoldEffect | undefined;
+  /**
+   * For an action that deletes a purge's quarantine: the directory a finished step with these
+   * params leaves deleted (changed, or found already gone). `runbook quarantine` reads it.
+   */
+  removes?(params: Static<S>): string | undefined;
 }
 
 export type Action<S extends TSchema = TSchema> = ReadOnlyAction<S> | MutatingAction<S>;

@@ -9,6 +9,7 @@ import { registerAuditReportCommands } from './register/audit-report.js';
 import { registerDemoCommand } from './register/demo.js';
 import { registerDoctorCommand } from './register/doctor.js';
 import { registerExpireCommand } from './register/expire.js';
+import { registerQuarantineCommand } from './register/quarantine.js';
 import { registerHardenCommand } from './register/harden.js';
 import { registerInvestigateCommand } from './register/investigate.js';
 import { registerRblCommand } from './register/rbl.js';
@@ -50,6 +51,7 @@ NO_COLOR is respected. runbook doctor shows the Node in use and the native SSH c
   registerAuditReportCommands(audit);
   registerUndoCommand(program);
   registerExpireCommand(program);
+  registerQuarantineCommand(program);
   registerDemoCommand(program);
   registerDoctorCommand(program);
   registerRblCommand(program);

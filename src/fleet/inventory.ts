@@ -56,7 +56,7 @@ export class InventoryError extends Error {
 }
 
 const TOOL_KEYS: ReadonlyArray<keyof ToolPaths> = ['exim', 'exiqgrep', 'uapi', 'whmapi1', 'csf', 'restartsrvDir', 'ip', 'clamscan', 'clamdscan', 'maldet'];
-const LAYOUT_KEYS = ['homeRoots', 'csfDir', 'domlogsDir', 'userdomainsFile', 'emailSendLimitsDir', 'lockDir', 'maillog', 'webmailLogs', 'mainIpFile', 'mailIpsFile'] as const;
+const LAYOUT_KEYS = ['homeRoots', 'csfDir', 'domlogsDir', 'userdomainsFile', 'emailSendLimitsDir', 'lockDir', 'maillog', 'webmailLogs', 'mainIpFile', 'mailIpsFile', 'cpanelUsersDir'] as const;
 const HOST_KEYS = new Set(['ssh_host', 'hostname', 'port', 'user', 'identity_file', 'proxy_jump', 'become', 'tools', 'layout', 'vars']);
 const GROUP_KEYS = new Set(['hosts', 'children', 'vars']);
 

@@ -41,6 +41,8 @@ export interface HostLayout {
    * Optional; defaults to /var/cpanel/email_send_limits.
    */
   emailSendLimitsDir?: string;
+  /** cPanel's account files (USER: `KEY=value` lines); default /var/cpanel/users. */
+  cpanelUsersDir?: string;
   /** cPanel's main IP; default /var/cpanel/mainip. */
   mainIpFile?: string;
   /** cPanel's per-domain outgoing addresses (`domain: IP`); default /etc/mailips. */

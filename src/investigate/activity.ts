@@ -47,6 +47,11 @@ export interface SourceActivity {
   /** Recipients per message, for the recipients signal. */
   recipients: number;
   uniqueRecipients: Set<string>;
+  /**
+   * Distinct recipients per hour (`YYYY-MM-DD HH` → how many): cPanel's own outbound spam
+   * measure (email_outbound_spam_detect_threshold). Never more than the truth (see HourlyRecipients).
+   */
+  hourlyRecipients?: Map<string, number>;
 }
 
 export interface MailReading {
@@ -85,7 +90,40 @@ export interface ActivityFacts {
 }
 
 function emptyActivity(): SourceActivity {
-  return { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set() };
+  return { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set(), hourlyRecipients: new Map() };
+}
+
+/** Distinct recipients remembered per open hour of one source. */
+const HOURLY_CAP = 100_000;
+
+/**
+ * Distinct recipients per hour of one source, in bounded memory: only the two latest hours
+ * keep their recipients (a Set each, at most HOURLY_CAP), earlier hours keep a number. Logs
+ * are read in time order, lines out of order by seconds across an hour's turn land in the
+ * hour before, still open. A line of an hour already closed opens it afresh and the hour keeps
+ * the larger count: an hour's count is never more than the truth, so it never flags a sender
+ * falsely. Memory: 2 × HOURLY_CAP addresses per flagged source at most.
+ */
+class HourlyRecipients {
+  readonly #open = new Map<string, Set<string>>();
+  constructor(readonly counts: Map<string, number>) {}
+
+  /** The recipients (lower-cased) of one message of `hour`. */
+  add(hour: string, recipients: string[]): void {
+    let set = this.#open.get(hour);
+    if (set === undefined) {
+      if (this.#open.size >= 2) {
+        // Close the oldest open hour: its count is already in `counts`.
+        let oldest: string | null = null;
+        for (const h of this.#open.keys()) if (oldest === null || h < oldest) oldest = h;
+        this.#open.delete(oldest!);
+      }
+      set = new Set();
+      this.#open.set(hour, set);
+    }
+    for (const r of recipients) if (set.size < HOURLY_CAP) set.add(r);
+    if (set.size > (this.counts.get(hour) ?? 0)) this.counts.set(hour, set.size);
+  }
 }
 
 function use(map: Map<string, AddressUse>, ip: string, time: string): AddressUse {
@@ -277,8 +315,18 @@ export class ActivityCollector {
       u.hours.set(hour, (u.hours.get(hour) ?? 0) + 1);
     }
     act.recipients += recipients.length;
-    for (const r of recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r.toLowerCase());
+    const lower = recipients.map((r) => r.toLowerCase());
+    for (const r of lower) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
+    let hourly = this.#hourly.get(act);
+    if (hourly === undefined) {
+      hourly = new HourlyRecipients(act.hourlyRecipients ??= new Map());
+      this.#hourly.set(act, hourly);
+    }
+    hourly.add(hour, lower);
   }
+
+  /** The open hours of each source's distinct recipients (see HourlyRecipients). */
+  readonly #hourly = new Map<SourceActivity, HourlyRecipients>();
 
   /** A cpsrvd session_log/login_log line: webmail logins of every mailbox (few per day each). */
   webmailLine(line: string): void {
@@ -338,6 +386,8 @@ export class ActivityCollector {
       u.protocols.add(login.protocol);
     }
     this.#maillog.length = 0;
+    // The hours' counts are in the facts; their recipients are no longer needed.
+    this.#hourly.clear();
     return this.facts;
   }
 }

@@ -38,6 +38,11 @@ export interface EvidenceSource {
   history(leads: ActivityLeads, skip: ReadonlySet<string>): Promise<{ facts: ActivityFacts | null; problems: string[] }>;
   /** This server's own addresses. */
   serverIps?(): Promise<string[]>;
+  /**
+   * cPanel's per-account distinct recipients per hour thresholds of these mailboxes (lower-cased
+   * mailbox → threshold), for the mailboxes whose account overrides the server's.
+   */
+  recipientThresholds?(mailboxes: string[]): Promise<Record<string, number>>;
   /** Files in a directory the log names; null when it is not on this source (a copied log). */
   listDir(dir: string): Promise<FileFact[] | null>;
   /** Clients that requested a script, from the access logs; absent when there are none to read. */
@@ -140,6 +145,14 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
     if (read.facts !== null) inputs.activity = read.facts;
     problems.push(...read.problems);
     if (source.serverIps !== undefined) inputs.server_ips = await source.serverIps();
+    const mailboxes = [...(inputs.activity?.auth.keys() ?? [])].filter((id) => id.includes('@'));
+    if (source.recipientThresholds !== undefined && mailboxes.length > 0) {
+      try {
+        inputs.recipient_thresholds = await source.recipientThresholds(mailboxes);
+      } catch (err) {
+        problems.push(`cannot read cPanel's per-account outbound spam thresholds${source.where}: ${(err as Error).message}; the threshold given applies to every mailbox`);
+      }
+    }
   }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {

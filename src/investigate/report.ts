@@ -34,6 +34,7 @@ export interface InvestigateOptions {
   since?: string;
   min_messages?: number;
   min_subject_repeats?: number;
+  unique_recipients_per_hour?: number;
   signal?: AbortSignal;
 }
 
@@ -47,6 +48,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
   const t: Thresholds = {
     min_messages: options.min_messages ?? DEFAULT_THRESHOLDS.min_messages,
     min_subject_repeats: options.min_subject_repeats ?? DEFAULT_THRESHOLDS.min_subject_repeats,
+    unique_recipients_per_hour: options.unique_recipients_per_hour ?? DEFAULT_THRESHOLDS.unique_recipients_per_hour,
   };
   const since = options.since ?? '24h';
   const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
@@ -115,7 +117,7 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
     for (const e of v.evidence.slice(0, 15)) out.push(`  ${c('dim', `[${e.source}]`)} ${s(e.detail)}`);
     if (v.evidence.length > 15) out.push(`  … ${v.evidence.length - 15} more; --json lists all`);
   }
-  out.push(`${c('dim', 'Window:')} ${s(v.window.since ?? 'all')}${v.window.from !== null ? ` (from ${s(v.window.from)}` : ''}${v.window.to !== null ? ` to ${s(v.window.to)})` : v.window.from !== null ? ')' : ''}; thresholds: ${v.thresholds.min_messages} messages, ${v.thresholds.min_subject_repeats} subject repeats`);
+  out.push(`${c('dim', 'Window:')} ${s(v.window.since ?? 'all')}${v.window.from !== null ? ` (from ${s(v.window.from)}` : ''}${v.window.to !== null ? ` to ${s(v.window.to)})` : v.window.from !== null ? ')' : ''}; thresholds: ${v.thresholds.min_messages} messages, ${v.thresholds.min_subject_repeats} subject repeats, ${v.thresholds.unique_recipients_per_hour} distinct recipients an hour`);
   for (const p of v.problems ?? []) out.push(`${c('yellow', 'Problem:')} ${s(p)}`);
   return `${out.join('\n')}\n`;
 }

@@ -15,7 +15,8 @@ import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
 import { hourOf } from './activity.js';
 import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
-import { clientOfChain, proxyRanges, proxyReason, type ProxyRanges } from './proxies.js';
+import { clientOfChain, proxyRanges, type ProxyRanges } from './proxies.js';
+import { fixedAddressClass } from './address-class.js';
 import type { SpoolScanResult } from './spool.js';
 
 export interface Thresholds {
@@ -23,9 +24,14 @@ export interface Thresholds {
   min_messages: number;
   /** A subject sent this many times is reported as evidence. Default 100. */
   min_subject_repeats: number;
+  /**
+   * Distinct recipients in one hour that flag a mailbox, as cPanel's own outbound spam check
+   * (Tweak Setting email_outbound_spam_detect_threshold). Default 500, cPanel's.
+   */
+  unique_recipients_per_hour: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { min_messages: 100, min_subject_repeats: 100 };
+export const DEFAULT_THRESHOLDS: Thresholds = { min_messages: 100, min_subject_repeats: 100, unique_recipients_per_hour: 500 };
 
 export interface QueueFacts {
   count: number;
@@ -65,6 +71,11 @@ export interface VerdictInputs {
   server_ips?: string[];
   proxies?: ProxyRanges;
   allow?: AllowList;
+  /**
+   * Mailbox (lower-cased) → distinct recipients per hour that flag it, where its cPanel account
+   * overrides the server's (EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD in its cpuser file).
+   */
+  recipient_thresholds?: Record<string, number>;
 }
 
 /** The account owning a path under one of the home roots, or null (system paths, /root). */
@@ -134,6 +145,12 @@ export interface Source {
     /** Distinct recipients and recipients per message over the log read (mailboxes and accounts). */
     unique_recipients?: number;
     recipients_per_message?: number;
+    /**
+     * Most distinct recipients in one hour of the log read, and that hour (ISO, its start):
+     * cPanel's own outbound spam measure (thresholds.unique_recipients_per_hour).
+     */
+    peak_unique_recipients_per_hour?: number;
+    peak_unique_recipients_hour?: string;
     /** Messages it sent through webmail (Exim saw 127.0.0.1): their senders are in cpsrvd's logs. */
     webmail?: number;
     /**
@@ -237,7 +254,7 @@ export function windowMinimum(mainlog: MainlogScanResult | null | undefined, t: 
 /** Directories and script URLs worth a closer look (listing, access log), before the verdict. */
 export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { dirs: string[]; urls: { host: string; path: string }[] } {
   const min = windowMinimum(inputs.mainlog, t);
-  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => c.count >= min && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
+  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => (c.count >= min || dirFloods(c, inputs.activity, t)) && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
   const urls = (inputs.spool?.scripts ?? []).filter((s) => s.count >= Math.min(t.min_messages, 10)).map((s) => ({ host: s.host, path: s.path }));
   for (const d of dirs) {
     for (const s of inputs.spool?.scripts ?? []) if (d.endsWith(dirname(s.path)) && !urls.some((u) => u.host === s.host && u.path === s.path)) urls.push({ host: s.host, path: s.path });
@@ -254,14 +271,16 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const a of inputs.mainlog?.auth_senders ?? []) {
     if (a.id === '' || isServiceLogin(a.id)) continue;
     // Under the minimum too: their recipients may make them a mass mailing (wideReach).
-    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages || failsMostly(outcomeOf(a))) auth.add(a.id);
+    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages || failsMostly(outcomeOf(a)) || mayFlood(a, t)) auth.add(a.id);
   }
   // A mailbox whose mail mostly fails, however little it sent: if it logged in as itself, its
   // sessions say who sent it.
   for (const f of inputs.mainlog?.failing_senders ?? []) if (f.sender.includes('@') && !isServiceLogin(f.sender) && failsMostly(outcomeOf(f))) auth.add(f.sender);
+  // A login whose mail mostly fails, whatever its envelope senders (forged ones fail a few each).
+  for (const f of inputs.mainlog?.failing_auth ?? []) if (f.id !== '' && !isServiceLogin(f.id) && failsMostly(outcomeOf(f))) auth.add(f.id);
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
-  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && s.count >= min) senders.add(s.sender);
+  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t))) senders.add(s.sender);
   // A heavy directory may send as several senders (with and without -f), each under the minimum.
   for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
@@ -318,6 +337,34 @@ function outcomeReason(o: Outcomes): string | null {
   return failsMostly(o) ? `${text}: mail to addresses that do not exist, as to a harvested list` : text;
 }
 
+/**
+ * Recipients enough in the window for one of its hours to reach the distinct recipients per
+ * hour threshold: its history is read to count them by the hour (the first pass counts totals).
+ */
+function mayFlood(o: { recipients?: number }, t: Thresholds): boolean {
+  return (o.recipients ?? 0) >= t.unique_recipients_per_hour;
+}
+
+/** The hour with the most distinct recipients (the earliest of equals), or null. */
+export function peakHourlyRecipients(act: SourceActivity | undefined): { hour: string; count: number } | null {
+  let peak: { hour: string; count: number } | null = null;
+  for (const [hour, count] of act?.hourlyRecipients ?? []) if (peak === null || count > peak.count || (count === peak.count && hour < peak.hour)) peak = { hour, count };
+  return peak;
+}
+
+/** A directory whose senders reached the distinct recipients per hour threshold, whatever its volume. */
+function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
+  return (peakHourlyRecipients(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))))?.count ?? 0) >= t.unique_recipients_per_hour;
+}
+
+/** The hour key `YYYY-MM-DD HH` as ISO, its start. */
+const hourIso = (hour: string): string => `${hour.replace(' ', 'T')}:00:00`;
+
+/** The hour key of the hour before. */
+function hourBefore(hour: string): string {
+  return hourOf(new Date(Date.parse(`${hourIso(hour)}Z`) - HOUR_MS).toISOString().replace('T', ' '));
+}
+
 /** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
 const MANY_STRANGERS = 10;
 
@@ -338,8 +385,10 @@ function wideReach(act: SourceActivity | undefined, windowMin: number): boolean 
 function mergedActivity(acts: (SourceActivity | undefined)[]): SourceActivity | undefined {
   const known = acts.filter((a): a is SourceActivity => a !== undefined);
   if (known.length <= 1) return known[0];
-  const m: SourceActivity = { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set() };
+  const m: SourceActivity = { total: 0, first: null, hours: new Map(), ips: new Map(), recipients: 0, uniqueRecipients: new Set(), hourlyRecipients: new Map() };
   for (const a of known) {
+    // The larger of the senders' counts of an hour: they may share recipients, and a count is never more than the truth.
+    for (const [h, n] of a.hourlyRecipients ?? []) m.hourlyRecipients!.set(h, Math.max(m.hourlyRecipients!.get(h) ?? 0, n));
     m.total += a.total;
     m.recipients += a.recipients;
     if (a.first !== null && (m.first === null || a.first < m.first)) m.first = a.first;
@@ -405,15 +454,13 @@ function classifier(inputs: VerdictInputs): Classifier {
     }
     return domains.size >= 2 ? out : [];
   };
+  const serverReason = (ip: string): string =>
+    `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log or Dovecot lip='})`;
   return {
     customer: (ip, domain) => colleagueReadingFrom(ip, `@${domain}`, new Set()),
     classify(ip, owner) {
-      if (server.has(ip)) return { cls: 'server', reason: `this server's own address (${inputs.server_ips?.includes(ip) === true ? 'an interface of the host' : 'I= interface in the main log or Dovecot lip='})` };
-      if (ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.')) return { cls: 'server', reason: 'loopback: webmail or a site on this server logged in' };
-      if (!isPublicIp(ip)) return { cls: 'private', reason: 'private or reserved address, not routable from outside' };
-      const proxy = proxyReason(proxies, ip);
-      if (proxy !== null) return { cls: 'proxy', reason: `proxy/CDN edge: ${proxy}` };
-      if (allowIps.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
+      const fixed = fixedAddressClass(ip, { server, proxies, allow: allowIps, serverReason });
+      if (fixed !== null) return fixed;
       // The customer's own place (its office): other people of the same domain, not flagged,
       // read their mail from it. A burst from there is the customer's bulk mail (a newsletter)
       // or an infected office computer, not a stolen password used from elsewhere.
@@ -538,9 +585,12 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
 
   // Mailboxes and cPanel accounts: AUTH ids over the threshold in the window, or with that much queued.
   const spoolAuth = new Map((spool?.auth_ids ?? []).map((a) => [a.id, a]));
+  // A mailbox's distinct recipients per hour threshold: its cPanel account's own when it has one.
+  const floodLimit = (id: string): number => inputs.recipient_thresholds?.[id.toLowerCase()] ?? t.unique_recipients_per_hour;
   const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
-  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes }[] = [];
+  /** `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below). */
+  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes; byFlood?: boolean }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
     // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
@@ -551,7 +601,9 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const q = Math.max(queued(a.id), spoolAuth.get(a.id)?.count ?? 0);
     const wide = a.count >= lowVolumeMinimum(windowMin) && wideReach(activity?.auth.get(a.id), windowMin);
     const outcomes = outcomeOf(a);
-    if (a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes)) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes });
+    const other = a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes);
+    const flood = (peakHourlyRecipients(activity?.auth.get(a.id))?.count ?? 0) >= floodLimit(a.id);
+    if (other || flood) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other });
   }
   // Mailboxes among the senders whose mail fails most, too few messages to rank among the AUTH
   // ids: one that logged in as itself (its sessions were read) is a candidate like the others.
@@ -562,6 +614,14 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (act === undefined || act.total === 0) continue;
     seenAuth.add(f.sender);
     authCandidates.push({ id: f.sender, sent: f.count, queued: queued(f.sender), ips: [], authenticators: [], outcomes });
+  }
+  // Logins among those whose mail fails most that did not rank by volume: the same rule as a
+  // sender's, its sessions (read as a lead) tell the owner's addresses from the attacker's.
+  for (const f of ml?.failing_auth ?? []) {
+    const outcomes = outcomeOf(f);
+    if (seenAuth.has(f.id) || f.id === '' || isServiceLogin(f.id) || !failsMostly(outcomes)) continue;
+    seenAuth.add(f.id);
+    authCandidates.push({ id: f.id, sent: f.count, queued: queued(f.id), ips: [], authenticators: [], outcomes });
   }
   for (const a of spool?.auth_ids ?? []) {
     if (seenAuth.has(a.id) || a.id === '' || isServiceLogin(a.id) || a.count < t.min_messages) continue;
@@ -649,13 +709,28 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // (an owner uses a few places, and reads mail from them), not the mailbox's usual volume.
     const dripping = strangers >= MANY_STRANGERS;
     const wide = wideReach(act, windowMin) && strangers > 0;
+    // cPanel's own measure: as many distinct recipients in one hour as its outbound spam check
+    // holds a mailbox for, sent in that hour from an address new to the mailbox (first used in
+    // that hour or the one before) that read its mail twice at most (a password check). The
+    // burst rule calls any address that bursts an attacker; a customer's own newsletter from the
+    // office it has long used and read mail from is not one.
+    const peakRcpts = peakHourlyRecipients(act);
+    const limit = floodLimit(c.id);
+    const flood = peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
+      const u = act?.ips.get(r.ip);
+      return r.cls === 'attacker' && u?.hours?.has(peakRcpts.hour) === true && hourOf(u.first) >= hourBefore(peakRcpts.hour) && (readers?.get(r.ip)?.count ?? 0) <= 2;
+    });
+    if (c.byFlood === true && !flood && campaign === undefined) {
+      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, up to ${peakRcpts?.count ?? 0} distinct recipients in one hour, from addresses it used before or reads its mail from: not acted on`, count: c.sent });
+      continue;
+    }
     // Most of the window's volume came from addresses new in the window that never read its mail.
     const strangerMail = classified.filter((r) => r.cls === 'attacker').reduce((n, r) => n + (act?.ips.get(r.ip)?.count ?? 0), 0);
     const slowDrip = dripFrom !== null && strangers >= 2 && strangerMail * 2 >= c.sent;
     const outcomes = c.outcomes ?? outcomeOf(undefined);
     // Mail that mostly fails is no usual volume, however steady: spam to a harvested list.
     const harvested = failsMostly(outcomes) && strangers > 0;
-    if (atUsualVolume(act, logStart) && !dripping && !wide && !slowDrip && !harvested && campaign === undefined) {
+    if (atUsualVolume(act, logStart) && !dripping && !wide && !flood && !slowDrip && !harvested && campaign === undefined) {
       // Its volume is its usual one: a busy mailbox, not an incident.
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
       continue;
@@ -663,6 +738,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
+    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), sent that hour from addresses new to it that did not read its mail (a login or two at most)`);
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
@@ -694,7 +770,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Mostly failing mail from addresses that are not the owner's: spam whatever the volume, and
     // with a burst or the window's volume besides, beyond doubt.
     const failing = failsMostly(outcomes) && attackers.length > 0;
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',
@@ -706,6 +782,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       counts: {
         sent: c.sent, queued: c.queued, addresses: addresses.length, attackers: attackers.length, peak_per_hour: burst?.peak ?? 0, usual_per_hour: burst?.usual ?? 0,
         ...(act !== undefined && act.total > 0 ? { unique_recipients: act.uniqueRecipients.size, recipients_per_message: Math.round((act.recipients / act.total) * 10) / 10 } : {}),
+        ...(peakRcpts !== null ? { peak_unique_recipients_per_hour: peakRcpts.count, peak_unique_recipients_hour: hourIso(peakRcpts.hour) } : {}),
         ...(((act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0)) > 0 ? { webmail: (act?.ips.get('127.0.0.1')?.count ?? 0) + (act?.ips.get('::1')?.count ?? 0) } : {}),
         ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
       },
@@ -743,7 +820,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if (c.count < windowMin || user === null) continue;
+    if ((c.count < windowMin && !dirFloods(c, activity, t)) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -827,16 +904,19 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const own = sc.sender === null ? undefined : [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((x) => x.sender.toLowerCase() === sc.sender!.toLowerCase());
     const outcomes = outcomeOf(own);
     const rates = outcomeReason(outcomes);
+    const peakRcpts = sc.sender === null ? null : peakHourlyRecipients(activity?.senders.get(sc.sender.toLowerCase()));
+    const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour ? `sent as ${sc.sender}: ${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${t.unique_recipients_per_hour} (cPanel's outbound spam threshold)` : null;
     sources.push({
       kind: 'script',
       id: sc.path,
       ips: attackers,
       attackerIps: attackers,
       confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
-      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`sent as ${sc.sender}: ${rates}`] : [])],
+      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`sent as ${sc.sender}: ${rates}`] : []), ...(flood !== null ? [flood] : [])],
       counts: {
         sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0,
         ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
+        ...(peakRcpts !== null ? { peak_unique_recipients_per_hour: peakRcpts.count, peak_unique_recipients_hour: hourIso(peakRcpts.hour) } : {}),
       },
       began: null,
       sender: sc.sender,
@@ -897,7 +977,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if (c.count >= windowMin && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
+    if ((c.count >= windowMin || dirFloods(c, activity, t)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });

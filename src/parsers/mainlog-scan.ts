@@ -70,6 +70,13 @@ export interface FailingSender extends Counters {
   count: number;
 }
 
+/** An AUTH id among those whose mail failed most (of the AUTH ids the counters kept). */
+export interface FailingAuth extends Counters {
+  id: string;
+  /** Messages (`<=` lines). */
+  count: number;
+}
+
 /** A sender's counters (see Outcomes and count-registry.ts) are fields of it. */
 export interface SenderFinding extends Counters {
   /** Envelope sender of `<=` lines (bounces `<>` are counted separately). */
@@ -149,6 +156,11 @@ export interface MainlogScanResult {
   local_users: LocalUserFinding[];
   /** Senders ranked by failed recipients (those with any), whatever their volume: the low-and-slow ones too. */
   failing_senders: FailingSender[];
+  /**
+   * AUTH ids ranked by failed recipients (those with any): the login behind forged envelope
+   * senders, none of which fails often alone. Only AUTH ids the counters kept (ranked by volume).
+   */
+  failing_auth: FailingAuth[];
   /** Some keys were not counted, or messages not remembered for joining, because a map reached its cap (memory bound). */
   truncated: boolean;
   dropped_keys: number;
@@ -698,6 +710,8 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
     local_users: topBuckets(part.localUsers, limit).map(([user, b]) => ({ user, count: b.count, senders: topOf(b.nested, nl) })),
     failing_senders: topOf(new Map([...part.senderOutcomes].filter(([, o]) => o.failures > 0).map(([k, o]) => [k, o.failures])), limit)
       .map(({ key }) => ({ sender: key, count: part.senders.get(key)?.count ?? 0, ...outcomesOf(part.senderOutcomes, key) })),
+    failing_auth: topOf(new Map([...part.authOutcomes].filter(([, o]) => o.failures > 0).map(([k, o]) => [k, o.failures])), limit)
+      .map(({ key }) => ({ id: key, count: part.auth.get(key)?.count ?? 0, ...outcomesOf(part.authOutcomes, key) })),
     truncated: part.dropped > 0 || part.forgotten > 0,
     dropped_keys: part.dropped,
   };

@@ -134,13 +134,13 @@ export function findDueHolds(runs: readonly { log: string; records: readonly Aud
   return { due: due.sort(byDeadline), pending: pending.sort(byDeadline) };
 }
 
-/** Reads every audit log (`*.jsonl`) of a directory, oldest name first, and finds the holds due at `now`. */
-export function scanAuditDir(auditDir: string, registry: ActionRegistry, now: Date): ExpiryScan {
+/** Every audit log (`*.jsonl`) of a directory, oldest name first; those whose hash chain does not verify are skipped. */
+export function readAuditRuns(auditDir: string): { runs: { log: string; records: AuditRecord[] }[]; skipped: ExpiryScan['skipped'] } {
   let names: string[];
   try {
     names = readdirSync(auditDir).filter((n) => n.endsWith('.jsonl')).sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { due: [], pending: [], skipped: [], logs: 0 };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], skipped: [] };
     throw error;
   }
   const runs: { log: string; records: AuditRecord[] }[] = [];
@@ -155,6 +155,12 @@ export function scanAuditDir(auditDir: string, registry: ActionRegistry, now: Da
     }
     runs.push({ log: path, records: log.records });
   }
+  return { runs, skipped };
+}
+
+/** Reads every audit log of a directory and finds the holds due at `now`. */
+export function scanAuditDir(auditDir: string, registry: ActionRegistry, now: Date): ExpiryScan {
+  const { runs, skipped } = readAuditRuns(auditDir);
   return { ...findDueHolds(runs, registry, now), skipped, logs: runs.length };
 }
 

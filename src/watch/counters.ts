@@ -7,25 +7,42 @@
  * are not counted (the number of events left out is kept, never hidden). Pure.
  */
 import { createHash } from 'node:crypto';
-import { AddressSet } from '../investigate/addresses.js';
+import { fixedAddressClass } from '../investigate/address-class.js';
+import { AddressSet, normalIp } from '../investigate/addresses.js';
+import { proxyRanges, type ProxyRanges } from '../investigate/proxies.js';
 import { allowedDirectory, allowedSender } from '../investigate/allow-list.js';
 import type { AllowList } from '../investigate/verdict.js';
 import { safeLine } from '../core/text.js';
 import { formatWallClock } from '../parsers/log-time.js';
 import { thresholdFor, type CompiledLimit, type CompiledRule } from './rules.js';
 import { DISTINCT_METRICS, type LineContext, type Metric } from './signals.js';
-import type { Trigger, WatchKeyKind } from './types.js';
+import type { Trigger, TriggerAddress, WatchKeyKind } from './types.js';
 import { CountWindow, DistinctWindow } from './windows.js';
 
 /** Lines kept per key as evidence for its trigger. */
 const EVIDENCE_LINES = 3;
 const EVIDENCE_CHARS = 500;
 
+/** Client addresses kept per key: the most recently seen win. */
+const ADDRESSES_PER_KEY = 32;
+/** Mailboxes whose readers are kept, and readers kept per mailbox. */
+const READ_ADDRESSES_PER_MAILBOX = 16;
+/** How long a mailbox's reading addresses are remembered (log time): the owner reads mail daily. */
+const READ_MEMORY_SECONDS = 7 * 86_400;
+/** This server's own addresses learnt from `I=`. */
+const SERVER_ADDRESSES = 64;
+
 type Series = CountWindow | DistinctWindow;
+/** How often an address was seen, and its first and last log time. */
+type Seen = [n: number, first: number, last: number];
 
 interface KeyState {
   series: Map<string, Series>;
   recent: string[];
+  /** Client addresses that sent as this key (sender, AUTH id, account), bounded. */
+  addrs?: Map<string, Seen>;
+  /** The line whose address was recorded last: one line emits several metrics. */
+  addrCtx?: LineContext;
 }
 
 export interface CounterLimits {
@@ -33,6 +50,14 @@ export interface CounterLimits {
   maxKeys: number;
   /** Distinct values kept per distinct-count window. */
   maxDistinct: number;
+}
+
+/** What classifies the addresses behind a trigger besides the history the counters keep. */
+export interface AddressSetting {
+  /** This server's own addresses (its interfaces); `I=` addresses in the log are added. */
+  serverIps?: string[];
+  /** Proxy/CDN ranges never blocked; default: the shipped Cloudflare list. */
+  proxies?: ProxyRanges;
 }
 
 export interface CounterStats {
@@ -46,8 +71,11 @@ export interface CounterStats {
 }
 
 export interface CountersDump {
-  keys: [string, { s: Record<string, unknown>; r: string[] }][];
+  keys: [string, { s: Record<string, unknown>; r: string[]; a?: [string, ...Seen][] }][];
   tripped: [string, number][];
+  /** Mailbox → addresses its mail was read from. */
+  readers?: [string, [string, ...Seen][]][];
+  server?: string[];
   droppedEvents: number;
   allowedEvents: number;
 }
@@ -69,14 +97,25 @@ export class WatchCounters {
   /** rule \0 kind \0 key → log time until which it does not trip again. */
   #tripped = new Map<string, number>();
   #fired: Trigger[] = [];
+  /** kind → its longest window: how long its addresses are kept. */
+  readonly #longest = new Map<WatchKeyKind, number>();
+  readonly #configuredServer: Set<string>;
+  /** This server's addresses: configured, and `I=` ones read (bounded). */
+  #server = new Set<string>();
+  readonly #proxies: ProxyRanges;
+  /** Mailbox → address → reads; least recently touched mailbox first. */
+  #mailReaders = new Map<string, Map<string, Seen>>();
   droppedEvents = 0;
   allowedEvents = 0;
 
-  constructor(rules: CompiledRule[], limits: CounterLimits, allow?: AllowList) {
+  constructor(rules: CompiledRule[], limits: CounterLimits, allow?: AllowList, addressing: AddressSetting = {}) {
     this.#rules = rules;
     this.#limits = limits;
     this.#allow = allow;
     this.#allowIps.add(allow?.ips ?? []);
+    this.#configuredServer = new Set((addressing.serverIps ?? []).map((ip) => normalIp(ip) ?? ip));
+    this.#server = new Set(this.#configuredServer);
+    this.#proxies = addressing.proxies ?? proxyRanges();
     for (const rule of rules) {
       for (const limit of rule.limits) {
         const kind = rule.spec.key;
@@ -88,6 +127,7 @@ export class WatchCounters {
         const w = windows.get(limit.metric) ?? [];
         if (!w.includes(limit.seconds)) w.push(limit.seconds);
         windows.set(limit.metric, w);
+        this.#longest.set(kind, Math.max(this.#longest.get(kind) ?? 0, limit.seconds));
       }
     }
   }
@@ -128,6 +168,11 @@ export class WatchCounters {
       ofKind.set(key, state);
       this.#keyCount++;
     }
+    // The submission's address, kept on the key (so bounded with the keys), once per line.
+    if (ctx.ip !== undefined && state.addrCtx !== ctx && (kind === 'sender' || kind === 'auth_id' || kind === 'account')) {
+      state.addrCtx = ctx;
+      remember((state.addrs ??= new Map()), ctx.ip, ctx.time, ADDRESSES_PER_KEY);
+    }
     const distinct = DISTINCT_METRICS.has(metric);
     for (const seconds of windows) {
       const sid = seriesId(metric, seconds);
@@ -156,8 +201,52 @@ export class WatchCounters {
       const quietUntil = this.#tripped.get(tripKey);
       if (quietUntil !== undefined && ctx.time < quietUntil) continue;
       this.#tripped.set(tripKey, ctx.time + rule.quietSeconds);
-      this.#fired.push(makeTrigger(rule, kind, key, limit, series.count, threshold, series.first ?? ctx.time, ctx, state.recent));
+      const addresses = kind === 'client_ip' || kind === 'directory' ? undefined : this.#classified(kind, key, state, ctx.time, limit.seconds, threshold);
+      this.#fired.push(makeTrigger(rule, kind, key, limit, series.count, threshold, series.first ?? ctx.time, ctx, state.recent, addresses));
     }
+  }
+
+  /** `mailbox`'s mail was read from `ip` (a Dovecot login): evidence of its owner's places. */
+  readFrom(mailbox: string, ip: string, time: number): void {
+    let readers = this.#mailReaders.get(mailbox);
+    if (readers === undefined) {
+      readers = new Map();
+      if (this.#mailReaders.size >= this.#limits.maxKeys) this.#mailReaders.delete(this.#mailReaders.keys().next().value!);
+    } else {
+      this.#mailReaders.delete(mailbox);
+    }
+    this.#mailReaders.set(mailbox, readers);
+    remember(readers, ip, time, READ_ADDRESSES_PER_MAILBOX);
+  }
+
+  /** An address of this server (`I=` of an arrival). */
+  serverAddress(ip: string): void {
+    if (this.#server.has(ip) || this.#server.size >= SERVER_ADDRESSES + this.#configuredServer.size) return;
+    this.#server.add(ip);
+  }
+
+  /**
+   * The addresses that sent as `key` within the window ending at `time`, each classified:
+   * this server's, private/reserved, proxy/CDN and allow-listed ones first (the verdict's
+   * checks), then the mailbox's owner (its mail is read from there, beyond a check or two of
+   * a stolen password by an address that then sent the burst itself), else the attacker's.
+   */
+  #classified(kind: WatchKeyKind, key: string, state: KeyState, time: number, seconds: number, threshold: number): TriggerAddress[] {
+    const out: TriggerAddress[] = [];
+    const readers = kind === 'account' ? undefined : this.#mailReaders.get(key);
+    for (const [ip, [n, , last]] of state.addrs ?? []) {
+      if (last < time - seconds || last > time) continue;
+      const fixed = fixedAddressClass(ip, { server: this.#server, proxies: this.#proxies, allow: this.#allowIps });
+      if (fixed !== null) {
+        out.push({ ip, cls: fixed.cls, reason: fixed.reason, messages: n });
+        continue;
+      }
+      const read = readers?.get(ip);
+      const passwordCheck = read !== undefined && read[0] <= 2 && n * 2 >= threshold;
+      if (read !== undefined && !passwordCheck) out.push({ ip, cls: 'owner', reason: `${key}'s mail is read from it (${read[0]} login${read[0] === 1 ? '' : 's'} over IMAP/POP3)`, messages: n });
+      else out.push({ ip, cls: 'attacker', reason: passwordCheck ? `checked ${key}'s mailbox ${read[0]} time${read[0] === 1 ? '' : 's'}, then sent ${n} as it` : `sent ${n} as ${key} within the window`, messages: n });
+    }
+    return out.sort((a, b) => b.messages - a.messages || (a.ip < b.ip ? -1 : 1));
   }
 
   /** Triggers fired since the last call. */
@@ -169,13 +258,15 @@ export class WatchCounters {
 
   /** Drops what every window ending at `now` no longer covers, and keys left empty. */
   evict(now: number): void {
-    for (const ofKind of this.#keys.values()) {
+    for (const [kind, ofKind] of this.#keys) {
       for (const [key, state] of ofKind) {
         let empty = true;
         for (const s of state.series.values()) {
           s.evict(now);
           if (!s.empty) empty = false;
         }
+        const keep = now - (this.#longest.get(kind as WatchKeyKind) ?? 0);
+        if (state.addrs !== undefined) for (const [ip, seen] of state.addrs) if (seen[2] < keep) state.addrs.delete(ip);
         if (empty) {
           ofKind.delete(key);
           this.#keyCount--;
@@ -183,6 +274,10 @@ export class WatchCounters {
       }
     }
     for (const [k, until] of this.#tripped) if (until <= now) this.#tripped.delete(k);
+    for (const [mailbox, readers] of this.#mailReaders) {
+      for (const [ip, seen] of readers) if (seen[2] < now - READ_MEMORY_SECONDS) readers.delete(ip);
+      if (readers.size === 0) this.#mailReaders.delete(mailbox);
+    }
   }
 
   stats(): CounterStats {
@@ -193,8 +288,10 @@ export class WatchCounters {
 
   dump(): CountersDump {
     return {
-      keys: [...this.#keys].flatMap(([kind, ofKind]) => [...ofKind].map(([key, state]): CountersDump['keys'][number] => [`${kind}\0${key}`, { s: Object.fromEntries([...state.series].map(([sid, s]) => [sid, s.dump()])), r: state.recent }])),
+      keys: [...this.#keys].flatMap(([kind, ofKind]) => [...ofKind].map(([key, state]): CountersDump['keys'][number] => [`${kind}\0${key}`, { s: Object.fromEntries([...state.series].map(([sid, s]) => [sid, s.dump()])), r: state.recent, ...(state.addrs !== undefined && state.addrs.size > 0 ? { a: dumpSeen(state.addrs) } : {}) }])),
       tripped: [...this.#tripped],
+      readers: [...this.#mailReaders].map(([mailbox, readers]) => [mailbox, dumpSeen(readers)]),
+      server: [...this.#server].filter((ip) => !this.#configuredServer.has(ip)),
       droppedEvents: this.droppedEvents,
       allowedEvents: this.allowedEvents,
     };
@@ -204,7 +301,7 @@ export class WatchCounters {
   restore(d: CountersDump): void {
     this.#keys = new Map();
     this.#keyCount = 0;
-    for (const [id, { s, r }] of d.keys) {
+    for (const [id, { s, r, a }] of d.keys) {
       const kind = id.slice(0, id.indexOf('\0')) as WatchKeyKind;
       const key = id.slice(id.indexOf('\0') + 1);
       const series = new Map<string, Series>();
@@ -220,10 +317,12 @@ export class WatchCounters {
       if (series.size === 0) continue;
       const ofKind = this.#keys.get(kind) ?? new Map<string, KeyState>();
       this.#keys.set(kind, ofKind);
-      ofKind.set(key, { series, recent: r });
+      ofKind.set(key, { series, recent: r, ...(a !== undefined ? { addrs: new Map(a.map(([ip, ...seen]) => [ip, seen])) } : {}) });
       this.#keyCount++;
     }
     this.#tripped = new Map(d.tripped);
+    this.#mailReaders = new Map((d.readers ?? []).map(([mailbox, readers]) => [mailbox, new Map(readers.map(([ip, ...seen]) => [ip, seen]))]));
+    this.#server = new Set([...this.#configuredServer, ...(d.server ?? []).slice(0, SERVER_ADDRESSES)]);
     this.droppedEvents = d.droppedEvents;
     this.allowedEvents = d.allowedEvents;
   }
@@ -231,12 +330,37 @@ export class WatchCounters {
 
 const iso = (seconds: number): string => formatWallClock(seconds).replace(' ', 'T');
 
-function makeTrigger(rule: CompiledRule, kind: WatchKeyKind, key: string, limit: CompiledLimit, value: number, threshold: number, first: number, ctx: LineContext, recent: string[]): Trigger {
+function remember(map: Map<string, Seen>, ip: string, time: number, max: number): void {
+  const seen = map.get(ip);
+  if (seen !== undefined) {
+    seen[0]++;
+    if (time > seen[2]) seen[2] = time;
+    return;
+  }
+  if (map.size >= max) {
+    // Full: the address seen longest ago makes room.
+    let oldest: string | null = null;
+    let at = Infinity;
+    for (const [other, s] of map) if (s[2] < at) [oldest, at] = [other, s[2]];
+    if (oldest !== null) map.delete(oldest);
+  }
+  map.set(ip, [1, time, time]);
+}
+
+const dumpSeen = (map: Map<string, Seen>): [string, ...Seen][] => [...map].map(([ip, s]) => [ip, ...s]);
+
+function makeTrigger(rule: CompiledRule, kind: WatchKeyKind, key: string, limit: CompiledLimit, value: number, threshold: number, first: number, ctx: LineContext, recent: string[], addresses: TriggerAddress[] | undefined): Trigger {
   const trippedAt = iso(ctx.time);
   const digest = createHash('sha256').update(`${rule.spec.name}\0${kind}\0${key}\0${trippedAt}`).digest('hex').slice(0, 16);
   const inputs: Record<string, string> = { ...ctx.inputs };
   if (kind === 'client_ip') inputs.ip = key;
   else inputs[kind] = key;
+  if (addresses !== undefined) {
+    // What is blocked is what the window shows sent as the key, not just the tripping line's address.
+    delete inputs.ip;
+    const attackers = addresses.filter((a) => a.cls === 'attacker').map((a) => a.ip);
+    if (attackers.length > 0) inputs.ips = attackers.join(',');
+  }
   return {
     id: `${rule.spec.name}-${digest}`,
     rule: rule.spec.name,
@@ -245,6 +369,7 @@ function makeTrigger(rule: CompiledRule, kind: WatchKeyKind, key: string, limit:
     firstSeen: iso(first),
     trippedAt,
     evidence: recent.map((l) => safeLine(l)),
+    ...(addresses !== undefined && addresses.length > 0 ? { addresses } : {}),
     inputs,
   };
 }

@@ -46,9 +46,21 @@ export interface LineContext {
   time: number;
   line: string;
   inputs: Record<string, string>;
+  /** An arrival's client address, whatever its class (private and loopback ones too). */
+  ip?: string;
 }
 
 export type SignalSink = (kind: WatchKeyKind, key: string, metric: Metric, value: number | string, ctx: LineContext) => void;
+
+/**
+ * What classifies the addresses behind the keys (each arrival's own is in its LineContext):
+ * this server's own (`I=`, Dovecot's `lip=`), and the addresses a mailbox's mail is read from
+ * (Dovecot logins).
+ */
+export interface AddressObserver {
+  server(ip: string): void;
+  read(mailbox: string, ip: string, time: number): void;
+}
 
 /**
  * An accepted message, kept to attribute its later deferrals and failures: its time, the keys
@@ -96,7 +108,10 @@ export class SignalReader {
   #timeText = '';
   #timeValue = 0;
 
-  constructor(needs: Map<WatchKeyKind, Set<Metric>>, sink: SignalSink, options: { joinSeconds: number; maxArrivals: number }) {
+  readonly #observer: AddressObserver | undefined;
+
+  constructor(needs: Map<WatchKeyKind, Set<Metric>>, sink: SignalSink, options: { joinSeconds: number; maxArrivals: number; observer?: AddressObserver }) {
+    this.#observer = options.observer;
     this.#needs = needs;
     this.#sink = sink;
     this.#joinSeconds = options.joinSeconds;
@@ -185,7 +200,10 @@ export class SignalReader {
     if (account !== null) keys.push(['account', account]);
     if (directory !== null) keys.push(['directory', directory]);
     if (inputs.ip !== undefined && authId !== null) keys.push(['client_ip', inputs.ip]);
-    const ctx: LineContext = { time, line, inputs };
+    // One shape for every arrival's context (no spread): this runs for every `<=` line.
+    const ctx: LineContext = { time, line, inputs, ip: ip ?? undefined };
+    const own = a.interfaceIp !== null ? normalIp(a.interfaceIp) : null;
+    if (own !== null) this.#observer?.server(own);
     for (const [kind, key] of keys) {
       this.#emit(kind, key, 'messages', 1, ctx);
       if (a.recipients.length > 0) this.#emit(kind, key, 'recipients', a.recipients.length, ctx);
@@ -228,9 +246,18 @@ export class SignalReader {
       parsed = ok ? parseDovecotLogin(line, year - 1) : parseDovecotLoginFailure(line, year - 1);
       if (parsed === null) return;
     }
-    if (isServiceLogin(parsed.user) || !isPublicIp(parsed.ip)) return;
+    // Dovecot's local address is one of this server's, as Exim's I= is.
+    const lip = / lip=([0-9A-Fa-f:.]+)/.exec(line);
+    const own = lip === null ? null : normalIp(lip[1]!);
+    if (own !== null) this.#observer?.server(own);
+    if (isServiceLogin(parsed.user)) return;
     const time = this.#seconds(parsed.time);
     if (time === null) return;
+    if (ok) {
+      const ip = normalIp(parsed.ip);
+      if (ip !== null) this.#observer?.read(parsed.user.toLowerCase(), ip, time);
+    }
+    if (!isPublicIp(parsed.ip)) return;
     this.#emit('client_ip', parsed.ip, ok ? 'login_mailboxes' : 'failed_login_mailboxes', parsed.user.toLowerCase(), { time, line, inputs: { ip: parsed.ip } });
   }
 

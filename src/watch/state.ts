@@ -41,8 +41,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function validPosition(p: unknown): boolean {
-  return isRecord(p) && [p.dev, p.ino, p.offset, p.headLength].every((n) => Number.isInteger(n) && (n as number) >= 0) && typeof p.head === 'string';
+function validPosition(p: unknown, nested = false): boolean {
+  if (!isRecord(p) || ![p.dev, p.ino, p.offset, p.headLength].every((n) => Number.isInteger(n) && (n as number) >= 0) || typeof p.head !== 'string') return false;
+  // Retired files a rename left still being read; theirs carry none of their own.
+  return p.retired === undefined || (!nested && Array.isArray(p.retired) && p.retired.every((r) => validPosition(r, true)));
 }
 
 /** The saved state, or null when there is none yet. */
@@ -64,7 +66,7 @@ export async function loadState(path: string): Promise<WatchState | null> {
   if (!isRecord(data)) throw new StateError(path, 'does not hold a watcher state');
   if (data.version !== STATE_VERSION) throw new StateError(path, `has version ${JSON.stringify(data.version)}, this runbook reads version ${STATE_VERSION}`);
   const files = data.files;
-  if (!isRecord(files) || !Object.values(files).every(validPosition)) throw new StateError(path, 'has malformed log positions');
+  if (!isRecord(files) || !Object.values(files).every((p) => validPosition(p))) throw new StateError(path, 'has malformed log positions');
   const counters = data.counters;
   if (!isRecord(counters) || !Array.isArray(counters.keys) || !Array.isArray(counters.tripped)) throw new StateError(path, 'has malformed counters');
   const signals = data.signals;

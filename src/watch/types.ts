@@ -22,8 +22,24 @@ export interface Trigger {
   trippedAt: string;
   /** A few of the lines that tripped it, already made terminal-safe. */
   evidence: string[];
-  /** Inputs for the response playbooks (`sender`, `auth_id`, `account`, `directory`, `ip`). */
+  /**
+   * The client addresses that sent as the key within the window, classified; only attackers'
+   * are in `inputs.ips`. Absent for directory and address keys.
+   */
+  addresses?: TriggerAddress[];
+  /**
+   * Inputs for the response playbooks (`sender`, `auth_id`, `account`, `directory`; `ip` for
+   * an address key; `ips`, comma-separated, the attackers' addresses behind a sender, login or account).
+   */
   inputs: Record<string, string>;
+}
+
+export interface TriggerAddress {
+  ip: string;
+  cls: 'attacker' | 'owner' | 'server' | 'private' | 'proxy' | 'allowed';
+  reason: string;
+  /** Messages it sent as the key while remembered. */
+  messages: number;
 }
 
 /** What the watcher's config says to do when a rule trips. */

@@ -8,7 +8,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { basename, dirname } from 'node:path';
+import type { ProxyRanges } from '../investigate/proxies.js';
 import type { AllowList } from '../investigate/verdict.js';
 import { WatchCounters, type CounterStats } from './counters.js';
 import { LogFollower, type FilePosition, type FollowNotice } from './follow.js';
@@ -34,6 +36,14 @@ export interface WatcherOptions {
   saveEverySeconds: number;
   /** Read again this often without an event (0: events only). */
   rescanSeconds: number;
+  /** This server's addresses, never blocked; default: its interfaces (the logs are this machine's). */
+  serverIps?: string[];
+  /** Proxy/CDN ranges, never blocked; default: the shipped Cloudflare list. */
+  proxies?: ProxyRanges;
+}
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
 export interface Progress {
@@ -73,8 +83,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private constructor(options: WatcherOptions, state: WatchState | null) {
     super();
     this.options = options;
-    this.#counters = new WatchCounters(compileRules(options.rules), { maxKeys: options.maxKeys, maxDistinct: options.maxDistinct }, options.allow);
-    this.#signals = new SignalReader(this.#counters.needs, (kind, key, metric, value, ctx) => this.#counters.add(kind, key, metric, value, ctx), { joinSeconds: options.joinSeconds, maxArrivals: options.maxMessages });
+    const counters = new WatchCounters(compileRules(options.rules), { maxKeys: options.maxKeys, maxDistinct: options.maxDistinct }, options.allow, {
+      serverIps: options.serverIps ?? interfaceAddresses(),
+      ...(options.proxies !== undefined ? { proxies: options.proxies } : {}),
+    });
+    this.#counters = counters;
+    this.#signals = new SignalReader(counters.needs, (kind, key, metric, value, ctx) => counters.add(kind, key, metric, value, ctx), {
+      joinSeconds: options.joinSeconds,
+      maxArrivals: options.maxMessages,
+      observer: { server: (ip) => counters.serverAddress(ip), read: (mailbox, ip, time) => counters.readFrom(mailbox, ip, time) },
+    });
     if (state !== null) {
       this.#counters.restore(state.counters);
       this.#signals.restore(state.signals, state.latest);

@@ -59,6 +59,48 @@ describe('investigate --json: deferral and failure rates', () => {
     expect(v.auth_ids).toEqual(['kim@farm.test']);
   });
 
+  it('a login sending with forged envelope senders to a harvested list is a source by its AUTH id, though no sender fails often alone', async () => {
+    const logs = new SmallLogs();
+    const bots = ['45.33.93.1', '45.33.94.1'];
+    const office = '198.51.100.52';
+    owner(logs, 'max@farm.test', office);
+    for (let i = 0; i < 30; i++) {
+      const t = T0 + 3 * HOUR + i * 1100;
+      const rcpts = [0, 1, 2, 3].map((k) => `f${i}-${k}@harvested.test`);
+      // A new forged sender every message: three failures each, never the twenty a sender needs.
+      const id = logs.smtp(t, { sender: `billing${i}@paypa1-secure.test`, ip: bots[i % 2]!, authId: 'max@farm.test', subject: 'Payment confirmation required', rcpts, helo: 'User' });
+      for (const r of rcpts.slice(0, 3)) logs.outcome(t + 1, id, '**', r);
+      logs.outcome(t + 1, id, '=>', rcpts[3]!);
+    }
+    const v = await verdictOf(logs, '24h');
+    expect(v.sources.map((s) => s.id)).toEqual(['max@farm.test']);
+    const s = v.sources[0]!;
+    expect(s.counts).toMatchObject({ sent: 35, recipients: 125, failures: 90 });
+    expect(s.reasons.join('\n')).toContain('90 of its 125 recipients failed (72%)');
+    expect(s.reasons.join('\n')).toContain('as to a harvested list');
+    expect([...v.ips].sort()).toEqual(bots);
+    expect(v.ips).not.toContain(office);
+    // Its queued mail is purged by its login; the forged senders are no one's to purge by name.
+    expect(v.auth_ids).toEqual(['max@farm.test']);
+    expect(v.senders).toEqual(['max@farm.test']);
+  });
+
+  it('a login whose mail mostly fails only from its owner\'s office is not flagged (an address book gone stale)', async () => {
+    const logs = new SmallLogs();
+    const office = '198.51.100.53';
+    owner(logs, 'eva@farm.test', office);
+    for (let i = 0; i < 30; i++) {
+      const t = T0 + 3 * HOUR + i * 1100;
+      const rcpts = [0, 1, 2, 3].map((k) => `old${i}-${k}@gone.test`);
+      const id = logs.smtp(t, { sender: `eva@farm.test`, ip: office, authId: 'eva@farm.test', subject: 'Season greetings', rcpts });
+      for (const r of rcpts.slice(0, 3)) logs.outcome(t + 1, id, '**', r);
+      logs.outcome(t + 1, id, '=>', rcpts[3]!);
+    }
+    const v = await verdictOf(logs, '24h');
+    expect(v.sources).toEqual([]);
+    expect(v.ips).toEqual([]);
+  });
+
   it('a customer\'s newsletter app with an ordinary bounce rate and much greylisting is not flagged, however strange its address', async () => {
     const logs = new SmallLogs();
     const app = '45.33.95.7';

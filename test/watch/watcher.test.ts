@@ -2,6 +2,7 @@
 // restarts from the saved state, the shipped rules tripping (or not) once. Every wait is on an
 // event the watcher emits (its progress or its triggers), never on a clock.
 import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +63,32 @@ describe('following the main log through rotation', () => {
       appendFileSync(mainlog, text(burst(20, 25)));
       await more;
       expect(w.pending.map((p) => p.id)).toEqual([t!.id]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('rename under a running watcher: lines still written to the renamed file after the switch are counted, once', async () => {
+    const w = await Watcher.open(options(exactlyAt(20)));
+    w.start();
+    try {
+      const first = readUpTo(w, mainlog, Buffer.byteLength(text(burst(0, 10))));
+      appendFileSync(mainlog, text(burst(0, 10)));
+      await first;
+      // Switched: the rotation noticed, then the new file read through.
+      const switched = (async () => {
+        await once(w, 'notice');
+        await readUpTo(w, mainlog, Buffer.byteLength(text(burst(10, 15))));
+      })();
+      renameSync(mainlog, `${mainlog}.1`);
+      writeFileSync(mainlog, text(burst(10, 15)));
+      await switched;
+      const tripped = nextTriggers(w);
+      // An Exim process that opened the log before the rename writes on to it.
+      appendFileSync(`${mainlog}.1`, text(burst(15, 20)));
+      const [t] = await tripped;
+      expect(t).toMatchObject({ trippedAt: iso(19), firstSeen: iso(0) });
+      expect(t!.observed.value).toBe(20);
     } finally {
       await w.stop();
     }
@@ -173,8 +200,8 @@ describe('the shipped rules', () => {
       firstSeen: iso(0),
       trippedAt: iso(49),
     });
-    // The address of the line that tripped it (the 8th message came from the second address).
-    expect(t.inputs).toMatchObject({ auth_id: 'alice@example.test', sender: 'alice@example.test', ip: '198.51.100.23' });
+    // Both addresses that sent as it in the window, not just the tripping line's.
+    expect(t.inputs).toMatchObject({ auth_id: 'alice@example.test', sender: 'alice@example.test', ips: '198.51.100.23,203.0.113.7' });
     expect(t.evidence.at(-1)).toBe(lines[7]);
   });
 

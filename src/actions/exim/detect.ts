@@ -14,6 +14,7 @@ export const DetectParams = Type.Object({
   since: Type.Optional(Type.String({ default: '24h', description: 'main-log window (24h, 30m) or a time' })),
   min_messages: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'messages that make a sender suspect' })),
   min_subject_repeats: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'repeats that make a subject suspect' })),
+  unique_recipients_per_hour: Type.Optional(Type.Integer({ minimum: 1, default: 500, description: "distinct recipients in one hour that flag a mailbox (cPanel's email_outbound_spam_detect_threshold)" })),
   mainlog: Type.Optional(Type.String({ description: 'main log path (default: asked of Exim)' })),
   spool_dir: Type.Optional(Type.String({ description: 'spool directory (default: asked of Exim)' })),
   access_logs: Type.Optional(Type.Boolean({ default: true, description: 'look up script clients in the domlogs' })),
@@ -71,7 +72,7 @@ export const eximDetect = defineAction({
     incomplete: 'true when any evidence could not be read or understood (a primary source, a rotated main log the window needs, part of the main log, or what problems name): the verdict may miss the sender',
   },
   async run(ctx, params) {
-    const t: Thresholds = { min_messages: params.min_messages ?? 100, min_subject_repeats: params.min_subject_repeats ?? 100 };
+    const t: Thresholds = { min_messages: params.min_messages ?? 100, min_subject_repeats: params.min_subject_repeats ?? 100, unique_recipients_per_hour: params.unique_recipients_per_hour ?? 500 };
     const gathered = await gatherOnHost(ctx, params, t);
     if (gathered.sourcesFailed.length === 3) {
       throw new ActionError(`no evidence could be read (queue, main log and spool all failed): ${gathered.problems.join('; ')}`);

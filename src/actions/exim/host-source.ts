@@ -10,6 +10,9 @@ import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
 import { filterHistoryRemote, type HistoryFile, type HistoryGroup } from '../../remote/history-filter.js';
 import type { EvidenceSource } from '../../investigate/gather.js';
 import { rotatedNames } from '../../investigate/rotated-logs.js';
+import { OUTBOUND_SPAM_THRESHOLD_KEY, outboundSpamThreshold } from '../../parsers/cpanel-cpuser.js';
+import { parseUserdomains } from '../../parsers/cpanel-userdomains.js';
+import { readHostFile } from '../files/host-read.js';
 import { ownAddresses } from '../firewall/own-addresses.js';
 import { recordedTransport } from '../recorded-transport.js';
 import type { ActionContext } from '../types.js';
@@ -19,6 +22,42 @@ import { listFiles, scriptClients } from './detect-web.js';
 import { queueFacts } from './queue-read.js';
 
 const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
+/** A cPanel account name as /etc/userdomains may give it and as a file name under the cpuser directory. */
+const CPANEL_USER = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
+
+/**
+ * cPanel's per-account outbound spam thresholds of `mailboxes` (lower-cased → threshold): their
+ * domains' accounts from /etc/userdomains, then one grep of those accounts' cpuser files for the
+ * override. Two reads on the host whatever the number of mailboxes; none when it is no cPanel host.
+ */
+async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Promise<Record<string, number>> {
+  const text = await readHostFile(ctx, ctx.host.layout.userdomainsFile);
+  if (text === null) return {};
+  const owners = parseUserdomains(text);
+  const accountOf = new Map<string, string>();
+  for (const m of mailboxes) {
+    const user = owners.get(m.slice(m.lastIndexOf('@') + 1).toLowerCase());
+    if (user !== undefined && user !== 'nobody' && CPANEL_USER.test(user)) accountOf.set(m.toLowerCase(), user);
+  }
+  if (accountOf.size === 0) return {};
+  const dir = (ctx.host.layout.cpanelUsersDir ?? '/var/cpanel/users').replace(/\/+$/, '');
+  const users = [...new Set(accountOf.values())];
+  // -H: every line names its file, also for one file; exit 1 (no override anywhere) and 2 (an account file missing) are answers.
+  const r = await ctx.exec({ argv: ['grep', '-H', '-e', `^${OUTBOUND_SPAM_THRESHOLD_KEY}=`, '--', ...users.map((u) => `${dir}/${u}`)], okExitCodes: [0, 1, 2], timeoutMs: 30_000 });
+  const byUser = new Map<string, number>();
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith(`${dir}/`)) continue;
+    const colon = line.indexOf(':', dir.length + 1);
+    const n = colon < 0 ? null : outboundSpamThreshold(line.slice(colon + 1));
+    if (n !== null) byUser.set(line.slice(dir.length + 1, colon), n);
+  }
+  const out: Record<string, number> = {};
+  for (const [m, user] of accountOf) {
+    const n = byUser.get(user);
+    if (n !== undefined) out[m] = n;
+  }
+  return out;
+}
 
 export interface HostSourceParams {
   mainlog?: string;
@@ -134,6 +173,7 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
       }
     },
     serverIps: async () => (await ownAddresses(ctx)).map((a) => a.address),
+    recipientThresholds: (mailboxes) => recipientThresholds(ctx, mailboxes),
     listDir: (dir) => listFiles(ctx, dir, 1),
     ...(params.access_logs !== false ? { scriptClients: async (h: string, path: string) => (await scriptClients(ctx, h, path)).clients } : {}),
   };

@@ -11,8 +11,9 @@ import { listQueue, spoolInfo, type SpoolInfo } from './purge.js';
  * The queue quarantine: before exim -Mrm, each message's spool files (-H envelope and headers,
  * -D body) are copied aside with a manifest (ID, sender, recipients, sha256 of every file), so
  * a wrongly removed message can be put back into the spool exactly as it was. The copies stay on
- * the host, beside Exim's spool (same filesystem, same owner), until someone deletes them; a
- * quarantine that would leave that filesystem nearly full is refused before anything is removed.
+ * the host, beside Exim's spool (same filesystem, same owner), until `runbook quarantine prune`
+ * deletes them past their retention (quarantine-prune.ts); a quarantine that would leave that
+ * filesystem nearly full is refused before anything is removed.
  */
 
 export const MANIFEST = 'manifest.json';

@@ -47,6 +47,7 @@ export interface InvestigateFlags {
   homeRoot?: string[];
   since: string;
   minMessages: string;
+  uniqueRecipientsPerHour: string;
   acceptNewHostKeys?: boolean;
   askBecomePass?: boolean;
   becomePasswordFile?: string;
@@ -84,9 +85,11 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
   const json = flags.json === true;
   const style = createStyle(colorEnabled(process.stdout, flags.color));
   const minMessages = Number(flags.minMessages);
+  const uniqueRecipientsPerHour = Number(flags.uniqueRecipientsPerHour);
   const errorStyle = createStyle(colorEnabled(process.stderr, flags.color));
   try {
     if (!Number.isInteger(minMessages) || minMessages < 1) throw new UsageError('--min-messages takes a whole number of 1 or more');
+    if (!Number.isInteger(uniqueRecipientsPerHour) || uniqueRecipientsPerHour < 1) throw new UsageError('--unique-recipients-per-hour takes a whole number of 1 or more');
     const offline = flags.mainlog !== undefined || flags.spool !== undefined;
     if (offline && (flags.host.length > 0 || flags.inventory)) throw new UsageError('use either files (--mainlog/--spool) or hosts (--host/--inventory), not both');
 
@@ -104,6 +107,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.homeRoot ? { homeRoots: flags.homeRoot } : {}),
         since: flags.since,
         min_messages: minMessages,
+        unique_recipients_per_hour: uniqueRecipientsPerHour,
       });
       // Evidence that could not be read makes the verdict incomplete: never a clean exit 0.
       const incomplete = verdict.incomplete;
@@ -127,6 +131,7 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const inputs = resolveInputs(playbook.spec, {
       since: flags.since,
       min_messages: String(minMessages),
+      unique_recipients_per_hour: String(uniqueRecipientsPerHour),
       ...(flags.allow !== undefined ? { allow: flags.allow.join(',') } : {}),
       ...(flags.trustedProxy !== undefined ? { trusted_proxies: flags.trustedProxy.join(',') } : {}),
     });

@@ -23,6 +23,7 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--home-root <dir>', 'offline: parent of account homes as the main log names them (default /home, /home2, ...); the sending directories are read there (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
+    .option('--unique-recipients-per-hour <n>', "distinct recipients in one hour that flag a mailbox (cPanel's email_outbound_spam_detect_threshold)", '500')
     .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded)')
     .option('-K, --ask-become-pass', 'ask once for the sudo password of hosts with become (never on argv)')
     .option('--become-password-file <file>', 'read the sudo password for become from this 0600 file')

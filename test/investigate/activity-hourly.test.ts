@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ActivityCollector } from '../../src/investigate/activity.js';
+
+/** An SMTP AUTH arrival line as cPanel's Exim logs it. */
+function arrival(time: string, n: number, rcpts: string[]): string {
+  return `${time} 1vXyZa-000${n}Ab-Cd <= kim@farm.test H=(User) [45.33.90.1]:50000 I=[192.0.2.10]:587 P=esmtpsa A=dovecot_login:kim@farm.test S=1200 id=${n}@mua T="Hello" for ${rcpts.join(' ')}`;
+}
+
+function hourly(lines: string[]): Map<string, number> {
+  const c = new ActivityCollector(['kim@farm.test'], ['kim@farm.test']);
+  for (const l of lines) c.mainlogLine(l);
+  const facts = c.finish(2026);
+  // The sender's count is the same as the login's.
+  expect(facts.senders.get('kim@farm.test')?.hourlyRecipients).toEqual(facts.auth.get('kim@farm.test')?.hourlyRecipients);
+  return facts.auth.get('kim@farm.test')!.hourlyRecipients!;
+}
+
+describe('distinct recipients per hour (ActivityCollector)', () => {
+  it('counts each hour\'s distinct recipients, case-folded, a line out of order across the hour\'s turn in its own hour', () => {
+    const counts = hourly([
+      arrival('2026-12-06 10:59:58', 1, ['a@x.test', 'b@x.test', 'A@X.TEST']),
+      arrival('2026-12-06 11:00:01', 2, ['a@x.test', 'c@x.test']),
+      arrival('2026-12-06 10:59:59', 3, ['d@x.test', 'b@x.test']),
+      arrival('2026-12-06 11:10:00', 4, ['e@x.test']),
+    ]);
+    expect(counts).toEqual(new Map([['2026-12-06 10', 3], ['2026-12-06 11', 3]]));
+  });
+
+  it('keeps two hours open; a line of an hour closed before counts afresh and the hour keeps its larger count, never more than the truth', () => {
+    const counts = hourly([
+      arrival('2026-12-06 10:00:00', 1, ['a@x.test', 'b@x.test', 'c@x.test', 'd@x.test', 'e@x.test']),
+      arrival('2026-12-06 11:00:00', 2, ['a@x.test']),
+      arrival('2026-12-06 12:00:00', 3, ['a@x.test']),
+      // Hour 10 was closed when 12 opened: its five are forgotten, its count kept.
+      arrival('2026-12-06 10:30:00', 4, ['a@x.test', 'f@x.test']),
+    ]);
+    // The truth is 6 (a-f); the count is 5, under it.
+    expect(counts.get('2026-12-06 10')).toBe(5);
+    expect(counts.get('2026-12-06 11')).toBe(1);
+    expect(counts.get('2026-12-06 12')).toBe(1);
+  });
+});
