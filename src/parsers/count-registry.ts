@@ -64,7 +64,7 @@ export const TABLES = [
   { name: 'sender_failures', constant: 'T_SENDER_FAILURES', of: 'senders', field: 'failures', ranks: true },
   { name: 'auth_rcpts', constant: 'T_AUTH_RCPTS', of: 'auth', field: 'recipients' },
   { name: 'auth_deferrals', constant: 'T_AUTH_DEFERRALS', of: 'auth', field: 'deferrals' },
-  { name: 'auth_failures', constant: 'T_AUTH_FAILURES', of: 'auth', field: 'failures' },
+  { name: 'auth_failures', constant: 'T_AUTH_FAILURES', of: 'auth', field: 'failures', ranks: true },
 ] as const satisfies readonly TableSpec[];
 
 /** A (parent key, child key) count of the kernel (src/parsers/wasm/pair-table.ts). */

@@ -85,6 +85,32 @@ describe('investigate --json: deferral and failure rates', () => {
     expect(v.senders).toEqual(['max@farm.test']);
   });
 
+  it('a failing login is found behind more busier logins than the result lists (the counters keep it for its failures)', async () => {
+    const logs = new SmallLogs();
+    // 55 ordinary logins, each busier than the failing one, more than the 50 the AUTH list keeps.
+    for (let u = 0; u < 55; u++) {
+      const mailbox = `staff${u}@busy.test`;
+      const office = `198.51.100.${100 + u}`;
+      logs.imap(T0 + HOUR, mailbox, office);
+      for (let i = 0; i < 40; i++) {
+        const id = logs.smtp(T0 + HOUR + u * 60 + i * 1200, { sender: mailbox, ip: office, authId: mailbox, subject: `Order ${u}-${i}`, rcpts: [`c${u}-${i}@clients.test`] });
+        logs.outcome(T0 + HOUR + u * 60 + i * 1200 + 1, id, '=>', `c${u}-${i}@clients.test`);
+      }
+    }
+    const bots = ['45.33.96.1', '45.33.97.1'];
+    for (let i = 0; i < 30; i++) {
+      const t = T0 + 3 * HOUR + i * 1100;
+      const rcpts = [0, 1, 2, 3].map((k) => `g${i}-${k}@harvested.test`);
+      const id = logs.smtp(t, { sender: `billing${i}@paypa1-secure.test`, ip: bots[i % 2]!, authId: 'lea@farm.test', subject: 'Payment confirmation required', rcpts, helo: 'User' });
+      for (const r of rcpts.slice(0, 3)) logs.outcome(t + 1, id, '**', r);
+      logs.outcome(t + 1, id, '=>', rcpts[3]!);
+    }
+    const v = await verdictOf(logs, '24h');
+    expect(v.sources.map((s) => s.id)).toEqual(['lea@farm.test']);
+    expect([...v.ips].sort()).toEqual(bots);
+    expect(v.auth_ids).toEqual(['lea@farm.test']);
+  });
+
   it('a login whose mail mostly fails only from its owner\'s office is not flagged (an address book gone stale)', async () => {
     const logs = new SmallLogs();
     const office = '198.51.100.53';
