@@ -157,7 +157,7 @@ export async function readMainlogHistory(path: string, collector: ActivityCollec
   let firstLine = true;
   let records: HistoryRecords | null = null;
   // One object for every record: the collector reads it before the next one.
-  const fields: ArrivalFields = { time: '', sender: '', ip: null, authId: '', recipients: () => records!.recipients(), subject: () => records!.subject() };
+  const fields: ArrivalFields = { time: '', sender: '', ip: null, authId: '', recipients: () => records!.recipients(), lowerRecipients: () => records!.lowerRecipients(), subject: () => records!.subject() };
   /** The lines of input[0, end): the first line's time, then the records. */
   const use = (end: number): boolean => {
     if (firstLine) {

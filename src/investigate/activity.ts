@@ -24,6 +24,11 @@ export interface ArrivalFields {
   /** AUTH id as logged; '' when none. */
   authId: string;
   recipients(): string[];
+  /**
+   * The recipients lower-cased, when the reader has them made already (it interns lists);
+   * without it the collector lower-cases `recipients()` itself.
+   */
+  lowerRecipients?(): string[];
   /** `T="..."` unescaped, or null. */
   subject(): string | null;
 }
@@ -262,7 +267,7 @@ export class ActivityCollector {
     // The sender lower-cased when it is flagged, or null.
     const sender = this.#senders.size === 0 ? null : this.#lowerCased(a.sender, this.#senderKeys, (lower) => (this.#senders.has(lower) ? lower : null));
     if (!byAuth && sender === null) return;
-    const recipients = a.recipients();
+    const recipients = a.lowerRecipients?.() ?? a.recipients().map((r) => r.toLowerCase());
     if (this.#hour === null || !a.time.startsWith(this.#hour)) this.#hour = hourOf(a.time);
     const hour = this.#hour;
     if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients);
@@ -300,6 +305,7 @@ export class ActivityCollector {
     return this.#lastNormalIp;
   }
 
+  /** `recipients` lower-cased. */
   #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[]): void {
     let act = map.get(key);
     if (act === undefined) {
@@ -315,14 +321,13 @@ export class ActivityCollector {
       u.hours.set(hour, (u.hours.get(hour) ?? 0) + 1);
     }
     act.recipients += recipients.length;
-    const lower = recipients.map((r) => r.toLowerCase());
-    for (const r of lower) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
+    for (const r of recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
     let hourly = this.#hourly.get(act);
     if (hourly === undefined) {
       hourly = new HourlyRecipients(act.hourlyRecipients ??= new Map());
       this.#hourly.set(act, hourly);
     }
-    hourly.add(hour, lower);
+    hourly.add(hour, recipients);
   }
 
   /** The open hours of each source's distinct recipients (see HourlyRecipients). */

@@ -18,6 +18,8 @@ const WORDS = 20;
 class ValueStrings {
   readonly text: (string | undefined)[][] = [[], [], [], [], []];
   readonly lists: (string[] | undefined)[] = [];
+  /** The same lists lower-cased, as the collector counts distinct recipients. */
+  readonly lowerLists: (string[] | undefined)[] = [];
 }
 
 /** The records of one batch, read one at a time (views valid until the filter is fed again). */
@@ -104,6 +106,13 @@ export class HistoryRecords {
     const id = this.#ids[this.#at + 18]!;
     if (id < 0) return split();
     return (this.#values.lists[id] ??= split());
+  }
+
+  /** The recipients lower-cased (made once per distinct list: treat as read-only). */
+  lowerRecipients(): string[] {
+    const id = (this.flags & HISTORY.recipients) === 0 ? -1 : this.#ids[this.#at + 18]!;
+    if (id < 0) return this.recipients().map((r) => r.toLowerCase());
+    return (this.#values.lowerLists[id] ??= this.recipients().map((r) => r.toLowerCase()));
   }
 }
 
