@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { HISTORY, MainlogHistoryFilter, type HistoryRecords } from '../parsers/mainlog-history.js';
 import { ActivityCollector, type ActivityFacts, type ArrivalFields } from './activity.js';
-import { readLines } from './mainlog-file.js';
+import { readLinesAhead } from './mainlog-file.js';
 import { gunzipChunks, isGzipFile } from './mainlog-gzip.js';
 
 async function* chunksOf(path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
@@ -202,7 +202,7 @@ export async function readMainlogHistory(path: string, collector: ActivityCollec
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    readLines(filter, fh.fd, 0, size, { chunkBytes, ...(signal !== undefined ? { signal } : {}) }, use);
+    await readLinesAhead(filter, fh, 0, size, { chunkBytes, ...(signal !== undefined ? { signal } : {}) }, use);
   } finally {
     await fh.close();
   }

@@ -58,12 +58,52 @@ export function readLines(scanner: { input(size: number): Buffer }, fd: number, 
   if (carry > 0) use(carry);
 }
 
-/** Scan one byte range of an open file into `scanner`; `start` must be a line start. */
-function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
-  readLines(scanner, fd, start, end, options, (last) => {
-    scanner.feedInput(0, last);
-    return false;
-  });
+/**
+ * readLines for the long reads (a whole log, once per pass): the next chunk is read by the
+ * thread pool into a spare buffer while the kernel works on this one, then copied into its
+ * input area. The copy costs about a quarter of a read; the read it hides, on a second core,
+ * is the rest. A kernel's memory may grow (and move) while it works, so reads never target it.
+ */
+export async function readLinesAhead(scanner: { input(size: number): Buffer }, fh: FileHandle, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): Promise<void> {
+  const chunk = options.chunkBytes ?? 4 * 1024 * 1024;
+  const spare = [Buffer.allocUnsafe(Math.min(chunk, Math.max(1, end - start))), Buffer.allocUnsafe(Math.min(chunk, Math.max(1, end - start)))];
+  let next = 0;
+  let pos = start;
+  const readNext = (): Promise<{ bytesRead: number; buffer: Buffer }> | null => {
+    if (pos >= end) return null;
+    const buf = spare[next]!;
+    next ^= 1;
+    const want = Math.min(buf.length, end - pos);
+    const at = pos;
+    pos += want;
+    return fh.read(buf, 0, want, at).then(({ bytesRead }) => {
+      if (bytesRead < want) throw new MainlogChangedError(at + bytesRead - start, end - start);
+      return { bytesRead, buffer: buf };
+    });
+  };
+  let pending = readNext();
+  let carry = 0;
+  let done = 0;
+  while (pending !== null) {
+    const { bytesRead, buffer } = await pending;
+    options.signal?.throwIfAborted();
+    pending = readNext();
+    const filled = carry + bytesRead;
+    const input = scanner.input(filled);
+    buffer.copy(input, carry, 0, bytesRead);
+    done += bytesRead;
+    // Complete lines only; the tail waits for the next read (or goes at the range end).
+    const last = pending === null ? filled : input.lastIndexOf(0x0a, filled - 1) + 1;
+    if (last > 0 && use(last)) {
+      // Stopped early: the read in flight is let finish, its bytes unused.
+      await pending?.catch(() => undefined);
+      return;
+    }
+    carry = filled - last;
+    if (carry > 0 && last > 0) scanner.input(filled).copyWithin(0, last, filled);
+    options.onProgress?.(done / Math.max(1, end - start));
+  }
+  if (carry > 0) use(carry);
 }
 
 interface LineAt {
@@ -187,7 +227,10 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
         }
       }
     }
-    scanRangeInto(scanner, fh.fd, start, end, options);
+    await readLinesAhead(scanner, fh, start, end, options, (last) => {
+      scanner.feedInput(0, last);
+      return false;
+    });
     return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end, linesOutOfOrder, leftOut }, options);
   } finally {
     await fh.close();
