@@ -6,6 +6,7 @@
  */
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { MainlogScanner, timestampPrefixLength, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
 import { resolveSince } from '../parsers/log-time.js';
 
@@ -15,6 +16,8 @@ export interface MainlogScanOptions extends ScanLimits {
   /** Read size per chunk (default 4 MiB). */
   chunkBytes?: number;
   signal?: AbortSignal;
+  /** Read ahead on the thread pool (readLinesAhead); by default when a core is spare. */
+  ahead?: boolean;
   /** Called with a fraction 0..1 of bytes scanned. */
   onProgress?: (fraction: number) => void;
 }
@@ -59,12 +62,28 @@ export function readLines(scanner: { input(size: number): Buffer }, fd: number, 
 }
 
 /**
- * readLines for the long reads (a whole log, once per pass): the next chunk is read by the
- * thread pool into a spare buffer while the kernel works on this one, then copied into its
- * input area. The copy costs about a quarter of a read; the read it hides, on a second core,
- * is the rest. A kernel's memory may grow (and move) while it works, so reads never target it.
+ * Whether this machine has a core to spare for a second thread of ours: two or more, and a
+ * load average (this process included) below all of them but half of one. Work moved to
+ * another thread costs a little more CPU in all (copies, a worker's start); it pays only where
+ * it runs beside this thread, not where it queues behind other processes.
+ */
+export function spareCore(): boolean {
+  const cores = availableParallelism();
+  return cores >= 2 && loadavg()[0]! < cores - 0.5;
+}
+
+/**
+ * readLines for the long reads (a whole log, once per pass): with a core to spare
+ * (spareCore), the next chunk is read by the thread pool into a spare buffer while the kernel
+ * works on this one, then copied into its input area. The copy costs about a quarter of a
+ * read; the read it hides is the rest. A kernel's memory may grow (and move) while it works, so
+ * reads never target it. Without one, readLines: the copy would be all that is left.
  */
 export async function readLinesAhead(scanner: { input(size: number): Buffer }, fh: FileHandle, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): Promise<void> {
+  if (!(options.ahead ?? spareCore())) {
+    readLines(scanner, fh.fd, start, end, options, use);
+    return;
+  }
   const chunk = options.chunkBytes ?? 4 * 1024 * 1024;
   const spare = [Buffer.allocUnsafe(Math.min(chunk, Math.max(1, end - start))), Buffer.allocUnsafe(Math.min(chunk, Math.max(1, end - start)))];
   let next = 0;
