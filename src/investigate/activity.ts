@@ -29,6 +29,11 @@ export interface ArrivalFields {
    * without it the collector lower-cases `recipients()` itself.
    */
   lowerRecipients?(): string[];
+  /**
+   * The id of the recipient list when the reader interns lists (one id, one list), else -1: a
+   * list a source already took adds no distinct recipient to it again.
+   */
+  recipientsId?(): number;
   /** `T="..."` unescaped, or null. */
   subject(): string | null;
 }
@@ -270,8 +275,9 @@ export class ActivityCollector {
     const recipients = a.lowerRecipients?.() ?? a.recipients().map((r) => r.toLowerCase());
     if (this.#hour === null || !a.time.startsWith(this.#hour)) this.#hour = hourOf(a.time);
     const hour = this.#hour;
-    if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients);
-    if (sender !== null) this.#record(this.facts.senders, sender, a.time, hour, ip, recipients);
+    const listId = a.recipientsId?.() ?? -1;
+    if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients, listId);
+    if (sender !== null) this.#record(this.facts.senders, sender, a.time, hour, ip, recipients, listId);
   }
 
   /** The hour of the last arrival: one string for its run of lines. */
@@ -309,8 +315,11 @@ export class ActivityCollector {
     return ip;
   }
 
-  /** `recipients` lower-cased. */
-  #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[]): void {
+  /** The interned recipient lists (recipientsId) each source took in full already. */
+  readonly #listsTaken = new Map<SourceActivity, Set<number>>();
+
+  /** `recipients` lower-cased; `listId` as recipientsId. */
+  #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[], listId: number): void {
     let act = map.get(key);
     if (act === undefined) {
       act = emptyActivity();
@@ -325,13 +334,30 @@ export class ActivityCollector {
       u.hours.set(hour, (u.hours.get(hour) ?? 0) + 1);
     }
     act.recipients += recipients.length;
-    for (const r of recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
+    if (this.#newList(act, listId)) for (const r of recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
     let hourly = this.#hourly.get(act);
     if (hourly === undefined) {
       hourly = new HourlyRecipients(act.hourlyRecipients ??= new Map());
       this.#hourly.set(act, hourly);
     }
     hourly.add(hour, recipients);
+  }
+
+  /**
+   * Whether `act` has not taken interned list `listId` yet (always for -1). Adding a list again
+   * changes nothing (the cap only ever stops adding), most arrivals repeat a list, and adding
+   * to a set of many thousands was most of #record's time.
+   */
+  #newList(act: SourceActivity, listId: number): boolean {
+    if (listId < 0) return true;
+    let taken = this.#listsTaken.get(act);
+    if (taken === undefined) {
+      taken = new Set();
+      this.#listsTaken.set(act, taken);
+    }
+    if (taken.has(listId)) return false;
+    taken.add(listId);
+    return true;
   }
 
   /** The open hours of each source's distinct recipients (see HourlyRecipients). */

@@ -149,6 +149,11 @@ export class HistoryRecords {
     return (this.#values.lists[id] ??= split());
   }
 
+  /** The id of the recipient list among those interned, or -1 (none, or it did not fit). */
+  recipientsId(): number {
+    return (this.flags & HISTORY.recipients) === 0 ? -1 : this.#ids[this.#at + 18]!;
+  }
+
   /** The recipients lower-cased (made once per distinct list: treat as read-only). */
   lowerRecipients(): string[] {
     const id = (this.flags & HISTORY.recipients) === 0 ? -1 : this.#ids[this.#at + 18]!;
