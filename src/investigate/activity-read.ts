@@ -263,7 +263,8 @@ async function historyInWorker(url: URL, fh: FileHandle, size: number, collector
     await new Promise<void>((resolve, reject) => {
       let finished = false;
       worker.on('message', (batch: HistoryBatch) => {
-        if (finished) return;
+        // Aborted: the worker is being ended; what it posted meanwhile is not wanted.
+        if (finished || signal?.aborted === true) return;
         if (batch.done === true) {
           finished = true;
           resolve();
