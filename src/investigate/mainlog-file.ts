@@ -1,8 +1,9 @@
 /**
  * Reads an Exim main log from disk for the one-pass scanner: streams fixed-size chunks (no
  * whole-file buffering) and skips the part before `since` by binary search on the leading
- * timestamps. One thread: on two cores a second one cost 7-9% more wall and CPU in the command
- * users run (bench/RESULTS.md, issue 13), its merge being dearer than its share.
+ * timestamps. One scanning thread: on two cores a second one cost 7-9% more wall and CPU in the
+ * command users run (bench/RESULTS.md, issue 13), its merge being dearer than its share; only the
+ * reads go ahead on the thread pool, and only when a core is free (readLinesAhead).
  */
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
