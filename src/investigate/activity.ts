@@ -115,22 +115,29 @@ const HOURLY_CAP = 100_000;
  * falsely. Memory: 2 × HOURLY_CAP addresses per flagged source at most.
  */
 class HourlyRecipients {
-  readonly #open = new Map<string, Set<string>>();
+  /** Per open hour its recipients, and the interned lists (see ArrivalFields.recipientsId) already in them. */
+  readonly #open = new Map<string, { set: Set<string>; lists: Set<number> }>();
   constructor(readonly counts: Map<string, number>) {}
 
-  /** The recipients (lower-cased) of one message of `hour`. */
-  add(hour: string, recipients: string[]): void {
-    let set = this.#open.get(hour);
-    if (set === undefined) {
+  /** The recipients (lower-cased) of one message of `hour`; `listId` as recipientsId (-1: none). */
+  add(hour: string, recipients: string[], listId = -1): void {
+    let open = this.#open.get(hour);
+    if (open === undefined) {
       if (this.#open.size >= 2) {
         // Close the oldest open hour: its count is already in `counts`.
         let oldest: string | null = null;
         for (const h of this.#open.keys()) if (oldest === null || h < oldest) oldest = h;
         this.#open.delete(oldest!);
       }
-      set = new Set();
-      this.#open.set(hour, set);
+      open = { set: new Set(), lists: new Set() };
+      this.#open.set(hour, open);
     }
+    // A list this open hour took already adds nothing, and its count already holds the set's size.
+    if (listId >= 0) {
+      if (open.lists.has(listId)) return;
+      open.lists.add(listId);
+    }
+    const set = open.set;
     for (const r of recipients) if (set.size < HOURLY_CAP) set.add(r);
     if (set.size > (this.counts.get(hour) ?? 0)) this.counts.set(hour, set.size);
   }
@@ -340,7 +347,7 @@ export class ActivityCollector {
       hourly = new HourlyRecipients(act.hourlyRecipients ??= new Map());
       this.#hourly.set(act, hourly);
     }
-    hourly.add(hour, recipients);
+    hourly.add(hour, recipients, listId);
   }
 
   /**

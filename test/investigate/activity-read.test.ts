@@ -209,6 +209,22 @@ describe('the history of flagged ids read through the kernel', () => {
     }
   });
 
+  it('counts distinct recipients per hour the same when lists repeat and a closed hour opens again', async () => {
+    // Hours 10, 11, 12, then 10 again (closed by then: it opens afresh), the same few lists throughout.
+    const lines: string[] = [];
+    for (const [h, n] of [[0, 50], [1, 30], [2, 20], [0, 40]] as const) {
+      for (let i = 0; i < n; i++) lines.push(`${at(h * 3600 + i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for r${i % 4}@far.test R${(i * 7) % 5}@far.test`);
+    }
+    const file = join(dir, 'hours-again');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const want = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+    const got = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    await readMainlogHistory(file, got);
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.auth.get('spam@bad.example')?.hourlyRecipients?.size).toBe(3);
+  });
+
   it('hands over values the kernel no longer keeps as bytes (more distinct recipient lists than it keeps)', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 25_000; i++) lines.push(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 200}]:587 A=dovecot_login:spam@bad.example T="x" for R${i}@far.test r${i % 7}@far.test`);
