@@ -24,6 +24,16 @@ export interface ArrivalFields {
   /** AUTH id as logged; '' when none. */
   authId: string;
   recipients(): string[];
+  /**
+   * The recipients lower-cased, when the reader has them made already (it interns lists);
+   * without it the collector lower-cases `recipients()` itself.
+   */
+  lowerRecipients?(): string[];
+  /**
+   * The id of the recipient list when the reader interns lists (one id, one list), else -1: a
+   * list a source already took adds no distinct recipient to it again.
+   */
+  recipientsId?(): number;
   /** `T="..."` unescaped, or null. */
   subject(): string | null;
 }
@@ -105,22 +115,29 @@ const HOURLY_CAP = 100_000;
  * falsely. Memory: 2 × HOURLY_CAP addresses per flagged source at most.
  */
 class HourlyRecipients {
-  readonly #open = new Map<string, Set<string>>();
+  /** Per open hour its recipients, and the interned lists (see ArrivalFields.recipientsId) already in them. */
+  readonly #open = new Map<string, { set: Set<string>; lists: Set<number> }>();
   constructor(readonly counts: Map<string, number>) {}
 
-  /** The recipients (lower-cased) of one message of `hour`. */
-  add(hour: string, recipients: string[]): void {
-    let set = this.#open.get(hour);
-    if (set === undefined) {
+  /** The recipients (lower-cased) of one message of `hour`; `listId` as recipientsId (-1: none). */
+  add(hour: string, recipients: string[], listId = -1): void {
+    let open = this.#open.get(hour);
+    if (open === undefined) {
       if (this.#open.size >= 2) {
         // Close the oldest open hour: its count is already in `counts`.
         let oldest: string | null = null;
         for (const h of this.#open.keys()) if (oldest === null || h < oldest) oldest = h;
         this.#open.delete(oldest!);
       }
-      set = new Set();
-      this.#open.set(hour, set);
+      open = { set: new Set(), lists: new Set() };
+      this.#open.set(hour, open);
     }
+    // A list this open hour took already adds nothing, and its count already holds the set's size.
+    if (listId >= 0) {
+      if (open.lists.has(listId)) return;
+      open.lists.add(listId);
+    }
+    const set = open.set;
     for (const r of recipients) if (set.size < HOURLY_CAP) set.add(r);
     if (set.size > (this.counts.get(hour) ?? 0)) this.counts.set(hour, set.size);
   }
@@ -262,11 +279,12 @@ export class ActivityCollector {
     // The sender lower-cased when it is flagged, or null.
     const sender = this.#senders.size === 0 ? null : this.#lowerCased(a.sender, this.#senderKeys, (lower) => (this.#senders.has(lower) ? lower : null));
     if (!byAuth && sender === null) return;
-    const recipients = a.recipients();
+    const recipients = a.lowerRecipients?.() ?? a.recipients().map((r) => r.toLowerCase());
     if (this.#hour === null || !a.time.startsWith(this.#hour)) this.#hour = hourOf(a.time);
     const hour = this.#hour;
-    if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients);
-    if (sender !== null) this.#record(this.facts.senders, sender, a.time, hour, ip, recipients);
+    const listId = a.recipientsId?.() ?? -1;
+    if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients, listId);
+    if (sender !== null) this.#record(this.facts.senders, sender, a.time, hour, ip, recipients, listId);
   }
 
   /** The hour of the last arrival: one string for its run of lines. */
@@ -288,19 +306,27 @@ export class ActivityCollector {
     return key;
   }
 
-  #lastIp: string | null = null;
-  #lastNormalIp: string | null = null;
+  readonly #normalIps = new Map<string, string | null>();
 
-  /** normalIp, for a run of lines from one client without asking again. */
+  /**
+   * normalIp, remembered per address as logged (most arrivals come from a few clients, and
+   * parsing the address again was a tenth of the collector's time); at most 100,000 remembered.
+   */
   #normalIp(text: string): string | null {
-    if (text !== this.#lastIp) {
-      this.#lastIp = text;
-      this.#lastNormalIp = normalIp(text);
+    let ip = this.#normalIps.get(text);
+    if (ip === undefined) {
+      if (this.#normalIps.size >= 100_000) this.#normalIps.clear();
+      ip = normalIp(text);
+      this.#normalIps.set(text, ip);
     }
-    return this.#lastNormalIp;
+    return ip;
   }
 
-  #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[]): void {
+  /** The interned recipient lists (recipientsId) each source took in full already. */
+  readonly #listsTaken = new Map<SourceActivity, Set<number>>();
+
+  /** `recipients` lower-cased; `listId` as recipientsId. */
+  #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[], listId: number): void {
     let act = map.get(key);
     if (act === undefined) {
       act = emptyActivity();
@@ -315,14 +341,30 @@ export class ActivityCollector {
       u.hours.set(hour, (u.hours.get(hour) ?? 0) + 1);
     }
     act.recipients += recipients.length;
-    const lower = recipients.map((r) => r.toLowerCase());
-    for (const r of lower) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
+    if (this.#newList(act, listId)) for (const r of recipients) if (act.uniqueRecipients.size < 100_000) act.uniqueRecipients.add(r);
     let hourly = this.#hourly.get(act);
     if (hourly === undefined) {
       hourly = new HourlyRecipients(act.hourlyRecipients ??= new Map());
       this.#hourly.set(act, hourly);
     }
-    hourly.add(hour, lower);
+    hourly.add(hour, recipients, listId);
+  }
+
+  /**
+   * Whether `act` has not taken interned list `listId` yet (always for -1). Adding a list again
+   * changes nothing (the cap only ever stops adding), most arrivals repeat a list, and adding
+   * to a set of many thousands was most of #record's time.
+   */
+  #newList(act: SourceActivity, listId: number): boolean {
+    if (listId < 0) return true;
+    let taken = this.#listsTaken.get(act);
+    if (taken === undefined) {
+      taken = new Set();
+      this.#listsTaken.set(act, taken);
+    }
+    if (taken.has(listId)) return false;
+    taken.add(listId);
+    return true;
   }
 
   /** The open hours of each source's distinct recipients (see HourlyRecipients). */

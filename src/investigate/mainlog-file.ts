@@ -1,11 +1,13 @@
 /**
  * Reads an Exim main log from disk for the one-pass scanner: streams fixed-size chunks (no
  * whole-file buffering) and skips the part before `since` by binary search on the leading
- * timestamps. One thread: on two cores a second one cost 7-9% more wall and CPU in the command
- * users run (bench/RESULTS.md, issue 13), its merge being dearer than its share.
+ * timestamps. One scanning thread: on two cores a second one cost 7-9% more wall and CPU in the
+ * command users run (bench/RESULTS.md, issue 13), its merge being dearer than its share; only the
+ * reads go ahead on the thread pool, and only when a core is free (readLinesAhead).
  */
 import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { MainlogScanner, timestampPrefixLength, type MainlogScanResult, type ScanLimits } from '../parsers/mainlog-scan.js';
 import { resolveSince } from '../parsers/log-time.js';
 
@@ -15,6 +17,8 @@ export interface MainlogScanOptions extends ScanLimits {
   /** Read size per chunk (default 4 MiB). */
   chunkBytes?: number;
   signal?: AbortSignal;
+  /** Read ahead on the thread pool (readLinesAhead); by default when a core is spare. */
+  ahead?: boolean;
   /** Called with a fraction 0..1 of bytes scanned. */
   onProgress?: (fraction: number) => void;
 }
@@ -58,12 +62,68 @@ export function readLines(scanner: { input(size: number): Buffer }, fd: number, 
   if (carry > 0) use(carry);
 }
 
-/** Scan one byte range of an open file into `scanner`; `start` must be a line start. */
-function scanRangeInto(scanner: MainlogScanner, fd: number, start: number, end: number, options: MainlogScanOptions = {}): void {
-  readLines(scanner, fd, start, end, options, (last) => {
-    scanner.feedInput(0, last);
-    return false;
-  });
+/**
+ * Whether this machine has a core to spare for a second thread of ours: two or more, and a
+ * load average (this process included) below all of them but half of one. Work moved to
+ * another thread costs a little more CPU in all (copies, a worker's start); it pays only where
+ * it runs beside this thread, not where it queues behind other processes.
+ */
+export function spareCore(): boolean {
+  const cores = availableParallelism();
+  return cores >= 2 && loadavg()[0]! < cores - 0.5;
+}
+
+/**
+ * readLines for the long reads (a whole log, once per pass): with a core to spare
+ * (spareCore), the next chunk is read by the thread pool into a spare buffer while the kernel
+ * works on this one, then copied into its input area. The copy costs about a quarter of a
+ * read; the read it hides is the rest. A kernel's memory may grow (and move) while it works, so
+ * reads never target it. Without one, readLines: the copy would be all that is left.
+ */
+export async function readLinesAhead(scanner: { input(size: number): Buffer }, fh: FileHandle, start: number, end: number, options: MainlogScanOptions, use: (end: number) => boolean): Promise<void> {
+  if (!(options.ahead ?? spareCore())) {
+    readLines(scanner, fh.fd, start, end, options, use);
+    return;
+  }
+  const chunk = options.chunkBytes ?? 4 * 1024 * 1024;
+  const spare = [Buffer.allocUnsafe(Math.min(chunk, Math.max(1, end - start))), Buffer.allocUnsafe(Math.min(chunk, Math.max(1, end - start)))];
+  let next = 0;
+  let pos = start;
+  const readNext = (): Promise<{ bytesRead: number; buffer: Buffer }> | null => {
+    if (pos >= end) return null;
+    const buf = spare[next]!;
+    next ^= 1;
+    const want = Math.min(buf.length, end - pos);
+    const at = pos;
+    pos += want;
+    return fh.read(buf, 0, want, at).then(({ bytesRead }) => {
+      if (bytesRead < want) throw new MainlogChangedError(at + bytesRead - start, end - start);
+      return { bytesRead, buffer: buf };
+    });
+  };
+  let pending = readNext();
+  let carry = 0;
+  let done = 0;
+  while (pending !== null) {
+    const { bytesRead, buffer } = await pending;
+    options.signal?.throwIfAborted();
+    pending = readNext();
+    const filled = carry + bytesRead;
+    const input = scanner.input(filled);
+    buffer.copy(input, carry, 0, bytesRead);
+    done += bytesRead;
+    // Complete lines only; the tail waits for the next read (or goes at the range end).
+    const last = pending === null ? filled : input.lastIndexOf(0x0a, filled - 1) + 1;
+    if (last > 0 && use(last)) {
+      // Stopped early: the read in flight is let finish, its bytes unused.
+      await pending?.catch(() => undefined);
+      return;
+    }
+    carry = filled - last;
+    if (carry > 0 && last > 0) scanner.input(filled).copyWithin(0, last, filled);
+    options.onProgress?.(done / Math.max(1, end - start));
+  }
+  if (carry > 0) use(carry);
 }
 
 interface LineAt {
@@ -187,7 +247,10 @@ export async function scanMainlogFile(path: string, options: MainlogScanOptions 
         }
       }
     }
-    scanRangeInto(scanner, fh.fd, start, end, options);
+    await readLinesAhead(scanner, fh, start, end, options, (last) => {
+      scanner.feedInput(0, last);
+      return false;
+    });
     return scanner.result({ file: path, since: options.since ?? null, from, startOffset: start, endOffset: end, linesOutOfOrder, leftOut }, options);
   } finally {
     await fh.close();

@@ -13,11 +13,26 @@ const WORDS = 20;
 
 /**
  * Strings of the values the kernel interned, by field and id, made once each: most lines of a
- * flagged sender repeat its sender, AUTH id, address and interface.
+ * flagged sender repeat its sender, AUTH id, address and interface. One per filter (the ids are
+ * that kernel's).
  */
-class ValueStrings {
+export class ValueStrings {
   readonly text: (string | undefined)[][] = [[], [], [], [], []];
   readonly lists: (string[] | undefined)[] = [];
+  /** The same lists lower-cased, as the collector counts distinct recipients. */
+  readonly lowerLists: (string[] | undefined)[] = [];
+}
+
+/** Record words that are offsets into the input (see historyFeed in the kernel). */
+const OFFSET_WORDS = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+
+/**
+ * One batch of records with the bytes of their lines, copied off the kernel's memory so that
+ * another thread can take them (src/investigate/history-worker.ts): offsets are into `bytes`.
+ */
+export interface PackedRecords {
+  words: Uint32Array;
+  bytes: Uint8Array;
 }
 
 /** The records of one batch, read one at a time (views valid until the filter is fed again). */
@@ -35,6 +50,34 @@ export class HistoryRecords {
     this.#ids = new Int32Array(words.buffer, words.byteOffset, words.length);
     this.#input = input;
     this.#values = values;
+  }
+
+  /** The records of a packed batch (`values`: those of the filter that packed it). */
+  static unpack(packed: PackedRecords, values: ValueStrings): HistoryRecords {
+    return new HistoryRecords(packed.words, Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength), values);
+  }
+
+  /**
+   * The records with only their lines' bytes, off the kernel's memory. Fields a record's flags
+   * do not name hold no offset: they are moved as any word, never read.
+   */
+  pack(): PackedRecords {
+    const from = this.#words;
+    const words = from.slice();
+    let total = 0;
+    for (let k = 0; k < this.count; k++) total += from[k * WORDS + 1]! - from[k * WORDS]!;
+    // Its own memory (not the shared pool of small Buffers): it is transferred.
+    const bytes = Buffer.from(new ArrayBuffer(total));
+    let out = 0;
+    for (let k = 0; k < this.count; k++) {
+      const at = k * WORDS;
+      const s = from[at]!;
+      const e = from[at + 1]!;
+      this.#input.copy(bytes, out, s, e);
+      for (const i of OFFSET_WORDS) words[at + i] = (from[at + i]! - s + out) >>> 0;
+      out += e - s;
+    }
+    return { words, bytes };
   }
 
   /** Make record `k` the current one. */
@@ -104,6 +147,18 @@ export class HistoryRecords {
     const id = this.#ids[this.#at + 18]!;
     if (id < 0) return split();
     return (this.#values.lists[id] ??= split());
+  }
+
+  /** The id of the recipient list among those interned, or -1 (none, or it did not fit). */
+  recipientsId(): number {
+    return (this.flags & HISTORY.recipients) === 0 ? -1 : this.#ids[this.#at + 18]!;
+  }
+
+  /** The recipients lower-cased (made once per distinct list: treat as read-only). */
+  lowerRecipients(): string[] {
+    const id = (this.flags & HISTORY.recipients) === 0 ? -1 : this.#ids[this.#at + 18]!;
+    if (id < 0) return this.recipients().map((r) => r.toLowerCase());
+    return (this.#values.lowerLists[id] ??= this.recipients().map((r) => r.toLowerCase()));
   }
 }
 

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { linesContaining, readMainlogHistory } from '../../src/investigate/activity-read.js';
 import { ActivityCollector } from '../../src/investigate/activity.js';
 import { arrivalLine, messyLog } from '../parsers/log-gen.js';
@@ -59,6 +61,9 @@ describe('lines holding one of many strings', () => {
     }
   });
 });
+
+/** The compiled worker, for every size of file. */
+const worker = { url: new URL('../../dist/investigate/history-worker.js', import.meta.url), from: 0 };
 
 /** Maps and Sets as entry lists, in insertion order: the facts compared as the verdict reads them. */
 function plain(value: unknown): unknown {
@@ -122,18 +127,68 @@ describe('the history of flagged ids read through the kernel', () => {
   it('gives the collector the same facts as every line holding " <= " and a needle, fed one by one', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(anyLog, leads, fc.boolean(), fc.integer({ min: 16, max: 2048 }), async (log, lead, gzip, chunkBytes) => {
+      fc.asyncProperty(anyLog, leads, fc.boolean(), fc.integer({ min: 16, max: 2048 }), fc.boolean(), async (log, lead, gzip, chunkBytes, ahead) => {
         const file = join(dir, `h${n++}`);
         await writeFile(file, gzip ? gzipSync(log) : log);
         const want = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
         for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
         const got = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
-        await readMainlogHistory(file, got, { chunkBytes });
+        await readMainlogHistory(file, got, { chunkBytes, ahead });
         expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
       }),
       { numRuns: 300 },
     );
   });
+
+  it('gives the same facts when a worker thread filters a plain log (the compiled worker, as the CLI runs it)', async () => {
+    expect(existsSync(fileURLToPath(worker.url)), 'run `npm run build` first').toBe(true);
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(anyLog, leads, fc.integer({ min: 16, max: 2048 }), async (log, lead, chunkBytes) => {
+        const file = join(dir, `w${n++}`);
+        await writeFile(file, log);
+        const want = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+        for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+        const got = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+        await readMainlogHistory(file, got, { chunkBytes, worker });
+        expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a worker is ended when the read is aborted, and the read fails', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for r@far.test`);
+    const file = join(dir, 'worker-abort');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const stop = new AbortController();
+    let seen = 0;
+    class Stopping extends ActivityCollector {
+      override arrival(a: Parameters<ActivityCollector['arrival']>[0]): void {
+        if (++seen === 10) stop.abort(new Error('stopped'));
+        super.arrival(a);
+      }
+    }
+    const got = new Stopping(['spam@bad.example'], []);
+    await expect(readMainlogHistory(file, got, { chunkBytes: 4096, worker, signal: stop.signal })).rejects.toThrow('stopped');
+    expect(seen).toBeLessThan(20_000);
+  });
+
+  it('a worker that runs ahead of the collector waits for it', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 200}]:587 A=dovecot_login:spam@bad.example T="x" for r${i % 300}@far.test`);
+    const file = join(dir, 'worker-ahead');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const want = new ActivityCollector(['spam@bad.example'], []);
+    for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+    // Batches of a few lines each: many more than may wait, so the worker has to.
+    const got = new ActivityCollector(['spam@bad.example'], []);
+    await readMainlogHistory(file, got, { chunkBytes: 4096, worker });
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.auth.get('spam@bad.example')?.total).toBe(20_000);
+  });
+
 
   it('reads lines longer than a read and cut by the reads, plain and gzip', async () => {
     const lines: string[] = [];
@@ -152,6 +207,22 @@ describe('the history of flagged ids read through the kernel', () => {
       expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
       expect(got.facts.auth.get('spam@bad.example')?.total).toBe(1334);
     }
+  });
+
+  it('counts distinct recipients per hour the same when lists repeat and a closed hour opens again', async () => {
+    // Hours 10, 11, 12, then 10 again (closed by then: it opens afresh), the same few lists throughout.
+    const lines: string[] = [];
+    for (const [h, n] of [[0, 50], [1, 30], [2, 20], [0, 40]] as const) {
+      for (let i = 0; i < n; i++) lines.push(`${at(h * 3600 + i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for r${i % 4}@far.test R${(i * 7) % 5}@far.test`);
+    }
+    const file = join(dir, 'hours-again');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const want = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+    const got = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    await readMainlogHistory(file, got);
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.auth.get('spam@bad.example')?.hourlyRecipients?.size).toBe(3);
   });
 
   it('hands over values the kernel no longer keeps as bytes (more distinct recipient lists than it keeps)', async () => {

@@ -39,13 +39,14 @@ describe('file reader', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('does not return a partial result as complete when the file shrinks during the scan', async () => {
+  it.each([true, false])('does not return a partial result as complete when the file shrinks during the scan (read ahead: %s)', async (ahead) => {
     const text = Array.from({ length: 200 }, (_, k) => `${T1} ${ID} <= s${k}@x.test U=u P=local`).join('\n') + '\n';
     const file = join(dir, 'shrinks');
     await writeFile(file, text);
     let truncated = false;
     const scan = scanMainlogFile(file, {
       chunkBytes: 1024,
+      ahead,
       onProgress: () => {
         if (!truncated) truncateSync(file, 0);
         truncated = true;

@@ -95,11 +95,12 @@ describe('byte scanner agrees with the line-by-line reference', () => {
   it('gives the same result with tiny chunks as in memory', async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(messyLog, fc.integer({ min: 16, max: 300 }), async (lines, chunk) => {
+      fc.asyncProperty(messyLog, fc.integer({ min: 16, max: 300 }), fc.boolean(), async (lines, chunk, ahead) => {
         const text = lines.join('\n') + '\n';
         const file = join(dir, `log${n++}`);
         await writeFile(file, text);
-        const got = await scanMainlogFile(file, { chunkBytes: chunk, limit: 1000, nestedLimit: 1000 });
+        // Read ahead on the thread pool or not (by default it depends on the machine's load).
+        const got = await scanMainlogFile(file, { chunkBytes: chunk, limit: 1000, nestedLimit: 1000, ahead });
         const want = scanMainlogBuffer(Buffer.from(text), { limit: 1000, nestedLimit: 1000 });
         expect({ ...got, file: null }).toEqual(want);
       }),
