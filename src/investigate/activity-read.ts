@@ -263,8 +263,7 @@ async function historyInWorker(url: URL, fh: FileHandle, size: number, collector
     await new Promise<void>((resolve, reject) => {
       let finished = false;
       worker.on('message', (batch: HistoryBatch) => {
-        // Aborted: the worker is being ended; what it posted meanwhile is not wanted.
-        if (finished || signal?.aborted === true) return;
+        if (finished) return;
         if (batch.done === true) {
           finished = true;
           resolve();
