@@ -3,14 +3,11 @@
  * gzip, the whole files: an owner's use before the incident may predate the window),
  * Dovecot's maillog and cpsrvd's webmail login logs.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { HISTORY, HistoryRecords, MainlogHistoryFilter, ValueStrings } from '../parsers/mainlog-history.js';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { HISTORY, type HistoryRecords, MainlogHistoryFilter } from '../parsers/mainlog-history.js';
 import { ActivityCollector, type ActivityFacts, type ArrivalFields } from './activity.js';
-import { readLinesAhead, spareCore } from './mainlog-file.js';
-import type { HistoryBatch, HistoryJob } from './history-worker.js';
+import { readLinesAhead } from './mainlog-file.js';
 import { gunzipChunks, isGzipFile } from './mainlog-gzip.js';
 
 async function* chunksOf(path: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
@@ -145,27 +142,11 @@ export async function* linesContaining(path: string, needles: string[], signal?:
 
 /** Bytes handed to the history filter at a time. */
 const HISTORY_CHUNK = 4 * 1024 * 1024;
-/** Plain logs from this size on are filtered on a worker thread (starting one costs tens of ms). */
-const WORKER_FROM = 64 * 1024 * 1024;
-/** Batches the worker may post ahead of the collector (each about a chunk's matching lines). */
-const WORKER_AHEAD = 8;
-
 export interface HistoryReadOptions {
   signal?: AbortSignal;
   chunkBytes?: number;
   /** Read ahead on the thread pool (readLinesAhead); by default when a core is spare. */
   ahead?: boolean;
-  /**
-   * The compiled worker (history-worker.js) and the smallest plain file it takes; by default
-   * the one next to this module, when there is one (not when running from TypeScript sources).
-   */
-  worker?: { url: URL; from: number } | null;
-}
-
-function defaultWorker(): { url: URL; from: number } | null {
-  const url = new URL('./history-worker.js', import.meta.url);
-  // Only beside this thread does it pay (see spareCore).
-  return spareCore() && existsSync(fileURLToPath(url)) ? { url, from: WORKER_FROM } : null;
 }
 
 /** Feeds a collector the records of history batches (one reused fields object: read before the next). */
@@ -192,9 +173,9 @@ function recordFeeder(collector: ActivityCollector): (records: HistoryRecords) =
  * Feed `collector` the main log at `path` (plain or gzip, the whole file) as linesContaining
  * with its needles and ` <= ` then `mainlogLine` would, but through the kernel's history
  * filter: it finds those lines and their fields at about the speed of reading the file, and
- * only they become strings. A plain file is read straight into the kernel's memory (a large one
- * on a worker thread, see history-worker.ts); a gzip one is decompressed by zlib on this
- * thread, which then costs most of the time.
+ * only they become strings. A plain file is read straight into the kernel's memory; a gzip one
+ * is decompressed by zlib on this thread, which then costs most of the time. (Filtering on a
+ * worker thread while this one collects was measured: it paid no wall time on two busy cores.)
  */
 export async function readMainlogHistory(path: string, collector: ActivityCollector, options: HistoryReadOptions = {}): Promise<void> {
   const { signal } = options;
@@ -202,11 +183,6 @@ export async function readMainlogHistory(path: string, collector: ActivityCollec
   const gzip = await isGzipFile(path);
   const fh = gzip ? null : await open(path, 'r');
   try {
-    const worker = options.worker === undefined ? defaultWorker() : options.worker;
-    if (fh !== null && worker !== null && collector.needles.some((n) => n !== '')) {
-      const size = (await fh.stat()).size;
-      if (size >= worker.from) return await historyInWorker(worker.url, fh, size, collector, chunkBytes, signal);
-    }
     const filter = new MainlogHistoryFilter(collector.needles);
     const feedRecords = recordFeeder(collector);
     let firstLine = true;
@@ -244,63 +220,6 @@ export async function readMainlogHistory(path: string, collector: ActivityCollec
     await readLinesAhead(filter, fh, 0, size, { chunkBytes, ...(signal !== undefined ? { signal } : {}), ...(options.ahead !== undefined ? { ahead: options.ahead } : {}) }, use);
   } finally {
     await fh?.close();
-  }
-}
-
-/** readMainlogHistory of a plain file on a worker thread: it filters, this thread collects. */
-async function historyInWorker(url: URL, fh: FileHandle, size: number, collector: ActivityCollector, chunkBytes: number, signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  const inFlight = new SharedArrayBuffer(8);
-  const counter = new Int32Array(inFlight);
-  counter[1] = WORKER_AHEAD;
-  const job: HistoryJob = { fd: fh.fd, size, needles: collector.needles, chunkBytes, inFlight };
-  const worker = new Worker(url, { workerData: job });
-  const values = new ValueStrings();
-  const feedRecords = recordFeeder(collector);
-  const onAbort = (): void => void worker.terminate();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let finished = false;
-      worker.on('message', (batch: HistoryBatch) => {
-        if (finished) return;
-        if (batch.done === true) {
-          finished = true;
-          resolve();
-          return;
-        }
-        try {
-          if (batch.first !== undefined) collector.logStartLine(batch.first);
-          if (batch.words !== undefined && batch.bytes !== undefined) feedRecords(HistoryRecords.unpack({ words: batch.words, bytes: batch.bytes }, values));
-        } catch (err) {
-          finished = true;
-          reject(err as Error);
-          return;
-        } finally {
-          if (batch.done !== true) {
-            Atomics.sub(counter, 0, 1);
-            Atomics.notify(counter, 0);
-          }
-        }
-      });
-      worker.once('error', (err) => {
-        finished = true;
-        reject(err);
-      });
-      worker.once('exit', (code) => {
-        if (finished) return;
-        finished = true;
-        if (signal?.aborted === true) reject(signal.reason as Error);
-        else reject(new Error(`history worker exited with code ${code}`));
-      });
-    });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    // A worker waiting for room is let go before it is ended, and ended before the
-    // descriptor it reads is closed.
-    Atomics.store(counter, 1, 1 << 30);
-    Atomics.notify(counter, 0);
-    await worker.terminate();
   }
 }
 

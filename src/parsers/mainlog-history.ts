@@ -23,18 +23,6 @@ export class ValueStrings {
   readonly lowerLists: (string[] | undefined)[] = [];
 }
 
-/** Record words that are offsets into the input (see historyFeed in the kernel). */
-const OFFSET_WORDS = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-
-/**
- * One batch of records with the bytes of their lines, copied off the kernel's memory so that
- * another thread can take them (src/investigate/history-worker.ts): offsets are into `bytes`.
- */
-export interface PackedRecords {
-  words: Uint32Array;
-  bytes: Uint8Array;
-}
-
 /** The records of one batch, read one at a time (views valid until the filter is fed again). */
 export class HistoryRecords {
   readonly count: number;
@@ -50,34 +38,6 @@ export class HistoryRecords {
     this.#ids = new Int32Array(words.buffer, words.byteOffset, words.length);
     this.#input = input;
     this.#values = values;
-  }
-
-  /** The records of a packed batch (`values`: those of the filter that packed it). */
-  static unpack(packed: PackedRecords, values: ValueStrings): HistoryRecords {
-    return new HistoryRecords(packed.words, Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength), values);
-  }
-
-  /**
-   * The records with only their lines' bytes, off the kernel's memory. Fields a record's flags
-   * do not name hold no offset: they are moved as any word, never read.
-   */
-  pack(): PackedRecords {
-    const from = this.#words;
-    const words = from.slice();
-    let total = 0;
-    for (let k = 0; k < this.count; k++) total += from[k * WORDS + 1]! - from[k * WORDS]!;
-    // Its own memory (not the shared pool of small Buffers): it is transferred.
-    const bytes = Buffer.from(new ArrayBuffer(total));
-    let out = 0;
-    for (let k = 0; k < this.count; k++) {
-      const at = k * WORDS;
-      const s = from[at]!;
-      const e = from[at + 1]!;
-      this.#input.copy(bytes, out, s, e);
-      for (const i of OFFSET_WORDS) words[at + i] = (from[at + i]! - s + out) >>> 0;
-      out += e - s;
-    }
-    return { words, bytes };
   }
 
   /** Make record `k` the current one. */

@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { linesContaining, readMainlogHistory } from '../../src/investigate/activity-read.js';
 import { ActivityCollector } from '../../src/investigate/activity.js';
 import { arrivalLine, messyLog } from '../parsers/log-gen.js';
@@ -61,9 +59,6 @@ describe('lines holding one of many strings', () => {
     }
   });
 });
-
-/** The compiled worker, for every size of file. */
-const worker = { url: new URL('../../dist/investigate/history-worker.js', import.meta.url), from: 0 };
 
 /** Maps and Sets as entry lists, in insertion order: the facts compared as the verdict reads them. */
 function plain(value: unknown): unknown {
@@ -139,38 +134,6 @@ describe('the history of flagged ids read through the kernel', () => {
       { numRuns: 300 },
     );
   });
-
-  it('gives the same facts when a worker thread filters a plain log (the compiled worker, as the CLI runs it)', async () => {
-    expect(existsSync(fileURLToPath(worker.url)), 'run `npm run build` first').toBe(true);
-    let n = 0;
-    await fc.assert(
-      fc.asyncProperty(anyLog, leads, fc.integer({ min: 16, max: 2048 }), async (log, lead, chunkBytes) => {
-        const file = join(dir, `w${n++}`);
-        await writeFile(file, log);
-        const want = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
-        for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
-        const got = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
-        await readMainlogHistory(file, got, { chunkBytes, worker });
-        expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
-      }),
-      { numRuns: 60 },
-    );
-  });
-
-  it('a worker that runs ahead of the collector waits for it', async () => {
-    const lines: string[] = [];
-    for (let i = 0; i < 20_000; i++) lines.push(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 200}]:587 A=dovecot_login:spam@bad.example T="x" for r${i % 300}@far.test`);
-    const file = join(dir, 'worker-ahead');
-    await writeFile(file, `${lines.join('\n')}\n`);
-    const want = new ActivityCollector(['spam@bad.example'], []);
-    for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
-    // Batches of a few lines each: many more than may wait, so the worker has to.
-    const got = new ActivityCollector(['spam@bad.example'], []);
-    await readMainlogHistory(file, got, { chunkBytes: 4096, worker });
-    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
-    expect(got.facts.auth.get('spam@bad.example')?.total).toBe(20_000);
-  });
-
 
   it('reads lines longer than a read and cut by the reads, plain and gzip', async () => {
     const lines: string[] = [];
