@@ -35,6 +35,20 @@ export function signKeyPassphraseOption(): Option {
   return new Option('--sign-key-passphrase-file <file>', 'passphrase of an encrypted --sign-key, from this 0600 file (on a terminal you are asked instead)');
 }
 
+/**
+ * How the commands that act on the hosts their audit logs name (undo, expire, quarantine prune)
+ * reach them; `what` is how the help names those logs.
+ */
+export function addLoggedHostOptions(command: Command, what: string): Command {
+  return command
+    .option('-H, --host <host>', `how to reach the hosts (default: the host names in ${what})`, collect, [])
+    .option('-i, --inventory <file>', `inventory that resolves the host names in ${what}`)
+    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory, e.g. "web*,!web3"')
+    .option('-f, --forks <n>', 'hosts worked on at once', '10')
+    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
+    .option('--known-hosts <file>', 'known_hosts file to verify host keys against');
+}
+
 /** The options of the commands that plan and run a playbook on hosts (apply, run, harden). */
 export function addHostRunOptions(command: Command): Command {
   return command

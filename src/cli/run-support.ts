@@ -26,6 +26,14 @@ export function checkRunFlags(flags: { dryRun?: boolean; yes?: boolean; approve?
 }
 
 /** `20261122T113859Z-spam-incident-12345.jsonl`: sorts by time, unique per process. */
+/** `--now` (ISO 8601) for commands that measure deadlines or retention, else the clock. */
+export function parseNow(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new UsageError(`--now ${text} is not a time; give ISO 8601, e.g. 2026-12-07T18:00:00Z`);
+  return new Date(at);
+}
+
 export function auditFileName(name: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${name}-${process.pid}.jsonl`;

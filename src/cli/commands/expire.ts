@@ -5,12 +5,12 @@ import { redactDeep } from '../../core/secret.js';
 import { safeLine } from '../../core/text.js';
 import { EXIT } from '../../engine/run.js';
 import { runExpiry, scanAuditDir, type ExpiryScan } from '../../undo/index.js';
-import { reportError, UsageError } from '../errors.js';
+import { reportError } from '../errors.js';
 import { renderOutcomeTable } from '../../fleet/outcome-table.js';
 import { renderPlan } from '../render/plan.js';
 import { plainProgress } from '../render/progress.js';
 import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
-import { auditFileName, interruptibleRun, positiveInt } from '../run-support.js';
+import { auditFileName, interruptibleRun, parseNow, positiveInt } from '../run-support.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { VERSION } from '../version.js';
 import { summarySigner, type SigningFlags } from '../signing-key.js';
@@ -45,13 +45,6 @@ export function renderExpirySummary(scan: ExpiryScan, now: Date, style: Style): 
     for (const s of scan.skipped) out.push(`  ${safeLine(s.log)}: ${safeLine(s.reason)}`);
   }
   return out.join('\n');
-}
-
-function parseNow(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new UsageError(`--now ${text} is not a time; give ISO 8601, e.g. 2026-12-07T18:00:00Z`);
-  return new Date(at);
 }
 
 export async function expireCommand(flags: ExpireFlags, argv: string[]): Promise<number> {

@@ -12,7 +12,7 @@ import { createGatekeeper } from '../gate.js';
 import { printJson } from '../render/json.js';
 import { renderPlan } from '../render/plan.js';
 import { plainProgress } from '../render/progress.js';
-import { auditFileName, interruptibleRun, positiveInt } from '../run-support.js';
+import { auditFileName, interruptibleRun, parseNow, positiveInt } from '../run-support.js';
 import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
 import { summarySigner, type SigningFlags } from '../signing-key.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
@@ -37,13 +37,6 @@ export interface QuarantinePruneFlags extends QuarantineListFlags, SigningFlags 
   forks?: string;
   acceptNewHostKeys?: boolean;
   knownHosts?: string;
-}
-
-function parseNow(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new UsageError(`--now ${text} is not a time; give ISO 8601, e.g. 2026-12-07T18:00:00Z`);
-  return new Date(at);
 }
 
 function retentionOf(text: string): number {

@@ -1,20 +1,14 @@
 /** `runbook expire`: declared at start-up; the expiry is loaded when the command runs. */
 import { Option, type Command } from 'commander';
 import type { ExpireFlags } from '../commands/expire.js';
-import { collect, signKeyOption, signKeyPassphraseOption } from '../options.js';
+import { addLoggedHostOptions, signKeyOption, signKeyPassphraseOption } from '../options.js';
 
 export function registerExpireCommand(program: Command): void {
-  program
+  addLoggedHostOptions(program
     .command('expire')
     .description('Lift holds and temporary denies whose deadline (hold_for, ttl) has passed and that no later run confirmed; an audited run of its own')
     .option('-n, --dry-run', 'show what is due and the plan; change nothing')
-    .option('--audit-dir <dir>', 'audit logs to read, and where the expiry run writes its own', 'runbook-audit')
-    .option('-H, --host <host>', 'how to reach the hosts (default: the host names in the logs)', collect, [])
-    .option('-i, --inventory <file>', 'inventory that resolves the host names in the logs')
-    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory')
-    .option('-f, --forks <n>', 'hosts worked on at once', '10')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
+    .option('--audit-dir <dir>', 'audit logs to read, and where the expiry run writes its own', 'runbook-audit'), 'the logs')
     .option('--now <time>', 'measure deadlines against this time (ISO 8601) instead of the clock; with --dry-run, what a later run would lift')
     .addOption(signKeyOption())
     .addOption(signKeyPassphraseOption())

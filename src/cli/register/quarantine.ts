@@ -1,7 +1,7 @@
 /** `runbook quarantine list|prune`: declared at start-up; the work is loaded when a subcommand runs. */
 import { Option, type Command } from 'commander';
 import type { QuarantineListFlags, QuarantinePruneFlags } from '../commands/quarantine.js';
-import { collect, signKeyOption, signKeyPassphraseOption } from '../options.js';
+import { addLoggedHostOptions, signKeyOption, signKeyPassphraseOption } from '../options.js';
 
 const RETENTION = '30d';
 
@@ -19,7 +19,7 @@ export function registerQuarantineCommand(program: Command): void {
     .action(async (flags: QuarantineListFlags) => {
       process.exitCode = await (await import('../commands/quarantine.js')).quarantineListCommand(flags);
     });
-  q.command('prune')
+  addLoggedHostOptions(q.command('prune')
     .description('Delete quarantine copies past their retention (or whose messages were put back), as an audited run; their purges can no longer be undone')
     .argument('[dirs...]', 'only these quarantine directories (as the logs name them)')
     .option('-n, --dry-run', 'show what would be deleted and the plan; change nothing')
@@ -27,13 +27,7 @@ export function registerQuarantineCommand(program: Command): void {
     .option('--within-retention', 'also delete copies still within their retention (their purges can then no longer be undone)')
     .option('--audit-dir <dir>', 'audit logs to read, and where the deletion run writes its own', 'runbook-audit')
     .option('--retention <duration>', 'how long a copy is kept after its purge (30d, 12h, 2w)', RETENTION)
-    .option('--now <time>', 'measure retention against this time (ISO 8601) instead of the clock')
-    .option('-H, --host <host>', 'how to reach the hosts (default: the host names in the logs)', collect, [])
-    .option('-i, --inventory <file>', 'inventory that resolves the host names in the logs')
-    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory')
-    .option('-f, --forks <n>', 'hosts worked on at once', '10')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
+    .option('--now <time>', 'measure retention against this time (ISO 8601) instead of the clock'), 'the logs')
     .addOption(signKeyOption())
     .addOption(signKeyPassphraseOption())
     .option('--json', 'machine-readable result on stdout')

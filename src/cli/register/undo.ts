@@ -1,22 +1,16 @@
 /** `runbook undo`: declared at start-up; the undo is loaded when the command runs. */
 import { Option, type Command } from 'commander';
 import type { UndoFlags } from '../commands/undo.js';
-import { collect, signKeyOption, signKeyPassphraseOption } from '../options.js';
+import { addLoggedHostOptions, signKeyOption, signKeyPassphraseOption } from '../options.js';
 
 export function registerUndoCommand(program: Command): void {
-  program
+  addLoggedHostOptions(program
     .command('undo')
     .description("Reverse a run's reversible changes (file modes, CSF denies, suspensions) from its audit log, planned and gated like any run")
     .argument('<log>', 'audit log of the run to undo')
     .option('-n, --dry-run', 'show the undo plan against the hosts; change nothing')
     .option('-y, --yes', 'accept the confirmation gate (for automation)')
-    .option('--approve <hash>', 'undo only if the fresh plan has this hash (from a dry-run); accepts its gate')
-    .option('-H, --host <host>', 'how to reach the hosts (default: the host names in the log)', collect, [])
-    .option('-i, --inventory <file>', 'inventory that resolves the host names in the log')
-    .option('-l, --limit <pattern>', 'only these hosts/groups/globs of the inventory, e.g. "web*,!web3"')
-    .option('-f, --forks <n>', 'hosts worked on at once', '10')
-    .option('--accept-new-host-keys', 'trust unknown SSH host keys on first use (recorded in the audit log)')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against')
+    .option('--approve <hash>', 'undo only if the fresh plan has this hash (from a dry-run); accepts its gate'), 'the log')
     .option('--audit-dir <dir>', 'directory for the audit log of the undo run', 'runbook-audit')
     .option('--secrets-file <file>', 'write generated secrets to this 0600 file instead of the terminal (without a terminal the default is ~/.local/state/runbook/secrets/)')
     .addOption(signKeyOption())
