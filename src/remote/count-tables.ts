@@ -66,6 +66,7 @@ export function readCountTables(text: string): CountedWindow {
   const counts = new Map<string, number[]>();
   const header = new Map<string, string>();
   const pairs: string[][] = [];
+  const totalsSeen = new Set<string>();
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const f = line.split('\t');
@@ -84,6 +85,8 @@ export function readCountTables(text: string): CountedWindow {
     } else if (f[0] === 'total' && f.length === 3) {
       const total = TOTALS_BY_NAME.get(f[1]!);
       if (total === undefined || total.header !== undefined) throw new CountTablesError(`unknown total ${JSON.stringify(f[1])}`);
+      if (totalsSeen.has(total.name)) throw new CountTablesError(`total ${total.name} given twice`);
+      totalsSeen.add(total.name);
       (partial[total.field as TotalField] as number) = whole(f[2], `total ${f[1]}`);
     } else if (f.length === 2) {
       header.set(f[0]!, f[1]!);
@@ -94,6 +97,9 @@ export function readCountTables(text: string): CountedWindow {
   const start = Number(header.get('start'));
   const late = Number(header.get('late'));
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(late)) throw new CountTablesError('incomplete output');
+  // Both counters print every declared total: one missing is a counter that does not know it.
+  const missing = (TOTALS as readonly TotalSpec[]).find((t) => t.header === undefined && !totalsSeen.has(t.name));
+  if (missing !== undefined) throw new CountTablesError(`incomplete output: no total ${missing.name}`);
   for (const t of TOTALS as readonly TotalSpec[]) {
     if (t.header === undefined) continue;
     const n = Number(header.get(t.header));

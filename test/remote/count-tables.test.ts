@@ -113,7 +113,11 @@ describe('every registered table, relation, counter and total', () => {
 });
 
 describe('the decoder of the counters output', () => {
-  const valid = ['start\t0', 'late\t0', 'before\t0', 'first\t', 'last\t', 'total\tarrivals\t2', 'key\tsenders\t0\t612e62\t2', 'key\tips\t0\t312e322e332e34\t2', 'pair\tsender_ips\t0\t0\t2'];
+  const valid = [
+    'start\t0', 'late\t0', 'before\t0', 'first\t', 'last\t',
+    ...totals.filter((t) => t.header === undefined).map((t) => `total\t${t.name}\t${t.name === 'arrivals' ? 2 : 0}`),
+    'key\tsenders\t0\t612e62\t2', 'key\tips\t0\t312e322e332e34\t2', 'pair\tsender_ips\t0\t0\t2',
+  ];
   const read = (lines: string[]): ScanPartial => readCountTables(`${lines.join('\n')}\n`).partial;
 
   it('reads well-formed output', () => {
@@ -139,6 +143,11 @@ describe('the decoder of the counters output', () => {
     const kind = bad.split('\t')[0]!;
     const lines = valid.filter((l) => !(l.startsWith(`${kind}\t`) && l.split('\t')[1] === bad.split('\t')[1]));
     expect(() => read([...lines, bad])).toThrow(CountTablesError);
+  });
+
+  it('refuses output without one of the totals the registry declares, or with one twice: both counters print every one', () => {
+    expect(() => read(valid.filter((l) => l !== 'total\tarrivals\t2'))).toThrow(CountTablesError);
+    expect(() => read([...valid, 'total\tarrivals\t2'])).toThrow(CountTablesError);
   });
 
   it('refuses one key id given twice in a table', () => {
