@@ -258,6 +258,13 @@ export class ActivityCollector {
 
   /** An arrival (not a bounce) of a main-log line holding one of the needles. */
   arrival(a: ArrivalFields): void {
+    if (this.#hour === null || !a.time.startsWith(this.#hour)) {
+      const hour = hourOf(a.time);
+      // A stamp of no real hour (a mangled line, `25:`): hour keys are times to the verdict,
+      // whose date arithmetic on one threw and stopped the whole investigation.
+      if (Number.isNaN(Date.parse(`${hour.replace(' ', 'T')}:00:00Z`))) return;
+      this.#hour = hour;
+    }
     if (this.facts.lastTime === null || a.time > this.facts.lastTime) this.facts.lastTime = a.time;
     const ip = a.ip !== null ? this.#normalIp(a.ip) : null;
     const authId = a.authId;
@@ -280,7 +287,6 @@ export class ActivityCollector {
     const sender = this.#senders.size === 0 ? null : this.#lowerCased(a.sender, this.#senderKeys, (lower) => (this.#senders.has(lower) ? lower : null));
     if (!byAuth && sender === null) return;
     const recipients = a.lowerRecipients?.() ?? a.recipients().map((r) => r.toLowerCase());
-    if (this.#hour === null || !a.time.startsWith(this.#hour)) this.#hour = hourOf(a.time);
     const hour = this.#hour;
     const listId = a.recipientsId?.() ?? -1;
     if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients, listId);

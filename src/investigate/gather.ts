@@ -140,12 +140,10 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
     }
   }
   if (inputs.mainlog !== undefined && inputs.mainlog !== null) {
-    source.progress?.("reading the flagged mailboxes' history");
-    const read = await source.history(activityLeads(inputs, t), new Set(filesMissed));
-    if (read.facts !== null) inputs.activity = read.facts;
-    problems.push(...read.problems);
-    if (source.serverIps !== undefined) inputs.server_ips = await source.serverIps();
-    const mailboxes = [...(inputs.activity?.auth.keys() ?? [])].filter((id) => id.includes('@'));
+    // The accounts' own thresholds before the leads: one under the server's makes a mailbox a
+    // lead at fewer recipients, and only a lead's history has its hours counted.
+    const ml = inputs.mainlog;
+    const mailboxes = [...new Set([...ml.auth_senders.map((a) => a.id), ...(ml.failing_auth ?? []).map((f) => f.id), ...(ml.failing_senders ?? []).map((f) => f.sender), ...(inputs.spool?.auth_ids ?? []).map((a) => a.id)].filter((id) => id.includes('@')).map((id) => id.toLowerCase()))];
     if (source.recipientThresholds !== undefined && mailboxes.length > 0) {
       try {
         inputs.recipient_thresholds = await source.recipientThresholds(mailboxes);
@@ -153,6 +151,11 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
         problems.push(`cannot read cPanel's per-account outbound spam thresholds${source.where}: ${(err as Error).message}; the threshold given applies to every mailbox`);
       }
     }
+    source.progress?.("reading the flagged mailboxes' history");
+    const read = await source.history(activityLeads(inputs, t), new Set(filesMissed));
+    if (read.facts !== null) inputs.activity = read.facts;
+    problems.push(...read.problems);
+    if (source.serverIps !== undefined) inputs.server_ips = await source.serverIps();
   }
   const leads = scriptLeads(inputs, t);
   for (const dir of leads.dirs.slice(0, 5)) {

@@ -271,7 +271,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const a of inputs.mainlog?.auth_senders ?? []) {
     if (a.id === '' || isServiceLogin(a.id)) continue;
     // Under the minimum too: their recipients may make them a mass mailing (wideReach).
-    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages || failsMostly(outcomeOf(a)) || mayFlood(a, t)) auth.add(a.id);
+    const floodAt = inputs.recipient_thresholds?.[a.id.toLowerCase()] ?? t.unique_recipients_per_hour;
+    if (a.count >= lowVolumeMinimum(min) || (queued.get(a.id.toLowerCase()) ?? 0) >= t.min_messages || failsMostly(outcomeOf(a)) || mayFlood(a, floodAt)) auth.add(a.id);
   }
   // A mailbox whose mail mostly fails, however little it sent: if it logged in as itself, its
   // sessions say who sent it.
@@ -280,7 +281,7 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const f of inputs.mainlog?.failing_auth ?? []) if (f.id !== '' && !isServiceLogin(f.id) && failsMostly(outcomeOf(f))) auth.add(f.id);
   for (const a of inputs.spool?.auth_ids ?? []) if (a.id !== '' && !isServiceLogin(a.id) && a.count >= t.min_messages) auth.add(a.id);
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
-  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t))) senders.add(s.sender);
+  for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t.unique_recipients_per_hour))) senders.add(s.sender);
   // A heavy directory may send as several senders (with and without -f), each under the minimum.
   for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
@@ -341,8 +342,8 @@ function outcomeReason(o: Outcomes): string | null {
  * Recipients enough in the window for one of its hours to reach the distinct recipients per
  * hour threshold: its history is read to count them by the hour (the first pass counts totals).
  */
-function mayFlood(o: { recipients?: number }, t: Thresholds): boolean {
-  return (o.recipients ?? 0) >= t.unique_recipients_per_hour;
+function mayFlood(o: { recipients?: number }, threshold: number): boolean {
+  return (o.recipients ?? 0) >= threshold;
 }
 
 /** The hour with the most distinct recipients (the earliest of equals), or null. */

@@ -34,8 +34,20 @@ export class CountTablesError extends Error {
   }
 }
 
+/**
+ * A count or id of the output: decimal digits only. Anything else (NaN, a sign, a fraction, an
+ * exponent) is refused: it would reach the thresholds as NaN or a negative and hide a sender.
+ */
+function whole(text: string | undefined, what: string): number {
+  const n = Number(text);
+  if (text === undefined || !/^\d{1,16}$/.test(text) || !Number.isSafeInteger(n)) throw new CountTablesError(`${what} ${JSON.stringify((text ?? '').slice(0, 40))} is not a whole number`);
+  return n;
+}
+
 /** Key strings as the scanner makes them: UTF-8 decoded bytes (subjects with `\"` unescaped). */
 function decode(hex: string, subjects: boolean): string {
+  // Buffer.from drops what is not hex silently: a key would come back as another one.
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new CountTablesError(`key ${JSON.stringify(hex.slice(0, 40))} is not hex`);
   const s = Buffer.from(hex, 'hex').toString('utf8');
   return subjects ? unescapeSubject(s) : s;
 }
@@ -54,24 +66,28 @@ export function readCountTables(text: string): CountedWindow {
   const counts = new Map<string, number[]>();
   const header = new Map<string, string>();
   const pairs: string[][] = [];
+  const totalsSeen = new Set<string>();
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const f = line.split('\t');
     if (f[0] === 'key' && f.length === 5) {
       const table = f[1]!;
-      const id = Number(f[2]);
+      const id = whole(f[2], `id in ${table}`);
       if (!names.has(table)) {
         names.set(table, []);
         counts.set(table, []);
       }
+      if (names.get(table)![id] !== undefined) throw new CountTablesError(`key ${id} of ${JSON.stringify(table)} given twice`);
       names.get(table)![id] = decode(f[3]!, TABLES_BY_NAME.get(table)?.subjects === true);
-      counts.get(table)![id] = Number(f[4]);
+      counts.get(table)![id] = whole(f[4], `count in ${table}`);
     } else if (f[0] === 'pair' && f.length === 5) {
       pairs.push(f);
     } else if (f[0] === 'total' && f.length === 3) {
       const total = TOTALS_BY_NAME.get(f[1]!);
       if (total === undefined || total.header !== undefined) throw new CountTablesError(`unknown total ${JSON.stringify(f[1])}`);
-      (partial[total.field as TotalField] as number) = Number(f[2]);
+      if (totalsSeen.has(total.name)) throw new CountTablesError(`total ${total.name} given twice`);
+      totalsSeen.add(total.name);
+      (partial[total.field as TotalField] as number) = whole(f[2], `total ${f[1]}`);
     } else if (f.length === 2) {
       header.set(f[0]!, f[1]!);
     } else {
@@ -81,6 +97,9 @@ export function readCountTables(text: string): CountedWindow {
   const start = Number(header.get('start'));
   const late = Number(header.get('late'));
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(late)) throw new CountTablesError('incomplete output');
+  // Both counters print every declared total: one missing is a counter that does not know it.
+  const missing = (TOTALS as readonly TotalSpec[]).find((t) => t.header === undefined && !totalsSeen.has(t.name));
+  if (missing !== undefined) throw new CountTablesError(`incomplete output: no total ${missing.name}`);
   for (const t of TOTALS as readonly TotalSpec[]) {
     if (t.header === undefined) continue;
     const n = Number(header.get(t.header));
@@ -122,11 +141,12 @@ export function readCountTables(text: string): CountedWindow {
   for (const [, relation, parent, child, count] of pairs) {
     const r = RELATIONS_BY_NAME.get(relation!);
     if (r === undefined) throw new CountTablesError(`unknown relation ${JSON.stringify(relation)}`);
-    const b = bucketOf(r.parent, Number(parent));
-    const name = names.get(r.child)?.[Number(child)];
+    const n = whole(count, `count in ${relation}`);
+    const b = bucketOf(r.parent, whole(parent, `parent in ${relation}`));
+    const name = names.get(r.child)?.[whole(child, `child in ${relation}`)];
     if (b === undefined || name === undefined) throw new CountTablesError(`pair of unknown keys in ${relation}`);
     const into = r.into === 'nested' ? b.nested : (b.extra ??= new Map());
-    into.set(name, (into.get(name) ?? 0) + Number(count));
+    into.set(name, (into.get(name) ?? 0) + n);
   }
   // The scanner gives every AUTH id its authenticators map, empty or not.
   for (const table of WITH_EXTRA) {

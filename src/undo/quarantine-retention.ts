@@ -16,7 +16,8 @@ import { undoPlaybook, type UndoPlan } from './plan.js';
  *   a quarantine is what a purge recorded (the note with its directory and manifest sha256,
  *   written whether the purge finished or stopped part-way); the newest finished step about its
  *   directory decides what it is now: deleted (a step of an action that declares `removes`),
- *   or restored (a `messages-restored` change from it: the purge was undone, the copy is spare).
+ *   or restored (`messages-restored` changes from it that asked back every message its purge
+ *   removed: the purge was undone, the copy is spare; after a restore of some, it is kept).
  *
  * A kept copy is due once its retention has passed; a restored one at once. A copy within its
  * retention is the only undo of its purge: it is deleted only when the operator says so.
@@ -69,15 +70,25 @@ function stringField(data: Record<string, unknown> | undefined, key: string): st
 export function findQuarantines(runs: readonly { log: string; records: readonly AuditRecord[] }[], registry: ActionRegistry, now: Date, retentionSeconds: number): KeptQuarantine[] {
   const byKey = new Map<string, KeptQuarantine>();
   const key = (host: string, dir: string): string => `${host}\u0000${dir}`;
-  const later: { host: string; dir: string; at: string; state: 'restored' | 'deleted' }[] = [];
+  const later: { host: string; dir: string; at: string; state: 'restored' | 'deleted'; wanted?: readonly string[] }[] = [];
+  /** The messages each purge removed into a quarantine (by key). */
+  const removed = new Map<string, readonly string[]>();
   for (const run of runs) {
     const header = run.records.find((r): r is HeaderRecord => r.type === 'run.header');
     if (header === undefined || header.mode === 'dry-run') continue;
     const counts = new Map<string, number>();
     for (const { start, finish } of pairSteps(run.records).finished) {
       for (const change of finish.changes ?? []) {
-        if (change.kind === 'messages-removed' && change.quarantine !== undefined) counts.set(key(finish.host, change.quarantine), change.count);
-        if (change.kind === 'messages-restored' && finish.status === 'changed') later.push({ host: finish.host, dir: change.quarantine, at: finish.ts, state: 'restored' });
+        if (change.kind === 'messages-removed' && change.quarantine !== undefined) {
+          counts.set(key(finish.host, change.quarantine), change.count);
+          removed.set(key(finish.host, change.quarantine), change.ids);
+        }
+        if (change.kind === 'messages-restored' && finish.status === 'changed') {
+          // The messages the restore was asked for (`ids`, else every one in the manifest).
+          const ids = start?.params.ids;
+          const wanted = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : start === undefined ? [] : undefined;
+          later.push({ host: finish.host, dir: change.quarantine, at: finish.ts, state: 'restored', ...(wanted !== undefined ? { wanted } : {}) });
+        }
       }
       if (start === undefined || (finish.status !== 'changed' && finish.status !== 'ok')) continue;
       const action = registry.get(finish.action);
@@ -108,9 +119,19 @@ export function findQuarantines(runs: readonly { log: string; records: readonly 
   }
   // The newest step about a directory decides (a restore after a deletion cannot have worked).
   later.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  // Restores of chosen messages: the copy is spare only once every message its purge removed was asked back.
+  const asked = new Map<string, Set<string>>();
   for (const event of later) {
-    const q = byKey.get(key(event.host, event.dir.replace(/\/+$/, '')));
+    const k = key(event.host, event.dir.replace(/\/+$/, ''));
+    const q = byKey.get(k);
     if (q === undefined || q.state === 'deleted') continue;
+    if (event.state === 'restored' && event.wanted !== undefined) {
+      const set = asked.get(k) ?? new Set<string>();
+      asked.set(k, set);
+      for (const id of event.wanted) set.add(id);
+      const all = removed.get(k);
+      if (all === undefined || !all.every((id) => set.has(id))) continue;
+    }
     q.state = event.state;
     q.since = event.at;
   }

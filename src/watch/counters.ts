@@ -171,7 +171,7 @@ export class WatchCounters {
     // The submission's address, kept on the key (so bounded with the keys), once per line.
     if (ctx.ip !== undefined && state.addrCtx !== ctx && (kind === 'sender' || kind === 'auth_id' || kind === 'account')) {
       state.addrCtx = ctx;
-      remember((state.addrs ??= new Map()), ctx.ip, ctx.time, ADDRESSES_PER_KEY);
+      remember((state.addrs ??= new Map()), ctx.ip, ctx.time, ADDRESSES_PER_KEY, this.#longest.get(kind) ?? 0);
     }
     const distinct = DISTINCT_METRICS.has(metric);
     for (const seconds of windows) {
@@ -330,9 +330,20 @@ export class WatchCounters {
 
 const iso = (seconds: number): string => formatWallClock(seconds).replace(' ', 'T');
 
-function remember(map: Map<string, Seen>, ip: string, time: number, max: number): void {
+/**
+ * Counts `ip` in `map`. `horizon` (seconds): the count starts again once its first line is that
+ * old, so it never covers more than the longest window (an owner's steady mail over days is not
+ * a burst); without it (the reads of a mailbox) it counts for as long as the address is kept.
+ */
+function remember(map: Map<string, Seen>, ip: string, time: number, max: number, horizon = Infinity): void {
   const seen = map.get(ip);
   if (seen !== undefined) {
+    if (time - seen[1] >= horizon) {
+      seen[0] = 1;
+      seen[1] = time;
+      seen[2] = time;
+      return;
+    }
     seen[0]++;
     if (time > seen[2]) seen[2] = time;
     return;

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActivityCollector } from '../../src/investigate/activity.js';
+import { investigate } from '../../src/investigate/report.js';
 
 /** An SMTP AUTH arrival line as cPanel's Exim logs it. */
 function arrival(time: string, n: number, rcpts: string[]): string {
@@ -38,5 +42,27 @@ describe('distinct recipients per hour (ActivityCollector)', () => {
     expect(counts.get('2026-12-06 10')).toBe(5);
     expect(counts.get('2026-12-06 11')).toBe(1);
     expect(counts.get('2026-12-06 12')).toBe(1);
+  });
+});
+
+describe('an arrival stamped with no real hour (a mangled line)', () => {
+  it('is not counted: hour keys are times to the verdict, and one that is none stopped the whole investigation', async () => {
+    const c = new ActivityCollector(['kim@farm.test'], ['kim@farm.test']);
+    c.mainlogLine(arrival('2026-12-06 25:10:00', 1, ['a@x.test']));
+    c.mainlogLine(arrival('2026-12-06 10:10:00', 2, ['b@x.test']));
+    const facts = c.finish(2026);
+    expect([...facts.auth.get('kim@farm.test')!.hours.keys()]).toEqual(['2026-12-06 10']);
+    expect(facts.lastTime).toBe('2026-12-06 10:10:00');
+
+    // The whole path: 60 such messages to 600 recipients give a verdict, not "Invalid time value".
+    const dir = mkdtempSync(join(tmpdir(), 'runbook-mangled-hour-'));
+    try {
+      const lines = Array.from({ length: 60 }, (_, i) => arrival(`2026-12-06 25:${String(i).padStart(2, "0")}:00`, i % 10, Array.from({ length: 10 }, (_, k) => `p${i}-${k}@list.test`)));
+      lines.push(arrival('2026-12-06 10:10:00', 2, ['b@x.test']));
+      writeFileSync(join(dir, 'mainlog'), `${lines.join('\n')}\n`);
+      await expect(investigate({ mainlog: join(dir, 'mainlog'), min_messages: 10 })).resolves.toMatchObject({ sources: expect.any(Array) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

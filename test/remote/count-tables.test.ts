@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RELATIONS, TABLES, TOTALS, type TableSpec, type TotalSpec } from '../../src/parsers/count-registry.js';
 import { MainlogScanner, type ScanLimits, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
-import { countLimits, readCountTables } from '../../src/remote/count-tables.js';
+import { CountTablesError, countLimits, readCountTables } from '../../src/remote/count-tables.js';
 import { MAINLOG_COUNT_PERL } from '../../src/remote/mainlog-count.pl.js';
 import { nativeCounter } from '../../src/remote/native-count.js';
 
@@ -109,5 +109,48 @@ describe('every registered table, relation, counter and total', () => {
     const r = spawnSync(binary, [file, '', FROM, countLimits(LIMITS)]);
     expect(r.status).toBe(0);
     expectEveryEntry(gunzipSync(r.stdout).toString('latin1'), local);
+  });
+});
+
+describe('the decoder of the counters output', () => {
+  const valid = [
+    'start\t0', 'late\t0', 'before\t0', 'first\t', 'last\t',
+    ...totals.filter((t) => t.header === undefined).map((t) => `total\t${t.name}\t${t.name === 'arrivals' ? 2 : 0}`),
+    'key\tsenders\t0\t612e62\t2', 'key\tips\t0\t312e322e332e34\t2', 'pair\tsender_ips\t0\t0\t2',
+  ];
+  const read = (lines: string[]): ScanPartial => readCountTables(`${lines.join('\n')}\n`).partial;
+
+  it('reads well-formed output', () => {
+    const p = read(valid);
+    expect(p.arrivals).toBe(2);
+    expect(p.senders.get('a.b')).toEqual({ count: 2, nested: new Map([['1.2.3.4', 2]]) });
+  });
+
+  // A host's output is not trusted: a number that is not a count would pass through finishScan
+  // as NaN or a negative and hide a sender from every threshold; a refusal says the scan failed.
+  it.each([
+    ['a count that is not a number', 'key\tsenders\t0\t612e62\tmany'],
+    ['a negative count', 'key\tsenders\t0\t612e62\t-5'],
+    ['a fractional count', 'key\tsenders\t0\t612e62\t2.5'],
+    ['a key id that is not a whole number', 'key\tsenders\tx\t612e62\t2'],
+    ['a negative key id', 'key\tsenders\t-1\t612e62\t2'],
+    ['a key that is not hex', 'key\tsenders\t0\t61zz\t2'],
+    ['a key of an odd number of hex digits', 'key\tsenders\t0\t612\t2'],
+    ['a total that is not a number', 'total\tarrivals\tNaN'],
+    ['a pair count that is not a number', 'pair\tsender_ips\t0\t0\tlots'],
+    ['a pair parent that is not a whole number', 'pair\tsender_ips\t0x0\t0\t2'],
+  ])('refuses %s', (_what, bad) => {
+    const kind = bad.split('\t')[0]!;
+    const lines = valid.filter((l) => !(l.startsWith(`${kind}\t`) && l.split('\t')[1] === bad.split('\t')[1]));
+    expect(() => read([...lines, bad])).toThrow(CountTablesError);
+  });
+
+  it('refuses output without one of the totals the registry declares, or with one twice: both counters print every one', () => {
+    expect(() => read(valid.filter((l) => l !== 'total\tarrivals\t2'))).toThrow(CountTablesError);
+    expect(() => read([...valid, 'total\tarrivals\t2'])).toThrow(CountTablesError);
+  });
+
+  it('refuses one key id given twice in a table', () => {
+    expect(() => read([...valid, 'key\tsenders\t0\t6f746865722e74657374\t9'])).toThrow(CountTablesError);
   });
 });

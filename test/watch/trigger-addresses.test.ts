@@ -104,6 +104,26 @@ describe('the addresses behind a trigger', () => {
     expect(resolveStep(hostPlan, step, index, registry.get(step.action)!, inputs).map((p) => p.params?.ip)).toEqual(['198.51.100.77']);
   });
 
+  it("an owner's address counts what it sent within the window, not since it was first seen: days of steady mail do not make it an attacker", async () => {
+    const w = await Watcher.open(options());
+    try {
+      // The owner reads this mailbox once (webmail the rest of the time) and sends a message
+      // every half hour from the office, for two days: two an hour, never near the rule.
+      appendFileSync(maillog, text([dovecotLogin(100, '203.0.113.50', MAILBOX)]));
+      appendFileSync(mainlog, text(Array.from({ length: 96 }, (_, k) => sent(200 + k * 1800, '203.0.113.50'))));
+      expect(await w.readAppended()).toEqual([]);
+      const end = 200 + 96 * 1800;
+      appendFileSync(mainlog, text(Array.from({ length: 16 }, (_, k) => sent(end + k, '198.51.100.66'))));
+      const [t] = await w.readAppended();
+      const owner = t?.addresses?.find((a) => a.ip === '203.0.113.50');
+      expect(owner?.cls).toBe('owner');
+      expect(owner?.messages).toBeLessThanOrEqual(2);
+      expect(t?.inputs.ips).toBe('198.51.100.66');
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('the addresses survive a restart from the saved state', async () => {
     const a = await Watcher.open(options());
     appendFileSync(maillog, text([dovecotLogin(10, '203.0.113.50', MAILBOX), dovecotLogin(11, '203.0.113.50', MAILBOX), dovecotLogin(12, '203.0.113.50', MAILBOX)]));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { readHostFile } from '../files/host-read.js';
 import { describeCommandFailure } from '../service/command-failure.js';
-import { ActionError, defineAction, type CommandSpec } from '../types.js';
+import { ActionError, defineAction, type ActionContext, type CommandSpec } from '../types.js';
 import { MANIFEST, parseManifest } from './quarantine.js';
 
 /*
@@ -24,6 +24,17 @@ const Params = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * Refuses unless `dir` itself is a directory, not a symbolic link to one: the deletions name
+ * files under it, and through a link they would land wherever it points. find -P (its default)
+ * reports a link given as the starting point as a link.
+ */
+async function assertRealDirectory(ctx: ActionContext, dir: string): Promise<void> {
+  const r = await ctx.exec({ argv: ['find', dir, '-maxdepth', '0', '-printf', '%y'], okExitCodes: [0, 1], timeoutMs: 30_000 });
+  const type = r.exitCode === 0 ? r.stdout.trim() : '';
+  if (type !== 'd') throw new ActionError(`${dir} is ${type === 'l' ? 'a symbolic link' : 'not a directory'}; runbook deletes only from the quarantine directory itself, nothing was deleted. Check it by hand.`);
+}
 
 interface PruneData {
   dir: string;
@@ -54,6 +65,7 @@ export const quarantinePrune = defineAction({
     if (params.manifest_sha256 !== undefined && createHash('sha256').update(text).digest('hex') !== params.manifest_sha256) {
       throw new ActionError(`${dir}/${MANIFEST} changed since the purge wrote it (sha256 differs); runbook will not delete from it. Check the directory by hand.`);
     }
+    await assertRealDirectory(ctx, dir);
     const manifest = parseManifest(text, dir);
     const listed = new Set([MANIFEST, ...manifest.messages.flatMap((m) => m.files.map((f) => f.name))]);
     // Anything else in there was put by someone else: nothing is deleted, so nothing is half-done.
@@ -78,6 +90,8 @@ export const quarantinePrune = defineAction({
   async run(ctx, _params, plan) {
     const { dir, messages } = plan.data!;
     if (plan.noop === true) return { changed: false, outputs: { removed: 0, quarantine: dir }, summary: plan.summary };
+    // Again at the run: the directory may have been swapped for a link while the gate waited.
+    await assertRealDirectory(ctx, dir);
     for (const command of plan.commands) {
       const result = await ctx.exec(command);
       if (result.exitCode !== 0) throw new ActionError(`cannot delete the quarantine ${dir}: ${describeCommandFailure(result)}${command.argv[0] === 'rmdir' ? ' (files the manifest does not list are left; check the directory by hand)' : ''}`);
