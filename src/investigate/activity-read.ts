@@ -184,6 +184,8 @@ export async function readMainlogHistory(path: string, collector: ActivityCollec
   const fh = gzip ? null : await open(path, 'r');
   try {
     const filter = new MainlogHistoryFilter(collector.needles);
+    // Each filter interns recipient lists with ids of its own.
+    collector.newListIds();
     const feedRecords = recordFeeder(collector);
     let firstLine = true;
     /** The lines of input[0, end): the first line's time, then the records. */

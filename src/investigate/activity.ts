@@ -119,6 +119,11 @@ class HourlyRecipients {
   readonly #open = new Map<string, { set: Set<string>; lists: Set<number> }>();
   constructor(readonly counts: Map<string, number>) {}
 
+  /** The lists taken are named by ids the reader gives anew from here on. */
+  forgetLists(): void {
+    for (const open of this.#open.values()) open.lists.clear();
+  }
+
   /** The recipients (lower-cased) of one message of `hour`; `listId` as recipientsId (-1: none). */
   add(hour: string, recipients: string[], listId = -1): void {
     let open = this.#open.get(hour);
@@ -330,6 +335,15 @@ export class ActivityCollector {
 
   /** The interned recipient lists (recipientsId) each source took in full already. */
   readonly #listsTaken = new Map<SourceActivity, Set<number>>();
+
+  /**
+   * The reader's list ids start afresh (it interns lists anew, for the next file of a rotated
+   * set): the ids taken so far name other lists from here on.
+   */
+  newListIds(): void {
+    this.#listsTaken.clear();
+    for (const h of this.#hourly.values()) h.forgetLists();
+  }
 
   /** `recipients` lower-cased; `listId` as recipientsId. */
   #record(map: Map<string, SourceActivity>, key: string, time: string, hour: string, ip: string | null, recipients: string[], listId: number): void {

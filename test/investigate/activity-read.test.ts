@@ -135,6 +135,19 @@ describe('the history of flagged ids read through the kernel', () => {
     );
   });
 
+  it('takes the lists of each file of a rotated set, whose readers number their lists anew', async () => {
+    const one = `${at(0)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for a@far.test b@far.test\n`;
+    const two = `${at(60)} 1vX000-000000-Ac <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for c@far.test d@far.test\n`;
+    const files = [join(dir, 'rot-1'), join(dir, 'rot-0')];
+    await writeFile(files[0]!, one);
+    await writeFile(files[1]!, two);
+    const got = new ActivityCollector(['spam@bad.example'], []);
+    for (const f of files) await readMainlogHistory(f, got);
+    const act = got.finish(2026).auth.get('spam@bad.example')!;
+    expect([...act.uniqueRecipients].sort()).toEqual(['a@far.test', 'b@far.test', 'c@far.test', 'd@far.test']);
+    expect([...act.hourlyRecipients.values()]).toEqual([4]);
+  });
+
   it('reads lines longer than a read and cut by the reads, plain and gzip', async () => {
     const lines: string[] = [];
     for (let i = 0; i < 4000; i++) {
