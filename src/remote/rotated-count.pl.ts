@@ -18,7 +18,9 @@
  *                        (uncompressed offsets over the files read) follows on stderr.
  *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
  *
- * File contents are data: nothing read is interpreted by a shell.
+ * File contents are data: nothing read is interpreted by a shell. The native counter's
+ * `--rotated` mode (src/remote/native/mainlog-count.c) answers `scan` with the same header, window and
+ * tables, read to the same result (test/remote/native-rotated.test.ts); this is its fallback.
  */
 import { COUNT_CORE, LINE_RULES } from './mainlog-count.pl.js';
 

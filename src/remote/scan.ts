@@ -3,7 +3,7 @@
  * Node), counts there, and sends back the scanner's count tables or, for the spool, the few
  * headers the summary reads. The main log is counted by the native counter uploaded for the run
  * (native-count.ts) where it can run, else by perl (mainlog-count.pl.ts); a window reaching into
- * rotated files is counted by perl (rotated-scan.ts). The result is made by the same finishScan
+ * rotated files the same way (rotated-scan.ts, rotated-count.pl.ts). The result is made by the same finishScan
  * as a local scan, and is proven identical to it.
  */
 import { gunzipSync } from 'node:zlib';

@@ -13,6 +13,10 @@
  * `key\tTABLE\tID\tHEX\tCOUNT`, `pair\tRELATION\tPARENT\tCHILD\tCOUNT` (only what can reach
  * the result's lists, chosen as the perl counter's emit_tables chooses it).
  * Exit codes: 2 cannot open, 3 output failed, 4 read failed, 5 the kernel trapped.
+ *
+ * Or: mainlog-count [--unlink-self] --rotated FROM LIMITS REACH CURRENT PRED... (PRED newest
+ * first, plain or gzip): the scan mode of the perl rotated driver (src/remote/rotated-count.pl.ts),
+ * same arguments, output and exit 5 with `failed\tPATH\tERROR` for a file that breaks part-way.
  */
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
