@@ -169,7 +169,11 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
     if (source.firstTime !== null) chosen.push(source);
   }
 
-  const r = await scanKeepingWhatReads([...chosen].reverse(), current, unreadable, options);
+  // No rotation holds a line: the current log alone, as a host's remote scan reads it (also
+  // when it has no timestamp to place the window by).
+  const r: RotatedScanResult = chosen.length === 0 && !current.gzip
+    ? { ...(await scanMainlogFile(path, options)), files: [path], ...(unreadable.length > 0 ? { unreadable_files: unreadable } : {}) }
+    : await scanKeepingWhatReads([...chosen].reverse(), current, unreadable, options);
   // Named after the log asked for, even when it was just rotated and held no line yet.
   const named = { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
   if (!inCurrent || named.unreadable_files === undefined) return named;

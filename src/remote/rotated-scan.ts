@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { reachByLastWrite, rotatedNames, untoldRotations, type LastWrite, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
+import { noReferenceReason } from '../investigate/mainlog-file.js';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
 import { finishScan } from '../parsers/mainlog-scan.js';
 import type { Transport } from '../transport/types.js';
@@ -145,6 +146,8 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: r.sent, bytesScanned: end - start, bytesSelected: selected });
     // Rotations read only for their last write that could not be read: left out, as offline.
     const leftOut = inCurrent ? untoldRotations(unreadable, lastWrites) : [];
+    // Only the current log, with no timestamp at its end: no window, as the plain scan says.
+    if (files.length === 1 && last === '' && end > 0) leftOut.push({ file: path, bytes: end, reason: noReferenceReason(since) });
     const result = finishScan(tables.partial, { file: path, since, from, startOffset: start, endOffset: end, leftOut }, options);
     return unreadable.length > 0 && !inCurrent ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
   }
