@@ -5,7 +5,7 @@
  * the last rotation must read those too, or the evidence before it is silently missing.
  *
  * Only as many predecessors are read as the window needs, newest first: the walk stops at the
- * first one that starts before the window.
+ * first one that starts before the window, once past the last one last written inside it.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -112,8 +112,9 @@ async function lastWriteOf(file: string): Promise<LastWrite> {
 
 /**
  * Scan the main log at `path` for `since`, reading rotated predecessors in the same directory
- * when the window starts before the log's first line, or when their last write is inside it. A predecessor that cannot be read is
- * left out and listed in `unreadable_files`; the current log itself must be readable.
+ * when the window starts before the log's first line, or when their last write is inside it.
+ * A predecessor that cannot be read is left out and listed in `unreadable_files` (in `left_out`
+ * when only its last write had it read); the current log itself must be readable.
  */
 export async function scanMainlogWithRotation(path: string, options: MainlogScanOptions = {}): Promise<RotatedScanResult> {
   const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
