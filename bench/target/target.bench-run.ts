@@ -16,7 +16,9 @@
  * process by bench/fleet/count-bytes.mjs; for the floor, ssh -v's `Transferred:` line.
  *
  * The history step (the flagged ids' arrivals over the whole main log, whatever the window) is
- * measured alone too, as runbook sent it in the whole-log run, beside the grep it replaced.
+ * measured alone too, as runbook sent it in the whole-log run, beside the grep it replaced; and
+ * the counting alone, by perl and by the native counter, of the main log and of a rotated set
+ * (a 24 h window reaching 12 h into a daily gzip rotation).
  *
  * It measures whatever the built CLI does, so rerun it after a change to the evidence path:
  *   npm run build && node bench/target/run.mjs        (BENCH_ROUNDS=3, BENCH_TARGET_MB=1024, BENCH_WARMUP=1)
@@ -24,14 +26,16 @@
  * Results in bench/out/target.json.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { IncidentManifest } from '../../fixtures/generator/incident.mjs';
 import { startSshHosts, type SshTestFleet } from '../../test/support/ssh-hosts.js';
 import { prepareCpanelRoot } from '../fleet/sim-fleet.js';
 import { nativeCounter } from '../../src/remote/native-count.js';
+import { scanMainlogRemoteRotated } from '../../src/remote/rotated-scan.js';
 import { scanMainlogRemote, type CounterReport } from '../../src/remote/scan.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -65,6 +69,7 @@ beforeAll(async () => {
       const r = spawnSync(process.execPath, [join(repo, 'bench/mainlog/generate.mjs'), manifest.mainlog, String(SIZE_MB), start], { stdio: ['ignore', 'inherit', 'inherit'] });
       expect(r.status).toBe(0);
       chownSync(manifest.mainlog, owner.uid, owner.gid);
+      rotatedSet();
     },
   });
 });
@@ -72,6 +77,44 @@ afterAll(async () => {
   await fleet?.stop();
   if (base) rmSync(base, { recursive: true, force: true });
 });
+
+/** The rotated set: beside the main log, its last 12 h and the day before them gzipped as a daily rotation. */
+let rotatedLog: string;
+
+/** The offset of the line starting at or after `at` in the file open at `fd`. */
+function lineAt(fd: number, at: number): number {
+  const buf = Buffer.alloc(64 * 1024);
+  const n = readSync(fd, buf, 0, buf.length, at);
+  const nl = buf.subarray(0, n).indexOf(0x0a);
+  return nl < 0 ? at + n : at + nl + 1;
+}
+
+/**
+ * A 24 h window reaching into a rotation (issue 13): the current log holds the last 12 h of the
+ * generated one, and `…-YYYYMMDD.gz` the 24 h before them, last written when its newest line was.
+ */
+function rotatedSet(): void {
+  const perHour = (MIB_PER_DAY * 1048576) / 24;
+  const fd = openSync(manifest.mainlog, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const tail = lineAt(fd, Math.max(0, size - 12 * perHour));
+    const head = lineAt(fd, Math.max(0, size - 36 * perHour));
+    const older = Buffer.alloc(tail - head);
+    readSync(fd, older, 0, older.length, head);
+    const current = Buffer.alloc(size - tail);
+    readSync(fd, current, 0, current.length, tail);
+    rotatedLog = join(dirname(manifest.mainlog), 'rotbench_mainlog');
+    const rotation = `${rotatedLog}-${new Date(Date.now() - 12 * 3600_000).toISOString().slice(0, 10).replace(/-/g, '')}.gz`;
+    writeFileSync(rotation, gzipSync(older, { level: 6 }));
+    writeFileSync(rotatedLog, current);
+    const newest = older.toString('latin1', older.lastIndexOf(0x0a, older.length - 2) + 1).slice(0, 19);
+    const when = new Date(newest.replace(' ', 'T'));
+    utimesSync(rotation, when, when);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * The listener's connection processes have ended and been reaped: the ssh client may return
@@ -233,6 +276,31 @@ async function counterAlone(counter: 'perl' | 'native', since: string | null): P
   }
 }
 
+/** The counting of a 24 h window over the rotated set alone (issue 13), as counterAlone. */
+async function rotatedAlone(counter: 'perl' | 'native'): Promise<Measured & { sources?: string }> {
+  const t = fleet.transport(fleet.hosts[0]!);
+  const reports: CounterReport[] = [];
+  try {
+    await t.connect();
+    const before = targetCpuS();
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const r = await scanMainlogRemoteRotated(t, rotatedLog, { since: '24h', counter, onCounter: (c) => reports.push(c) });
+    const wallS = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const { bytesIn, bytesOut } = t.stats();
+    await t.close();
+    expect(reports.map((x) => x.counter)).toEqual([counter]);
+    expect(r.files).toHaveLength(2);
+    return {
+      wallS, controlCpuS: (used.user + used.system) / 1e6, controlRssMb: process.memoryUsage().rss / 1048576, targetCpuS: targetCpuS() - before,
+      bytes: bytesIn + bytesOut, status: 0, stdout: '', stderr: '', sources: `${r.totals.arrivals} arrivals, top sender ${r.senders[0]?.sender ?? '-'}, window from ${r.window.from}`,
+    };
+  } finally {
+    await t.close();
+  }
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -1", async () => {
@@ -249,6 +317,10 @@ it("target's CPU and bytes: runbook investigate --host vs grep -F '<= ' | gzip -
     ...(nativeCounter() === null ? [] : ([
       ['counting alone, native counter uploaded, whole log', () => counterAlone('native', null)],
       ['counting alone, native counter uploaded, 24h window', () => counterAlone('native', '24h')],
+    ] as Array<[string, Run]>)),
+    ['counting alone, perl, 24h window over a daily gzip rotation (12 h of it) and the current log', () => rotatedAlone('perl')],
+    ...(nativeCounter() === null ? [] : ([
+      ['counting alone, native counter uploaded, 24h window over the same rotated set', () => rotatedAlone('native')],
     ] as Array<[string, Run]>)),
   ];
   // One unmeasured run of each first (page cache, sshd's first fork).

@@ -351,6 +351,21 @@ export function inTimeOrder(sources: MainlogSource[]): MainlogSource[] {
 }
 
 /**
+ * The rule for a file placed before the window (by its first line offline, by rotation order on
+ * a host): it is read when its newest line is at or after the window start. `newest` may be an
+ * upper bound of that line (a host's rotations are judged by their last write, which is never
+ * before their newest line), so a file is never taken to hold nothing when it may.
+ */
+export function holdsWindow(newest: string, from: string): boolean {
+  return newest >= from;
+}
+
+/** Why a file placed before the window is left out when that cannot be told (offline and on hosts). */
+export function untoldReason(error: string): string {
+  return `it starts before the window and could not be read to tell whether it holds lines of it (${error})`;
+}
+
+/**
  * The file the window opens in, once the files placed before it by their first line are
  * checked: the order of a set is trusted only as far as it is seen. Rotations that overlap, or
  * a copy out of order, leave lines of the window in a file that starts earlier; its newest line
@@ -366,7 +381,7 @@ async function firstHoldingWindow(sources: MainlogSource[], first: number, from:
     if (source.firstTime === null) continue;
     try {
       const last = await newestTime(source, signal);
-      if (last !== null && last >= from) earliest = i;
+      if (last !== null && holdsWindow(last, from)) earliest = i;
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       const message = (err as Error).message;
@@ -425,7 +440,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   } else {
     // A file without a timestamp in its first 4 MiB cannot be placed in time: not read, and said.
     for (const source of sources.slice(0, first)) if (source.firstTime === null) await leaveOut(source, 'no line with a timestamp in its first 4 MiB, so it cannot be placed in time');
-    for (const u of checked.unknown) await leaveOut(u.source, `it starts before the window and could not be read to tell whether it holds lines of it (${u.error})`);
+    for (const u of checked.unknown) await leaveOut(u.source, untoldReason(u.error));
   }
 
   // One plain file (the usual case: the current log holds the window) goes to the file

@@ -5,19 +5,22 @@
  * the last rotation must read those too, or the evidence before it is silently missing.
  *
  * Only as many predecessors are read as the window needs, newest first: the walk stops at the
- * first one that starts before the window.
+ * first one that starts before the window, once past the last one last written inside it.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
+import type { MainlogScanResult } from '../parsers/mainlog-scan.js';
 import { scanMainlogFile, type MainlogScanOptions } from './mainlog-file.js';
 import {
+  holdsWindow,
   MainlogSourceError,
   newestTime,
   probeMainlogSource,
   scanProbedSources,
   type MainlogSource,
   type MainlogSourcesResult,
+  untoldReason,
 } from './mainlog-sources.js';
 
 export interface UnreadableLog {
@@ -60,10 +63,58 @@ export async function rotatedPredecessors(path: string): Promise<string[]> {
   return rotatedNames(basename(path), await readdir(dirname(path))).map((name) => join(dirname(path), name));
 }
 
+/** A moment as the main log stamps it: the host's local time (Exim's default), to the second. */
+export function logTimeOf(date: Date): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${p(date.getFullYear(), 4)}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}
+
+/** A rotation's last write as the log stamps time, and its size; or why it could not be looked at. */
+export type LastWrite = { time: string; size: number } | { error: string };
+
+/**
+ * How many of a host's rotated predecessors (newest first) are read whatever their first lines
+ * say: down to the oldest whose last write is at or after the window start, or that could not
+ * be looked at. Rotations merged by hand or a clock that jumped leave lines of the window in a
+ * file that starts before it; its last write, never before its newest line, says so for the
+ * price of a stat (offline files are read to tell: firstHoldingWindow in mainlog-sources.ts,
+ * by the same rule).
+ */
+export function reachByLastWrite(lastWrites: LastWrite[], from: string): number {
+  let reach = 0;
+  lastWrites.forEach((w, i) => {
+    if ('error' in w || holdsWindow(w.time, from)) reach = i + 1;
+  });
+  return reach;
+}
+
+/**
+ * Rotations read only because their last write may be in the window, that could not be read:
+ * left out as offline files that cannot be told are (the time order puts the window in the
+ * current log; the verdict says what was not read).
+ */
+export function untoldRotations(unreadable: UnreadableLog[], lastWrites: Map<string, LastWrite>): MainlogScanResult['left_out'] {
+  return unreadable.map((u) => {
+    const w = lastWrites.get(u.file);
+    const error = u.error.startsWith(`${u.file}: `) ? u.error.slice(u.file.length + 2) : u.error;
+    return { file: u.file, bytes: w !== undefined && 'size' in w ? w.size : 0, reason: untoldReason(error) };
+  });
+}
+
+async function lastWriteOf(file: string): Promise<LastWrite> {
+  try {
+    const st = await stat(file);
+    return { time: logTimeOf(st.mtime), size: st.size };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
 /**
  * Scan the main log at `path` for `since`, reading rotated predecessors in the same directory
- * when the window starts before the log's first line. A predecessor that cannot be read is
- * left out and listed in `unreadable_files`; the current log itself must be readable.
+ * when the window starts before the log's first line, or when their last write is inside it.
+ * A predecessor that cannot be read is left out and listed in `unreadable_files` (in `left_out`
+ * when only its last write had it read); the current log itself must be readable.
  */
 export async function scanMainlogWithRotation(path: string, options: MainlogScanOptions = {}): Promise<RotatedScanResult> {
   const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
@@ -76,10 +127,6 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
     const r = resolveSince(since, isWindow ? await newestTime(current, options.signal) : null);
     if (!r.ok) throw new Error(r.error);
     from = r.from;
-    // The usual case: the window lies inside the current log (entered by binary search, as before).
-    if (current.firstTime < from) {
-      return current.gzip ? await scanProbedSources([current], options) : { ...(await scanMainlogFile(path, options)), files: [path] };
-    }
   } else if (!isWindow) {
     const r = resolveSince(since, null);
     if (!r.ok) throw new Error(r.error);
@@ -92,10 +139,20 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
   } catch {
     predecessors = [];
   }
+  // By time order the window lies inside the current log: the rotations are read only when
+  // their last write says they may hold lines of it.
+  const inCurrent = from !== null && current.firstTime !== null && current.firstTime < from;
+  const lastWrites = new Map<string, LastWrite>();
+  if (from !== null) for (const file of predecessors) lastWrites.set(file, await lastWriteOf(file));
+  const reach = from === null ? 0 : reachByLastWrite(predecessors.map((f) => lastWrites.get(f)!), from);
+  if (inCurrent && reach === 0) {
+    // The usual case (entered by binary search, as before).
+    return current.gzip ? await scanProbedSources([current], options) : { ...(await scanMainlogFile(path, options)), files: [path] };
+  }
   const chosen: MainlogSource[] = [];
   const unreadable: UnreadableLog[] = [];
-  for (const file of predecessors) {
-    if (from !== null && chosen.length > 0 && chosen[chosen.length - 1]!.firstTime! < from) break;
+  for (const [i, file] of predecessors.entries()) {
+    if (i >= reach && (inCurrent || (from !== null && chosen.length > 0 && chosen[chosen.length - 1]!.firstTime! < from))) break;
     let source: MainlogSource;
     try {
       source = await probeMainlogSource(file, options.signal);
@@ -113,9 +170,16 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
     if (source.firstTime !== null) chosen.push(source);
   }
 
-  const r = await scanKeepingWhatReads([...chosen].reverse(), current, unreadable, options);
+  // No rotation holds a line: the current log alone, as a host's remote scan reads it (also
+  // when it has no timestamp to place the window by).
+  const r: RotatedScanResult = chosen.length === 0 && !current.gzip
+    ? { ...(await scanMainlogFile(path, options)), files: [path], ...(unreadable.length > 0 ? { unreadable_files: unreadable } : {}) }
+    : await scanKeepingWhatReads([...chosen].reverse(), current, unreadable, options);
   // Named after the log asked for, even when it was just rotated and held no line yet.
-  return { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
+  const named = { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
+  if (!inCurrent || named.unreadable_files === undefined) return named;
+  const { unreadable_files: untold, ...rest } = named;
+  return { ...rest, left_out: [...rest.left_out, ...untoldRotations(untold, lastWrites)] };
 }
 
 /**

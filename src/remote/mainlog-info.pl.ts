@@ -1,11 +1,14 @@
 /**
  * Prints `SIZE\nLAST_TIMESTAMP_OR_EMPTY\n`: what resolving `since` needs. Then
  * `FIRST_TIMESTAMP_OR_EMPTY\n` and the names in the log's directory that start with its name,
- * one a line: whether the window reaches back into rotated files, and which exist.
+ * one a line as `NAME\tMTIME\tSIZE` (MTIME in the host's local time, as Exim stamps its lines)
+ * or `NAME\t\t\tERROR` when it cannot be looked at: whether the window reaches back into
+ * rotated files, and which exist.
  */
 export const MAINLOG_INFO_PERL = String.raw`
 use strict;
 use warnings;
+use POSIX ();
 my ($file) = @ARGV;
 open(my $fh, '<:raw', $file) or do { print STDERR "cannot open $file: $!\n"; exit 2 };
 my $end = -s $fh;
@@ -40,7 +43,10 @@ my ($dir, $base) = $file =~ m{^(.*)/([^/]+)$} ? ($1 eq '' ? '/' : $1, $2) : ('.'
 if (opendir(my $dh, $dir)) {
   for my $name (readdir($dh)) {
     next if $name =~ /[\r\n\t]/;
-    print "$name\n" if index($name, $base) == 0 && length($name) > length($base);
+    next unless index($name, $base) == 0 && length($name) > length($base);
+    my @st = stat("$dir/$name");
+    if (@st) { print "$name\t" . POSIX::strftime('%Y-%m-%d %H:%M:%S', localtime($st[9])) . "\t$st[7]\n" }
+    elsif (!$!{ENOENT}) { my $e = "$!"; $e =~ s/[\r\n\t]+/ /g; print "$name\t\t\t$e\n" }
   }
   closedir($dh);
 }

@@ -56,7 +56,8 @@ export function nativeCounter(): NativeCounter | null {
 }
 
 /**
- * Run on the host as `sh -c SCRIPT sh SHA256 NAME FILE END FROM LIMITS`, the binary gzipped on
+ * Run on the host as `sh -c SCRIPT sh SHA256 NAME ARGS...` (the counter's arguments: `FILE END
+ * FROM LIMITS`, or `--rotated FROM LIMITS REACH CURRENT PRED...`), the binary gzipped on
  * stdin. Nothing from the arguments is evaluated by the shell. Exit 90: the counter could not be
  * run here (reason on stderr as `unavailable\tREASON`); any other status is the counter's own.
  * stderr also says `written\tPATH` for each copy written, `native\tPATH\tSHA256\tSIZE` once
@@ -139,8 +140,9 @@ export interface NativeRun {
 }
 
 /**
- * Upload, check, run and remove the counter with the perl counter's arguments (`args`: FILE
- * END FROM LIMITS). Streams stdout (also so that the engine never serves it from its read cache).
+ * Upload, check, run and remove the counter with the perl counters' arguments (`args`: FILE
+ * END FROM LIMITS as mainlog-count.pl.ts, or `--rotated` and those of rotated-count.pl.ts's
+ * scan mode). Streams stdout (also so that the engine never serves it from its read cache).
  */
 export async function runNativeCounter(
   transport: Transport,

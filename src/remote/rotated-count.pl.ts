@@ -8,15 +8,19 @@
  * Which rotations exist comes from MAINLOG_INFO_PERL. Modes (`perl - MODE ARGS`, script on stdin):
  *   newest FILE...       PATH\tLAST\n of the first FILE with a timestamped line (reference for
  *                        a window when the current log was just rotated and is empty).
- *   scan FROM LIMITS CURRENT PRED...
- *                        Walks PRED (newest first) until one starts before FROM, then reads
+ *   scan FROM LIMITS REACH CURRENT PRED...
+ *                        Walks PRED (newest first) through at least the first REACH ones
+ *                        (whose last write says they may hold lines of the window), then on
+ *                        until one starts before FROM, then reads
  *                        the chosen ones oldest first and CURRENT as one log. Prints
  *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
  *                        the count tables of the window; `window\tSTART\tEND`
  *                        (uncompressed offsets over the files read) follows on stderr.
  *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
  *
- * File contents are data: nothing read is interpreted by a shell.
+ * File contents are data: nothing read is interpreted by a shell. The native counter's
+ * `--rotated` mode (src/remote/native/mainlog-count.c) answers `scan` with the same header, window and
+ * tables, read to the same result (test/remote/native-rotated.test.ts); this is its fallback.
  */
 import { COUNT_CORE, LINE_RULES } from './mainlog-count.pl.js';
 
@@ -91,11 +95,12 @@ if ($mode eq 'newest') {
 }
 
 if ($mode ne 'scan') { print STDERR "unknown mode\n"; exit 2 }
-my ($from, $limits, $current, @preds) = @ARGV;
+my ($from, $limits, $reach, $current, @preds) = @ARGV;
 my @chosen;
 my @header;
-for my $file (@preds) {
-  last if @chosen && $chosen[-1][1] lt $from;
+for my $i (0 .. $#preds) {
+  my $file = $preds[$i];
+  last if $i >= $reach && @chosen && $chosen[-1][1] lt $from;
   my ($ts, $err) = first_ts($file);
   if (defined $err) { push @header, "unreadable\t$file\t" . clean($err); next }
   push @chosen, [$file, $ts] if $ts ne '';

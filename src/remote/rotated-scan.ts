@@ -1,18 +1,20 @@
 /**
  * The main log over SSH with its rotated predecessors: the same result as
- * scanMainlogWithRotation (src/investigate/rotated-logs.ts) run on the host. Perl on the host
+ * scanMainlogWithRotation (src/investigate/rotated-logs.ts) run on the host. The counter on the
+ * host (the native one uploaded for the run where it runs, else perl: rotated-count.pl.ts)
  * picks the rotations the window needs, decompresses gzip ones there and counts them as one
- * log (see rotated-count.pl.ts); only the count tables come back.
+ * log; only the count tables come back.
  */
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { rotatedNames, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
+import { reachByLastWrite, rotatedNames, untoldRotations, type LastWrite, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
+import { noReferenceReason } from '../investigate/mainlog-file.js';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
 import { finishScan } from '../parsers/mainlog-scan.js';
 import type { Transport } from '../transport/types.js';
 import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
 import { ROTATED_COUNT_PERL } from './rotated-count.pl.js';
-import { RemoteScanError, remoteMainlogInfo, scanMainlogRemote, type RemoteMainlogScanOptions } from './scan.js';
+import { countOnHost, RemoteScanError, remoteMainlogInfo, scanMainlogRemote, type HostCount, type RemoteMainlogScanOptions } from './scan.js';
 
 interface PerlRun {
   exitCode: number;
@@ -20,6 +22,7 @@ interface PerlRun {
   stderr: string;
 }
 
+/** The `newest` question, perl only: asked only of a log just rotated (nothing to count yet). */
 async function run(transport: Transport, args: string[], options: RemoteMainlogScanOptions): Promise<PerlRun> {
   const chunks: Buffer[] = [];
   const r = await transport.exec(['perl', '-', ...args], {
@@ -38,6 +41,9 @@ function ok(transport: Transport, r: PerlRun): PerlRun {
   return r;
 }
 
+/** A rotation that fails part-way: exit 5 with `failed\tPATH\tERROR` (both counters). */
+const FAILED = /^failed\t([^\t\n]*)\t([^\n]*)$/m;
+
 /** Same result as `scanMainlogWithRotation(path, options)` run on the host itself. */
 export async function scanMainlogRemoteRotated(transport: Transport, path: string, options: RemoteMainlogScanOptions = {}): Promise<RotatedScanResult> {
   const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
@@ -53,8 +59,6 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     const r = resolveSince(since, isWindow ? (last === '' ? null : last) : null);
     if (!r.ok) throw new Error(r.error);
     from = r.from;
-    // The window lies inside the current log: the ordinary remote scan.
-    if (first < from) return plain();
   } else if (!isWindow) {
     const r = resolveSince(since, null);
     if (!r.ok) throw new Error(r.error);
@@ -63,6 +67,12 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
 
   const dir = posix.dirname(path);
   let predecessors = rotatedNames(posix.basename(path), info.names).map((n) => posix.join(dir, n));
+  const lastWrites = new Map<string, LastWrite>(predecessors.map((p) => [p, info.lastWrites.get(posix.basename(p)) ?? { error: 'not listed' }]));
+  // By time order the window lies inside the current log: the rotations are read only when
+  // their last write says they may hold lines of it (the rule of rotated-logs.ts).
+  const inCurrent = from !== null && first !== '' && first < from;
+  const reach = from === null ? 0 : reachByLastWrite(predecessors.map((p) => lastWrites.get(p)!), from);
+  if (inCurrent && reach === 0) return plain();
   if (from === null) {
     // The current log was just rotated and holds no line yet: count back from the newest one.
     const newest = ok(transport, await run(transport, ['newest', ...predecessors], options)).stdout.toString('latin1').trim();
@@ -74,15 +84,31 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
   }
 
   // Nothing rotated to reach into: the window is the whole current log, which the ordinary
-  // remote scan counts (with the native counter where it runs) as the host would.
-  if (predecessors.length === 0 && first !== '') return plain();
+  // remote scan counts (with the native counter where it runs) as the host would, also when
+  // it has no timestamp to place the window by.
+  if (predecessors.length === 0) return plain();
 
   const unreadable: UnreadableLog[] = [];
   const noteUnreadable = (file: string, error: string): void => {
     if (!unreadable.some((u) => u.file === file)) unreadable.push({ file, error });
   };
+  let counter = options.counter;
   while (true) {
-    const r = await run(transport, ['scan', from, countLimits(options), path, ...predecessors], options);
+    const args = [from, countLimits(options), String(reach), path, ...predecessors];
+    const r: HostCount = await countOnHost(transport, {
+      script: ROTATED_COUNT_PERL,
+      perlArgs: ['scan', ...args],
+      nativeArgs: ['--rotated', ...args],
+      answers: (code, stderr) => code === 0 || (code === 5 && FAILED.test(stderr)),
+    }, {
+      ...options,
+      ...(counter !== undefined ? { counter } : {}),
+      onCounter: (c) => {
+        // Once the native counter could not run here, the next try goes straight to perl.
+        if (c.fallback !== undefined) counter = 'perl';
+        options.onCounter?.(c);
+      },
+    });
     const blank = r.stdout.indexOf('\n\n');
     const headerEnd = r.stdout[0] === 0x0a ? 0 : blank < 0 ? -1 : blank + 1;
     const files: string[] = [];
@@ -92,7 +118,7 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
       if (kind === 'read' && file !== undefined) files.push(file);
       else if (kind === 'unreadable' && file !== undefined) noteUnreadable(file, error ?? '');
     }
-    const failed = /^failed\t([^\t\n]*)\t([^\n]*)$/m.exec(r.stderr);
+    const failed = FAILED.exec(r.stderr);
     if (r.exitCode === 5 && failed !== null && failed[1] !== path) {
       // A rotation that breaks part-way is left out with everything older, as on the host.
       const at = predecessors.indexOf(failed[1]!);
@@ -101,7 +127,7 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
       predecessors = predecessors.slice(0, at);
       continue;
     }
-    ok(transport, r);
+    if (r.exitCode !== 0) throw new RemoteScanError(`remote scan on ${transport.host} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
     const window = /^window\t(\d+)\t(\d+)$/m.exec(r.stderr);
     if (headerEnd < 0 || window === null) throw new RemoteScanError(`remote scan on ${transport.host}: malformed output`);
     let tables: CountedWindow;
@@ -117,8 +143,12 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     if (files.length === 1 && first === '') from = null;
     const start = Number(window[1]);
     const end = Number(window[2]);
-    options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: Buffer.byteLength(ROTATED_COUNT_PERL), bytesScanned: end - start, bytesSelected: selected });
-    const result = finishScan(tables.partial, { file: path, since, from, startOffset: start, endOffset: end }, options);
-    return unreadable.length > 0 ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
+    options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: r.sent, bytesScanned: end - start, bytesSelected: selected });
+    // Rotations read only for their last write that could not be read: left out, as offline.
+    const leftOut = inCurrent ? untoldRotations(unreadable, lastWrites) : [];
+    // Only the current log, with no timestamp at its end: no window, as the plain scan says.
+    if (files.length === 1 && last === '' && end > 0) leftOut.push({ file: path, bytes: end, reason: noReferenceReason(since) });
+    const result = finishScan(tables.partial, { file: path, since, from, startOffset: start, endOffset: end, leftOut }, options);
+    return unreadable.length > 0 && !inCurrent ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
   }
 }

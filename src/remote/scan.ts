@@ -3,7 +3,7 @@
  * Node), counts there, and sends back the scanner's count tables or, for the spool, the few
  * headers the summary reads. The main log is counted by the native counter uploaded for the run
  * (native-count.ts) where it can run, else by perl (mainlog-count.pl.ts); a window reaching into
- * rotated files is counted by perl (rotated-scan.ts). The result is made by the same finishScan
+ * rotated files the same way (rotated-scan.ts, rotated-count.pl.ts). The result is made by the same finishScan
  * as a local scan, and is proven identical to it.
  */
 import { gunzipSync } from 'node:zlib';
@@ -12,6 +12,7 @@ import { finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/
 import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
 import { noReferenceReason } from '../investigate/mainlog-file.js';
+import type { LastWrite } from '../investigate/rotated-logs.js';
 import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
 import { MAINLOG_COUNT_PERL } from './mainlog-count.pl.js';
 import { MAINLOG_INFO_PERL } from './mainlog-info.pl.js';
@@ -82,23 +83,58 @@ async function perl(
   return { stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(script) };
 }
 
+/** What a count on the host answered. */
+export interface HostCount {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: string;
+  /** Bytes sent: the script or the upload. */
+  sent: number;
+}
+
+/** How to count one thing on the host: by perl (script and arguments) or by the native counter. */
+export interface HostCountJob {
+  script: string;
+  perlArgs: string[];
+  nativeArgs: string[];
+  /** Exit statuses that are the count's own answer (0 by default). */
+  answers?: (exitCode: number, stderr: string) => boolean;
+}
+
+async function perlCount(transport: Transport, job: HostCountJob, options: RemoteMainlogScanOptions): Promise<HostCount> {
+  const chunks: Buffer[] = [];
+  const r = await transport.exec(['perl', '-', ...job.perlArgs], {
+    stdin: job.script,
+    maxOutputBytes: 64 * 1024,
+    onStdout: (c) => chunks.push(c),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  const exitCode = r.exitCode ?? -1;
+  if (r.timedOut || !(job.answers ?? ((c) => c === 0))(exitCode, r.stderr)) {
+    throw new RemoteScanError(`remote scan on ${transport.host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`);
+  }
+  return { exitCode, stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(job.script) };
+}
+
 /**
- * The count tables of the main log (gzip, as mainlog-count.pl.ts writes them) from the native
- * counter where it runs, else from perl: the same output either way (proven by
- * test/remote/native-count.test.ts), read by one reader.
+ * A count on the host (the count tables, gzip, as mainlog-count.pl.ts writes them) by the
+ * native counter where it runs, else by perl: the same output either way (proven by
+ * test/remote/native-count.test.ts and test/remote/native-rotated.test.ts), read by one reader.
  */
-async function countOnHost(transport: Transport, args: string[], options: RemoteMainlogScanOptions): Promise<{ stdout: Buffer; sent: number }> {
+export async function countOnHost(transport: Transport, job: HostCountJob, options: RemoteMainlogScanOptions): Promise<HostCount> {
   const choice = options.counter ?? 'auto';
   const native = choice === 'perl' ? null : nativeCounter();
   if (choice === 'native' && native === null) throw new RemoteScanError('the native main-log counter is not built (npm run build with wasm2c and gcc)');
   if (native === null) {
     options.onCounter?.({ counter: 'perl' });
-    return perl(transport, MAINLOG_COUNT_PERL, args, options);
+    return perlCount(transport, job, options);
   }
-  const run = await runNativeCounter(transport, native, args, options);
-  if (run.result.exitCode === 0 && run.unavailable === null) {
+  const run = await runNativeCounter(transport, native, job.nativeArgs, options);
+  const exitCode = run.result.exitCode ?? -1;
+  if (run.unavailable === null && !run.result.timedOut && !run.result.aborted && (job.answers ?? ((c) => c === 0))(exitCode, run.result.stderr)) {
     options.onCounter?.({ counter: 'native', native: run.use });
-    return { stdout: run.stdout, sent: native.upload.length };
+    return { exitCode, stdout: run.stdout, stderr: run.result.stderr, sent: native.upload.length };
   }
   // Perl would take longer still, and an interrupted run is not to be repeated.
   if (run.result.timedOut || run.result.aborted) {
@@ -108,8 +144,8 @@ async function countOnHost(transport: Transport, args: string[], options: Remote
   const why = run.unavailable ?? `the native counter failed (exit ${run.result.exitCode}${stderr.length > 0 ? `: ${stderr.at(-1)!.slice(0, 200)}` : ''})`;
   if (choice === 'native') throw new RemoteScanError(`remote scan on ${transport.host}: ${why}`);
   options.onCounter?.({ counter: 'perl', native: run.use, fallback: why });
-  const counted = await perl(transport, MAINLOG_COUNT_PERL, args, options);
-  return { stdout: counted.stdout, sent: counted.sent + native.upload.length };
+  const counted = await perlCount(transport, job, options);
+  return { ...counted, sent: counted.sent + native.upload.length };
 }
 
 /** What MAINLOG_INFO_PERL reports about the main log on the host. */
@@ -121,6 +157,8 @@ export interface RemoteMainlogInfo {
   first: string;
   /** Names in the log's directory starting with its name (rotation candidates). */
   names: string[];
+  /** Their last writes, in the host's local time as Exim stamps lines (see reachByLastWrite). */
+  lastWrites: Map<string, LastWrite>;
   /** Bytes received and sent for the question. */
   received: number;
   sent: number;
@@ -128,10 +166,18 @@ export interface RemoteMainlogInfo {
 
 export async function remoteMainlogInfo(transport: Transport, path: string, options: RemoteMainlogScanOptions = {}): Promise<RemoteMainlogInfo> {
   const info = await perl(transport, MAINLOG_INFO_PERL, [path], options);
-  const [sizeText, last = '', first = '', ...names] = info.stdout.toString('latin1').split('\n');
+  const [sizeText, last = '', first = '', ...entries] = info.stdout.toString('latin1').split('\n');
   const end = Number(sizeText);
   if (!Number.isSafeInteger(end)) throw new RemoteScanError(`remote scan on ${transport.host}: unexpected answer ${JSON.stringify(sizeText)}`);
-  return { end, last, first, names: names.filter((n) => n !== ''), received: info.stdout.length, sent: info.sent };
+  const names: string[] = [];
+  const lastWrites = new Map<string, LastWrite>();
+  for (const entry of entries) {
+    const [name = '', time = '', size = '', error = ''] = entry.split('\t');
+    if (name === '') continue;
+    names.push(name);
+    lastWrites.set(name, time === '' ? { error: error === '' ? 'cannot be looked at' : error } : { time, size: Number(size) });
+  }
+  return { end, last, first, names, lastWrites, received: info.stdout.length, sent: info.sent };
 }
 
 /**
@@ -163,7 +209,8 @@ export async function scanMainlogRemote(
     }
   }
 
-  const counted = await countOnHost(transport, [path, String(end), fromArg, countLimits(options)], options);
+  const args = [path, String(end), fromArg, countLimits(options)];
+  const counted = await countOnHost(transport, { script: MAINLOG_COUNT_PERL, perlArgs: args, nativeArgs: args }, options);
   transfer.bytesReceived += counted.stdout.length;
   transfer.bytesSent += counted.sent;
   let tables: CountedWindow;

@@ -1,5 +1,5 @@
 // Rotated main logs read by perl on the host give what reading them on the host gives.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -43,6 +43,9 @@ async function rotatedSet(segments: string[][], gzip: boolean[]): Promise<{ dir:
     const name = current ? 'exim_mainlog' : `exim_mainlog-202611${String(10 + i).padStart(2, '0')}${gzip[i] ? '.gz' : ''}`;
     const body = text(segments[i]!);
     await writeFile(join(dir, name), gzip[i] && !current ? gzipSync(Buffer.from(body)) : body);
+    // Last written when its newest line was, as on a host (see reachByLastWrite).
+    const when = new Date((segments[i]!.at(-1)?.slice(0, 19) ?? '2026-11-01 00:00:00').replace(' ', 'T'));
+    await utimes(join(dir, name), when, when);
   }
   return { dir, current: join(dir, 'exim_mainlog') };
 }

@@ -1,5 +1,5 @@
 // The main log on this machine with its rotated predecessors (cPanel's daily/weekly rotation).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -40,7 +40,11 @@ function comparable(r: MainlogScanResult): unknown {
   return { ...rest, window: w };
 }
 
-/** A log directory: the current log and predecessors written plain or gzip. */
+/**
+ * A log directory: the current log and predecessors written plain or gzip, each last written
+ * when its newest line was (as on a host; others long before), since the last write of a
+ * rotation decides whether it is read when the time order says it is not needed.
+ */
 async function logDir(files: Record<string, { lines: string[]; gzip: boolean } | 'dir' | Buffer>): Promise<string> {
   const dir = await mkdtemp(join(root, 'log-'));
   for (const [name, spec] of Object.entries(files)) {
@@ -48,6 +52,9 @@ async function logDir(files: Record<string, { lines: string[]; gzip: boolean } |
     if (spec === 'dir') await mkdir(path);
     else if (Buffer.isBuffer(spec)) await writeFile(path, spec);
     else await writeFile(path, spec.gzip ? gzipSync(Buffer.from(text(spec.lines))) : text(spec.lines));
+    const last = typeof spec === 'object' && !Buffer.isBuffer(spec) ? spec.lines.at(-1)?.slice(0, 19) : undefined;
+    const when = new Date((last ?? '2026-11-01 00:00:00').replace(' ', 'T'));
+    await utimes(path, when, when);
   }
   return dir;
 }

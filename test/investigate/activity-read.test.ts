@@ -145,7 +145,7 @@ describe('the history of flagged ids read through the kernel', () => {
     for (const f of files) await readMainlogHistory(f, got);
     const act = got.finish(2026).auth.get('spam@bad.example')!;
     expect([...act.uniqueRecipients].sort()).toEqual(['a@far.test', 'b@far.test', 'c@far.test', 'd@far.test']);
-    expect([...act.hourlyRecipients.values()]).toEqual([4]);
+    expect([...(act.hourlyRecipients ?? new Map()).values()]).toEqual([4]);
   });
 
   it('reads lines longer than a read and cut by the reads, plain and gzip', async () => {

@@ -14,6 +14,10 @@
  * `key\tTABLE\tID\tHEX\tCOUNT`, `pair\tRELATION\tPARENT\tCHILD\tCOUNT` (only what can reach
  * the result's lists, chosen as the perl counter's emit_tables chooses it).
  * Exit codes: 2 cannot open, 3 output failed, 4 read failed, 5 the kernel trapped.
+ *
+ * Or: mainlog-count [--unlink-self] --rotated FROM LIMITS REACH CURRENT PRED... (PRED newest
+ * first, plain or gzip): the scan mode of the perl rotated driver (src/remote/rotated-count.pl.ts),
+ * same arguments, output and exit 5 with `failed\tPATH\tERROR` for a file that breaks part-way.
  */
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
@@ -246,6 +250,270 @@ static double read_range(uint64_t start, uint64_t end, int what) {
     }
   }
   return n;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * A rotated set read as one log (the scan mode of src/remote/rotated-count.pl.ts) */
+
+/* One file of the set, plain or gzip (by its first two bytes, as the perl driver tells them). */
+typedef struct {
+  const char *path;
+  int fd;
+  gzFile gz;
+} Source;
+
+/* The perl driver's clean(): runs of tabs and newlines as one space, no trailing space. */
+static void say_clean(FILE *f, const char *text) {
+  size_t n = strlen(text);
+  char *t = malloc(n + 1);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (text[i] == '\r' || text[i] == '\n' || text[i] == '\t') {
+      if (k == 0 || t[k - 1] != '\x01') t[k++] = '\x01';
+    } else {
+      t[k++] = text[i];
+    }
+  }
+  for (size_t i = 0; i < k; i++) if (t[i] == '\x01') t[i] = ' ';
+  while (k > 0 && t[k - 1] == ' ') k--;
+  fwrite(t, 1, k, f);
+  free(t);
+}
+
+static int source_open(Source *s, const char *path, char *err, size_t errlen) {
+  s->path = path;
+  s->gz = NULL;
+  s->fd = open(path, O_RDONLY);
+  if (s->fd < 0) {
+    snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    return 0;
+  }
+  struct stat st;
+  if (fstat(s->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s: is a directory", path);
+    close(s->fd);
+    return 0;
+  }
+  uint8_t magic[2];
+  ssize_t n;
+  do n = pread(s->fd, magic, 2, 0); while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    close(s->fd);
+    return 0;
+  }
+  if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    s->gz = gzdopen(s->fd, "rb");
+    if (s->gz == NULL) {
+      snprintf(err, errlen, "%s: cannot read: out of memory", path);
+      close(s->fd);
+      return 0;
+    }
+    gzbuffer(s->gz, 256 * 1024);
+  }
+  return 1;
+}
+
+/* Up to n bytes (0 at the end), or -1 with the reason; concatenated gzip members are one stream. */
+static ssize_t source_read(Source *s, uint8_t *buf, size_t n, char *err, size_t errlen) {
+  if (n > (1u << 30)) n = 1u << 30;
+  if (s->gz == NULL) {
+    while (1) {
+      ssize_t r = read(s->fd, buf, n);
+      if (r >= 0) return r;
+      if (errno == EINTR) continue;
+      snprintf(err, errlen, "%s: cannot read: %s", s->path, strerror(errno));
+      return -1;
+    }
+  }
+  int r = gzread(s->gz, buf, (unsigned)n);
+  int errnum = Z_OK;
+  const char *message = r <= 0 ? gzerror(s->gz, &errnum) : "";
+  /* A truncated member ends with 0 bytes and Z_BUF_ERROR rather than -1. */
+  if (r < 0 || (r == 0 && errnum != Z_OK)) {
+    snprintf(err, errlen, "%s: corrupt or truncated gzip data (%s)", s->path, errnum == Z_ERRNO ? strerror(errno) : message);
+    return -1;
+  }
+  return r;
+}
+
+static void source_close(Source *s) {
+  if (s->gz != NULL) gzclose(s->gz);
+  else close(s->fd);
+}
+
+/* The first timestamp of a file within its first 4 MiB of lines (first_ts of the perl driver):
+ * 1 with it in ts, 0 when none, -1 when the file cannot be read (reason in err). */
+static int source_first_ts(const char *path, char ts[20], char *err, size_t errlen) {
+  Source s;
+  if (!source_open(&s, path, err, errlen)) return -1;
+  static uint8_t chunk[64 * 1024];
+  /* The start of the current line: enough to tell a timestamp. */
+  static uint8_t head[4096];
+  size_t head_len = 0;
+  uint64_t line_len = 0, seen = 0;
+  int found = 0, done = 0;
+  while (!found && !done) {
+    ssize_t n = source_read(&s, chunk, sizeof chunk, err, errlen);
+    if (n < 0) {
+      source_close(&s);
+      return -1;
+    }
+    if (n == 0) {
+      if (line_len > 0 && timestamp_prefix(head, 0, head_len) > 0) found = 1;
+      break;
+    }
+    size_t i = 0;
+    while (i < (size_t)n) {
+      uint8_t *nl = memchr(chunk + i, '\n', (size_t)n - i);
+      size_t e = nl == NULL ? (size_t)n : (size_t)(nl - chunk);
+      size_t take = e - i < sizeof head - head_len ? e - i : sizeof head - head_len;
+      memcpy(head + head_len, chunk + i, take);
+      head_len += take;
+      line_len += e - i;
+      if (nl == NULL) break;
+      line_len++;
+      if (timestamp_prefix(head, 0, head_len) > 0) { found = 1; break; }
+      seen += line_len;
+      head_len = 0;
+      line_len = 0;
+      if (seen > 4 * 1024 * 1024) { done = 1; break; }
+      i = e + 1;
+    }
+  }
+  source_close(&s);
+  if (found) {
+    memcpy(ts, head, 19);
+    ts[19] = 0;
+  }
+  return found;
+}
+
+static void failed(const char *path, const char *err) {
+  fprintf(stderr, "failed\t%s\t", path);
+  say_clean(stderr, err);
+  fputc('\n', stderr);
+  exit(5);
+}
+
+/* Where the window opens over the files read (the first line dated at or after FROM), and the
+ * uncompressed offset reached. */
+static int started;
+static uint64_t rotated_start, rotated_pos;
+
+/* Complete lines b[0, end) of the input area: skipped until the window opens, then fed. */
+static void rotated_lines(uint8_t *b, const char *from19, size_t end) {
+  size_t s = 0;
+  if (!started) {
+    while (s < end) {
+      const uint8_t *nl = memchr(b + s, '\n', end - s);
+      size_t e = nl == NULL ? end : (size_t)(nl - b);
+      if (e - s >= 19 && memcmp(b + s, from19, 19) >= 0 && timestamp_prefix(b, s, e) > 0) {
+        started = 1;
+        rotated_start = rotated_pos + s;
+        break;
+      }
+      s = nl == NULL ? end : e + 1;
+    }
+  }
+  if (started && s < end) {
+    bounds(b, s, end);
+    Z_kernelZ_feed(&K, (u32)s, (u32)end);
+  }
+  rotated_pos += end;
+}
+
+/* One file of the set, streamed through the kernel's input area a chunk at a time. */
+static void rotated_file(const char *path, const char *from19) {
+  char err[1024];
+  Source s;
+  if (!source_open(&s, path, err, sizeof err)) failed(path, err);
+  size_t size = 4 * 1024 * 1024;
+  size_t carry = 0;
+  while (1) {
+    if (carry == size) size *= 2;
+    u32 input = Z_kernelZ_inputBuffer(&K, (u32)size);
+    ssize_t n = source_read(&s, mem() + input + carry, size - carry, err, sizeof err);
+    if (n < 0) failed(path, err);
+    if (n == 0) break;
+    size_t filled = carry + (size_t)n;
+    uint8_t *b = mem() + input;
+    size_t last = 0;
+    for (size_t k = filled; k > carry; k--) if (b[k - 1] == '\n') { last = k; break; }
+    if (last == 0) {
+      carry = filled;
+      continue;
+    }
+    rotated_lines(b, from19, last);
+    carry = filled - last;
+    if (carry > 0) memmove(mem() + input, mem() + input + last, carry);
+  }
+  /* A last line without a newline ends with its file, as perl's readline ends it. */
+  if (carry > 0) rotated_lines(mem() + Z_kernelZ_inputBuffer(&K, (u32)size), from19, carry);
+  source_close(&s);
+}
+
+/* `--rotated FROM LIMITS REACH CURRENT PRED...`, PRED newest first: the scan mode of the perl
+ * driver. The walk goes through at least the first REACH predecessors (their last write is in
+ * the window: see src/investigate/rotated-logs.ts), then on until one starts before FROM. */
+static void rotated(int n, char **files_arg, const char *from, unsigned long reach) {
+  char from19[20];
+  size_t fl = strlen(from);
+  for (size_t i = 0; i < 19; i++) from19[i] = i < fl ? from[i] : '0';
+  from19[19] = 0;
+  const char *current = files_arg[0];
+  const char **files = malloc(((size_t)n + 1) * sizeof *files);
+  char (*first)[20] = malloc(((size_t)n + 1) * sizeof *first);
+  int chosen = 0;
+  /* The header: unreadable rotations, then the files read, then an empty line. */
+  char *header = NULL;
+  size_t header_len = 0;
+  FILE *h = open_memstream(&header, &header_len);
+  for (int i = 1; i < n; i++) {
+    if ((unsigned long)(i - 1) >= reach && chosen > 0 && strcmp(first[chosen - 1], from) < 0) break;
+    char err[1024];
+    char ts[20];
+    int r = source_first_ts(files_arg[i], ts, err, sizeof err);
+    if (r < 0) {
+      fprintf(h, "unreadable\t%s\t", files_arg[i]);
+      say_clean(h, err);
+      fputc('\n', h);
+      continue;
+    }
+    if (r == 0) continue;
+    files[chosen] = files_arg[i];
+    memcpy(first[chosen], ts, 20);
+    chosen++;
+  }
+  for (int i = chosen - 1; i >= 0; i--) fprintf(h, "read\t%s\n", files[i]);
+  fprintf(h, "read\t%s\n\n", current);
+  if (fclose(h) != 0) {
+    fputs("output failed\n", stderr);
+    exit(3);
+  }
+  /* Before any file is streamed, so that it is there even when one fails. */
+  for (size_t done = 0; done < header_len;) {
+    ssize_t w = write(STDOUT_FILENO, header + done, header_len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      fputs("output failed\n", stderr);
+      exit(3);
+    }
+    done += (size_t)w;
+  }
+  free(header);
+
+  u32 at = Z_kernelZ_alloc(&K, 32);
+  memcpy(mem() + at, from19, 19);
+  Z_kernelZ_setWindow(&K, at);
+  Z_kernelZ_release(&K, at);
+  for (int i = chosen - 1; i >= 0; i--) rotated_file(files[i], from19);
+  rotated_file(current, from19);
+  if (!started) rotated_start = rotated_pos;
+  /* The window is known only at the end: it follows on stderr. */
+  fprintf(stderr, "window\t%llu\t%llu\n", (unsigned long long)rotated_start, (unsigned long long)rotated_pos);
+  free(files);
+  free(first);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -587,27 +855,32 @@ int main(int argc, char **argv) {
     argv++;
     argc--;
   }
-  if (argc < 2) {
-    fputs("usage: mainlog-count FILE [END [FROM [MAXKEYS:LIMIT:NESTED:MESSAGES]]]\n", stderr);
+  /* `--rotated FROM LIMITS REACH CURRENT PRED...`: a rotated set (see rotated() above). */
+  int rotated_set = argc > 1 && strcmp(argv[1], "--rotated") == 0;
+  if (rotated_set ? argc < 6 : argc < 2) {
+    fputs("usage: mainlog-count FILE [END [FROM [MAXKEYS:LIMIT:NESTED:MESSAGES]]]\n"
+          "       mainlog-count --rotated FROM MAXKEYS:LIMIT:NESTED:MESSAGES REACH CURRENT [PRED...]\n", stderr);
     return 1;
   }
-  const char *file = argv[1];
-  const char *end_arg = argc > 2 ? argv[2] : "";
-  const char *from = argc > 3 ? argv[3] : "";
-  const char *limits = argc > 4 ? argv[4] : "";
+  const char *file = rotated_set ? argv[5] : argv[1];
+  const char *end_arg = rotated_set ? "" : argc > 2 ? argv[2] : "";
+  const char *from = rotated_set ? argv[2] : argc > 3 ? argv[3] : "";
+  const char *limits = rotated_set ? argv[3] : argc > 4 ? argv[4] : "";
 
-  fd = open(file, O_RDONLY);
-  if (fd < 0) {
-    fprintf(stderr, "cannot open %s: %s\n", file, strerror(errno));
-    return 2;
-  }
-  uint64_t end;
-  if (end_arg[0] != 0) {
-    end = strtoull(end_arg, NULL, 10);
-  } else {
-    struct stat st;
-    if (fstat(fd, &st) != 0) read_failed();
-    end = (uint64_t)st.st_size;
+  uint64_t end = 0;
+  if (!rotated_set) {
+    fd = open(file, O_RDONLY);
+    if (fd < 0) {
+      fprintf(stderr, "cannot open %s: %s\n", file, strerror(errno));
+      return 2;
+    }
+    if (end_arg[0] != 0) {
+      end = strtoull(end_arg, NULL, 10);
+    } else {
+      struct stat st;
+      if (fstat(fd, &st) != 0) read_failed();
+      end = (uint64_t)st.st_size;
+    }
   }
   unsigned long max_keys = 200000;
   /* Messages remembered for joining: DEFAULT_MAX_MESSAGES of src/parsers/mainlog-scan.ts. */
@@ -641,7 +914,10 @@ int main(int argc, char **argv) {
   int window = from[0] != 0 && strcmp(from, "-") != 0;
   uint64_t start = 0;
   double late = 0;
-  if (strcmp(from, "-") == 0) {
+  if (rotated_set) {
+    rotated(argc - 5, argv + 5, from, strtoul(argv[4], NULL, 10));
+    start = rotated_start;
+  } else if (strcmp(from, "-") == 0) {
     start = end; /* no timestamp anywhere to count back from: an empty window */
   } else if (window) {
     char from19[20];
@@ -660,7 +936,7 @@ int main(int argc, char **argv) {
       if (late > 0) start = 0;
     }
   }
-  read_range(start, end, FEED);
+  if (!rotated_set) read_range(start, end, FEED);
 
   out = gzdopen(dup(STDOUT_FILENO), "wb6");
   if (out == NULL) {
