@@ -39,6 +39,10 @@ function config(dir, rules = '') {
     'response: { contain_playbook: contain.yml, finish_playbook: finish.yml, hold_for: 4h, audit_dir: audit }',
     '',
   ].join('\n'));
+  // The watcher checks its playbooks at start: these stop at a gate no one answers, so a
+  // trigger's response costs what a refused run costs and changes nothing on this machine.
+  const placeholder = 'name: bench-placeholder\ndescription: Stops at its confirmation gate, which no one answers unattended\nsteps:\n  - id: ask\n    action: confirm\n    with:\n      message: bench\n';
+  for (const name of ['contain.yml', 'finish.yml']) writeFileSync(join(dir, name), placeholder);
   return file;
 }
 
