@@ -108,20 +108,27 @@ export async function readLinesAhead(scanner: { input(size: number): Buffer }, f
     const { bytesRead, buffer } = await pending;
     options.signal?.throwIfAborted();
     pending = readNext();
-    const filled = carry + bytesRead;
-    const input = scanner.input(filled);
-    buffer.copy(input, carry, 0, bytesRead);
-    done += bytesRead;
-    // Complete lines only; the tail waits for the next read (or goes at the range end).
-    const last = pending === null ? filled : input.lastIndexOf(0x0a, filled - 1) + 1;
-    if (last > 0 && use(last)) {
-      // Stopped early: the read in flight is let finish, its bytes unused.
-      await pending?.catch(() => undefined);
-      return;
+    try {
+      const filled = carry + bytesRead;
+      const input = scanner.input(filled);
+      buffer.copy(input, carry, 0, bytesRead);
+      done += bytesRead;
+      // Complete lines only; the tail waits for the next read (or goes at the range end).
+      const last = pending === null ? filled : input.lastIndexOf(0x0a, filled - 1) + 1;
+      if (last > 0 && use(last)) {
+        // Stopped early: the read in flight is let finish, its bytes unused.
+        await pending?.catch(() => undefined);
+        return;
+      }
+      carry = filled - last;
+      if (carry > 0 && last > 0) scanner.input(filled).copyWithin(0, last, filled);
+      options.onProgress?.(done / Math.max(1, end - start));
+    } catch (err) {
+      // The read in flight is abandoned: its failure (the file shrank meanwhile) must not go
+      // unhandled, which would end the process.
+      pending?.catch(() => undefined);
+      throw err;
     }
-    carry = filled - last;
-    if (carry > 0 && last > 0) scanner.input(filled).copyWithin(0, last, filled);
-    options.onProgress?.(done / Math.max(1, end - start));
   }
   if (carry > 0) use(carry);
 }

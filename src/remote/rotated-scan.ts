@@ -73,6 +73,9 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
   const inCurrent = from !== null && first !== '' && first < from;
   const reach = from === null ? 0 : reachByLastWrite(predecessors.map((p) => lastWrites.get(p)!), from);
   if (inCurrent && reach === 0) return plain();
+  // Nor any past them: the counters walk on until a rotation starts before the window, which
+  // the current log already does (as the host's reading stops there).
+  if (inCurrent) predecessors = predecessors.slice(0, reach);
   if (from === null) {
     // The current log was just rotated and holds no line yet: count back from the newest one.
     const newest = ok(transport, await run(transport, ['newest', ...predecessors], options)).stdout.toString('latin1').trim();

@@ -135,6 +135,34 @@ describe('the history of flagged ids read through the kernel', () => {
     );
   });
 
+  it('gives one collector the same facts from the files of a rotated set as their lines fed one by one', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(anyLog, fc.boolean()), { minLength: 2, maxLength: 4 }),
+        leads,
+        fc.integer({ min: 16, max: 2048 }),
+        fc.boolean(),
+        async (logs, lead, chunkBytes, ahead) => {
+          const files: string[] = [];
+          for (const [log, gzip] of logs) {
+            const file = join(dir, `set${n++}`);
+            await writeFile(file, gzip ? gzipSync(log) : log);
+            files.push(file);
+          }
+          const want = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+          for (const file of files) {
+            for await (const l of linesContaining(file, want.needles, undefined, (line) => want.logStartLine(line), ' <= ')) want.mainlogLine(l);
+          }
+          const got = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+          for (const file of files) await readMainlogHistory(file, got, { chunkBytes, ahead });
+          expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('takes the lists of each file of a rotated set, whose readers number their lists anew', async () => {
     const one = `${at(0)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for a@far.test b@far.test\n`;
     const two = `${at(60)} 1vX000-000000-Ac <= spam@bad.example H=(pc) [203.0.113.9]:587 A=dovecot_login:spam@bad.example T="x" for c@far.test d@far.test\n`;

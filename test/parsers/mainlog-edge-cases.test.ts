@@ -1,12 +1,12 @@
 // Cases where the WebAssembly main-log scanner or its file reader give a result
 // other than one sequential pass of the line-by-line reference, or hide that they did.
 import { truncateSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { finishScan, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
-import { scanMainlogFile } from '../../src/investigate/mainlog-file.js';
+import { finishScan, MainlogScanner, scanMainlogBuffer } from '../../src/parsers/mainlog-scan.js';
+import { readLinesAhead, scanMainlogFile } from '../../src/investigate/mainlog-file.js';
 import { referenceScan } from './mainlog-reference.js';
 
 const T1 = '2026-11-22 10:56:28';
@@ -56,6 +56,36 @@ describe('file reader', () => {
     const outcome = await scan.then((r) => r, (err: unknown) => err as Error);
     if (!(outcome instanceof Error)) expect(outcome.window.bytes_scanned).toBeLessThan(Buffer.byteLength(text));
     expect(truncated).toBe(true);
+  });
+
+  it('leaves no read ahead failing unheard when a batch throws (the kernel out of memory as the file shrinks)', async () => {
+    // Two reads of 512 bytes, 64-byte lines.
+    const text = Array.from({ length: 16 }, (_, k) => `${`${T1} ${ID} <= s${k}@x.test U=u P=local`.padEnd(63)}\n`).join('');
+    const file = join(dir, 'throws');
+    await writeFile(file, text);
+    const unheard: unknown[] = [];
+    const note = (reason: unknown): void => {
+      unheard.push(reason);
+    };
+    process.on('unhandledRejection', note);
+    const fh = await open(file, 'r');
+    try {
+      const scanner = new MainlogScanner();
+      let batches = 0;
+      // The range runs past the file's end, as when it shrank after its size was taken: the
+      // read ahead of the second batch (the third read) comes back short while that batch throws.
+      const reading = readLinesAhead(scanner, fh, 0, text.length + 4096, { chunkBytes: 512, ahead: true }, () => {
+        if (++batches === 2) throw new Error('main-log scanner ran out of memory');
+        return false;
+      });
+      await expect(reading).rejects.toThrow(/out of memory/);
+    } finally {
+      // Closing waits for the read in flight; a rejection nobody handles is reported by then.
+      await fh.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('unhandledRejection', note);
+    }
+    expect(unheard).toEqual([]);
   });
 });
 

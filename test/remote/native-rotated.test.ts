@@ -199,6 +199,29 @@ describe.runIf(built || process.env.CI)('the native counter on a rotated set tha
     expect(r.unreadable_files?.find((u) => u.file.endsWith('.4.gz'))?.error).toMatch(/exim_mainlog\.4\.gz: is a directory/);
   });
 
+  it('reads no rotation past those whose last write is in the window when the window opens in the current log', async () => {
+    // The window opens in the current log; the newest rotation was last written inside it but
+    // holds no line (or cannot be read), the one before it ends before the window.
+    for (const newest of ['empty', 'directory'] as const) {
+      const set = join(dir, `reach${sets++}`);
+      mkdirSync(set);
+      writeFileSync(join(set, 'exim_mainlog'), text(day('2026-11-22', 60, 'now')));
+      if (newest === 'empty') writeFileSync(join(set, 'exim_mainlog-20261122'), '');
+      else mkdirSync(join(set, 'exim_mainlog-20261122'));
+      writeFileSync(join(set, 'exim_mainlog-20261121.gz'), gzipSync(Buffer.from(text(day('2026-11-21', 1440, 'old')))));
+      utimesSync(join(set, 'exim_mainlog-20261122'), new Date('2026-11-22T00:50:00'), new Date('2026-11-22T00:50:00'));
+      utimesSync(join(set, 'exim_mainlog-20261121.gz'), new Date('2026-11-21T23:59:00'), new Date('2026-11-21T23:59:00'));
+      const current = join(set, 'exim_mainlog');
+      const host = await scanMainlogWithRotation(current, { since: '30m' });
+      expect(host.files).toEqual([current]);
+      const n = await scanMainlogRemoteRotated(local, current, { since: '30m', counter: 'native' });
+      expect(n).toEqual(await scanMainlogRemoteRotated(local, current, { since: '30m', counter: 'perl' }));
+      // The counters and node word a read error differently: the rest is the same.
+      const read = (r: RotatedScanResult): unknown => ({ files: r.files, window: r.window, totals: r.totals, left_out: r.left_out.map((l) => [l.file, l.bytes]) });
+      expect(read(n)).toEqual(read(host));
+    }
+  });
+
   it('counts with perl, and says why, when the native counter cannot run', async () => {
     const current = broken(day('2026-11-23', 10, 'now'));
     // What arrives is another program: it must never run.
