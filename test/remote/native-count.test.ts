@@ -3,7 +3,8 @@
 // run and removed on the host, the audit log says so, and where it cannot run perl counts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, watch, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -130,6 +131,24 @@ describe.runIf(built || process.env.CI)('the native counter on a target', () => 
     expect(actual).toEqual(await scanMainlogFile(file, { since: null }));
     expect(reports[0]).toMatchObject({ counter: 'native', native: { removed: true, noexec: [join(home, '.cache'), home] } });
     expect(reports[0]!.native!.path.startsWith(join(home, '.cache'))).toBe(false);
+  });
+
+  it('fails a file with a line longer than 256 MiB, saying so, in both modes, instead of running out of memory', () => {
+    // Sparse: 300 MiB of NUL bytes and no newline, read from the page cache without a disk.
+    const huge = join(dir, 'huge-line');
+    closeSync(openSync(huge, 'w'));
+    truncateSync(huge, 300 * 1024 * 1024);
+    try {
+      const binary = fileURLToPath(new URL('../../dist/native/mainlog-count-linux-x86_64', import.meta.url));
+      const single = spawnSync(binary, [huge, String(300 * 1024 * 1024), '', '200000:50:10:262144'], { encoding: 'latin1' });
+      expect(single.status).toBe(4);
+      expect(single.stderr).toContain('a line longer than 256 MiB before byte 268435456: not a main log');
+      const rotated = spawnSync(binary, ['--rotated', '2026-12-01 00:00:00', '200000:50:10:262144', '0', huge], { encoding: 'latin1' });
+      expect(rotated.status).toBe(5);
+      expect(rotated.stderr).toContain(`failed\t${huge}\ta line longer than 256 MiB: not a main log`);
+    } finally {
+      rmSync(huge);
+    }
   });
 
   it('counts with perl when the upload does not match its checksum, and leaves nothing behind', async () => {

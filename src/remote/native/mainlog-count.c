@@ -203,6 +203,11 @@ static void bounds(const uint8_t *b, size_t start, size_t end) {
 
 enum { FEED, COUNT_IN_WINDOW };
 
+/* The kernel's input area doubles for a line longer than it holds. A line of 256 MiB is no main
+ * log line (a message to ten thousand recipients logs a few hundred KiB): the file fails, saying
+ * so, before the kernel's memory runs out or its 32-bit sizes could wrap. */
+#define MAX_INPUT ((size_t)256 << 20)
+
 /* Complete lines of [start, end) handed to the kernel a chunk at a time; returns lines counted
  * in the window for COUNT_IN_WINDOW. */
 static double read_range(uint64_t start, uint64_t end, int what) {
@@ -211,7 +216,13 @@ static double read_range(uint64_t start, uint64_t end, int what) {
   uint64_t pos = start;
   double n = 0;
   while (pos < end) {
-    if (carry == size) size *= 2;
+    if (carry == size) {
+      if (size >= MAX_INPUT) {
+        fprintf(stderr, "a line longer than 256 MiB before byte %llu: not a main log\n", (unsigned long long)pos);
+        exit(4);
+      }
+      size *= 2;
+    }
     u32 input = Z_kernelZ_inputBuffer(&K, (u32)size);
     size_t want = size - carry;
     if (end - pos < want) want = (size_t)(end - pos);
@@ -431,7 +442,10 @@ static void rotated_file(const char *path, const char *from19) {
   size_t size = 4 * 1024 * 1024;
   size_t carry = 0;
   while (1) {
-    if (carry == size) size *= 2;
+    if (carry == size) {
+      if (size >= MAX_INPUT) failed(path, "a line longer than 256 MiB: not a main log");
+      size *= 2;
+    }
     u32 input = Z_kernelZ_inputBuffer(&K, (u32)size);
     ssize_t n = source_read(&s, mem() + input + carry, size - carry, err, sizeof err);
     if (n < 0) failed(path, err);
