@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
@@ -7,13 +6,10 @@ import { EXIT } from '../../engine/run.js';
 import { runExpiry, scanAuditDir, type ExpiryScan } from '../../undo/index.js';
 import { reportError } from '../errors.js';
 import { renderOutcomeTable } from '../../fleet/outcome-table.js';
-import { renderPlan } from '../render/plan.js';
-import { plainProgress } from '../render/progress.js';
-import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
-import { auditFileName, interruptibleRun, parseNow, positiveInt } from '../run-support.js';
+import { interruptibleRun, parseNow, positiveInt } from '../run-support.js';
+import { openLoggedHostRun } from '../logged-host-run.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
-import { VERSION } from '../version.js';
-import { summarySigner, type SigningFlags } from '../signing-key.js';
+import type { SigningFlags } from '../signing-key.js';
 import { printJson } from '../render/json.js';
 import { reachChangedHosts } from './undo.js';
 
@@ -65,10 +61,10 @@ export async function expireCommand(flags: ExpireFlags, argv: string[]): Promise
     }
     const hosts = [...new Set(scan.due.map((d) => d.host))];
     const targets = await reachChangedHosts(flags, hosts);
-    const signSummary = await summarySigner(flags);
-    const auditPath = join(flags.auditDir, auditFileName('expire'));
-    audit = AuditWriter.create(auditPath);
-    const progress = plainProgress(process.stderr, errStyle, json);
+    // Releases generate no secrets; a file beside the log would be the place if one ever did.
+    const opened = await openLoggedHostRun({ name: 'expire', auditDir: flags.auditDir, argv, json, dryRun: flags.dryRun === true, hosts, style, errStyle, signal: run.signal, signing: flags });
+    const { auditPath, progress } = opened;
+    audit = opened.audit;
     const report = await runExpiry(scan, {
       auditDir: flags.auditDir,
       now,
@@ -76,18 +72,7 @@ export async function expireCommand(flags: ExpireFlags, argv: string[]): Promise
       registry,
       dryRun: flags.dryRun === true,
       forks,
-      audit,
-      argv,
-      toolVersion: VERSION,
-      observer: (event) => progress.observer(event),
-      signal: run.signal,
-      ...(signSummary ? { signSummary } : {}),
-      // Releases generate no secrets; a file beside the log would be the place if one ever did.
-      deliverSecret: createSecretDelivery({ fallbackFile: fallbackSecretsFile(auditPath), interactive: false, emergencyDir: dirname(auditPath) }),
-      onPlan: async (p) => {
-        await progress.end();
-        if (!json) process.stdout.write(`${renderPlan(p, { playbook: 'expire', dryRun: flags.dryRun === true, hosts }, style)}\n\n`);
-      },
+      ...opened.options,
     });
     await progress.end();
     audit.close();

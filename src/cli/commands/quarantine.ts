@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import { builtinActions } from '../../actions/registry.js';
 import { quarantinePrune } from '../../actions/exim/quarantine-prune.js';
 import { AuditWriter } from '../../audit/writer.js';
@@ -10,13 +9,10 @@ import { parseRetention, prunePlaybook, scanQuarantines, type KeptQuarantine, ty
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
 import { printJson } from '../render/json.js';
-import { renderPlan } from '../render/plan.js';
-import { plainProgress } from '../render/progress.js';
-import { auditFileName, interruptibleRun, parseNow, positiveInt } from '../run-support.js';
-import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
-import { summarySigner, type SigningFlags } from '../signing-key.js';
+import { interruptibleRun, parseNow, positiveInt } from '../run-support.js';
+import { openLoggedHostRun } from '../logged-host-run.js';
+import type { SigningFlags } from '../signing-key.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
-import { VERSION } from '../version.js';
 import { reachChangedHosts } from './undo.js';
 
 export interface QuarantineListFlags {
@@ -107,10 +103,9 @@ export async function quarantinePruneCommand(dirs: string[], flags: QuarantinePr
     }
     const { playbook, inputs, plan } = prunePlaybook(chosen, flags.auditDir, now, quarantinePrune.name);
     const targets = await reachChangedHosts(flags, plan.hosts);
-    const signSummary = await summarySigner(flags);
-    const auditPath = join(flags.auditDir, auditFileName('quarantine-prune'));
-    audit = AuditWriter.create(auditPath);
-    const progress = plainProgress(process.stderr, errStyle, json);
+    const opened = await openLoggedHostRun({ name: 'quarantine-prune', auditDir: flags.auditDir, argv, json, dryRun: flags.dryRun === true, hosts: plan.hosts, style, errStyle, signal: run.signal, signing: flags });
+    const { auditPath, progress } = opened;
+    audit = opened.audit;
     const report = await runPlaybook({
       playbook,
       inputs,
@@ -119,17 +114,7 @@ export async function quarantinePruneCommand(dirs: string[], flags: QuarantinePr
       dryRun: flags.dryRun === true,
       forks,
       gatekeeper: createGatekeeper({ yes: flags.yes === true, interactive: interactive && !json, style: errStyle, retryHint: '--yes' }),
-      audit,
-      argv,
-      toolVersion: VERSION,
-      observer: (event) => progress.observer(event),
-      signal: run.signal,
-      ...(signSummary ? { signSummary } : {}),
-      deliverSecret: createSecretDelivery({ fallbackFile: fallbackSecretsFile(auditPath), interactive: false, emergencyDir: dirname(auditPath) }),
-      onPlan: async (p) => {
-        await progress.end();
-        if (!json) process.stdout.write(`${renderPlan(p, { playbook: 'quarantine-prune', dryRun: flags.dryRun === true, hosts: plan.hosts }, style)}\n\n`);
-      },
+      ...opened.options,
     });
     await progress.end();
     audit.close();

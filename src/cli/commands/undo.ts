@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import { builtinActions } from '../../actions/registry.js';
 import { AuditWriter } from '../../audit/writer.js';
 import { redactDeep } from '../../core/secret.js';
@@ -9,14 +8,11 @@ import { prepareUndo, runUndo, UndoError, type UndoPlan } from '../../undo/index
 import { reportError, UsageError } from '../errors.js';
 import { createGatekeeper } from '../gate.js';
 import { renderOutcomeTable } from '../../fleet/outcome-table.js';
-import { renderPlan } from '../render/plan.js';
-import { plainProgress } from '../render/progress.js';
-import { createSecretDelivery, fallbackSecretsFile } from '../secrets.js';
-import { auditFileName, checkRunFlags, interruptibleRun, positiveInt } from '../run-support.js';
+import { checkRunFlags, interruptibleRun, positiveInt } from '../run-support.js';
+import { openLoggedHostRun } from '../logged-host-run.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
 import { resolveTargetHandles } from '../targets.js';
-import { VERSION } from '../version.js';
-import { summarySigner, type SigningFlags } from '../signing-key.js';
+import type { SigningFlags } from '../signing-key.js';
 import { printJson } from '../render/json.js';
 
 export interface UndoFlags extends SigningFlags {
@@ -113,11 +109,21 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
     }
     const targets = await reachChangedHosts(flags, plan.hosts);
 
-    // Before the audit log is created: a bad key or passphrase leaves nothing behind.
-    const signSummary = await summarySigner(flags);
-    const auditPath = join(flags.auditDir, auditFileName(prepared.playbook.spec.name));
-    audit = AuditWriter.create(auditPath);
-    const progress = plainProgress(process.stderr, errStyle, json);
+    const opened = await openLoggedHostRun({
+      name: prepared.playbook.spec.name,
+      auditDir: flags.auditDir,
+      argv,
+      json,
+      dryRun: flags.dryRun === true,
+      hosts: plan.hosts,
+      style,
+      errStyle,
+      signal: run.signal,
+      signing: flags,
+      secrets: { ...(flags.secretsFile ? { file: flags.secretsFile } : {}), interactive },
+    });
+    const { auditPath, progress } = opened;
+    audit = opened.audit;
     const report = await runUndo(prepared, {
       targets,
       registry,
@@ -125,17 +131,7 @@ export async function undoCommand(logPath: string, flags: UndoFlags, argv: strin
       ...(flags.approve !== undefined ? { approve: flags.approve } : {}),
       forks,
       gatekeeper: createGatekeeper({ yes: flags.yes === true, interactive: interactive && !json, style: errStyle, retryHint: '--yes, or with --approve <plan hash>' }),
-      audit,
-      argv,
-      toolVersion: VERSION,
-      observer: (event) => progress.observer(event),
-      signal: run.signal,
-      ...(signSummary ? { signSummary } : {}),
-      deliverSecret: createSecretDelivery({ ...(flags.secretsFile ? { secretsFile: flags.secretsFile } : {}), fallbackFile: fallbackSecretsFile(auditPath), interactive, emergencyDir: dirname(auditPath) }),
-      onPlan: async (p) => {
-        await progress.end();
-        if (!json) process.stdout.write(`${renderPlan(p, { playbook: prepared.playbook.spec.name, dryRun: flags.dryRun === true, hosts: plan.hosts }, style)}\n\n`);
-      },
+      ...opened.options,
     });
     await progress.end();
     audit.close();
