@@ -7,6 +7,7 @@
 // - the upload directory on a full disk (a real tmpfs as the host's ~/.cache): perl counts,
 //   the same result, and the audit log says why.
 import { execFile, execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, unlinkSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +82,11 @@ describe.runIf((built && sshAvailable && isRoot) || process.env.CI)('the native 
     });
   }, 120_000);
 
+  /** FIFOs a counter may wait on: given a writer at the end, whatever happened, so none waits on. */
+  const fifos: string[] = [];
+
   afterAll(async () => {
+    for (const f of fifos) if (existsSync(f)) closeSync(openSync(f, 'r+'));
     held?.dispose();
     await fleet?.stop();
     if (tmpfsMounted) execFileSync('umount', [cache]);
@@ -114,11 +119,14 @@ describe.runIf((built && sshAvailable && isRoot) || process.env.CI)('the native 
     let startedRun: () => void = () => {};
     const counterRunning = new Promise<void>((resolve) => (startedRun = resolve));
     const seen = new Set<string>();
+    fifos.push(rotated);
     // The counter removes its own file and directory as it starts: then it is running.
+    // Its creation may already be past when the first event is looked at: any event after which
+    // the directory is gone will do (were it the script's own cleanup, no counter runs: checked below).
     const watcher = watch(cache, (_event, name) => {
       if (name === null || !name.startsWith('runbook-count-')) return;
       if (existsSync(join(cache, name))) seen.add(name);
-      else if (seen.has(name)) startedRun();
+      else startedRun();
     });
     const reports: CounterReport[] = [];
     try {
@@ -235,5 +243,101 @@ describe.runIf((built && sshAvailable && isRoot) || process.env.CI)('the native 
     const note = records.find((r) => r.type === 'note' && (r.data as { fallback?: string } | undefined)?.fallback !== undefined);
     expect(note, JSON.stringify(records.filter((r) => r.type === 'note'))).toMatchObject({ data: { counter: 'perl', fallback: expect.stringMatching(/upload to \/root\/\.cache\/runbook-count-[0-9a-f]+ failed/) } });
     expect(left(h)).toEqual([]);
+  }, 120_000);
+});
+
+/**
+ * A slow host (the slow-session helper's way, test/ssh/slow-session.test.ts): every session goes
+ * through a ForceCommand wrapper that announces itself on a fifo and waits on a second one, so
+ * a session starts exactly when the test lets it. The upload waits with its session and arrives
+ * whole; a session that does not start in time is a host not read, with nothing left behind.
+ */
+describe.runIf((built && sshAvailable && isRoot) || process.env.CI)('the native counter in rotated mode on a slow host', () => {
+  let fleet: SshTestFleet;
+  let gateDir: string;
+  const announce = (): string => join(gateDir, 'announce');
+  const gate = (): string => join(gateDir, 'gate');
+
+  beforeAll(async () => {
+    gateDir = mkdtempSync(join(tmpdir(), 'runbook-native-slow-'));
+    execFileSync('chmod', ['755', gateDir]);
+    for (const f of [announce(), gate()]) execFileSync('mkfifo', [f]);
+    const wrapper = join(gateDir, 'session');
+    writeFileSync(wrapper, `#!/bin/sh\necho "$$" > ${announce()}\ncat ${gate()} > /dev/null\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`);
+    execFileSync('chmod', ['755', wrapper]);
+    fleet = await startSshHosts(1, { namePrefix: 'ns', sshdConfig: [`ForceCommand ${wrapper}`] });
+  }, 120_000);
+  afterAll(async () => {
+    // A session still held (had a test stopped early) goes on, then ends with its connection.
+    closeSync(openSync(gate(), 'r+'));
+    closeSync(openSync(announce(), 'r+'));
+    await fleet?.stop();
+    if (gateDir) rmSync(gateDir, { recursive: true, force: true });
+  });
+
+  function rotatedSet(h: SshTestHost): string {
+    const d = join(h.root, 'var/log/exim4/slow');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'exim_mainlog'), lines('2026-12-07', 0, 40));
+    writeFileSync(join(d, 'exim_mainlog-20261206'), lines('2026-12-06', 0, 200));
+    const when = new Date('2026-12-06T23:59:00');
+    utimesSync(join(d, 'exim_mainlog-20261206'), when, when);
+    return '/var/log/exim4/slow/exim_mainlog';
+  }
+  const leftOn = (h: SshTestHost): string[] =>
+    [join(h.root, 'root'), join(h.root, 'root', '.cache')].flatMap((d) => (existsSync(d) ? readdirSync(d).filter((n) => n.startsWith('runbook-count-')) : []));
+
+  it('every session held until released: the uploaded counter counts what perl counts', async () => {
+    const h = fleet.hosts[0]!;
+    const onHost = rotatedSet(h);
+    const transport = fleet.transport(h);
+    /** Runs `scan`, letting each of its sessions start once it is waiting. */
+    const released = async <T>(scan: () => Promise<T>, sessions: number): Promise<T> => {
+      const running = scan();
+      for (let i = 0; i < sessions; i++) {
+        await readFile(announce(), 'utf8');
+        await writeFile(gate(), '');
+      }
+      return running;
+    };
+    try {
+      const reports: CounterReport[] = [];
+      // Two sessions each: the question about the log, then the count.
+      const native = await released(() => scanMainlogRemoteRotated(transport, onHost, { since: '2026-12-06 09:00:00', counter: 'auto', onCounter: (r) => reports.push(r) }), 2);
+      const perl = await released(() => scanMainlogRemoteRotated(transport, onHost, { since: '2026-12-06 09:00:00', counter: 'perl' }), 2);
+      expect(reports).toEqual([{ counter: 'native', native: expect.objectContaining({ removed: true }) }]);
+      expect(native).toEqual(perl);
+      expect(native.totals.arrivals).toBe(240);
+      expect(leftOn(h)).toEqual([]);
+    } finally {
+      await transport.close();
+    }
+  }, 120_000);
+
+  it('a session that does not start in time: the scan fails as the host not read, nothing uploaded is left', async () => {
+    const h = fleet.hosts[0]!;
+    const onHost = rotatedSet(h);
+    const transport = fleet.transport(h, { sessionStartTimeoutMs: 2000 });
+    try {
+      const reports: CounterReport[] = [];
+      const scan = scanMainlogRemoteRotated(transport, onHost, { since: '2026-12-06 09:00:00', counter: 'auto', onCounter: (r) => reports.push(r) }).then(
+        () => 'counted',
+        (error: unknown) => error,
+      );
+      // The first session (the question about the log) starts; the count's is held past its limit.
+      await readFile(announce(), 'utf8');
+      await writeFile(gate(), '');
+      const held = Number((await readFile(announce(), 'utf8')).trim());
+      const error = await scan;
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as Error).message).toMatch(/slow host: waited \d+ ms/);
+      expect(reports).toEqual([]);
+      // Let the held session go: its channel is closed, so it ends before running anything.
+      await writeFile(gate(), '');
+      await processGone(held);
+      expect(leftOn(h)).toEqual([]);
+    } finally {
+      await transport.close();
+    }
   }, 120_000);
 });
