@@ -21,12 +21,16 @@ let mounted = false;
 /** 100 bytes, newline included: 4096 is no multiple of it, so a full page cuts a line. */
 const line = (i: number): string => `2026-12-07 06:00:00 1vAb${String(i).padStart(2, '0').slice(-2)}-000Aaa-0A <= n${String(i).padStart(5, '0')}@example.test`.padEnd(99, '.') + '\n';
 
+/** Followers of the running test: closed after it, also when it fails (an open file keeps the tmpfs busy). */
+const made: LogFollower[] = [];
+
 function follower(position: FilePosition | null = null) {
   const clock = { now: 1_000_000 };
   const seen: string[] = [];
   const notices: FollowNotice[] = [];
   let saved: FilePosition | null = position;
   const f = new LogFollower(log, position, { startAt: 'beginning', notice: (n) => notices.push(n), now: () => clock.now, retireAfterMs: 60_000 });
+  made.push(f);
   const drain = async () => {
     await f.drain((ls, pos) => {
       seen.push(...ls);
@@ -65,7 +69,8 @@ describe.skipIf(!isRoot && !inCi)('the follower when the disk holding the log fi
     log = join(disk, 'exim_mainlog');
     writeFileSync(log, '');
   });
-  afterEach(() => {
+  afterEach(async () => {
+    for (const f of made.splice(0)) await f.close();
     if (mounted) execFileSync('umount', [disk]);
     mounted = false;
     rmSync(base, { recursive: true, force: true });
@@ -146,7 +151,10 @@ describe('the follower when the old log is deleted, not just renamed, while bein
     log = join(base, 'exim_mainlog');
     writeFileSync(log, '');
   });
-  afterEach(() => rmSync(base, { recursive: true, force: true }));
+  afterEach(async () => {
+    for (const f of made.splice(0)) await f.close();
+    rmSync(base, { recursive: true, force: true });
+  });
 
   it('renamed, then deleted while its writer still appends: every line once, from the open file', async () => {
     const r = follower();
