@@ -66,6 +66,7 @@ const SYSTEM = [
   'test/undo/undo.test.ts',
   // Added with their features: each starts a real part or spawns the CLI.
   'test/audit/writer-full-disk.test.ts', // tmpfs mounts, a full playbook run per disk size
+  'test/watch/follow-faults.test.ts', // tmpfs mounts filled while the log is written
   'test/bench/detection/run.test.ts',
   'test/cli/ansible-style.test.ts',
   'test/cli/interrupt-tty.test.ts', // a real pseudo-terminal

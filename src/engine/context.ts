@@ -1,9 +1,9 @@
 import type { ActionContext, CommandSpec } from '../actions/types.js';
 import type { Secret } from '../core/secret.js';
 import type { HostTarget } from '../hosts/types.js';
-import { CommandNotFoundError, type ExecResult } from '../transport/types.js';
+import { CommandCutOffError, CommandNotFoundError, type ExecResult } from '../transport/types.js';
 import { ReadCache } from './read-cache.js';
-import { describeStdin, type Recorder } from './recorder.js';
+import { describeStdin, RESULT_UNKNOWN, type Recorder } from './recorder.js';
 import type { EngineObserver } from './types.js';
 
 export interface ContextOptions {
@@ -74,7 +74,9 @@ export function createActionContext(options: ContextOptions): ActionContext {
           signal: options.signal,
         });
       } catch (error) {
-        const message = error instanceof CommandNotFoundError ? error.message : `command failed to start: ${(error as Error).message}`;
+        // Cut off after the host started it: the log must not say it did not run.
+        const message =
+          error instanceof CommandNotFoundError ? error.message : error instanceof CommandCutOffError ? `${RESULT_UNKNOWN}: ${error.message}` : `command failed to start: ${(error as Error).message}`;
         recorder.record({
           type: 'command.result',
           host: target.name,

@@ -6,6 +6,8 @@ import { safeLine } from '../core/text.js';
 import type { StdinInput, ExecResult } from '../transport/types.js';
 
 const EXCERPT_BYTES = 2048;
+/** How a command.result's error begins when the connection broke while the command ran. */
+export const RESULT_UNKNOWN = 'result unknown';
 
 export function digestOutput(text: string, totalBytes: number, truncated: boolean): OutputDigest {
   // Compressed scanner output is not text: keep its hash and size, not mojibake.
@@ -98,7 +100,7 @@ export class Recorder {
       const argv = this.#started.get(key);
       if (argv === undefined) return;
       this.#started.delete(key);
-      const how = record.error !== undefined ? 'failed to start' : record.exitCode === 0 ? 'exit 0' : `exit ${record.exitCode ?? record.signal ?? '?'}`;
+      const how = record.error?.startsWith(RESULT_UNKNOWN) === true ? 'result unknown: it may have run' : record.error !== undefined ? 'failed to start' : record.exitCode === 0 ? 'exit 0' : `exit ${record.exitCode ?? record.signal ?? '?'}`;
       this.#ran.push(`${record.host}: ${showCommand(argv)} (${how})`);
       if (record.error === undefined && record.exitCode === 0) this.#ranByStep.set(key, [...(this.#ranByStep.get(key) ?? []), `${showCommand(argv)} (${how})`]);
     }

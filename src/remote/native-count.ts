@@ -77,6 +77,9 @@ gone() {
   fi
 }
 trap gone EXIT
+# A connection gone (sshd killed) must not kill this shell on its next report, which would skip
+# the EXIT trap and leave the upload behind: writes then fail, and the script goes on to remove it.
+trap '' PIPE
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -16,6 +16,7 @@ import { createAuthHandler, defaultIdentityFiles, type AskPassphrase } from './s
 import { asHostResolver, parseUserHostPort, type SshConfigBlock, type SshHostResolver } from './ssh-config.js';
 import { HostKeyRejectedError, prepareHostKeyCheck } from './ssh-hostkey.js';
 import {
+  CommandCutOffError,
   CommandNotFoundError,
   HostUnreachableError,
   type ExecOptions,
@@ -371,10 +372,12 @@ export class SshTransport implements Transport {
         options.signal?.removeEventListener('abort', onAbort);
         this.#pending.delete(onLost);
       };
+      // The host accepted the command (its channel and exec request were confirmed): from here
+      // a lost connection leaves its outcome unknown, which is not the same as "did not run".
       const onLost = (error: HostUnreachableError): void => {
         if (settled) return;
         cleanup();
-        reject(error);
+        reject(new CommandCutOffError(this.host, argv[0]!, error));
       };
       this.#pending.add(onLost);
       stream.on('data', (chunk: Buffer) => {
@@ -413,7 +416,7 @@ export class SshTransport implements Transport {
         if (settled) return;
         if (this.#broken && exitCode === null && !timedOut && !aborted) {
           cleanup();
-          reject(this.#broken);
+          reject(new CommandCutOffError(this.host, argv[0]!, this.#broken));
           return;
         }
         cleanup();

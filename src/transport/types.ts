@@ -73,3 +73,17 @@ export class HostUnreachableError extends Error {
     this.host = host;
   }
 }
+
+/**
+ * The connection broke after the host had started the command: it may have run in whole, in
+ * part or not at all, and its exit status will never come. Still a HostUnreachableError (the
+ * host is gone), but not to be recorded as a command that did not start.
+ */
+export class CommandCutOffError extends HostUnreachableError {
+  readonly program: string;
+  constructor(host: string, program: string, lost: HostUnreachableError) {
+    const why = lost.message.startsWith(`${host}: `) ? lost.message.slice(host.length + 2) : lost.message;
+    super(host, `${why} while ${program} ran: its result is unknown (it may have run in whole or in part)`, { cause: lost });
+    this.program = program;
+  }
+}

@@ -43,8 +43,13 @@ export interface KeptQuarantine {
   since?: string;
   /** The end of its retention: created + retention. */
   expires: string;
-  /** Deleting it now needs no override: retention passed, or its messages were put back. */
+  /** Deleting it now needs no override: retention passed, its messages were put back, or a prune began it. */
   due: boolean;
+  /**
+   * A prune began deleting it and stopped part-way (its write-ahead intents are on record, its
+   * step did not finish): some copies may be gone, so its purge can no longer be fully undone.
+   */
+  prunedPartly?: { at: string; log: string };
 }
 
 export interface QuarantineScan {
@@ -73,11 +78,25 @@ export function findQuarantines(runs: readonly { log: string; records: readonly 
   const later: { host: string; dir: string; at: string; state: 'restored' | 'deleted'; wanted?: readonly string[] }[] = [];
   /** The messages each purge removed into a quarantine (by key). */
   const removed = new Map<string, readonly string[]>();
+  const partly: { host: string; dir: string; at: string; log: string }[] = [];
   for (const run of runs) {
     const header = run.records.find((r): r is HeaderRecord => r.type === 'run.header');
     if (header === undefined || header.mode === 'dry-run') continue;
     const counts = new Map<string, number>();
-    for (const { start, finish } of pairSteps(run.records).finished) {
+    const steps = pairSteps(run.records);
+    // Deletions that stopped after they began: their first changing command may have run.
+    const stopped = [
+      ...steps.finished.filter(({ finish }) => finish.status !== 'changed' && finish.status !== 'ok').map(({ start, finish }) => ({ start, at: finish.ts })),
+      ...steps.unfinished.map((start) => ({ start, at: start.ts })),
+    ];
+    for (const { start, at } of stopped) {
+      const action = start === undefined ? undefined : registry.get(start.action);
+      if (start === undefined || action === undefined || !action.mutates || action.removes === undefined) continue;
+      if (!run.records.some((r) => r.type === 'command.intent' && r.host === start.host && r.step === start.step)) continue;
+      const dir = action.removes(start.params as never);
+      if (dir !== undefined) partly.push({ host: start.host, dir, at, log: run.log });
+    }
+    for (const { start, finish } of steps.finished) {
       for (const change of finish.changes ?? []) {
         if (change.kind === 'messages-removed' && change.quarantine !== undefined) {
           counts.set(key(finish.host, change.quarantine), change.count);
@@ -135,8 +154,13 @@ export function findQuarantines(runs: readonly { log: string; records: readonly 
     q.state = event.state;
     q.since = event.at;
   }
+  for (const p of partly) {
+    const q = byKey.get(key(p.host, p.dir.replace(/\/+$/, '')));
+    if (q === undefined || q.state === 'deleted' || (q.prunedPartly !== undefined && q.prunedPartly.at > p.at)) continue;
+    q.prunedPartly = { at: p.at, log: p.log };
+  }
   const out = [...byKey.values()];
-  for (const q of out) q.due = q.state === 'restored' || (q.state === 'kept' && Date.parse(q.expires) <= now.getTime());
+  for (const q of out) q.due = q.prunedPartly !== undefined || q.state === 'restored' || (q.state === 'kept' && Date.parse(q.expires) <= now.getTime());
   return out.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0));
 }
 
@@ -155,7 +179,7 @@ export function prunePlaybook(chosen: readonly KeptQuarantine[], auditDir: strin
       step: q.step,
       action: pruneAction,
       params: { quarantine: q.dir, ...(q.manifestSha256 !== undefined ? { manifest_sha256: q.manifestSha256 } : {}) },
-      description: `delete ${q.dir} (${q.state === 'restored' ? 'its messages were put back' : Date.parse(q.expires) <= now.getTime() ? `retention ended ${q.expires}` : `WITHIN retention until ${q.expires}: its purge can no longer be undone`})`,
+      description: `delete ${q.dir} (${q.prunedPartly !== undefined ? `finish the prune that stopped part-way at ${q.prunedPartly.at}` : q.state === 'restored' ? 'its messages were put back' : Date.parse(q.expires) <= now.getTime() ? `retention ended ${q.expires}` : `WITHIN retention until ${q.expires}: its purge can no longer be undone`})`,
     })),
     irreversible: [],
     manual: [],

@@ -57,4 +57,24 @@ describe('findQuarantines', () => {
     const [q] = findQuarantines([purgeRun(), restoreRun({ ids: [IDS[0]] }, [IDS[0]!])], registry, NOW, DEFAULT_RETENTION_SECONDS);
     expect(q).toMatchObject({ dir: DIR, state: 'kept', due: false });
   });
+
+  it('a prune that began deleting and stopped part-way (or never finished) makes the copy partly deleted and due; one that changed nothing does not', () => {
+    const ts = '2026-12-07T12:00:00.000Z';
+    const prune = (finish: 'failed' | 'unfinished', began: boolean): { log: string; records: AuditRecord[] } => ({
+      log: `prune-${finish}-${began}.jsonl`,
+      records: [
+        header(ts, 'apply'),
+        rec({ type: 'step.start', ts, host: 'mx1', step: 'prune_1', action: 'exim.quarantine.prune', mutates: true, params: { quarantine: DIR } }),
+        ...(began ? [rec({ type: 'command.intent', ts, host: 'mx1', step: 'prune_1', argv: ['rm', '-f', '--', `${DIR}/${IDS[0]}-D`], stdin: 'none', mutates: true })] : []),
+        ...(finish === 'failed' ? [rec({ type: 'step.finish', ts, host: 'mx1', step: 'prune_1', action: 'exim.quarantine.prune', status: 'failed', durationMs: 1, error: 'connection lost' })] : []),
+      ],
+    });
+    for (const finish of ['failed', 'unfinished'] as const) {
+      const [q] = findQuarantines([purgeRun(), prune(finish, true)], registry, NOW, DEFAULT_RETENTION_SECONDS);
+      expect(q, finish).toMatchObject({ dir: DIR, state: 'kept', due: true, prunedPartly: { at: ts, log: `prune-${finish}-true.jsonl` } });
+      const [untouched] = findQuarantines([purgeRun(), prune(finish, false)], registry, NOW, DEFAULT_RETENTION_SECONDS);
+      expect(untouched, finish).toMatchObject({ state: 'kept', due: false });
+      expect(untouched!.prunedPartly).toBeUndefined();
+    }
+  });
 });

@@ -43,7 +43,8 @@ function retentionOf(text: string): number {
 
 function line(q: KeptQuarantine, style: Style): string {
   const what = q.state === 'deleted' ? style.dim(`deleted ${safeLine(q.since ?? '')}`) : q.state === 'restored' ? `restored ${safeLine(q.since ?? '')}, copy spare` : q.due ? `retention ended ${safeLine(q.expires)}` : `kept until ${safeLine(q.expires)} (its purge can be undone)`;
-  return `  ${safeLine(q.host)}: ${safeLine(q.dir)}  ${q.messages ?? '?'} messages, purged ${safeLine(q.created)}  ${what}  ${style.dim(`[${safeLine(q.log)}]`)}`;
+  const partly = q.prunedPartly === undefined ? '' : `  ${style.yellow(`a prune stopped part-way at ${safeLine(q.prunedPartly.at)}, some copies may be gone (prune again to finish) [${safeLine(q.prunedPartly.log)}]`)}`;
+  return `  ${safeLine(q.host)}: ${safeLine(q.dir)}  ${q.messages ?? '?'} messages, purged ${safeLine(q.created)}  ${what}${partly}  ${style.dim(`[${safeLine(q.log)}]`)}`;
 }
 
 /** The quarantines the logs name, and what each is now. */

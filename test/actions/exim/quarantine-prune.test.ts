@@ -62,4 +62,37 @@ describe('exim.quarantine.prune', () => {
     await expect(action.run(ctx, { quarantine: dir } as never, plan)).rejects.toThrow(/not a directory|symbolic link/);
     expect(readdirSync(moved).sort()).toEqual([`${ID}-D`, `${ID}-H`, 'manifest.json']);
   });
+
+  it('after a prune stopped part-way: asks to delete only the files still there, says how many were gone', async () => {
+    const { dir, sha256 } = quarantine(join(base, 'q'));
+    rmSync(join(dir, `${ID}-D`));
+    const action = mutating(quarantinePrune);
+    const ctx = makeContext();
+    const plan = await action.plan(ctx, { quarantine: dir, manifest_sha256: sha256 } as never);
+    expect(plan.commands.map((c) => c.argv)).toEqual([
+      ['rm', '-f', '--', join(dir, `${ID}-H`)],
+      ['rm', '-f', '--', join(dir, 'manifest.json')],
+      ['rmdir', '--', dir],
+    ]);
+    expect(plan.summary).toMatch(/1 of their files were already gone/);
+    const result = await action.run(ctx, { quarantine: dir } as never, plan);
+    expect(result.summary).toMatch(/1 of their files were already gone/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('after a prune stopped between the manifest and rmdir: removes the empty directory, and nothing from one holding anything', async () => {
+    const { dir, sha256 } = quarantine(join(base, 'q'));
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
+    const action = mutating(quarantinePrune);
+    const ctx = makeContext();
+    const plan = await action.plan(ctx, { quarantine: dir, manifest_sha256: sha256 } as never);
+    expect(plan.commands.map((c) => c.argv)).toEqual([['rmdir', '--', dir]]);
+    await action.run(ctx, { quarantine: dir } as never, plan);
+    expect(existsSync(dir)).toBe(false);
+
+    const other = quarantine(join(base, 'r'));
+    rmSync(join(other.dir, 'manifest.json'));
+    await expect(action.plan(ctx, { quarantine: other.dir, manifest_sha256: other.sha256 } as never)).rejects.toThrow(/has no manifest\.json/);
+    expect(readdirSync(other.dir).sort()).toEqual([`${ID}-D`, `${ID}-H`]);
+  });
 });
