@@ -3,6 +3,7 @@
  */
 import { declaredCounters } from '../actions/registry.js';
 import type { HostStatus } from '../audit/records.js';
+import { safeLine } from '../core/text.js';
 
 /** What the table needs of an engine host outcome. */
 export interface HostOutcomeLike {
@@ -41,9 +42,13 @@ export function outcomeTable(outcomes: readonly HostOutcomeLike[]): OutcomeTable
   return { counters, rows, totals };
 }
 
-/** Control characters from hostile data (an error quoting a subject) must not drive the terminal. */
+/**
+ * Control characters from hostile data (an error quoting a subject) must not drive the
+ * terminal: line breaks and tabs become spaces, every other control (bidi overrides too) is
+ * made visible as everywhere else (core/text.ts).
+ */
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  return safeLine(text.replace(/[\t\n\r]+/g, ' ').trim());
 }
 
 const COLORS: Record<HostStatus, string> = {
