@@ -286,15 +286,17 @@ describe.runIf((built && sshAvailable) || process.env.CI)('the native counter ov
     const transport = fleet.transport(host);
     const stop = new AbortController();
     const seen = new Set<string>();
+    // Its creation may already be past when the first event is looked at: any event after which
+    // the directory is gone will do (the counter removes its own file and directory as it starts).
     const watcher = watch(cache, (_event, name) => {
       if (name === null || !name.startsWith('runbook-count-')) return;
       if (existsSync(join(cache, name))) seen.add(name);
-      else if (seen.has(name)) stop.abort();
+      else stop.abort();
     });
     try {
       const run = await runNativeCounter(transport, nativeCounter()!, ['/var/log/exim4/fifo', '1000', '', '200000:50:10'], { signal: stop.signal });
       expect(run.result.aborted).toBe(true);
-      expect(seen.size).toBe(1);
+      expect(seen.size).toBeLessThanOrEqual(1);
       expect(leftUnder(home)).toEqual([]);
       expect(leftUnder(cache)).toEqual([]);
     } finally {
