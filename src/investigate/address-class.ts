@@ -29,3 +29,12 @@ export function fixedAddressClass(ip: string, ctx: FixedAddressContext): { cls: 
   if (ctx.allow.has(ip)) return { cls: 'allowed', reason: 'in the allow-list' };
   return null;
 }
+
+/**
+ * One or two logins to read a mailbox, then its mail sent in bulk from the same address: the
+ * attacker checking the stolen password over IMAP before a run, not the owner reading mail.
+ * `bulk`: sent at least the burst's worth that counts as bulk where it is asked.
+ */
+export function checkedThenSent(reads: number, bulk: boolean): boolean {
+  return reads <= 2 && bulk;
+}

@@ -16,7 +16,7 @@ import type { ActivityFacts, SourceActivity } from './activity.js';
 import { hourOf } from './activity.js';
 import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
 import { clientOfChain, proxyRanges, type ProxyRanges } from './proxies.js';
-import { fixedAddressClass } from './address-class.js';
+import { checkedThenSent, fixedAddressClass } from './address-class.js';
 import type { SpoolScanResult } from './spool.js';
 
 export interface Thresholds {
@@ -474,7 +474,7 @@ function classifier(inputs: VerdictInputs): Classifier {
         // One or two logins, then only the incident's mail (a burst's worth, none before it):
         // the attacker checking the stolen password over IMAP, not the owner reading mail.
         const sent = owner.act?.ips.get(ip);
-        const passwordCheck = read !== undefined && sent !== undefined && owner.began !== null && sent.first >= owner.began && read.count <= 2 && sent.count >= BURST_FLOOR;
+        const passwordCheck = read !== undefined && sent !== undefined && owner.began !== null && sent.first >= owner.began && checkedThenSent(read.count, sent.count >= BURST_FLOOR);
         if (read !== undefined && !passwordCheck) return { cls: 'owner', reason: `read ${owner.mailbox}'s mail over ${[...read.protocols].sort().join('/').toUpperCase()} (${read.count} login${read.count === 1 ? '' : 's'} from ${iso(read.first)})` };
         const u = owner.act?.ips.get(ip);
         if (u !== undefined && owner.began !== null && u.first < owner.began) return { cls: 'owner', reason: `used ${owner.mailbox} from ${iso(u.first)}, before the incident began at ${iso(owner.began)}` };

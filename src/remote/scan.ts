@@ -61,12 +61,14 @@ export class RemoteScanError extends Error {
   }
 }
 
+/** Runs `script` by perl on the host; an exit status `answers` does not accept (default: 0 only), or a timeout, is an error. */
 async function perl(
   transport: Transport,
   script: string,
   args: string[],
   options: RemoteMainlogScanOptions,
-): Promise<{ stdout: Buffer; stderr: string; sent: number }> {
+  answers: (exitCode: number, stderr: string) => boolean = (c) => c === 0,
+): Promise<HostCount> {
   const chunks: Buffer[] = [];
   const r = await transport.exec(['perl', '-', ...args], {
     stdin: script,
@@ -75,12 +77,11 @@ async function perl(
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
-  if (r.exitCode !== 0) {
-    throw new RemoteScanError(
-      `remote scan on ${transport.host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`,
-    );
+  const exitCode = r.exitCode ?? -1;
+  if (r.timedOut || !answers(exitCode, r.stderr)) {
+    throw new RemoteScanError(`remote scan on ${transport.host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`);
   }
-  return { stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(script) };
+  return { exitCode, stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(script) };
 }
 
 /** What a count on the host answered. */
@@ -101,22 +102,6 @@ export interface HostCountJob {
   answers?: (exitCode: number, stderr: string) => boolean;
 }
 
-async function perlCount(transport: Transport, job: HostCountJob, options: RemoteMainlogScanOptions): Promise<HostCount> {
-  const chunks: Buffer[] = [];
-  const r = await transport.exec(['perl', '-', ...job.perlArgs], {
-    stdin: job.script,
-    maxOutputBytes: 64 * 1024,
-    onStdout: (c) => chunks.push(c),
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-  });
-  const exitCode = r.exitCode ?? -1;
-  if (r.timedOut || !(job.answers ?? ((c) => c === 0))(exitCode, r.stderr)) {
-    throw new RemoteScanError(`remote scan on ${transport.host} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stderr.trim()}`);
-  }
-  return { exitCode, stdout: Buffer.concat(chunks), stderr: r.stderr, sent: Buffer.byteLength(job.script) };
-}
-
 /**
  * A count on the host (the count tables, gzip, as mainlog-count.pl.ts writes them) by the
  * native counter where it runs, else by perl: the same output either way (proven by
@@ -128,7 +113,7 @@ export async function countOnHost(transport: Transport, job: HostCountJob, optio
   if (choice === 'native' && native === null) throw new RemoteScanError('the native main-log counter is not built (npm run build with wasm2c and gcc)');
   if (native === null) {
     options.onCounter?.({ counter: 'perl' });
-    return perlCount(transport, job, options);
+    return perl(transport, job.script, job.perlArgs, options, job.answers);
   }
   const run = await runNativeCounter(transport, native, job.nativeArgs, options);
   const exitCode = run.result.exitCode ?? -1;
@@ -144,7 +129,7 @@ export async function countOnHost(transport: Transport, job: HostCountJob, optio
   const why = run.unavailable ?? `the native counter failed (exit ${run.result.exitCode}${stderr.length > 0 ? `: ${stderr.at(-1)!.slice(0, 200)}` : ''})`;
   if (choice === 'native') throw new RemoteScanError(`remote scan on ${transport.host}: ${why}`);
   options.onCounter?.({ counter: 'perl', native: run.use, fallback: why });
-  const counted = await perlCount(transport, job, options);
+  const counted = await perl(transport, job.script, job.perlArgs, options, job.answers);
   return { ...counted, sent: counted.sent + native.upload.length };
 }
 

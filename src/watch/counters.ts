@@ -7,7 +7,7 @@
  * are not counted (the number of events left out is kept, never hidden). Pure.
  */
 import { createHash } from 'node:crypto';
-import { fixedAddressClass } from '../investigate/address-class.js';
+import { checkedThenSent, fixedAddressClass } from '../investigate/address-class.js';
 import { AddressSet, normalIp } from '../investigate/addresses.js';
 import { proxyRanges, type ProxyRanges } from '../investigate/proxies.js';
 import { allowedDirectory, allowedSender } from '../investigate/allow-list.js';
@@ -242,7 +242,7 @@ export class WatchCounters {
         continue;
       }
       const read = readers?.get(ip);
-      const passwordCheck = read !== undefined && read[0] <= 2 && n * 2 >= threshold;
+      const passwordCheck = read !== undefined && checkedThenSent(read[0], n * 2 >= threshold);
       if (read !== undefined && !passwordCheck) out.push({ ip, cls: 'owner', reason: `${key}'s mail is read from it (${read[0]} login${read[0] === 1 ? '' : 's'} over IMAP/POP3)`, messages: n });
       else out.push({ ip, cls: 'attacker', reason: passwordCheck ? `checked ${key}'s mailbox ${read[0]} time${read[0] === 1 ? '' : 's'}, then sent ${n} as it` : `sent ${n} as ${key} within the window`, messages: n });
     }

@@ -36,11 +36,14 @@ export function renderExpirySummary(scan: ExpiryScan, now: Date, style: Style): 
     out.push(style.dim('Still running (not touched):'));
     for (const p of scan.pending) out.push(style.dim(`  ${safeLine(p.host)}: ${safeLine(p.target)}  until ${safeLine(p.until)}`));
   }
-  if (scan.skipped.length > 0) {
-    out.push(style.yellow('Audit logs not read (check them with runbook audit verify):'));
-    for (const s of scan.skipped) out.push(`  ${safeLine(s.log)}: ${safeLine(s.reason)}`);
-  }
+  out.push(...skippedLogLines(scan.skipped, style));
   return out.join('\n');
+}
+
+/** The audit logs a scan of the audit directory could not read, and why (none: no lines). */
+export function skippedLogLines(skipped: readonly { log: string; reason: string }[], style: Style): string[] {
+  if (skipped.length === 0) return [];
+  return [style.yellow('Audit logs not read (check them with runbook audit verify):'), ...skipped.map((s) => `  ${safeLine(s.log)}: ${safeLine(s.reason)}`)];
 }
 
 export async function expireCommand(flags: ExpireFlags, argv: string[]): Promise<number> {

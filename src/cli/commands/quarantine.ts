@@ -13,6 +13,7 @@ import { interruptibleRun, parseNow, positiveInt } from '../run-support.js';
 import { openLoggedHostRun } from '../logged-host-run.js';
 import type { SigningFlags } from '../signing-key.js';
 import { colorEnabled, createStyle, type Style } from '../style.js';
+import { skippedLogLines } from './expire.js';
 import { reachChangedHosts } from './undo.js';
 
 export interface QuarantineListFlags {
@@ -52,10 +53,7 @@ export function renderQuarantines(scan: QuarantineScan, now: Date, style: Style)
   const out: string[] = [style.bold(`Quarantines of purges at ${now.toISOString()} (${scan.logs} audit logs read)`)];
   if (scan.quarantines.length === 0) out.push('  None recorded.');
   for (const q of scan.quarantines) out.push(line(q, style));
-  if (scan.skipped.length > 0) {
-    out.push(style.yellow('Audit logs not read (check them with runbook audit verify):'));
-    for (const s of scan.skipped) out.push(`  ${safeLine(s.log)}: ${safeLine(s.reason)}`);
-  }
+  out.push(...skippedLogLines(scan.skipped, style));
   return out.join('\n');
 }
 
