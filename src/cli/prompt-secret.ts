@@ -7,9 +7,11 @@ export function askHidden(question: string): Promise<string> {
   if (!input.isTTY) return Promise.reject(new Error('a passphrase is needed but there is no terminal to ask on; add the key to ssh-agent'));
   return new Promise((resolve, reject) => {
     let value = '';
-    process.stderr.write(question);
+    // Echo goes off before the question shows: what is typed as soon as it appears (a quick
+    // hand, a script answering the prompt) would otherwise be echoed by the terminal.
     input.setRawMode(true);
     input.resume();
+    process.stderr.write(question);
     const done = (error?: Error) => {
       input.setRawMode(false);
       input.pause();
