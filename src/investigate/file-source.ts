@@ -4,11 +4,13 @@
  * gathers from (see gather.ts).
  */
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { whyUnreadable } from '../core/read-error.js';
 import { isDomainName, parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
 import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
+import { mailboxAccounts, recipientOverrides } from './account-thresholds.js';
 import { readActivity } from './activity-read.js';
 import type { EvidenceSource } from './gather.js';
 import { inTimeOrder, probeMainlogSource, type MainlogSource } from './mainlog-sources.js';
@@ -28,7 +30,35 @@ export interface FileSourceOptions {
   /** cPanel's webmail logins (session_log, login_log): the addresses behind mail Exim saw from 127.0.0.1. */
   webmailLogs?: string[];
   homeRoots?: string[];
+  /**
+   * cPanel's account files copied off the server (/var/cpanel/users) and its /etc/userdomains,
+   * parsed (domain → account): the accounts' own distinct recipients per hour thresholds.
+   */
+  cpanelUsers?: { dir: string; owners: ReadonlyMap<string, string> };
   signal?: AbortSignal;
+}
+
+/**
+ * The copied cpuser files of the accounts owning `mailboxes`, read into their overrides (the
+ * same function as a host's: account-thresholds.ts). An account whose file is not in the copy
+ * or cannot be read is a problem naming the file and what to copy: its mailboxes are held to
+ * the threshold given, which may be higher than their own.
+ */
+async function copiedRecipientThresholds(copy: NonNullable<FileSourceOptions['cpanelUsers']>, mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[] }> {
+  const accountOf = mailboxAccounts(mailboxes, copy.owners);
+  const texts = new Map<string, string>();
+  const problems: string[] = [];
+  for (const user of new Set(accountOf.values())) {
+    const file = join(copy.dir, user);
+    try {
+      texts.set(user, await readFile(file, 'utf8'));
+    } catch (err) {
+      const boxes = [...accountOf].filter(([, u]) => u === user).map(([m]) => m);
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is not in the copy' : whyUnreadable(err);
+      problems.push(`cannot read the cPanel account file ${file} (${why}): account ${user}'s own outbound spam threshold is not known, so ${boxes.join(', ')} ${boxes.length === 1 ? 'is' : 'are'} held to the threshold given; copy /var/cpanel/users/${user} off the server into ${copy.dir}`);
+    }
+  }
+  return { thresholds: recipientOverrides(accountOf, texts), problems };
 }
 
 async function listDir(dir: string): Promise<FileFact[] | null> {
@@ -105,6 +135,7 @@ export function fileSource(options: FileSourceOptions): EvidenceSource {
           },
         }
       : {}),
+    ...(options.cpanelUsers !== undefined ? { recipientThresholds: (mailboxes: string[]) => copiedRecipientThresholds(options.cpanelUsers!, mailboxes) } : {}),
     history: (leads, skip) => readActivity(leads, { mainlogs: mainlogs.filter((f) => !skip.has(f)), maillogs, webmailLogs: options.webmailLogs ?? [] }, signal),
     listDir,
     ...(domlogs !== undefined ? { scriptClients: (host: string, path: string) => accessClients(domlogs, host, path) } : {}),

@@ -40,9 +40,10 @@ export interface EvidenceSource {
   serverIps?(): Promise<string[]>;
   /**
    * cPanel's per-account distinct recipients per hour thresholds of these mailboxes (lower-cased
-   * mailbox → threshold), for the mailboxes whose account overrides the server's.
+   * mailbox → threshold), for the mailboxes whose account overrides the server's; problems say
+   * which accounts' overrides could not be read (their mailboxes keep the server's).
    */
-  recipientThresholds?(mailboxes: string[]): Promise<Record<string, number>>;
+  recipientThresholds?(mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[] }>;
   /** Files in a directory the log names; null when it is not on this source (a copied log). */
   listDir(dir: string): Promise<FileFact[] | null>;
   /** Clients that requested a script, from the access logs; absent when there are none to read. */
@@ -146,7 +147,9 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
     const mailboxes = [...new Set([...ml.auth_senders.map((a) => a.id), ...(ml.failing_auth ?? []).map((f) => f.id), ...(ml.failing_senders ?? []).map((f) => f.sender), ...(inputs.spool?.auth_ids ?? []).map((a) => a.id)].filter((id) => id.includes('@')).map((id) => id.toLowerCase()))];
     if (source.recipientThresholds !== undefined && mailboxes.length > 0) {
       try {
-        inputs.recipient_thresholds = await source.recipientThresholds(mailboxes);
+        const read = await source.recipientThresholds(mailboxes);
+        inputs.recipient_thresholds = read.thresholds;
+        problems.push(...read.problems);
       } catch (err) {
         problems.push(`cannot read cPanel's per-account outbound spam thresholds${source.where}: ${(err as Error).message}; the threshold given applies to every mailbox`);
       }

@@ -3,8 +3,11 @@
  * directory (no Exim binary, no host), and its rendering for humans. Everything shown came
  * from logs and headers written by spammers, so every string passes safeForTerminal.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { FileReadError } from '../core/read-error.js';
 import { safeForTerminal } from '../core/terminal-safe.js';
-import { fileSource } from './file-source.js';
+import { parseUserdomains } from '../parsers/cpanel-userdomains.js';
+import { fileSource, type FileSourceOptions } from './file-source.js';
 import { gatherEvidence, verdictOf, type GatheredVerdict } from './gather.js';
 import { DEFAULT_THRESHOLDS, type Thresholds, type Verdict } from './verdict.js';
 
@@ -31,6 +34,13 @@ export interface InvestigateOptions {
   /** Allow-list file (see allow-list.ts) and entries. */
   allowFile?: string;
   allow?: string[];
+  /**
+   * cPanel's account files copied off the server (its /var/cpanel/users) and its /etc/userdomains:
+   * an account's EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD replaces `unique_recipients_per_hour` for
+   * its mailboxes, as on a host. Given together.
+   */
+  cpanelUsers?: string;
+  userdomains?: string;
   since?: string;
   min_messages?: number;
   min_subject_repeats?: number;
@@ -43,6 +53,29 @@ export type Investigation = GatheredVerdict;
 
 export { leftOutProblems } from './gather.js';
 
+/**
+ * The copied cPanel account directory and /etc/userdomains, checked before anything is read: a
+ * path that cannot be read is the operator's to fix (FileReadError names it and why), not a
+ * verdict that silently holds every account to the server's threshold.
+ */
+async function copiedCpanelUsers(options: InvestigateOptions): Promise<FileSourceOptions['cpanelUsers']> {
+  const { cpanelUsers: dir, userdomains: file } = options;
+  if (dir === undefined && file === undefined) return undefined;
+  if (dir === undefined || file === undefined) throw new Error('the accounts\' own thresholds need both the copy of /var/cpanel/users (--cpanel-users DIR) and the copy of /etc/userdomains (--userdomains FILE), which says which account owns a mailbox\'s domain');
+  try {
+    await readdir(dir);
+  } catch (err) {
+    throw new FileReadError("the copy of cPanel's account files (/var/cpanel/users, --cpanel-users)", dir, err);
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FileReadError('the copy of /etc/userdomains (--userdomains)', file, err);
+  }
+  return { dir, owners: parseUserdomains(text) };
+}
+
 export async function investigate(options: InvestigateOptions): Promise<Investigation> {
   if ((options.mainlog === undefined || options.mainlog.length === 0) && options.spool === undefined) throw new Error('investigate needs a main log (--mainlog FILE) or a spool directory (--spool DIR)');
   const t: Thresholds = {
@@ -51,6 +84,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     unique_recipients_per_hour: options.unique_recipients_per_hour ?? DEFAULT_THRESHOLDS.unique_recipients_per_hour,
   };
   const since = options.since ?? '24h';
+  const cpanelUsers = await copiedCpanelUsers(options);
   const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
   const source = fileSource({
     mainlogs: list(options.mainlog),
@@ -59,6 +93,7 @@ export async function investigate(options: InvestigateOptions): Promise<Investig
     ...(options.spool !== undefined ? { spool: options.spool } : {}),
     ...(options.domlogs !== undefined ? { domlogs: options.domlogs } : {}),
     ...(options.homeRoots !== undefined ? { homeRoots: options.homeRoots } : {}),
+    ...(cpanelUsers !== undefined ? { cpanelUsers } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   const gathered = await gatherEvidence(source, {

@@ -16,3 +16,17 @@ export function outboundSpamThreshold(line: string): number | null {
   const n = Number(m[1]);
   return n >= 1 ? n : null;
 }
+
+/**
+ * The override of a whole cpuser file, or of the lines of it a host's grep returned: the last
+ * `EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD=` line's value (cPanel writes the key once), or null.
+ */
+export function outboundSpamThresholdOf(text: string): number | null {
+  let found: number | null = null;
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.startsWith(OUTBOUND_SPAM_THRESHOLD_KEY)) continue;
+    const n = outboundSpamThreshold(line);
+    if (n !== null) found = n;
+  }
+  return found;
+}

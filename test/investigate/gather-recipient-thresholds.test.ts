@@ -30,7 +30,7 @@ function source(thresholds: Record<string, number>, seen: { leads?: ActivityLead
     },
     recipientThresholds: async (mailboxes) => {
       seen.asked = mailboxes;
-      return thresholds;
+      return { thresholds, problems: [] };
     },
     listDir: async () => null,
   };

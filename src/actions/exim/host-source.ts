@@ -10,7 +10,8 @@ import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
 import { filterHistoryRemote, type HistoryFile, type HistoryGroup } from '../../remote/history-filter.js';
 import type { EvidenceSource } from '../../investigate/gather.js';
 import { rotatedNames } from '../../investigate/rotated-logs.js';
-import { OUTBOUND_SPAM_THRESHOLD_KEY, outboundSpamThreshold } from '../../parsers/cpanel-cpuser.js';
+import { mailboxAccounts, recipientOverrides } from '../../investigate/account-thresholds.js';
+import { OUTBOUND_SPAM_THRESHOLD_KEY } from '../../parsers/cpanel-cpuser.js';
 import { parseUserdomains } from '../../parsers/cpanel-userdomains.js';
 import { readHostFile } from '../files/host-read.js';
 import { ownAddresses } from '../firewall/own-addresses.js';
@@ -22,41 +23,31 @@ import { listFiles, scriptClients } from './detect-web.js';
 import { queueFacts } from './queue-read.js';
 
 const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
-/** A cPanel account name as /etc/userdomains may give it and as a file name under the cpuser directory. */
-const CPANEL_USER = /^[a-z0-9][a-z0-9_.-]{0,31}$/i;
-
 /**
- * cPanel's per-account outbound spam thresholds of `mailboxes` (lower-cased → threshold): their
+ * cPanel's per-account outbound spam thresholds of `mailboxes` (see account-thresholds.ts): their
  * domains' accounts from /etc/userdomains, then one grep of those accounts' cpuser files for the
  * override. Two reads on the host whatever the number of mailboxes; none when it is no cPanel host.
  */
-async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Promise<Record<string, number>> {
+async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[] }> {
+  const none = { thresholds: {}, problems: [] };
   const text = await readHostFile(ctx, ctx.host.layout.userdomainsFile);
-  if (text === null) return {};
-  const owners = parseUserdomains(text);
-  const accountOf = new Map<string, string>();
-  for (const m of mailboxes) {
-    const user = owners.get(m.slice(m.lastIndexOf('@') + 1).toLowerCase());
-    if (user !== undefined && user !== 'nobody' && CPANEL_USER.test(user)) accountOf.set(m.toLowerCase(), user);
-  }
-  if (accountOf.size === 0) return {};
+  if (text === null) return none;
+  const accountOf = mailboxAccounts(mailboxes, parseUserdomains(text));
+  if (accountOf.size === 0) return none;
   const dir = (ctx.host.layout.cpanelUsersDir ?? '/var/cpanel/users').replace(/\/+$/, '');
   const users = [...new Set(accountOf.values())];
   // -H: every line names its file, also for one file; exit 1 (no override anywhere) and 2 (an account file missing) are answers.
   const r = await ctx.exec({ argv: ['grep', '-H', '-e', `^${OUTBOUND_SPAM_THRESHOLD_KEY}=`, '--', ...users.map((u) => `${dir}/${u}`)], okExitCodes: [0, 1, 2], timeoutMs: 30_000 });
-  const byUser = new Map<string, number>();
+  // Each account's lines of its cpuser file that grep found: the text the overrides are read from.
+  const texts = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {
     if (!line.startsWith(`${dir}/`)) continue;
     const colon = line.indexOf(':', dir.length + 1);
-    const n = colon < 0 ? null : outboundSpamThreshold(line.slice(colon + 1));
-    if (n !== null) byUser.set(line.slice(dir.length + 1, colon), n);
+    if (colon < 0) continue;
+    const user = line.slice(dir.length + 1, colon);
+    texts.set(user, `${texts.get(user) ?? ''}${line.slice(colon + 1)}\n`);
   }
-  const out: Record<string, number> = {};
-  for (const [m, user] of accountOf) {
-    const n = byUser.get(user);
-    if (n !== undefined) out[m] = n;
-  }
-  return out;
+  return { thresholds: recipientOverrides(accountOf, texts), problems: [] };
 }
 
 export interface HostSourceParams {

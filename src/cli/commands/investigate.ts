@@ -45,6 +45,8 @@ export interface InvestigateFlags {
   allowList?: string;
   allow?: string[];
   homeRoot?: string[];
+  cpanelUsers?: string;
+  userdomains?: string;
   since: string;
   minMessages: string;
   uniqueRecipientsPerHour: string;
@@ -94,6 +96,11 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     if (offline && (flags.host.length > 0 || flags.inventory)) throw new UsageError('use either files (--mainlog/--spool) or hosts (--host/--inventory), not both');
 
     if (offline) {
+      if ((flags.cpanelUsers === undefined) !== (flags.userdomains === undefined)) {
+        throw new UsageError(flags.cpanelUsers !== undefined
+          ? '--cpanel-users needs --userdomains FILE too: a copy of /etc/userdomains, which says which account owns a mailbox\'s domain'
+          : '--userdomains needs --cpanel-users DIR too: a copy of /var/cpanel/users, where the accounts\' own thresholds are');
+      }
       const verdict = await investigate({
         ...(flags.mainlog ? { mainlog: flags.mainlog } : {}),
         ...(flags.spool ? { spool: spoolRoot(flags.spool) } : {}),
@@ -105,6 +112,8 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
         ...(flags.allowList ? { allowFile: flags.allowList } : {}),
         ...(flags.allow ? { allow: flags.allow } : {}),
         ...(flags.homeRoot ? { homeRoots: flags.homeRoot } : {}),
+        ...(flags.cpanelUsers !== undefined ? { cpanelUsers: flags.cpanelUsers } : {}),
+        ...(flags.userdomains !== undefined ? { userdomains: flags.userdomains } : {}),
         since: flags.since,
         min_messages: minMessages,
         unique_recipients_per_hour: uniqueRecipientsPerHour,
@@ -125,8 +134,8 @@ export async function investigateCommand(flags: InvestigateFlags, argv: string[]
     const registry = builtinActions();
     const playbook = await loadPlaybook(join(PACKAGE_ROOT, 'playbooks', 'investigate.yml'), registry);
     // Files the command reads here have no meaning on a host: say so rather than ignore them.
-    for (const [flag, given] of [['--maillog', flags.maillog], ['--webmail-log', flags.webmailLog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot]] as const) {
-      if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, the webmail logs layout.webmailLogs, and allow-lists and proxies are --allow and --trusted-proxy`);
+    for (const [flag, given] of [['--maillog', flags.maillog], ['--webmail-log', flags.webmailLog], ['--proxy-ranges', flags.proxyRanges], ['--allow-list', flags.allowList], ['--home-root', flags.homeRoot], ['--cpanel-users', flags.cpanelUsers], ['--userdomains', flags.userdomains]] as const) {
+      if (given !== undefined) throw new UsageError(`${flag} is for files copied off a server; on hosts the maillog is layout.maillog in the inventory, the webmail logs layout.webmailLogs, the cPanel account files and /etc/userdomains layout.cpanelUsersDir and layout.userdomainsFile, and allow-lists and proxies are --allow and --trusted-proxy`);
     }
     const inputs = resolveInputs(playbook.spec, {
       since: flags.since,

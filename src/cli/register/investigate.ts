@@ -21,6 +21,8 @@ export function registerInvestigateCommand(program: Command): void {
     .option('--allow-list <file>', 'known bulk senders never flagged: one x@domain, domain, /directory or address/CIDR a line')
     .option('--allow <entry>', 'one allow-list entry (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
     .option('--home-root <dir>', 'offline: parent of account homes as the main log names them (default /home, /home2, ...); the sending directories are read there (repeatable)', (v: string, prev?: string[]) => [...(prev ?? []), v])
+    .option('--cpanel-users <dir>', "offline: cPanel's account files copied off the server (/var/cpanel/users): an account's EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD replaces --unique-recipients-per-hour for its mailboxes, as on a host (with --userdomains)")
+    .option('--userdomains <file>', 'offline: a copy of /etc/userdomains, which says which account owns a mailbox\'s domain (with --cpanel-users)')
     .option('--since <duration>', 'how far back in the main log to look', '24h')
     .option('--min-messages <n>', 'messages in the window before a sender counts as suspicious', '100')
     .option('--unique-recipients-per-hour <n>', "distinct recipients in one hour that flag a mailbox (cPanel's email_outbound_spam_detect_threshold)", '500')
@@ -40,6 +42,7 @@ Examples:
   runbook investigate --mainlog ./exim_mainlog --spool ./exim-spool
   runbook investigate --mainlog exim_mainlog-20261115.gz --mainlog exim_mainlog --since 7d
   runbook investigate --mainlog ./exim_mainlog --maillog ./maillog --allow news@shop.example --json
+  runbook investigate --mainlog ./exim_mainlog --cpanel-users ./cpanel-users --userdomains ./userdomains
 
 Exit codes: 0 investigated (whatever was found) · 1 a host could not be investigated, or
 some evidence (queue, main log, spool) could not be read · 2 bad usage`,
