@@ -152,7 +152,7 @@ export interface HistoryReadOptions {
 /** Feeds a collector the records of history batches (one reused fields object: read before the next). */
 function recordFeeder(collector: ActivityCollector): (records: HistoryRecords) => void {
   let current: HistoryRecords | null = null;
-  const fields: ArrivalFields = { time: '', sender: '', ip: null, authId: '', recipients: () => current!.recipients(), lowerRecipients: () => current!.lowerRecipients(), recipientsId: () => current!.recipientsId(), subject: () => current!.subject() };
+  const fields: ArrivalFields = { time: '', offset: () => current!.offset(), sender: '', ip: null, authId: '', recipients: () => current!.recipients(), lowerRecipients: () => current!.lowerRecipients(), recipientsId: () => current!.recipientsId(), subject: () => current!.subject() };
   return (records) => {
     current = records;
     for (let k = 0; k < records.count; k++) {

@@ -5,10 +5,11 @@
  * reads its mail over IMAP/POP3) from the attacker. Pure: callers feed lines (a host's grep),
  * or the arrival fields the kernel's history filter found in a file (activity-read.ts).
  */
-import { classifyMainlogLine, lineTimestamp } from '../parsers/exim-mainlog.js';
+import { classifyMainlogLine, lineOffset, lineTimestamp } from '../parsers/exim-mainlog.js';
 import { isWebmailLogin, parseCpanelLogin } from '../parsers/cpanel-login-log.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
 import { normalIp } from './addresses.js';
+import { HourKeys, offsetMinutes } from './hour-keys.js';
 
 /**
  * The fields of an arrival the collector reads: from classifyMainlogLine, or found by the
@@ -17,6 +18,8 @@ import { normalIp } from './addresses.js';
 export interface ArrivalFields {
   /** `YYYY-MM-DD HH:MM:SS`. */
   time: string;
+  /** Minutes east of UTC of the zone offset after the time (Exim's log_timezone), null or absent when none. */
+  offset?(): number | null;
   /** Envelope sender as logged. */
   sender: string;
   /** Client address of `H=` as logged, or null. */
@@ -43,14 +46,14 @@ export interface AddressUse {
   count: number;
   first: string;
   last: string;
-  /** Messages per hour (`YYYY-MM-DD HH`): whether the address itself took part in a burst. */
+  /** Messages per hour (hour keys: hour-keys.ts): whether the address itself took part in a burst. */
   hours?: Map<string, number>;
 }
 
 export interface SourceActivity {
   total: number;
   first: string | null;
-  /** Arrivals per hour (`YYYY-MM-DD HH`). */
+  /** Arrivals per hour (`YYYY-MM-DD HH`; the second pass of an hour the clocks went back through has its own key, hour-keys.ts). */
   hours: Map<string, number>;
   /** Client address → its use (SMTP AUTH sessions for an AUTH id). */
   ips: Map<string, AddressUse>;
@@ -58,7 +61,7 @@ export interface SourceActivity {
   recipients: number;
   uniqueRecipients: Set<string>;
   /**
-   * Distinct recipients per hour (`YYYY-MM-DD HH` → how many): cPanel's own outbound spam
+   * Distinct recipients per hour (hour key → how many, as `hours`): cPanel's own outbound spam
    * measure (email_outbound_spam_detect_threshold). Never more than the truth (see HourlyRecipients).
    */
   hourlyRecipients?: Map<string, number>;
@@ -192,7 +195,7 @@ export function parseDovecotLoginFailure(line: string, year: number): { time: st
   return { time, protocol: m[4] as 'imap' | 'pop3', user: m[6]!, ip, attempts: Number(m[5]) };
 }
 
-/** The hour key of a log time. */
+/** The hour key of a log time, taken as the first pass of its hour (see hour-keys.ts). */
 export function hourOf(time: string): string {
   return time.slice(0, 13);
 }
@@ -245,7 +248,7 @@ export class ActivityCollector {
     if (!this.#needles.some((n) => line.includes(n))) return;
     const a = classifyMainlogLine(line);
     if (a.kind !== 'arrival' || a.bounce) return;
-    this.arrival({ time: a.time, sender: a.sender, ip: a.host?.ip ?? null, authId: a.auth?.id ?? '', recipients: () => a.recipients, subject: () => a.subject });
+    this.arrival({ time: a.time, offset: () => offsetMinutes(lineOffset(line)), sender: a.sender, ip: a.host?.ip ?? null, authId: a.auth?.id ?? '', recipients: () => a.recipients, subject: () => a.subject });
   }
 
   /**
@@ -263,13 +266,10 @@ export class ActivityCollector {
 
   /** An arrival (not a bounce) of a main-log line holding one of the needles. */
   arrival(a: ArrivalFields): void {
-    if (this.#hour === null || !a.time.startsWith(this.#hour)) {
-      const hour = hourOf(a.time);
-      // A stamp of no real hour (a mangled line, `25:`): hour keys are times to the verdict,
-      // whose date arithmetic on one threw and stopped the whole investigation.
-      if (Number.isNaN(Date.parse(`${hour.replace(' ', 'T')}:00:00Z`))) return;
-      this.#hour = hour;
-    }
+    // Its own key for the second pass of an hour the clocks went back through (hour-keys.ts);
+    // null for a stamp of no real hour (a mangled line, `25:`).
+    const hour = this.#hourKeys.key(a.time, a.offset?.() ?? null);
+    if (hour === null) return;
     if (this.facts.lastTime === null || a.time > this.facts.lastTime) this.facts.lastTime = a.time;
     const ip = a.ip !== null ? this.#normalIp(a.ip) : null;
     const authId = a.authId;
@@ -292,14 +292,13 @@ export class ActivityCollector {
     const sender = this.#senders.size === 0 ? null : this.#lowerCased(a.sender, this.#senderKeys, (lower) => (this.#senders.has(lower) ? lower : null));
     if (!byAuth && sender === null) return;
     const recipients = a.lowerRecipients?.() ?? a.recipients().map((r) => r.toLowerCase());
-    const hour = this.#hour;
     const listId = a.recipientsId?.() ?? -1;
     if (byAuth) this.#record(this.facts.auth, flaggedId ?? authId, a.time, hour, ip, recipients, listId);
     if (sender !== null) this.#record(this.facts.senders, sender, a.time, hour, ip, recipients, listId);
   }
 
-  /** The hour of the last arrival: one string for its run of lines. */
-  #hour: string | null = null;
+  /** The hour keys of the arrivals, in the order read. */
+  readonly #hourKeys = new HourKeys();
   readonly #authKeys = new Map<string, string | null>();
   readonly #senderKeys = new Map<string, string | null>();
 

@@ -4,9 +4,11 @@
  * Pure; times are the log's `YYYY-MM-DD HH:MM:SS`.
  */
 import { hourOf, type AddressUse, type SourceActivity } from './activity.js';
+import { hourStart } from './hour-keys.js';
 
 export const HOUR_MS = 3_600_000;
-const hourNumber = (hour: string): number => Date.parse(`${hour.replace(' ', 'T')}:00:00Z`) / HOUR_MS;
+/** An hour key as a number of hours; both passes of an hour the clocks went back through are one. */
+const hourNumber = (hour: string): number => Date.parse(`${hourStart(hour).replace(' ', 'T')}:00:00Z`) / HOUR_MS;
 const hourText = (n: number): string => new Date(n * HOUR_MS).toISOString().slice(0, 13).replace('T', ' ');
 /** A burst is at least this many messages an hour and three times the usual hourly volume. */
 export const BURST_FLOOR = 10;
@@ -37,7 +39,8 @@ export interface Burst {
 export function burstOf(act: SourceActivity, logStart?: string | null): Burst | null {
   if (act.hours.size === 0) return null;
   const counts = new Map<number, number>();
-  for (const [h, n] of act.hours) counts.set(hourNumber(h), n);
+  // The larger pass of a repeated hour: their sum would double the hour into a false burst.
+  for (const [h, n] of act.hours) counts.set(hourNumber(h), Math.max(counts.get(hourNumber(h)) ?? 0, n));
   const hours = [...counts.keys()].sort((a, b) => a - b);
   // The latest of the busiest hours: an earlier hour as busy is then history to compare with.
   let peakHour = hours[0]!;

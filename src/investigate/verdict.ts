@@ -14,6 +14,7 @@ import { collapseToPrefixes, groupPrefix, normalIp } from './addresses.js';
 import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
 import { hourOf } from './activity.js';
+import { hourStart, isRepeatedHour } from './hour-keys.js';
 import { atUsualVolume, BURST_FLOOR, burstingSince, burstOf, HOUR_MS } from './burst.js';
 import { clientOfChain, proxyRanges, type ProxyRanges } from './proxies.js';
 import { checkedThenSent, fixedAddressClass } from './address-class.js';
@@ -358,8 +359,11 @@ function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null 
   return (peakHourlyRecipients(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))))?.count ?? 0) >= t.unique_recipients_per_hour;
 }
 
-/** The hour key `YYYY-MM-DD HH` as ISO, its start. */
-const hourIso = (hour: string): string => `${hour.replace(' ', 'T')}:00:00`;
+/** The hour key `YYYY-MM-DD HH` as ISO, its start (the wall clock's, for either pass of a repeated hour). */
+const hourIso = (hour: string): string => `${hourStart(hour).replace(' ', 'T')}:00:00`;
+
+/** An hour key for a reason: its start, and which pass when the clocks went back through it. */
+const hourLabel = (hour: string): string => `${hourIso(hour)}${isRepeatedHour(hour) ? ', its second pass after the clocks went back' : ''}`;
 
 /** The hour key of the hour before. */
 function hourBefore(hour: string): string {
@@ -739,7 +743,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
-    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), sent that hour from addresses new to it that did not read its mail (a login or two at most)`);
+    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourLabel(peakRcpts.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), sent that hour from addresses new to it that did not read its mail (a login or two at most)`);
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
@@ -906,7 +910,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const outcomes = outcomeOf(own);
     const rates = outcomeReason(outcomes);
     const peakRcpts = sc.sender === null ? null : peakHourlyRecipients(activity?.senders.get(sc.sender.toLowerCase()));
-    const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour ? `sent as ${sc.sender}: ${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${t.unique_recipients_per_hour} (cPanel's outbound spam threshold)` : null;
+    const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour ? `sent as ${sc.sender}: ${peakRcpts.count} distinct recipients in one hour (${hourLabel(peakRcpts.hour)}), at or over ${t.unique_recipients_per_hour} (cPanel's outbound spam threshold)` : null;
     sources.push({
       kind: 'script',
       id: sc.path,

@@ -105,7 +105,15 @@ export interface InvalidLine {
 
 export type MainlogLine = ArrivalLine | CwdLine | AddressLine | SimpleIdLine | CpanelLine | OtherLine | InvalidLine;
 
-const TIME_RE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?(?: [+-]\d{4})? (?:\[\d+\] )?/;
+const TIME_RE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?(?: ([+-]\d{4}))? (?:\[\d+\] )?/;
+
+/**
+ * The zone offset after a line's time (`+0100`, `-0500`: Exim's log_timezone), or null when the
+ * line has none (the default: local time without a zone).
+ */
+export function lineOffset(line: string): string | null {
+  return TIME_RE.exec(line)?.[2] ?? null;
+}
 
 /** The leading `YYYY-MM-DD HH:MM:SS` of a line, or null. */
 export function lineTimestamp(line: string): string | null {

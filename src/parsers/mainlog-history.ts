@@ -81,6 +81,25 @@ export class HistoryRecords {
     return this.#input.toString('latin1', s, s + 19);
   }
 
+  /**
+   * Minutes east of UTC of the offset after the time (`+0100`, after `.ddd` with +millisec:
+   * Exim's log_timezone), or null when the line has none. Read from the bytes, no string made.
+   */
+  offset(): number | null {
+    const b = this.#input;
+    let i = this.#word(0) + 19;
+    if (b[i] === 0x2e) do i++; while (b[i]! >= 0x30 && b[i]! <= 0x39);
+    if (b[i] !== 0x20 || (b[i + 1] !== 0x2b && b[i + 1] !== 0x2d) || b[i + 6] !== 0x20) return null;
+    let n = 0;
+    for (let k = 2; k <= 5; k++) {
+      const d = b[i + k]! - 0x30;
+      if (d < 0 || d > 9) return null;
+      n = n * 10 + d;
+    }
+    const minutes = Math.floor(n / 100) * 60 + (n % 100);
+    return b[i + 1] === 0x2d ? -minutes : minutes;
+  }
+
   sender(): string {
     return this.#value(0, 14, 3, 4);
   }

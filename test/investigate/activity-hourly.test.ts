@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActivityCollector } from '../../src/investigate/activity.js';
+import { readActivity } from '../../src/investigate/activity-read.js';
 import { investigate } from '../../src/investigate/report.js';
 
 /** An SMTP AUTH arrival line as cPanel's Exim logs it. */
@@ -64,5 +65,41 @@ describe('an arrival stamped with no real hour (a mangled line)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('distinct recipients per hour when the clocks go back (an hour lived twice)', () => {
+  /** Ten messages of ten new recipients each from minute `from`, `step` minutes apart, in local hour 01 of 2026-10-25. */
+  const pass = (from: number, tag: string, offset = ''): string[] => Array.from({ length: 10 }, (_, i) => {
+    const mm = String(from + i * 5).padStart(2, '0');
+    return arrival(`2026-10-25 01:${mm}:00${offset}`, i, Array.from({ length: 10 }, (_, k) => `${tag}${i}-${k}@x.test`));
+  });
+
+  it('without offsets, each pass of the hour has its own count, not their sum', () => {
+    const counts = hourly([...pass(5, 'a'), ...pass(2, 'b'), arrival('2026-10-25 02:01:00', 9, ['z@x.test'])]);
+    expect(counts).toEqual(new Map([['2026-10-25 01', 100], ['2026-10-25 01 again', 100], ['2026-10-25 02', 1]]));
+  });
+
+  it('with offsets, each absolute hour has its own count, through the line parser and through the history filter of a file', async () => {
+    const lines = [...pass(5, 'a', ' +0100'), ...pass(2, 'b', ' +0000'), arrival('2026-10-25 02:01:00.123 +0000', 9, ['z@x.test'])];
+    expect(hourly(lines)).toEqual(new Map([['2026-10-25 01', 100], ['2026-10-25 01 again', 100], ['2026-10-25 02', 1]]));
+    const dir = mkdtempSync(join(tmpdir(), 'runbook-zoned-hours-'));
+    try {
+      writeFileSync(join(dir, 'mainlog'), `${lines.join('\n')}\n`);
+      const { facts } = await readActivity({ authIds: ['kim@farm.test'], senders: ['kim@farm.test'] }, { mainlogs: [join(dir, 'mainlog')], maillogs: [] });
+      expect(facts.auth.get('kim@farm.test')?.hourlyRecipients).toEqual(new Map([['2026-10-25 01', 100], ['2026-10-25 01 again', 100], ['2026-10-25 02', 1]]));
+      expect(facts.auth.get('kim@farm.test')?.hours).toEqual(new Map([['2026-10-25 01', 10], ['2026-10-25 01 again', 10], ['2026-10-25 02', 1]]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an hour missing when the clocks go forward changes nothing', () => {
+    const counts = hourly([
+      arrival('2026-03-29 00:58:00', 1, ['a@x.test']),
+      arrival('2026-03-29 02:00:01', 2, ['b@x.test', 'c@x.test']),
+      arrival('2026-03-29 02:40:00', 3, ['d@x.test']),
+    ]);
+    expect(counts).toEqual(new Map([['2026-03-29 00', 1], ['2026-03-29 02', 3]]));
   });
 });
