@@ -68,8 +68,10 @@ export class HourKeys {
    * (minutes, null when none), or null when the stamp is no real hour (a mangled line, `25:`).
    */
   key(time: string, offset: number | null): string | null {
-    const hour = time.slice(0, 13);
-    if (hour !== this.#valid) {
+    // Most lines are of the hour before them: its string again, not a new one.
+    let hour = this.#valid;
+    if (hour === null || !time.startsWith(hour)) {
+      hour = time.slice(0, 13);
       // Hour keys are times to the verdict, whose date arithmetic on one that is none threw.
       if (time.length < 19 || Number.isNaN(Date.parse(`${hour.replace(' ', 'T')}:00:00Z`))) return null;
       this.#valid = hour;
