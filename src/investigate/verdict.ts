@@ -631,21 +631,35 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   // One subject sent as mailboxes of several customers from the same addresses: one campaign run
   // through many stolen passwords, each mailbox sending only a little. Every one is a source.
   const campaignOf = new Map<string, { subject: string; ids: Set<string>; ips: Set<string> }>();
+  const campaignIps = new Map<string, { ip: string; ids: Set<string>; count: number; busy: boolean }[]>();
+  const readFromAny = inputs.activity?.mailboxesReadFrom;
   for (const [ip, bySubject] of activity?.shared ?? []) {
     if (cls.classify(ip).cls !== 'attacker') continue;
     // A campaign's address sends (nearly) nothing else; a shared webmail or office address
     // carries many people's subjects, common ones ("Invoice") among them.
     const total = [...bySubject.values()].reduce((n, e) => n + e.count, 0);
+    // Nobody reads mail from it: no person's phone, home or office (a carrier's NAT) behind it.
+    const unread = (readFromAny?.get(ip)?.size ?? 0) === 0;
     for (const [subject, e] of bySubject) {
       const domains = new Set([...e.ids].map((id) => id.slice(id.lastIndexOf('@') + 1).toLowerCase()));
-      if (domains.size < 2 || e.count < BURST_FLOOR || e.count < 0.8 * total) continue;
-      for (const id of e.ids) {
-        const c = campaignOf.get(id) ?? { subject, ids: new Set<string>(), ips: new Set<string>() };
-        for (const other of e.ids) c.ids.add(other);
-        c.ips.add(ip);
-        campaignOf.set(id, c);
-      }
+      const busy = e.count >= BURST_FLOOR;
+      if (domains.size < 2 || e.count < 0.8 * total || (!busy && !unread)) continue;
+      campaignIps.set(subject, [...(campaignIps.get(subject) ?? []), { ip, ids: e.ids, count: e.count, busy }]);
     }
+  }
+  // A campaign run from a pool of addresses, each sending only a few: the pool's addresses that
+  // nobody reads mail from add up to a burst's worth. Every address of the pool is the
+  // campaign's, and every mailbox it sent as.
+  for (const [subject, list] of campaignIps) {
+    const pooled = list.length >= 2 && list.reduce((n, x) => n + x.count, 0) >= BURST_FLOOR;
+    if (!pooled && !list.some((x) => x.busy)) continue;
+    const c = { subject, ids: new Set<string>(), ips: new Set<string>() };
+    for (const x of list) {
+      if (!pooled && !x.busy) continue;
+      c.ips.add(x.ip);
+      for (const id of x.ids) c.ids.add(id);
+    }
+    for (const id of c.ids) if (!campaignOf.has(id)) campaignOf.set(id, c);
   }
   for (const id of campaignOf.keys()) {
     if (authCandidates.some((c) => c.id === id) || isServiceLogin(id) || !id.includes('@')) continue;
