@@ -591,7 +591,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
   /** `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below). */
-  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes; byFlood?: boolean }[] = [];
+  /**
+   * `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below);
+   * `byBurst`: only for a burst under the window's minimum (see `lowBurst` below).
+   */
+  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes; byFlood?: boolean; byBurst?: boolean }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
     // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
@@ -604,7 +608,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const outcomes = outcomeOf(a);
     const other = a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes);
     const flood = (peakHourlyRecipients(activity?.auth.get(a.id))?.count ?? 0) >= floodLimit(a.id);
-    if (other || flood) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other });
+    // Under the window's minimum, a burst against its own history with a known start: who sent
+    // it (below) decides, as for a heavier mailbox.
+    const lowAct = activity?.auth.get(a.id);
+    const lowBurst = !other && !flood && a.count >= lowVolumeMinimum(windowMin) && lowAct !== undefined && (burstOf(lowAct, logStart)?.began ?? null) !== null;
+    if (other || flood || lowBurst) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other && flood, byBurst: lowBurst });
   }
   // Mailboxes among the senders whose mail fails most, too few messages to rank among the AUTH
   // ids: one that logged in as itself (its sessions were read) is a candidate like the others.
@@ -742,6 +750,23 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Most of the window's volume came from addresses new in the window that never read its mail.
     const strangerMail = classified.filter((r) => r.cls === 'attacker').reduce((n, r) => n + (act?.ips.get(r.ip)?.count ?? 0), 0);
     const slowDrip = dripFrom !== null && strangers >= 2 && strangerMail * 2 >= c.sent;
+    // A burst under the window's minimum is acted on only when it looks like spam on every
+    // count: most of it came from addresses that never read the mailbox's mail nor used it
+    // before (an owner's busy afternoon of invoices from the office is a burst too), nearly
+    // every message reached someone new (an app on a new server writes to the same staff), and
+    // a notable share of its recipients failed or were deferred (a list bought or scraped; a
+    // person's own contacts mostly accept).
+    if (c.byBurst === true) {
+      const early = c.outcomes ?? outcomeOf(undefined);
+      const strangersSentMost = strangerMail * 2 >= c.sent;
+      const newPeople = act !== undefined && act.uniqueRecipients.size >= act.total;
+      const bounced = early.recipients > 0 && early.failures + early.deferrals >= NOTABLE_SHARE * early.recipients;
+      if (!strangersSentMost || !newPeople || !bounced) {
+        const why = !strangersSentMost ? 'mostly from addresses it used before or reads its mail from' : !newPeople ? 'to the same people again and again' : 'to recipients that mostly accepted it';
+        evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, a burst under the window's minimum, ${why}: not acted on`, count: c.sent });
+        continue;
+      }
+    }
     const outcomes = c.outcomes ?? outcomeOf(undefined);
     // Mail that mostly fails is no usual volume, however steady: spam to a harvested list.
     const harvested = failsMostly(outcomes) && strangers > 0;
