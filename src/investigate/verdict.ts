@@ -284,6 +284,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t.unique_recipients_per_hour))) senders.add(s.sender);
   // A heavy directory may send as several senders (with and without -f), each under the minimum.
   for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
+  // A directory under the minimum: its senders' history tells a new mailer (quietDirectory).
+  for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= lowVolumeMinimum(min) && c.count < min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>' && !isSystemSender(x.key)) senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
 }
 
@@ -858,9 +860,31 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     return [...counts].map(([key, count]) => ({ key, count }));
   };
+  /**
+   * A directory under the window's minimum that is a mailer on every count: its envelope
+   * senders sent nothing in the log's first half day (a new sender, not the site's usual
+   * mail), nearly every message reached someone new, and a notable share of its recipients
+   * failed or were deferred (a list bought or scraped). Who requested it decides below.
+   */
+  const quietDirectory = (c: { count: number; senders: RankedItem[] }): boolean => {
+    if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || logStart === null) return false;
+    const act = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
+    if (act === undefined || act.first === null || act.total === 0) return false;
+    const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
+    if (at(act.first) - at(logStart) < 12 * HOUR_MS) return false;
+    const o = { recipients: 0, deferrals: 0, failures: 0 };
+    for (const x of c.senders) {
+      const own = [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((y) => y.sender.toLowerCase() === x.key.toLowerCase());
+      const oo = outcomeOf(own);
+      o.recipients += oo.recipients;
+      o.deferrals += oo.deferrals;
+      o.failures += oo.failures;
+    }
+    return act.uniqueRecipients.size >= act.total && o.recipients > 0 && o.failures + o.deferrals >= NOTABLE_SHARE * o.recipients;
+  };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if ((c.count < windowMin && !dirFloods(c, activity, t)) || user === null) continue;
+    if ((c.count < windowMin && !dirFloods(c, activity, t) && !quietDirectory(c)) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -1017,7 +1041,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((c.count >= windowMin || dirFloods(c, activity, t)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
+    if ((c.count >= windowMin || dirFloods(c, activity, t) || quietDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
