@@ -470,8 +470,12 @@ function classifier(inputs: VerdictInputs): Classifier {
       const colleague = owner !== undefined ? colleagueReadingFrom(ip, owner.mailbox, owner.flagged) : null;
       if (colleague !== null) return { cls: 'owner', reason: `the customer's own address: ${colleague} (same domain) reads mail from it` };
       // An address that itself sent at burst rate since the incident began is an attacker
-      // whatever its history: credentials are often tried (and mail read) before a run.
-      if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
+      // whatever its history: credentials are often tried (and mail read) before a run. Not
+      // when it read the mailbox's mail again and again before the incident began (more than
+      // a password check's login or two): that is the owner's own busy day.
+      const before = owner?.readers?.get(ip);
+      const longReader = before !== undefined && owner?.began !== null && owner?.began !== undefined && before.first < owner.began && !checkedThenSent(before.count, true);
+      if (owner !== undefined && (longReader || !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level))) {
         const read = owner.readers?.get(ip);
         // One or two logins, then only the incident's mail (a burst's worth, none before it):
         // the attacker checking the stolen password over IMAP, not the owner reading mail.
