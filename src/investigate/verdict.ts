@@ -762,7 +762,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // every message reached someone new (an app on a new server writes to the same staff), and
     // a notable share of its recipients failed or were deferred (a list bought or scraped; a
     // person's own contacts mostly accept).
-    if (c.byBurst === true) {
+    if (c.byBurst === true && campaign === undefined) {
       const early = c.outcomes ?? outcomeOf(undefined);
       const strangersSentMost = strangerMail * 2 >= c.sent;
       const newPeople = act !== undefined && act.uniqueRecipients.size >= act.total;

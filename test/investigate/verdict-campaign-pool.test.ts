@@ -26,6 +26,10 @@ describe('investigate --json: one campaign through a pool of addresses, each sen
       logs.imap(T0 + (2 + i) * HOUR, box, `203.0.113.${10 + i}`);
       logs.smtp(T0 + (2 + i) * HOUR + 60, { sender: box, ip: `203.0.113.${10 + i}`, authId: box, subject: `Order ${i}`, rcpts: ['client@remote.test'] });
     }
+    // One of them is busy that afternoon itself: 40 messages from the office it reads mail from
+    // all morning, in three hours.
+    for (let h = 5; h < 12; h += 2) logs.imap(T0 + h * HOUR, victims[0]!, '203.0.113.10');
+    for (let k = 0; k < 40; k++) logs.smtp(T0 + 12 * HOUR + k * 270, { sender: victims[0]!, ip: '203.0.113.10', authId: victims[0]!, subject: `Order ${k}`, rcpts: [`c${k}@remote.test`] });
     for (let k = 0; k < 22; k++) {
       const box = victims[(k * 3) % victims.length]!;
       logs.smtp(T0 + 14 * HOUR + k * 700, { sender: box, ip: pool[k % pool.length]!, authId: box, subject: 'A document was shared with you', rcpts: [`v${k}@victims.test`, `w${k}@victims.test`], helo: 'User' });
