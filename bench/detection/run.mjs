@@ -4,12 +4,13 @@
 // sources found and missed, legitimate targets (addresses that would be blocked, senders and
 // logins whose mail would be purged, scripts that would be disabled, outside the truth).
 //
-//   node bench/detection/run.mjs [--corpus DIR] [--blind] [--seed N] [--only a,b] [--strict]
+//   node bench/detection/run.mjs [--corpus DIR] [--blind | --blind3] [--seed N] [--only a,b] [--strict]
 //                                [--min-recall R] [--max-legit N] [--json FILE]
 //
 // Without --corpus the corpus is generated from the seed into a temporary directory (removed
 // afterwards): fixtures/scenarios, or with --blind the independently built
-// fixtures/scenarios-blind (its own seed unless --seed is given). --strict exits 1 when recall of sources is below --min-recall (default 1) or
+// fixtures/scenarios-blind (its own seed unless --seed is given), or with --blind3 the third
+// corpus, fixtures/scenarios-blind3. --strict exits 1 when recall of sources is below --min-recall (default 1) or
 // there are more than --max-legit legitimate targets in total (default 0).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SEED as BLIND_SEED, generateBlindCorpus } from '../../fixtures/scenarios-blind/generate.mjs';
+import { DEFAULT_SEED as BLIND3_SEED, generateBlind3Corpus } from '../../fixtures/scenarios-blind3/generate.mjs';
 import { DEFAULT_SEED, generateCorpus } from '../../fixtures/scenarios/generate.mjs';
 import { score } from './score.mjs';
 
@@ -24,12 +26,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'dist/cli/main.js');
 
 function usage(message) {
-  process.stderr.write(`${message}\nusage: node bench/detection/run.mjs [--corpus DIR] [--blind] [--seed N] [--only a,b] [--strict] [--min-recall R] [--max-legit N] [--json FILE]\n`);
+  process.stderr.write(`${message}\nusage: node bench/detection/run.mjs [--corpus DIR] [--blind | --blind3] [--seed N] [--only a,b] [--strict] [--min-recall R] [--max-legit N] [--json FILE]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { corpus: null, blind: false, seed: null, only: null, strict: false, minRecall: 1, maxLegit: 0, json: join(ROOT, 'bench/out/detection.json') };
+  const o = { corpus: null, blind: false, blind3: false, seed: null, only: null, strict: false, minRecall: 1, maxLegit: 0, json: join(ROOT, 'bench/out/detection.json') };
   const a = [...argv];
   while (a.length > 0) {
     const k = a.shift();
@@ -39,6 +41,7 @@ function parseArgs(argv) {
     };
     if (k === '--corpus') o.corpus = resolve(val());
     else if (k === '--blind') o.blind = true;
+    else if (k === '--blind3') o.blind3 = true;
     else if (k === '--seed') o.seed = Number(val());
     else if (k === '--only') o.only = val().split(',').filter(Boolean);
     else if (k === '--strict') o.strict = true;
@@ -48,7 +51,8 @@ function parseArgs(argv) {
     else if (k === '--help' || k === '-h') usage('Scores runbook investigate against the scenario corpus.');
     else usage(`unknown argument ${k}`);
   }
-  o.seed ??= o.blind ? BLIND_SEED : DEFAULT_SEED;
+  if (o.blind && o.blind3) usage('--blind and --blind3 are two corpora: give one');
+  o.seed ??= o.blind3 ? BLIND3_SEED : o.blind ? BLIND_SEED : DEFAULT_SEED;
   if (!Number.isInteger(o.seed)) usage('--seed takes an integer');
   if (!(o.minRecall >= 0 && o.minRecall <= 1)) usage('--min-recall takes a number from 0 to 1');
   if (!Number.isInteger(o.maxLegit) || o.maxLegit < 0) usage('--max-legit takes a whole number');
@@ -100,8 +104,8 @@ function main() {
   if (corpusDir === null) {
     temp = mkdtempSync(join(tmpdir(), 'runbook-detection-'));
     corpusDir = temp;
-    process.stderr.write(`generating the ${o.blind ? 'blind ' : ''}corpus (seed ${o.seed}) in ${temp} ...\n`);
-    (o.blind ? generateBlindCorpus : generateCorpus)(corpusDir, { seed: o.seed, only: o.only });
+    process.stderr.write(`generating the ${o.blind3 ? 'third blind ' : o.blind ? 'blind ' : ''}corpus (seed ${o.seed}) in ${temp} ...\n`);
+    (o.blind3 ? generateBlind3Corpus : o.blind ? generateBlindCorpus : generateCorpus)(corpusDir, { seed: o.seed, only: o.only });
   }
   try {
     const scenarios = loadCorpus(corpusDir, o.only);

@@ -62,8 +62,11 @@ export function burstOf(act: SourceActivity, logStart?: string | null): Burst | 
   if (peak < level) return null;
   let start = peakHour;
   let quiet = 0;
+  // A run's hours vary around its rate (a botnet's hourly count is noisy): an hour at half the
+  // burst level or more is still the run, so a dip of two hours does not cut its start off and
+  // leave its own earlier hours to look like "as much before" (below).
   for (let h = peakHour - 1; h >= hours[0]!; h--) {
-    if ((counts.get(h) ?? 0) >= level) {
+    if ((counts.get(h) ?? 0) * 2 >= level && (counts.get(h) ?? 0) > usual) {
       start = h;
       quiet = 0;
     } else if (++quiet > 1) break;

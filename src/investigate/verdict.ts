@@ -285,6 +285,8 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t.unique_recipients_per_hour))) senders.add(s.sender);
   // A heavy directory may send as several senders (with and without -f), each under the minimum.
   for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
+  // A directory under the minimum: its senders' history tells a new mailer (quietDirectory).
+  for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= lowVolumeMinimum(min) && c.count < min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>' && !isSystemSender(x.key)) senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
 }
 
@@ -472,8 +474,12 @@ function classifier(inputs: VerdictInputs): Classifier {
       const colleague = owner !== undefined ? colleagueReadingFrom(ip, owner.mailbox, owner.flagged) : null;
       if (colleague !== null) return { cls: 'owner', reason: `the customer's own address: ${colleague} (same domain) reads mail from it` };
       // An address that itself sent at burst rate since the incident began is an attacker
-      // whatever its history: credentials are often tried (and mail read) before a run.
-      if (owner !== undefined && !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level)) {
+      // whatever its history: credentials are often tried (and mail read) before a run. Not
+      // when it read the mailbox's mail again and again before the incident began (more than
+      // a password check's login or two): that is the owner's own busy day.
+      const before = owner?.readers?.get(ip);
+      const longReader = before !== undefined && owner?.began !== null && owner?.began !== undefined && before.first < owner.began && !checkedThenSent(before.count, true);
+      if (owner !== undefined && (longReader || !burstingSince(owner.act?.ips.get(ip), owner.began, owner.level))) {
         const read = owner.readers?.get(ip);
         // One or two logins, then only the incident's mail (a burst's worth, none before it):
         // the attacker checking the stolen password over IMAP, not the owner reading mail.
@@ -595,7 +601,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const sources: (Source & { attackerIps: string[]; weight: number })[] = [];
   const seenAuth = new Set<string>();
   /** `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below). */
-  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes; byFlood?: boolean }[] = [];
+  /**
+   * `byFlood`: a candidate only for its distinct recipients in one hour (see `flood` below);
+   * `byBurst`: only for a burst under the window's minimum (see `lowBurst` below).
+   */
+  const authCandidates: { id: string; sent: number; queued: number; ips: RankedItem[]; authenticators: string[]; outcomes?: Outcomes; byFlood?: boolean; byBurst?: boolean }[] = [];
   for (const a of ml?.auth_senders ?? []) {
     seenAuth.add(a.id);
     // Authenticated without an id (`A=plain`): nothing to reset or purge by; its addresses are evidence.
@@ -608,7 +618,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const outcomes = outcomeOf(a);
     const other = a.count >= windowMin || q >= t.min_messages || wide || failsMostly(outcomes);
     const flood = (peakHourlyRecipients(activity?.auth.get(a.id))?.count ?? 0) >= floodLimit(a.id);
-    if (other || flood) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other });
+    // Under the window's minimum, a burst against its own history with a known start: who sent
+    // it (below) decides, as for a heavier mailbox.
+    const lowAct = activity?.auth.get(a.id);
+    const lowBurst = !other && !flood && a.count >= lowVolumeMinimum(windowMin) && lowAct !== undefined && (burstOf(lowAct, logStart)?.began ?? null) !== null;
+    if (other || flood || lowBurst) authCandidates.push({ id: a.id, sent: a.count, queued: q, ips: [...a.ips, ...(spoolAuth.get(a.id)?.ips ?? [])], authenticators: a.authenticators.map((x) => x.key), outcomes, byFlood: !other && flood, byBurst: lowBurst });
   }
   // Mailboxes among the senders whose mail fails most, too few messages to rank among the AUTH
   // ids: one that logged in as itself (its sessions were read) is a candidate like the others.
@@ -635,21 +649,35 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   // One subject sent as mailboxes of several customers from the same addresses: one campaign run
   // through many stolen passwords, each mailbox sending only a little. Every one is a source.
   const campaignOf = new Map<string, { subject: string; ids: Set<string>; ips: Set<string> }>();
+  const campaignIps = new Map<string, { ip: string; ids: Set<string>; count: number; busy: boolean }[]>();
+  const readFromAny = inputs.activity?.mailboxesReadFrom;
   for (const [ip, bySubject] of activity?.shared ?? []) {
     if (cls.classify(ip).cls !== 'attacker') continue;
     // A campaign's address sends (nearly) nothing else; a shared webmail or office address
     // carries many people's subjects, common ones ("Invoice") among them.
     const total = [...bySubject.values()].reduce((n, e) => n + e.count, 0);
+    // Nobody reads mail from it: no person's phone, home or office (a carrier's NAT) behind it.
+    const unread = (readFromAny?.get(ip)?.size ?? 0) === 0;
     for (const [subject, e] of bySubject) {
       const domains = new Set([...e.ids].map((id) => id.slice(id.lastIndexOf('@') + 1).toLowerCase()));
-      if (domains.size < 2 || e.count < BURST_FLOOR || e.count < 0.8 * total) continue;
-      for (const id of e.ids) {
-        const c = campaignOf.get(id) ?? { subject, ids: new Set<string>(), ips: new Set<string>() };
-        for (const other of e.ids) c.ids.add(other);
-        c.ips.add(ip);
-        campaignOf.set(id, c);
-      }
+      const busy = e.count >= BURST_FLOOR;
+      if (domains.size < 2 || e.count < 0.8 * total || (!busy && !unread)) continue;
+      campaignIps.set(subject, [...(campaignIps.get(subject) ?? []), { ip, ids: e.ids, count: e.count, busy }]);
     }
+  }
+  // A campaign run from a pool of addresses, each sending only a few: the pool's addresses that
+  // nobody reads mail from add up to a burst's worth. Every address of the pool is the
+  // campaign's, and every mailbox it sent as.
+  for (const [subject, list] of campaignIps) {
+    const pooled = list.length >= 2 && list.reduce((n, x) => n + x.count, 0) >= BURST_FLOOR;
+    if (!pooled && !list.some((x) => x.busy)) continue;
+    const c = { subject, ids: new Set<string>(), ips: new Set<string>() };
+    for (const x of list) {
+      if (!pooled && !x.busy) continue;
+      c.ips.add(x.ip);
+      for (const id of x.ids) c.ids.add(id);
+    }
+    for (const id of c.ids) if (!campaignOf.has(id)) campaignOf.set(id, c);
   }
   for (const id of campaignOf.keys()) {
     if (authCandidates.some((c) => c.id === id) || isServiceLogin(id) || !id.includes('@')) continue;
@@ -732,6 +760,23 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Most of the window's volume came from addresses new in the window that never read its mail.
     const strangerMail = classified.filter((r) => r.cls === 'attacker').reduce((n, r) => n + (act?.ips.get(r.ip)?.count ?? 0), 0);
     const slowDrip = dripFrom !== null && strangers >= 2 && strangerMail * 2 >= c.sent;
+    // A burst under the window's minimum is acted on only when it looks like spam on every
+    // count: most of it came from addresses that never read the mailbox's mail nor used it
+    // before (an owner's busy afternoon of invoices from the office is a burst too), nearly
+    // every message reached someone new (an app on a new server writes to the same staff), and
+    // a notable share of its recipients failed or were deferred (a list bought or scraped; a
+    // person's own contacts mostly accept).
+    if (c.byBurst === true && campaign === undefined) {
+      const early = c.outcomes ?? outcomeOf(undefined);
+      const strangersSentMost = strangerMail * 2 >= c.sent;
+      const newPeople = act !== undefined && act.uniqueRecipients.size >= act.total;
+      const bounced = early.recipients > 0 && early.failures + early.deferrals >= NOTABLE_SHARE * early.recipients;
+      if (!strangersSentMost || !newPeople || !bounced) {
+        const why = !strangersSentMost ? 'mostly from addresses it used before or reads its mail from' : !newPeople ? 'to the same people again and again' : 'to recipients that mostly accepted it';
+        evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, a burst under the window's minimum, ${why}: not acted on`, count: c.sent });
+        continue;
+      }
+    }
     const outcomes = c.outcomes ?? outcomeOf(undefined);
     // Mail that mostly fails is no usual volume, however steady: spam to a harvested list.
     const harvested = failsMostly(outcomes) && strangers > 0;
@@ -823,9 +868,31 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     return [...counts].map(([key, count]) => ({ key, count }));
   };
+  /**
+   * A directory under the window's minimum that is a mailer on every count: its envelope
+   * senders sent nothing in the log's first half day (a new sender, not the site's usual
+   * mail), nearly every message reached someone new, and a notable share of its recipients
+   * failed or were deferred (a list bought or scraped). Who requested it decides below.
+   */
+  const quietDirectory = (c: { count: number; senders: RankedItem[] }): boolean => {
+    if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || logStart === null) return false;
+    const act = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
+    if (act === undefined || act.first === null || act.total === 0) return false;
+    const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
+    if (at(act.first) - at(logStart) < 12 * HOUR_MS) return false;
+    const o = { recipients: 0, deferrals: 0, failures: 0 };
+    for (const x of c.senders) {
+      const own = [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((y) => y.sender.toLowerCase() === x.key.toLowerCase());
+      const oo = outcomeOf(own);
+      o.recipients += oo.recipients;
+      o.deferrals += oo.deferrals;
+      o.failures += oo.failures;
+    }
+    return act.uniqueRecipients.size >= act.total && o.recipients > 0 && o.failures + o.deferrals >= NOTABLE_SHARE * o.recipients;
+  };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if ((c.count < windowMin && !dirFloods(c, activity, t)) || user === null) continue;
+    if ((c.count < windowMin && !dirFloods(c, activity, t) && !quietDirectory(c)) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -982,7 +1049,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((c.count >= windowMin || dirFloods(c, activity, t)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
+    if ((c.count >= windowMin || dirFloods(c, activity, t) || quietDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });

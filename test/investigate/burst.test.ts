@@ -31,6 +31,14 @@ describe('bursts', () => {
     expect(burstingSince(act.ips.get('198.51.100.10'), b!.began, b!.level)).toBe(false);
   });
 
+  it('dates a run that dips to half its rate for two hours from its real start, not from after the dip', () => {
+    // A quiet day, then a botnet's run of 12, 11, 6, 5, 12, 14, 10 an hour from addresses new at its start.
+    const rows: [string, number, string?][] = [['2026-12-06 09', 1, '198.51.100.10'], ['2026-12-06 15', 1, '198.51.100.10']];
+    for (const [i, n] of [12, 11, 6, 5, 12, 14, 10].entries()) rows.push([`2026-12-07 ${String(12 + i).padStart(2, '0')}`, n, `45.33.9.${i % 3}`]);
+    const b = burstOf(activity(rows), '2026-12-06 00:00:00');
+    expect(b).toMatchObject({ began: '2026-12-07 12:05:00', peak: 14 });
+  });
+
   it("a steady sender whose busiest hour falls in the log's first hours is compared with the hours after it", () => {
     // A shop's order mail: ~20 an hour for 36 hours, its busiest hour third; the log's first hour is partial.
     const rows: [string, number, string?][] = [['2026-12-05 11', 2]];
