@@ -170,6 +170,41 @@ function recordFeeder(collector: ActivityCollector): (records: HistoryRecords) =
 }
 
 /**
+ * Main-log lines handed over one at a time (a host's history filter sent them: each holds
+ * ` <= ` and a needle) fed to `collector` through the kernel's history filter, as `mainlogLine`
+ * would take them (the tests hold the two to it): only their fields become strings, and values
+ * that repeat are made once. The lines wait in the kernel's input until `flush`.
+ */
+export class MainlogLineFeeder {
+  readonly #filter: MainlogHistoryFilter;
+  readonly #feed: (records: HistoryRecords) => void;
+  #filled = 0;
+
+  constructor(collector: ActivityCollector) {
+    this.#filter = new MainlogHistoryFilter(collector.needles);
+    // This filter interns recipient lists with ids of its own.
+    collector.newListIds();
+    this.#feed = recordFeeder(collector);
+  }
+
+  /** The line buf[start, end), without its newline. */
+  add(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const input = this.#filter.input(this.#filled + n + 1);
+    buf.copy(input, this.#filled, start, end);
+    input[this.#filled + n] = 0x0a;
+    this.#filled += n + 1;
+  }
+
+  flush(): void {
+    if (this.#filled === 0) return;
+    const end = this.#filled;
+    this.#filled = 0;
+    this.#feed(this.#filter.feed(0, end));
+  }
+}
+
+/**
  * Feed `collector` the main log at `path` (plain or gzip, the whole file) as linesContaining
  * with its needles and ` <= ` then `mainlogLine` would, but through the kernel's history
  * filter: it finds those lines and their fields at about the speed of reading the file, and
