@@ -179,6 +179,8 @@ export class MainlogLineFeeder {
   readonly #filter: MainlogHistoryFilter;
   readonly #feed: (records: HistoryRecords) => void;
   #filled = 0;
+  /** The kernel's input area as last asked for: feeding can move the kernel's memory, so not kept past a flush. */
+  #view: Buffer | undefined;
 
   constructor(collector: ActivityCollector) {
     this.#filter = new MainlogHistoryFilter(collector.needles);
@@ -190,16 +192,20 @@ export class MainlogLineFeeder {
   /** The line buf[start, end), without its newline. */
   add(buf: Buffer, start: number, end: number): void {
     const n = end - start;
-    const input = this.#filter.input(this.#filled + n + 1);
+    const need = this.#filled + n + 1;
+    let input = this.#view;
+    // Asked for in doubling sizes, not once per line (each answer is a new view).
+    if (input === undefined || input.length < need) input = this.#view = this.#filter.input(Math.max(need, 2 * (input?.length ?? 32_768)));
     buf.copy(input, this.#filled, start, end);
     input[this.#filled + n] = 0x0a;
-    this.#filled += n + 1;
+    this.#filled = need;
   }
 
   flush(): void {
     if (this.#filled === 0) return;
     const end = this.#filled;
     this.#filled = 0;
+    this.#view = undefined;
     this.#feed(this.#filter.feed(0, end));
   }
 }

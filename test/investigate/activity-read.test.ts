@@ -262,4 +262,17 @@ describe('main-log lines a host sent, fed through the kernel one at a time', () 
       { numRuns: 300 },
     );
   });
+
+  it('keeps every line of a batch larger than the kernel\'s input area was', () => {
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 400; i++) lines.push(Buffer.from(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 50}]:587 A=dovecot_login:spam@bad.example T="${'y'.repeat(i * 13)}" for r${i}@far.test`));
+    const want = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    for (const l of lines) want.mainlogLine(l.toString('utf8'));
+    const got = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    const feeder = new MainlogLineFeeder(got);
+    for (const l of lines) feeder.add(l, 0, l.length);
+    feeder.flush();
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.auth.get('spam@bad.example')?.total).toBe(400);
+  });
 });
