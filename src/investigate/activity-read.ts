@@ -170,6 +170,47 @@ function recordFeeder(collector: ActivityCollector): (records: HistoryRecords) =
 }
 
 /**
+ * Main-log lines handed over one at a time (a host's history filter sent them: each holds
+ * ` <= ` and a needle) fed to `collector` through the kernel's history filter, as `mainlogLine`
+ * would take them (the tests hold the two to it): only their fields become strings, and values
+ * that repeat are made once. The lines wait in the kernel's input until `flush`.
+ */
+export class MainlogLineFeeder {
+  readonly #filter: MainlogHistoryFilter;
+  readonly #feed: (records: HistoryRecords) => void;
+  #filled = 0;
+  /** The kernel's input area as last asked for: feeding can move the kernel's memory, so not kept past a flush. */
+  #view: Buffer | undefined;
+
+  constructor(collector: ActivityCollector) {
+    this.#filter = new MainlogHistoryFilter(collector.needles);
+    // This filter interns recipient lists with ids of its own.
+    collector.newListIds();
+    this.#feed = recordFeeder(collector);
+  }
+
+  /** The line buf[start, end), without its newline. */
+  add(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    const need = this.#filled + n + 1;
+    let input = this.#view;
+    // Asked for in doubling sizes, not once per line (each answer is a new view).
+    if (input === undefined || input.length < need) input = this.#view = this.#filter.input(Math.max(need, 2 * (input?.length ?? 32_768)));
+    buf.copy(input, this.#filled, start, end);
+    input[this.#filled + n] = 0x0a;
+    this.#filled = need;
+  }
+
+  flush(): void {
+    if (this.#filled === 0) return;
+    const end = this.#filled;
+    this.#filled = 0;
+    this.#view = undefined;
+    this.#feed(this.#filter.feed(0, end));
+  }
+}
+
+/**
  * Feed `collector` the main log at `path` (plain or gzip, the whole file) as linesContaining
  * with its needles and ` <= ` then `mainlogLine` would, but through the kernel's history
  * filter: it finds those lines and their fields at about the speed of reading the file, and

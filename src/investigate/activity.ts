@@ -195,6 +195,23 @@ export function parseDovecotLoginFailure(line: string, year: number): { time: st
   return { time, protocol: m[4] as 'imap' | 'pop3', user: m[6]!, ip, attempts: Number(m[5]) };
 }
 
+/**
+ * `(line) => needles.some((n) => line.includes(n))`, as one regular expression of the needles
+ * as literals: a fleet host's history sends tens of thousands of lines and the flagged ids can
+ * be a few hundred, and searching each line once per needle was a third of the collector's time.
+ * Same answer (code units, no flags; an empty needle matches every line).
+ */
+export function anyNeedle(needles: readonly string[]): (line: string) => boolean {
+  if (needles.length === 0) return () => false;
+  try {
+    const re = new RegExp(needles.map((n) => n.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'));
+    return (line) => re.test(line);
+  } catch {
+    // Too large for this engine: one by one.
+  }
+  return (line) => needles.some((n) => line.includes(n));
+}
+
 /** The hour key of a log time, taken as the first pass of its hour (see hour-keys.ts). */
 export function hourOf(time: string): string {
   return time.slice(0, 13);
@@ -209,6 +226,8 @@ export class ActivityCollector {
   readonly #authIds: Map<string, string>;
   readonly #senders: Set<string>;
   readonly #needles: string[];
+  /** Whether a line holds one of the needles (see #anyNeedle). */
+  readonly #holdsNeedle: (line: string) => boolean;
   readonly facts: ActivityFacts = { auth: new Map(), senders: new Map(), interfaces: new Set(), readers: new Map(), lastTime: null, firstTime: null };
   readonly #maillog: string[] = [];
 
@@ -223,6 +242,7 @@ export class ActivityCollector {
     // gigabytes); the first pass ranks ids as logged, so these are the spellings that matter.
     const given = [...authIds, ...senders];
     this.#needles = [...new Set([...given, ...given.map((n) => n.toLowerCase()), ...shared.map((ip) => `[${ip}]`)])];
+    this.#holdsNeedle = anyNeedle(this.#needles);
   }
 
   /** Fixed strings that find every main-log line this collector needs (lines without one are skipped). */
@@ -245,7 +265,7 @@ export class ActivityCollector {
       const end = line.indexOf(']', iface + 4);
       if (end >= 0) this.interfaceAddress(line.slice(iface + 4, end));
     }
-    if (!this.#needles.some((n) => line.includes(n))) return;
+    if (!this.#holdsNeedle(line)) return;
     const a = classifyMainlogLine(line);
     if (a.kind !== 'arrival' || a.bounce) return;
     this.arrival({ time: a.time, offset: () => offsetMinutes(lineOffset(line)), sender: a.sender, ip: a.host?.ip ?? null, authId: a.auth?.id ?? '', recipients: () => a.recipients, subject: () => a.subject });

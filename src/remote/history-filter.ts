@@ -22,6 +22,12 @@ export interface HistorySink {
   /** The first line of a main log (where its history starts). */
   firstLine(line: string): void;
   line(kind: HistoryKind, line: string): void;
+  /**
+   * Optional: the main logs' kept lines as bytes instead of through `line`, for a reader that
+   * finds their fields in the bytes (the kernel's history filter): `add` each line (buf[start,
+   * end), without its newline), `flush` after each batch, before anything else is said.
+   */
+  mainlogBytes?: { add(buf: Buffer, start: number, end: number): void; flush(): void };
 }
 
 /**
@@ -68,12 +74,16 @@ export async function filterHistoryRemote(transport: Transport, groups: HistoryG
   let bytesReceived = 0;
   let bytesSelected = 0;
   let carry: Buffer = Buffer.alloc(0);
+  const bytes = sink.mainlogBytes;
   const record = (buf: Buffer, start: number, end: number): void => {
     const tag = buf[start];
     if (tag === 0x4c /* L */) {
-      if (current !== undefined) sink.line(current.kind, buf.toString('utf8', start + 1, end));
+      if (current === undefined) return;
+      if (bytes !== undefined && current.kind === 'mainlog') bytes.add(buf, start + 1, end);
+      else sink.line(current.kind, buf.toString('utf8', start + 1, end));
       return;
     }
+    bytes?.flush();
     if (tag === 0x48 /* H */) {
       sink.firstLine(buf.toString('utf8', start + 1, end));
       return;
@@ -91,7 +101,8 @@ export async function filterHistoryRemote(transport: Transport, groups: HistoryG
       Object.assign(f, { state: 'partial', bytes: Number(a), detail: cut });
     }
   };
-  const gunzip = createGunzip();
+  // Larger pieces than zlib's 16 KiB: each costs a callback, a carried line and a kernel batch.
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   gunzip.on('data', (chunk: Buffer) => {
     bytesSelected += chunk.length;
     const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
@@ -100,6 +111,7 @@ export async function filterHistoryRemote(transport: Transport, groups: HistoryG
       if (nl > start) record(buf, start, nl);
       start = nl + 1;
     }
+    bytes?.flush();
     carry = Buffer.from(buf.subarray(start));
   });
   const decoded = new Promise<string | null>((resolve) => {
@@ -119,6 +131,7 @@ export async function filterHistoryRemote(transport: Transport, groups: HistoryG
   });
   gunzip.end();
   const broken = await decoded;
+  bytes?.flush();
 
   if (!done) {
     // The command failed or was cut: what it had not finished is not read whole.

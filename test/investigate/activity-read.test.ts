@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linesContaining, readMainlogHistory } from '../../src/investigate/activity-read.js';
+import { linesContaining, MainlogLineFeeder, readMainlogHistory } from '../../src/investigate/activity-read.js';
 import { ActivityCollector } from '../../src/investigate/activity.js';
 import { arrivalLine, messyLog } from '../parsers/log-gen.js';
 
@@ -222,5 +222,57 @@ describe('the history of flagged ids read through the kernel', () => {
     await readMainlogHistory(file, got);
     expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
     expect(got.facts.senders.get('spam@bad.example')?.uniqueRecipients.size).toBe(25_000);
+  });
+});
+
+describe('main-log lines a host sent, fed through the kernel one at a time', () => {
+  /** The lines of `log` holding ` <= ` and a needle byte for byte, as the host's filter selects them. */
+  function selected(log: Buffer, needles: string[]): Buffer[] {
+    const bytes = needles.filter((n) => n !== '').map((n) => Buffer.from(n));
+    const out: Buffer[] = [];
+    let start = 0;
+    while (start < log.length) {
+      let end = log.indexOf(0x0a, start);
+      if (end < 0) end = log.length;
+      const line = log.subarray(start, end);
+      if (line.includes(' <= ') && bytes.some((b) => line.includes(b))) out.push(line);
+      start = end + 1;
+    }
+    return out;
+  }
+
+  it('give the collector the same facts as those lines fed to mainlogLine, however the batches fall', () => {
+    fc.assert(
+      fc.property(anyLog, leads, fc.array(fc.nat(), { maxLength: 10 }), (log, lead, cuts) => {
+        const want = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+        const lines = selected(log, want.needles);
+        for (const l of lines) want.mainlogLine(l.toString('utf8'));
+        const got = new ActivityCollector(lead.authIds, lead.senders, lead.sharedIps);
+        const feeder = new MainlogLineFeeder(got);
+        const flushAt = new Set(cuts.map((c) => c % (lines.length + 1)));
+        for (const [i, l] of lines.entries()) {
+          if (flushAt.has(i)) feeder.flush();
+          // Each line inside a larger buffer, as it arrives among the filter's other records.
+          const framed = Buffer.concat([Buffer.from('L'), l, Buffer.from('\nD\n')]);
+          feeder.add(framed, 1, 1 + l.length);
+        }
+        feeder.flush();
+        expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps every line of a batch larger than the kernel\'s input area was', () => {
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 400; i++) lines.push(Buffer.from(`${at(i)} 1vX000-000000-Ab <= spam@bad.example H=(pc) [203.0.113.${i % 50}]:587 A=dovecot_login:spam@bad.example T="${'y'.repeat(i * 13)}" for r${i}@far.test`));
+    const want = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    for (const l of lines) want.mainlogLine(l.toString('utf8'));
+    const got = new ActivityCollector(['spam@bad.example'], ['spam@bad.example']);
+    const feeder = new MainlogLineFeeder(got);
+    for (const l of lines) feeder.add(l, 0, l.length);
+    feeder.flush();
+    expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+    expect(got.facts.auth.get('spam@bad.example')?.total).toBe(400);
   });
 });

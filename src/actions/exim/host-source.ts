@@ -6,6 +6,7 @@
  */
 import { posix } from 'node:path';
 import { ActivityCollector } from '../../investigate/activity.js';
+import { MainlogLineFeeder } from '../../investigate/activity-read.js';
 import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
 import { filterHistoryRemote, type HistoryFile, type HistoryGroup } from '../../remote/history-filter.js';
 import type { EvidenceSource } from '../../investigate/gather.js';
@@ -120,21 +121,24 @@ export function hostSource(ctx: ActionContext, params: HostSourceParams): Eviden
       const collector = new ActivityCollector(leads.authIds, leads.senders, leads.sharedIps);
       const problems: string[] = [];
       const transport = recordedTransport(ctx);
-      const filter = (groups: HistoryGroup[]) => filterHistoryRemote(transport, groups, {
-        firstLine: (line) => collector.logStartLine(line),
-        line: (kind, line) => {
-          if (kind === 'mainlog') collector.mainlogLine(line);
-          else if (kind === 'maillog') collector.maillogLine(line);
-          else collector.webmailLine(line);
-        },
-      });
       try {
+        // One feeder for every main log of this host: its lists' ids stay its own throughout.
+        const arrivals = new MainlogLineFeeder(collector);
+        const filter = (groups: HistoryGroup[]) => filterHistoryRemote(transport, groups, {
+          firstLine: (line) => collector.logStartLine(line),
+          mainlogBytes: arrivals,
+          line: (kind, line) => {
+            if (kind === 'mainlog') collector.mainlogLine(line);
+            else if (kind === 'maillog') collector.maillogLine(line);
+            else collector.webmailLine(line);
+          },
+        });
         // The owners' history before the last rotation: the newest rotated log too, read first
         // as the offline reader is given a rotated set, oldest first.
         const previous = await newestRotation(ctx, mainlog);
         const mainlogs = (previous === null ? [mainlog] : [previous, mainlog]).filter((f) => !skip.has(f));
-        const arrivals = await filter([{ kind: 'mainlog', needles: collector.needles, files: mainlogs }]);
-        for (const f of arrivals.files) if (f.state !== 'read') problems.push(unreadHistory(f, host));
+        const read = await filter([{ kind: 'mainlog', needles: collector.needles, files: mainlogs }]);
+        for (const f of read.files) if (f.state !== 'read') problems.push(unreadHistory(f, host));
 
         // Who read or logged in to these mailboxes: the flagged ones and those the main log
         // showed sending from a shared address. For a mailbox, its domain's other mailboxes
