@@ -24,7 +24,8 @@ export interface RankedItem {
   count: number;
 }
 
-export interface CwdFinding {
+/** A directory's counters (see Outcomes): its scripts' mail, joined by message id like a sender's. */
+export interface CwdFinding extends Counters {
   /** Working directory of the process that submitted mail (`cwd=` line). */
   path: string;
   count: number;
@@ -209,6 +210,8 @@ export interface ScanPartial {
   /** Counters (count-registry.ts) by sender and by AUTH id; absent keys have none. */
   senderOutcomes: Map<string, Counters>;
   authOutcomes: Map<string, Counters>;
+  /** The same by cwd= directory (its local arrivals in the same second). */
+  cwdOutcomes: Map<string, Counters>;
   deferralLines: number;
   failureLines: number;
   unjoined: number;
@@ -224,7 +227,7 @@ export function emptyPartial(): ScanPartial {
   return {
     arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, authWithoutIdArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
     cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
-    senderOutcomes: new Map(), authOutcomes: new Map(), deferralLines: 0, failureLines: 0, unjoined: 0, forgotten: 0,
+    senderOutcomes: new Map(), authOutcomes: new Map(), cwdOutcomes: new Map(), deferralLines: 0, failureLines: 0, unjoined: 0, forgotten: 0,
     dropped: 0, outside: 0, firstTime: null, lastTime: null,
   };
 }
@@ -701,7 +704,7 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       unjoined_outcomes: part.unjoined,
       messages_forgotten: part.forgotten,
     },
-    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl) })),
+    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl), ...outcomesOf(part.cwdOutcomes, path) })),
     auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
       id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl), ...outcomesOf(part.authOutcomes, id),
     })),

@@ -322,7 +322,9 @@ my (%tuples, @tuple_order, %cwd_pairs);
 
 # Joining (the kernel's join.ts): ranked arrivals by message id, and the (message, recipient)
 # pairs counted as deferred; each a current and an older generation of at most $half entries.
-my @memory = ([{}, {}], [{}, {}]);
+# A third: ranked arrivals of a cwd= line by message id, to the directory's id (-1 when a later
+# arrival of the id had none), as the kernel's cwdMessages.
+my @memory = ([{}, {}], [{}, {}], [{}, {}]);
 sub remember {
   my ($m, $k, $v) = @_;
   rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$k};
@@ -360,9 +362,13 @@ sub outcome {
   my $kind = $deferral ? 'deferrals' : 'failures';
   my $t = "sender_$kind";
   push @{$outcome_order{$t}}, $from_addr if !$outcomes{$t}{$from_addr}++;
-  return unless defined $aid;
-  $t = "auth_$kind";
-  push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
+  if (defined $aid) {
+    $t = "auth_$kind";
+    push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
+  }
+  # The directory's counter is made here, as the kernel's (its keys exist from the cwd= line).
+  my $cwd = recall($memory[2], $id);
+  key_id($tid{"cwd_$kind"}, $keys[$tid{cwd}][$cwd], 1) if defined $cwd && $cwd >= 0;
 }
 # One arrival, as the kernel's arrival(). A new per-sender counter (declared in
 # count-registry.ts) goes into its tuple here and into count_tuples (and the kernel's arrival).
@@ -370,8 +376,10 @@ sub arrival {
   my ($l, $p, $e, $id) = @_;
   my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts) = parse_arrival($l, $p, $e);
   my $bounce = $from_addr eq '<>';
+  my $cwd = -1;
   if (!$bounce && !$host_seen && $pending >= 0 && substr($l, 0, 19) eq $pending_time) {
     $cwd_pairs{pack('N a*', $pending, $from_addr)}++;
+    $cwd = $pending;
     $pending = -1;
   }
   if ($host_seen && !$has_auth) {
@@ -387,6 +395,9 @@ sub arrival {
     my $m = $memory[0];
     rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$id};
     $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N', length $from_addr) . $from_addr . ($aid // '');
+    # Its directory, for the script's own outcomes; a reused id without one forgets the older's.
+    remember($memory[2], $id, $cwd) if $cwd >= 0 || defined recall($memory[2], $id);
+    key_id($tid{cwd_rcpts}, $keys[$tid{cwd}][$cwd], $rcpts) if $cwd >= 0 && $rcpts > 0;
   }
   my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);
   my $k = pack('C N (N/a*)6', $defined, $rcpts, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');

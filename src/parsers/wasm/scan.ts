@@ -6,7 +6,7 @@
 import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
 import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
 import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
-import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
+import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_CWD_DEFERRALS, T_CWD_FAILURES, T_CWD_RCPTS, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
 import { addForgotten, find, finishHash, forgotten, HASH_START, hashByte, hashBytes, Memory, newMemory, remember } from './join';
 
 let tables: usize = 0;
@@ -29,6 +29,8 @@ let unjoined: f64 = 0;
 /** Ranked arrivals by message id, and the (message, recipient) pairs counted as deferred. */
 let messages: Memory = changetype<Memory>(0);
 let deferred: Memory = changetype<Memory>(0);
+/** Ranked arrivals of a cwd= line by message id (the directory's id; -1 when a later arrival of the id had none). */
+let cwdMessages: Memory = changetype<Memory>(0);
 let cwdSubmissions: f64 = 0;
 let adminInvocations: f64 = 0;
 let dropped: f64 = 0;
@@ -59,6 +61,7 @@ export function init(maxKeys: u32, maxPairs: u32): void {
   windowFrom = zeroed(32);
   messages = newMemory();
   deferred = newMemory();
+  cwdMessages = newMemory();
 }
 
 /** Leave out lines whose timestamp is before the 19-byte `YYYY-MM-DD HH:MM:SS` at `at`. */
@@ -244,6 +247,8 @@ function outcome(id: usize, idLen: usize, p: usize, e: usize, deferral: bool): v
   const auth = load<i32>(at, 12);
   if (sender >= 0) countAs(deferral ? T_SENDER_DEFERRALS : T_SENDER_FAILURES, T_SENDERS, sender, 1);
   if (auth >= 0) countAs(deferral ? T_AUTH_DEFERRALS : T_AUTH_FAILURES, T_AUTH, auth, 1);
+  const c = find(cwdMessages, key);
+  if (c != 0 && load<i32>(c, 8) >= 0) countAs(deferral ? T_CWD_DEFERRALS : T_CWD_FAILURES, T_CWD, load<i32>(c, 8), 1);
 }
 
 /** Add `n` to the key of table `t` that holds the bytes of key `id` of table `from` (dropped when full). */
@@ -559,6 +564,8 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
       queuePair(P_AUTH_NAMES, auth, name);
     }
   }
+  /** The cwd= directory this arrival came from (its id), or -1. */
+  let cwd: i32 = -1;
   if (local) {
     localArrivals++;
     if (aHasUser) {
@@ -573,6 +580,7 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
     const pending = pendingCwd;
     if (pending >= 0 && !bounce && bytesEqual(lineStart, pendingTime, 19)) {
       if (sender >= 0) queuePair(P_CWD_SENDERS, pending, sender);
+      cwd = pending;
       pendingCwd = -1;
     }
   }
@@ -580,9 +588,12 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
     // A ranked arrival: remembered so that its deferrals and failures find it.
     const key = finishHash(hashBytes(HASH_START, id, idLen, false));
     remember(messages, key, sender, auth);
+    // Its directory, for the script's own outcomes; a reused id without one forgets the older's.
+    if (cwd >= 0 || find(cwdMessages, key) != 0) remember(cwdMessages, key, cwd, -1);
     if (aRcpts > 0) {
       if (sender >= 0) countAs(T_SENDER_RCPTS, T_SENDERS, sender, <f64>aRcpts);
       if (auth >= 0) countAs(T_AUTH_RCPTS, T_AUTH, auth, <f64>aRcpts);
+      if (cwd >= 0) countAs(T_CWD_RCPTS, T_CWD, cwd, <f64>aRcpts);
     }
   }
   if (aHasSubject && !bounce) {
