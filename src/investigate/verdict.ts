@@ -9,7 +9,7 @@
 import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
-import type { MainlogScanResult, Outcomes, RankedItem } from '../parsers/mainlog-scan.js';
+import type { CwdFinding, MainlogScanResult, Outcomes, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, groupPrefix, normalIp } from './addresses.js';
 import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
@@ -254,7 +254,7 @@ export function windowMinimum(mainlog: MainlogScanResult | null | undefined, t: 
 /** Directories and script URLs worth a closer look (listing, access log), before the verdict. */
 export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { dirs: string[]; urls: { host: string; path: string }[] } {
   const min = windowMinimum(inputs.mainlog, t);
-  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => (c.count >= min || dirFloods(c, inputs.activity, t)) && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
+  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => dirSuspect(c, min, inputs.activity, t) && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
   const urls = (inputs.spool?.scripts ?? []).filter((s) => s.count >= Math.min(t.min_messages, 10)).map((s) => ({ host: s.host, path: s.path }));
   for (const d of dirs) {
     for (const s of inputs.spool?.scripts ?? []) if (d.endsWith(dirname(s.path)) && !urls.some((u) => u.host === s.host && u.path === s.path)) urls.push({ host: s.host, path: s.path });
@@ -283,7 +283,7 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t.unique_recipients_per_hour))) senders.add(s.sender);
   // A heavy directory may send as several senders (with and without -f), each under the minimum.
-  for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
+  for (const c of inputs.mainlog?.cwd ?? []) if ((c.count >= min || failsMostly(outcomeOf(c))) && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
 }
 
@@ -356,6 +356,15 @@ export function peakHourlyRecipients(act: SourceActivity | undefined): { hour: s
 /** A directory whose senders reached the distinct recipients per hour threshold, whatever its volume. */
 function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
   return (peakHourlyRecipients(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))))?.count ?? 0) >= t.unique_recipients_per_hour;
+}
+
+/**
+ * A submitting directory worth naming: the window's volume, cPanel's distinct recipients per
+ * hour, or its own mail mostly failing (a sender's rule, on the directory's outcomes joined by
+ * message id: a script mailing a harvested list under the volume threshold).
+ */
+function dirSuspect(c: CwdFinding, windowMin: number, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
+  return c.count >= windowMin || dirFloods(c, activity, t) || failsMostly(outcomeOf(c));
 }
 
 /** The hour key `YYYY-MM-DD HH` as ISO, its start. */
@@ -801,7 +810,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
 
   // Scripts: heavy cwd directories under a home, and X-PHP-Script values in the queue.
-  const scripts: (ScriptVerdict & { sender: string | null; how: string; unchecked?: boolean; dir?: string })[] = [];
+  /** `outcomes`: its directory's own (cwd= arrivals joined by message id), when it has one. */
+  const scripts: (ScriptVerdict & { sender: string | null; how: string; unchecked?: boolean; dir?: string; outcomes?: Outcomes })[] = [];
   const directories: Verdict['directories'] = [];
   const proxies = inputs.proxies ?? proxyRanges();
   const scriptClients = (s: { ips: RankedItem[]; chains?: RankedItem[] } | undefined): RankedItem[] => {
@@ -821,7 +831,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if ((c.count < windowMin && !dirFloods(c, activity, t)) || user === null) continue;
+    if (!dirSuspect(c, windowMin, activity, t) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -833,11 +843,13 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const dirSender = c.senders[0]?.key;
     const senderAct = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
-    if (atUsualVolume(senderAct, logStart)) {
+    // Mail that mostly fails is no usual volume, however steady (as a mailbox's, see `harvested`).
+    const failing = failsMostly(outcomeOf(c));
+    if (!failing && atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
     }
-    evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}`, count: c.count });
+    evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}${failing ? `: ${outcomeReason(outcomeOf(c))}` : ''}`, count: c.count });
     const r = resolveScript(c.path, c.senders, inputs, recentSince);
     const sender = c.senders[0]?.key ?? null;
     if (r === null) {
@@ -846,7 +858,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const spoolScript = spool?.scripts.find((s) => s.script === r.url);
     const clients = [...scriptClients(spoolScript), ...(r.url !== null ? inputs.access_ips?.[r.url] ?? [] : [])];
-    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how, unchecked: r.unchecked, dir: c.path });
+    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how, unchecked: r.unchecked, dir: c.path, outcomes: outcomeOf(c) });
   }
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
@@ -901,10 +913,12 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       else keepNotBlocked(r.ip, r.cls, r.reason, sc.url ?? sc.path);
     }
     sc.ips = attackers;
-    // The rates of the envelope sender its mail went out as (the senders list or the failing ones).
+    // The rates of its directory's own mail, else of the envelope sender its mail went out as
+    // (the senders list or the failing ones), which may carry other mail too.
     const own = sc.sender === null ? undefined : [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((x) => x.sender.toLowerCase() === sc.sender!.toLowerCase());
-    const outcomes = outcomeOf(own);
+    const outcomes = sc.outcomes !== undefined && sc.outcomes.recipients > 0 ? sc.outcomes : outcomeOf(own);
     const rates = outcomeReason(outcomes);
+    const ratesOf = outcomes === sc.outcomes ? `its mail (from ${sc.dir})` : `sent as ${sc.sender}`;
     const peakRcpts = sc.sender === null ? null : peakHourlyRecipients(activity?.senders.get(sc.sender.toLowerCase()));
     const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour ? `sent as ${sc.sender}: ${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${t.unique_recipients_per_hour} (cPanel's outbound spam threshold)` : null;
     sources.push({
@@ -913,7 +927,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       ips: attackers,
       attackerIps: attackers,
       confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
-      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`sent as ${sc.sender}: ${rates}`] : []), ...(flood !== null ? [flood] : [])],
+      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`${ratesOf}: ${rates}`] : []), ...(flood !== null ? [flood] : [])],
       counts: {
         sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0,
         ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
@@ -978,7 +992,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((c.count >= windowMin || dirFloods(c, activity, t)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
+    if (dirSuspect(c, windowMin, activity, t) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (failsMostly(outcomeOf(c)) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
@@ -1056,7 +1070,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     senders,
     auth_ids: authIds,
     sources: sources.map(({ attackerIps: _a, weight: _w, sender: _s, ...rest }) => rest),
-    scripts: scripts.map(({ sender: _s, how: _h, unchecked: _u, dir: _d, ...rest }) => rest),
+    scripts: scripts.map(({ sender: _s, how: _h, unchecked: _u, dir: _d, outcomes: _o, ...rest }) => rest),
     directories,
     ips: blocks,
     ip_reasons: ipReasons,
