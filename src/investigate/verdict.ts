@@ -187,6 +187,11 @@ export interface Verdict {
   ip_reasons: Record<string, string>;
   /** Addresses seen behind a source and not blocked, with why. */
   not_blocked: NotBlocked[];
+  /**
+   * Mailboxes not flagged that need a look, with why: what the verdict could not see (a flood
+   * through webmail without cpsrvd's logs) and where it is. Nothing acts on them.
+   */
+  review: { id: string; reason: string }[];
   /** When the incident began (the earliest source's start, ISO log time), or null. */
   began: string | null;
   counts: {
@@ -347,9 +352,9 @@ function mayFlood(o: { recipients?: number }, threshold: number): boolean {
 }
 
 /** The hour with the most distinct recipients (the earliest of equals), or null. */
-export function peakHourlyRecipients(act: SourceActivity | undefined): { hour: string; count: number } | null {
+export function peakHourlyRecipients(act: SourceActivity | undefined, fromHour: string | null = null): { hour: string; count: number } | null {
   let peak: { hour: string; count: number } | null = null;
-  for (const [hour, count] of act?.hourlyRecipients ?? []) if (peak === null || count > peak.count || (count === peak.count && hour < peak.hour)) peak = { hour, count };
+  for (const [hour, count] of act?.hourlyRecipients ?? []) if ((fromHour === null || hour >= fromHour) && (peak === null || count > peak.count || (count === peak.count && hour < peak.hour))) peak = { hour, count };
   return peak;
 }
 
@@ -688,6 +693,51 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     return out;
   };
+  /**
+   * A peak of distinct recipients that went out through webmail: most of that hour's messages
+   * reached Exim from this server (127.0.0.1 or its own address), so no address Exim saw sent
+   * it. With cpsrvd's webmail logs read, `senders` are the addresses that logged in to the
+   * mailbox's webmail that hour or the one before: the attacker's when new to it (no earlier
+   * webmail login in the logs read, not the owner's by the other rules), else the owner's.
+   * Without them (or without a login near that hour), a peak three times or more over any hour
+   * of the week or more of history before its day is `aboveHistory`, one it reached before is
+   * `usual`; under a week of history is `review`: left to the operator, never silent.
+   */
+  const webmailFlood = (id: string, peak: { hour: string; count: number }, act: SourceActivity | undefined, readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined, limit: number): { senders?: { ip: string; cls: AddressClass; reason: string }[]; aboveHistory?: string; review?: string; usual?: string } | null => {
+    const inHour = act?.hours.get(peak.hour) ?? 0;
+    let viaServer = 0;
+    for (const [ip, u] of act?.ips ?? []) if (cls.classify(ip).cls === 'server') viaServer += u.hours?.get(peak.hour) ?? 0;
+    if (inHour === 0 || viaServer * 2 < inHour) return null;
+    const from = hourBefore(peak.hour);
+    const what = `${peak.count} distinct recipients in one hour (${hourIso(peak.hour)}) through webmail (Exim saw this server)`;
+    const logins = activity?.webmail?.get(id.toLowerCase());
+    const senders: { ip: string; cls: AddressClass; reason: string }[] = [];
+    for (const [ip, u] of logins ?? []) {
+      if (![...(u.hours ?? new Map<string, number>()).keys()].some((h) => h >= from && h <= peak.hour)) continue;
+      const loggedIn = `logged in to ${id}'s webmail (${u.count} login${u.count === 1 ? '' : 's'} from ${iso(u.first)})`;
+      const r = cls.classify(ip, { level: Infinity, began: `${peak.hour}:00:00`, act, readers, mailbox: id, flagged });
+      if (r.cls !== 'attacker') senders.push({ ip, cls: r.cls, reason: `${loggedIn}; ${r.reason}` });
+      else if (hourOf(u.first) < from) senders.push({ ip, cls: 'owner', reason: `${loggedIn}, before the hour it sent ${what}` });
+      else senders.push({ ip, cls: 'attacker', reason: '' });
+    }
+    if (senders.length > 0) return { senders };
+    const unread = activity?.webmail === undefined ? 'the webmail logins were not read' : 'no webmail login of it that hour or the one before in the webmail logs read';
+    // Its busiest hour before the incident's day (an attack may have run the day before too),
+    // and how far back the log read goes: a week shows a weekly newsletter's last issue.
+    const peakAt = Date.parse(`${hourIso(peak.hour)}Z`);
+    const dayBefore = hourOf(new Date(peakAt - 24 * HOUR_MS).toISOString().replace('T', ' '));
+    let prior: { hour: string; count: number } = { hour: '', count: 0 };
+    for (const [h, n] of act?.hourlyRecipients ?? []) if (h <= dayBefore && n > prior.count) prior = { hour: h, count: n };
+    const historyDays = logStart === null ? 0 : (peakAt - Date.parse(`${logStart.replace(' ', 'T')}Z`)) / (24 * HOUR_MS);
+    if (historyDays < 7) return { review: `${what}, under a week of its history in the log read (${Math.max(0, Math.floor(historyDays * 24))} hours) to compare with; ${unread}` };
+    if (peak.count >= 3 * Math.max(prior.count, 1) && prior.count < limit) {
+      return { aboveHistory: `through webmail (Exim saw this server), ${Math.floor(peak.count / Math.max(prior.count, 1))} times the most it sent to in any hour of the ${Math.floor(historyDays)} days before (${prior.count}); ${unread}` };
+    }
+    return { usual: `${what}, as it did before (${prior.count} in the hour of ${hourIso(prior.hour)})` };
+  };
+  const windowFromHour = ml?.window.from != null ? hourOf(ml.window.from) : null;
+  /** Mailboxes not flagged that need a look (what could not be seen, and where it is). */
+  const review: Verdict['review'] = [];
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
     if (isMailbox && allowedSender(c.id, inputs.allow)) {
@@ -703,7 +753,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // the mailbox before that is its owner.
     const campaignBegan = campaign === undefined ? null : [...campaign.ips].map((ip) => act?.ips.get(ip)?.first).filter((x): x is string => x !== undefined).sort()[0] ?? null;
     const dripFrom = burst === null && campaign === undefined ? rateJumpSince(act, logStart, ml?.window.from ?? null, logEnd, windowMin) : null;
-    const classified = addresses.map((ip) => {
+    let classified = addresses.map((ip) => {
       const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? campaignBegan ?? dripFrom, act, readers, mailbox: c.id, flagged });
       // It sent the campaign's subject as other customers' mailboxes: no owner of this one.
       if (r.cls === 'owner' && campaign?.ips.has(ip) === true) return { ip, cls: 'attacker' as const, reason: '' };
@@ -726,12 +776,23 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // office it has long used and read mail from is not one.
     const peakRcpts = peakHourlyRecipients(act);
     const limit = floodLimit(c.id);
-    const flood = peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
+    // Through webmail Exim sees only this server: who sent that hour is who logged in to the
+    // mailbox's webmail then (cpsrvd's logs). Without those logs, a peak far above every hour of
+    // a week of its history is flagged, anything less is left for the operator to look at.
+    // The window's own peak: a week of history may hold an equal one before it (a weekly newsletter).
+    const windowPeak = peakHourlyRecipients(act, windowFromHour);
+    const viaWebmail = windowPeak !== null && windowPeak.count >= limit ? webmailFlood(c.id, windowPeak, act, readers, limit) : null;
+    if (viaWebmail?.senders !== undefined) classified = [...classified.filter((r) => !viaWebmail.senders!.some((w) => w.ip === r.ip)), ...viaWebmail.senders];
+    const flood = viaWebmail?.senders?.some((r) => r.cls === 'attacker') === true || viaWebmail?.aboveHistory !== undefined || (peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
       const u = act?.ips.get(r.ip);
       return r.cls === 'attacker' && u?.hours?.has(peakRcpts.hour) === true && hourOf(u.first) >= hourBefore(peakRcpts.hour) && (readers?.get(r.ip)?.count ?? 0) <= 2;
-    });
+    }));
     if (c.byFlood === true && !flood && campaign === undefined) {
-      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, up to ${peakRcpts?.count ?? 0} distinct recipients in one hour, from addresses it used before or reads its mail from: not acted on`, count: c.sent });
+      if (viaWebmail?.review !== undefined) {
+        review.push({ id: c.id, reason: viaWebmail.review });
+        evidence.push({ source: 'mainlog', detail: `${c.id}: ${viaWebmail.review}: not acted on, needs a look`, count: c.sent });
+      } else if (viaWebmail?.usual !== undefined) evidence.push({ source: 'mainlog', detail: `${c.id}: ${viaWebmail.usual}: its usual peak, not acted on`, count: c.sent });
+      else evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, up to ${peakRcpts?.count ?? 0} distinct recipients in one hour, from addresses it used before or reads its mail from${viaWebmail?.senders !== undefined ? ' (its webmail logins that hour)' : ''}: not acted on`, count: c.sent });
       continue;
     }
     // Most of the window's volume came from addresses new in the window that never read its mail.
@@ -748,7 +809,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
-    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourIso(peakRcpts.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), sent that hour from addresses new to it that did not read its mail (a login or two at most)`);
+    const floodPeak = viaWebmail !== null && (viaWebmail.senders !== undefined || viaWebmail.aboveHistory !== undefined) ? windowPeak! : peakRcpts!;
+    if (flood) reasons.push(`${floodPeak.count} distinct recipients in one hour (${hourIso(floodPeak.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), ${viaWebmail?.aboveHistory ?? (viaWebmail?.senders !== undefined ? 'sent that hour through webmail by addresses that logged in to it then, new to it, that did not read its mail (a login or two at most)' : 'sent that hour from addresses new to it that did not read its mail (a login or two at most)')}`);
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
@@ -780,7 +842,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Mostly failing mail from addresses that are not the owner's: spam whatever the volume, and
     // with a burst or the window's volume besides, beyond doubt.
     const failing = failsMostly(outcomes) && attackers.length > 0;
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) || viaWebmail?.aboveHistory !== undefined ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',
@@ -1064,6 +1126,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
         : `directory ${dirTop?.path ?? '?'} (script not identified) sent ${dirTop?.count ?? 0}${span} as ${sender || 'unknown sender'} (${counts.queue} queued)`;
     summary = `${head}; ${plural(sources.length + directories.length, 'source')}: ${parts.join('; ')}; ${ipsText}${began !== null ? `; began ${began}` : ''}`;
   }
+  if (review.length > 0) summary += `; needs a look: ${review.map((r) => r.id).join(', ')} (not flagged, see review)`;
   return {
     kind,
     sender,
@@ -1075,6 +1138,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     ips: blocks,
     ip_reasons: ipReasons,
     not_blocked: kept,
+    review,
     began,
     counts,
     evidence: evidence.sort((a, b) => b.count - a.count || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0)).slice(0, 30),
@@ -1099,7 +1163,10 @@ export function webmailUnread(v: Verdict, onHost?: { host: string; logs: string[
   const where = onHost === undefined
     ? "cPanel's /usr/local/cpanel/logs/session_log and login_log, not read (offline: give them with --webmail-log)"
     : `${onHost.logs.join(' and ')} on ${onHost.host}, not read (absent or unreadable; set layout.webmailLogs in the inventory if they are elsewhere)`;
-  return v.sources
-    .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
-    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in ${where}; the attacker's addresses there are not blocked`);
+  return [
+    ...v.sources
+      .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
+      .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in ${where}; the attacker's addresses there are not blocked`),
+    ...v.review.map((r) => `${r.id} needs a look, not flagged: ${r.reason}; who logged in is in ${where}`),
+  ];
 }
