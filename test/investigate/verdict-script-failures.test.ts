@@ -2,53 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageId, writeSpoolMessage } from '../../fixtures/sim/lib/spool.mjs';
 import type { Verdict } from '../../src/investigate/verdict.js';
 import { runCli } from '../cli/run-cli.js';
-import { HOUR, SmallLogs, T0 } from './small-logs.js';
-
-export const SPAM_DIR = '/home/zzfailshop/public_html/wp-content/uploads/2026';
-export const FORM_DIR = '/home/zzfailshop/public_html';
-export const NEWS_DIR = '/home/zzfailnews/public_html/wp-content/plugins/mailer';
-export const SHOP_SENDER = 'zzfailshop@host.example.test';
-export const SCRIPT_BOT = '45.33.41.7';
-
-/**
- * A script mailing a harvested list, 30 messages (under the window's 100): three of its four
- * recipients do not exist. Its envelope sender is the account's default, also used by the site's
- * contact form, whose mail is delivered: the sender's own rate (90 of 240) says nothing, the
- * directory's (90 of 120) does. Next to it a newsletter plugin with an ordinary bounce rate.
- */
-export function failingScriptLogs(logs: SmallLogs, at = T0 + 15 * HOUR): void {
-  for (let i = 0; i < 60; i++) {
-    const t = T0 + 8 * HOUR + i * 500;
-    const rcpts = [`c${i}@clients.test`, `sales@zzfailshop.test`];
-    const id = logs.local(t, { cwd: FORM_DIR, sender: SHOP_SENDER, user: 'zzfailshop', subject: `Contact form ${i}`, rcpts });
-    for (const r of rcpts) logs.outcome(t + 1, id, '=>', r);
-  }
-  for (let i = 0; i < 30; i++) {
-    const t = at + i * 400;
-    const rcpts = [0, 1, 2, 3].map((k) => `h${i}-${k}@harvested.test`);
-    const id = logs.local(t, { cwd: SPAM_DIR, sender: SHOP_SENDER, user: 'zzfailshop', subject: 'Your account is suspended', rcpts });
-    for (const r of rcpts.slice(0, 3)) logs.outcome(t + 1, id, '**', r);
-    logs.outcome(t + 1, id, '==', rcpts[3]!);
-    logs.outcome(t + 900, id, '=>', rcpts[3]!);
-  }
-  for (let i = 0; i < 60; i++) {
-    const t = T0 + 10 * HOUR + i * 300;
-    const rcpts = Array.from({ length: 10 }, (_, k) => `s${i}-${k}@subscribers.test`);
-    const id = logs.local(t, { cwd: NEWS_DIR, sender: 'news@zzfailnews.test', user: 'zzfailnews', subject: 'Our news', rcpts });
-    rcpts.forEach((r, k) => logs.outcome(t + 1, id, k === 0 ? '**' : '=>', r));
-  }
-}
-
-/** The script's queued mail (X-PHP-Script names it inside the flagged directory). */
-export function failingScriptSpool(spool: string, at = T0 + 21 * HOUR): void {
-  for (let i = 0; i < 3; i++) {
-    const t = at + i;
-    writeSpoolMessage(spool, { id: messageId(t, 100 + (t % 5000)), time: t, login: 'zzfailshop', uid: 1103, gid: 1103, sender: SHOP_SENDER, protocol: 'local', authId: 'zzfailshop', recipients: [`q${i}@harvested.test`], headers: [['Subject', 'Your account is suspended'], ['X-PHP-Script', `zzfailshop.test/wp-content/uploads/2026/x9.php for ${SCRIPT_BOT}`]], body: 'x\n' });
-  }
-}
+import { failingScriptLogs, failingScriptSpool, SHOP_SENDER, SCRIPT_BOT, SPAM_DIR, FORM_DIR } from './incident-logs.js';
+import { SmallLogs } from './small-logs.js';
 
 describe('investigate --json: a script whose mail mostly fails', () => {
   let base: string;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Verdict } from '../../src/investigate/verdict.js';
 import { runCli } from '../cli/run-cli.js';
+import { webmailFloodHour, webmailLogin } from './incident-logs.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /**
@@ -12,26 +13,10 @@ import { HOUR, SmallLogs, T0 } from './small-logs.js';
  * says whether the peak is out of its way.
  */
 const DAY = 24 * HOUR;
-const stamp = (epoch: number): string => new Date(epoch * 1000).toISOString().slice(0, 19).replace('T', ' ');
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** cpsrvd's session_log NEW line of a webmail login. */
-export function webmailLogin(t: number, ip: string, user: string): string {
-  return `[${stamp(t)} +0000] info [cpsrvd] ${ip} NEW ${user}:Wm${t.toString(36)}x address=${ip},app=webmaild,creator=${user},method=handle_form_login,path=form,possessed=0`;
-}
-
-/** 60 messages of 10 distinct recipients each through webmail in one hour: 600 distinct. */
-export function webmailFloodHour(logs: SmallLogs, mailbox: string, at: number, subject: string, list: string): void {
-  for (let i = 0; i < 60; i++) {
-    const t = at + i * 55;
-    const rcpts = Array.from({ length: 10 }, (_, k) => `${list}${i}-${k}@${list}-list.test`);
-    const id = logs.smtp(t, { sender: mailbox, ip: '127.0.0.1', authId: mailbox, subject, rcpts, helo: 'localhost' });
-    for (const r of rcpts) logs.outcome(t + 1, id, '=>', r);
-  }
-}
 
 /** An owner writing a few messages a day through webmail from `from` days before T0, and reading mail at the office. */
 function ownerThroughWebmail(logs: SmallLogs, session: string[], mailbox: string, office: string, days = 0): void {
