@@ -777,9 +777,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const peakRcpts = peakHourlyRecipients(act);
     const limit = floodLimit(c.id);
     // Through webmail Exim sees only this server: who sent that hour is who logged in to the
-    // mailbox's webmail then (cpsrvd's logs). Without those logs, a peak far above every hour of
-    // a week of its history is flagged, anything less is left for the operator to look at.
-    // The window's own peak: a week of history may hold an equal one before it (a weekly newsletter).
+    // mailbox's webmail then (cpsrvd's logs; see webmailFlood). The window's own peak is judged:
+    // a week of history may hold an equal one before it (a weekly newsletter).
     const windowPeak = peakHourlyRecipients(act, windowFromHour);
     const viaWebmail = windowPeak !== null && windowPeak.count >= limit ? webmailFlood(c.id, windowPeak, act, readers, limit) : null;
     if (viaWebmail?.senders !== undefined) classified = [...classified.filter((r) => !viaWebmail.senders!.some((w) => w.ip === r.ip)), ...viaWebmail.senders];
@@ -802,8 +801,10 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Mail that mostly fails is no usual volume, however steady: spam to a harvested list.
     const harvested = failsMostly(outcomes) && strangers > 0;
     if (atUsualVolume(act, logStart) && !dripping && !wide && !flood && !slowDrip && !harvested && campaign === undefined) {
-      // Its volume is its usual one: a busy mailbox, not an incident.
+      // Its volume is its usual one: a busy mailbox, not an incident (a flood through webmail
+      // that nothing could tell is still named for a look).
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
+      if (viaWebmail?.review !== undefined) review.push({ id: c.id, reason: viaWebmail.review });
       continue;
     }
     const reasons: string[] = [];
