@@ -67,10 +67,10 @@ export const TABLES = [
   { name: 'auth_failures', constant: 'T_AUTH_FAILURES', of: 'auth', field: 'failures', ranks: true },
   // The same of a cwd= directory's local arrivals (a script's mail): a script whose mail mostly
   // fails is a source under the volume threshold, as a sender is, told apart from the other mail
-  // its envelope sender carries.
+  // its envelope sender carries; the most failing directories are listed whatever their volume.
   { name: 'cwd_rcpts', constant: 'T_CWD_RCPTS', of: 'cwd', field: 'recipients' },
   { name: 'cwd_deferrals', constant: 'T_CWD_DEFERRALS', of: 'cwd', field: 'deferrals' },
-  { name: 'cwd_failures', constant: 'T_CWD_FAILURES', of: 'cwd', field: 'failures' },
+  { name: 'cwd_failures', constant: 'T_CWD_FAILURES', of: 'cwd', field: 'failures', ranks: true },
 ] as const satisfies readonly TableSpec[];
 
 /** A (parent key, child key) count of the kernel (src/parsers/wasm/pair-table.ts). */

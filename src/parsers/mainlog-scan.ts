@@ -150,6 +150,11 @@ export interface MainlogScanResult {
     /** Messages (and deferred recipients) no longer remembered for joining: a memory cap (ScanLimits.maxMessages). */
     messages_forgotten: number;
   };
+  /**
+   * Submitting directories, busiest first; after them those whose mail failed most (the top
+   * `limit` by failed recipients) that are not among the busiest: a script mailing a harvested
+   * list, whatever its volume.
+   */
   cwd: CwdFinding[];
   auth_senders: AuthFinding[];
   senders: SenderFinding[];
@@ -670,6 +675,14 @@ function outcomesOf(map: Map<string, Counters>, key: string): Counters {
   return { ...noCounters(), ...map.get(key) };
 }
 
+/** The busiest directories, then the most failing ones not among them (see MainlogScanResult.cwd). */
+function cwdList(part: ScanPartial, limit: number): [string, ScanBucket][] {
+  const busiest = topBuckets(part.cwd, limit);
+  const listed = new Set(busiest.map(([path]) => path));
+  const failing = topOf(new Map([...part.cwdOutcomes].filter(([k, o]) => o.failures > 0 && part.cwd.has(k)).map(([k, o]) => [k, o.failures])), limit);
+  return [...busiest, ...failing.filter(({ key }) => !listed.has(key)).map(({ key }): [string, ScanBucket] => [key, part.cwd.get(key)!])];
+}
+
 /** Turn a partial into the JSON result. */
 export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
   const limit = limits.limit ?? 50;
@@ -704,7 +717,7 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       unjoined_outcomes: part.unjoined,
       messages_forgotten: part.forgotten,
     },
-    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl), ...outcomesOf(part.cwdOutcomes, path) })),
+    cwd: cwdList(part, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl), ...outcomesOf(part.cwdOutcomes, path) })),
     auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
       id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl), ...outcomesOf(part.authOutcomes, id),
     })),

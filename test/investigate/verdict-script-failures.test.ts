@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Verdict } from '../../src/investigate/verdict.js';
 import { runCli } from '../cli/run-cli.js';
 import { failingScriptLogs, failingScriptSpool, SHOP_SENDER, SCRIPT_BOT, SPAM_DIR, FORM_DIR } from './incident-logs.js';
-import { SmallLogs } from './small-logs.js';
+import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 describe('investigate --json: a script whose mail mostly fails', () => {
   let base: string;
@@ -52,5 +52,33 @@ describe('investigate --json: a script whose mail mostly fails', () => {
     expect(withoutSpool.scripts).toEqual([]);
     expect(withoutSpool.directories.map((d) => d.path)).toEqual([SPAM_DIR]);
     expect(withoutSpool.senders).toEqual([SHOP_SENDER]);
+  });
+});
+
+describe('investigate --json: a failing script behind many busier directories', () => {
+  it('is found though more directories than the result lists each sent more (the counters keep it for its failures)', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'runbook-script-failures-many-'));
+    try {
+      const logs = new SmallLogs();
+      // 55 sites' contact forms, each busier than the failing script, more than the 50 the cwd list keeps.
+      for (let u = 0; u < 55; u++) {
+        for (let i = 0; i < 40; i++) {
+          const t = T0 + HOUR + u * 60 + i * 1200;
+          const id = logs.local(t, { cwd: `/home/site${u}/public_html`, sender: `site${u}@host.example.test`, user: `site${u}`, subject: `Contact ${i}`, rcpts: [`owner${u}@site${u}.test`] });
+          logs.outcome(t + 1, id, '=>', `owner${u}@site${u}.test`);
+        }
+      }
+      failingScriptLogs(logs);
+      const files = logs.write(base);
+      const spool = join(base, 'spool');
+      failingScriptSpool(spool);
+      const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog, '--spool', spool]);
+      expect(r.code, r.stderr).toBe(0);
+      const v = (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
+      expect(v.sources.map((s) => s.id)).toEqual([`${SPAM_DIR}/x9.php`]);
+      expect(v.ips).toEqual([SCRIPT_BOT]);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
