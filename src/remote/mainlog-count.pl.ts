@@ -322,9 +322,7 @@ my (%tuples, @tuple_order, %cwd_pairs);
 
 # Joining (the kernel's join.ts): ranked arrivals by message id, and the (message, recipient)
 # pairs counted as deferred; each a current and an older generation of at most $half entries.
-# A third: ranked arrivals of a cwd= line by message id, to the directory's id (-1 when a later
-# arrival of the id had none), as the kernel's cwdMessages.
-my @memory = ([{}, {}], [{}, {}], [{}, {}]);
+my @memory = ([{}, {}], [{}, {}]);
 sub remember {
   my ($m, $k, $v) = @_;
   rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$k};
@@ -356,9 +354,9 @@ sub outcome {
     return if defined recall($memory[1], $k);
     remember($memory[1], $k, 1);
   }
-  # A flag, the sender's length, the sender, the AUTH id (see arrival).
-  my $n = unpack('N', substr($m, 1, 4));
-  my ($from_addr, $aid) = (substr($m, 5, $n), substr($m, 0, 1) eq 'A' ? substr($m, 5 + $n) : undef);
+  # A flag, the cwd= directory's id + 1 (0: none), the sender's length, the sender, the AUTH id (see arrival).
+  my ($cwd, $n) = unpack('N N', substr($m, 1, 8));
+  my ($from_addr, $aid) = (substr($m, 9, $n), substr($m, 0, 1) eq 'A' ? substr($m, 9 + $n) : undef);
   my $kind = $deferral ? 'deferrals' : 'failures';
   my $t = "sender_$kind";
   push @{$outcome_order{$t}}, $from_addr if !$outcomes{$t}{$from_addr}++;
@@ -367,8 +365,7 @@ sub outcome {
     push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
   }
   # The directory's counter is made here, as the kernel's (its keys exist from the cwd= line).
-  my $cwd = recall($memory[2], $id);
-  key_id($tid{"cwd_$kind"}, $keys[$tid{cwd}][$cwd], 1) if defined $cwd && $cwd >= 0;
+  key_id($tid{"cwd_$kind"}, $keys[$tid{cwd}][$cwd - 1], 1) if $cwd > 0;
 }
 # One arrival, as the kernel's arrival(). A new per-sender counter (declared in
 # count-registry.ts) goes into its tuple here and into count_tuples (and the kernel's arrival).
@@ -394,9 +391,7 @@ sub arrival {
   if (!$bounce) {
     my $m = $memory[0];
     rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$id};
-    $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N', length $from_addr) . $from_addr . ($aid // '');
-    # Its directory, for the script's own outcomes; a reused id without one forgets the older's.
-    remember($memory[2], $id, $cwd) if $cwd >= 0 || defined recall($memory[2], $id);
+    $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N N', $cwd + 1, length $from_addr) . $from_addr . ($aid // '');
     key_id($tid{cwd_rcpts}, $keys[$tid{cwd}][$cwd], $rcpts) if $cwd >= 0 && $rcpts > 0;
   }
   my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);

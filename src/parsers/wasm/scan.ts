@@ -29,8 +29,6 @@ let unjoined: f64 = 0;
 /** Ranked arrivals by message id, and the (message, recipient) pairs counted as deferred. */
 let messages: Memory = changetype<Memory>(0);
 let deferred: Memory = changetype<Memory>(0);
-/** Ranked arrivals of a cwd= line by message id (the directory's id; -1 when a later arrival of the id had none). */
-let cwdMessages: Memory = changetype<Memory>(0);
 let cwdSubmissions: f64 = 0;
 let adminInvocations: f64 = 0;
 let dropped: f64 = 0;
@@ -61,7 +59,6 @@ export function init(maxKeys: u32, maxPairs: u32): void {
   windowFrom = zeroed(32);
   messages = newMemory();
   deferred = newMemory();
-  cwdMessages = newMemory();
 }
 
 /** Leave out lines whose timestamp is before the 19-byte `YYYY-MM-DD HH:MM:SS` at `at`. */
@@ -241,14 +238,20 @@ function outcome(id: usize, idLen: usize, p: usize, e: usize, deferral: bool): v
   }
   if (deferral) {
     if (find(deferred, aux) != 0) return;
-    remember(deferred, aux, 0, 0);
+    remember(deferred, aux, 0);
   }
-  const sender = load<i32>(at, 8);
-  const auth = load<i32>(at, 12);
+  const ids = load<u64>(at, 8);
+  const sender = <i32>(ids & MAX_KEYS) - 1;
+  const auth = <i32>((ids >> 18) & MAX_KEYS) - 1;
+  const cwd = <i32>((ids >> 36) & MAX_KEYS) - 1;
   if (sender >= 0) countAs(deferral ? T_SENDER_DEFERRALS : T_SENDER_FAILURES, T_SENDERS, sender, 1);
   if (auth >= 0) countAs(deferral ? T_AUTH_DEFERRALS : T_AUTH_FAILURES, T_AUTH, auth, 1);
-  const c = find(cwdMessages, key);
-  if (c != 0 && load<i32>(c, 8) >= 0) countAs(deferral ? T_CWD_DEFERRALS : T_CWD_FAILURES, T_CWD, load<i32>(c, 8), 1);
+  if (cwd >= 0) countAs(deferral ? T_CWD_DEFERRALS : T_CWD_FAILURES, T_CWD, cwd, 1);
+}
+
+/** A ranked arrival's sender, AUTH id and cwd= directory for the join: each id + 1 (0: none) in 18 bits, as ids are below 2^18 (MAX_KEYS). */
+@inline function arrivalIds(sender: i32, auth: i32, cwd: i32): u64 {
+  return <u64>(sender + 1) | (<u64>(auth + 1) << 18) | (<u64>(cwd + 1) << 36);
 }
 
 /** Add `n` to the key of table `t` that holds the bytes of key `id` of table `from` (dropped when full). */
@@ -587,9 +590,7 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
   if (!bounce) {
     // A ranked arrival: remembered so that its deferrals and failures find it.
     const key = finishHash(hashBytes(HASH_START, id, idLen, false));
-    remember(messages, key, sender, auth);
-    // Its directory, for the script's own outcomes; a reused id without one forgets the older's.
-    if (cwd >= 0 || find(cwdMessages, key) != 0) remember(cwdMessages, key, cwd, -1);
+    remember(messages, key, arrivalIds(sender, auth, cwd));
     if (aRcpts > 0) {
       if (sender >= 0) countAs(T_SENDER_RCPTS, T_SENDERS, sender, <f64>aRcpts);
       if (auth >= 0) countAs(T_AUTH_RCPTS, T_AUTH, auth, <f64>aRcpts);
