@@ -64,6 +64,8 @@ describe('investigate --json: 600 distinct recipients in one hour through webmai
     expect(s.reasons[0]).toBe("600 distinct recipients in one hour (2026-12-06T20:00:00), at or over 500 (cPanel's outbound spam threshold), sent that hour through webmail by addresses that logged in to it then, new to it, that did not read its mail (a login or two at most)");
     expect(v.ips).toEqual([attacker]);
     expect(v.ip_reasons[attacker]).toBe(`logged in as ${box}`);
+    // The burst began with the flood's hour, not with an address first seen later.
+    expect(s.began).toBe('2026-12-06T20:00:00');
     const o = v.not_blocked.find((n) => n.ip === office);
     expect(o?.class).toBe('owner');
     expect(o?.reason).toMatch(/webmail/);
