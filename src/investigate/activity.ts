@@ -415,7 +415,10 @@ export class ActivityCollector {
     if (l === null || !isWebmailLogin(l) || !l.user.includes('@')) return;
     const byIp = (this.facts.webmail ??= new Map()).get(l.user.toLowerCase()) ?? new Map<string, AddressUse>();
     this.facts.webmail.set(l.user.toLowerCase(), byIp);
-    use(byIp, l.ip, l.time);
+    const u = use(byIp, l.ip, l.time);
+    // By the hour: who logged in the hour a flood went out through webmail is who sent it.
+    const hour = hourOf(l.time);
+    (u.hours ??= new Map()).set(hour, (u.hours.get(hour) ?? 0) + 1);
   }
 
   /** Marks that webmail logs were read (even when none had a login), so the verdict can say so. */

@@ -72,8 +72,11 @@ export function burstOf(act: SourceActivity, logStart?: string | null): Burst | 
     } else if (++quiet > 1) break;
   }
   const warmup = `${hourText(start - 1)}:00:00`;
+  // Only an address new by the end of the burst's first hour: one first seen later (the owner's
+  // phone after a run through webmail, whose 127.0.0.1 is not new) is not when it began.
+  const firstEnd = `${hourText(start + 1)}:00:00`;
   let began: string | null = null;
-  for (const u of act.ips.values()) if (u.first >= warmup && (began === null || u.first < began)) began = u.first;
+  for (const u of act.ips.values()) if (u.first >= warmup && u.first < firstEnd && (began === null || u.first < began)) began = u.first;
   // A newsletter: as much before, from the same addresses. Its usual volume, not an incident.
   if (began === null && hours.some((h) => h < start - 2 && counts.get(h)! * 2 >= peak)) return null;
   // A burst from the log's first hour began before it: when is not known.

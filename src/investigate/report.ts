@@ -146,6 +146,10 @@ export function renderInvestigation(v: Verdict & { problems?: string[] }, option
     for (const n of v.not_blocked.slice(0, 15)) out.push(`  ${s(n.ip)}  ${n.class}: ${s(n.reason)}`);
     if (v.not_blocked.length > 15) out.push(`  … ${v.not_blocked.length - 15} more; --json lists all`);
   }
+  if (v.review.length > 0) {
+    out.push(c('bold', 'Needs a look (not flagged):'));
+    for (const r of v.review) out.push(`  ${s(r.id)}: ${s(r.reason)}`);
+  }
   out.push(`${c('bold', 'Counts:')} queue ${v.counts.queue}, sender queued ${v.counts.sender_queued}, sender sent ${v.counts.sender_sent}, bounces queued ${v.counts.bounces_queued}, arrivals in window ${v.counts.window_arrivals}`);
   if (v.evidence.length > 0) {
     out.push(c('bold', 'Evidence:'));

@@ -9,7 +9,7 @@
 import { looksRandomName } from '../parsers/find-printf.js';
 import { isPublicIp } from '../parsers/ip.js';
 import { decodeEncodedWords } from '../parsers/rfc2047.js';
-import type { MainlogScanResult, Outcomes, RankedItem } from '../parsers/mainlog-scan.js';
+import type { CwdFinding, MainlogScanResult, Outcomes, RankedItem } from '../parsers/mainlog-scan.js';
 import { collapseToPrefixes, groupPrefix, normalIp } from './addresses.js';
 import { allowedDirectory, allowedSender } from './allow-list.js';
 import type { ActivityFacts, SourceActivity } from './activity.js';
@@ -188,6 +188,11 @@ export interface Verdict {
   ip_reasons: Record<string, string>;
   /** Addresses seen behind a source and not blocked, with why. */
   not_blocked: NotBlocked[];
+  /**
+   * Mailboxes not flagged that need a look, with why: what the verdict could not see (a flood
+   * through webmail without cpsrvd's logs) and where it is. Nothing acts on them.
+   */
+  review: { id: string; reason: string }[];
   /** When the incident began (the earliest source's start, ISO log time), or null. */
   began: string | null;
   counts: {
@@ -255,7 +260,7 @@ export function windowMinimum(mainlog: MainlogScanResult | null | undefined, t: 
 /** Directories and script URLs worth a closer look (listing, access log), before the verdict. */
 export function scriptLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRESHOLDS): { dirs: string[]; urls: { host: string; path: string }[] } {
   const min = windowMinimum(inputs.mainlog, t);
-  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => (c.count >= min || dirFloods(c, inputs.activity, t)) && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
+  const dirs = (inputs.mainlog?.cwd ?? []).filter((c) => dirSuspect(c, min, inputs.activity, t) && accountOf(c.path, inputs.home_roots) !== null).map((c) => c.path);
   const urls = (inputs.spool?.scripts ?? []).filter((s) => s.count >= Math.min(t.min_messages, 10)).map((s) => ({ host: s.host, path: s.path }));
   for (const d of dirs) {
     for (const s of inputs.spool?.scripts ?? []) if (d.endsWith(dirname(s.path)) && !urls.some((u) => u.host === s.host && u.path === s.path)) urls.push({ host: s.host, path: s.path });
@@ -284,7 +289,7 @@ export function activityLeads(inputs: VerdictInputs, t: Thresholds = DEFAULT_THR
   for (const q of inputs.queue?.senders ?? inputs.spool?.senders ?? []) if (q.key !== '<>' && q.key !== '' && q.count >= t.min_messages) senders.add(q.key);
   for (const s of inputs.mainlog?.senders ?? []) if (s.sender !== '' && (s.count >= min || mayFlood(s, t.unique_recipients_per_hour))) senders.add(s.sender);
   // A heavy directory may send as several senders (with and without -f), each under the minimum.
-  for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
+  for (const c of inputs.mainlog?.cwd ?? []) if ((c.count >= min || failsMostly(outcomeOf(c))) && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>') senders.add(x.key);
   // A directory under the minimum: its senders' history tells a new mailer (quietDirectory).
   for (const c of inputs.mainlog?.cwd ?? []) if (c.count >= lowVolumeMinimum(min) && c.count < min && accountOf(c.path, inputs.home_roots) !== null) for (const x of c.senders) if (x.key !== '' && x.key !== '<>' && !isSystemSender(x.key)) senders.add(x.key);
   return { authIds: [...auth], senders: [...senders], sharedIps: sharedAddresses(inputs) };
@@ -350,15 +355,24 @@ function mayFlood(o: { recipients?: number }, threshold: number): boolean {
 }
 
 /** The hour with the most distinct recipients (the earliest of equals), or null. */
-export function peakHourlyRecipients(act: SourceActivity | undefined): { hour: string; count: number } | null {
+export function peakHourlyRecipients(act: SourceActivity | undefined, fromHour: string | null = null): { hour: string; count: number } | null {
   let peak: { hour: string; count: number } | null = null;
-  for (const [hour, count] of act?.hourlyRecipients ?? []) if (peak === null || count > peak.count || (count === peak.count && hour < peak.hour)) peak = { hour, count };
+  for (const [hour, count] of act?.hourlyRecipients ?? []) if ((fromHour === null || hour >= fromHour) && (peak === null || count > peak.count || (count === peak.count && hour < peak.hour))) peak = { hour, count };
   return peak;
 }
 
 /** A directory whose senders reached the distinct recipients per hour threshold, whatever its volume. */
 function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
   return (peakHourlyRecipients(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))))?.count ?? 0) >= t.unique_recipients_per_hour;
+}
+
+/**
+ * A submitting directory worth naming: the window's volume, cPanel's distinct recipients per
+ * hour, or its own mail mostly failing (a sender's rule, on the directory's outcomes joined by
+ * message id: a script mailing a harvested list under the volume threshold).
+ */
+function dirSuspect(c: CwdFinding, windowMin: number, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
+  return c.count >= windowMin || dirFloods(c, activity, t) || failsMostly(outcomeOf(c));
 }
 
 /** The hour key `YYYY-MM-DD HH` as ISO, its start (the wall clock's, for either pass of a repeated hour). */
@@ -711,6 +725,51 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     return out;
   };
+  /**
+   * A peak of distinct recipients that went out through webmail: most of that hour's messages
+   * reached Exim from this server (127.0.0.1 or its own address), so no address Exim saw sent
+   * it. With cpsrvd's webmail logs read, `senders` are the addresses that logged in to the
+   * mailbox's webmail that hour or the one before: the attacker's when new to it (no earlier
+   * webmail login in the logs read, not the owner's by the other rules), else the owner's.
+   * Without them (or without a login near that hour), a peak three times or more over any hour
+   * of the week or more of history before its day is `aboveHistory`, one it reached before is
+   * `usual`; under a week of history is `review`: left to the operator, never silent.
+   */
+  const webmailFlood = (id: string, peak: { hour: string; count: number }, act: SourceActivity | undefined, readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined, limit: number): { senders?: { ip: string; cls: AddressClass; reason: string }[]; aboveHistory?: string; review?: string; usual?: string } | null => {
+    const inHour = act?.hours.get(peak.hour) ?? 0;
+    let viaServer = 0;
+    for (const [ip, u] of act?.ips ?? []) if (cls.classify(ip).cls === 'server') viaServer += u.hours?.get(peak.hour) ?? 0;
+    if (inHour === 0 || viaServer * 2 < inHour) return null;
+    const from = hourBefore(peak.hour);
+    const what = `${peak.count} distinct recipients in one hour (${hourIso(peak.hour)}) through webmail (Exim saw this server)`;
+    const logins = activity?.webmail?.get(id.toLowerCase());
+    const senders: { ip: string; cls: AddressClass; reason: string }[] = [];
+    for (const [ip, u] of logins ?? []) {
+      if (![...(u.hours ?? new Map<string, number>()).keys()].some((h) => h >= from && h <= peak.hour)) continue;
+      const loggedIn = `logged in to ${id}'s webmail (${u.count} login${u.count === 1 ? '' : 's'} from ${iso(u.first)})`;
+      const r = cls.classify(ip, { level: Infinity, began: `${peak.hour}:00:00`, act, readers, mailbox: id, flagged });
+      if (r.cls !== 'attacker') senders.push({ ip, cls: r.cls, reason: `${loggedIn}; ${r.reason}` });
+      else if (hourOf(u.first) < from) senders.push({ ip, cls: 'owner', reason: `${loggedIn}, before the hour it sent ${what}` });
+      else senders.push({ ip, cls: 'attacker', reason: '' });
+    }
+    if (senders.length > 0) return { senders };
+    const unread = activity?.webmail === undefined ? 'the webmail logins were not read' : 'no webmail login of it that hour or the one before in the webmail logs read';
+    // Its busiest hour before the incident's day (an attack may have run the day before too),
+    // and how far back the log read goes: a week shows a weekly newsletter's last issue.
+    const peakAt = Date.parse(`${hourIso(peak.hour)}Z`);
+    const dayBefore = hourOf(new Date(peakAt - 24 * HOUR_MS).toISOString().replace('T', ' '));
+    let prior: { hour: string; count: number } = { hour: '', count: 0 };
+    for (const [h, n] of act?.hourlyRecipients ?? []) if (h <= dayBefore && n > prior.count) prior = { hour: h, count: n };
+    const historyDays = logStart === null ? 0 : (peakAt - Date.parse(`${logStart.replace(' ', 'T')}Z`)) / (24 * HOUR_MS);
+    if (historyDays < 7) return { review: `${what}, under a week of its history in the log read (${Math.max(0, Math.floor(historyDays * 24))} hours) to compare with; ${unread}` };
+    if (peak.count >= 3 * Math.max(prior.count, 1) && prior.count < limit) {
+      return { aboveHistory: `through webmail (Exim saw this server), ${Math.floor(peak.count / Math.max(prior.count, 1))} times the most it sent to in any hour of the ${Math.floor(historyDays)} days before (${prior.count}); ${unread}` };
+    }
+    return { usual: `${what}, as it did before (${prior.count} in the hour of ${hourIso(prior.hour)})` };
+  };
+  const windowFromHour = ml?.window.from != null ? hourOf(ml.window.from) : null;
+  /** Mailboxes not flagged that need a look (what could not be seen, and where it is). */
+  const review: Verdict['review'] = [];
   for (const c of authCandidates) {
     const isMailbox = c.id.includes('@');
     if (isMailbox && allowedSender(c.id, inputs.allow)) {
@@ -726,7 +785,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // the mailbox before that is its owner.
     const campaignBegan = campaign === undefined ? null : [...campaign.ips].map((ip) => act?.ips.get(ip)?.first).filter((x): x is string => x !== undefined).sort()[0] ?? null;
     const dripFrom = burst === null && campaign === undefined ? rateJumpSince(act, logStart, ml?.window.from ?? null, logEnd, windowMin) : null;
-    const classified = addresses.map((ip) => {
+    let classified = addresses.map((ip) => {
       const r = cls.classify(ip, { level: burst?.level ?? Infinity, began: burst?.began ?? campaignBegan ?? dripFrom, act, readers, mailbox: c.id, flagged });
       // It sent the campaign's subject as other customers' mailboxes: no owner of this one.
       if (r.cls === 'owner' && campaign?.ips.has(ip) === true) return { ip, cls: 'attacker' as const, reason: '' };
@@ -749,12 +808,22 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // office it has long used and read mail from is not one.
     const peakRcpts = peakHourlyRecipients(act);
     const limit = floodLimit(c.id);
-    const flood = peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
+    // Through webmail Exim sees only this server: who sent that hour is who logged in to the
+    // mailbox's webmail then (cpsrvd's logs; see webmailFlood). The window's own peak is judged:
+    // a week of history may hold an equal one before it (a weekly newsletter).
+    const windowPeak = peakHourlyRecipients(act, windowFromHour);
+    const viaWebmail = windowPeak !== null && windowPeak.count >= limit ? webmailFlood(c.id, windowPeak, act, readers, limit) : null;
+    if (viaWebmail?.senders !== undefined) classified = [...classified.filter((r) => !viaWebmail.senders!.some((w) => w.ip === r.ip)), ...viaWebmail.senders];
+    const flood = viaWebmail?.senders?.some((r) => r.cls === 'attacker') === true || viaWebmail?.aboveHistory !== undefined || (peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
       const u = act?.ips.get(r.ip);
       return r.cls === 'attacker' && u?.hours?.has(peakRcpts.hour) === true && hourOf(u.first) >= hourBefore(peakRcpts.hour) && (readers?.get(r.ip)?.count ?? 0) <= 2;
-    });
+    }));
     if (c.byFlood === true && !flood && campaign === undefined) {
-      evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, up to ${peakRcpts?.count ?? 0} distinct recipients in one hour, from addresses it used before or reads its mail from: not acted on`, count: c.sent });
+      if (viaWebmail?.review !== undefined) {
+        review.push({ id: c.id, reason: viaWebmail.review });
+        evidence.push({ source: 'mainlog', detail: `${c.id}: ${viaWebmail.review}: not acted on, needs a look`, count: c.sent });
+      } else if (viaWebmail?.usual !== undefined) evidence.push({ source: 'mainlog', detail: `${c.id}: ${viaWebmail.usual}: its usual peak, not acted on`, count: c.sent });
+      else evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, up to ${peakRcpts?.count ?? 0} distinct recipients in one hour, from addresses it used before or reads its mail from${viaWebmail?.senders !== undefined ? ' (its webmail logins that hour)' : ''}: not acted on`, count: c.sent });
       continue;
     }
     // Most of the window's volume came from addresses new in the window that never read its mail.
@@ -781,14 +850,17 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Mail that mostly fails is no usual volume, however steady: spam to a harvested list.
     const harvested = failsMostly(outcomes) && strangers > 0;
     if (atUsualVolume(act, logStart) && !dripping && !wide && !flood && !slowDrip && !harvested && campaign === undefined) {
-      // Its volume is its usual one: a busy mailbox, not an incident.
+      // Its volume is its usual one: a busy mailbox, not an incident (a flood through webmail
+      // that nothing could tell is still named for a look).
       evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent} at its usual hourly volume (no burst)`, count: c.sent });
+      if (viaWebmail?.review !== undefined) review.push({ id: c.id, reason: viaWebmail.review });
       continue;
     }
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
-    if (flood) reasons.push(`${peakRcpts.count} distinct recipients in one hour (${hourLabel(peakRcpts.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), sent that hour from addresses new to it that did not read its mail (a login or two at most)`);
+    const floodPeak = viaWebmail !== null && (viaWebmail.senders !== undefined || viaWebmail.aboveHistory !== undefined) ? windowPeak! : peakRcpts!;
+    if (flood) reasons.push(`${floodPeak.count} distinct recipients in one hour (${hourLabel(floodPeak.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), ${viaWebmail?.aboveHistory ?? (viaWebmail?.senders !== undefined ? 'sent that hour through webmail by addresses that logged in to it then, new to it, that did not read its mail (a login or two at most)' : 'sent that hour from addresses new to it that did not read its mail (a login or two at most)')}`);
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
@@ -820,7 +892,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Mostly failing mail from addresses that are not the owner's: spam whatever the volume, and
     // with a burst or the window's volume besides, beyond doubt.
     const failing = failsMostly(outcomes) && attackers.length > 0;
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) || viaWebmail?.aboveHistory !== undefined ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',
@@ -850,7 +922,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   }
 
   // Scripts: heavy cwd directories under a home, and X-PHP-Script values in the queue.
-  const scripts: (ScriptVerdict & { sender: string | null; how: string; unchecked?: boolean; dir?: string })[] = [];
+  /** `outcomes`: its directory's own (cwd= arrivals joined by message id), when it has one. */
+  const scripts: (ScriptVerdict & { sender: string | null; how: string; unchecked?: boolean; dir?: string; outcomes?: Outcomes })[] = [];
   const directories: Verdict['directories'] = [];
   const proxies = inputs.proxies ?? proxyRanges();
   const scriptClients = (s: { ips: RankedItem[]; chains?: RankedItem[] } | undefined): RankedItem[] => {
@@ -892,7 +965,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if ((c.count < windowMin && !dirFloods(c, activity, t) && !quietDirectory(c)) || user === null) continue;
+    if ((!dirSuspect(c, windowMin, activity, t) && !quietDirectory(c)) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -904,11 +977,13 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const dirSender = c.senders[0]?.key;
     const senderAct = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
-    if (atUsualVolume(senderAct, logStart)) {
+    // Mail that mostly fails is no usual volume, however steady (as a mailbox's, see `harvested`).
+    const failing = failsMostly(outcomeOf(c));
+    if (!failing && atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
     }
-    evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}`, count: c.count });
+    evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}${failing ? `: ${outcomeReason(outcomeOf(c))}` : ''}`, count: c.count });
     const r = resolveScript(c.path, c.senders, inputs, recentSince);
     const sender = c.senders[0]?.key ?? null;
     if (r === null) {
@@ -917,7 +992,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     const spoolScript = spool?.scripts.find((s) => s.script === r.url);
     const clients = [...scriptClients(spoolScript), ...(r.url !== null ? inputs.access_ips?.[r.url] ?? [] : [])];
-    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how, unchecked: r.unchecked, dir: c.path });
+    scripts.push({ path: r.path, url: r.url, count: Math.max(c.count, spoolScript?.count ?? 0), ips: clients.map((i) => i.key), sender: sender ?? spoolScript?.senders[0]?.key ?? null, how: r.how, unchecked: r.unchecked, dir: c.path, outcomes: outcomeOf(c) });
   }
   for (const s of spool?.scripts ?? []) {
     if (s.count < t.min_messages || scripts.some((x) => x.url === s.script)) continue;
@@ -972,10 +1047,12 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       else keepNotBlocked(r.ip, r.cls, r.reason, sc.url ?? sc.path);
     }
     sc.ips = attackers;
-    // The rates of the envelope sender its mail went out as (the senders list or the failing ones).
+    // The rates of its directory's own mail, else of the envelope sender its mail went out as
+    // (the senders list or the failing ones), which may carry other mail too.
     const own = sc.sender === null ? undefined : [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((x) => x.sender.toLowerCase() === sc.sender!.toLowerCase());
-    const outcomes = outcomeOf(own);
+    const outcomes = sc.outcomes !== undefined && sc.outcomes.recipients > 0 ? sc.outcomes : outcomeOf(own);
     const rates = outcomeReason(outcomes);
+    const ratesOf = outcomes === sc.outcomes ? `its mail (from ${sc.dir})` : `sent as ${sc.sender}`;
     const peakRcpts = sc.sender === null ? null : peakHourlyRecipients(activity?.senders.get(sc.sender.toLowerCase()));
     const flood = peakRcpts !== null && peakRcpts.count >= t.unique_recipients_per_hour ? `sent as ${sc.sender}: ${peakRcpts.count} distinct recipients in one hour (${hourLabel(peakRcpts.hour)}), at or over ${t.unique_recipients_per_hour} (cPanel's outbound spam threshold)` : null;
     sources.push({
@@ -984,7 +1061,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       ips: attackers,
       attackerIps: attackers,
       confidence: sc.unchecked === true ? 'medium' : sc.url !== null ? 'high' : 'medium',
-      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`sent as ${sc.sender}: ${rates}`] : []), ...(flood !== null ? [flood] : [])],
+      reasons: [`${sc.count} messages`, `identified by ${sc.how}`, ...(attackers.length > 0 ? [`${attackers.length} attacker address${attackers.length === 1 ? '' : 'es'} requested it`] : []), ...(rates !== null ? [`${ratesOf}: ${rates}`] : []), ...(flood !== null ? [flood] : [])],
       counts: {
         sent: sc.count, queued: sc.url !== null ? spool?.scripts.find((s) => s.script === sc.url)?.count ?? 0 : 0, addresses: new Set(sc.ips).size, attackers: attackers.length, peak_per_hour: 0, usual_per_hour: 0,
         ...(outcomes.recipients > 0 || outcomes.failures > 0 ? { recipients: outcomes.recipients, failures: outcomes.failures, deferrals: outcomes.deferrals } : {}),
@@ -1049,7 +1126,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((c.count >= windowMin || dirFloods(c, activity, t) || quietDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart)) addSender(c.senders[0]?.key, c.count, true);
+    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (failsMostly(outcomeOf(c)) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
@@ -1121,17 +1198,19 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
         : `directory ${dirTop?.path ?? '?'} (script not identified) sent ${dirTop?.count ?? 0}${span} as ${sender || 'unknown sender'} (${counts.queue} queued)`;
     summary = `${head}; ${plural(sources.length + directories.length, 'source')}: ${parts.join('; ')}; ${ipsText}${began !== null ? `; began ${began}` : ''}`;
   }
+  if (review.length > 0) summary += `; needs a look: ${review.map((r) => r.id).join(', ')} (not flagged, see review)`;
   return {
     kind,
     sender,
     senders,
     auth_ids: authIds,
     sources: sources.map(({ attackerIps: _a, weight: _w, sender: _s, ...rest }) => rest),
-    scripts: scripts.map(({ sender: _s, how: _h, unchecked: _u, dir: _d, ...rest }) => rest),
+    scripts: scripts.map(({ sender: _s, how: _h, unchecked: _u, dir: _d, outcomes: _o, ...rest }) => rest),
     directories,
     ips: blocks,
     ip_reasons: ipReasons,
     not_blocked: kept,
+    review,
     began,
     counts,
     evidence: evidence.sort((a, b) => b.count - a.count || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0)).slice(0, 30),
@@ -1156,7 +1235,10 @@ export function webmailUnread(v: Verdict, onHost?: { host: string; logs: string[
   const where = onHost === undefined
     ? "cPanel's /usr/local/cpanel/logs/session_log and login_log, not read (offline: give them with --webmail-log)"
     : `${onHost.logs.join(' and ')} on ${onHost.host}, not read (absent or unreadable; set layout.webmailLogs in the inventory if they are elsewhere)`;
-  return v.sources
-    .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
-    .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in ${where}; the attacker's addresses there are not blocked`);
+  return [
+    ...v.sources
+      .filter((s) => s.kind === 'mailbox' && (s.counts.webmail ?? 0) >= BURST_FLOOR)
+      .map((s) => `${s.id} sent ${s.counts.webmail} through webmail (127.0.0.1): who logged in is in ${where}; the attacker's addresses there are not blocked`),
+    ...v.review.map((r) => `${r.id} needs a look, not flagged: ${r.reason}; who logged in is in ${where}`),
+  ];
 }

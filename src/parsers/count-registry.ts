@@ -40,7 +40,7 @@ export interface TableSpec {
   /** Keys are subjects: `\"` unescaped when decoded, and a backslash may make two keys one. */
   readonly subjects?: boolean;
   /** The ScanPartial map of this table's counters (tables with `of` this one). */
-  readonly counters?: 'senderOutcomes' | 'authOutcomes';
+  readonly counters?: 'senderOutcomes' | 'authOutcomes' | 'cwdOutcomes';
   /** A counter: keyed by the same bytes as the keys of table `of`, counted into `field`. */
   readonly of?: string;
   readonly field?: string;
@@ -49,7 +49,7 @@ export interface TableSpec {
 }
 
 export const TABLES = [
-  { name: 'cwd', constant: 'T_CWD', list: 'cwd' },
+  { name: 'cwd', constant: 'T_CWD', list: 'cwd', counters: 'cwdOutcomes' },
   { name: 'senders', constant: 'T_SENDERS', list: 'senders', counters: 'senderOutcomes' },
   { name: 'auth', constant: 'T_AUTH', list: 'auth', counters: 'authOutcomes' },
   { name: 'subjects', constant: 'T_SUBJECTS', list: 'subjects', subjects: true },
@@ -65,6 +65,12 @@ export const TABLES = [
   { name: 'auth_rcpts', constant: 'T_AUTH_RCPTS', of: 'auth', field: 'recipients' },
   { name: 'auth_deferrals', constant: 'T_AUTH_DEFERRALS', of: 'auth', field: 'deferrals' },
   { name: 'auth_failures', constant: 'T_AUTH_FAILURES', of: 'auth', field: 'failures', ranks: true },
+  // The same of a cwd= directory's local arrivals (a script's mail): a script whose mail mostly
+  // fails is a source under the volume threshold, as a sender is, told apart from the other mail
+  // its envelope sender carries; the most failing directories are listed whatever their volume.
+  { name: 'cwd_rcpts', constant: 'T_CWD_RCPTS', of: 'cwd', field: 'recipients' },
+  { name: 'cwd_deferrals', constant: 'T_CWD_DEFERRALS', of: 'cwd', field: 'deferrals' },
+  { name: 'cwd_failures', constant: 'T_CWD_FAILURES', of: 'cwd', field: 'failures', ranks: true },
 ] as const satisfies readonly TableSpec[];
 
 /** A (parent key, child key) count of the kernel (src/parsers/wasm/pair-table.ts). */

@@ -24,7 +24,8 @@ export interface RankedItem {
   count: number;
 }
 
-export interface CwdFinding {
+/** A directory's counters (see Outcomes): its scripts' mail, joined by message id like a sender's. */
+export interface CwdFinding extends Counters {
   /** Working directory of the process that submitted mail (`cwd=` line). */
   path: string;
   count: number;
@@ -149,6 +150,11 @@ export interface MainlogScanResult {
     /** Messages (and deferred recipients) no longer remembered for joining: a memory cap (ScanLimits.maxMessages). */
     messages_forgotten: number;
   };
+  /**
+   * Submitting directories, busiest first; after them those whose mail failed most (the top
+   * `limit` by failed recipients) that are not among the busiest: a script mailing a harvested
+   * list, whatever its volume.
+   */
   cwd: CwdFinding[];
   auth_senders: AuthFinding[];
   senders: SenderFinding[];
@@ -209,6 +215,8 @@ export interface ScanPartial {
   /** Counters (count-registry.ts) by sender and by AUTH id; absent keys have none. */
   senderOutcomes: Map<string, Counters>;
   authOutcomes: Map<string, Counters>;
+  /** The same by cwd= directory (its local arrivals in the same second). */
+  cwdOutcomes: Map<string, Counters>;
   deferralLines: number;
   failureLines: number;
   unjoined: number;
@@ -224,7 +232,7 @@ export function emptyPartial(): ScanPartial {
   return {
     arrivals: 0, incomingArrivals: 0, bounces: 0, localArrivals: 0, authArrivals: 0, authWithoutIdArrivals: 0, cwdSubmissions: 0, adminInvocations: 0,
     cwd: new Map(), auth: new Map(), senders: new Map(), subjects: new Map(), localUsers: new Map(),
-    senderOutcomes: new Map(), authOutcomes: new Map(), deferralLines: 0, failureLines: 0, unjoined: 0, forgotten: 0,
+    senderOutcomes: new Map(), authOutcomes: new Map(), cwdOutcomes: new Map(), deferralLines: 0, failureLines: 0, unjoined: 0, forgotten: 0,
     dropped: 0, outside: 0, firstTime: null, lastTime: null,
   };
 }
@@ -667,6 +675,14 @@ function outcomesOf(map: Map<string, Counters>, key: string): Counters {
   return { ...noCounters(), ...map.get(key) };
 }
 
+/** The busiest directories, then the most failing ones not among them (see MainlogScanResult.cwd). */
+function cwdList(part: ScanPartial, limit: number): [string, ScanBucket][] {
+  const busiest = topBuckets(part.cwd, limit);
+  const listed = new Set(busiest.map(([path]) => path));
+  const failing = topOf(new Map([...part.cwdOutcomes].filter(([k, o]) => o.failures > 0 && part.cwd.has(k)).map(([k, o]) => [k, o.failures])), limit);
+  return [...busiest, ...failing.filter(({ key }) => !listed.has(key)).map(({ key }): [string, ScanBucket] => [key, part.cwd.get(key)!])];
+}
+
 /** Turn a partial into the JSON result. */
 export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: ScanLimits = {}): MainlogScanResult {
   const limit = limits.limit ?? 50;
@@ -701,7 +717,7 @@ export function finishScan(part: ScanPartial, info: FinishInfo = {}, limits: Sca
       unjoined_outcomes: part.unjoined,
       messages_forgotten: part.forgotten,
     },
-    cwd: topBuckets(part.cwd, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl) })),
+    cwd: cwdList(part, limit).map(([path, b]) => ({ path, count: b.count, user: homeUser(path), senders: topOf(b.nested, nl), ...outcomesOf(part.cwdOutcomes, path) })),
     auth_senders: topBuckets(part.auth, limit).map(([id, b]) => ({
       id, count: b.count, authenticators: topOf(b.extra ?? new Map(), nl), ips: topOf(b.nested, nl), ...outcomesOf(part.authOutcomes, id),
     })),

@@ -354,15 +354,18 @@ sub outcome {
     return if defined recall($memory[1], $k);
     remember($memory[1], $k, 1);
   }
-  # A flag, the sender's length, the sender, the AUTH id (see arrival).
-  my $n = unpack('N', substr($m, 1, 4));
-  my ($from_addr, $aid) = (substr($m, 5, $n), substr($m, 0, 1) eq 'A' ? substr($m, 5 + $n) : undef);
+  # A flag, the cwd= directory's id + 1 (0: none), the sender's length, the sender, the AUTH id (see arrival).
+  my ($cwd, $n) = unpack('N N', substr($m, 1, 8));
+  my ($from_addr, $aid) = (substr($m, 9, $n), substr($m, 0, 1) eq 'A' ? substr($m, 9 + $n) : undef);
   my $kind = $deferral ? 'deferrals' : 'failures';
   my $t = "sender_$kind";
   push @{$outcome_order{$t}}, $from_addr if !$outcomes{$t}{$from_addr}++;
-  return unless defined $aid;
-  $t = "auth_$kind";
-  push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
+  if (defined $aid) {
+    $t = "auth_$kind";
+    push @{$outcome_order{$t}}, $aid if !$outcomes{$t}{$aid}++;
+  }
+  # The directory's counter is made here, as the kernel's (its keys exist from the cwd= line).
+  key_id($tid{"cwd_$kind"}, $keys[$tid{cwd}][$cwd - 1], 1) if $cwd > 0;
 }
 # One arrival, as the kernel's arrival(). A new per-sender counter (declared in
 # count-registry.ts) goes into its tuple here and into count_tuples (and the kernel's arrival).
@@ -370,8 +373,10 @@ sub arrival {
   my ($l, $p, $e, $id) = @_;
   my ($from_addr, $ip, $user, $aname, $aid, $subj, $host_seen, $has_auth, $rcpts) = parse_arrival($l, $p, $e);
   my $bounce = $from_addr eq '<>';
+  my $cwd = -1;
   if (!$bounce && !$host_seen && $pending >= 0 && substr($l, 0, 19) eq $pending_time) {
     $cwd_pairs{pack('N a*', $pending, $from_addr)}++;
+    $cwd = $pending;
     $pending = -1;
   }
   if ($host_seen && !$has_auth) {
@@ -386,7 +391,8 @@ sub arrival {
   if (!$bounce) {
     my $m = $memory[0];
     rotate($m) if keys(%{$m->[0]}) >= $half && !exists $m->[0]{$id};
-    $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N', length $from_addr) . $from_addr . ($aid // '');
+    $m->[0]{$id} = (defined $aid ? 'A' : '-') . pack('N N', $cwd + 1, length $from_addr) . $from_addr . ($aid // '');
+    key_id($tid{cwd_rcpts}, $keys[$tid{cwd}][$cwd], $rcpts) if $cwd >= 0 && $rcpts > 0;
   }
   my $defined = (defined $ip ? 1 : 0) | (defined $user ? 2 : 0) | (defined $aid ? 4 : 0) | (defined $subj ? 8 : 0) | ($host_seen ? 16 : 0) | ($has_auth ? 32 : 0);
   my $k = pack('C N (N/a*)6', $defined, $rcpts, $from_addr, $ip // '', $user // '', $aname // '', $aid // '', $subj // '');

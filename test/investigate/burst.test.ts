@@ -39,6 +39,14 @@ describe('bursts', () => {
     expect(b).toMatchObject({ began: '2026-12-07 12:05:00', peak: 14 });
   });
 
+  it('an address first seen after the burst\'s first hour does not date it (a run through webmail, then the owner\'s phone)', () => {
+    const act = activity([
+      ['2026-12-06 09', 3, '127.0.0.1'], ['2026-12-06 14', 2, '127.0.0.1'],
+      ['2026-12-07 06', 60, '127.0.0.1'], ['2026-12-07 08', 1, '203.0.113.50'],
+    ]);
+    expect(burstOf(act, '2026-12-06 00:00:00')).toMatchObject({ began: '2026-12-07 06:00:00', peak: 60 });
+  });
+
   it("a steady sender whose busiest hour falls in the log's first hours is compared with the hours after it", () => {
     // A shop's order mail: ~20 an hour for 36 hours, its busiest hour third; the log's first hour is partial.
     const rows: [string, number, string?][] = [['2026-12-05 11', 2]];

@@ -51,9 +51,12 @@ export class SmallLogs {
     this.main.push({ time, text: `${stamp(time)} ${id} ${flag} ${rcpt} ${tail}` });
   }
 
-  local(time: number, o: { cwd: string; sender: string; user: string; subject: string; rcpts: string[] }): void {
+  /** A message submitted by a script (cwd= line, then its arrival); returns its id (for outcome). */
+  local(time: number, o: { cwd: string; sender: string; user: string; subject: string; rcpts: string[] }): string {
+    const id = this.#id(time);
     this.main.push({ time, text: `${stamp(time)} cwd=${o.cwd} 3 args: /usr/sbin/sendmail -t -i` });
-    this.main.push({ time, text: `${stamp(time)} ${this.#id(time)} <= ${o.sender} U=${o.user} P=local S=${500 + (time % 300)} T="${o.subject}" for ${o.rcpts.join(' ')}` });
+    this.main.push({ time, text: `${stamp(time)} ${id} <= ${o.sender} U=${o.user} P=local S=${500 + (time % 300)} T="${o.subject}" for ${o.rcpts.join(' ')}` });
+    return id;
   }
 
   imap(time: number, user: string, ip: string): void {

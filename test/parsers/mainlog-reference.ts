@@ -29,7 +29,7 @@ function outcome(map: Map<string, Outcomes>, key: string, field: keyof Outcomes,
 export function referenceScan(text: string, from: string | null = null): ScanPartial {
   const part = emptyPartial();
   /** Ranked arrivals by message id, and the (message, recipient) pairs counted as deferred. */
-  const messages = new Map<string, { sender: string; auth: string | null }>();
+  const messages = new Map<string, { sender: string; auth: string | null; cwd: string | null }>();
   const deferred = new Set<string>();
   const lines = text === '' ? [] : text.split('\n');
   if (text.endsWith('\n')) lines.pop();
@@ -68,6 +68,7 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
       const field = c.kind === 'deferral' ? 'deferrals' : 'failures';
       outcome(part.senderOutcomes, m.sender, field, 1);
       if (m.auth !== null) outcome(part.authOutcomes, m.auth, field, 1);
+      if (m.cwd !== null) outcome(part.cwdOutcomes, m.cwd, field, 1);
       continue;
     }
     if (c.kind !== 'arrival') continue;
@@ -78,6 +79,7 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
       continue;
     }
     const ip = c.host?.ip ?? null;
+    let cwd: string | null = null;
     if (!c.bounce) {
       const b = bump(part.senders, c.sender);
       if (ip !== null) nest(b.nested, ip);
@@ -101,16 +103,18 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
       if (pending !== null && !c.bounce && pending.time === c.time) {
         const b = part.cwd.get(pending.path);
         if (b !== undefined) nest(b.nested!, c.sender);
+        cwd = pending.path;
         pending = null;
       }
     }
     if (c.subject !== null && !c.bounce) nest(bump(part.subjects, c.subject).nested, c.sender);
     if (!c.bounce) {
       const auth = c.auth?.id ?? null;
-      messages.set(c.id, { sender: c.sender, auth });
+      messages.set(c.id, { sender: c.sender, auth, cwd });
       if (c.recipients.length > 0) {
         outcome(part.senderOutcomes, c.sender, 'recipients', c.recipients.length);
         if (auth !== null) outcome(part.authOutcomes, auth, 'recipients', c.recipients.length);
+        if (cwd !== null) outcome(part.cwdOutcomes, cwd, 'recipients', c.recipients.length);
       }
     }
   }

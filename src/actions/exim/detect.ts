@@ -63,6 +63,7 @@ export const eximDetect = defineAction({
     ips: 'attacker addresses and prefixes (CIDR) behind every source: exactly what is blocked',
     ip_reasons: "map of each of ips to why it is there: 'logged in as SENDER' or 'requested SCRIPT'",
     not_blocked: "addresses seen behind a source and not blocked: list of {ip, class: 'owner'|'server'|'proxy'|'private'|'allowed', reason}",
+    review: 'mailboxes not flagged that need a look (a flood through webmail without its login logs): list of {id, reason}; nothing acts on them',
     began: 'when the incident began (ISO log time) or null',
     counts: '{queue, sender_queued, sender_sent, bounces_queued, window_arrivals}',
     evidence: 'list of {source, detail, count}',

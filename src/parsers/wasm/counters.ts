@@ -14,7 +14,10 @@ export const T_SENDER_FAILURES: i32 = 9;
 export const T_AUTH_RCPTS: i32 = 10;
 export const T_AUTH_DEFERRALS: i32 = 11;
 export const T_AUTH_FAILURES: i32 = 12;
-export const TABLE_COUNT: i32 = 13;
+export const T_CWD_RCPTS: i32 = 13;
+export const T_CWD_DEFERRALS: i32 = 14;
+export const T_CWD_FAILURES: i32 = 15;
+export const TABLE_COUNT: i32 = 16;
 /** Keys kept at most per table (0: the scan's maxKeys). */
 @inline export function tableMaxKeys(i: i32): u32 {
   if (i == 6) return 1000;

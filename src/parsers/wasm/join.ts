@@ -1,6 +1,6 @@
 /**
  * Joins deferrals (`==`) and failures (`**`) to their message's arrival by message id: a bounded
- * memory of (message id → sender id, AUTH id) for ranked arrivals, and of the (message,
+ * memory of (message id → sender id, AUTH id, cwd= directory id) for ranked arrivals, and of the (message,
  * recipient) pairs already counted as deferred (Exim logs one `==` per attempt, and a rate needs
  * each deferred recipient once).
  *
@@ -15,7 +15,7 @@
  */
 import { zeroed } from './bytes';
 
-/** One generation: open addressing, 16 bytes a slot: u64 key (0 = empty), i32 sender, i32 AUTH id. */
+/** One generation: open addressing, 16 bytes a slot: u64 key (0 = empty), u64 value (the caller's: see arrivalIds in scan.ts). */
 @unmanaged export class Generation {
   cells: usize = 0;
   mask: u32 = 0;
@@ -97,8 +97,8 @@ function grow(g: Generation): void {
   g.mask = mask;
 }
 
-/** Remember `key` with (a, b) in the current generation (replacing what it held there). */
-export function remember(m: Memory, key: u64, a: i32, b: i32): void {
+/** Remember `key` with `value` in the current generation (replacing what it held there). */
+export function remember(m: Memory, key: u64, value: u64): void {
   let g = m.current;
   let at = findIn(g, key);
   if (at == 0) {
@@ -122,8 +122,7 @@ export function remember(m: Memory, key: u64, a: i32, b: i32): void {
       at = findIn(g, key);
     }
   }
-  store<i32>(at, a, 8);
-  store<i32>(at, b, 12);
+  store<u64>(at, value, 8);
 }
 
 // 64-bit FNV-1a, then a final mix so that the low bits used for slots depend on every byte.

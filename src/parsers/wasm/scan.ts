@@ -6,7 +6,7 @@
 import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
 import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
 import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
-import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
+import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_CWD_DEFERRALS, T_CWD_FAILURES, T_CWD_RCPTS, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
 import { addForgotten, find, finishHash, forgotten, HASH_START, hashByte, hashBytes, Memory, newMemory, remember } from './join';
 
 let tables: usize = 0;
@@ -238,12 +238,20 @@ function outcome(id: usize, idLen: usize, p: usize, e: usize, deferral: bool): v
   }
   if (deferral) {
     if (find(deferred, aux) != 0) return;
-    remember(deferred, aux, 0, 0);
+    remember(deferred, aux, 0);
   }
-  const sender = load<i32>(at, 8);
-  const auth = load<i32>(at, 12);
+  const ids = load<u64>(at, 8);
+  const sender = <i32>(ids & MAX_KEYS) - 1;
+  const auth = <i32>((ids >> 18) & MAX_KEYS) - 1;
+  const cwd = <i32>((ids >> 36) & MAX_KEYS) - 1;
   if (sender >= 0) countAs(deferral ? T_SENDER_DEFERRALS : T_SENDER_FAILURES, T_SENDERS, sender, 1);
   if (auth >= 0) countAs(deferral ? T_AUTH_DEFERRALS : T_AUTH_FAILURES, T_AUTH, auth, 1);
+  if (cwd >= 0) countAs(deferral ? T_CWD_DEFERRALS : T_CWD_FAILURES, T_CWD, cwd, 1);
+}
+
+/** A ranked arrival's sender, AUTH id and cwd= directory for the join: each id + 1 (0: none) in 18 bits, as ids are below 2^18 (MAX_KEYS). */
+@inline function arrivalIds(sender: i32, auth: i32, cwd: i32): u64 {
+  return <u64>(sender + 1) | (<u64>(auth + 1) << 18) | (<u64>(cwd + 1) << 36);
 }
 
 /** Add `n` to the key of table `t` that holds the bytes of key `id` of table `from` (dropped when full). */
@@ -559,6 +567,8 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
       queuePair(P_AUTH_NAMES, auth, name);
     }
   }
+  /** The cwd= directory this arrival came from (its id), or -1. */
+  let cwd: i32 = -1;
   if (local) {
     localArrivals++;
     if (aHasUser) {
@@ -573,16 +583,18 @@ function arrival(lineStart: usize, p: usize, e: usize, id: usize, idLen: usize):
     const pending = pendingCwd;
     if (pending >= 0 && !bounce && bytesEqual(lineStart, pendingTime, 19)) {
       if (sender >= 0) queuePair(P_CWD_SENDERS, pending, sender);
+      cwd = pending;
       pendingCwd = -1;
     }
   }
   if (!bounce) {
     // A ranked arrival: remembered so that its deferrals and failures find it.
     const key = finishHash(hashBytes(HASH_START, id, idLen, false));
-    remember(messages, key, sender, auth);
+    remember(messages, key, arrivalIds(sender, auth, cwd));
     if (aRcpts > 0) {
       if (sender >= 0) countAs(T_SENDER_RCPTS, T_SENDERS, sender, <f64>aRcpts);
       if (auth >= 0) countAs(T_AUTH_RCPTS, T_AUTH, auth, <f64>aRcpts);
+      if (cwd >= 0) countAs(T_CWD_RCPTS, T_CWD, cwd, <f64>aRcpts);
     }
   }
   if (aHasSubject && !bounce) {
