@@ -15,7 +15,10 @@
  *                        the chosen ones oldest first and CURRENT as one log. Prints
  *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
  *                        the count tables of the window; `window\tSTART\tEND`
- *                        (uncompressed offsets over the files read) follows on stderr.
+ *                        (uncompressed offsets over the files read) follows on stderr,
+ *                        after `file\tEND\tFIRST` for each file read (where it ends in
+ *                        them, and its first timestamp when the window had not opened
+ *                        before it): see windowFiles in rotated-scan.ts.
  *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
  *
  * File contents are data: nothing read is interpreted by a shell. The native counter's
@@ -117,11 +120,14 @@ my $start;
 for my $file (@files) {
   my ($h, $err) = open_log($file);
   if (defined $err) { print STDERR "failed\t$file\t" . clean($err) . "\n"; exit 5 }
+  # Until the window opens: the file's first timestamp (the caller drops files read before it).
+  my $file_first = '';
   my $ok = eval {
     while (defined(my $line = next_line($h, $file))) {
       my $at = $pos;
       $pos += length($line);
       if (!defined $start) {
+        $file_first = substr($line, 0, 19) if $file_first eq '' && $line =~ $TS;
         next unless substr($line, 0, 19) ge $from && $line =~ $TS;
         $start = $at;
       }
@@ -137,6 +143,7 @@ for my $file (@files) {
   };
   if (!$ok) { print STDERR "failed\t$file\t" . clean($@) . "\n"; exit 5 }
   close($h);
+  print STDERR "file\t$pos\t$file_first\n";
 }
 $start = $pos unless defined $start;
 # The window is known only at the end: it follows on stderr.

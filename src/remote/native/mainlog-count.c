@@ -411,6 +411,8 @@ static void failed(const char *path, const char *err) {
  * uncompressed offset reached. */
 static int started;
 static uint64_t rotated_start, rotated_pos;
+/* The first timestamp of the file being read, looked for until the window opens. */
+static char file_first[20];
 
 /* Complete lines b[0, end) of the input area: skipped until the window opens, then fed. */
 static void rotated_lines(uint8_t *b, const char *from19, size_t end) {
@@ -419,6 +421,10 @@ static void rotated_lines(uint8_t *b, const char *from19, size_t end) {
     while (s < end) {
       const uint8_t *nl = memchr(b + s, '\n', end - s);
       size_t e = nl == NULL ? end : (size_t)(nl - b);
+      if (file_first[0] == 0 && timestamp_prefix(b, s, e) > 0) {
+        memcpy(file_first, b + s, 19);
+        file_first[19] = 0;
+      }
       if (e - s >= 19 && memcmp(b + s, from19, 19) >= 0 && timestamp_prefix(b, s, e) > 0) {
         started = 1;
         rotated_start = rotated_pos + s;
@@ -439,6 +445,7 @@ static void rotated_file(const char *path, const char *from19) {
   char err[1024];
   Source s;
   if (!source_open(&s, path, err, sizeof err)) failed(path, err);
+  file_first[0] = 0;
   size_t size = 4 * 1024 * 1024;
   size_t carry = 0;
   while (1) {
@@ -465,6 +472,8 @@ static void rotated_file(const char *path, const char *from19) {
   /* A last line without a newline ends with its file, as perl's readline ends it. */
   if (carry > 0) rotated_lines(mem() + Z_kernelZ_inputBuffer(&K, (u32)size), from19, carry);
   source_close(&s);
+  /* Where it ends, and its first timestamp before the window opened (see the perl driver). */
+  fprintf(stderr, "file\t%llu\t%s\n", (unsigned long long)rotated_pos, file_first);
 }
 
 /* `--rotated FROM LIMITS REACH CURRENT PRED...`, PRED newest first: the scan mode of the perl
