@@ -9,12 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { eximDetectionActions } from '../../src/actions/exim/detection.js';
+import type { ReadOnlyAction } from '../../src/actions/types.js';
 import { asUtcSeconds, inferLogZone, lastWriteInLogTime, utcStamp } from '../../src/investigate/log-zone.js';
 import { scanMainlogWithRotation, type RotatedScanResult } from '../../src/investigate/rotated-logs.js';
 import { nativeCounter } from '../../src/remote/native-count.js';
 import { scanMainlogRemoteRotated } from '../../src/remote/rotated-scan.js';
 import type { CounterReport } from '../../src/remote/scan.js';
 import { LocalTransport } from '../../src/transport/local.js';
+import { makeContext } from '../actions/support/context.js';
 
 const root = mkdtempSync(join(tmpdir(), 'runbook-log-zone-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -138,7 +141,13 @@ describe('rotations read by last write, on real files', () => {
     );
     const r = await readings(log);
     expect(counts(r)).toEqual({ old: 3, new: 5 });
-    expect(r.notes).toEqual([expect.stringMatching(/^the zone the main log is stamped in could not be told \(the current log's last write .*: rotations last written up to 14 hours before the window's start \(in UTC\) were read/)]);
+    const widened = expect.stringMatching(/^the zone the main log is stamped in could not be told \(the current log's last write .*: rotations last written up to 14 hours before the window's start \(in UTC\) were read/);
+    expect(r.notes).toEqual([widened]);
+    // The scan action puts it on record.
+    const ctx = makeContext();
+    const action = eximDetectionActions.find((a) => a.name === 'exim.mainlog.scan') as ReadOnlyAction;
+    await action.run(ctx, { path: log, since: '4h' } as never);
+    expect(ctx.notes).toContainEqual({ message: widened, data: { file: log } });
   });
 
   for (const gzip of [false, true]) {
