@@ -48,14 +48,18 @@ export interface MainlogSource {
 const HEAD_LIMIT = 4 * 1024 * 1024;
 const NL = 0x0a;
 
-/** The first timestamp among the complete lines of buf[0, end) (the last one if `final`). */
-function firstTimeIn(buf: Buffer, end: number, final: boolean): { ts: string | null; used: number } {
+/**
+ * The first timestamp among the complete lines of buf[0, end) (the last one if `final`).
+ * `partial`: it starts a line not complete yet (whether the file goes on to complete it is
+ * still to be seen).
+ */
+function firstTimeIn(buf: Buffer, end: number, final: boolean): { ts: string | null; used: number; partial?: boolean } {
   let s = 0;
   while (s < end) {
     const nl = buf.indexOf(NL, s);
     if (nl < 0 || nl >= end) {
       // A line longer than what is at hand still shows its timestamp at its start.
-      if (end - s >= 64 && timestampPrefixLength(buf, s, end) > 0) return { ts: buf.toString('latin1', s, s + 19), used: s };
+      if (end - s >= 64 && timestampPrefixLength(buf, s, end) > 0) return { ts: buf.toString('latin1', s, s + 19), used: s, partial: true };
       if (!final) return { ts: null, used: s };
       return { ts: timestampPrefixLength(buf, s, end) > 0 ? buf.toString('latin1', s, s + 19) : null, used: end };
     }
@@ -105,14 +109,28 @@ async function probe(path: string, signal?: AbortSignal): Promise<MainlogSource>
   // Decompress only as much as it takes to see the first timestamp.
   const lines = new LineBuffer(64 * 1024);
   let seen = 0;
+  // The timestamp of a first line still being decompressed: it dates the file once the line
+  // ends (or the file does, whole). A gzip cut inside that line is unreadable, as the counters
+  // on a host find it (rotated-count.pl.ts, mainlog-count.c), not dated by half a line.
+  let pending: string | null = null;
   for await (const chunk of gunzipChunks(path, signal !== undefined ? { signal } : {})) {
+    if (pending !== null) {
+      if (chunk.includes(NL)) return { path, gzip, firstTime: pending };
+      continue;
+    }
     lines.append(chunk);
     const r = firstTimeIn(lines.buf, lines.len, false);
+    if (r.ts !== null && r.partial === true) {
+      pending = r.ts;
+      lines.drop(lines.len);
+      continue;
+    }
     if (r.ts !== null) return { path, gzip, firstTime: r.ts };
     seen += r.used;
     lines.drop(r.used);
     if (seen + lines.len > HEAD_LIMIT) return { path, gzip, firstTime: null };
   }
+  if (pending !== null) return { path, gzip, firstTime: pending };
   return { path, gzip, firstTime: firstTimeIn(lines.buf, lines.len, true).ts, ...(seen + lines.len === 0 ? { empty: true } : {}) };
 }
 
@@ -244,6 +262,11 @@ class WindowFeeder {
   }
 }
 
+/** Why the bytes after a gzip file's last member were not read (the counters on a host say the same). */
+export function trailingGarbageReason(bytes: number): string {
+  return `the ${bytes} bytes after its gzip data are no gzip data (trailing garbage, as from a copy appended to): not read`;
+}
+
 /** The newest timestamp of a file (a gzip file is decompressed once to find it). */
 export async function newestTime(source: MainlogSource, signal?: AbortSignal): Promise<string | null> {
   try {
@@ -291,9 +314,10 @@ async function readNewestTime(source: MainlogSource, signal?: AbortSignal): Prom
 }
 
 /** Stream one file into the feeder (the part before the window is skipped when possible). */
-async function feedFile(source: MainlogSource, feeder: WindowFeeder, options: MainlogSourcesOptions): Promise<void> {
+async function feedFile(source: MainlogSource, feeder: WindowFeeder, options: MainlogSourcesOptions, leftOut: MainlogScanResult['left_out']): Promise<void> {
   if (source.gzip) {
-    for await (const chunk of gunzipChunks(source.path, options.signal !== undefined ? { signal: options.signal } : {})) feeder.push(chunk);
+    const garbage = (bytes: number): void => void leftOut.push({ file: source.path, bytes, reason: trailingGarbageReason(bytes) });
+    for await (const chunk of gunzipChunks(source.path, { ...(options.signal !== undefined ? { signal: options.signal } : {}), onTrailingGarbage: garbage })) feeder.push(chunk);
     feeder.flush(true);
     return;
   }
@@ -464,7 +488,7 @@ export async function scanProbedSources(given: MainlogSource[], options: Mainlog
   } else {
     for (const source of read) {
       try {
-        await feedFile(source, feeder, options);
+        await feedFile(source, feeder, options, leftOut);
       } catch (err) {
         throw naming(source.path, err);
       }

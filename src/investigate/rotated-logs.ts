@@ -11,6 +11,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
 import type { MainlogScanResult } from '../parsers/mainlog-scan.js';
+import { inferLogZone, lastWriteInLogTime, localOffsetAt, widenedNote, type LogZone, type WriteTime } from './log-zone.js';
 import { scanMainlogFile, type MainlogScanOptions } from './mainlog-file.js';
 import {
   holdsWindow,
@@ -28,8 +29,11 @@ export interface UnreadableLog {
   error: string;
 }
 
-/** The scan result, plus rotated files that exist but could not be read (window incomplete). */
-export type RotatedScanResult = MainlogSourcesResult & { unreadable_files?: UnreadableLog[] };
+/**
+ * The scan result, plus rotated files that exist but could not be read (window incomplete), and
+ * notes on how the files to read were chosen (a zone that could not be told).
+ */
+export type RotatedScanResult = MainlogSourcesResult & { unreadable_files?: UnreadableLog[]; notes?: string[] };
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -63,14 +67,12 @@ export async function rotatedPredecessors(path: string): Promise<string[]> {
   return rotatedNames(basename(path), await readdir(dirname(path))).map((name) => join(dirname(path), name));
 }
 
-/** A moment as the main log stamps it: the host's local time (Exim's default), to the second. */
-export function logTimeOf(date: Date): string {
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${p(date.getFullYear(), 4)}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
-}
-
-/** A rotation's last write as the log stamps time, and its size; or why it could not be looked at. */
-export type LastWrite = { time: string; size: number } | { error: string };
+/**
+ * A rotation's last write (epoch, with the system's offset then) and its size, and a timestamp
+ * it is known to hold (its last for a plain file, read from its tail; its first for a gzip one,
+ * from its head); or why it could not be looked at.
+ */
+export type LastWrite = (WriteTime & { size: number; line?: string }) | { error: string };
 
 /**
  * How many of a host's rotated predecessors (newest first) are read whatever their first lines
@@ -78,14 +80,27 @@ export type LastWrite = { time: string; size: number } | { error: string };
  * be looked at. Rotations merged by hand or a clock that jumped leave lines of the window in a
  * file that starts before it; its last write, never before its newest line, says so for the
  * price of a stat (offline files are read to tell: firstHoldingWindow in mainlog-sources.ts,
- * by the same rule).
+ * by the same rule). The last write is put in the log's zone (see log-zone.ts); one older than
+ * a line of its own file (a `cp -p` copy, a file restored from a backup) bounds nothing, and
+ * the file is read.
  */
-export function reachByLastWrite(lastWrites: LastWrite[], from: string): number {
+export function reachByLastWrite(lastWrites: LastWrite[], from: string, zone: LogZone): number {
   let reach = 0;
   lastWrites.forEach((w, i) => {
-    if ('error' in w || holdsWindow(w.time, from)) reach = i + 1;
+    if ('error' in w) {
+      reach = i + 1;
+      return;
+    }
+    const time = lastWriteInLogTime(w, zone);
+    if (holdsWindow(time, from) || (w.line !== undefined && w.line > time)) reach = i + 1;
   });
   return reach;
+}
+
+/** Whether reading by last write needed the widening of an unknown zone: the note to add, if any. */
+export function zoneNotes(lastWrites: LastWrite[], from: string, zone: LogZone): string[] {
+  if (zone.kind !== 'unknown') return [];
+  return reachByLastWrite(lastWrites, from, zone) > reachByLastWrite(lastWrites, from, { kind: 'system' }) ? [widenedNote(zone)] : [];
 }
 
 /**
@@ -101,12 +116,38 @@ export function untoldRotations(unreadable: UnreadableLog[], lastWrites: Map<str
   });
 }
 
-async function lastWriteOf(file: string): Promise<LastWrite> {
+async function lastWriteOf(file: string, signal?: AbortSignal): Promise<LastWrite> {
+  let st;
   try {
-    const st = await stat(file);
-    return { time: logTimeOf(st.mtime), size: st.size };
+    st = await stat(file);
   } catch (err) {
     return { error: (err as Error).message };
+  }
+  const w = { mtime: Math.floor(st.mtimeMs / 1000), systemOffset: localOffsetAt(st.mtime), size: st.size };
+  if (!st.isFile()) return w;
+  const line = await knownLine(file, signal).catch((err: unknown) => {
+    if ((err as Error).name === 'AbortError') throw err;
+    return null;
+  });
+  return line === null ? w : { ...w, line };
+}
+
+/** A timestamp the file holds, cheaply: the last of a plain file (its tail), the first of a gzip one. */
+async function knownLine(file: string, signal?: AbortSignal): Promise<string | null> {
+  const source = await probeMainlogSource(file, signal);
+  if (source.gzip) return source.firstTime;
+  return await newestTime(source, signal);
+}
+
+/** The zone the log at `path` is stamped in, told from its last write and its last line. */
+async function zoneOf(current: MainlogSource, signal?: AbortSignal): Promise<LogZone> {
+  try {
+    const st = await stat(current.path);
+    const last = current.gzip ? null : await newestTime(current, signal);
+    return inferLogZone({ mtime: Math.floor(st.mtimeMs / 1000), systemOffset: localOffsetAt(st.mtime) }, last);
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    return inferLogZone(null, null);
   }
 }
 
@@ -143,8 +184,11 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
   // their last write says they may hold lines of it.
   const inCurrent = from !== null && current.firstTime !== null && current.firstTime < from;
   const lastWrites = new Map<string, LastWrite>();
-  if (from !== null) for (const file of predecessors) lastWrites.set(file, await lastWriteOf(file));
-  const reach = from === null ? 0 : reachByLastWrite(predecessors.map((f) => lastWrites.get(f)!), from);
+  if (from !== null) for (const file of predecessors) lastWrites.set(file, await lastWriteOf(file, options.signal));
+  const zone = from !== null && predecessors.length > 0 ? await zoneOf(current, options.signal) : inferLogZone(null, null);
+  const ordered = predecessors.map((f) => lastWrites.get(f)!);
+  const reach = from === null ? 0 : reachByLastWrite(ordered, from, zone);
+  const notes = from !== null && inCurrent ? zoneNotes(ordered, from, zone) : [];
   if (inCurrent && reach === 0) {
     // The usual case (entered by binary search, as before).
     return current.gzip ? await scanProbedSources([current], options) : { ...(await scanMainlogFile(path, options)), files: [path] };
@@ -176,7 +220,7 @@ export async function scanMainlogWithRotation(path: string, options: MainlogScan
     ? { ...(await scanMainlogFile(path, options)), files: [path], ...(unreadable.length > 0 ? { unreadable_files: unreadable } : {}) }
     : await scanKeepingWhatReads([...chosen].reverse(), current, unreadable, options);
   // Named after the log asked for, even when it was just rotated and held no line yet.
-  const named = { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path] };
+  const named = { ...r, file: path, files: r.files.includes(path) ? r.files : [...r.files, path], ...(notes.length > 0 ? { notes } : {}) };
   if (!inCurrent || named.unreadable_files === undefined) return named;
   const { unreadable_files: untold, ...rest } = named;
   return { ...rest, left_out: [...rest.left_out, ...untoldRotations(untold, lastWrites)] };

@@ -1,7 +1,7 @@
 /**
  * Perl run on the target for a `since` window that reaches back before the last rotation of
  * the main log (see src/investigate/rotated-logs.ts for the local equivalent). Rotated files
- * may be gzip (known by the magic bytes 1f 8b); IO::Uncompress::Gunzip is core perl, so they
+ * may be gzip (known by the magic bytes 1f 8b); Compress::Raw::Zlib is core perl, so they
  * are decompressed on the host, as a stream, and counted there by the same counting core as
  * one main log (mainlog-count.pl.ts): only the count tables cross the wire.
  *
@@ -15,7 +15,11 @@
  *                        the chosen ones oldest first and CURRENT as one log. Prints
  *                        `unreadable\tPATH\tERROR` and `read\tPATH` lines, an empty line, then
  *                        the count tables of the window; `window\tSTART\tEND`
- *                        (uncompressed offsets over the files read) follows on stderr.
+ *                        (uncompressed offsets over the files read) follows on stderr,
+ *                        after `file\tEND\tFIRST\tGARBAGE` for each file read (where it
+ *                        ends in them, its first timestamp when the window had not opened
+ *                        before it, and the bytes after its gzip data that are no gzip data):
+ *                        see windowFiles in rotated-scan.ts.
  *                        A file that fails part-way: exit 5 with `failed\tPATH\tERROR` on stderr.
  *
  * File contents are data: nothing read is interpreted by a shell. The native counter's
@@ -25,13 +29,16 @@
 import { COUNT_CORE, LINE_RULES } from './mainlog-count.pl.js';
 
 const ROTATED_PRELUDE = String.raw`
-use IO::Uncompress::Gunzip qw($GunzipError);
+use Compress::Raw::Zlib;
 my $mode = shift @ARGV;
 
 # One line, without the newline die() ends a message with (kept as a trailing space otherwise).
 sub clean { my ($t) = @_; $t =~ s/[\r\n\t]+/ /g; $t =~ s/ +$//; return $t }
 
-# Open a log, plain or gzip (by its first two bytes): (handle, error).
+# Open a log, plain or gzip (by its first two bytes): (handle, error). A gzip one is read member
+# by member through zlib (each member's CRC and size checked), so that where its gzip data ends
+# is known: bytes after the last member that are no gzip data (trailing garbage) are not read
+# and counted in {garbage}; zero padding is ignored. The native counter and node read the same.
 sub open_log {
   my ($file) = @_;
   open(my $fh, '<:raw', $file) or return (undef, "$file: cannot open: $!");
@@ -41,21 +48,84 @@ sub open_log {
   return (undef, "$file: cannot read: $!") unless defined $n;
   seek($fh, 0, 0);
   return ($fh, undef) unless $magic eq "\x1f\x8b";
-  my $z = IO::Uncompress::Gunzip->new($fh, MultiStream => 1, Transparent => 0, Strict => 0)
-    or return (undef, "$file: corrupt or truncated gzip data ($GunzipError)");
-  return ($z, undef);
+  return ({ fh => $fh, file => $file, in => '', out => '', at => 0, scan => 0, inf => undef, members => 0, eof => 0, done => 0, garbage => 0 }, undef);
+}
+
+sub gz_read {
+  my ($g) = @_;
+  my $n = read($g->{fh}, my $buf, 256 * 1024);
+  die "$g->{file}: cannot read: $!\n" unless defined $n;
+  $g->{eof} = 1 if $n == 0;
+  return $n == 0 ? '' : $buf;
+}
+
+# Decompress some more into {out}, or find the end; dies with the reason when gzip data is broken.
+sub gz_more {
+  my ($g) = @_;
+  my $file = $g->{file};
+  $g->{in} .= gz_read($g) if !$g->{eof} && length($g->{in}) < 64 * 1024;
+  if (!defined $g->{inf}) {
+    # Between members: another one, the end, or bytes that are no gzip data.
+    return if length($g->{in}) < 2 && !$g->{eof};
+    if ($g->{in} eq '') { $g->{done} = 1; return }
+    if (substr($g->{in}, 0, 2) ne "\x1f\x8b") {
+      die "$file: corrupt or truncated gzip data (incorrect header check)\n" if $g->{members} == 0;
+      my $rest = length($g->{in});
+      my $zeros = $g->{in} !~ /[^\0]/;
+      while (!$g->{eof}) { my $b = gz_read($g); $rest += length($b); $zeros = 0 if $b =~ /[^\0]/ }
+      $g->{garbage} = $rest unless $zeros;
+      $g->{in} = '';
+      $g->{done} = 1;
+      return;
+    }
+    my ($inf, $status) = Compress::Raw::Zlib::Inflate->new(-WindowBits => WANT_GZIP, -LimitOutput => 1, -ConsumeInput => 1, -AppendOutput => 1, -Bufsize => 64 * 1024);
+    die "$file: cannot read: $status\n" unless $inf;
+    $g->{inf} = $inf;
+    $g->{members}++;
+  }
+  my $status = $g->{inf}->inflate($g->{in}, $g->{out});
+  if ($status == Z_STREAM_END) { $g->{inf} = undef; return }
+  return if $status == Z_OK;
+  if ($status == Z_BUF_ERROR) {
+    # More input wanted: at the end of the file, the gzip data was cut short.
+    die "$file: corrupt or truncated gzip data (unexpected end of file)\n" if $g->{eof} && length($g->{in}) == 0;
+    return;
+  }
+  my $why = $g->{inf}->msg();
+  die "$file: corrupt or truncated gzip data (" . clean(defined $why && $why ne '' ? $why : "$status") . ")\n";
+}
+
+# The next line of a gzip log (the last one without its newline at the end), or undef.
+sub gz_line {
+  my ($g) = @_;
+  while (1) {
+    my $nl = index($g->{out}, "\n", $g->{scan});
+    if ($nl >= 0) {
+      my $line = substr($g->{out}, $g->{at}, $nl + 1 - $g->{at});
+      $g->{at} = $g->{scan} = $nl + 1;
+      return $line;
+    }
+    # Taken lines are cut off the buffer a block at a time, not one by one.
+    if ($g->{at} > 0) { substr($g->{out}, 0, $g->{at}, ''); $g->{at} = 0 }
+    $g->{scan} = length($g->{out});
+    if ($g->{done}) {
+      return undef if $g->{out} eq '';
+      my $line = $g->{out};
+      $g->{out} = '';
+      $g->{scan} = 0;
+      return $line;
+    }
+    gz_more($g);
+  }
 }
 
 # Next line, or undef at the end; dies with the reason when gzip data is broken.
 sub next_line {
   my ($h, $file) = @_;
-  my $line = <$h>;
-  if (!defined $line && ref($h) eq 'IO::Uncompress::Gunzip') {
-    my $err = $h->error();
-    die "$file: corrupt or truncated gzip data ($err)\n" if defined $err && $err ne '';
-  }
-  return $line;
+  return ref($h) eq 'HASH' ? gz_line($h) : scalar(<$h>);
 }
+
+sub close_log { my ($h) = @_; close(ref($h) eq 'HASH' ? $h->{fh} : $h) }
 
 # First timestamp within the first 4 MiB: (ts or '', error).
 sub first_ts {
@@ -72,7 +142,7 @@ sub first_ts {
     }
     1;
   } or return ('', clean($@));
-  close($h);
+  close_log($h);
   return ($ts, undef);
 }
 
@@ -117,11 +187,14 @@ my $start;
 for my $file (@files) {
   my ($h, $err) = open_log($file);
   if (defined $err) { print STDERR "failed\t$file\t" . clean($err) . "\n"; exit 5 }
+  # Until the window opens: the file's first timestamp (the caller drops files read before it).
+  my $file_first = '';
   my $ok = eval {
     while (defined(my $line = next_line($h, $file))) {
       my $at = $pos;
       $pos += length($line);
       if (!defined $start) {
+        $file_first = substr($line, 0, 19) if $file_first eq '' && $line =~ $TS;
         next unless substr($line, 0, 19) ge $from && $line =~ $TS;
         $start = $at;
       }
@@ -136,7 +209,9 @@ for my $file (@files) {
     1;
   };
   if (!$ok) { print STDERR "failed\t$file\t" . clean($@) . "\n"; exit 5 }
-  close($h);
+  my $garbage = ref($h) eq 'HASH' ? $h->{garbage} : 0;
+  close_log($h);
+  print STDERR "file\t$pos\t$file_first\t$garbage\n";
 }
 $start = $pos unless defined $start;
 # The window is known only at the end: it follows on stderr.

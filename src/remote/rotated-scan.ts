@@ -7,8 +7,10 @@
  */
 import { posix } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { reachByLastWrite, rotatedNames, untoldRotations, type LastWrite, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
+import { inferLogZone } from '../investigate/log-zone.js';
+import { reachByLastWrite, rotatedNames, untoldRotations, zoneNotes, type LastWrite, type RotatedScanResult, type UnreadableLog } from '../investigate/rotated-logs.js';
 import { noReferenceReason } from '../investigate/mainlog-file.js';
+import { trailingGarbageReason } from '../investigate/mainlog-sources.js';
 import { parseWindow, resolveSince } from '../parsers/log-time.js';
 import { finishScan } from '../parsers/mainlog-scan.js';
 import type { Transport } from '../transport/types.js';
@@ -44,6 +46,28 @@ function ok(transport: Transport, r: PerlRun): PerlRun {
 /** A rotation that fails part-way: exit 5 with `failed\tPATH\tERROR` (both counters). */
 const FAILED = /^failed\t([^\t\n]*)\t([^\n]*)$/m;
 
+/**
+ * The files of a count that the host's reading reads, and the uncompressed bytes before them.
+ * The counters read every rotation they were given (some only because their last write may
+ * be in the window); the host reads from the last one starting before the window, or the
+ * earlier one in which the window opens (scanProbedSources): the ones before that are dropped
+ * here, with their bytes from the offsets. `file\tEND\tFIRST\tGARBAGE` lines (stderr) say
+ * where each file read ends, until the window opened its first timestamp, and the bytes after
+ * its gzip data that are no gzip data (left out, as the host's reading leaves them out).
+ */
+export function windowFiles(files: string[], stderr: string, start: number, from: string | null): { files: string[]; skipped: number; garbage: { file: string; bytes: number }[] } {
+  const ends: { end: number; first: string; garbage: number }[] = [];
+  for (const m of stderr.matchAll(/^file\t(\d+)\t([^\t\n]*)\t(\d+)$/gm)) ends.push({ end: Number(m[1]), first: m[2]!, garbage: Number(m[3]) });
+  const garbageFrom = (cut: number): { file: string; bytes: number }[] =>
+    ends.length !== files.length ? [] : ends.flatMap((e, i) => (i >= cut && e.garbage > 0 ? [{ file: files[i]!, bytes: e.garbage }] : []));
+  if (from === null || ends.length !== files.length || ends.length === 0 || start >= ends[ends.length - 1]!.end) return { files, skipped: 0, garbage: garbageFrom(0) };
+  // The file the window opens in, or the last one up to it that starts before the window.
+  const opens = ends.findIndex((e) => e.end > start);
+  let cut = opens;
+  for (let i = 0; i <= opens; i++) if (ends[i]!.first !== '' && ends[i]!.first < from) cut = i;
+  return { files: files.slice(cut), skipped: cut === 0 ? 0 : ends[cut - 1]!.end, garbage: garbageFrom(cut) };
+}
+
 /** Same result as `scanMainlogWithRotation(path, options)` run on the host itself. */
 export async function scanMainlogRemoteRotated(transport: Transport, path: string, options: RemoteMainlogScanOptions = {}): Promise<RotatedScanResult> {
   const since = options.since === undefined || options.since === null || options.since === '' ? null : options.since;
@@ -71,7 +95,10 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
   // By time order the window lies inside the current log: the rotations are read only when
   // their last write says they may hold lines of it (the rule of rotated-logs.ts).
   const inCurrent = from !== null && first !== '' && first < from;
-  const reach = from === null ? 0 : reachByLastWrite(predecessors.map((p) => lastWrites.get(p)!), from);
+  const zone = inferLogZone(info.lastWrite, last === '' ? null : last);
+  const ordered = predecessors.map((p) => lastWrites.get(p)!);
+  const reach = from === null ? 0 : reachByLastWrite(ordered, from, zone);
+  const notes = from !== null && inCurrent ? zoneNotes(ordered, from, zone) : [];
   if (inCurrent && reach === 0) return plain();
   // Nor any past them: the counters walk on until a rotation starts before the window, which
   // the current log already does (as the host's reading stops there).
@@ -144,14 +171,16 @@ export async function scanMainlogRemoteRotated(transport: Transport, path: strin
     }
     // No timestamped line anywhere: like the host, no window start to report.
     if (files.length === 1 && first === '') from = null;
-    const start = Number(window[1]);
-    const end = Number(window[2]);
+    const kept = windowFiles(files, r.stderr, Number(window[1]), from);
+    const start = Number(window[1]) - kept.skipped;
+    const end = Number(window[2]) - kept.skipped;
+    files.splice(0, files.length - kept.files.length);
     options.onTransfer?.({ bytesReceived: r.stdout.length, bytesSent: r.sent, bytesScanned: end - start, bytesSelected: selected });
     // Rotations read only for their last write that could not be read: left out, as offline.
-    const leftOut = inCurrent ? untoldRotations(unreadable, lastWrites) : [];
+    const leftOut = [...kept.garbage.map((g) => ({ ...g, reason: trailingGarbageReason(g.bytes) })), ...(inCurrent ? untoldRotations(unreadable, lastWrites) : [])];
     // Only the current log, with no timestamp at its end: no window, as the plain scan says.
     if (files.length === 1 && last === '' && end > 0) leftOut.push({ file: path, bytes: end, reason: noReferenceReason(since) });
-    const result = finishScan(tables.partial, { file: path, since, from, startOffset: start, endOffset: end, leftOut }, options);
+    const result = { ...finishScan(tables.partial, { file: path, since, from, startOffset: start, endOffset: end, leftOut }, options), ...(notes.length > 0 ? { notes } : {}) };
     return unreadable.length > 0 && !inCurrent ? { ...result, files, unreadable_files: unreadable } : { ...result, files };
   }
 }

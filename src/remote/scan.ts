@@ -12,6 +12,7 @@ import { finishScan, type MainlogScanResult, type ScanLimits } from '../parsers/
 import type { SpoolScanOptions, SpoolScanResult } from '../investigate/spool.js';
 import type { Transport } from '../transport/types.js';
 import { noReferenceReason } from '../investigate/mainlog-file.js';
+import type { WriteTime } from '../investigate/log-zone.js';
 import type { LastWrite } from '../investigate/rotated-logs.js';
 import { countLimits, readCountTables, type CountedWindow } from './count-tables.js';
 import { MAINLOG_COUNT_PERL } from './mainlog-count.pl.js';
@@ -142,8 +143,10 @@ export interface RemoteMainlogInfo {
   first: string;
   /** Names in the log's directory starting with its name (rotation candidates). */
   names: string[];
-  /** Their last writes, in the host's local time as Exim stamps lines (see reachByLastWrite). */
+  /** Their last writes, with the system's offset then and a timestamp each holds (see reachByLastWrite). */
   lastWrites: Map<string, LastWrite>;
+  /** The log's own last write: the zone Exim stamps in is told from it and `last` (log-zone.ts). */
+  lastWrite: WriteTime | null;
   /** Bytes received and sent for the question. */
   received: number;
   sent: number;
@@ -151,18 +154,20 @@ export interface RemoteMainlogInfo {
 
 export async function remoteMainlogInfo(transport: Transport, path: string, options: RemoteMainlogScanOptions = {}): Promise<RemoteMainlogInfo> {
   const info = await perl(transport, MAINLOG_INFO_PERL, [path], options);
-  const [sizeText, last = '', first = '', ...entries] = info.stdout.toString('latin1').split('\n');
+  const [sizeText, last = '', first = '', own = '', ...entries] = info.stdout.toString('latin1').split('\n');
   const end = Number(sizeText);
   if (!Number.isSafeInteger(end)) throw new RemoteScanError(`remote scan on ${transport.host}: unexpected answer ${JSON.stringify(sizeText)}`);
+  const [ownTime = '', ownOffset = ''] = own.split('\t');
+  const lastWrite = ownTime === '' ? null : { mtime: Number(ownTime), systemOffset: Number(ownOffset) };
   const names: string[] = [];
   const lastWrites = new Map<string, LastWrite>();
   for (const entry of entries) {
-    const [name = '', time = '', size = '', error = ''] = entry.split('\t');
+    const [name = '', time = '', size = '', error = '', offset = '', line = ''] = entry.split('\t');
     if (name === '') continue;
     names.push(name);
-    lastWrites.set(name, time === '' ? { error: error === '' ? 'cannot be looked at' : error } : { time, size: Number(size) });
+    lastWrites.set(name, time === '' ? { error: error === '' ? 'cannot be looked at' : error } : { mtime: Number(time), systemOffset: Number(offset), size: Number(size), ...(line !== '' ? { line } : {}) });
   }
-  return { end, last, first, names, lastWrites, received: info.stdout.length, sent: info.sent };
+  return { end, last, first, lastWrite, names, lastWrites, received: info.stdout.length, sent: info.sent };
 }
 
 /**

@@ -105,8 +105,13 @@ export class LogFollower {
   readonly #startAt: 'end' | 'beginning';
   readonly #now: () => number;
   readonly #retireAfterMs: number;
+  readonly #onSibling: ((file: string) => void | Promise<void>) | undefined;
 
-  constructor(path: string, position: FilePosition | null, options: { startAt: 'end' | 'beginning'; notice: (n: FollowNotice) => void; retireAfterMs?: number; now?: () => number }) {
+  /**
+   * `onSibling` is called when a rotated sibling has been picked, before its lines are read:
+   * logrotate may delete it at that very moment (tests delete it there).
+   */
+  constructor(path: string, position: FilePosition | null, options: { startAt: 'end' | 'beginning'; notice: (n: FollowNotice) => void; retireAfterMs?: number; now?: () => number; onSibling?: (file: string) => void | Promise<void> }) {
     this.path = path;
     this.#pos = position === null ? null : bare(position);
     this.#savedRetired = position?.retired?.map(bare) ?? [];
@@ -114,6 +119,7 @@ export class LogFollower {
     this.#notice = options.notice;
     this.#now = options.now ?? Date.now;
     this.#retireAfterMs = options.retireAfterMs ?? RETIRE_AFTER_MS;
+    this.#onSibling = options.onSibling;
   }
 
   /** Where reading stands: the current file, with the retired ones still followed. */
@@ -159,7 +165,9 @@ export class LogFollower {
       const now = await stat(this.path).catch(() => null);
       if (now === null || (now.ino === st.ino && now.dev === st.dev)) return;
       await this.#readToEnd(cur, consume, false);
-      cur.from = (await this.#findSibling((s) => s.ino === st.ino && s.dev === st.dev, null)) ?? this.path;
+      const renamed = await this.#findSibling((s) => s.ino === st.ino && s.dev === st.dev, null);
+      cur.from = renamed?.file ?? this.path;
+      await renamed?.fh.close();
       cur.grewAt = this.#now();
       this.#retired.push(cur);
       this.#cur = null;
@@ -193,12 +201,12 @@ export class LogFollower {
     if (saved.length === 0) return;
     this.#savedRetired = [];
     for (const pos of saved) {
-      const file = await this.#findSibling((s) => s.ino === pos.ino && s.dev === pos.dev, pos);
-      if (file === null) {
+      const found = await this.#findSibling((s) => s.ino === pos.ino && s.dev === pos.dev, pos);
+      if (found === null) {
         this.#notice({ type: 'gap', file: this.path, bytes: 0, reason: `a rotated file still being read (inode ${pos.ino}) is no longer beside ${basename(this.path)} uncompressed: what was written to it after offset ${pos.offset} is not read` });
         continue;
       }
-      const fh = await open(file, 'r');
+      const { file, fh } = found;
       this.#retired.push({ fh, pos: { ...pos }, headBuf: await readHead(fh, pos.headLength), from: file, grewAt: this.#now(), size: -1 });
     }
   }
@@ -241,7 +249,7 @@ export class LogFollower {
     const old = await this.#findSibling((s) => s.ino === saved.ino && s.dev === saved.dev, saved);
     if (old !== null) {
       const bytes = await this.#readRest(old, saved, consume);
-      this.#notice({ type: 'rotated', file: this.path, how: 'renamed', restFrom: old, restBytes: bytes });
+      this.#notice({ type: 'rotated', file: this.path, how: 'renamed', restFrom: old.file, restBytes: bytes });
     } else {
       this.#notice({ type: 'gap', file: this.path, bytes: 0, reason: `the file read before (inode ${saved.ino}) was rotated away and is no longer beside ${basename(this.path)} uncompressed: what was written to it after offset ${saved.offset} is not read` });
     }
@@ -265,8 +273,13 @@ export class LogFollower {
     return 0;
   }
 
-  /** A sibling of the log (`exim_mainlog.1`, `exim_mainlog-20261207`) matching `test` and, when `saved` is given, starting with its head. */
-  async #findSibling(test: (s: { ino: number; dev: number; size: number }) => boolean, saved: FilePosition | null): Promise<string | null> {
+  /**
+   * A sibling of the log (`exim_mainlog.1`, `exim_mainlog-20261207`) matching `test` and, when
+   * `saved` is given, starting with its head: open, so that logrotate deleting it after it was
+   * picked (a race with every rotation) no longer matters; the caller closes it. One deleted
+   * before it could be opened is no candidate.
+   */
+  async #findSibling(test: (s: { ino: number; dev: number; size: number }) => boolean, saved: FilePosition | null): Promise<{ file: string; fh: FileHandle } | null> {
     const dir = dirname(this.path);
     const name = basename(this.path);
     let entries: string[];
@@ -277,16 +290,22 @@ export class LogFollower {
     }
     for (const entry of entries.filter((e) => e !== name && e.startsWith(name)).sort()) {
       const full = join(dir, entry);
-      const s = await stat(full).catch(() => null);
-      if (s === null || !s.isFile() || !test(s)) continue;
-      if (saved === null) return full;
+      // Looked at before it is opened: opening a FIFO beside the log would wait for a writer.
+      const named = await stat(full).catch(() => null);
+      if (named === null || !named.isFile() || !test(named)) continue;
       const fh = await open(full, 'r').catch(() => null);
       if (fh === null) continue;
+      let keep = false;
       try {
-        if (await sameHead(fh, saved)) return full;
+        // The open file is judged, not the name: it may have been replaced meanwhile.
+        const s = await fh.stat();
+        keep = s.isFile() && test(s) && (saved === null || (await sameHead(fh, saved)));
       } finally {
-        await fh.close();
+        if (!keep) await fh.close();
       }
+      if (!keep) continue;
+      await this.#onSibling?.(full);
+      return { file: full, fh };
     }
     return null;
   }
@@ -295,12 +314,12 @@ export class LogFollower {
   async #readRestFromCopy(saved: FilePosition, consume: LineConsumer): Promise<{ file: string; bytes: number } | null> {
     const copy = await this.#findSibling((s) => !(s.ino === saved.ino && s.dev === saved.dev) && s.size >= saved.offset, saved);
     if (copy === null) return null;
-    return { file: copy, bytes: await this.#readRest(copy, saved, consume) };
+    return { file: copy.file, bytes: await this.#readRest(copy, saved, consume) };
   }
 
-  /** Reads `file` from the saved offset to its end (the file is finished: a last line without newline counts). */
-  async #readRest(file: string, saved: FilePosition, consume: LineConsumer): Promise<number> {
-    const fh = await open(file, 'r');
+  /** Reads the open sibling from the saved offset to its end (the file is finished: a last line without newline counts); closes it. */
+  async #readRest(sibling: { file: string; fh: FileHandle }, saved: FilePosition, consume: LineConsumer): Promise<number> {
+    const { file, fh } = sibling;
     try {
       const t: Track = { fh, pos: { ...saved }, headBuf: await readHead(fh, saved.headLength), from: file, grewAt: 0, size: -1 };
       this.#standIn = t;

@@ -170,9 +170,17 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         counters: this.#counters.dump(),
         pending: [...this.#pending.values()],
       };
+      // Clean from the moment of the snapshot: what changes during the write dirties it again.
       this.#dirty = false;
+      try {
+        await saveState(this.options.statePath, state);
+      } catch (error) {
+        // Not written (a full disk): the file still holds the last state saved, and the next
+        // save must write this one.
+        this.#dirty = true;
+        throw error;
+      }
       this.#lastSave = Date.now();
-      await saveState(this.options.statePath, state);
     };
     this.#saveChain = this.#saveChain.then(run, run);
     this.#queuedSave = this.#saveChain;

@@ -207,3 +207,86 @@ describe('the follower when the old log is deleted, not just renamed, while bein
     }
   });
 });
+
+describe('the follower when logrotate deletes a sibling it has just picked', () => {
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'runbook-follow-race-'));
+    log = join(base, 'exim_mainlog');
+    writeFileSync(log, '');
+  });
+  afterEach(async () => {
+    for (const f of made.splice(0)) await f.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  /** A follower from `position` that deletes each sibling the moment it is picked (logrotate's compress-and-delete racing it). */
+  function racing(position: FilePosition) {
+    const seen: string[] = [];
+    const notices: FollowNotice[] = [];
+    const deleted: string[] = [];
+    const f = new LogFollower(log, position, {
+      startAt: 'beginning',
+      notice: (n) => notices.push(n),
+      onSibling: (file) => {
+        unlinkSync(file);
+        deleted.push(file);
+      },
+    });
+    made.push(f);
+    return { f, seen, notices, deleted, drain: () => f.drain((ls) => void seen.push(...ls)) };
+  }
+
+  it('the log rotated while stopped: its rest is read from the sibling picked, though deleted right after', async () => {
+    const r = follower();
+    writeFileSync(log, line(0) + line(1));
+    await r.drain();
+    writeFileSync(log, line(2), { flag: 'a' });
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, line(3));
+    const again = racing(r.saved()!);
+    await again.drain();
+    expect(again.deleted).toEqual([`${log}.1`]);
+    expect(again.seen).toEqual([line(2).slice(0, -1), line(3).slice(0, -1)]);
+    expect(again.notices.map((n) => n.type)).toEqual(['rotated']);
+  });
+
+  it('a retired file found again after a restart, deleted right after: read on, once, and the watcher carries on', async () => {
+    const r = follower();
+    const fd = openSync(log, 'a');
+    try {
+      writeSync(fd, line(0));
+      await r.drain();
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, line(1));
+      await r.drain();
+      const saved = r.saved()!;
+      expect(saved.retired).toHaveLength(1);
+      // Written to the old file after the position was saved.
+      writeSync(fd, line(2));
+      const again = racing(saved);
+      await again.drain();
+      expect(again.deleted).toEqual([`${log}.1`]);
+      expect(again.seen).toEqual([line(2).slice(0, -1)]);
+      await again.drain();
+      expect(again.seen).toEqual([line(2).slice(0, -1)]);
+      expect(again.notices).toEqual([]);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('a sibling deleted before it could be opened is no candidate: the gap is said once and reading goes on', async () => {
+    const r = follower();
+    writeFileSync(log, line(0));
+    await r.drain();
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, line(1));
+    // Gone before the restarted follower looks (logrotate was quicker): nothing to open.
+    unlinkSync(`${log}.1`);
+    const again = racing(r.saved()!);
+    await again.drain();
+    await again.drain();
+    expect(again.seen).toEqual([line(1).slice(0, -1)]);
+    expect(again.notices.map((n) => n.type)).toEqual(['gap']);
+  });
+});

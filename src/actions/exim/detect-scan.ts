@@ -32,6 +32,8 @@ export async function scanMainlogOn(ctx: ActionContext, path: string, options: M
       ctx.progress(`cannot read rotated main log ${u.file}; the window before it is incomplete`);
       await ctx.note(`rotated main log not read: ${u.error}`, { file: u.file });
     }
+    // How the rotations to read were chosen, when that needed saying (a zone not told).
+    for (const n of r.notes ?? []) await ctx.note(n, { file: path });
     return r;
   } catch (err) {
     // An upload is on record even when the scan then failed.

@@ -266,12 +266,22 @@ static double read_range(uint64_t start, uint64_t end, int what) {
 /* ------------------------------------------------------------------------------------------
  * A rotated set read as one log (the scan mode of src/remote/rotated-count.pl.ts) */
 
-/* One file of the set, plain or gzip (by its first two bytes, as the perl driver tells them). */
+/* One file of the set, plain or gzip (by its first two bytes, as the perl driver tells them).
+ * gzip is read member by member with inflate() (each member's CRC and size checked), so that
+ * where the gzip data ends is known: bytes after the last member that are no gzip data
+ * (trailing garbage) are not read and counted in `garbage` (zero padding is ignored), as the
+ * perl driver and node read them. */
 typedef struct {
   const char *path;
   int fd;
-  gzFile gz;
+  int gz;
+  z_stream z;
+  int in_member, members, eof, done;
+  uint8_t *in;
+  uint64_t garbage;
 } Source;
+
+#define GZ_IN (256 * 1024)
 
 /* The perl driver's clean(): runs of tabs and newlines as one space, no trailing space. */
 static void say_clean(FILE *f, const char *text) {
@@ -292,8 +302,8 @@ static void say_clean(FILE *f, const char *text) {
 }
 
 static int source_open(Source *s, const char *path, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
   s->path = path;
-  s->gz = NULL;
   s->fd = open(path, O_RDONLY);
   if (s->fd < 0) {
     snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -314,21 +324,44 @@ static int source_open(Source *s, const char *path, char *err, size_t errlen) {
     return 0;
   }
   if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    s->gz = gzdopen(s->fd, "rb");
-    if (s->gz == NULL) {
+    s->gz = 1;
+    s->in = malloc(GZ_IN);
+    if (s->in == NULL) {
       snprintf(err, errlen, "%s: cannot read: out of memory", path);
       close(s->fd);
       return 0;
     }
-    gzbuffer(s->gz, 256 * 1024);
   }
   return 1;
+}
+
+/* Tops up the compressed input (kept at the start of `in`): -1 on a read error. */
+static int source_fill(Source *s, char *err, size_t errlen) {
+  if (s->eof || s->z.avail_in >= GZ_IN / 4) return 0;
+  if (s->z.avail_in > 0 && s->z.next_in != s->in) memmove(s->in, s->z.next_in, s->z.avail_in);
+  s->z.next_in = s->in;
+  while (1) {
+    ssize_t r = read(s->fd, s->in + s->z.avail_in, GZ_IN - s->z.avail_in);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      snprintf(err, errlen, "%s: cannot read: %s", s->path, strerror(errno));
+      return -1;
+    }
+    if (r == 0) s->eof = 1;
+    s->z.avail_in += (uInt)r;
+    return 0;
+  }
+}
+
+static ssize_t gz_failed(Source *s, const char *why, char *err, size_t errlen) {
+  snprintf(err, errlen, "%s: corrupt or truncated gzip data (%s)", s->path, why);
+  return -1;
 }
 
 /* Up to n bytes (0 at the end), or -1 with the reason; concatenated gzip members are one stream. */
 static ssize_t source_read(Source *s, uint8_t *buf, size_t n, char *err, size_t errlen) {
   if (n > (1u << 30)) n = 1u << 30;
-  if (s->gz == NULL) {
+  if (!s->gz) {
     while (1) {
       ssize_t r = read(s->fd, buf, n);
       if (r >= 0) return r;
@@ -337,20 +370,59 @@ static ssize_t source_read(Source *s, uint8_t *buf, size_t n, char *err, size_t 
       return -1;
     }
   }
-  int r = gzread(s->gz, buf, (unsigned)n);
-  int errnum = Z_OK;
-  const char *message = r <= 0 ? gzerror(s->gz, &errnum) : "";
-  /* A truncated member ends with 0 bytes and Z_BUF_ERROR rather than -1. */
-  if (r < 0 || (r == 0 && errnum != Z_OK)) {
-    snprintf(err, errlen, "%s: corrupt or truncated gzip data (%s)", s->path, errnum == Z_ERRNO ? strerror(errno) : message);
-    return -1;
+  while (!s->done) {
+    if (source_fill(s, err, errlen) < 0) return -1;
+    if (!s->in_member) {
+      /* Between members: another one, the end, or bytes that are no gzip data. */
+      if (s->z.avail_in < 2 && !s->eof) continue;
+      if (s->z.avail_in == 0) {
+        s->done = 1;
+        break;
+      }
+      if (s->z.avail_in < 2 || s->z.next_in[0] != 0x1f || s->z.next_in[1] != 0x8b) {
+        if (s->members == 0) return gz_failed(s, "incorrect header check", err, errlen);
+        uint64_t rest = 0;
+        int zeros = 1;
+        while (1) {
+          for (uInt i = 0; i < s->z.avail_in; i++) if (s->z.next_in[i] != 0) zeros = 0;
+          rest += s->z.avail_in;
+          s->z.avail_in = 0;
+          if (s->eof) break;
+          if (source_fill(s, err, errlen) < 0) return -1;
+        }
+        if (!zeros) s->garbage = rest;
+        s->done = 1;
+        break;
+      }
+      if (s->members > 0 ? inflateReset2(&s->z, 16 + MAX_WBITS) != Z_OK : inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) {
+        snprintf(err, errlen, "%s: cannot read: out of memory", s->path);
+        return -1;
+      }
+      s->in_member = 1;
+      s->members++;
+    }
+    s->z.next_out = buf;
+    s->z.avail_out = (uInt)n;
+    int r = inflate(&s->z, Z_NO_FLUSH);
+    size_t made = n - s->z.avail_out;
+    if (r == Z_STREAM_END) s->in_member = 0;
+    else if (r == Z_BUF_ERROR || (r == Z_OK && made == 0)) {
+      /* More input wanted: at the end of the file, the gzip data was cut short. */
+      if (s->eof && s->z.avail_in == 0) return gz_failed(s, "unexpected end of file", err, errlen);
+    } else if (r != Z_OK) {
+      return gz_failed(s, s->z.msg != NULL ? s->z.msg : "data error", err, errlen);
+    }
+    if (made > 0) return (ssize_t)made;
   }
-  return r;
+  return 0;
 }
 
 static void source_close(Source *s) {
-  if (s->gz != NULL) gzclose(s->gz);
-  else close(s->fd);
+  if (s->gz) {
+    if (s->members > 0) inflateEnd(&s->z);
+    free(s->in);
+  }
+  close(s->fd);
 }
 
 /* The first timestamp of a file within its first 4 MiB of lines (first_ts of the perl driver):
@@ -411,6 +483,8 @@ static void failed(const char *path, const char *err) {
  * uncompressed offset reached. */
 static int started;
 static uint64_t rotated_start, rotated_pos;
+/* The first timestamp of the file being read, looked for until the window opens. */
+static char file_first[20];
 
 /* Complete lines b[0, end) of the input area: skipped until the window opens, then fed. */
 static void rotated_lines(uint8_t *b, const char *from19, size_t end) {
@@ -419,6 +493,10 @@ static void rotated_lines(uint8_t *b, const char *from19, size_t end) {
     while (s < end) {
       const uint8_t *nl = memchr(b + s, '\n', end - s);
       size_t e = nl == NULL ? end : (size_t)(nl - b);
+      if (file_first[0] == 0 && timestamp_prefix(b, s, e) > 0) {
+        memcpy(file_first, b + s, 19);
+        file_first[19] = 0;
+      }
       if (e - s >= 19 && memcmp(b + s, from19, 19) >= 0 && timestamp_prefix(b, s, e) > 0) {
         started = 1;
         rotated_start = rotated_pos + s;
@@ -439,6 +517,7 @@ static void rotated_file(const char *path, const char *from19) {
   char err[1024];
   Source s;
   if (!source_open(&s, path, err, sizeof err)) failed(path, err);
+  file_first[0] = 0;
   size_t size = 4 * 1024 * 1024;
   size_t carry = 0;
   while (1) {
@@ -464,7 +543,11 @@ static void rotated_file(const char *path, const char *from19) {
   }
   /* A last line without a newline ends with its file, as perl's readline ends it. */
   if (carry > 0) rotated_lines(mem() + Z_kernelZ_inputBuffer(&K, (u32)size), from19, carry);
+  uint64_t garbage = s.garbage;
   source_close(&s);
+  /* Where it ends, its first timestamp before the window opened, and the bytes after its gzip
+   * data that are no gzip data (see the perl driver). */
+  fprintf(stderr, "file\t%llu\t%s\t%llu\n", (unsigned long long)rotated_pos, file_first, (unsigned long long)garbage);
 }
 
 /* `--rotated FROM LIMITS REACH CURRENT PRED...`, PRED newest first: the scan mode of the perl
