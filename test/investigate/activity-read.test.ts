@@ -135,6 +135,36 @@ describe('the history of flagged ids read through the kernel', () => {
     );
   });
 
+  it('finds the same lines where arrows, brackets and newlines fall anywhere: at a line\'s first byte, its last, a read\'s cut', async () => {
+    // Few bytes, so that ` <= `, `[`, needles and line ends meet in every arrangement; needles
+    // bracketed (shared addresses) and not, of every length around the kernel's 4- and 8-byte pieces.
+    const bits = fc.string({ unit: fc.constantFrom(' ', '<', '=', '[', ']', 'I', '1', '.', 'a', '@', 'b'), maxLength: 30 });
+    // Values that are needles too (a shared address becomes `[value]`), so that lines hold them often.
+    const known = fc.constantFrom('1.1', '1.1.1.1', 'a@b.a', 'aa', 'a1@b', '[1.1]', 'ab.1.1.1');
+    const some = fc.oneof(bits, known, fc.tuple(known, bits).map(([k, t]) => `[${k}]${t}`), fc.tuple(bits, known).map(([t, k]) => `${t}[${k}]`));
+    const line = fc.oneof(
+      some,
+      fc.tuple(some, some, fc.integer({ min: 1, max: 3 })).map(([a, b, i]) => `${a} <= ${b} I=[192.0.2.${i}]:25`),
+      fc.tuple(fc.integer({ min: 0, max: 7200 }), some).map(([dt, t]) => `${at(dt)} 1vX000-000000-AB <= ${t}`),
+      fc.tuple(fc.integer({ min: 0, max: 7200 }), some, some).map(([dt, a, b]) => `${at(dt)} 1vX000-000000-AB <= ${a} H=(pc) [${b}]:25 I=[${a}]:25 A=x:${b} T="${a}" for ${b}`),
+      fc.tuple(some, some).map(([a, b]) => `${a} <= ${b}`),
+    );
+    const ids = fc.array(fc.oneof(known, bits).filter((t) => t !== ''), { maxLength: 4 });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 40 }), ids, ids, ids, fc.integer({ min: 16, max: 512 }), fc.boolean(), async (lines, authIds, senders, sharedIps, chunkBytes, finalNewline) => {
+        const file = join(dir, `b${n++}`);
+        await writeFile(file, `${lines.join('\n')}${finalNewline ? '\n' : ''}`);
+        const want = new ActivityCollector(authIds, senders, sharedIps);
+        for await (const l of linesContaining(file, want.needles, undefined, (first) => want.logStartLine(first), ' <= ')) want.mainlogLine(l);
+        const got = new ActivityCollector(authIds, senders, sharedIps);
+        await readMainlogHistory(file, got, { chunkBytes });
+        expect(plain(got.finish(2026))).toEqual(plain(want.finish(2026)));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('gives one collector the same facts from the files of a rotated set as their lines fed one by one', async () => {
     let n = 0;
     await fc.assert(

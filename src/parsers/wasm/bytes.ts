@@ -65,6 +65,31 @@ export function findByte(p: usize, e: usize, c: u8): usize {
   return e;
 }
 
+/**
+ * Where the line holding p - 1 starts: after the last NL in [s, p), or s when there is none.
+ * Reads only [s, p).
+ */
+export function lineStartBefore(s: usize, p: usize): usize {
+  if (!ASC_FEATURE_SIMD) {
+    const nl = splat8(NL);
+    while (p >= s + 8) {
+      const m = zeroBytes(load<u64>(p - 8) ^ nl);
+      // The highest zero byte is the last NL (zeroBytes has no false hits).
+      if (m != 0) return p - 8 + (7 - <usize>(clz(m) >> 3)) + 1;
+      p -= 8;
+    }
+  } else {
+    const needle = i8x16.splat(<i8>NL);
+    while (p >= s + 16) {
+      const m = i8x16.bitmask(i8x16.eq(v128.load(p - 16), needle));
+      if (m != 0) return p - 16 + <usize>(31 - clz(m)) + 1;
+      p -= 16;
+    }
+  }
+  while (p > s && load<u8>(p - 1) != <u8>NL) p--;
+  return p;
+}
+
 /** First p in [p, e) holding `"` or `\`, else e. */
 export function findQuoteOrBackslash(p: usize, e: usize): usize {
   if (!ASC_FEATURE_SIMD) {

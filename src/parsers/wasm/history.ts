@@ -11,14 +11,15 @@
  * is not a bounce, its fields by the scanner's own rules (scan.ts).
  *
  * Needles are found with a map of 8-byte pieces of them (4-byte when a needle is shorter than
- * 8; hashed, 64 Ki entries) probed every few bytes of a line (see `step`); the few probes it lets
+ * 8; hashed, 64 Ki entries) probed every few bytes of a line (see `step`), or at its `[` only
+ * for the needles that start with one (see `bracketCount`); the few probes it lets
  * through are checked against the needles holding that piece. Needles shorter than four bytes
  * are searched for one by one (rare: an id of 1-3 bytes). Eight bytes because the flagged
  * addresses share most 4-byte pieces (`@site`, `.exam`) with every arrival line.
  *
  * Its own instance of the module (state below is per instance); `inputBuffer` is the input area.
  */
-import { byteAt, bytesEqual, findByte, NL, PAD, SP, zeroed } from './bytes';
+import { byteAt, bytesEqual, findByte, LBRACKET, lineStartBefore, NL, PAD, SP, zeroed } from './bytes';
 import { keyId, KeyTable, newKeyTable } from './key-table';
 import {
   aAuthIdEnd, aAuthIdStart, aBounce, aForEnd, aHasAuthId, aHasIp, aHasSubject, aIpEnd, aIpStart, aSenderEnd, aSubjEnd, aSubjStart,
@@ -57,6 +58,15 @@ let width: usize = 8;
 let widthMask: u64 = 0;
 let longFirst: u32 = 0;
 let longCount: u32 = 0;
+/**
+ * Needles of 4 bytes or more are of two kinds. Those that start with `[` (the shared addresses,
+ * `[ip]`, the shortest needles as a rule) are looked for only where a line holds `[`: an
+ * occurrence starts there, so one (needle, offset 0) entry each suffices. The others are
+ * probed every `step` bytes, a step set by the shortest of them alone: with the short bracketed
+ * addresses among them, lines were probed nearly twice as often as the mailboxes need.
+ */
+let steppedCount: u32 = 0;
+let bracketCount: u32 = 0;
 /** One byte per hashed 4 bytes: 1 when some (needle, offset) has 4 bytes of that hash. */
 let gramMap: usize = 0;
 /** Open addressing by the piece: value (u64), count, first entry, fill (u32 each); 24 bytes a slot. */
@@ -102,6 +112,11 @@ function slotOf(x: u64): usize {
   return <usize>load<u32>(needles + (<usize>k << 3), 4);
 }
 
+/** Whether needle k (4 bytes or more) is looked for at the `[` of a line only. */
+@inline function bracketed(k: u32): bool {
+  return load<u8>(needleAt(k)) == <u8>LBRACKET;
+}
+
 /**
  * The needles: `n` strings back to back at `bytes`, their lengths (u32) at `lens`, those
  * shorter than 4 bytes first (JavaScript sorts them so).
@@ -129,8 +144,16 @@ export function historyNeedles(bytes: usize, lens: usize, n: u32): void {
   longCount = n - shortCount;
   width = shortest >= 8 || shortest == 0 ? 8 : 4;
   widthMask = width == 8 ? <u64>-1 : 0xffffffff;
-  step = shortest >= width ? shortest - (width - 1) : 1;
-  const pairs = <u32>(<usize>longCount * step);
+  // Every long needle is at least `width` bytes, so a bracketed one's first piece is its own.
+  let shortestStepped: usize = 0;
+  bracketCount = 0;
+  for (let k = longFirst; k < n; k++) {
+    if (bracketed(k)) bracketCount++;
+    else if (shortestStepped == 0 || needleLength(k) < shortestStepped) shortestStepped = needleLength(k);
+  }
+  steppedCount = longCount - bracketCount;
+  step = shortestStepped >= width ? shortestStepped - (width - 1) : 1;
+  const pairs = <u32>(<usize>steppedCount * step + <usize>bracketCount);
   let slots: u32 = 16;
   while (slots < pairs * 2) slots <<= 1;
   groupMask = slots - 1;
@@ -138,7 +161,8 @@ export function historyNeedles(bytes: usize, lens: usize, n: u32): void {
   gramMap = zeroed(65536);
   entries = zeroed((<usize>pairs << 3) + 8);
   for (let k = longFirst; k < n; k++) {
-    for (let o: usize = 0; o < step; o++) {
+    const offsets: usize = bracketed(k) ? 1 : step;
+    for (let o: usize = 0; o < offsets; o++) {
       const x = pieceAt(needleAt(k) + o);
       const at = slotOf(x);
       store<u32>(at, load<u32>(at, 8) + 1, 8);
@@ -152,7 +176,8 @@ export function historyNeedles(bytes: usize, lens: usize, n: u32): void {
     first += load<u32>(at, 8);
   }
   for (let k = longFirst; k < n; k++) {
-    for (let o: usize = 0; o < step; o++) {
+    const offsets: usize = bracketed(k) ? 1 : step;
+    for (let o: usize = 0; o < offsets; o++) {
       const at = slotOf(pieceAt(needleAt(k) + o));
       const fill = load<u32>(at, 16);
       const entry = entries + (<usize>(load<u32>(at, 12) + fill) << 3);
@@ -188,11 +213,17 @@ function longNeedleAround(x: u64, j: usize, s: usize, e: usize): bool {
 
 /** Whether [s, e) holds one of the needles. */
 function holdsNeedle(s: usize, e: usize): bool {
-  if (longCount > 0) {
-    const map = gramMap;
+  const map = gramMap;
+  const w = width;
+  if (steppedCount > 0) {
     const by = step;
-    const w = width;
     for (let j = s; j + w <= e; j += by) {
+      const x = pieceAt(j);
+      if (load<u8>(map + gramHash(x)) != 0 && longNeedleAround(x, j, s, e)) return true;
+    }
+  }
+  if (bracketCount > 0) {
+    for (let j = findByte(s, e, <u8>LBRACKET); j + w <= e; j = findByte(j + 1, e, <u8>LBRACKET)) {
       const x = pieceAt(j);
       if (load<u8>(map + gramHash(x)) != 0 && longNeedleAround(x, j, s, e)) return true;
     }
@@ -204,17 +235,6 @@ function holdsNeedle(s: usize, e: usize): bool {
     for (let i = s; i + len <= e; i++) if (bytesEqual(at, i, len)) return true;
   }
   return false;
-}
-
-/** The first ` <= ` in [s, e) (the position of its space), or e. */
-function firstArrow(s: usize, e: usize): usize {
-  let i = s + 1;
-  while (true) {
-    i = findByte(i, e, 0x3c);
-    if (i + 2 >= e) return e;
-    if (byteAt(i - 1) == SP && byteAt(i + 1) == 0x3d && byteAt(i + 2) == SP) return i - 1;
-    i++;
-  }
 }
 
 /** The first ` I=[` at or after `from` in [from, e) (the position of its space), or e. */
@@ -256,12 +276,24 @@ export function historyFeed(start: usize, end: usize): u32 {
   const saved = load<u8>(e);
   store<u8>(e, <u8>NL);
   let n: u32 = 0;
+  // The next ` <= ` is looked for across lines (most hold none, and splitting each one cost a
+  // second scan of its bytes); the first `<` of a line that forms one is the line's first ` <= `
+  // (the one whose `I=[..]` is read). `s` is a line start at or before the line looked at; a
+  // `<` at a line's first byte forms none.
   let s = base + start;
-  while (s < e) {
-    const le = findByte(s, e, <u8>NL);
-    const arrow = firstArrow(s, le);
-    if (arrow < le && holdsNeedle(s, le)) n = lineRecord(n, base, s, le, arrow);
-    s = le + 1;
+  let from = s;
+  while (true) {
+    const lt = findByte(from, e, 0x3c);
+    if (lt + 2 >= e) break;
+    if (lt > s && byteAt(lt - 1) == SP && byteAt(lt + 1) == 0x3d && byteAt(lt + 2) == SP) {
+      const ls = lineStartBefore(s, lt);
+      const le = findByte(lt + 3, e, <u8>NL);
+      if (holdsNeedle(ls, le)) n = lineRecord(n, base, ls, le, lt - 1);
+      s = le + 1;
+      from = s;
+    } else {
+      from = lt + 1;
+    }
   }
   store<u8>(e, saved);
   return n;
