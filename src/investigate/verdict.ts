@@ -375,6 +375,13 @@ function dirSuspect(c: CwdFinding, windowMin: number, activity: ActivityFacts | 
   return c.count >= windowMin || dirFloods(c, activity, t) || failsMostly(outcomeOf(c));
 }
 
+/** When a directory first submitted mail in the window (`YYYY-MM-DD HH:MM:SS` as logged), or null when not counted. */
+function firstSeen(c: CwdFinding): string | null {
+  const d = String(c.first_seen ?? 0);
+  if (!/^[0-9]{14}$/.test(d)) return null;
+  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)} ${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}`;
+}
+
 /** The hour key `YYYY-MM-DD HH` as ISO, its start (the wall clock's, for either pass of a repeated hour). */
 const hourIso = (hour: string): string => `${hourStart(hour).replace(' ', 'T')}:00:00`;
 
@@ -963,9 +970,32 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     }
     return act.uniqueRecipients.size >= act.total && o.recipients > 0 && o.failures + o.deferrals >= NOTABLE_SHARE * o.recipients;
   };
+  /**
+   * A directory under the window's minimum that began to mail well into the log (not in its
+   * first half day, as quietDirectory asks of senders), whatever sender it uses: a script that
+   * sends as the account's default sender, which the site's own forms use all along, is new by
+   * its directory, not by its sender. As quietDirectory, nearly every message reached someone
+   * new (its senders reached as many distinct people as it sent messages: a form writing to
+   * its owner does not) and a notable share of its own recipients failed or were deferred.
+   * Its sender's usual volume does not vouch for it (that volume is another directory's); who
+   * requested it decides below, as for every directory (the site's own mail is not acted on).
+   */
+  const newDirectory = (c: CwdFinding): boolean => {
+    const first = firstSeen(c);
+    // From the later of the log's start and the window's: a directory seen only in the window counts from there.
+    const start = [logStart, ml?.window.first_time ?? null].filter((x): x is string => x !== null).sort().at(-1);
+    if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || first === null || start === undefined) return false;
+    const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
+    if (!(at(first) - at(start) >= 12 * HOUR_MS)) return false;
+    // Each sender's distinct recipients are fewer than those of all of them: never more than the truth.
+    const reached = Math.max(0, ...c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())?.uniqueRecipients.size ?? 0));
+    const o = outcomeOf(c);
+    return reached >= c.count && o.recipients > 0 && o.failures + o.deferrals >= NOTABLE_SHARE * o.recipients;
+  };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    if ((!dirSuspect(c, windowMin, activity, t) && !quietDirectory(c)) || user === null) continue;
+    const fresh = newDirectory(c);
+    if ((!dirSuspect(c, windowMin, activity, t) && !quietDirectory(c) && !fresh) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
       continue;
@@ -979,11 +1009,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const senderAct = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
     // Mail that mostly fails is no usual volume, however steady (as a mailbox's, see `harvested`).
     const failing = failsMostly(outcomeOf(c));
-    if (!failing && atUsualVolume(senderAct, logStart)) {
+    if (!failing && !fresh && atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
     }
-    evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}${failing ? `: ${outcomeReason(outcomeOf(c))}` : ''}`, count: c.count });
+    evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path}${failing ? `: ${outcomeReason(outcomeOf(c))}` : fresh ? `, a directory that first mailed at ${firstSeen(c)}, well into the log` : ''}`, count: c.count });
     const r = resolveScript(c.path, c.senders, inputs, recentSince);
     const sender = c.senders[0]?.key ?? null;
     if (r === null) {
@@ -1126,7 +1156,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (failsMostly(outcomeOf(c)) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
+    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || newDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (failsMostly(outcomeOf(c)) || newDirectory(c) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });

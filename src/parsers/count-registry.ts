@@ -46,6 +46,12 @@ export interface TableSpec {
   readonly field?: string;
   /** Keys of `of` that can rank among the top by this counter are kept too, whatever their volume (failing senders). */
   readonly ranks?: boolean;
+  /**
+   * A time, not a sum: counted once, when the key of `of` is made, as the logged time's digits
+   * (YYYYMMDDhhmmss); keys that decode alike keep the earliest (addCounter). Logs are read
+   * oldest first, so the first line of a key is its first in the window.
+   */
+  readonly time?: boolean;
 }
 
 export const TABLES = [
@@ -71,6 +77,9 @@ export const TABLES = [
   { name: 'cwd_rcpts', constant: 'T_CWD_RCPTS', of: 'cwd', field: 'recipients' },
   { name: 'cwd_deferrals', constant: 'T_CWD_DEFERRALS', of: 'cwd', field: 'deferrals' },
   { name: 'cwd_failures', constant: 'T_CWD_FAILURES', of: 'cwd', field: 'failures', ranks: true },
+  // When a directory first submitted mail: a script that appears in the middle of the log is a
+  // new mailer even when it sends as the account's usual sender (the verdict's new directories).
+  { name: 'cwd_first', constant: 'T_CWD_FIRST', of: 'cwd', field: 'first_seen', time: true },
 ] as const satisfies readonly TableSpec[];
 
 /** A (parent key, child key) count of the kernel (src/parsers/wasm/pair-table.ts). */
@@ -152,8 +161,13 @@ export type KernelRelationName = (typeof KERNEL_RELATIONS)[number]['name'];
 export type TotalField = (typeof TOTALS)[number]['field'];
 /** The fields of the per-sender and per-AUTH-id counters. */
 export type CounterField = Extract<(typeof TABLES)[number], { field: string }>['field'];
-/** A key's counters (absent ones are 0). */
-export type Counters = Record<CounterField, number>;
+/** The counter fields that hold a time (TableSpec.time). */
+export type TimeField = Extract<(typeof TABLES)[number], { time: true }>['field'];
+/**
+ * A key's counters: the sums (absent ones are 0) and the times its table has (a directory's
+ * first line; absent where the table has none, or nothing was seen).
+ */
+export type Counters = Record<Exclude<CounterField, TimeField>, number> & Partial<Record<TimeField, number>>;
 
 /** Table number (the kernel's) by name. */
 export const TABLE = Object.fromEntries(TABLES.map((t, i) => [t.name, i])) as { readonly [N in TableName]: number };
@@ -161,7 +175,16 @@ export const TABLE = Object.fromEntries(TABLES.map((t, i) => [t.name, i])) as { 
 export const PAIRS = Object.fromEntries(KERNEL_RELATIONS.map((r, i) => [r.name, i])) as { readonly [N in KernelRelationName]: number };
 /** Every counter field, in registry order. */
 export const COUNTER_FIELDS: readonly CounterField[] = [...new Set(TABLES.flatMap((t) => ('field' in t ? [t.field] : [])))];
+/** The time fields: merged by addCounter, never added. */
+export const TIME_FIELDS: ReadonlySet<CounterField> = new Set(TABLES.flatMap((t) => ('time' in t && t.time ? [t.field] : [])));
+
+/** Add value `n` of counter `field` into `o`: a sum, or for a time the earliest known (0 or absent: none). */
+export function addCounter(o: Counters, field: CounterField, n: number | undefined): void {
+  if (n === undefined || n === 0) return;
+  const a = (o as Record<CounterField, number | undefined>)[field];
+  (o as Record<CounterField, number>)[field] = a === undefined || a === 0 ? n : TIME_FIELDS.has(field) ? Math.min(a, n) : a + n;
+}
 
 export function noCounters(): Counters {
-  return Object.fromEntries(COUNTER_FIELDS.map((f) => [f, 0])) as Counters;
+  return Object.fromEntries(COUNTER_FIELDS.filter((f) => !TIME_FIELDS.has(f)).map((f) => [f, 0])) as Counters;
 }

@@ -11,7 +11,7 @@
  * Results are plain JSON.
  */
 import { unescapeSubject } from './exim-mainlog.js';
-import { COUNTER_FIELDS, KERNEL_RELATIONS, noCounters, PAIRS, RELATIONS, TABLE, TABLES, TOTALS, type CounterField, type Counters, type RelationSpec, type TableName, type TableSpec } from './count-registry.js';
+import { COUNTER_FIELDS, KERNEL_RELATIONS, addCounter, noCounters, PAIRS, RELATIONS, TABLE, TABLES, TOTALS, type CounterField, type Counters, type RelationSpec, type TableName, type TableSpec } from './count-registry.js';
 import { createKernel, type KernelExports } from './mainlog-kernel.js';
 import { keyViews, PairView, type KeyView } from './scan-tables.js';
 
@@ -575,13 +575,13 @@ export class MainlogScanner {
           const n = k < 0 ? 0 : keys[c.name as TableName].count(k);
           if (n === 0) continue;
           values ??= noCounters();
-          values[c.field as CounterField] += n;
+          addCounter(values, c.field as CounterField, n);
         }
         if (values === null) continue;
         const key = table.key(id);
         const o = out.get(key);
         if (o === undefined) out.set(key, values);
-        else for (const f of COUNTER_FIELDS) o[f] += values[f];
+        else for (const f of COUNTER_FIELDS) addCounter(o, f, values[f]);
       }
     }
     return part;

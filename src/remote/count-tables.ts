@@ -4,7 +4,7 @@
  * finishScan turns either into the result. Pure: bytes in, partial out.
  */
 import { unescapeSubject } from '../parsers/exim-mainlog.js';
-import { noCounters, RELATIONS, TABLES, TOTALS, type CounterField, type RelationSpec, type TableSpec, type TotalField, type TotalSpec } from '../parsers/count-registry.js';
+import { addCounter, noCounters, RELATIONS, TABLES, TOTALS, type CounterField, type RelationSpec, type TableSpec, type TotalField, type TotalSpec } from '../parsers/count-registry.js';
 import { DEFAULT_MAX_MESSAGES, emptyPartial, type ScanBucket, type ScanLimits, type ScanPartial } from '../parsers/mainlog-scan.js';
 
 /**
@@ -131,7 +131,7 @@ export function readCountTables(text: string): CountedWindow {
       list.forEach((n, id) => {
         const key = names.get(table)![id]!;
         const o = partial[into].get(key) ?? noCounters();
-        o[field] += n;
+        addCounter(o, field, n);
         partial[into].set(key, o);
       });
     }

@@ -477,6 +477,11 @@ sub cwd_line {
   $total{cwd}++;
   my $id = key_id($tid{cwd}, substr($l, $p, $path_end - $p));
   if ($id < 0) { $pending = -1; return }
+  # A directory's first line (logs are read oldest first): its time's digits, as the kernel's.
+  if ($counts[$tid{cwd}][$id] == 1) {
+    (my $digits = substr($l, 0, 19)) =~ tr/0-9//cd;
+    key_id($tid{cwd_first}, substr($l, $p, $path_end - $p), 0 + $digits);
+  }
   $pending = $id;
   $pending_time = substr($l, 0, 19);
 }

@@ -84,7 +84,7 @@ describe('scanning several main log files as one', () => {
     const got = await scanMainlogSources([fb, fa], LIMITS);
     const want = await scanMainlogFile(await write(text([...a, ...b]), false), LIMITS);
     expect(comparable(got)).toEqual(comparable(want));
-    expect(got.cwd).toEqual([{ path: '/home/u/public_html/wp', count: 1, user: 'u', senders: [{ key: 'news@shop.test', count: 1 }], recipients: 0, deferrals: 0, failures: 0 }]);
+    expect(got.cwd).toEqual([{ path: '/home/u/public_html/wp', count: 1, user: 'u', senders: [{ key: 'news@shop.test', count: 1 }], recipients: 0, deferrals: 0, failures: 0, first_seen: 20261122100005 }]);
     expect(got.files).toEqual([fa, fb]);
     expect(got.file).toBe(fb);
   });

@@ -3,6 +3,7 @@
  * byte scanner must agree with it exactly on any input.
  */
 import { classifyMainlogLine } from '../../src/parsers/exim-mainlog.js';
+import { noCounters, type Counters } from '../../src/parsers/count-registry.js';
 import { emptyPartial, type Outcomes, type ScanBucket, type ScanPartial } from '../../src/parsers/mainlog-scan.js';
 
 
@@ -20,8 +21,8 @@ function nest(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-function outcome(map: Map<string, Outcomes>, key: string, field: keyof Outcomes, n: number): void {
-  const o = map.get(key) ?? { recipients: 0, deferrals: 0, failures: 0 };
+function outcome(map: Map<string, Counters>, key: string, field: keyof Outcomes, n: number): void {
+  const o = map.get(key) ?? noCounters();
   o[field] += n;
   map.set(key, o);
 }
@@ -46,7 +47,8 @@ export function referenceScan(text: string, from: string | null = null): ScanPar
         pending = null;
       } else {
         part.cwdSubmissions++;
-        bump(part.cwd, c.cwd);
+        // A directory's first line: its time's digits (count-registry.ts, cwd_first).
+        if (bump(part.cwd, c.cwd).count === 1) part.cwdOutcomes.set(c.cwd, { ...(part.cwdOutcomes.get(c.cwd) ?? noCounters()), first_seen: Number(c.time.slice(0, 19).replace(/[^0-9]/g, '')) });
         pending = { path: c.cwd, time: c.time };
       }
       continue;

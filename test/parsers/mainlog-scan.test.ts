@@ -28,7 +28,7 @@ describe('main-log scanner on real-format lines', () => {
   const r = scanMainlogBuffer(Buffer.from(SAMPLE));
 
   it('ranks submitting directories and ignores admin exim runs', () => {
-    expect(r.cwd).toEqual([{ path: '/home/user1/public_html/wp-content', count: 1, user: 'user1', senders: [{ key: 'support@example.test', count: 1 }], recipients: 2, deferrals: 0, failures: 0 }]);
+    expect(r.cwd).toEqual([{ path: '/home/user1/public_html/wp-content', count: 1, user: 'user1', senders: [{ key: 'support@example.test', count: 1 }], recipients: 2, deferrals: 0, failures: 0, first_seen: 20261122105628 }]);
     expect(r.totals.admin_invocations).toBe(3);
   });
 
@@ -154,7 +154,7 @@ describe('since window around very long lines', () => {
       await writeFile(file, `${lines.join('\n')}\n`);
       const r = await scanMainlogFile(file, { since: '1h' });
       expect(r.window.from).toBe('2026-11-22 10:00:00');
-      expect(r.cwd).toEqual([{ path: '/home/b/public_html', count: 2, user: 'b', senders: [], recipients: 0, deferrals: 0, failures: 0 }]);
+      expect(r.cwd).toEqual([{ path: '/home/b/public_html', count: 2, user: 'b', senders: [], recipients: 0, deferrals: 0, failures: 0, first_seen: 20261122103000 }]);
       const all = await scanMainlogFile(file, { since: '3h' });
       expect(all.cwd.map((c) => c.path)).toEqual(['/home/b/public_html', '/home/a/public_html']);
       expect(all.totals.arrivals).toBe(1);

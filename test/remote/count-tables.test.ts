@@ -88,7 +88,7 @@ describe('every registered table, relation, counter and total', () => {
       if (t.list !== undefined) expect({ table: t.name, keys: local[t.list].size > 0 }).toEqual({ table: t.name, keys: true });
       if (t.of === undefined) continue;
       const of = tables.find((o) => o.name === t.of)!;
-      const counted = [...local[of.counters!].values()].some((c) => c[t.field as keyof typeof c] > 0);
+      const counted = [...local[of.counters!].values()].some((c) => (c[t.field as keyof typeof c] ?? 0) > 0);
       expect({ counter: t.name, counted }).toEqual({ counter: t.name, counted: true });
     }
     for (const r of RELATIONS) {

@@ -17,7 +17,8 @@ export const T_AUTH_FAILURES: i32 = 12;
 export const T_CWD_RCPTS: i32 = 13;
 export const T_CWD_DEFERRALS: i32 = 14;
 export const T_CWD_FAILURES: i32 = 15;
-export const TABLE_COUNT: i32 = 16;
+export const T_CWD_FIRST: i32 = 16;
+export const TABLE_COUNT: i32 = 17;
 /** Keys kept at most per table (0: the scan's maxKeys). */
 @inline export function tableMaxKeys(i: i32): u32 {
   if (i == 6) return 1000;

@@ -6,7 +6,7 @@
 import { BACKSLASH, bytesEqual, digitMask, alnumMask, byteAt, findByte, findQuoteOrBackslash, isDigit, isLetter, LBRACKET, NL, PAD, QUOTE, RBRACKET, SP, zeroed } from './bytes';
 import { countKey, keyFind, keyId, KeyTable, newKeyTable } from './key-table';
 import { applyQueued, initRelations, MAX_KEYS, pairAdd, pairTable, queuePair } from './pair-table';
-import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_CWD_DEFERRALS, T_CWD_FAILURES, T_CWD_RCPTS, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
+import { P_AUTH_IPS, P_AUTH_NAMES, P_CWD_SENDERS, P_SELF_IPS, P_SENDER_IPS, P_SUBJECT_SENDERS, P_USER_SENDERS, RELATION_COUNT, T_AUTH, T_AUTH_DEFERRALS, T_AUTH_FAILURES, T_AUTH_RCPTS, T_CWD, T_CWD_DEFERRALS, T_CWD_FAILURES, T_CWD_FIRST, T_CWD_RCPTS, T_IPS, T_NAMES, T_SENDER_DEFERRALS, T_SENDER_FAILURES, T_SENDER_RCPTS, T_SENDERS, T_SUBJECTS, T_USERS, TABLE_COUNT, tableMaxKeys, TOT_ADMIN, TOT_ARRIVALS, TOT_AUTH, TOT_AUTH_WITHOUT_ID, TOT_BOUNCES, TOT_CWD, TOT_DEFERRALS, TOT_FAILURES, TOT_FORGOTTEN, TOT_INCOMING, TOT_LOCAL, TOT_OUTSIDE, TOT_UNJOINED } from './counters'; // numbering: src/parsers/count-registry.ts
 import { addForgotten, find, finishHash, forgotten, HASH_START, hashByte, hashBytes, Memory, newMemory, remember } from './join';
 
 let tables: usize = 0;
@@ -315,8 +315,20 @@ function cwdLine(lineStart: usize, p: usize, e: usize): void {
     return;
   }
   countKey(cwd, id);
+  // A directory's first line (logs are read oldest first): when it began to mail.
+  if (load<f64>(cwd.counts + (<usize>id << 3)) == 1) countAs(T_CWD_FIRST, T_CWD, id, timeDigits(lineStart));
   pendingCwd = id;
   memory.copy(pendingTime, lineStart, 19);
+}
+
+/** The line's `YYYY-MM-DD HH:MM:SS` (checked by timestampPrefix) as the number YYYYMMDDhhmmss. */
+function timeDigits(s: usize): f64 {
+  let n: f64 = 0;
+  for (let i: usize = 0; i < 19; i++) {
+    const c = byteAt(s + i);
+    if (isDigit(c)) n = n * 10 + <f64>(c - 0x30);
+  }
+  return n;
 }
 
 /** An exim run by an administrator (queue listing, removal, delivery): skip argv[0], look at options. */

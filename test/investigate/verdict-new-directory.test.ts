@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Verdict } from '../../src/investigate/verdict.js';
+import { runCli } from '../cli/run-cli.js';
+import { HOUR, SmallLogs, T0 } from './small-logs.js';
+
+/**
+ * A mailer dropped in wp-includes sends 40 messages over the afternoon (under the window's
+ * minimum) as the account's default sender, which the site's contact form has used since the
+ * log's first hour: the sender is not new, the directory is.
+ */
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function verdictOf(logs: SmallLogs): Promise<Verdict> {
+  const dir = mkdtempSync(join(tmpdir(), 'runbook-new-dir-'));
+  dirs.push(dir);
+  const files = logs.write(dir);
+  const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog]);
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
+}
+
+const sender = 'caterer@server.example';
+const form = '/home/caterer/public_html';
+const mailer = '/home/caterer/public_html/wp-includes/Requests/src';
+
+function day(o: { from: number; fail: 'failures' | 'deferrals' | 'none'; to: 'strangers' | 'owner' }): SmallLogs {
+  const logs = new SmallLogs();
+  // The contact form writes to the site's owner through the day, from the log's first hour.
+  for (let h = 0; h < 22; h++) logs.local(T0 + h * HOUR + 60, { cwd: form, sender, user: 'caterer', subject: `Contact form ${h}`, rcpts: ['owner@caterer.test'] });
+  for (let k = 0; k < 40; k++) {
+    const t = T0 + o.from * HOUR + k * 900;
+    const rcpts = o.to === 'strangers' ? [`p${k}@victims.test`, `q${k}@victims.test`] : ['owner@caterer.test'];
+    const id = logs.local(t, { cwd: mailer, sender, user: 'caterer', subject: 'Your parcel is waiting', rcpts });
+    // Every other message has a recipient failed for good, or deferred: a quarter of them.
+    if (o.fail !== 'none' && k % 2 === 0) logs.outcome(t + 5, id, o.fail === 'failures' ? '**' : '==', rcpts[0]!);
+  }
+  return logs;
+}
+
+describe('investigate --json: a new mailer directory that sends as the account’s usual sender', () => {
+  it('is flagged when it first mailed well into the log, to new people, and its mail bounces', async () => {
+    const v = await verdictOf(day({ from: 13, fail: 'failures', to: 'strangers' }));
+    expect(v.directories.map((d) => d.path)).toEqual([mailer]);
+    expect(v.evidence.map((e) => e.detail)).toContain(`40 messages submitted from ${mailer}, a directory that first mailed at 2026-12-06 13:00:00, well into the log`);
+  });
+
+  it('is left alone when it already mailed in the log’s first half day', async () => {
+    const v = await verdictOf(day({ from: 2, fail: 'failures', to: 'strangers' }));
+    expect(v.directories).toEqual([]);
+    expect(v.senders).toEqual([]);
+  });
+
+  it('is left alone when its recipients accepted the mail', async () => {
+    const v = await verdictOf(day({ from: 13, fail: 'none', to: 'strangers' }));
+    expect(v.directories).toEqual([]);
+    expect(v.senders).toEqual([]);
+  });
+
+  it('is left alone when it writes to the site’s owner, as a new form would, however deferred', async () => {
+    const v = await verdictOf(day({ from: 13, fail: 'deferrals', to: 'owner' }));
+    expect(v.directories).toEqual([]);
+    expect(v.senders).toEqual([]);
+  });
+});
