@@ -968,7 +968,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       o.deferrals += oo.deferrals;
       o.failures += oo.failures;
     }
-    return act.uniqueRecipients.size >= act.total && o.recipients > 0 && o.failures + o.deferrals >= NOTABLE_SHARE * o.recipients;
+    return act.uniqueRecipients.size >= act.total && o.recipients > 0 && o.failures >= NOTABLE_SHARE * o.recipients;
   };
   /**
    * A directory under the window's minimum that began to mail well into the log (not in its
@@ -990,7 +990,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Each sender's distinct recipients are fewer than those of all of them: never more than the truth.
     const reached = Math.max(0, ...c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())?.uniqueRecipients.size ?? 0));
     const o = outcomeOf(c);
-    return reached >= c.count && o.recipients > 0 && o.failures + o.deferrals >= NOTABLE_SHARE * o.recipients;
+    return reached >= c.count && o.recipients > 0 && o.failures >= NOTABLE_SHARE * o.recipients;
   };
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);

@@ -62,6 +62,12 @@ describe('investigate --json: a new mailer directory that sends as the accountâ€
     expect(v.senders).toEqual([]);
   });
 
+  it('is left alone when its mail to new people is only deferred (greylisting a new newsletter), not refused', async () => {
+    const v = await verdictOf(day({ from: 13, fail: 'deferrals', to: 'strangers' }));
+    expect(v.directories).toEqual([]);
+    expect(v.senders).toEqual([]);
+  });
+
   it('is left alone when it writes to the siteâ€™s owner, as a new form would, however deferred', async () => {
     const v = await verdictOf(day({ from: 13, fail: 'deferrals', to: 'owner' }));
     expect(v.directories).toEqual([]);
