@@ -1,25 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Verdict } from '../../src/investigate/verdict.js';
-import { runCli } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { offlineVerdicts } from './offline-verdict.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /** Deferrals and failures joined to their sender: mail that mostly fails is a signal of its own. */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function verdictOf(logs: SmallLogs, since: string, extra: string[] = []): Promise<Verdict> {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-failure-rates-'));
-  dirs.push(dir);
-  const files = logs.write(dir);
-  const r = await runCli(['investigate', '--json', '--since', since, '--mainlog', files.mainlog, '--maillog', files.maillog, ...extra]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
-}
+const verdictOf = offlineVerdicts('failure-rates');
 
 /** An owner writing a few messages a day from the office, and reading mail there. */
 function owner(logs: SmallLogs, mailbox: string, office: string): void {

@@ -1,28 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Verdict } from '../../src/investigate/verdict.js';
-import { runCli } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { offlineVerdicts } from './offline-verdict.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /**
  * A run under the window's minimum (70 messages in 24 h) against a mailbox's own quiet
  * history, its hourly count dipping to half its rate for two hours as a botnet's does.
  */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function verdictOf(logs: SmallLogs): Promise<Verdict> {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-low-burst-'));
-  dirs.push(dir);
-  const files = logs.write(dir);
-  const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
-}
+const verdictOf = offlineVerdicts('low-burst');
 
 const box = 'sophie@garden.test';
 const home = '198.51.100.44';

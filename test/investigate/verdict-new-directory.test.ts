@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Verdict } from '../../src/investigate/verdict.js';
-import { runCli } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { offlineVerdicts } from './offline-verdict.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /**
@@ -11,19 +7,7 @@ import { HOUR, SmallLogs, T0 } from './small-logs.js';
  * minimum) as the account's default sender, which the site's contact form has used since the
  * log's first hour: the sender is not new, the directory is.
  */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function verdictOf(logs: SmallLogs): Promise<Verdict> {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-new-dir-'));
-  dirs.push(dir);
-  const files = logs.write(dir);
-  const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
-}
+const verdictOf = offlineVerdicts('new-dir');
 
 const sender = 'caterer@server.example';
 const form = '/home/caterer/public_html';

@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Verdict } from '../../src/investigate/verdict.js';
-import { runCli } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { offlineVerdicts } from './offline-verdict.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /**
@@ -12,19 +8,7 @@ import { HOUR, SmallLogs, T0 } from './small-logs.js';
  * again and again before it. An address that logged in twice (a password check) and then
  * bursts is still the attacker's.
  */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function verdictOf(logs: SmallLogs): Promise<Verdict> {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-busy-evening-'));
-  dirs.push(dir);
-  const files = logs.write(dir);
-  const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
-}
+const verdictOf = offlineVerdicts('busy-evening');
 
 const box = 'paul@tours.test';
 const office = '198.51.100.20';

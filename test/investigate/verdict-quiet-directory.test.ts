@@ -1,28 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Verdict } from '../../src/investigate/verdict.js';
-import { runCli } from '../cli/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { offlineVerdicts } from './offline-verdict.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /**
  * A mailer dropped in a site sends 40 messages over the afternoon (under the window's
  * minimum) as a sender new to the log, to new people each time, a quarter of them failing.
  */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function verdictOf(logs: SmallLogs): Promise<Verdict> {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-quiet-dir-'));
-  dirs.push(dir);
-  const files = logs.write(dir);
-  const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
-}
+const verdictOf = offlineVerdicts('quiet-dir');
 
 const mailer = '/home/caterer/public_html/wp-content/themes/astra/inc/compat';
 

@@ -1,25 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../src/investigate/verdict.js';
 import { runCli } from '../cli/run-cli.js';
+import { offlineVerdicts } from './offline-verdict.js';
 import { HOUR, SmallLogs, T0 } from './small-logs.js';
 
 /** Distinct recipients per hour, cPanel's own outbound spam measure: a signal of its own. */
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function verdictOf(logs: SmallLogs, extra: string[] = []): Promise<Verdict> {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-recipients-'));
-  dirs.push(dir);
-  const files = logs.write(dir);
-  const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog, ...extra]);
-  expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
-}
+const investigateOffline = offlineVerdicts('recipients');
+const verdictOf = (logs: SmallLogs, extra: string[] = []): Promise<Verdict> => investigateOffline(logs, '24h', extra);
 
 /** An owner writing a few messages a day from the office, and reading mail there. */
 function owner(logs: SmallLogs, mailbox: string, office: string): void {
