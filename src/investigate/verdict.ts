@@ -982,8 +982,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
    */
   const newDirectory = (c: CwdFinding): boolean => {
     const first = firstSeen(c);
-    // From the later of the log's start and the window's: a directory seen only in the window counts from there.
-    const start = [logStart, ml?.window.first_time ?? null].filter((x): x is string => x !== null).sort().at(-1);
+    // Its first line is counted in the window only: when the window starts after the log read
+    // does, the directory may have mailed before it (a nightly cron job), so it is not new by this.
+    const windowStart = ml?.window.first_time ?? null;
+    if (windowStart !== null && logStart !== null && windowStart > logStart) return false;
+    const start = windowStart ?? logStart ?? undefined;
     if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || first === null || start === undefined) return false;
     const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
     if (!(at(first) - at(start) >= 12 * HOUR_MS)) return false;
