@@ -983,10 +983,15 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const newDirectory = (c: CwdFinding): boolean => {
     const first = firstSeen(c);
     // Its first line is counted in the window only: when the window starts after the log read
-    // does, the directory may have mailed before it (a nightly cron job), so it is not new by this.
+    // does, the directory may have mailed before it unseen (a nightly cron job), so its senders
+    // must not have carried as much in a day before the window as it sent in it.
     const windowStart = ml?.window.first_time ?? null;
-    if (windowStart !== null && logStart !== null && windowStart > logStart) return false;
-    const start = windowStart ?? logStart ?? undefined;
+    if (windowStart !== null && logStart !== null && windowStart > logStart && windowFromHour !== null) {
+      const byDay = new Map<string, number>();
+      for (const x of c.senders) for (const [h, n] of activity?.senders.get(x.key.toLowerCase())?.hours ?? []) if (h < windowFromHour) byDay.set(h.slice(0, 10), (byDay.get(h.slice(0, 10)) ?? 0) + n);
+      if (Math.max(0, ...byDay.values()) >= c.count) return false;
+    }
+    const start = [logStart, windowStart].filter((x): x is string => x !== null).sort().at(-1);
     if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || first === null || start === undefined) return false;
     const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
     if (!(at(first) - at(start) >= 12 * HOUR_MS)) return false;
