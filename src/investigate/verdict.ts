@@ -846,7 +846,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       const early = c.outcomes ?? outcomeOf(undefined);
       const strangersSentMost = strangerMail * 2 >= c.sent;
       const newPeople = act !== undefined && act.uniqueRecipients.size >= act.total;
-      const bounced = early.recipients > 0 && early.failures + early.deferrals >= NOTABLE_SHARE * early.recipients;
+      const bounced = early.recipients > 0 && early.failures >= NOTABLE_SHARE * early.recipients;
       if (!strangersSentMost || !newPeople || !bounced) {
         const why = !strangersSentMost ? 'mostly from addresses it used before or reads its mail from' : !newPeople ? 'to the same people again and again' : 'to recipients that mostly accepted it';
         evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, a burst under the window's minimum, ${why}: not acted on`, count: c.sent });
