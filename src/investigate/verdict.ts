@@ -372,7 +372,18 @@ function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null 
  * message id: a script mailing a harvested list under the volume threshold).
  */
 function dirSuspect(c: CwdFinding, windowMin: number, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
-  return c.count >= windowMin || dirFloods(c, activity, t) || failsMostly(outcomeOf(c));
+  return c.count >= windowMin || dirFloods(c, activity, t) || dirFailsMostly(c, activity);
+}
+
+/**
+ * A directory's own mail mostly failing, to a harvested list: its senders reached as many
+ * distinct people as it needs failures. One dead address failing again and again (cron output
+ * mailed to an account's old contact address) is no list. Unknown without their history.
+ */
+function dirFailsMostly(c: CwdFinding, activity: ActivityFacts | null | undefined): boolean {
+  if (!failsMostly(outcomeOf(c))) return false;
+  const known = c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())).filter((a): a is SourceActivity => a !== undefined);
+  return known.length === 0 || Math.max(...known.map((a) => a.uniqueRecipients.size)) >= MIN_FAILURES;
 }
 
 /** When a directory first submitted mail in the window (`YYYY-MM-DD HH:MM:SS` as logged), or null when not counted. */
@@ -1016,7 +1027,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const dirSender = c.senders[0]?.key;
     const senderAct = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
     // Mail that mostly fails is no usual volume, however steady (as a mailbox's, see `harvested`).
-    const failing = failsMostly(outcomeOf(c));
+    const failing = dirFailsMostly(c, activity);
     if (!failing && !fresh && atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
@@ -1164,7 +1175,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || newDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (failsMostly(outcomeOf(c)) || newDirectory(c) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
+    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || newDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (dirFailsMostly(c, activity) || newDirectory(c) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
