@@ -372,7 +372,18 @@ function dirFloods(c: { senders: RankedItem[] }, activity: ActivityFacts | null 
  * message id: a script mailing a harvested list under the volume threshold).
  */
 function dirSuspect(c: CwdFinding, windowMin: number, activity: ActivityFacts | null | undefined, t: Thresholds): boolean {
-  return c.count >= windowMin || dirFloods(c, activity, t) || failsMostly(outcomeOf(c));
+  return c.count >= windowMin || dirFloods(c, activity, t) || dirFailsMostly(c, activity);
+}
+
+/**
+ * A directory's own mail mostly failing, to a harvested list: its senders reached as many
+ * distinct people as it needs failures. One dead address failing again and again (cron output
+ * mailed to an account's old contact address) is no list. Unknown without their history.
+ */
+function dirFailsMostly(c: CwdFinding, activity: ActivityFacts | null | undefined): boolean {
+  if (!failsMostly(outcomeOf(c))) return false;
+  const known = c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())).filter((a): a is SourceActivity => a !== undefined);
+  return known.length === 0 || Math.max(...known.map((a) => a.uniqueRecipients.size)) >= MIN_FAILURES;
 }
 
 /** When a directory first submitted mail in the window (`YYYY-MM-DD HH:MM:SS` as logged), or null when not counted. */
@@ -846,7 +857,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       const early = c.outcomes ?? outcomeOf(undefined);
       const strangersSentMost = strangerMail * 2 >= c.sent;
       const newPeople = act !== undefined && act.uniqueRecipients.size >= act.total;
-      const bounced = early.recipients > 0 && early.failures + early.deferrals >= NOTABLE_SHARE * early.recipients;
+      const bounced = early.recipients > 0 && early.failures >= NOTABLE_SHARE * early.recipients;
       if (!strangersSentMost || !newPeople || !bounced) {
         const why = !strangersSentMost ? 'mostly from addresses it used before or reads its mail from' : !newPeople ? 'to the same people again and again' : 'to recipients that mostly accepted it';
         evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, a burst under the window's minimum, ${why}: not acted on`, count: c.sent });
@@ -982,8 +993,16 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
    */
   const newDirectory = (c: CwdFinding): boolean => {
     const first = firstSeen(c);
-    // From the later of the log's start and the window's: a directory seen only in the window counts from there.
-    const start = [logStart, ml?.window.first_time ?? null].filter((x): x is string => x !== null).sort().at(-1);
+    // Its first line is counted in the window only: when the window starts after the log read
+    // does, the directory may have mailed before it unseen (a nightly cron job), so its senders
+    // must not have carried as much in a day before the window as it sent in it.
+    const windowStart = ml?.window.first_time ?? null;
+    if (windowStart !== null && logStart !== null && windowStart > logStart && windowFromHour !== null) {
+      const byDay = new Map<string, number>();
+      for (const x of c.senders) for (const [h, n] of activity?.senders.get(x.key.toLowerCase())?.hours ?? []) if (h < windowFromHour) byDay.set(h.slice(0, 10), (byDay.get(h.slice(0, 10)) ?? 0) + n);
+      if (Math.max(0, ...byDay.values()) >= c.count) return false;
+    }
+    const start = [logStart, windowStart].filter((x): x is string => x !== null).sort().at(-1);
     if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || first === null || start === undefined) return false;
     const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
     if (!(at(first) - at(start) >= 12 * HOUR_MS)) return false;
@@ -1008,7 +1027,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const dirSender = c.senders[0]?.key;
     const senderAct = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
     // Mail that mostly fails is no usual volume, however steady (as a mailbox's, see `harvested`).
-    const failing = failsMostly(outcomeOf(c));
+    const failing = dirFailsMostly(c, activity);
     if (!failing && !fresh && atUsualVolume(senderAct, logStart)) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} as ${dirSender}, its usual volume (sent as much before)`, count: c.count });
       continue;
@@ -1156,7 +1175,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || newDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (failsMostly(outcomeOf(c)) || newDirectory(c) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
+    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || newDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (dirFailsMostly(c, activity) || newDirectory(c) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });

@@ -13,7 +13,7 @@ const home = '198.51.100.44';
 const perHour = [12, 11, 6, 5, 12, 14, 10];
 
 /** The owner's day before, then `perHour` messages an hour from `ips` from T0 + 12 h. */
-function run(ips: string[], o: { rcpts: (k: number) => string[]; fail: (k: number) => boolean }): SmallLogs {
+function run(ips: string[], o: { rcpts: (k: number) => string[]; fail: (k: number) => boolean; flag?: '**' | '==' }): SmallLogs {
   const logs = new SmallLogs();
   for (let h = 1; h < 11; h += 3) {
     logs.imap(T0 + h * HOUR, box, home);
@@ -25,7 +25,7 @@ function run(ips: string[], o: { rcpts: (k: number) => string[]; fail: (k: numbe
       const t = T0 + (12 + i) * HOUR + j * Math.floor(3000 / n);
       const rcpts = o.rcpts(k);
       const id = logs.smtp(t, { sender: box, ip: ips[k % ips.length]!, authId: box, subject: '=?UTF-8?B?SWhyZSBaYWhsdW5nIHd1cmRlIGFiZ2VsZWhudA==?=', rcpts, helo: 'User' });
-      for (const r of rcpts) logs.outcome(t + 5, id, o.fail(k) ? '**' : '=>', r);
+      for (const r of rcpts) logs.outcome(t + 5, id, o.fail(k) ? o.flag ?? '**' : '=>', r);
     }
   }
   return logs;
@@ -51,5 +51,11 @@ describe('investigate --json: a burst under the window minimum', () => {
   it('is not a source when its recipients accepted it', async () => {
     const v = await verdictOf(run(bots, { rcpts: (k) => [`a${k}@remote.test`], fail: () => false }));
     expect(v.sources).toEqual([]);
+  });
+
+  it('is not a source when its mail to new people was only deferred (greylisting), not refused', async () => {
+    const v = await verdictOf(run(bots, { rcpts: (k) => [`a${k}@victims.test`, `b${k}@victims.test`], fail: (k) => k % 5 === 0, flag: '==' }));
+    expect(v.sources).toEqual([]);
+    expect(v.ips).toEqual([]);
   });
 });

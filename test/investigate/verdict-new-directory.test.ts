@@ -57,4 +57,22 @@ describe('investigate --json: a new mailer directory that sends as the accountâ€
     expect(v.directories).toEqual([]);
     expect(v.senders).toEqual([]);
   });
+
+  it('is left alone when it mailed the same way on the days before a --since window that starts after the log', async () => {
+    // A nightly digest run by cron in its own directory, to a list with dead addresses in it:
+    // three days of log, a 24-hour window; in the window it first mails 16 hours in.
+    const logs = new SmallLogs();
+    const digest = '/home/caterer/digest';
+    for (let h = 0; h < 70; h++) logs.local(T0 + h * HOUR + 60, { cwd: form, sender, user: 'caterer', subject: `Contact form ${h}`, rcpts: ['owner@caterer.test'] });
+    for (const d of [0, 1, 2]) {
+      for (let k = 0; k < 40; k++) {
+        const t = T0 + (d * 24 + 14) * HOUR + k * 30;
+        const id = logs.local(t, { cwd: digest, sender, user: 'caterer', subject: 'Today at the caterer', rcpts: [`s${k}@subscribers.test`] });
+        if (k % 4 === 0) logs.outcome(t + 5, id, '**', `s${k}@subscribers.test`);
+      }
+    }
+    const v = await verdictOf(logs);
+    expect(v.directories).toEqual([]);
+    expect(v.senders).toEqual([]);
+  });
 });
