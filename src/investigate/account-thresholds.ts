@@ -40,3 +40,31 @@ export function recipientOverrides(accountOf: ReadonlyMap<string, string>, cpuse
   }
   return out;
 }
+
+/**
+ * The verdict's problem for an account whose cpuser file was not read (`why`): its mailboxes
+ * are held to the threshold given, which may be higher than their own; `remedy` says what to do.
+ */
+export function unreadAccountFile(accountOf: ReadonlyMap<string, string>, user: string, file: string, why: string, remedy: string): string {
+  const boxes = [...accountOf].filter(([, u]) => u === user).map(([m]) => m);
+  return `cannot read the cPanel account file ${file} (${why}): account ${user}'s own outbound spam threshold is not known, so ${boxes.join(', ')} ${boxes.length === 1 ? 'is' : 'are'} held to the threshold given; ${remedy}`;
+}
+
+/**
+ * The accounts whose cpuser file grep could not read, and why, from its complaints on stderr
+ * (`grep: DIR/USER: No such file or directory`): only names of `users`, so nothing else of
+ * the host's text reaches the verdict.
+ */
+export function grepUnreadFiles(stderr: string, dir: string, users: Iterable<string>): Map<string, string> {
+  const wanted = new Set(users);
+  const out = new Map<string, string>();
+  const prefix = `grep: ${dir}/`;
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    const colon = line.indexOf(': ', prefix.length);
+    const user = line.slice(prefix.length, colon < 0 ? undefined : colon);
+    // The reason as grep's locale words it, cut short; a line without one still names the file.
+    if (wanted.has(user)) out.set(user, colon < 0 ? 'grep could not read it' : line.slice(colon + 2, colon + 2 + 80).toLowerCase());
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { whyUnreadable } from '../core/read-error.js';
 import { isDomainName, parseAccessLogLine, pathWithoutQuery } from '../parsers/access-log.js';
 import { topOf, type RankedItem } from '../parsers/mainlog-scan.js';
-import { mailboxAccounts, recipientOverrides } from './account-thresholds.js';
+import { mailboxAccounts, recipientOverrides, unreadAccountFile } from './account-thresholds.js';
 import { readActivity } from './activity-read.js';
 import type { EvidenceSource } from './gather.js';
 import { inTimeOrder, probeMainlogSource, type MainlogSource } from './mainlog-sources.js';
@@ -53,9 +53,8 @@ async function copiedRecipientThresholds(copy: NonNullable<FileSourceOptions['cp
     try {
       texts.set(user, await readFile(file, 'utf8'));
     } catch (err) {
-      const boxes = [...accountOf].filter(([, u]) => u === user).map(([m]) => m);
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it is not in the copy' : whyUnreadable(err);
-      problems.push(`cannot read the cPanel account file ${file} (${why}): account ${user}'s own outbound spam threshold is not known, so ${boxes.join(', ')} ${boxes.length === 1 ? 'is' : 'are'} held to the threshold given; copy /var/cpanel/users/${user} off the server into ${copy.dir}`);
+      problems.push(unreadAccountFile(accountOf, user, file, why, `copy /var/cpanel/users/${user} off the server into ${copy.dir}`));
     }
   }
   return { thresholds: recipientOverrides(accountOf, texts), problems };

@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mailboxAccounts, recipientOverrides } from '../../src/investigate/account-thresholds.js';
+import { grepUnreadFiles, mailboxAccounts, recipientOverrides, unreadAccountFile } from '../../src/investigate/account-thresholds.js';
 import { parseUserdomains } from '../../src/parsers/cpanel-userdomains.js';
 import { outboundSpamThresholdOf } from '../../src/parsers/cpanel-cpuser.js';
 
@@ -21,5 +25,28 @@ describe("cPanel accounts' own distinct recipients per hour thresholds", () => {
     expect(recipientOverrides(accountOf, new Map([['shopco', whole], ['elseco', 'USER=elseco\n']]))).toEqual({ 'ola@shop.test': 300, 'x@sub.shop.test': 300 });
     // An account whose file was not read keeps the server's threshold.
     expect(recipientOverrides(accountOf, new Map())).toEqual({});
+  });
+
+  it("names the accounts whose file the host's grep could not read, from grep's own complaints, and nothing else", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runbook-cpusers-'));
+    try {
+      writeFileSync(join(dir, 'shopco'), 'USER=shopco\nEMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD=300\n');
+      writeFileSync(join(dir, 'locked'), 'USER=locked\n');
+      chmodSync(join(dir, 'locked'), 0o000);
+      // As the host runs it (exit 2: a file missing); a root test run can still read the locked file.
+      const r = spawnSync('grep', ['-H', '-e', '^EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD=', '--', ...['shopco', 'elseco', 'locked'].map((u) => `${dir}/${u}`)], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+      expect(r.status).toBe(2);
+      const unread = grepUnreadFiles(`${r.stderr}grep: /elsewhere/x: No such file or directory\ngrep: ${dir}/notasked: No such file or directory\n`, dir, ['shopco', 'elseco', 'locked']);
+      expect(unread.get('elseco')).toBe('no such file or directory');
+      expect(unread.has('shopco')).toBe(false);
+      expect(unread.has('notasked')).toBe(false);
+      if (process.getuid?.() !== 0) expect(unread.get('locked')).toBe('permission denied');
+      const accountOf = mailboxAccounts(['otto@else.test'], owners);
+      expect(unreadAccountFile(accountOf, 'elseco', `${dir}/elseco`, unread.get('elseco')!, 'check it on the host')).toBe(
+        `cannot read the cPanel account file ${dir}/elseco (no such file or directory): account elseco's own outbound spam threshold is not known, so otto@else.test is held to the threshold given; check it on the host`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import { CPANEL_WEBMAIL_LOGS } from '../../hosts/types.js';
 import { filterHistoryRemote, type HistoryFile, type HistoryGroup } from '../../remote/history-filter.js';
 import type { EvidenceSource } from '../../investigate/gather.js';
 import { rotatedNames } from '../../investigate/rotated-logs.js';
-import { mailboxAccounts, recipientOverrides } from '../../investigate/account-thresholds.js';
+import { grepUnreadFiles, mailboxAccounts, recipientOverrides, unreadAccountFile } from '../../investigate/account-thresholds.js';
 import { OUTBOUND_SPAM_THRESHOLD_KEY } from '../../parsers/cpanel-cpuser.js';
 import { parseUserdomains } from '../../parsers/cpanel-userdomains.js';
 import { readHostFile } from '../files/host-read.js';
@@ -48,7 +48,9 @@ async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Pro
     const user = line.slice(dir.length + 1, colon);
     texts.set(user, `${texts.get(user) ?? ''}${line.slice(colon + 1)}\n`);
   }
-  return { thresholds: recipientOverrides(accountOf, texts), problems: [] };
+  // Exit 2: an account's file is missing or unreadable; its mailboxes keep the server's threshold, said.
+  const problems = [...grepUnreadFiles(r.stderr, dir, users)].map(([user, why]) => unreadAccountFile(accountOf, user, `${dir}/${user}`, why, `check ${dir}/${user} on the host (an account removed, or its file not readable by the login user)`));
+  return { thresholds: recipientOverrides(accountOf, texts), problems };
 }
 
 export interface HostSourceParams {
