@@ -749,11 +749,13 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
    * it. With cpsrvd's webmail logs read, `senders` are the addresses that logged in to the
    * mailbox's webmail that hour or the one before: the attacker's when new to it (no earlier
    * webmail login in the logs read, not the owner's by the other rules), else the owner's.
-   * Without them (or without a login near that hour), a peak three times or more over any hour
-   * of the week or more of history before its day is `aboveHistory`, one it reached before is
-   * `usual`; under a week of history is `review`: left to the operator, never silent.
+   * Without them (or without a login near that hour) nobody is known to have sent it: a site's
+   * SMTP plugin logs in from this server too, and its monthly newsletter is as far above its
+   * history as a stolen webmail session's flood. A peak it reached in the week or more of history
+   * before its day is `usual`; any other is `review`: left to the operator, never silent, with
+   * how far above its history it is.
    */
-  const webmailFlood = (id: string, peak: { hour: string; count: number }, act: SourceActivity | undefined, readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined, limit: number): { senders?: { ip: string; cls: AddressClass; reason: string }[]; aboveHistory?: string; review?: string; usual?: string } | null => {
+  const webmailFlood = (id: string, peak: { hour: string; count: number }, act: SourceActivity | undefined, readers: Map<string, { count: number; first: string; protocols: Set<string> }> | undefined, limit: number): { senders?: { ip: string; cls: AddressClass; reason: string }[]; review?: string; usual?: string } | null => {
     const inHour = act?.hours.get(peak.hour) ?? 0;
     let viaServer = 0;
     for (const [ip, u] of act?.ips ?? []) if (cls.classify(ip).cls === 'server') viaServer += u.hours?.get(peak.hour) ?? 0;
@@ -781,7 +783,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const historyDays = logStart === null ? 0 : (peakAt - Date.parse(`${logStart.replace(' ', 'T')}Z`)) / (24 * HOUR_MS);
     if (historyDays < 7) return { review: `${what}, under a week of its history in the log read (${Math.max(0, Math.floor(historyDays * 24))} hours) to compare with; ${unread}` };
     if (peak.count >= 3 * Math.max(prior.count, 1) && prior.count < limit) {
-      return { aboveHistory: `through webmail (Exim saw this server), ${Math.floor(peak.count / Math.max(prior.count, 1))} times the most it sent to in any hour of the ${Math.floor(historyDays)} days before (${prior.count}); ${unread}` };
+      return { review: `${what}, ${Math.floor(peak.count / Math.max(prior.count, 1))} times the most it sent to in any hour of the ${Math.floor(historyDays)} days before (${prior.count}); ${unread}` };
     }
     return { usual: `${what}, as it did before (${prior.count} in the hour of ${hourIso(prior.hour)})` };
   };
@@ -832,7 +834,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const windowPeak = peakHourlyRecipients(act, windowFromHour);
     const viaWebmail = windowPeak !== null && windowPeak.count >= limit ? webmailFlood(c.id, windowPeak, act, readers, limit) : null;
     if (viaWebmail?.senders !== undefined) classified = [...classified.filter((r) => !viaWebmail.senders!.some((w) => w.ip === r.ip)), ...viaWebmail.senders];
-    const flood = viaWebmail?.senders?.some((r) => r.cls === 'attacker') === true || viaWebmail?.aboveHistory !== undefined || (peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
+    const flood = viaWebmail?.senders?.some((r) => r.cls === 'attacker') === true || (peakRcpts !== null && peakRcpts.count >= limit && classified.some((r) => {
       const u = act?.ips.get(r.ip);
       return r.cls === 'attacker' && u?.hours?.has(peakRcpts.hour) === true && hourOf(u.first) >= hourBefore(peakRcpts.hour) && (readers?.get(r.ip)?.count ?? 0) <= 2;
     }));
@@ -877,8 +879,8 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const reasons: string[] = [];
     if (campaign !== undefined) reasons.push(`one of ${campaign.ids.size} mailboxes of different customers sending "${campaign.subject}" from the same ${campaign.ips.size} address${campaign.ips.size === 1 ? '' : 'es'}`);
     if (wide && act !== undefined) reasons.push(`${act.uniqueRecipients.size} distinct recipients, ${Math.round((act.recipients / act.total) * 10) / 10} a message: a mass mailing from ${strangers} address${strangers === 1 ? '' : 'es'} that never read its mail`);
-    const floodPeak = viaWebmail !== null && (viaWebmail.senders !== undefined || viaWebmail.aboveHistory !== undefined) ? windowPeak! : peakRcpts!;
-    if (flood) reasons.push(`${floodPeak.count} distinct recipients in one hour (${hourLabel(floodPeak.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), ${viaWebmail?.aboveHistory ?? (viaWebmail?.senders !== undefined ? 'sent that hour through webmail by addresses that logged in to it then, new to it, that did not read its mail (a login or two at most)' : 'sent that hour from addresses new to it that did not read its mail (a login or two at most)')}`);
+    const floodPeak = viaWebmail?.senders !== undefined ? windowPeak! : peakRcpts!;
+    if (flood) reasons.push(`${floodPeak.count} distinct recipients in one hour (${hourLabel(floodPeak.hour)}), at or over ${limit} (cPanel's outbound spam threshold${limit !== t.unique_recipients_per_hour ? ', its account\'s own' : ''}), ${viaWebmail?.senders !== undefined ? 'sent that hour through webmail by addresses that logged in to it then, new to it, that did not read its mail (a login or two at most)' : 'sent that hour from addresses new to it that did not read its mail (a login or two at most)'}`);
     if (slowDrip) reasons.push(`${c.sent} in the window, three times or more its rate in the day(s) before ${iso(dripFrom)}, ${strangerMail} of them from ${strangers} addresses new in the window that never read its mail`);
     if (dripping && burst === null) reasons.push(`steady volume, but from ${strangers} addresses that never read its mail nor used it before`);
     if (c.sent > 0) reasons.push(`authenticated (${c.authenticators.join(', ') || 'SMTP AUTH'}) and sent ${c.sent} messages in the window`);
@@ -910,7 +912,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Mostly failing mail from addresses that are not the owner's: spam whatever the volume, and
     // with a burst or the window's volume besides, beyond doubt.
     const failing = failsMostly(outcomes) && attackers.length > 0;
-    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) || viaWebmail?.aboveHistory !== undefined ? 'medium' : 'low';
+    const confidence: Source['confidence'] = burst !== null && attackers.length > 0 ? 'high' : failing && c.sent >= windowMin ? 'high' : c.sent >= windowMin || campaign !== undefined || failing || (flood && attackers.length > 0) ? 'medium' : 'low';
     evidence.push({ source: c.sent > 0 ? 'mainlog' : 'spool', detail: `${c.id} ${c.sent > 0 ? `authenticated and sent ${c.sent} messages` : `has ${c.queued} queued messages`}${c.authenticators.length > 0 ? ` (${c.authenticators.join(', ')})` : ''}`, count: Math.max(c.sent, c.queued) });
     sources.push({
       kind: isMailbox ? 'mailbox' : 'account',

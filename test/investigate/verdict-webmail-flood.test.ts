@@ -105,19 +105,18 @@ describe('investigate --json: 600 distinct recipients in one hour through webmai
     expect(v.problems.join('\n')).toMatch(/info@victim\.test needs a look, not flagged: .*session_log and login_log, not read \(offline: give them with --webmail-log\)/);
   });
 
-  it('without the webmail log, a peak far above every hour of its week before is flagged, with nothing to block and the webmail log pointed at', async () => {
+  it('without the webmail log, a peak far above every hour of its week before is named for a look, not acted on: nobody is known to have sent it', async () => {
+    // A site's SMTP plugin logs in from this server as webmail does: its monthly newsletter looks the same.
     const logs = new SmallLogs();
     ownerThroughWebmail(logs, [], box, office, 8);
     webmailFloodHour(logs, box, T0 + 20 * HOUR, 'Your invoice is attached', 'p');
-    const { code, v } = await investigate(logs, null);
-    expect(code).toBe(1);
-    expect(v.sources.map((s) => s.id)).toEqual([box]);
-    const s = v.sources[0]!;
-    expect(s.confidence).toBe('medium');
-    expect(s.reasons[0]).toBe("600 distinct recipients in one hour (2026-12-06T20:00:00), at or over 500 (cPanel's outbound spam threshold), through webmail (Exim saw this server), 600 times the most it sent to in any hour of the 8 days before (1); the webmail logins were not read");
+    const { v } = await investigate(logs, null);
+    expect(v.sources).toEqual([]);
     expect(v.ips).toEqual([]);
-    expect(v.auth_ids).toEqual([box]);
-    expect(v.problems.join('\n')).toMatch(/info@victim\.test sent \d+ through webmail .*--webmail-log/);
+    expect(v.auth_ids).toEqual([]);
+    expect(v.review).toEqual([{ id: box, reason: '600 distinct recipients in one hour (2026-12-06T20:00:00) through webmail (Exim saw this server), 600 times the most it sent to in any hour of the 8 days before (1); the webmail logins were not read' }]);
+    expect(v.summary).toContain(`needs a look: ${box}`);
+    expect(v.problems.join('\n')).toMatch(/info@victim\.test needs a look, not flagged: .*--webmail-log/);
   });
 
   it('without the webmail log, a weekly newsletter whose peak a week before was the same is not flagged nor named', async () => {
