@@ -24,12 +24,12 @@
  *   `C\tN\tBYTES` LIMIT bytes of lines kept: stopped in file N, nothing after it read
  *   `D` the end (its absence: the output was cut).
  * File contents are data: nothing read is interpreted by a shell.
- */
+ */import { GZIP_MEMBERS_PERL } from './gzip-members.pl.js';
+
 export const HISTORY_FILTER_PERL = String.raw`
 use strict;
 use warnings;
 use IO::Compress::Gzip qw($GzipError);
-use IO::Uncompress::Gunzip qw($GunzipError);
 use IO::Handle;
 
 my $limit = shift @ARGV;
@@ -66,10 +66,12 @@ sub open_log {
   return (undef, 'error', "cannot read: $!") unless defined $n;
   seek($fh, 0, 0);
   return ($fh) unless $magic eq "\x1f\x8b";
-  my $g = IO::Uncompress::Gunzip->new($fh, MultiStream => 1, Transparent => 0, Strict => 0)
-    or return (undef, 'error', "corrupt or truncated gzip data ($GunzipError)");
+  # A gzip one is read member by member, as the counters read it; its header is checked here.
+  my $g = gz_state($fh, $file);
+  return (undef, 'error', $@ =~ s/^\Q$file\E: //r =~ s/\n\z//r) unless eval { gz_more($g); 1 };
   return ($g);
 }
+${GZIP_MEMBERS_PERL}
 
 my $kept = 0;
 my $number = -1;
@@ -84,11 +86,11 @@ sub keep {
   if ($kept > $limit) { out("C\t$number\t$at\n"); finish() }
 }
 
-# The end of a file, or a read error (a truncated gzip, an I/O error): never a silent stop.
+# The end of a file, or a read error (an I/O error): never a silent stop. A broken gzip dies as it is read.
 sub check_end {
   my ($h, $gz) = @_;
-  my $err = $gz ? $h->error() : ($h->error() ? "$!" : '');
-  die "$err\n" if defined $err && $err ne '';
+  return if $gz;
+  die "$!\n" if $h->error();
 }
 
 # Arrivals holding a needle in $$b up to $stop (a line end), the block starting at file offset
@@ -115,8 +117,9 @@ sub main_log {
   my $first = 1;
   while (1) {
     my $chunk = '';
-    my $n = $gz ? $h->read($chunk, 4194304) : read($h, $chunk, 4194304);
-    die(($gz ? $h->error() : "$!") . "\n") if !defined $n || $n < 0;
+    my $n;
+    if ($gz) { $chunk = gz_block($h, 4194304); $n = length($chunk) } else { $n = read($h, $chunk, 4194304) }
+    die "$!\n" if !defined $n;
     if ($n == 0) { check_end($h, $gz); last }
     my $block = $carry . $chunk;
     if ($first) {
@@ -164,7 +167,7 @@ sub grep_main_log {
 sub login_log {
   my ($h, $gz, $re, $kind) = @_;
   while (1) {
-    my $line = <$h>;
+    my $line = $gz ? gz_line($h) : <$h>;
     if (!defined $line) { check_end($h, $gz); last }
     $pos += length($line);
     my $take;
@@ -190,7 +193,7 @@ for my $group (@groups) {
     if (!defined $h) { out("E\t$number\t$why\t" . clean($text) . "\n"); next }
     out("F\t$number\n");
     $pos = 0;
-    my $gz = ref($h) eq 'IO::Uncompress::Gunzip';
+    my $gz = ref($h) eq 'HASH';
     my $ok = eval {
       if ($kind eq 'mainlog') {
         if (!$gz && defined $re && defined $grep) { grep_main_log($h, $file, $needles) } else { main_log($h, $gz, $re) }
@@ -199,8 +202,8 @@ for my $group (@groups) {
       }
       1;
     };
-    if (!$ok) { out("X\t$number\t$pos\t" . clean($@) . "\n"); next }
-    close($h);
+    if (!$ok) { out("X\t$number\t$pos\t" . clean($@ =~ s/^\Q$file\E: //r) . "\n"); next }
+    close($gz ? $h->{fh} : $h);
     out("Z\t$number\t$pos\n");
   }
 }

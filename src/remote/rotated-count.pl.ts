@@ -26,19 +26,17 @@
  * `--rotated` mode (src/remote/native/mainlog-count.c) answers `scan` with the same header, window and
  * tables, read to the same result (test/remote/native-rotated.test.ts); this is its fallback.
  */
+import { GZIP_MEMBERS_PERL } from './gzip-members.pl.js';
 import { COUNT_CORE, LINE_RULES } from './mainlog-count.pl.js';
 
 const ROTATED_PRELUDE = String.raw`
-use Compress::Raw::Zlib;
 my $mode = shift @ARGV;
 
 # One line, without the newline die() ends a message with (kept as a trailing space otherwise).
 sub clean { my ($t) = @_; $t =~ s/[\r\n\t]+/ /g; $t =~ s/ +$//; return $t }
 
 # Open a log, plain or gzip (by its first two bytes): (handle, error). A gzip one is read member
-# by member through zlib (each member's CRC and size checked), so that where its gzip data ends
-# is known: bytes after the last member that are no gzip data (trailing garbage) are not read
-# and counted in {garbage}; zero padding is ignored. The native counter and node read the same.
+# by member (gzip-members.pl.ts): the native counter and node read the same.
 sub open_log {
   my ($file) = @_;
   open(my $fh, '<:raw', $file) or return (undef, "$file: cannot open: $!");
@@ -48,77 +46,10 @@ sub open_log {
   return (undef, "$file: cannot read: $!") unless defined $n;
   seek($fh, 0, 0);
   return ($fh, undef) unless $magic eq "\x1f\x8b";
-  return ({ fh => $fh, file => $file, in => '', out => '', at => 0, scan => 0, inf => undef, members => 0, eof => 0, done => 0, garbage => 0 }, undef);
+  return (gz_state($fh, $file), undef);
 }
 
-sub gz_read {
-  my ($g) = @_;
-  my $n = read($g->{fh}, my $buf, 256 * 1024);
-  die "$g->{file}: cannot read: $!\n" unless defined $n;
-  $g->{eof} = 1 if $n == 0;
-  return $n == 0 ? '' : $buf;
-}
-
-# Decompress some more into {out}, or find the end; dies with the reason when gzip data is broken.
-sub gz_more {
-  my ($g) = @_;
-  my $file = $g->{file};
-  $g->{in} .= gz_read($g) if !$g->{eof} && length($g->{in}) < 64 * 1024;
-  if (!defined $g->{inf}) {
-    # Between members: another one, the end, or bytes that are no gzip data.
-    return if length($g->{in}) < 2 && !$g->{eof};
-    if ($g->{in} eq '') { $g->{done} = 1; return }
-    if (substr($g->{in}, 0, 2) ne "\x1f\x8b") {
-      die "$file: corrupt or truncated gzip data (incorrect header check)\n" if $g->{members} == 0;
-      my $rest = length($g->{in});
-      my $zeros = $g->{in} !~ /[^\0]/;
-      while (!$g->{eof}) { my $b = gz_read($g); $rest += length($b); $zeros = 0 if $b =~ /[^\0]/ }
-      $g->{garbage} = $rest unless $zeros;
-      $g->{in} = '';
-      $g->{done} = 1;
-      return;
-    }
-    my ($inf, $status) = Compress::Raw::Zlib::Inflate->new(-WindowBits => WANT_GZIP, -LimitOutput => 1, -ConsumeInput => 1, -AppendOutput => 1, -Bufsize => 64 * 1024);
-    die "$file: cannot read: $status\n" unless $inf;
-    $g->{inf} = $inf;
-    $g->{members}++;
-  }
-  my $status = $g->{inf}->inflate($g->{in}, $g->{out});
-  if ($status == Z_STREAM_END) { $g->{inf} = undef; return }
-  return if $status == Z_OK;
-  if ($status == Z_BUF_ERROR) {
-    # More input wanted: at the end of the file, the gzip data was cut short.
-    die "$file: corrupt or truncated gzip data (unexpected end of file)\n" if $g->{eof} && length($g->{in}) == 0;
-    return;
-  }
-  my $why = $g->{inf}->msg();
-  die "$file: corrupt or truncated gzip data (" . clean(defined $why && $why ne '' ? $why : "$status") . ")\n";
-}
-
-# The next line of a gzip log (the last one without its newline at the end), or undef.
-sub gz_line {
-  my ($g) = @_;
-  while (1) {
-    my $nl = index($g->{out}, "\n", $g->{scan});
-    if ($nl >= 0) {
-      my $line = substr($g->{out}, $g->{at}, $nl + 1 - $g->{at});
-      $g->{at} = $g->{scan} = $nl + 1;
-      return $line;
-    }
-    # Taken lines are cut off the buffer a block at a time, not one by one.
-    if ($g->{at} > 0) { substr($g->{out}, 0, $g->{at}, ''); $g->{at} = 0 }
-    $g->{scan} = length($g->{out});
-    if ($g->{done}) {
-      return undef if $g->{out} eq '';
-      my $line = $g->{out};
-      $g->{out} = '';
-      $g->{scan} = 0;
-      return $line;
-    }
-    gz_more($g);
-  }
-}
-
+${GZIP_MEMBERS_PERL}
 # Next line, or undef at the end; dies with the reason when gzip data is broken.
 sub next_line {
   my ($h, $file) = @_;

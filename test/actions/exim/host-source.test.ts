@@ -219,7 +219,7 @@ describe('the history filter hands over the lines the offline reader does', () =
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('for a plain and a gzip main log of 9 MiB', async () => {
+  it('for a plain and a gzip main log of 9 MiB, and a gzip of two members with trailing garbage', async () => {
     const needles = ['alice@example.test', 'Bob@Other.test', '[45.33.10.7]'];
     const rows: string[] = [];
     let seed = 7;
@@ -248,9 +248,14 @@ describe('the history filter hands over the lines the offline reader does', () =
     expect(across.includes(' <= ') && needles.some((n) => across.includes(n))).toBe(true);
     const plain = join(dir, 'mainlog');
     const gz = join(dir, 'mainlog-1.gz');
+    // Two gzip members, then bytes that are no gzip data (a copy appended to by hand): the
+    // counters read past them and say so; the history takes the lines of the gzip data.
+    const members = join(dir, 'mainlog-2.gz');
+    const mid = text.indexOf(0x0a, 3 * 1024 * 1024) + 1;
     await writeFile(plain, text);
     await writeFile(gz, gzipSync(text));
-    for (const file of [plain, gz]) {
+    await writeFile(members, Buffer.concat([gzipSync(text.subarray(0, mid)), gzipSync(text.subarray(mid)), Buffer.from('\nappended by hand: not gzip\n')]));
+    for (const file of [plain, gz, members]) {
       const offline: string[] = [];
       for await (const l of linesContaining(file, needles, undefined, (f) => offline.push(`first ${f}`), ' <= ')) offline.push(l);
       const host: string[] = [];
