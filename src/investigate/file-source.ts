@@ -44,7 +44,7 @@ export interface FileSourceOptions {
  * or cannot be read is a problem naming the file and what to copy: its mailboxes are held to
  * the threshold given, which may be higher than their own.
  */
-async function copiedRecipientThresholds(copy: NonNullable<FileSourceOptions['cpanelUsers']>, mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[] }> {
+async function copiedRecipientThresholds(copy: NonNullable<FileSourceOptions['cpanelUsers']>, mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[]; accounts: Record<string, string> }> {
   const accountOf = mailboxAccounts(mailboxes, copy.owners);
   const texts = new Map<string, string>();
   const problems: string[] = [];
@@ -57,7 +57,7 @@ async function copiedRecipientThresholds(copy: NonNullable<FileSourceOptions['cp
       problems.push(unreadAccountFile(accountOf, user, file, why, `copy /var/cpanel/users/${user} off the server into ${copy.dir}`));
     }
   }
-  return { thresholds: recipientOverrides(accountOf, texts), problems };
+  return { thresholds: recipientOverrides(accountOf, texts), problems, accounts: Object.fromEntries(accountOf) };
 }
 
 async function listDir(dir: string): Promise<FileFact[] | null> {

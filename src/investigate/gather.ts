@@ -43,7 +43,7 @@ export interface EvidenceSource {
    * mailbox → threshold), for the mailboxes whose account overrides the server's; problems say
    * which accounts' overrides could not be read (their mailboxes keep the server's).
    */
-  recipientThresholds?(mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[] }>;
+  recipientThresholds?(mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[]; accounts?: Record<string, string> }>;
   /** Files in a directory the log names; null when it is not on this source (a copied log). */
   listDir(dir: string): Promise<FileFact[] | null>;
   /** Clients that requested a script, from the access logs; absent when there are none to read. */
@@ -149,6 +149,7 @@ export async function gatherEvidence(source: EvidenceSource, settings: GatherSet
       try {
         const read = await source.recipientThresholds(mailboxes);
         inputs.recipient_thresholds = read.thresholds;
+        if (read.accounts !== undefined) inputs.mailbox_accounts = read.accounts;
         problems.push(...read.problems);
       } catch (err) {
         problems.push(`cannot read cPanel's per-account outbound spam thresholds${source.where}: ${(err as Error).message}; the threshold given applies to every mailbox`);

@@ -77,6 +77,8 @@ export interface VerdictInputs {
    * overrides the server's (EMAIL_OUTBOUND_SPAM_DETECT_THRESHOLD in its cpuser file).
    */
   recipient_thresholds?: Record<string, number>;
+  /** Mailbox (lower-cased) → the cPanel account owning its domain, where /etc/userdomains was read. */
+  mailbox_accounts?: Record<string, string>;
 }
 
 /** The account owning a path under one of the home roots, or null (system paths, /root). */
@@ -691,9 +693,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Nobody reads mail from it: no person's phone, home or office (a carrier's NAT) behind it.
     const unread = (readFromAny?.get(ip)?.size ?? 0) === 0;
     for (const [subject, e] of bySubject) {
-      const domains = new Set([...e.ids].map((id) => id.slice(id.lastIndexOf('@') + 1).toLowerCase()));
+      // Customers: the accounts owning the mailboxes where known (one customer's brand domains
+      // are one customer, its CRM sending as both), else their domains.
+      const customers = new Set([...e.ids].map((id) => inputs.mailbox_accounts?.[id.toLowerCase()] ?? `@${id.slice(id.lastIndexOf('@') + 1).toLowerCase()}`));
       const busy = e.count >= BURST_FLOOR;
-      if (domains.size < 2 || e.count < 0.8 * total || (!busy && !unread)) continue;
+      if (customers.size < 2 || e.count < 0.8 * total || (!busy && !unread)) continue;
       campaignIps.set(subject, [...(campaignIps.get(subject) ?? []), { ip, ids: e.ids, count: e.count, busy }]);
     }
   }

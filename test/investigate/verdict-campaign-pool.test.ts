@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,5 +56,57 @@ describe('investigate --json: one campaign through a pool of addresses, each sen
     expect(v.sources.map((s) => s.id)).not.toContain('anna@one.test');
     expect(v.ips).not.toContain(carrier);
     for (let i = 0; i < victims.length; i++) expect(v.ips).not.toContain(`203.0.113.${10 + i}`);
+  });
+});
+
+/**
+ * One customer's CRM sends its spring mailing as the mailboxes of the customer's three brand
+ * domains through a pool of addresses that read no mail: one customer, not a campaign through
+ * stolen passwords, once /etc/userdomains tells the three domains are one account's.
+ */
+describe("investigate --json: one customer's CRM sending as its three brand domains through a pool", () => {
+  let dir: string;
+  const boxes = ['news@brand-a.test', 'news@brand-b.test', 'news@brand-c.test'];
+  const pool = Array.from({ length: 6 }, (_, i) => `52.10.${20 + i}.7`);
+  async function verdict(accounts: boolean): Promise<Verdict> {
+    const logs = new SmallLogs();
+    for (const [i, box] of boxes.entries()) {
+      logs.imap(T0 + (2 + i) * HOUR, box, '203.0.113.40');
+      logs.smtp(T0 + (2 + i) * HOUR + 60, { sender: box, ip: '203.0.113.40', authId: box, subject: `Order ${i}`, rcpts: ['client@remote.test'] });
+    }
+    // The first brand's shop mails its orders from the office that afternoon: a lead whose history is read.
+    for (let h = 5; h < 12; h += 2) logs.imap(T0 + h * HOUR, boxes[0]!, '203.0.113.40');
+    for (let k = 0; k < 40; k++) logs.smtp(T0 + 12 * HOUR + k * 270, { sender: boxes[0]!, ip: '203.0.113.40', authId: boxes[0]!, subject: `Order ${k}`, rcpts: [`c${k}@remote.test`] });
+    for (let k = 0; k < 22; k++) {
+      // Each address of the pool sends as several of the brands.
+      const box = boxes[Math.floor(k / pool.length) % boxes.length]!;
+      logs.smtp(T0 + 14 * HOUR + k * 700, { sender: box, ip: pool[k % pool.length]!, authId: box, subject: 'Our spring collection', rcpts: [`s${k}@subscribers.test`, `t${k}@subscribers.test`] });
+    }
+    const files = logs.write(dir);
+    const extra: string[] = [];
+    if (accounts) {
+      writeFileSync(join(dir, 'userdomains'), 'brand-a.test: brandco\nbrand-b.test: brandco\nbrand-c.test: brandco\n');
+      mkdirSync(join(dir, 'users'), { recursive: true });
+      writeFileSync(join(dir, 'users', 'brandco'), 'USER=brandco\nDNS=brand-a.test\n');
+      extra.push('--cpanel-users', join(dir, 'users'), '--userdomains', join(dir, 'userdomains'));
+    }
+    const r = await runCli(['investigate', '--json', '--since', '24h', '--mainlog', files.mainlog, '--maillog', files.maillog, ...extra]);
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { verdict: Verdict }).verdict;
+  }
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'runbook-crm-pool-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is left alone when the accounts are known: one customer', async () => {
+    const v = await verdict(true);
+    expect(v.sources).toEqual([]);
+    expect(v.ips).toEqual([]);
+  });
+
+  it('without the accounts, three domains are taken for three customers (the copies to give are in the README)', async () => {
+    const v = await verdict(false);
+    expect(v.sources.map((s) => s.id).sort()).toEqual(boxes);
   });
 });

@@ -29,7 +29,7 @@ const DEFAULT_MAILLOGS = ['/var/log/maillog', '/var/log/mail.log'];
  * domains' accounts from /etc/userdomains, then one grep of those accounts' cpuser files for the
  * override. Two reads on the host whatever the number of mailboxes; none when it is no cPanel host.
  */
-async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[] }> {
+async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Promise<{ thresholds: Record<string, number>; problems: string[]; accounts?: Record<string, string> }> {
   const none = { thresholds: {}, problems: [] };
   const text = await readHostFile(ctx, ctx.host.layout.userdomainsFile);
   if (text === null) return none;
@@ -50,7 +50,7 @@ async function recipientThresholds(ctx: ActionContext, mailboxes: string[]): Pro
   }
   // Exit 2: an account's file is missing or unreadable; its mailboxes keep the server's threshold, said.
   const problems = [...grepUnreadFiles(r.stderr, dir, users)].map(([user, why]) => unreadAccountFile(accountOf, user, `${dir}/${user}`, why, `check ${dir}/${user} on the host (an account removed, or its file not readable by the login user)`));
-  return { thresholds: recipientOverrides(accountOf, texts), problems };
+  return { thresholds: recipientOverrides(accountOf, texts), problems, accounts: Object.fromEntries(accountOf) };
 }
 
 export interface HostSourceParams {
