@@ -254,7 +254,7 @@ export function windowMinimum(mainlog: MainlogScanResult | null | undefined, t: 
   const from = mainlog?.window.from ?? mainlog?.window.first_time ?? null;
   const to = mainlog?.window.last_time ?? null;
   if (from === null || to === null) return t.min_messages;
-  const hours = (Date.parse(`${to.replace(' ', 'T')}Z`) - Date.parse(`${from.replace(' ', 'T')}Z`)) / HOUR_MS;
+  const hours = (logMs(to) - logMs(from)) / HOUR_MS;
   if (!Number.isFinite(hours) || hours >= 24) return t.min_messages;
   return Math.min(t.min_messages, Math.max(BURST_FLOOR, Math.ceil((t.min_messages * Math.max(hours, 1)) / 24)));
 }
@@ -395,6 +395,12 @@ function firstSeen(c: CwdFinding): string | null {
   return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)} ${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}`;
 }
 
+/** A log time (`YYYY-MM-DD HH:MM:SS[.ddd]`, space or T) in milliseconds of its wall clock; NaN when it is none. */
+const logMs = (time: string): number => Date.parse(`${time.replace(' ', 'T')}Z`);
+
+/** A notable share of the recipients refused for good: a list bought or scraped (deferrals are greylisting's too). */
+const refusedForGood = (o: Outcomes): boolean => o.recipients > 0 && o.failures >= NOTABLE_SHARE * o.recipients;
+
 /** The hour key `YYYY-MM-DD HH` as ISO, its start (the wall clock's, for either pass of a repeated hour). */
 const hourIso = (hour: string): string => `${hourStart(hour).replace(' ', 'T')}:00:00`;
 
@@ -403,7 +409,7 @@ const hourLabel = (hour: string): string => `${hourIso(hour)}${isRepeatedHour(ho
 
 /** The hour key of the hour before. */
 function hourBefore(hour: string): string {
-  return hourOf(new Date(Date.parse(`${hourIso(hour)}Z`) - HOUR_MS).toISOString().replace('T', ' '));
+  return hourOf(new Date(logMs(hourIso(hour)) - HOUR_MS).toISOString().replace('T', ' '));
 }
 
 /** Sending addresses of one mailbox, none of them its owner's, that make steady volume a botnet's. */
@@ -446,9 +452,8 @@ function mergedActivity(acts: (SourceActivity | undefined)[]): SourceActivity | 
  */
 function rateJumpSince(act: SourceActivity | undefined, logStart: string | null, windowFrom: string | null, logEnd: string | null, windowMin: number): string | null {
   if (act === undefined || logStart === null || windowFrom === null || logEnd === null) return null;
-  const t = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
-  const hoursBefore = (t(windowFrom) - t(logStart)) / HOUR_MS;
-  const hoursIn = (t(logEnd) - t(windowFrom)) / HOUR_MS;
+  const hoursBefore = (logMs(windowFrom) - logMs(logStart)) / HOUR_MS;
+  const hoursIn = (logMs(logEnd) - logMs(windowFrom)) / HOUR_MS;
   if (!(hoursBefore >= 12) || !(hoursIn >= 24)) return null;
   const fromHour = hourOf(windowFrom);
   let before = 0;
@@ -619,7 +624,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
   const logStart = activity?.firstTime ?? ml?.window.first_time ?? null;
   const logEnd = ml?.window.last_time ?? null;
   const windowMin = windowMinimum(ml, t);
-  const recentSince = logEnd !== null ? Date.parse(`${logEnd.replace(' ', 'T')}Z`) / 1000 - 7 * 86400 : null;
+  const recentSince = logEnd !== null ? logMs(logEnd) / 1000 - 7 * 86400 : null;
   const localUsers = new Set((ml?.local_users ?? []).map((u) => u.user.toLowerCase()));
   const notBlocked = new Map<string, NotBlocked>();
   const keepNotBlocked = (ip: string, c: AddressClass, reason: string, who: string): void => {
@@ -734,7 +739,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     // Only when webmail itself carried a burst's worth since the incident began is a fresh
     // webmail login the attacker's (an owner may open webmail just before a botnet's run).
     const viaWebmail = ['127.0.0.1', '::1'].some((lo) => burstingSince(ctx.act?.ips.get(lo), began, ctx.level));
-    const warmup = began === null ? null : new Date(Date.parse(`${began.replace(' ', 'T')}Z`) - 2 * HOUR_MS).toISOString().slice(0, 19).replace('T', ' ');
+    const warmup = began === null ? null : new Date(logMs(began) - 2 * HOUR_MS).toISOString().slice(0, 19).replace('T', ' ');
     for (const [ip, u] of uses) {
       if (seen.includes(ip)) continue;
       const logins = `logged in to ${id}'s webmail (${u.count} login${u.count === 1 ? '' : 's'} from ${iso(u.first)})`;
@@ -780,11 +785,11 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     const unread = activity?.webmail === undefined ? 'the webmail logins were not read' : 'no webmail login of it that hour or the one before in the webmail logs read';
     // Its busiest hour before the incident's day (an attack may have run the day before too),
     // and how far back the log read goes: a week shows a weekly newsletter's last issue.
-    const peakAt = Date.parse(`${hourIso(peak.hour)}Z`);
+    const peakAt = logMs(hourIso(peak.hour));
     const dayBefore = hourOf(new Date(peakAt - 24 * HOUR_MS).toISOString().replace('T', ' '));
     let prior: { hour: string; count: number } = { hour: '', count: 0 };
     for (const [h, n] of act?.hourlyRecipients ?? []) if (h <= dayBefore && n > prior.count) prior = { hour: h, count: n };
-    const historyDays = logStart === null ? 0 : (peakAt - Date.parse(`${logStart.replace(' ', 'T')}Z`)) / (24 * HOUR_MS);
+    const historyDays = logStart === null ? 0 : (peakAt - logMs(logStart)) / (24 * HOUR_MS);
     if (historyDays < 7) return { review: `${what}, under a week of its history in the log read (${Math.max(0, Math.floor(historyDays * 24))} hours) to compare with; ${unread}` };
     if (peak.count >= 3 * Math.max(prior.count, 1) && prior.count < limit) {
       return { review: `${what}, ${Math.floor(peak.count / Math.max(prior.count, 1))} times the most it sent to in any hour of the ${Math.floor(historyDays)} days before (${prior.count}); ${unread}` };
@@ -863,7 +868,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       const early = c.outcomes ?? outcomeOf(undefined);
       const strangersSentMost = strangerMail * 2 >= c.sent;
       const newPeople = act !== undefined && act.uniqueRecipients.size >= act.total;
-      const bounced = early.recipients > 0 && early.failures >= NOTABLE_SHARE * early.recipients;
+      const bounced = refusedForGood(early);
       if (!strangersSentMost || !newPeople || !bounced) {
         const why = !strangersSentMost ? 'mostly from addresses it used before or reads its mail from' : !newPeople ? 'to the same people again and again' : 'to recipients that mostly accepted it';
         evidence.push({ source: 'mainlog', detail: `${c.id} sent ${c.sent}, a burst under the window's minimum, ${why}: not acted on`, count: c.sent });
@@ -969,14 +974,14 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
    * A directory under the window's minimum that is a mailer on every count: its envelope
    * senders sent nothing in the log's first half day (a new sender, not the site's usual
    * mail), nearly every message reached someone new, and a notable share of its recipients
-   * failed or were deferred (a list bought or scraped). Who requested it decides below.
+   * was refused for good (a list bought or scraped). Who requested it decides below.
    */
+  const lowVolumeMailer = (c: { count: number; senders: RankedItem[] }): boolean => c.count >= lowVolumeMinimum(windowMin) && c.senders.length > 0 && !c.senders.some((x) => isSystemSender(x.key));
   const quietDirectory = (c: { count: number; senders: RankedItem[] }): boolean => {
-    if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || logStart === null) return false;
+    if (!lowVolumeMailer(c) || logStart === null) return false;
     const act = mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())));
     if (act === undefined || act.first === null || act.total === 0) return false;
-    const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
-    if (at(act.first) - at(logStart) < 12 * HOUR_MS) return false;
+    if (logMs(act.first) - logMs(logStart) < 12 * HOUR_MS) return false;
     const o = { recipients: 0, deferrals: 0, failures: 0 };
     for (const x of c.senders) {
       const own = [...(ml?.senders ?? []), ...(ml?.failing_senders ?? [])].find((y) => y.sender.toLowerCase() === x.key.toLowerCase());
@@ -985,7 +990,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       o.deferrals += oo.deferrals;
       o.failures += oo.failures;
     }
-    return act.uniqueRecipients.size >= act.total && o.recipients > 0 && o.failures >= NOTABLE_SHARE * o.recipients;
+    return act.uniqueRecipients.size >= act.total && refusedForGood(o);
   };
   /**
    * A directory under the window's minimum that began to mail well into the log (not in its
@@ -993,7 +998,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
    * sends as the account's default sender, which the site's own forms use all along, is new by
    * its directory, not by its sender. As quietDirectory, nearly every message reached someone
    * new (its senders reached as many distinct people as it sent messages: a form writing to
-   * its owner does not) and a notable share of its own recipients failed or were deferred.
+   * its owner does not) and a notable share of its own recipients was refused for good.
    * Its sender's usual volume does not vouch for it (that volume is another directory's); who
    * requested it decides below, as for every directory (the site's own mail is not acted on).
    */
@@ -1009,17 +1014,17 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
       if (Math.max(0, ...byDay.values()) >= c.count) return false;
     }
     const start = [logStart, windowStart].filter((x): x is string => x !== null).sort().at(-1);
-    if (c.count < lowVolumeMinimum(windowMin) || c.senders.length === 0 || c.senders.some((x) => isSystemSender(x.key)) || first === null || start === undefined) return false;
-    const at = (x: string): number => Date.parse(`${x.replace(' ', 'T')}Z`);
-    if (!(at(first) - at(start) >= 12 * HOUR_MS)) return false;
+    if (!lowVolumeMailer(c) || first === null || start === undefined) return false;
+    if (!(logMs(first) - logMs(start) >= 12 * HOUR_MS)) return false;
     // Each sender's distinct recipients are fewer than those of all of them: never more than the truth.
     const reached = Math.max(0, ...c.senders.map((x) => activity?.senders.get(x.key.toLowerCase())?.uniqueRecipients.size ?? 0));
-    const o = outcomeOf(c);
-    return reached >= c.count && o.recipients > 0 && o.failures >= NOTABLE_SHARE * o.recipients;
+    return reached >= c.count && refusedForGood(outcomeOf(c));
   };
+  // Directories new to the log (newDirectory), judged once for both loops below.
+  const freshDirs = new Set((ml?.cwd ?? []).filter(newDirectory).map((c) => c.path));
   for (const c of ml?.cwd ?? []) {
     const user = accountOf(c.path, inputs.home_roots);
-    const fresh = newDirectory(c);
+    const fresh = freshDirs.has(c.path);
     if ((!dirSuspect(c, windowMin, activity, t) && !quietDirectory(c) && !fresh) || user === null) continue;
     if (allowedDirectory(c.path, inputs.allow) || (c.senders.length > 0 && c.senders.every((x) => allowedSender(x.key, inputs.allow)))) {
       evidence.push({ source: 'mainlog', detail: `${c.count} messages submitted from ${c.path} (allow-listed)`, count: c.count });
@@ -1181,7 +1186,7 @@ export function buildVerdict(inputs: VerdictInputs, t: Thresholds = DEFAULT_THRE
     if (src.kind === 'script') addSender(src.sender, src.weight, true);
   }
   for (const c of ml?.cwd ?? []) {
-    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || newDirectory(c)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (dirFailsMostly(c, activity) || newDirectory(c) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
+    if ((dirSuspect(c, windowMin, activity, t) || quietDirectory(c) || freshDirs.has(c.path)) && !clearedDirs.has(c.path) && accountOf(c.path, inputs.home_roots) !== null && !allowedDirectory(c.path, inputs.allow) && (dirFailsMostly(c, activity) || freshDirs.has(c.path) || !atUsualVolume(mergedActivity(c.senders.map((x) => activity?.senders.get(x.key.toLowerCase()))), logStart))) addSender(c.senders[0]?.key, c.count, true);
   }
   for (const q of queueSenders) if (q.key !== '<>' && q.count >= t.min_messages && !clearedSenders.has(q.key.toLowerCase()) && anomalousSender(q.key)) addSender(q.key, q.count);
   for (const s of skippedSenders) evidence.push({ source: 'mainlog', detail: `${s} is a system, cron or allow-listed sender: its queued mail is not purged by sender`, count: 0 });
