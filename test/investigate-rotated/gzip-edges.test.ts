@@ -14,6 +14,7 @@ import { scanMainlogWithRotation, type RotatedScanResult } from '../../src/inves
 import { nativeCounter } from '../../src/remote/native-count.js';
 import { scanMainlogRemoteRotated } from '../../src/remote/rotated-scan.js';
 import { LocalTransport } from '../../src/transport/local.js';
+import { counts, text } from './cwd-lines.js';
 
 const root = mkdtempSync(join(tmpdir(), 'runbook-gzip-edges-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -24,8 +25,6 @@ const built = nativeCounter() !== null;
 
 const day = (date: string, n: number, tag: string): string[] =>
   Array.from({ length: n }, (_, i) => `${date} ${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:00 cwd=/home/${tag}/public_html 3 args: /usr/sbin/sendmail -t -i`);
-const text = (lines: string[]): string => `${lines.join('\n')}\n`;
-const counts = (r: { cwd: { path: string; count: number }[] }): Record<string, number> => Object.fromEntries(r.cwd.map((c) => [c.path.split('/')[2]!, c.count]));
 const garbage = Buffer.from('\nappended by hand: not gzip\n');
 
 /** The three readings, which must agree (unreadable files by name: zlib's words differ by wrapper). */

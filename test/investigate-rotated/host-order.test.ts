@@ -14,15 +14,7 @@ import { scanMainlogRemoteRotated } from '../../src/remote/rotated-scan.js';
 import type { CounterReport } from '../../src/remote/scan.js';
 import { makeContext } from '../actions/support/context.js';
 import { startSshHosts, sshAvailable, type SshTestFleet } from '../support/ssh-hosts.js';
-
-const cwd = (time: string, tag: string): string => `${time} cwd=/home/${tag}/public_html 3 args: /usr/sbin/sendmail -t -i`;
-/** One line an hour on `day` from `fromHour` to `toHour`, inclusive. */
-const hourly = (day: string, fromHour: number, toHour: number, tag: string): string[] =>
-  Array.from({ length: toHour - fromHour + 1 }, (_, i) => cwd(`${day} ${String(fromHour + i).padStart(2, '0')}:00:00`, tag));
-/** The current log: the 21st from 10:00 to the 22nd 01:00. With `4h` the window opens at 21:00 on the 21st, inside it. */
-const current = [...hourly('2026-11-21', 10, 23, 'new'), cwd('2026-11-22 00:00:00', 'new'), cwd('2026-11-22 01:00:00', 'new')];
-const text = (lines: string[]): string => `${lines.join('\n')}\n`;
-const counts = (r: { cwd: { path: string; count: number }[] }): Record<string, number> => Object.fromEntries(r.cwd.map((c) => [c.path.split('/')[2]!, c.count]));
+import { counts, current, cwd, hourly, text } from './cwd-lines.js';
 
 /** A rotation: its lines (plain or gzip), or raw bytes, last written at `lastWrite` (log time). */
 type Rotation = { name: string; lastWrite: string } & ({ lines: string[]; gzip: boolean } | { bytes: Buffer });

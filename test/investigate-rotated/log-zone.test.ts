@@ -18,6 +18,7 @@ import { scanMainlogRemoteRotated } from '../../src/remote/rotated-scan.js';
 import type { CounterReport } from '../../src/remote/scan.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import { makeContext } from '../actions/support/context.js';
+import { counts, current, cwd, hourly, text } from './cwd-lines.js';
 
 const root = mkdtempSync(join(tmpdir(), 'runbook-log-zone-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -31,14 +32,6 @@ afterEach(() => {
   if (systemZone === undefined) delete process.env.TZ;
   else process.env.TZ = systemZone;
 });
-
-const cwd = (time: string, tag: string): string => `${time} cwd=/home/${tag}/public_html 3 args: /usr/sbin/sendmail -t -i`;
-const hourly = (day: string, fromHour: number, toHour: number, tag: string): string[] =>
-  Array.from({ length: toHour - fromHour + 1 }, (_, i) => cwd(`${day} ${String(fromHour + i).padStart(2, '0')}:00:00`, tag));
-/** The current log: the 21st 10:00 to the 22nd 01:00 (log time); `4h` opens the window at 21:00 on the 21st, inside it. */
-const current = [...hourly('2026-11-21', 10, 23, 'new'), cwd('2026-11-22 00:00:00', 'new'), cwd('2026-11-22 01:00:00', 'new')];
-const text = (lines: string[]): string => `${lines.join('\n')}\n`;
-const counts = (r: { cwd: { path: string; count: number }[] }): Record<string, number> => Object.fromEntries(r.cwd.map((c) => [c.path.split('/')[2]!, c.count]));
 
 /** A moment stamped `stamp` by an Exim `ahead` seconds east of UTC, as a Date (what utimes takes). */
 const realTime = (stamp: string, ahead: number): Date => new Date((asUtcSeconds(stamp) - ahead) * 1000);

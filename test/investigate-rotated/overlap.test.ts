@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanMainlogSources } from '../../src/investigate/mainlog-sources.js';
+import { counts, current, cwd, hourly } from './cwd-lines.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -25,14 +26,6 @@ async function write(lines: string[], gzip: boolean): Promise<string> {
   return path;
 }
 
-const cwd = (time: string, tag: string): string => `${time} cwd=/home/${tag}/public_html 3 args: /usr/sbin/sendmail -t -i`;
-/** One line an hour on `day` from `fromHour` to `toHour`, inclusive. */
-const hourly = (day: string, fromHour: number, toHour: number, tag: string): string[] =>
-  Array.from({ length: toHour - fromHour + 1 }, (_, i) => cwd(`${day} ${String(fromHour + i).padStart(2, '0')}:00:00`, tag));
-
-/** The current log: the 21st from 10:00 to the 22nd 01:00. With `4h` the window opens at 21:00 on the 21st. */
-const current = [...hourly('2026-11-21', 10, 23, 'new'), cwd('2026-11-22 00:00:00', 'new'), cwd('2026-11-22 01:00:00', 'new')];
-const counts = (r: { cwd: { path: string; count: number }[] }): Record<string, number> => Object.fromEntries(r.cwd.map((c) => [c.path.split('/')[2]!, c.count]));
 
 describe('a rotated set whose files are not in time order', () => {
   for (const [olderGzip, currentGzip] of [[true, false], [false, false], [true, true], [false, true]] as const) {
